@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# The local stack shared by the tests and the demo, on 127.0.0.1 only:
+#   - a Docker engine (Debian's dockerd, started here unless one is already reachable),
+#   - Debian's docker-registry with htpasswd auth (the "ECR" registry),
+#   - moto server as the AWS API.
+# Usage: scripts/stack.sh install | start | stop | env
+# `start` writes $STACK_DIR/env, a file of `export` lines the tests and the demo source.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STACK_DIR=${DEPLOYER_STACK_DIR:-$ROOT/.stack}
+REGISTRY_PORT=${DEPLOYER_STACK_REGISTRY_PORT:-15000}
+MOTO_PORT=${DEPLOYER_STACK_MOTO_PORT:-15001}
+MOTO_VERSION=5.2.1
+ACCOUNT_ID=123456789012
+REGION=eu-west-1
+# moto's GetAuthorizationToken answers user AWS with password "<registry id>-auth-token";
+# the registry accepts exactly that, so the credentials deployer gets from the API are the real ones.
+REGISTRY_USER=AWS
+REGISTRY_PASSWORD="${ACCOUNT_ID}-auth-token"
+BASE_IMAGE=deployer-test/busybox:local
+
+log() { printf 'stack: %s\n' "$*" >&2; }
+
+install() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v docker-registry >/dev/null || missing+=(docker-registry)
+  command -v htpasswd >/dev/null || missing+=(apache2-utils)
+  [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || missing+=(busybox-static)
+  command -v curl >/dev/null || missing+=(curl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  if ! python3 -c "import moto, flask_cors, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    log "installing moto[server]==$MOTO_VERSION"
+    python3 -m pip install -q "moto[server]==$MOTO_VERSION"
+  fi
+  command -v docker >/dev/null || { log "no docker CLI found after install"; exit 1; }
+}
+
+wait_for() { # wait_for DESCRIPTION COMMAND...
+  local what=$1; shift
+  for _ in $(seq 1 150); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  log "$what did not come up; see $STACK_DIR/*.log"
+  tail -n 20 "$STACK_DIR"/*.log >&2 || true
+  return 1
+}
+
+start_docker() {
+  if [ -n "${DOCKER_HOST:-}" ] && docker info >/dev/null 2>&1; then
+    log "using the reachable Docker engine at $DOCKER_HOST"
+    echo "export DOCKER_HOST=$DOCKER_HOST" >>"$STACK_DIR/env"
+    return
+  fi
+  if [ -z "${DOCKER_HOST:-}" ] && docker info >/dev/null 2>&1; then
+    log "using the reachable Docker engine at the default socket"
+    return
+  fi
+  local data_root=${DEPLOYER_STACK_DOCKER_DATA:-/var/lib/deployer-stack/docker}
+  mkdir -p "$data_root" "$STACK_DIR/docker-exec"
+  log "starting dockerd (bridge off, no iptables; data in $data_root)"
+  # No bridge: tasks run with --network none or host, never on Docker's 172.17.x bridge.
+  setsid dockerd \
+    --host "unix://$STACK_DIR/docker.sock" \
+    --data-root "$data_root" \
+    --exec-root "$STACK_DIR/docker-exec" \
+    --pidfile "$STACK_DIR/dockerd.pid" \
+    --bridge=none --iptables=false --ip6tables=false \
+    --containerd-namespace deployer-stack --containerd-plugins-namespace deployer-stack-plugins \
+    >"$STACK_DIR/dockerd.log" 2>&1 &
+  export DOCKER_HOST="unix://$STACK_DIR/docker.sock"
+  echo "export DOCKER_HOST=$DOCKER_HOST" >>"$STACK_DIR/env"
+  wait_for dockerd docker info
+}
+
+start_registry() {
+  mkdir -p "$STACK_DIR/registry/data"
+  htpasswd -Bbc "$STACK_DIR/registry/htpasswd" "$REGISTRY_USER" "$REGISTRY_PASSWORD" 2>/dev/null
+  cat >"$STACK_DIR/registry/config.yml" <<CONFIG
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $STACK_DIR/registry/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$REGISTRY_PORT
+auth:
+  htpasswd:
+    realm: deployer-stack
+    path: $STACK_DIR/registry/htpasswd
+CONFIG
+  log "starting docker-registry on 127.0.0.1:$REGISTRY_PORT"
+  setsid docker-registry serve "$STACK_DIR/registry/config.yml" >"$STACK_DIR/registry.log" 2>&1 &
+  echo $! >"$STACK_DIR/registry.pid"
+  # 401 means it is up and asking for credentials.
+  wait_for docker-registry sh -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$REGISTRY_PORT/v2/ | grep -q 401"
+}
+
+start_moto() {
+  log "starting moto server $MOTO_VERSION on 127.0.0.1:$MOTO_PORT"
+  setsid python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" >"$STACK_DIR/moto.log" 2>&1 &
+  echo $! >"$STACK_DIR/moto.pid"
+  wait_for moto curl -sf "http://127.0.0.1:$MOTO_PORT/moto-api/"
+}
+
+import_base_image() {
+  # Nothing can be pulled here: the base for test images is busybox-static's own files.
+  if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then return; fi
+  log "importing $BASE_IMAGE from busybox-static"
+  local rootfs
+  rootfs=$(mktemp -d)
+  mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in sh httpd cat echo ls sleep wget true false env; do ln -s busybox "$rootfs/bin/$applet"; done
+  echo "root:x:0:0:root:/:/bin/sh" >"$rootfs/etc/passwd"
+  tar -C "$rootfs" -c . | docker import --change 'ENV PATH=/bin' - "$BASE_IMAGE" >/dev/null
+  rm -rf "$rootfs"
+}
+
+write_env() {
+  cat >>"$STACK_DIR/env" <<ENV
+export DEPLOYER_STACK_DIR=$STACK_DIR
+export DEPLOYER_STACK_REGISTRY=127.0.0.1:$REGISTRY_PORT
+export DEPLOYER_STACK_REGISTRY_USER=$REGISTRY_USER
+export DEPLOYER_STACK_REGISTRY_PASSWORD=$REGISTRY_PASSWORD
+export DEPLOYER_STACK_BASE_IMAGE=$BASE_IMAGE
+export DEPLOYER_STACK_MOTO=http://127.0.0.1:$MOTO_PORT
+export AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
+export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE
+export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+export AWS_REGION=$REGION
+export AWS_ACCOUNT_ID=$ACCOUNT_ID
+ENV
+}
+
+kill_pidfile() {
+  local file=$1
+  [ -f "$file" ] || return 0
+  local pid
+  pid=$(cat "$file")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+}
+
+stop() {
+  kill_pidfile "$STACK_DIR/moto.pid"
+  kill_pidfile "$STACK_DIR/registry.pid"
+  if [ -f "$STACK_DIR/dockerd.pid" ]; then
+    # Containers the stack's daemon ran go with it.
+    DOCKER_HOST="unix://$STACK_DIR/docker.sock" docker ps -aq 2>/dev/null |
+      xargs -r env DOCKER_HOST="unix://$STACK_DIR/docker.sock" docker rm -f >/dev/null 2>&1 || true
+    kill_pidfile "$STACK_DIR/dockerd.pid"
+  fi
+  rm -rf "$STACK_DIR/registry/data" "$STACK_DIR/env"
+}
+
+start() {
+  install
+  stop
+  mkdir -p "$STACK_DIR"
+  : >"$STACK_DIR/env"
+  start_docker
+  start_registry
+  start_moto
+  import_base_image
+  write_env
+  log "ready: source $STACK_DIR/env"
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  env) cat "$STACK_DIR/env" ;;
+  *) echo "usage: $0 install|start|stop|env" >&2; exit 2 ;;
+esac

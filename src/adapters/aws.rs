@@ -1,0 +1,277 @@
+//! AWS configuration: the standard credential and region chain, CircleCI OIDC role assumption,
+//! and the classification of SDK errors into what a user can act on.
+use std::error::Error as StdError;
+use std::fmt;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
+use aws_sdk_sts::error::ProvideErrorMetadata;
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use crate::error::{Error, ErrorKind};
+use crate::output;
+use crate::secret::Secret;
+
+/// How to reach AWS, resolved from flags and environment by the CLI layer.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// Assume this role with the CI's OIDC token.
+    pub role_arn: Option<String>,
+    pub role_session_name: String,
+    pub oidc_token: Option<Secret>,
+}
+
+/// Loads the SDK configuration and proves that credentials and a region are there, so every
+/// later failure is about the call, not about setup.
+pub async fn load(settings: &AwsSettings) -> Result<SdkConfig, Error> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    let config = loader.load().await;
+    let Some(region) = config.region() else {
+        return Err(Error::usage("no AWS region is set")
+            .with_hint("set AWS_REGION (or AWS_DEFAULT_REGION), a region in your AWS profile, or pass --region"));
+    };
+    tracing::debug!(region = %region, "AWS region");
+
+    if let Some(role_arn) = &settings.role_arn {
+        let token = settings.oidc_token.as_ref().ok_or_else(|| {
+            Error::usage(format!("--role-arn {role_arn} needs an OIDC token, and none was found"))
+                .with_hint("in CircleCI, run the job in a context so CIRCLE_OIDC_TOKEN_V2 (or CIRCLE_OIDC_TOKEN) is set")
+        })?;
+        return assume_role_with_web_identity(config, role_arn, &settings.role_session_name, token)
+            .await;
+    }
+
+    let provider = config.credentials_provider().ok_or_else(no_credentials)?;
+    match provider.provide_credentials().await {
+        Ok(credentials) => {
+            register_credentials(&credentials);
+            Ok(config)
+        }
+        Err(error) => Err(no_credentials().with_detail(format!("{}", DisplayErrorContext(&error)))),
+    }
+}
+
+fn no_credentials() -> Error {
+    Error::environment("no AWS credentials were found").with_hint(
+        "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, use a profile (AWS_PROFILE, --profile), \
+         web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE), or --role-arn with CircleCI OIDC",
+    )
+}
+
+fn register_credentials(credentials: &Credentials) {
+    output::register_secret(&Secret::new(credentials.secret_access_key()));
+    if let Some(token) = credentials.session_token() {
+        output::register_secret(&Secret::new(token));
+    }
+}
+
+async fn assume_role_with_web_identity(
+    config: SdkConfig,
+    role_arn: &str,
+    session_name: &str,
+    token: &Secret,
+) -> Result<SdkConfig, Error> {
+    output::register_secret(token);
+    // AssumeRoleWithWebIdentity is unsigned: the token is the credential.
+    let sts = aws_sdk_sts::Client::new(&config);
+    let answer = sts
+        .assume_role_with_web_identity()
+        .role_arn(role_arn)
+        .role_session_name(session_name)
+        .web_identity_token(token.expose())
+        .send()
+        .await
+        .map_err(|e| Error::from(ApiError::from_sdk("sts:AssumeRoleWithWebIdentity", e)))
+        .map_err(|e| e.with_detail(format!("role {role_arn}")))?;
+    let issued = answer.credentials().ok_or_else(|| {
+        Error::environment(format!("STS answered no credentials for role {role_arn}"))
+    })?;
+    let credentials = Credentials::new(
+        issued.access_key_id(),
+        issued.secret_access_key(),
+        Some(issued.session_token().to_string()),
+        std::time::SystemTime::try_from(*issued.expiration()).ok(),
+        "CircleCI OIDC",
+    );
+    register_credentials(&credentials);
+    output::step(format!("assumed role {role_arn} as session {session_name}"));
+    Ok(config
+        .into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build())
+}
+
+/// What kind of no AWS said, in terms of what the user can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiErrorKind {
+    AccessDenied,
+    NotFound,
+    Throttled,
+    InvalidCredentials,
+    InvalidInput,
+    Unreachable,
+    Other,
+}
+
+/// A failed AWS call: the IAM action, the service's code and message.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub action: &'static str,
+    pub kind: ApiErrorKind,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl ApiError {
+    /// Classifies any SDK error of any service.
+    pub fn from_sdk<E, R>(action: &'static str, error: aws_sdk_sts::error::SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+        R: fmt::Debug + Send + Sync + 'static,
+    {
+        use aws_sdk_sts::error::SdkError;
+        let (kind, code, message) = match &error {
+            SdkError::ServiceError(service) => {
+                let inner = service.err();
+                let code = inner.code().map(str::to_string);
+                let message = inner.message().unwrap_or("").to_string();
+                (classify_code(code.as_deref().unwrap_or("")), code, message)
+            }
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => (
+                ApiErrorKind::Unreachable,
+                None,
+                format!("{}", DisplayErrorContext(&error)),
+            ),
+            _ => (
+                ApiErrorKind::Other,
+                None,
+                format!("{}", DisplayErrorContext(&error)),
+            ),
+        };
+        ApiError {
+            action,
+            kind,
+            code,
+            message,
+        }
+    }
+
+    /// Whether this is the given service error code.
+    pub fn is_code(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+}
+
+fn classify_code(code: &str) -> ApiErrorKind {
+    match code {
+        "AccessDeniedException"
+        | "AccessDenied"
+        | "UnauthorizedOperation"
+        | "AuthorizationError" => ApiErrorKind::AccessDenied,
+        "ThrottlingException"
+        | "Throttling"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded" => ApiErrorKind::Throttled,
+        "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "ExpiredToken"
+        | "ExpiredTokenException"
+        | "InvalidSignatureException"
+        | "SignatureDoesNotMatch"
+        | "InvalidIdentityToken" => ApiErrorKind::InvalidCredentials,
+        code if code.ends_with("NotFoundException") || code == "ClusterNotFoundException" => {
+            ApiErrorKind::NotFound
+        }
+        "InvalidParameterException"
+        | "ValidationException"
+        | "InvalidParameterValueException"
+        | "ClientException" => ApiErrorKind::InvalidInput,
+        _ => ApiErrorKind::Other,
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{} failed: {code}: {}", self.action, self.message),
+            None => write!(f, "{} failed: {}", self.action, self.message),
+        }
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(error: ApiError) -> Self {
+        let action = error.action;
+        match error.kind {
+            ApiErrorKind::AccessDenied => Error::environment(format!("access denied: {error}"))
+                .with_hint(format!(
+                    "allow the IAM action {action} to the identity deployer runs as"
+                )),
+            ApiErrorKind::InvalidCredentials => {
+                Error::environment(format!("AWS rejected the credentials: {error}")).with_hint(
+                    "check the access keys, profile or role; session credentials may have expired",
+                )
+            }
+            ApiErrorKind::Throttled => Error::environment(format!(
+                "AWS kept throttling the request: {error}"
+            ))
+            .with_hint("retry later, or lower the rate of API calls in this account and region"),
+            ApiErrorKind::Unreachable => {
+                Error::environment(format!("AWS could not be reached: {error}"))
+                    .with_hint("check the network, the region, and AWS_ENDPOINT_URL if you set one")
+            }
+            ApiErrorKind::InvalidInput => Error::new(
+                ErrorKind::Usage,
+                format!("AWS rejected the request: {error}"),
+            ),
+            ApiErrorKind::NotFound | ApiErrorKind::Other => Error::environment(error.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_sort_into_what_users_can_do() {
+        assert_eq!(
+            classify_code("AccessDeniedException"),
+            ApiErrorKind::AccessDenied
+        );
+        assert_eq!(
+            classify_code("RepositoryNotFoundException"),
+            ApiErrorKind::NotFound
+        );
+        assert_eq!(
+            classify_code("ThrottlingException"),
+            ApiErrorKind::Throttled
+        );
+        assert_eq!(
+            classify_code("ExpiredTokenException"),
+            ApiErrorKind::InvalidCredentials
+        );
+        assert_eq!(classify_code("ServerException"), ApiErrorKind::Other);
+    }
+
+    #[test]
+    fn access_denied_names_the_action() {
+        let error = Error::from(ApiError {
+            action: "ecr:CreateRepository",
+            kind: ApiErrorKind::AccessDenied,
+            code: Some("AccessDeniedException".into()),
+            message: "User is not authorized".into(),
+        });
+        assert_eq!(error.kind, ErrorKind::Environment);
+        assert!(error.hint.unwrap().contains("ecr:CreateRepository"));
+    }
+}

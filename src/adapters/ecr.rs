@@ -1,0 +1,273 @@
+//! Amazon ECR (private registries): authorization tokens, repositories and what tags they hold.
+use std::collections::BTreeMap;
+
+use aws_config::SdkConfig;
+use aws_sdk_ecr::types::{
+    EncryptionConfiguration, EncryptionType, ImageIdentifier, ImageScanningConfiguration,
+    ImageTagMutability, ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType,
+    ListImagesFilter, Tag, TagStatus,
+};
+
+use super::aws::ApiError;
+use crate::domain::ecr_token::{
+    decode_token, private_registry_host, registry_from_proxy_endpoint, RegistryCredentials,
+};
+use crate::error::Error;
+use crate::output;
+use crate::secret::Secret;
+
+/// A repository as deployer needs it.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    pub name: String,
+    pub uri: String,
+    pub tag_mutability: String,
+    pub exclusion_filters: Vec<String>,
+}
+
+/// Settings for a repository that `--create-repo` creates.
+#[derive(Debug, Clone)]
+pub struct NewRepository {
+    pub name: String,
+    pub scan_on_push: bool,
+    pub tag_mutability: String,
+    pub exclusion_filters: Vec<String>,
+    pub encryption_type: Option<String>,
+    pub kms_key: Option<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// An ECR client bound to one registry (the caller's account unless `registry_id` is given).
+pub struct Ecr {
+    client: aws_sdk_ecr::Client,
+    registry_id: Option<String>,
+    region: Option<String>,
+}
+
+impl Ecr {
+    pub fn new(config: &SdkConfig, registry_id: Option<String>) -> Self {
+        Ecr {
+            client: aws_sdk_ecr::Client::new(config),
+            registry_id,
+            region: config.region().map(|region| region.to_string()),
+        }
+    }
+
+    /// Gets and decodes registry credentials. The token opens every registry the caller may
+    /// use; the host is the one of `registry_id` when given, else the answer's `proxyEndpoint`.
+    pub async fn authorization(&self) -> Result<RegistryCredentials, Error> {
+        let answer = self
+            .client
+            .get_authorization_token()
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecr:GetAuthorizationToken", e))?;
+        let data = answer.authorization_data().first().ok_or_else(|| {
+            Error::environment("ecr:GetAuthorizationToken answered no authorization data")
+        })?;
+        let token = data
+            .authorization_token()
+            .ok_or_else(|| Error::environment("ecr:GetAuthorizationToken answered no token"))?;
+        output::register_secret(&Secret::new(token));
+        let (username, password) = decode_token(token).map_err(|e| {
+            Error::environment(format!(
+                "ecr:GetAuthorizationToken answered a token deployer cannot use: {e}"
+            ))
+        })?;
+        output::register_secret(&password);
+        let registry = match (&self.registry_id, &self.region) {
+            (Some(id), Some(region)) => private_registry_host(id, region),
+            _ => data
+                .proxy_endpoint()
+                .map(registry_from_proxy_endpoint)
+                .ok_or_else(|| {
+                    Error::environment("ecr:GetAuthorizationToken answered no proxyEndpoint")
+                })?,
+        };
+        Ok(RegistryCredentials {
+            username,
+            password,
+            registry,
+        })
+    }
+
+    /// The repository, or `None` when it does not exist.
+    pub async fn find_repository(&self, name: &str) -> Result<Option<Repository>, Error> {
+        let answer = self
+            .client
+            .describe_repositories()
+            .set_registry_id(self.registry_id.clone())
+            .repository_names(name)
+            .send()
+            .await;
+        match answer {
+            Ok(answer) => Ok(answer.repositories().first().map(repository)),
+            Err(error) => {
+                let error = ApiError::from_sdk("ecr:DescribeRepositories", error);
+                if error.is_code("RepositoryNotFoundException") {
+                    Ok(None)
+                } else {
+                    Err(error.into())
+                }
+            }
+        }
+    }
+
+    pub async fn create_repository(&self, new: &NewRepository) -> Result<Repository, Error> {
+        let exclusion_filters = new
+            .exclusion_filters
+            .iter()
+            .map(|filter| {
+                ImageTagMutabilityExclusionFilter::builder()
+                    .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
+                    .filter(filter)
+                    .build()
+                    .map_err(|e| {
+                        Error::usage(format!("tag mutability exclusion filter {filter:?}: {e}"))
+                    })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let encryption = match &new.encryption_type {
+            Some(kind) => Some(
+                EncryptionConfiguration::builder()
+                    .encryption_type(EncryptionType::from(kind.as_str()))
+                    .set_kms_key(new.kms_key.clone())
+                    .build()
+                    .map_err(|e| Error::usage(format!("--repo-encryption-type {kind}: {e}")))?,
+            ),
+            None => None,
+        };
+        let tags = new
+            .tags
+            .iter()
+            .map(|(key, value)| {
+                Tag::builder()
+                    .key(key)
+                    .value(value)
+                    .build()
+                    .map_err(|e| Error::usage(format!("--repo-tags {key}: {e}")))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let answer = self
+            .client
+            .create_repository()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(&new.name)
+            .image_tag_mutability(ImageTagMutability::from(new.tag_mutability.as_str()))
+            .set_image_tag_mutability_exclusion_filters(
+                (!exclusion_filters.is_empty()).then_some(exclusion_filters),
+            )
+            .image_scanning_configuration(
+                ImageScanningConfiguration::builder()
+                    .scan_on_push(new.scan_on_push)
+                    .build(),
+            )
+            .set_encryption_configuration(encryption)
+            .set_tags((!tags.is_empty()).then_some(tags))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecr:CreateRepository", e))?;
+        answer
+            .repository()
+            .map(repository)
+            .ok_or_else(|| Error::environment("ecr:CreateRepository answered no repository"))
+    }
+
+    pub async fn set_repository_policy(&self, name: &str, policy: &str) -> Result<(), Error> {
+        self.client
+            .set_repository_policy()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(name)
+            .policy_text(policy)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecr:SetRepositoryPolicy", e))?;
+        Ok(())
+    }
+
+    pub async fn put_lifecycle_policy(&self, name: &str, policy: &str) -> Result<(), Error> {
+        self.client
+            .put_lifecycle_policy()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(name)
+            .lifecycle_policy_text(policy)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecr:PutLifecyclePolicy", e))?;
+        Ok(())
+    }
+
+    /// Every tag in the repository with the manifest digest it points at, over all pages.
+    pub async fn tagged_digests(&self, name: &str) -> Result<BTreeMap<String, String>, Error> {
+        let mut pages = self
+            .client
+            .list_images()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(name)
+            .filter(
+                ListImagesFilter::builder()
+                    .tag_status(TagStatus::Tagged)
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        let mut tags = BTreeMap::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| ApiError::from_sdk("ecr:ListImages", e))?;
+            for image in page.image_ids() {
+                if let (Some(tag), Some(digest)) = (image.image_tag(), image.image_digest()) {
+                    tags.insert(tag.to_string(), digest.to_string());
+                }
+            }
+        }
+        Ok(tags)
+    }
+
+    /// The image manifests behind `tags` (tags that do not exist are left out).
+    pub async fn manifests(
+        &self,
+        name: &str,
+        tags: &[String],
+    ) -> Result<BTreeMap<String, String>, Error> {
+        if tags.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let answer = self
+            .client
+            .batch_get_image()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(name)
+            .set_image_ids(Some(
+                tags.iter()
+                    .map(|tag| ImageIdentifier::builder().image_tag(tag).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecr:BatchGetImage", e))?;
+        Ok(answer
+            .images()
+            .iter()
+            .filter_map(|image| {
+                let tag = image.image_id()?.image_tag()?;
+                Some((tag.to_string(), image.image_manifest()?.to_string()))
+            })
+            .collect())
+    }
+}
+
+fn repository(repository: &aws_sdk_ecr::types::Repository) -> Repository {
+    Repository {
+        name: repository.repository_name().unwrap_or_default().to_string(),
+        uri: repository.repository_uri().unwrap_or_default().to_string(),
+        tag_mutability: repository
+            .image_tag_mutability()
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_else(|| "MUTABLE".into()),
+        exclusion_filters: repository
+            .image_tag_mutability_exclusion_filters()
+            .iter()
+            .map(|filter| filter.filter().to_string())
+            .collect(),
+    }
+}

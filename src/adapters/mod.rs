@@ -1,0 +1,5 @@
+//! The only modules that talk to remote systems: AWS (through aws-sdk-*) and Docker (through
+//! bollard). Each turns its SDK's errors into its own error type with the action that failed.
+pub mod aws;
+pub mod docker;
+pub mod ecr;

@@ -1,0 +1,554 @@
+//! The command line: clap types, their resolution into plain settings structs, and `run`, which
+//! owns the runtime, signals, logging, printing and the exit code. clap stops here.
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::adapters::aws::AwsSettings;
+use crate::adapters::ecr::NewRepository;
+use crate::build_context;
+use crate::commands::{ecr_login, push};
+use crate::domain::build_inputs::{
+    parse_build_args, parse_key_values, parse_platform, parse_resource_tags, parse_tags,
+};
+use crate::domain::reference::{validate_registry_host, validate_repository};
+use crate::error::{Error, ErrorKind, Result};
+use crate::output;
+use crate::secret::Secret;
+
+/// Build, push and deploy container images to Amazon ECR and ECS.
+///
+/// Exit codes: 0 success; 1 the work failed (build step, push refused, rollout failed);
+/// 2 bad usage or input, nothing changed; 3 AWS or Docker refused or could not be reached;
+/// 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "deployer", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    #[command(flatten)]
+    global: GlobalArgs,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// More log detail: -v deployer's debug log, -vv the SDKs' too, -vvv everything. RUST_LOG overrides.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    verbose: u8,
+
+    /// Only warnings, errors and data.
+    #[arg(short, long, global = true, env = "DEPLOYER_QUIET")]
+    quiet: bool,
+
+    /// How data on stdout is printed.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, global = true, env = "DEPLOYER_OUTPUT")]
+    output: OutputFormat,
+
+    /// AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, or the profile's region).
+    #[arg(long, global = true)]
+    region: Option<String>,
+
+    /// AWS profile from ~/.aws/config (default: AWS_PROFILE).
+    #[arg(long, global = true)]
+    profile: Option<String>,
+
+    /// Assume this IAM role with CircleCI's OIDC token (CIRCLE_OIDC_TOKEN_V2 or CIRCLE_OIDC_TOKEN).
+    #[arg(long, global = true, env = "DEPLOYER_ROLE_ARN")]
+    role_arn: Option<String>,
+
+    /// Session name for --role-arn [default: deployer-$CIRCLE_BUILD_NUM, or deployer].
+    #[arg(long, global = true, env = "DEPLOYER_ROLE_SESSION_NAME")]
+    role_session_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Log in to ECR, build the image through the Docker daemon, push every tag, print REGISTRY/REPO@DIGEST.
+    Push(Box<PushArgs>),
+    /// Write ECR credentials into the Docker CLI's config file (mode 0600) for later docker commands.
+    EcrLogin(EcrLoginArgs),
+}
+
+#[derive(Debug, Args)]
+struct RegistryArgs {
+    /// The account ID of the registry (default: the caller's account). Cross-account registries work in every call.
+    #[arg(long, env = "AWS_ECR_REGISTRY_ID")]
+    registry_id: Option<String>,
+
+    /// Registry HOST[:PORT] to push to instead of the one ECR names (VPC endpoints, tests).
+    #[arg(long, env = "DEPLOYER_REGISTRY")]
+    registry: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct PushArgs {
+    /// ECR repository name, e.g. tutorial-site-registry.
+    #[arg(long, env = "DEPLOYER_REPO")]
+    repo: String,
+
+    /// Tags to push: repeat the flag or separate with commas.
+    #[arg(long = "tag", default_value = "latest", env = "DEPLOYER_TAG")]
+    tags: Vec<String>,
+
+    #[command(flatten)]
+    registry: RegistryArgs,
+
+    /// Skip the build and push when every tag already exists in the repository.
+    #[arg(long)]
+    skip_when_tags_exist: bool,
+
+    /// Create the repository when it does not exist.
+    #[arg(long)]
+    create_repo: bool,
+
+    /// With --create-repo: scan images on push.
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    repo_scan_on_push: bool,
+
+    /// With --create-repo: tag mutability.
+    #[arg(long, value_enum, default_value_t = TagMutability::Mutable)]
+    repo_tag_mutability: TagMutability,
+
+    /// With --create-repo and a *_WITH_EXCLUSION mutability: wildcard filters of the tags that are excepted (repeatable).
+    #[arg(long = "repo-tag-mutability-exclusion", value_name = "FILTER")]
+    repo_tag_mutability_exclusions: Vec<String>,
+
+    /// With --create-repo: encryption type.
+    #[arg(long, value_enum)]
+    repo_encryption_type: Option<EncryptionType>,
+
+    /// With --create-repo and --repo-encryption-type KMS or KMS_DSSE: the KMS key ARN or alias.
+    #[arg(long)]
+    repo_kms_key: Option<String>,
+
+    /// With --create-repo: resource tags, as Key=Value,Key=Value or a JSON list of {"Key","Value"}.
+    #[arg(long)]
+    repo_tags: Option<String>,
+
+    /// A JSON repository policy to apply (ecr:SetRepositoryPolicy).
+    #[arg(long)]
+    repo_policy_path: Option<PathBuf>,
+
+    /// A JSON lifecycle policy to apply (ecr:PutLifecyclePolicy).
+    #[arg(long)]
+    lifecycle_policy_path: Option<PathBuf>,
+
+    /// The build context directory.
+    #[arg(long, default_value = ".")]
+    build_path: PathBuf,
+
+    /// The directory holding the Dockerfile.
+    #[arg(long, default_value = ".")]
+    path: PathBuf,
+
+    /// The Dockerfile's name inside --path (it may lie outside the build context).
+    #[arg(long, default_value = "Dockerfile")]
+    dockerfile: String,
+
+    /// Build argument K=V, or K to take the value from the environment (repeatable).
+    #[arg(long = "build-arg", value_name = "K=V")]
+    build_args: Vec<String>,
+
+    /// Build stage to stop at.
+    #[arg(long)]
+    target: Option<String>,
+
+    /// Build for this platform (os/arch[/variant]); one per run.
+    #[arg(long)]
+    platform: Option<String>,
+
+    /// Image label K=V (repeatable).
+    #[arg(long = "label", value_name = "K=V")]
+    labels: Vec<String>,
+
+    /// Image to use as a cache source (repeatable).
+    #[arg(long = "cache-from", value_name = "IMAGE")]
+    cache_from: Vec<String>,
+
+    /// Do not use the build cache.
+    #[arg(long)]
+    no_cache: bool,
+
+    /// Always pull newer versions of base images.
+    #[arg(long)]
+    pull: bool,
+
+    /// Do not build: push the local image named by --image.
+    #[arg(long, requires = "image")]
+    no_build: bool,
+
+    /// With --no-build: the local image to push (name[:tag] or ID).
+    #[arg(long, requires = "no_build")]
+    image: Option<String>,
+
+    /// Append DEPLOYER_IMAGE=… and friends to this file (e.g. $BASH_ENV).
+    #[arg(long, value_name = "FILE")]
+    export_env: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct EcrLoginArgs {
+    #[command(flatten)]
+    registry: RegistryArgs,
+
+    /// The Docker CLI config file to write [default: $DOCKER_CONFIG/config.json or ~/.docker/config.json].
+    #[arg(long, value_name = "FILE")]
+    docker_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+enum TagMutability {
+    Mutable,
+    Immutable,
+    ImmutableWithExclusion,
+    MutableWithExclusion,
+}
+
+impl TagMutability {
+    fn as_str(self) -> &'static str {
+        match self {
+            TagMutability::Mutable => "MUTABLE",
+            TagMutability::Immutable => "IMMUTABLE",
+            TagMutability::ImmutableWithExclusion => "IMMUTABLE_WITH_EXCLUSION",
+            TagMutability::MutableWithExclusion => "MUTABLE_WITH_EXCLUSION",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+enum EncryptionType {
+    #[value(name = "AES256")]
+    Aes256,
+    Kms,
+    KmsDsse,
+}
+
+impl EncryptionType {
+    fn as_str(self) -> &'static str {
+        match self {
+            EncryptionType::Aes256 => "AES256",
+            EncryptionType::Kms => "KMS",
+            EncryptionType::KmsDsse => "KMS_DSSE",
+        }
+    }
+}
+
+/// Parses arguments, runs the command on a Tokio runtime, prints the result, returns the exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    output::start_clock();
+    output::set_quiet(cli.global.quiet);
+    init_logging(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            output::error(&Error::environment(format!(
+                "cannot start the async runtime: {e}"
+            )));
+            return ExitCode::from(ErrorKind::Environment.exit_code());
+        }
+    };
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = dispatch(cli) => result,
+            signal = interrupted() => Err(Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"))
+                .with_hint("nothing more was started; a push already under way in the Docker daemon stops with it")),
+        }
+    });
+    // Do not wait for the blocking context writer: the daemon connection is gone.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            output::error(&error);
+            error.exit_code()
+        }
+    }
+}
+
+async fn interrupted() -> &'static str {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return "Ctrl-C";
+            }
+        };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = terminate.recv() => "SIGTERM",
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "warn,deployer=debug",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(output::redacting_writer)
+        .with_ansi(output::stderr_is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .try_init();
+}
+
+async fn dispatch(cli: Cli) -> Result<()> {
+    let format = cli.global.output;
+    let aws = aws_settings(&cli.global);
+    match cli.command {
+        Command::Push(args) => {
+            let export_env = args.export_env.clone();
+            let settings = push_settings(*args, aws)?;
+            let outcome = push::run(settings).await?;
+            match format {
+                OutputFormat::Text => {
+                    output::data(&outcome.image);
+                    for reference in &outcome.references {
+                        output::data(reference);
+                    }
+                }
+                OutputFormat::Json => {
+                    output::json(&serde_json::to_value(&outcome).unwrap_or_default())
+                }
+            }
+            if let Some(path) = export_env {
+                output::append_export_env(&path, &outcome.export_env())?;
+            }
+        }
+        Command::EcrLogin(args) => {
+            let settings = ecr_login_settings(args, aws)?;
+            let outcome = ecr_login::run(settings).await?;
+            match format {
+                OutputFormat::Text => output::data(&outcome.registry),
+                OutputFormat::Json => {
+                    output::json(&serde_json::to_value(&outcome).unwrap_or_default())
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn aws_settings(global: &GlobalArgs) -> AwsSettings {
+    let oidc_token = ["CIRCLE_OIDC_TOKEN_V2", "CIRCLE_OIDC_TOKEN"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|token| !token.trim().is_empty())
+        .map(|token| Secret::new(token.trim()));
+    let role_session_name =
+        global.role_session_name.clone().unwrap_or_else(|| {
+            match std::env::var("CIRCLE_BUILD_NUM") {
+                Ok(build) if !build.is_empty() => format!("deployer-{build}"),
+                _ => "deployer".to_string(),
+            }
+        });
+    AwsSettings {
+        region: global.region.clone(),
+        profile: global.profile.clone(),
+        role_arn: global.role_arn.clone().filter(|arn| !arn.is_empty()),
+        role_session_name,
+        oidc_token,
+    }
+}
+
+fn registry_override(args: &RegistryArgs) -> Result<Option<String>> {
+    let registry = args.registry.clone().filter(|r| !r.is_empty());
+    if let Some(registry) = &registry {
+        validate_registry_host(registry).map_err(|e| Error::usage(format!("--registry: {e}")))?;
+    }
+    if let Some(id) = &args.registry_id {
+        if id.len() != 12 || !id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(Error::usage(format!(
+                "--registry-id {id:?} is not an AWS account ID (12 digits)"
+            )));
+        }
+    }
+    Ok(registry)
+}
+
+fn push_settings(args: PushArgs, aws: AwsSettings) -> Result<push::PushSettings> {
+    validate_repository(&args.repo).map_err(|e| Error::usage(format!("--repo: {e}")))?;
+    let tags = parse_tags(&args.tags).map_err(|e| Error::usage(format!("--tag: {e}")))?;
+    let registry_override = registry_override(&args.registry)?;
+    let create_repository = if args.create_repo {
+        Some(new_repository(&args)?)
+    } else {
+        None
+    };
+    let repository_policy = args
+        .repo_policy_path
+        .as_deref()
+        .map(|path| read_policy("--repo-policy-path", path))
+        .transpose()?;
+    let lifecycle_policy = args
+        .lifecycle_policy_path
+        .as_deref()
+        .map(|path| read_policy("--lifecycle-policy-path", path))
+        .transpose()?;
+    let source = match (&args.image, args.no_build) {
+        (Some(image), true) => push::ImageSource::Local(image.clone()),
+        _ => push::ImageSource::Build(build_settings(&args)?),
+    };
+    Ok(push::PushSettings {
+        aws,
+        repository: args.repo,
+        tags,
+        registry_id: args.registry.registry_id,
+        registry_override,
+        create_repository,
+        repository_policy,
+        lifecycle_policy,
+        source,
+        skip_when_tags_exist: args.skip_when_tags_exist,
+    })
+}
+
+fn new_repository(args: &PushArgs) -> Result<NewRepository> {
+    let mutability = args.repo_tag_mutability;
+    let with_exclusion = matches!(
+        mutability,
+        TagMutability::ImmutableWithExclusion | TagMutability::MutableWithExclusion
+    );
+    let exclusions: Vec<String> = args
+        .repo_tag_mutability_exclusions
+        .iter()
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|filter| !filter.is_empty())
+        .map(str::to_string)
+        .collect();
+    if with_exclusion && exclusions.is_empty() {
+        return Err(Error::usage(format!(
+            "--repo-tag-mutability {} needs at least one --repo-tag-mutability-exclusion filter",
+            mutability.as_str()
+        )));
+    }
+    if !with_exclusion && !exclusions.is_empty() {
+        return Err(Error::usage(
+            "--repo-tag-mutability-exclusion only applies with --repo-tag-mutability IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION",
+        ));
+    }
+    for filter in &exclusions {
+        let valid = filter.len() <= 128
+            && filter
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-*".contains(c));
+        if !valid {
+            return Err(Error::usage(format!(
+                "--repo-tag-mutability-exclusion {filter:?} is invalid: use letters, digits, '.', '_', '-' and '*' (up to 128)"
+            )));
+        }
+    }
+    let encryption_type = args
+        .repo_encryption_type
+        .map(|kind| kind.as_str().to_string());
+    if args.repo_kms_key.is_some()
+        && !matches!(
+            args.repo_encryption_type,
+            Some(EncryptionType::Kms | EncryptionType::KmsDsse)
+        )
+    {
+        return Err(Error::usage(
+            "--repo-kms-key needs --repo-encryption-type KMS or KMS_DSSE",
+        ));
+    }
+    let tags = match &args.repo_tags {
+        Some(value) => parse_resource_tags(value).map_err(Error::usage)?,
+        None => Vec::new(),
+    };
+    Ok(NewRepository {
+        name: args.repo.clone(),
+        scan_on_push: args.repo_scan_on_push,
+        tag_mutability: mutability.as_str().to_string(),
+        exclusion_filters: exclusions,
+        encryption_type,
+        kms_key: args.repo_kms_key.clone(),
+        tags,
+    })
+}
+
+fn read_policy(flag: &str, path: &Path) -> Result<push::PolicyFile> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::usage(format!("{flag} {}: cannot read it: {e}", path.display())))?;
+    serde_json::from_str::<serde_json::Value>(&text)
+        .map_err(|e| Error::usage(format!("{flag} {}: not valid JSON: {e}", path.display())))?;
+    Ok(push::PolicyFile {
+        path: path.to_path_buf(),
+        text,
+    })
+}
+
+fn build_settings(args: &PushArgs) -> Result<push::BuildSettings> {
+    let build_args =
+        parse_build_args(&args.build_args, |key| std::env::var(key).ok()).map_err(Error::usage)?;
+    let labels = parse_key_values("--label", &args.labels).map_err(Error::usage)?;
+    let platform = args
+        .platform
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(parse_platform)
+        .transpose()
+        .map_err(Error::usage)?;
+    let context = build_context::plan(&args.build_path, &args.path, &args.dockerfile)?;
+    Ok(push::BuildSettings {
+        context,
+        build_args,
+        labels,
+        target: args.target.clone().filter(|t| !t.is_empty()),
+        platform,
+        cache_from: args.cache_from.clone(),
+        no_cache: args.no_cache,
+        pull: args.pull,
+    })
+}
+
+fn ecr_login_settings(args: EcrLoginArgs, aws: AwsSettings) -> Result<ecr_login::EcrLoginSettings> {
+    let registry_override = registry_override(&args.registry)?;
+    let docker_config = match args.docker_config {
+        Some(path) => path,
+        None => match std::env::var_os("DOCKER_CONFIG") {
+            Some(dir) => PathBuf::from(dir).join("config.json"),
+            None => {
+                let home = std::env::var_os("HOME").ok_or_else(|| {
+                    Error::usage("HOME is not set: pass --docker-config FILE or set DOCKER_CONFIG")
+                })?;
+                PathBuf::from(home).join(".docker").join("config.json")
+            }
+        },
+    };
+    Ok(ecr_login::EcrLoginSettings {
+        aws,
+        registry_id: args.registry.registry_id,
+        registry_override,
+        docker_config,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

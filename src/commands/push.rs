@@ -1,0 +1,433 @@
+//! `deployer push`: ECR login, build through the daemon (or take a local image), push every tag,
+//! report `REGISTRY/REPO@sha256:…`. Everything the user passed is checked before AWS is called.
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::adapters::aws::{self, AwsSettings};
+use crate::adapters::docker::{BuildRequest, Docker};
+use crate::adapters::ecr::{Ecr, NewRepository, Repository};
+use crate::build_context::{self, ContextPlan};
+use crate::domain::ecr_token::{registry_from_repository_uri, RegistryCredentials};
+use crate::domain::tag_mutability::tag_is_immutable;
+use crate::error::{Error, Result};
+use crate::output;
+
+/// Where the image comes from.
+#[derive(Debug, Clone)]
+pub enum ImageSource {
+    Build(BuildSettings),
+    /// `--no-build --image LOCAL`: an image the daemon already has.
+    Local(String),
+}
+
+/// A checked build: the context plan exists, the values parsed.
+#[derive(Debug, Clone)]
+pub struct BuildSettings {
+    pub context: ContextPlan,
+    pub build_args: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub platform: Option<String>,
+    pub cache_from: Vec<String>,
+    pub no_cache: bool,
+    pub pull: bool,
+}
+
+/// A policy document read and parsed before anything is changed.
+#[derive(Debug, Clone)]
+pub struct PolicyFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// Everything `push` needs, resolved by the CLI layer.
+#[derive(Debug, Clone)]
+pub struct PushSettings {
+    pub aws: AwsSettings,
+    pub repository: String,
+    pub tags: Vec<String>,
+    pub registry_id: Option<String>,
+    pub registry_override: Option<String>,
+    /// Settings for `--create-repo`; `None` means a missing repository is an error.
+    pub create_repository: Option<NewRepository>,
+    pub repository_policy: Option<PolicyFile>,
+    pub lifecycle_policy: Option<PolicyFile>,
+    pub source: ImageSource,
+    pub skip_when_tags_exist: bool,
+}
+
+/// What was pushed, for stdout.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushOutcome {
+    /// `REGISTRY/REPO@sha256:…`
+    pub image: String,
+    pub registry: String,
+    pub repository: String,
+    pub digest: String,
+    pub tags: Vec<String>,
+    /// `REGISTRY/REPO:TAG` for every tag.
+    pub references: Vec<String>,
+    /// Tags sent to the registry in this run.
+    pub pushed_tags: Vec<String>,
+    /// Tags left alone because they already held this image.
+    pub unchanged_tags: Vec<String>,
+    /// True when `--skip-when-tags-exist` found every tag and nothing was built or pushed.
+    pub skipped: bool,
+}
+
+impl PushOutcome {
+    /// `KEY=value` pairs for `--export-env`.
+    pub fn export_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("DEPLOYER_IMAGE", self.image.clone()),
+            ("DEPLOYER_IMAGE_DIGEST", self.digest.clone()),
+            (
+                "DEPLOYER_IMAGE_REPOSITORY",
+                format!("{}/{}", self.registry, self.repository),
+            ),
+            ("DEPLOYER_IMAGE_TAGS", self.tags.join(",")),
+        ]
+    }
+}
+
+pub async fn run(settings: PushSettings) -> Result<PushOutcome> {
+    let config = aws::load(&settings.aws).await?;
+    let ecr = Ecr::new(&config, settings.registry_id.clone());
+    let repository = ensure_repository(&ecr, &settings).await?;
+    let registry = settings
+        .registry_override
+        .clone()
+        .unwrap_or_else(|| registry_from_repository_uri(&repository.uri).to_string());
+    let target = format!("{registry}/{}", settings.repository);
+
+    let mut existing = BTreeMap::new();
+    let needs_existing = settings.skip_when_tags_exist
+        || settings.tags.iter().any(|tag| {
+            tag_is_immutable(
+                &repository.tag_mutability,
+                &repository.exclusion_filters,
+                tag,
+            )
+        });
+    if needs_existing {
+        existing = ecr.tagged_digests(&settings.repository).await?;
+    }
+    if settings.skip_when_tags_exist {
+        if let Some(outcome) = skip_if_present(&settings, &registry, &existing) {
+            return Ok(outcome);
+        }
+    }
+
+    // Connect to the daemon before asking for a token, so a missing daemon fails fast.
+    let docker = Docker::connect().await?;
+    output::step(format!("logging in to {registry}"));
+    let mut credentials = ecr.authorization().await?;
+    credentials.registry = registry.clone();
+
+    let image_id = match &settings.source {
+        ImageSource::Build(build) => {
+            build_image(&docker, build, &target, &settings.tags[0], &credentials).await?
+        }
+        ImageSource::Local(image) => {
+            let id = docker.image_id(image).await?;
+            output::step(format!("using local image {image} ({})", short_id(&id)));
+            id
+        }
+    };
+
+    let unchanged =
+        immutable_tags_holding(&ecr, &settings, &repository, &existing, &image_id).await?;
+    let mut digest = None;
+    let mut pushed_tags = Vec::new();
+    for tag in &settings.tags {
+        if unchanged.contains(tag) {
+            output::step(format!(
+                "{target}:{tag} already holds this image in an immutable repository: left as it is"
+            ));
+            continue;
+        }
+        docker.tag(&image_id, &target, tag).await?;
+        output::step(format!("pushing {target}:{tag}"));
+        let pushed = docker.push(&target, tag, &credentials).await?;
+        if let Some(previous) = &digest {
+            if previous != &pushed {
+                output::warn(format!(
+                    "tag {tag} was stored as {pushed}, other tags as {previous}"
+                ));
+            }
+        }
+        digest.get_or_insert(pushed);
+        pushed_tags.push(tag.clone());
+    }
+    let digest = match digest {
+        Some(digest) => digest,
+        None => existing
+            .get(&settings.tags[0])
+            .cloned()
+            .ok_or_else(|| Error::environment("ECR reported the tags but not their digest"))?,
+    };
+    Ok(outcome(
+        &settings,
+        &registry,
+        digest,
+        pushed_tags,
+        unchanged,
+        false,
+    ))
+}
+
+async fn ensure_repository(ecr: &Ecr, settings: &PushSettings) -> Result<Repository> {
+    let repository = match ecr.find_repository(&settings.repository).await? {
+        Some(repository) => repository,
+        None => match &settings.create_repository {
+            Some(new) => {
+                let created = ecr.create_repository(new).await?;
+                output::step(format!(
+                    "created repository {} ({}, scan on push {})",
+                    created.name,
+                    created.tag_mutability,
+                    if new.scan_on_push { "on" } else { "off" }
+                ));
+                created
+            }
+            None => {
+                let registry = settings
+                    .registry_id
+                    .as_deref()
+                    .unwrap_or("of the current account");
+                return Err(Error::environment(format!(
+                    "repository {} does not exist in the ECR registry {registry}",
+                    settings.repository
+                ))
+                .with_hint("create it (Terraform's aws_ecr_repository), or pass --create-repo"));
+            }
+        },
+    };
+    if let Some(policy) = &settings.repository_policy {
+        ecr.set_repository_policy(&settings.repository, &policy.text)
+            .await?;
+        output::step(format!(
+            "applied repository policy {}",
+            policy.path.display()
+        ));
+    }
+    if let Some(policy) = &settings.lifecycle_policy {
+        ecr.put_lifecycle_policy(&settings.repository, &policy.text)
+            .await?;
+        output::step(format!(
+            "applied lifecycle policy {}",
+            policy.path.display()
+        ));
+    }
+    Ok(repository)
+}
+
+fn skip_if_present(
+    settings: &PushSettings,
+    registry: &str,
+    existing: &BTreeMap<String, String>,
+) -> Option<PushOutcome> {
+    let missing: Vec<&String> = settings
+        .tags
+        .iter()
+        .filter(|tag| !existing.contains_key(*tag))
+        .collect();
+    if !missing.is_empty() {
+        output::step(format!(
+            "tag{} {} not in ECR yet: building and pushing",
+            if missing.len() == 1 { "" } else { "s" },
+            missing
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        return None;
+    }
+    let digest = existing[&settings.tags[0]].clone();
+    output::step(format!(
+        "every tag ({}) is already in {}: skipping build and push",
+        settings.tags.join(", "),
+        settings.repository
+    ));
+    Some(outcome(
+        settings,
+        registry,
+        digest,
+        Vec::new(),
+        settings.tags.clone(),
+        true,
+    ))
+}
+
+async fn build_image(
+    docker: &Docker,
+    build: &BuildSettings,
+    target: &str,
+    first_tag: &str,
+    credentials: &RegistryCredentials,
+) -> Result<String> {
+    let request = BuildRequest {
+        dockerfile: build.context.dockerfile_in_tar.clone(),
+        tag: format!("{target}:{first_tag}"),
+        build_args: to_hash_map(&build.build_args),
+        labels: to_hash_map(&build.labels),
+        target: build.target.clone(),
+        platform: build.platform.clone(),
+        cache_from: build.cache_from.clone(),
+        no_cache: build.no_cache,
+        pull: build.pull,
+    };
+    output::step(format!(
+        "building {} from {} (Dockerfile {})",
+        request.tag,
+        build.context.context_dir.display(),
+        request.dockerfile
+    ));
+    let (context, walker) = build_context::stream(build.context.clone());
+    let built = docker.build(&request, context, Some(credentials)).await;
+    let walked = walker
+        .await
+        .map_err(|e| Error::failed(format!("the build context writer stopped: {e}")))?;
+    // A context that could not be read explains a failed upload better than the daemon can.
+    let stats = walked?;
+    let image_id = built?;
+    output::step(format!(
+        "built {} ({} files, {} sent as context)",
+        short_id(&image_id),
+        stats.files,
+        human_bytes(stats.bytes)
+    ));
+    Ok(image_id)
+}
+
+/// For immutable tags that already exist: the ones holding this very image are left alone,
+/// any holding another image stop the push before anything is sent.
+async fn immutable_tags_holding(
+    ecr: &Ecr,
+    settings: &PushSettings,
+    repository: &Repository,
+    existing: &BTreeMap<String, String>,
+    image_id: &str,
+) -> Result<Vec<String>> {
+    let taken: Vec<String> = settings
+        .tags
+        .iter()
+        .filter(|tag| existing.contains_key(*tag))
+        .filter(|tag| {
+            tag_is_immutable(
+                &repository.tag_mutability,
+                &repository.exclusion_filters,
+                tag,
+            )
+        })
+        .cloned()
+        .collect();
+    if taken.is_empty() {
+        return Ok(Vec::new());
+    }
+    let manifests = ecr.manifests(&settings.repository, &taken).await?;
+    let mut unchanged = Vec::new();
+    for tag in taken {
+        let config_digest = manifests
+            .get(&tag)
+            .and_then(|manifest| manifest_config_digest(manifest));
+        if config_digest.as_deref() == Some(image_id) {
+            unchanged.push(tag);
+        } else {
+            return Err(Error::failed(format!(
+                "tag {tag} already exists in the immutable repository {} and holds another image ({})",
+                settings.repository, existing[&tag]
+            ))
+            .with_detail(format!("this build is {}", short_id(image_id)))
+            .with_hint("push under a new tag (a version or the commit SHA); immutable tags cannot be moved"));
+        }
+    }
+    Ok(unchanged)
+}
+
+/// The `config.digest` of an image manifest: equal to the local image ID for the same image.
+fn manifest_config_digest(manifest: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(manifest).ok()?;
+    value
+        .get("config")?
+        .get("digest")?
+        .as_str()
+        .map(str::to_string)
+}
+
+fn outcome(
+    settings: &PushSettings,
+    registry: &str,
+    digest: String,
+    pushed_tags: Vec<String>,
+    unchanged_tags: Vec<String>,
+    skipped: bool,
+) -> PushOutcome {
+    let name = format!("{registry}/{}", settings.repository);
+    PushOutcome {
+        image: format!("{name}@{digest}"),
+        registry: registry.to_string(),
+        repository: settings.repository.clone(),
+        references: settings
+            .tags
+            .iter()
+            .map(|tag| format!("{name}:{tag}"))
+            .collect(),
+        tags: settings.tags.clone(),
+        digest,
+        pushed_tags,
+        unchanged_tags,
+        skipped,
+    }
+}
+
+fn to_hash_map(map: &BTreeMap<String, String>) -> HashMap<String, String> {
+    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn short_id(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    &hex[..hex.len().min(12)]
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_digest_of_a_schema2_manifest() {
+        let manifest = r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
+            "config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":1469,
+            "digest":"sha256:8e031288b93e86d620af3b7bd91a46f72b188d7464b4a85f328209f7e16f7928"},"layers":[]}"#;
+        assert_eq!(
+            manifest_config_digest(manifest).as_deref(),
+            Some("sha256:8e031288b93e86d620af3b7bd91a46f72b188d7464b4a85f328209f7e16f7928")
+        );
+        assert_eq!(manifest_config_digest("not json"), None);
+    }
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(2 * 1024 * 1024 * 1024), "2.0 GiB");
+        assert_eq!(short_id("sha256:8e031288b93e86d620af"), "8e031288b93e");
+    }
+}

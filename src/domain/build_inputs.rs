@@ -1,0 +1,209 @@
+//! The values users pass to a build and push: tags, `--build-arg`, `--label`, `--repo-tags`,
+//! each checked before anything is built or any AWS resource is touched.
+use std::collections::BTreeMap;
+
+use super::reference::validate_tag;
+
+/// Splits `--tag` values (repeated and/or comma-separated) into distinct, valid tags, in order.
+pub fn parse_tags(values: &[String]) -> Result<Vec<String>, String> {
+    let mut tags: Vec<String> = Vec::new();
+    for value in values {
+        for tag in value
+            .split(',')
+            .map(str::trim)
+            .filter(|tag| !tag.is_empty())
+        {
+            validate_tag(tag).map_err(|e| e.to_string())?;
+            if !tags.iter().any(|existing| existing == tag) {
+                tags.push(tag.to_string());
+            }
+        }
+    }
+    if tags.is_empty() {
+        return Err("no tag given: pass --tag with at least one tag, e.g. --tag latest".into());
+    }
+    Ok(tags)
+}
+
+/// Parses `--build-arg` values as `docker build` does: `K=V`, or a bare `K` taking its value
+/// from the environment (and left out when the environment has no such variable).
+pub fn parse_build_args(
+    values: &[String],
+    environment: impl Fn(&str) -> Option<String>,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut args = BTreeMap::new();
+    for value in values {
+        let (key, val) = match value.split_once('=') {
+            Some((key, val)) => (key, Some(val.to_string())),
+            None => (value.as_str(), environment(value)),
+        };
+        check_key("--build-arg", key, value)?;
+        if let Some(val) = val {
+            args.insert(key.to_string(), val);
+        }
+    }
+    Ok(args)
+}
+
+/// Parses `KEY=VALUE` pairs (`--label`); the value may contain `=` and may be empty.
+pub fn parse_key_values(flag: &str, values: &[String]) -> Result<BTreeMap<String, String>, String> {
+    let mut pairs = BTreeMap::new();
+    for value in values {
+        let (key, val) = value
+            .split_once('=')
+            .ok_or_else(|| format!("{flag} {value:?} is malformed: expected KEY=VALUE"))?;
+        check_key(flag, key, value)?;
+        pairs.insert(key.to_string(), val.to_string());
+    }
+    Ok(pairs)
+}
+
+/// Parses ECR resource tags as the aws-ecr orb takes them: a JSON list of
+/// `{"Key": …, "Value": …}`, or `Key=Value` pairs separated by commas.
+pub fn parse_resource_tags(value: &str) -> Result<Vec<(String, String)>, String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Ok(Vec::new());
+    }
+    if trimmed.starts_with('[') {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Tag {
+            key: String,
+            #[serde(default)]
+            value: String,
+        }
+        let tags: Vec<Tag> = serde_json::from_str(trimmed).map_err(|e| {
+            format!("--repo-tags is not a JSON list of {{\"Key\",\"Value\"}} objects: {e}")
+        })?;
+        return Ok(tags.into_iter().map(|tag| (tag.key, tag.value)).collect());
+    }
+    trimmed
+        .split(',')
+        .map(|pair| {
+            let (key, val) = pair.split_once('=').ok_or_else(|| {
+                format!("--repo-tags entry {pair:?} is malformed: expected Key=Value")
+            })?;
+            check_key("--repo-tags", key.trim(), pair)?;
+            Ok((key.trim().to_string(), val.trim().to_string()))
+        })
+        .collect()
+}
+
+/// One platform (`os/arch[/variant]`); several need BuildKit, which deployer does not drive yet.
+pub fn parse_platform(value: &str) -> Result<String, String> {
+    let platforms: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    match platforms.as_slice() {
+        [] => Err("--platform is empty: expected os/arch, e.g. linux/amd64".into()),
+        [one] => {
+            let parts: Vec<&str> = one.split('/').collect();
+            let well_formed = (2..=3).contains(&parts.len())
+                && parts.iter().all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            if well_formed {
+                Ok(one.to_string())
+            } else {
+                Err(format!("--platform {one:?} is malformed: expected os/arch[/variant], e.g. linux/arm64"))
+            }
+        }
+        many => Err(format!(
+            "--platform {} names {} platforms; deployer builds one platform per run through the Docker engine's \
+             classic builder (multi-platform builds need BuildKit, which is not supported yet): run deployer once per platform",
+            many.join(","),
+            many.len()
+        )),
+    }
+}
+
+fn check_key(flag: &str, key: &str, whole: &str) -> Result<(), String> {
+    if key.is_empty() || key.chars().any(char::is_whitespace) {
+        Err(format!("{flag} {whole:?} is malformed: the name before '=' must be non-empty and have no spaces"))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| v.to_string()).collect()
+    }
+
+    #[test]
+    fn tags_split_on_commas_dedupe_and_validate() {
+        assert_eq!(
+            parse_tags(&strings(&["latest,v1", "v1", " sha-abc "])).unwrap(),
+            ["latest", "v1", "sha-abc"]
+        );
+        assert!(parse_tags(&strings(&["ok,-bad"]))
+            .unwrap_err()
+            .contains("\"-bad\""));
+        assert!(parse_tags(&strings(&[","])).unwrap_err().contains("no tag"));
+    }
+
+    #[test]
+    fn build_args_take_values_from_the_environment_like_docker() {
+        let environment = |key: &str| (key == "FROM_ENV").then(|| "env-value".to_string());
+        let args = parse_build_args(
+            &strings(&["A=1", "B=x=y", "EMPTY=", "FROM_ENV", "UNSET"]),
+            environment,
+        )
+        .unwrap();
+        assert_eq!(args["A"], "1");
+        assert_eq!(args["B"], "x=y");
+        assert_eq!(args["EMPTY"], "");
+        assert_eq!(args["FROM_ENV"], "env-value");
+        assert!(!args.contains_key("UNSET"));
+        assert!(parse_build_args(&strings(&["=v"]), |_| None)
+            .unwrap_err()
+            .contains("malformed"));
+        assert!(parse_build_args(&strings(&["A B=v"]), |_| None).is_err());
+    }
+
+    #[test]
+    fn labels_need_an_equals_sign() {
+        let labels = parse_key_values(
+            "--label",
+            &strings(&["org.opencontainers.image.revision=abc=def"]),
+        )
+        .unwrap();
+        assert_eq!(labels["org.opencontainers.image.revision"], "abc=def");
+        let error = parse_key_values("--label", &strings(&["novalue"])).unwrap_err();
+        assert!(error.contains("--label \"novalue\""), "{error}");
+    }
+
+    #[test]
+    fn resource_tags_in_both_orb_forms() {
+        assert_eq!(
+            parse_resource_tags(r#"[{"Key":"team","Value":"web"},{"Key":"env","Value":"prod"}]"#)
+                .unwrap(),
+            [
+                ("team".to_string(), "web".to_string()),
+                ("env".to_string(), "prod".to_string())
+            ]
+        );
+        assert_eq!(
+            parse_resource_tags("team=web, env=prod").unwrap(),
+            [
+                ("team".to_string(), "web".to_string()),
+                ("env".to_string(), "prod".to_string())
+            ]
+        );
+        assert!(parse_resource_tags("team").is_err());
+        assert!(parse_resource_tags("[{").is_err());
+        assert!(parse_resource_tags("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn one_platform_or_a_clear_no() {
+        assert_eq!(parse_platform("linux/arm64/v8").unwrap(), "linux/arm64/v8");
+        assert!(parse_platform("linux").is_err());
+        let error = parse_platform("linux/amd64,linux/arm64").unwrap_err();
+        assert!(error.contains("BuildKit"), "{error}");
+    }
+}

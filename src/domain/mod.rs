@@ -1,0 +1,8 @@
+//! Pure logic: no I/O, no SDK types. Every function here is unit-tested on real-shaped inputs.
+pub mod build_inputs;
+pub mod docker_config;
+pub mod dockerignore;
+pub mod ecr_token;
+pub mod push_progress;
+pub mod reference;
+pub mod tag_mutability;

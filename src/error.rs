@@ -1,0 +1,108 @@
+//! The error every command returns: what failed, why, what to do, and the documented exit code.
+use std::fmt;
+use std::process::ExitCode;
+
+/// Who can fix the failure decides the exit code (documented in the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Exit 1: the work itself failed (a build step, a push the registry refused, a rollout).
+    Failed,
+    /// Exit 2: the invocation is wrong (flags, values, files); nothing was changed.
+    Usage,
+    /// Exit 3: AWS or Docker refused or could not be reached (credentials, permissions,
+    /// missing resources, daemon or registry down).
+    Environment,
+    /// Exit 130: interrupted by Ctrl-C or SIGTERM.
+    Interrupted,
+}
+
+impl ErrorKind {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Failed => 1,
+            ErrorKind::Usage => 2,
+            ErrorKind::Environment => 3,
+            ErrorKind::Interrupted => 130,
+        }
+    }
+}
+
+/// A failure as the user reads it: one message, optional detail lines and a hint.
+#[derive(Debug)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub details: Vec<String>,
+    pub hint: Option<String>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            details: Vec::new(),
+            hint: None,
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Usage, message)
+    }
+
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Failed, message)
+    }
+
+    pub fn environment(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Environment, message)
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.details.push(detail.into());
+        self
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.kind.exit_code())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", self.message)?;
+        for detail in &self.details {
+            write!(f, "\n  {detail}")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\nhint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_has_message_details_and_hint() {
+        let error = Error::environment("repository tutorial-site-registry does not exist")
+            .with_detail("registry 123456789012")
+            .with_hint("pass --create-repo");
+        assert_eq!(
+            error.to_string(),
+            "error: repository tutorial-site-registry does not exist\n  registry 123456789012\nhint: pass --create-repo"
+        );
+        assert_eq!(error.kind.exit_code(), 3);
+    }
+}

@@ -1,0 +1,190 @@
+//! Everything the user sees. stdout carries data only; progress, build output, logs and errors go
+//! to stderr, one line per state change, with every registered secret masked on the way out.
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::{Mutex, OnceLock, RwLock};
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+static START: OnceLock<Instant> = OnceLock::new();
+static STDERR_LOCK: Mutex<()> = Mutex::new(());
+
+/// Remembers a secret so that no line written by deployer, its logs included, can show it.
+pub fn register_secret(secret: &Secret) {
+    let value = secret.expose();
+    // Very short values would mask ordinary words; real tokens and keys are long.
+    if value.len() >= 8 {
+        let mut secrets = SECRETS.write().unwrap_or_else(|e| e.into_inner());
+        if !secrets.iter().any(|known| known == value) {
+            secrets.push(value.to_string());
+        }
+    }
+}
+
+/// Replaces every registered secret in `text`.
+pub fn redact(text: &str) -> String {
+    let secrets = SECRETS.read().unwrap_or_else(|e| e.into_inner());
+    let mut text = text.to_string();
+    for secret in secrets.iter() {
+        if text.contains(secret.as_str()) {
+            text = text.replace(secret.as_str(), "[redacted]");
+        }
+    }
+    text
+}
+
+/// Starts the clock that progress lines show.
+pub fn start_clock() {
+    START.get_or_init(Instant::now);
+}
+
+fn elapsed() -> f64 {
+    START.get_or_init(Instant::now).elapsed().as_secs_f64()
+}
+
+/// Writes one line to stderr, masked, never interleaved with another thread's line.
+pub fn stderr_line(line: &str) {
+    let line = redact(line);
+    let _guard = STDERR_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
+}
+
+/// A progress line: what just changed, with the seconds since deployer started.
+pub fn step(message: impl AsRef<str>) {
+    if quiet() {
+        return;
+    }
+    stderr_line(&format!("[{:>6.1}s] {}", elapsed(), message.as_ref()));
+}
+
+/// A line of a remote process's own output (the Docker build), indented under the step.
+pub fn passthrough(line: &str) {
+    if quiet() {
+        return;
+    }
+    stderr_line(&format!("          | {line}"));
+}
+
+/// A warning the user should read even with --quiet.
+pub fn warn(message: impl AsRef<str>) {
+    stderr_line(&format!("warning: {}", message.as_ref()));
+}
+
+/// Prints the final error with its details and hint.
+pub fn error(error: &Error) {
+    stderr_line(&error.to_string());
+}
+
+/// A line of data on stdout.
+pub fn data(line: &str) {
+    let line = redact(line);
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
+}
+
+/// One JSON document on stdout.
+pub fn json(value: &serde_json::Value) {
+    data(&serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+static QUIET: OnceLock<bool> = OnceLock::new();
+
+/// `--quiet` drops progress lines; warnings and errors stay.
+pub fn set_quiet(quiet: bool) {
+    let _ = QUIET.set(quiet);
+}
+
+fn quiet() -> bool {
+    *QUIET.get().unwrap_or(&false)
+}
+
+/// Whether stderr is a terminal (colour and bars would be welcome there, never in CI logs).
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Appends `KEY=value` lines for later CI steps (CircleCI's `$BASH_ENV`, GitHub's `$GITHUB_ENV`).
+pub fn append_export_env(path: &Path, pairs: &[(&str, String)]) -> Result<()> {
+    let mut text = String::new();
+    for (key, value) in pairs {
+        text.push_str(&format!("{key}={value}\n"));
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| {
+            Error::usage(format!(
+                "cannot open --export-env file {}: {e}",
+                path.display()
+            ))
+        })?;
+    file.write_all(text.as_bytes()).map_err(|e| {
+        Error::environment(format!(
+            "cannot write --export-env file {}: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// A `tracing` writer that masks secrets: debug logs of the SDKs go through it too.
+pub struct RedactingWriter {
+    buffer: Vec<u8>,
+}
+
+impl Write for RedactingWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RedactingWriter {
+    fn drop(&mut self) {
+        let text = String::from_utf8_lossy(&self.buffer);
+        let text = redact(text.trim_end_matches('\n'));
+        let _guard = STDERR_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
+    }
+}
+
+/// Makes one [`RedactingWriter`] per log event.
+pub fn redacting_writer() -> RedactingWriter {
+    RedactingWriter { buffer: Vec::new() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_secrets_are_masked_and_short_ones_ignored() {
+        register_secret(&Secret::new("s3cr3t-password-value"));
+        register_secret(&Secret::new("short"));
+        assert_eq!(
+            redact("login with s3cr3t-password-value and short"),
+            "login with [redacted] and short"
+        );
+    }
+
+    #[test]
+    fn export_env_appends_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bash_env");
+        std::fs::write(&path, "EXISTING=1\n").unwrap();
+        append_export_env(&path, &[("DEPLOYER_IMAGE", "repo@sha256:abc".to_string())]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "EXISTING=1\nDEPLOYER_IMAGE=repo@sha256:abc\n"
+        );
+    }
+}
