@@ -294,6 +294,13 @@ async fn interrupted() -> &'static str {
     }
 }
 
+/// Log targets whose trace level prints raw AWS responses.
+const SECRET_BEARING_LOG_TARGETS: [&str; 3] = [
+    "aws_smithy_runtime",
+    "aws_smithy_runtime::client::orchestrator",
+    "aws_smithy_runtime::client::orchestrator::operation",
+];
+
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
@@ -302,7 +309,17 @@ fn init_logging(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter =
+        EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // The SDK's trace level prints response bodies, which carry ECR tokens and STS credentials
+    // before deployer has seen them to mask them: that level stays off whatever RUST_LOG says.
+    if filter.max_level_hint() == Some(tracing::level_filters::LevelFilter::TRACE) {
+        for cap in SECRET_BEARING_LOG_TARGETS {
+            if let Ok(directive) = format!("{cap}=debug").parse() {
+                filter = filter.add_directive(directive);
+            }
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(output::redacting_writer)
@@ -405,7 +422,7 @@ fn push_settings(args: PushArgs, aws: AwsSettings) -> Result<push::PushSettings>
         .transpose()?;
     let source = match (&args.image, args.no_build) {
         (Some(image), true) => push::ImageSource::Local(image.clone()),
-        _ => push::ImageSource::Build(build_settings(&args)?),
+        _ => push::ImageSource::Build(Box::new(build_settings(&args)?)),
     };
     Ok(push::PushSettings {
         aws,

@@ -17,7 +17,7 @@ use crate::output;
 /// Where the image comes from.
 #[derive(Debug, Clone)]
 pub enum ImageSource {
-    Build(BuildSettings),
+    Build(Box<BuildSettings>),
     /// `--no-build --image LOCAL`: an image the daemon already has.
     Local(String),
 }

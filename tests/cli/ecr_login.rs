@@ -1,0 +1,80 @@
+//! `deployer ecr-login` writes credentials the docker CLI can use, in a private file.
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use base64::Engine;
+
+use crate::support::{deployer, run, stack, unique_repo};
+
+#[test]
+fn writes_a_private_docker_config_that_the_docker_cli_can_push_with() {
+    let stack = stack();
+    let dir = tempfile::tempdir().unwrap();
+    let config_dir = dir.path().join("docker");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(
+        config_dir.join("config.json"),
+        r#"{"auths":{"other.example":{"auth":"eDp5"}},"detachKeys":"ctrl-e"}"#,
+    )
+    .unwrap();
+    let result = run(deployer(dir.path())
+        .env("DOCKER_CONFIG", &config_dir)
+        .args(["ecr-login", "--registry", &stack.registry]));
+    result.assert_code(0);
+    assert_eq!(result.stdout.trim(), stack.registry);
+
+    let path = config_dir.join("config.json");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(config["detachKeys"], "ctrl-e");
+    assert_eq!(config["auths"]["other.example"]["auth"], "eDp5");
+    let auth = config["auths"][&stack.registry]["auth"].as_str().unwrap();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(auth)
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(decoded).unwrap(),
+        format!("AWS:{}", stack.registry_password)
+    );
+    assert!(!result.stderr.contains(&stack.registry_password));
+
+    // The docker CLI pushes with nothing but that file.
+    let reference = format!("{}/{}:login", stack.registry, unique_repo("login"));
+    let docker = |args: &[&str]| {
+        let output = Command::new("docker")
+            .arg("--config")
+            .arg(&config_dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    docker(&["tag", &stack.base_image, &reference]);
+    docker(&["push", &reference]);
+}
+
+#[test]
+fn refuses_to_overwrite_a_config_that_is_not_json() {
+    let stack = stack();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    std::fs::write(&path, "not json").unwrap();
+    let result = run(deployer(dir.path())
+        .args([
+            "ecr-login",
+            "--registry",
+            &stack.registry,
+            "--docker-config",
+        ])
+        .arg(&path));
+    result
+        .assert_code(2)
+        .assert_stderr_contains("is not valid JSON");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "not json");
+}

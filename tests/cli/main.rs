@@ -1,0 +1,5 @@
+//! One integration-test binary: runs the built `deployer` against the local stack (Docker engine,
+//! docker-registry, moto) that `./scripts/test.sh` starts, and checks what it left there.
+mod ecr_login;
+mod push;
+mod support;
