@@ -125,7 +125,7 @@ impl<'a> Registry<'a> {
         Registry { stack }
     }
 
-    fn get(&self, path: &str) -> Result<ureq::Response, ureq::Error> {
+    fn get(&self, path: &str) -> Result<ureq::Response, Box<ureq::Error>> {
         let basic = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",
             self.stack.registry_user, self.stack.registry_password
@@ -134,6 +134,7 @@ impl<'a> Registry<'a> {
             .set("Authorization", &format!("Basic {basic}"))
             .set("Accept", MANIFEST_TYPES)
             .call()
+            .map_err(Box::new)
     }
 
     /// The digest the registry stores for `repo:tag`, or `None` when the tag does not exist.
@@ -145,7 +146,7 @@ impl<'a> Registry<'a> {
                     .expect("digest header")
                     .to_string(),
             ),
-            Err(ureq::Error::Status(404, _)) => None,
+            Err(error) if matches!(*error, ureq::Error::Status(404, _)) => None,
             Err(error) => panic!("registry: {error}"),
         }
     }
