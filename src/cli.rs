@@ -101,6 +101,14 @@ struct PushArgs {
     #[command(flatten)]
     registry: RegistryArgs,
 
+    /// Push to ECR Public (public.ecr.aws; its API is in us-east-1).
+    #[arg(long)]
+    public_registry: bool,
+
+    /// With --public-registry: the registry alias in the image name [default: the repository's own].
+    #[arg(long, requires = "public_registry")]
+    public_registry_alias: Option<String>,
+
     /// Skip the build and push when every tag already exists in the repository.
     #[arg(long)]
     skip_when_tags_exist: bool,
@@ -405,6 +413,7 @@ fn push_settings(args: PushArgs, aws: AwsSettings) -> Result<push::PushSettings>
     validate_repository(&args.repo).map_err(|e| Error::usage(format!("--repo: {e}")))?;
     let tags = parse_tags(&args.tags).map_err(|e| Error::usage(format!("--tag: {e}")))?;
     let registry_override = registry_override(&args.registry)?;
+    let public = public_registry(&args)?;
     let create_repository = if args.create_repo {
         Some(new_repository(&args)?)
     } else {
@@ -435,7 +444,47 @@ fn push_settings(args: PushArgs, aws: AwsSettings) -> Result<push::PushSettings>
         lifecycle_policy,
         source,
         skip_when_tags_exist: args.skip_when_tags_exist,
+        public,
     })
+}
+
+/// ECR Public has no tag mutability, scanning, encryption settings or lifecycle policies:
+/// asking for them is an error, not a silent no-op.
+fn public_registry(args: &PushArgs) -> Result<Option<push::PublicRegistry>> {
+    if !args.public_registry {
+        return Ok(None);
+    }
+    let unsupported = [
+        (
+            args.lifecycle_policy_path.is_some(),
+            "--lifecycle-policy-path",
+        ),
+        (
+            args.repo_tag_mutability != TagMutability::Mutable,
+            "--repo-tag-mutability",
+        ),
+        (
+            !args.repo_tag_mutability_exclusions.is_empty(),
+            "--repo-tag-mutability-exclusion",
+        ),
+        (
+            args.repo_encryption_type.is_some(),
+            "--repo-encryption-type",
+        ),
+        (args.repo_kms_key.is_some(), "--repo-kms-key"),
+    ];
+    if let Some((_, flag)) = unsupported.iter().find(|(given, _)| *given) {
+        return Err(Error::usage(format!(
+            "{flag} does not apply to ECR Public (--public-registry)"
+        )));
+    }
+    if let Some(alias) = &args.public_registry_alias {
+        validate_repository(alias)
+            .map_err(|e| Error::usage(format!("--public-registry-alias: {e}")))?;
+    }
+    Ok(Some(push::PublicRegistry {
+        alias: args.public_registry_alias.clone(),
+    }))
 }
 
 fn new_repository(args: &PushArgs) -> Result<NewRepository> {

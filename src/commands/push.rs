@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::docker::{BuildRequest, Docker};
 use crate::adapters::ecr::{Ecr, NewRepository, Repository};
+use crate::adapters::ecr_public::{EcrPublic, PUBLIC_REGISTRY};
 use crate::build_context::{self, ContextPlan};
 use crate::domain::ecr_token::{registry_from_repository_uri, RegistryCredentials};
 use crate::domain::tag_mutability::tag_is_immutable;
@@ -56,6 +57,57 @@ pub struct PushSettings {
     pub lifecycle_policy: Option<PolicyFile>,
     pub source: ImageSource,
     pub skip_when_tags_exist: bool,
+    /// Push to ECR Public instead, under this alias (default: the repository's own).
+    pub public: Option<PublicRegistry>,
+}
+
+/// `--public-registry` and its alias.
+#[derive(Debug, Clone, Default)]
+pub struct PublicRegistry {
+    pub alias: Option<String>,
+}
+
+/// The registry API behind the push: private ECR or ECR Public.
+enum RegistryApi {
+    Private(Ecr),
+    Public(EcrPublic),
+}
+
+impl RegistryApi {
+    async fn find_repository(&self, name: &str) -> Result<Option<Repository>> {
+        match self {
+            RegistryApi::Private(ecr) => ecr.find_repository(name).await,
+            RegistryApi::Public(ecr) => ecr.find_repository(name).await,
+        }
+    }
+
+    async fn create_repository(&self, new: &NewRepository) -> Result<Repository> {
+        match self {
+            RegistryApi::Private(ecr) => ecr.create_repository(new).await,
+            RegistryApi::Public(ecr) => ecr.create_repository(new).await,
+        }
+    }
+
+    async fn set_repository_policy(&self, name: &str, policy: &str) -> Result<()> {
+        match self {
+            RegistryApi::Private(ecr) => ecr.set_repository_policy(name, policy).await,
+            RegistryApi::Public(ecr) => ecr.set_repository_policy(name, policy).await,
+        }
+    }
+
+    async fn tagged_digests(&self, name: &str) -> Result<BTreeMap<String, String>> {
+        match self {
+            RegistryApi::Private(ecr) => ecr.tagged_digests(name).await,
+            RegistryApi::Public(ecr) => ecr.tagged_digests(name).await,
+        }
+    }
+
+    async fn authorization(&self) -> Result<RegistryCredentials> {
+        match self {
+            RegistryApi::Private(ecr) => ecr.authorization().await,
+            RegistryApi::Public(ecr) => ecr.authorization().await,
+        }
+    }
 }
 
 /// What was pushed, for stdout.
@@ -94,13 +146,18 @@ impl PushOutcome {
 
 pub async fn run(settings: PushSettings) -> Result<PushOutcome> {
     let config = aws::load(&settings.aws).await?;
-    let ecr = Ecr::new(&config, settings.registry_id.clone());
-    let repository = ensure_repository(&ecr, &settings).await?;
-    let registry = settings
-        .registry_override
-        .clone()
-        .unwrap_or_else(|| registry_from_repository_uri(&repository.uri).to_string());
-    let target = format!("{registry}/{}", settings.repository);
+    let api = match &settings.public {
+        None => RegistryApi::Private(Ecr::new(&config, settings.registry_id.clone())),
+        Some(_) => RegistryApi::Public(EcrPublic::new(&config, settings.registry_id.clone())),
+    };
+    let repository = ensure_repository(&api, &settings).await?;
+    let registry = match (&settings.registry_override, &settings.public) {
+        (Some(registry), _) => registry.clone(),
+        (None, Some(_)) => PUBLIC_REGISTRY.to_string(),
+        (None, None) => registry_from_repository_uri(&repository.uri).to_string(),
+    };
+    let path = image_path(&settings, &repository);
+    let target = format!("{registry}/{path}");
 
     let mut existing = BTreeMap::new();
     let needs_existing = settings.skip_when_tags_exist
@@ -112,10 +169,10 @@ pub async fn run(settings: PushSettings) -> Result<PushOutcome> {
             )
         });
     if needs_existing {
-        existing = ecr.tagged_digests(&settings.repository).await?;
+        existing = api.tagged_digests(&settings.repository).await?;
     }
     if settings.skip_when_tags_exist {
-        if let Some(outcome) = skip_if_present(&settings, &registry, &existing) {
+        if let Some(outcome) = skip_if_present(&settings, &registry, &path, &existing) {
             return Ok(outcome);
         }
     }
@@ -123,7 +180,7 @@ pub async fn run(settings: PushSettings) -> Result<PushOutcome> {
     // Connect to the daemon before asking for a token, so a missing daemon fails fast.
     let docker = Docker::connect().await?;
     output::step(format!("logging in to {registry}"));
-    let mut credentials = ecr.authorization().await?;
+    let mut credentials = api.authorization().await?;
     credentials.registry = registry.clone();
 
     let image_id = match &settings.source {
@@ -137,8 +194,12 @@ pub async fn run(settings: PushSettings) -> Result<PushOutcome> {
         }
     };
 
-    let unchanged =
-        immutable_tags_holding(&ecr, &settings, &repository, &existing, &image_id).await?;
+    let unchanged = match &api {
+        RegistryApi::Private(ecr) => {
+            immutable_tags_holding(ecr, &settings, &repository, &existing, &image_id).await?
+        }
+        RegistryApi::Public(_) => Vec::new(),
+    };
     let mut digest = None;
     let mut pushed_tags = Vec::new();
     for tag in &settings.tags {
@@ -171,6 +232,7 @@ pub async fn run(settings: PushSettings) -> Result<PushOutcome> {
     Ok(outcome(
         &settings,
         &registry,
+        &path,
         digest,
         pushed_tags,
         unchanged,
@@ -178,12 +240,24 @@ pub async fn run(settings: PushSettings) -> Result<PushOutcome> {
     ))
 }
 
-async fn ensure_repository(ecr: &Ecr, settings: &PushSettings) -> Result<Repository> {
-    let repository = match ecr.find_repository(&settings.repository).await? {
+/// The image's path in the registry: the repository name, under the alias for ECR Public.
+fn image_path(settings: &PushSettings, repository: &Repository) -> String {
+    match &settings.public {
+        Some(PublicRegistry { alias: Some(alias) }) => format!("{alias}/{}", settings.repository),
+        Some(PublicRegistry { alias: None }) => match repository.uri.split_once('/') {
+            Some((_, path)) => path.to_string(),
+            None => settings.repository.clone(),
+        },
+        None => settings.repository.clone(),
+    }
+}
+
+async fn ensure_repository(api: &RegistryApi, settings: &PushSettings) -> Result<Repository> {
+    let repository = match api.find_repository(&settings.repository).await? {
         Some(repository) => repository,
         None => match &settings.create_repository {
             Some(new) => {
-                let created = ecr.create_repository(new).await?;
+                let created = api.create_repository(new).await?;
                 output::step(format!(
                     "created repository {} ({}, scan on push {})",
                     created.name,
@@ -206,14 +280,14 @@ async fn ensure_repository(ecr: &Ecr, settings: &PushSettings) -> Result<Reposit
         },
     };
     if let Some(policy) = &settings.repository_policy {
-        ecr.set_repository_policy(&settings.repository, &policy.text)
+        api.set_repository_policy(&settings.repository, &policy.text)
             .await?;
         output::step(format!(
             "applied repository policy {}",
             policy.path.display()
         ));
     }
-    if let Some(policy) = &settings.lifecycle_policy {
+    if let (Some(policy), RegistryApi::Private(ecr)) = (&settings.lifecycle_policy, api) {
         ecr.put_lifecycle_policy(&settings.repository, &policy.text)
             .await?;
         output::step(format!(
@@ -227,6 +301,7 @@ async fn ensure_repository(ecr: &Ecr, settings: &PushSettings) -> Result<Reposit
 fn skip_if_present(
     settings: &PushSettings,
     registry: &str,
+    path: &str,
     existing: &BTreeMap<String, String>,
 ) -> Option<PushOutcome> {
     let missing: Vec<&String> = settings
@@ -255,6 +330,7 @@ fn skip_if_present(
     Some(outcome(
         settings,
         registry,
+        path,
         digest,
         Vec::new(),
         settings.tags.clone(),
@@ -361,16 +437,17 @@ fn manifest_config_digest(manifest: &str) -> Option<String> {
 fn outcome(
     settings: &PushSettings,
     registry: &str,
+    path: &str,
     digest: String,
     pushed_tags: Vec<String>,
     unchanged_tags: Vec<String>,
     skipped: bool,
 ) -> PushOutcome {
-    let name = format!("{registry}/{}", settings.repository);
+    let name = format!("{registry}/{path}");
     PushOutcome {
         image: format!("{name}@{digest}"),
         registry: registry.to_string(),
-        repository: settings.repository.clone(),
+        repository: path.to_string(),
         references: settings
             .tags
             .iter()
