@@ -8,11 +8,15 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use crate::adapters::aws::AwsSettings;
 use crate::adapters::ecr::NewRepository;
 use crate::build_context;
-use crate::commands::{ecr_login, push};
+use crate::commands::wait::WaitSettings;
+use crate::commands::{deploy, ecr_login, push, render, rollback, update_service};
 use crate::domain::build_inputs::{
     parse_build_args, parse_key_values, parse_platform, parse_resource_tags, parse_tags,
 };
+use crate::domain::duration::parse_duration;
 use crate::domain::reference::{validate_registry_host, validate_repository};
+use crate::domain::rollout::WaitUntil;
+use crate::domain::update_spec::{self, ContainerUpdate};
 use crate::error::{Error, ErrorKind, Result};
 use crate::output;
 use crate::secret::Secret;
@@ -72,7 +76,15 @@ enum OutputFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Log in to ECR, build the image through the Docker daemon, push every tag, print REGISTRY/REPO@DIGEST.
-    Push(Box<PushArgs>),
+    Push(Box<PushCommand>),
+    /// Register a new task-definition revision, roll the service to it, wait until it is really done.
+    UpdateService(Box<UpdateServiceCommand>),
+    /// push, then update-service with the image just pushed.
+    Deploy(Box<DeployCommand>),
+    /// Re-deploy the revision the service ran before its latest deployment, and wait.
+    Rollback(Box<RollbackCommand>),
+    /// Print the RegisterTaskDefinition input update-service would send (offline).
+    RenderTaskDefinition(Box<RenderCommand>),
     /// Write ECR credentials into the Docker CLI's config file (mode 0600) for later docker commands.
     EcrLogin(EcrLoginArgs),
 }
@@ -196,10 +208,192 @@ struct PushArgs {
     /// With --no-build: the local image to push (name[:tag] or ID).
     #[arg(long, requires = "no_build")]
     image: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct PushCommand {
+    #[command(flatten)]
+    push: PushArgs,
 
     /// Append DEPLOYER_IMAGE=… and friends to this file (e.g. $BASH_ENV).
     #[arg(long, value_name = "FILE")]
     export_env: Option<PathBuf>,
+}
+
+/// The aws-ecs orb's update flags, in its syntax (several containers per value; repeatable).
+#[derive(Debug, Args)]
+struct UpdateFlags {
+    /// container=NAME,tag=TAG | image=IMAGE | image-and-tag=IMAGE:TAG | digest=sha256:…
+    #[arg(long, value_name = "SPEC")]
+    container_image_name_updates: Vec<String>,
+
+    /// container=NAME,name=KEY,value=VALUE (upserted by name)
+    #[arg(long, value_name = "SPEC")]
+    container_env_var_updates: Vec<String>,
+
+    /// container=NAME,name=KEY (removes the variable)
+    #[arg(long, value_name = "SPEC")]
+    container_env_var_removals: Vec<String>,
+
+    /// container=NAME,name=KEY,valueFrom=ARN (upserted by name)
+    #[arg(long, value_name = "SPEC")]
+    container_secret_updates: Vec<String>,
+
+    /// container=NAME,KEY=VALUE[,KEY=VALUE…]
+    #[arg(long, value_name = "SPEC")]
+    container_docker_label_updates: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct ServiceArgs {
+    /// The ECS cluster (name or ARN).
+    #[arg(long, env = "DEPLOYER_CLUSTER")]
+    cluster: String,
+
+    /// The service [default: the family name, as in the aws-ecs orb].
+    #[arg(long = "service", alias = "service-name", env = "DEPLOYER_SERVICE")]
+    service: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct UpdateArgs {
+    /// The task definition family whose latest revision is the base of the new one.
+    #[arg(long, env = "DEPLOYER_FAMILY")]
+    family: String,
+
+    #[command(flatten)]
+    service: ServiceArgs,
+
+    #[command(flatten)]
+    updates: UpdateFlags,
+
+    /// Deploy the family's latest revision as it is, registering nothing.
+    #[arg(long)]
+    skip_task_definition_registration: bool,
+
+    /// Start new tasks even when the task definition did not change.
+    #[arg(long)]
+    force_new_deployment: bool,
+
+    /// Set the service's desired count.
+    #[arg(long)]
+    desired_count: Option<i32>,
+
+    /// Turn on the deployment circuit breaker with rollback (other deployment settings are kept).
+    #[arg(long)]
+    enable_circuit_breaker: bool,
+
+    /// Show the plan (current revision, the new one, what changes) and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+struct WaitArgs {
+    /// Return once ECS accepted the update, without waiting for the rollout.
+    #[arg(long)]
+    no_wait: bool,
+
+    /// Give up waiting after this long (e.g. 90s, 10m).
+    #[arg(long, default_value = "10m", value_parser = duration)]
+    timeout: std::time::Duration,
+
+    /// Time between polls of the service (jittered; backs off when throttled).
+    #[arg(long, default_value = "5s", value_parser = duration)]
+    poll_interval: std::time::Duration,
+
+    /// stable: the old deployment is gone and ours COMPLETED; running: ours runs its desired count.
+    #[arg(long, value_enum, default_value_t = WaitUntilArg::Stable)]
+    wait_until: WaitUntilArg,
+
+    /// Fail as soon as ECS reports it cannot place tasks.
+    #[arg(long)]
+    fail_on_placement_errors: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum WaitUntilArg {
+    Stable,
+    Running,
+}
+
+#[derive(Debug, Args)]
+struct UpdateServiceCommand {
+    #[command(flatten)]
+    update: UpdateArgs,
+
+    #[command(flatten)]
+    wait: WaitArgs,
+
+    /// Append DEPLOYER_TASK_DEFINITION_ARN=… and friends to this file (e.g. $BASH_ENV).
+    #[arg(long, value_name = "FILE")]
+    export_env: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct RenderCommand {
+    /// A DescribeTaskDefinition answer as the AWS CLI prints it (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    input: PathBuf,
+
+    #[command(flatten)]
+    updates: UpdateFlags,
+}
+
+#[derive(Debug, Args)]
+struct RollbackCommand {
+    #[command(flatten)]
+    service: RollbackServiceArgs,
+
+    /// Go back to this revision of the service's family instead of the one that ran before.
+    #[arg(long, value_name = "N")]
+    to_revision: Option<u32>,
+
+    #[command(flatten)]
+    wait: WaitArgs,
+
+    /// Append DEPLOYER_TASK_DEFINITION_ARN=… and friends to this file.
+    #[arg(long, value_name = "FILE")]
+    export_env: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct RollbackServiceArgs {
+    /// The ECS cluster (name or ARN).
+    #[arg(long, env = "DEPLOYER_CLUSTER")]
+    cluster: String,
+
+    /// The service.
+    #[arg(long = "service", alias = "service-name", env = "DEPLOYER_SERVICE")]
+    service: String,
+}
+
+#[derive(Debug, Args)]
+struct DeployCommand {
+    #[command(flatten)]
+    push: PushArgs,
+
+    #[command(flatten)]
+    update: UpdateArgs,
+
+    #[command(flatten)]
+    wait: WaitArgs,
+
+    /// The container that gets the pushed image [default: every container running an image of --repo].
+    #[arg(long)]
+    container: Option<String>,
+
+    /// Register the image by the digest just pushed (repo@sha256:…), not by its first tag.
+    #[arg(long)]
+    pin_digest: bool,
+
+    /// Append the push's and the update's KEY=value lines to this file (e.g. $BASH_ENV).
+    #[arg(long, value_name = "FILE")]
+    export_env: Option<PathBuf>,
+}
+
+fn duration(value: &str) -> std::result::Result<std::time::Duration, String> {
+    parse_duration(value)
 }
 
 #[derive(Debug, Args)]
@@ -273,7 +467,7 @@ pub fn run() -> ExitCode {
         tokio::select! {
             result = dispatch(cli) => result,
             signal = interrupted() => Err(Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"))
-                .with_hint("nothing more was started; a push already under way in the Docker daemon stops with it")),
+                .with_hint(output::interrupt_hint().unwrap_or_else(|| "nothing more was started".to_string()))),
         }
     });
     // Do not wait for the blocking context writer: the daemon connection is gone.
@@ -339,24 +533,70 @@ async fn dispatch(cli: Cli) -> Result<()> {
     let format = cli.global.output;
     let aws = aws_settings(&cli.global);
     match cli.command {
-        Command::Push(args) => {
-            let export_env = args.export_env.clone();
-            let settings = push_settings(*args, aws)?;
+        Command::Push(command) => {
+            let settings = push_settings(command.push, aws)?;
             let outcome = push::run(settings).await?;
             match format {
+                OutputFormat::Text => print_push(&outcome),
+                OutputFormat::Json => {
+                    output::json(&serde_json::to_value(&outcome).unwrap_or_default())
+                }
+            }
+            if let Some(path) = command.export_env {
+                output::append_export_env(&path, &outcome.export_env())?;
+            }
+        }
+        Command::UpdateService(command) => {
+            let settings = update_settings(command.update, &command.wait, aws)?;
+            let outcome = update_service::run(settings).await?;
+            print_update(format, &outcome);
+            if let Some(path) = command.export_env {
+                output::append_export_env(&path, &outcome.export_env())?;
+            }
+        }
+        Command::Deploy(command) => {
+            let push = push_settings(command.push, aws.clone())?;
+            let update = update_settings(command.update, &command.wait, aws)?;
+            let settings = deploy::DeploySettings {
+                push,
+                update,
+                container: command.container,
+                pin_digest: command.pin_digest,
+            };
+            let outcome = deploy::run(settings).await?;
+            match format {
                 OutputFormat::Text => {
-                    output::data(&outcome.image);
-                    for reference in &outcome.references {
-                        output::data(reference);
-                    }
+                    output::data(&outcome.push.image);
+                    output::data(&outcome.update.task_definition_arn);
                 }
                 OutputFormat::Json => {
                     output::json(&serde_json::to_value(&outcome).unwrap_or_default())
                 }
             }
-            if let Some(path) = export_env {
+            if let Some(path) = command.export_env {
+                let mut pairs = outcome.push.export_env();
+                pairs.extend(outcome.update.export_env());
+                output::append_export_env(&path, &pairs)?;
+            }
+        }
+        Command::Rollback(command) => {
+            let settings = rollback::RollbackSettings {
+                aws,
+                cluster: command.service.cluster,
+                service: command.service.service,
+                to_revision: command.to_revision,
+                wait: wait_settings(&command.wait),
+            };
+            let outcome = rollback::run(settings).await?;
+            print_update(format, &outcome);
+            if let Some(path) = command.export_env {
                 output::append_export_env(&path, &outcome.export_env())?;
             }
+        }
+        Command::RenderTaskDefinition(command) => {
+            let updates = container_updates(&command.updates)?;
+            let rendered = render::run(&command.input, &updates)?;
+            output::json(&rendered);
         }
         Command::EcrLogin(args) => {
             let settings = ecr_login_settings(args, aws)?;
@@ -370,6 +610,114 @@ async fn dispatch(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_push(outcome: &push::PushOutcome) {
+    output::data(&outcome.image);
+    for reference in &outcome.references {
+        output::data(reference);
+    }
+}
+
+fn print_update(format: OutputFormat, outcome: &update_service::UpdateServiceOutcome) {
+    match format {
+        OutputFormat::Text => match &outcome.plan {
+            Some(plan) => output::json(&plan.register_task_definition_input),
+            None => output::data(&outcome.task_definition_arn),
+        },
+        OutputFormat::Json => output::json(&serde_json::to_value(outcome).unwrap_or_default()),
+    }
+}
+
+fn container_updates(flags: &UpdateFlags) -> Result<Vec<ContainerUpdate>> {
+    let mut updates = Vec::new();
+    let parsers: [(&Vec<String>, update_spec::SpecParser); 5] = [
+        (
+            &flags.container_image_name_updates,
+            update_spec::parse_image_updates,
+        ),
+        (
+            &flags.container_env_var_updates,
+            update_spec::parse_env_var_updates,
+        ),
+        (
+            &flags.container_env_var_removals,
+            update_spec::parse_env_var_removals,
+        ),
+        (
+            &flags.container_secret_updates,
+            update_spec::parse_secret_updates,
+        ),
+        (
+            &flags.container_docker_label_updates,
+            update_spec::parse_docker_label_updates,
+        ),
+    ];
+    for (values, parse) in parsers {
+        for value in values.iter().filter(|value| !value.trim().is_empty()) {
+            updates.extend(parse(value).map_err(|e| Error::usage(e.to_string()))?);
+        }
+    }
+    Ok(updates)
+}
+
+fn wait_settings(args: &WaitArgs) -> Option<(WaitSettings, WaitUntil)> {
+    if args.no_wait {
+        return None;
+    }
+    let until = match args.wait_until {
+        WaitUntilArg::Stable => WaitUntil::Stable,
+        WaitUntilArg::Running => WaitUntil::Running,
+    };
+    Some((
+        WaitSettings {
+            timeout: args.timeout,
+            poll_interval: args.poll_interval,
+            fail_on_placement_errors: args.fail_on_placement_errors,
+        },
+        until,
+    ))
+}
+
+fn update_settings(
+    args: UpdateArgs,
+    wait: &WaitArgs,
+    aws: AwsSettings,
+) -> Result<update_service::UpdateServiceSettings> {
+    let updates = container_updates(&args.updates)?;
+    if args.skip_task_definition_registration && !updates.is_empty() {
+        return Err(Error::usage(
+            "--skip-task-definition-registration deploys the latest revision as it is: it cannot take container updates",
+        ));
+    }
+    if let Some(count) = args.desired_count {
+        if count < 0 {
+            return Err(Error::usage(format!(
+                "--desired-count {count} must be 0 or more"
+            )));
+        }
+    }
+    if wait.poll_interval.is_zero() {
+        return Err(Error::usage("--poll-interval must be more than 0"));
+    }
+    let service = args
+        .service
+        .service
+        .clone()
+        .unwrap_or_else(|| args.family.clone());
+    Ok(update_service::UpdateServiceSettings {
+        aws,
+        cluster: args.service.cluster,
+        service,
+        family: args.family,
+        updates,
+        skip_registration: args.skip_task_definition_registration,
+        force_new_deployment: args.force_new_deployment,
+        desired_count: args.desired_count,
+        enable_circuit_breaker: args.enable_circuit_breaker,
+        wait: wait_settings(wait),
+        dry_run: args.dry_run,
+    })
 }
 
 fn aws_settings(global: &GlobalArgs) -> AwsSettings {

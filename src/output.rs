@@ -92,6 +92,20 @@ pub fn json(value: &serde_json::Value) {
     data(&serde_json::to_string_pretty(value).unwrap_or_default());
 }
 
+static INTERRUPT_HINT: Mutex<Option<String>> = Mutex::new(None);
+
+/// What an interruption leaves behind, said if the user presses Ctrl-C now.
+pub fn set_interrupt_hint(hint: impl Into<String>) {
+    *INTERRUPT_HINT.lock().unwrap_or_else(|e| e.into_inner()) = Some(hint.into());
+}
+
+pub fn interrupt_hint() -> Option<String> {
+    INTERRUPT_HINT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+}
+
 static QUIET: OnceLock<bool> = OnceLock::new();
 
 /// `--quiet` drops progress lines; warnings and errors stay.

@@ -4,3 +4,4 @@ pub mod aws;
 pub mod docker;
 pub mod ecr;
 pub mod ecr_public;
+pub mod ecs;

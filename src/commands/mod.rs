@@ -1,4 +1,9 @@
 //! One module per verb. Each takes resolved settings (never clap types) and returns data for
 //! the CLI layer to print.
+pub mod deploy;
 pub mod ecr_login;
 pub mod push;
+pub mod render;
+pub mod rollback;
+pub mod update_service;
+pub mod wait;

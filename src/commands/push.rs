@@ -146,6 +146,18 @@ impl PushOutcome {
 
 pub async fn run(settings: PushSettings) -> Result<PushOutcome> {
     let config = aws::load(&settings.aws).await?;
+    run_with(&config, settings).await
+}
+
+/// The push with AWS configuration already loaded (`deploy` shares one set of credentials).
+pub async fn run_with(
+    config: &aws_config::SdkConfig,
+    settings: PushSettings,
+) -> Result<PushOutcome> {
+    output::set_interrupt_hint(
+        "nothing more was started; a build or push under way in the Docker daemon stops with it",
+    );
+    let config = config.clone();
     let api = match &settings.public {
         None => RegistryApi::Private(Ecr::new(&config, settings.registry_id.clone())),
         Some(_) => RegistryApi::Public(EcrPublic::new(&config, settings.registry_id.clone())),

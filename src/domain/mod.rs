@@ -2,7 +2,11 @@
 pub mod build_inputs;
 pub mod docker_config;
 pub mod dockerignore;
+pub mod duration;
 pub mod ecr_token;
 pub mod push_progress;
 pub mod reference;
+pub mod rollout;
 pub mod tag_mutability;
+pub mod task_definition;
+pub mod update_spec;

@@ -3,3 +3,4 @@
 mod ecr_login;
 mod push;
 mod support;
+mod update_service;

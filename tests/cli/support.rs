@@ -259,3 +259,219 @@ impl Moto {
             .unwrap();
     }
 }
+
+/// moto's ECS, for setting up the tutorial's cluster, task definition and service.
+pub struct MotoEcs {
+    runtime: tokio::runtime::Runtime,
+    pub ecs: aws_sdk_ecs::Client,
+}
+
+/// The seed's task definition (ecs-basics.md), as `aws ecs register-task-definition` takes it.
+pub fn seed_task_definition(family: &str) -> serde_json::Value {
+    serde_json::json!({
+        "family": family,
+        "requiresCompatibilities": ["FARGATE"],
+        "networkMode": "awsvpc",
+        "cpu": "1024",
+        "memory": "2048",
+        "executionRoleArn": "arn:aws:iam::123456789012:role/tutorial-site-EcsTaskExecutionRole",
+        "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+        "ephemeralStorage": {"sizeInGiB": 30},
+        "containerDefinitions": [{
+            "name": "tutorial-site-app",
+            "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:latest",
+            "cpu": 1024,
+            "memory": 2048,
+            "networkMode": "awsvpc",
+            "essential": true,
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": "/ecs/tutorial-site-app",
+                    "awslogs-region": "eu-west-1",
+                    "awslogs-stream-prefix": "ecs"
+                }
+            },
+            "portMappings": [{"containerPort": 3000, "hostPort": 3000, "protocol": "tcp"}],
+            "environment": [{"name": "NODE_ENV", "value": "production"}]
+        }],
+        "tags": [{"key": "team", "value": "web"}, {"key": "app", "value": "tutorial-site"}]
+    })
+}
+
+impl MotoEcs {
+    pub fn new(stack: &Stack) -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = runtime.block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(&stack.moto)
+                .load(),
+        );
+        MotoEcs {
+            ecs: aws_sdk_ecs::Client::new(&config),
+            runtime,
+        }
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Registers the seed's task definition through the AWS CLI's JSON shape (via deployer's
+    /// own renderer would prove nothing), using the SDK's types.
+    pub fn register_seed(&self, family: &str) -> String {
+        let seed = seed_task_definition(family);
+        let container = &seed["containerDefinitions"][0];
+        use aws_sdk_ecs::types::*;
+        let definition = ContainerDefinition::builder()
+            .name(container["name"].as_str().unwrap())
+            .image(container["image"].as_str().unwrap())
+            .cpu(1024)
+            .memory(2048)
+            .essential(true)
+            .log_configuration(
+                LogConfiguration::builder()
+                    .log_driver(LogDriver::Awslogs)
+                    .options("awslogs-group", "/ecs/tutorial-site-app")
+                    .options("awslogs-region", "eu-west-1")
+                    .options("awslogs-stream-prefix", "ecs")
+                    .build()
+                    .unwrap(),
+            )
+            .port_mappings(
+                PortMapping::builder()
+                    .container_port(3000)
+                    .host_port(3000)
+                    .protocol(TransportProtocol::Tcp)
+                    .build(),
+            )
+            .environment(
+                KeyValuePair::builder()
+                    .name("NODE_ENV")
+                    .value("production")
+                    .build(),
+            )
+            .build();
+        let answer = self
+            .block_on(
+                self.ecs
+                    .register_task_definition()
+                    .family(family)
+                    .requires_compatibilities(Compatibility::Fargate)
+                    .network_mode(NetworkMode::Awsvpc)
+                    .cpu("1024")
+                    .memory("2048")
+                    .execution_role_arn(
+                        "arn:aws:iam::123456789012:role/tutorial-site-EcsTaskExecutionRole",
+                    )
+                    .runtime_platform(
+                        RuntimePlatform::builder()
+                            .cpu_architecture(CpuArchitecture::Arm64)
+                            .operating_system_family(OsFamily::Linux)
+                            .build(),
+                    )
+                    .ephemeral_storage(EphemeralStorage::builder().size_in_gib(30).build())
+                    .container_definitions(definition)
+                    .tags(Tag::builder().key("team").value("web").build())
+                    .tags(Tag::builder().key("app").value("tutorial-site").build())
+                    .send(),
+            )
+            .unwrap();
+        answer
+            .task_definition()
+            .unwrap()
+            .task_definition_arn()
+            .unwrap()
+            .to_string()
+    }
+
+    pub fn create_cluster_and_service(&self, cluster: &str, service: &str, task_definition: &str) {
+        self.block_on(self.ecs.create_cluster().cluster_name(cluster).send())
+            .unwrap();
+        self.block_on(
+            self.ecs
+                .create_service()
+                .cluster(cluster)
+                .service_name(service)
+                .task_definition(task_definition)
+                .desired_count(1)
+                .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+                .deployment_configuration(
+                    aws_sdk_ecs::types::DeploymentConfiguration::builder()
+                        .maximum_percent(200)
+                        .minimum_healthy_percent(50)
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+    }
+
+    /// The raw-ish view of a revision: the SDK's Debug of the task definition.
+    pub fn describe(
+        &self,
+        task_definition: &str,
+    ) -> (
+        aws_sdk_ecs::types::TaskDefinition,
+        Vec<aws_sdk_ecs::types::Tag>,
+    ) {
+        let answer = self
+            .block_on(
+                self.ecs
+                    .describe_task_definition()
+                    .task_definition(task_definition)
+                    .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+                    .send(),
+            )
+            .unwrap();
+        (
+            answer.task_definition().unwrap().clone(),
+            answer.tags().to_vec(),
+        )
+    }
+
+    pub fn revisions(&self, family: &str) -> Vec<String> {
+        self.block_on(
+            self.ecs
+                .list_task_definitions()
+                .family_prefix(family)
+                .send(),
+        )
+        .unwrap()
+        .task_definition_arns()
+        .to_vec()
+    }
+
+    pub fn service_task_definition(&self, cluster: &str, service: &str) -> String {
+        let answer = self
+            .block_on(
+                self.ecs
+                    .describe_services()
+                    .cluster(cluster)
+                    .services(service)
+                    .send(),
+            )
+            .unwrap();
+        answer.services()[0].task_definition().unwrap().to_string()
+    }
+}
+
+/// A DescribeTaskDefinition answer as moto sends it on the wire (moto does not check
+/// signatures), so tests compare revisions as JSON without deployer's or the SDK's parsing.
+pub fn describe_task_definition_json(stack: &Stack, task_definition: &str) -> serde_json::Value {
+    let body =
+        serde_json::json!({ "taskDefinition": task_definition, "include": ["TAGS"] }).to_string();
+    let response = ureq::post(&stack.moto)
+        .set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition")
+        .set("Content-Type", "application/x-amz-json-1.1")
+        .set(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261124/eu-west-1/ecs/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .send_string(&body)
+        .expect("moto answers DescribeTaskDefinition");
+    serde_json::from_str(&response.into_string().unwrap()).unwrap()
+}

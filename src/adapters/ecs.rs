@@ -1,0 +1,414 @@
+//! Amazon ECS: task definitions as raw JSON (so every field, even ones this SDK version does not
+//! know, survives a re-registration), services, deployments and stopped tasks.
+use std::sync::{Arc, Mutex};
+
+use aws_config::SdkConfig;
+use aws_sdk_ecs::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+};
+use aws_sdk_ecs::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_ecs::types::{DesiredStatus, TaskDefinitionField};
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::date_time::Format;
+use serde_json::Value;
+
+use super::aws::ApiError;
+use crate::domain::rollout::{
+    Deployment, ServiceEvent, ServiceSnapshot, StoppedContainer, StoppedTask,
+};
+use crate::error::Error;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Keeps a copy of the raw response body, read after the SDK has buffered it.
+#[derive(Debug, Clone, Default)]
+struct CaptureBody(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl Intercept for CaptureBody {
+    fn name(&self) -> &'static str {
+        "deployer::CaptureBody"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(bytes) = context.response().body().bytes() {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}
+
+impl CaptureBody {
+    fn json(&self, action: &str) -> Result<Value, Error> {
+        let bytes = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| Error::environment(format!("{action} answered no body")))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::environment(format!("{action} answered invalid JSON: {e}")))
+    }
+}
+
+/// Sends a JSON document of ours as the request body, before the request is signed.
+#[derive(Debug, Clone)]
+struct ReplaceBody(Arc<Vec<u8>>);
+
+impl Intercept for ReplaceBody {
+    fn name(&self) -> &'static str {
+        "deployer::ReplaceBody"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        *request.body_mut() = SdkBody::from(self.0.as_slice());
+        request
+            .headers_mut()
+            .insert("content-length", self.0.len().to_string());
+        Ok(())
+    }
+}
+
+/// A service's settings that `update-service` merges into (kept as JSON to lose nothing).
+#[derive(Debug, Clone)]
+pub struct ServiceState {
+    pub snapshot: ServiceSnapshot,
+    pub deployment_configuration: Option<Value>,
+}
+
+/// What `UpdateService` asks for.
+#[derive(Debug, Clone)]
+pub struct ServiceUpdate {
+    pub cluster: String,
+    pub service: String,
+    pub task_definition_arn: String,
+    pub force_new_deployment: bool,
+    pub desired_count: Option<i32>,
+    pub deployment_configuration: Option<Value>,
+}
+
+/// A deployment in the service's deployment history (ListServiceDeployments).
+#[derive(Debug, Clone)]
+pub struct HistoricDeployment {
+    pub status: String,
+    pub target_revision_arn: Option<String>,
+}
+
+pub struct Ecs {
+    client: aws_sdk_ecs::Client,
+}
+
+impl Ecs {
+    pub fn new(config: &SdkConfig) -> Self {
+        Self::from_client(aws_sdk_ecs::Client::new(config))
+    }
+
+    pub fn from_client(client: aws_sdk_ecs::Client) -> Self {
+        Ecs { client }
+    }
+
+    /// The DescribeTaskDefinition answer (with tags) exactly as AWS sent it.
+    pub async fn describe_task_definition(&self, task_definition: &str) -> Result<Value, Error> {
+        let capture = CaptureBody::default();
+        self.client
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .include(TaskDefinitionField::Tags)
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                not_found_hint(
+                    ApiError::from_sdk("ecs:DescribeTaskDefinition", e),
+                    task_definition,
+                )
+            })?;
+        capture.json("ecs:DescribeTaskDefinition")
+    }
+
+    /// Registers the rendered RegisterTaskDefinition input as is; returns the new ARN.
+    pub async fn register_task_definition(&self, input: &Value) -> Result<String, Error> {
+        let body = serde_json::to_vec(input)
+            .map_err(|e| Error::usage(format!("task definition JSON: {e}")))?;
+        let family = input
+            .get("family")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let answer = self
+            .client
+            .register_task_definition()
+            .family(family)
+            .customize()
+            .interceptor(ReplaceBody(Arc::new(body)))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:RegisterTaskDefinition", e))?;
+        answer
+            .task_definition()
+            .and_then(|definition| definition.task_definition_arn())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                Error::environment("ecs:RegisterTaskDefinition answered no task definition ARN")
+            })
+    }
+
+    /// The service, or `None` when ECS reports it MISSING.
+    pub async fn describe_service(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<ServiceState>, Error> {
+        let capture = CaptureBody::default();
+        let answer = self
+            .client
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|e| cluster_hint(ApiError::from_sdk("ecs:DescribeServices", e), cluster))?;
+        let Some(found) = answer.services().first() else {
+            return Ok(None);
+        };
+        let raw = capture.json("ecs:DescribeServices")?;
+        Ok(Some(ServiceState {
+            snapshot: snapshot(found),
+            deployment_configuration: raw.pointer("/services/0/deploymentConfiguration").cloned(),
+        }))
+    }
+
+    /// The service as the rollout waiter sees it; errors keep their kind so the waiter can
+    /// back off on throttling and transient failures.
+    pub async fn poll_service(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<ServiceSnapshot>, ApiError> {
+        let answer = self
+            .client
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:DescribeServices", e))?;
+        Ok(answer.services().first().map(snapshot))
+    }
+
+    /// One UpdateService call; returns the service as ECS answered it.
+    pub async fn update_service(&self, update: &ServiceUpdate) -> Result<ServiceSnapshot, Error> {
+        let mut body = serde_json::json!({
+            "cluster": update.cluster,
+            "service": update.service,
+            "taskDefinition": update.task_definition_arn,
+            "forceNewDeployment": update.force_new_deployment,
+        });
+        if let Some(count) = update.desired_count {
+            body["desiredCount"] = count.into();
+        }
+        if let Some(configuration) = &update.deployment_configuration {
+            body["deploymentConfiguration"] = configuration.clone();
+        }
+        let bytes = serde_json::to_vec(&body)
+            .map_err(|e| Error::usage(format!("UpdateService JSON: {e}")))?;
+        let answer = self
+            .client
+            .update_service()
+            .cluster(&update.cluster)
+            .service(&update.service)
+            .customize()
+            .interceptor(ReplaceBody(Arc::new(bytes)))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:UpdateService", e))?;
+        answer
+            .service()
+            .map(snapshot)
+            .ok_or_else(|| Error::environment("ecs:UpdateService answered no service"))
+    }
+
+    /// Recently stopped tasks of the service (ECS keeps them for about an hour).
+    pub async fn stopped_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<StoppedTask>, Error> {
+        let listed = self
+            .client
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(service)
+            .desired_status(DesiredStatus::Stopped)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:ListTasks", e))?;
+        let arns: Vec<String> = listed.task_arns().iter().take(100).cloned().collect();
+        if arns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let described = self
+            .client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(arns))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:DescribeTasks", e))?;
+        Ok(described.tasks().iter().map(stopped_task).collect())
+    }
+
+    /// The service's deployment history, newest first, where the API offers it.
+    pub async fn deployment_history(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<HistoricDeployment>, Error> {
+        let answer = self
+            .client
+            .list_service_deployments()
+            .cluster(cluster)
+            .service(service)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:ListServiceDeployments", e))?;
+        Ok(answer
+            .service_deployments()
+            .iter()
+            .map(|deployment| HistoricDeployment {
+                status: deployment
+                    .status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                target_revision_arn: deployment.target_service_revision_arn().map(str::to_string),
+            })
+            .collect())
+    }
+
+    /// The task definition a service revision ran.
+    pub async fn revision_task_definition(
+        &self,
+        revision_arn: &str,
+    ) -> Result<Option<String>, Error> {
+        let answer = self
+            .client
+            .describe_service_revisions()
+            .service_revision_arns(revision_arn)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:DescribeServiceRevisions", e))?;
+        Ok(answer
+            .service_revisions()
+            .first()
+            .and_then(|revision| revision.task_definition())
+            .map(str::to_string))
+    }
+}
+
+fn not_found_hint(error: ApiError, task_definition: &str) -> Error {
+    let invalid = error.is_code("ClientException")
+        && error
+            .message
+            .to_lowercase()
+            .contains("unable to describe task definition");
+    if invalid {
+        Error::environment(format!(
+            "task definition {task_definition} does not exist: {}",
+            error.message
+        ))
+        .with_hint(
+            "check --family (the task definition family, e.g. tutorial-site-task) and the region",
+        )
+    } else {
+        error.into()
+    }
+}
+
+fn cluster_hint(error: ApiError, cluster: &str) -> Error {
+    if error.is_code("ClusterNotFoundException") {
+        Error::environment(format!(
+            "cluster {cluster} does not exist: {}",
+            error.message
+        ))
+        .with_hint("check --cluster and the region")
+    } else {
+        error.into()
+    }
+}
+
+fn time(value: Option<&aws_smithy_types::DateTime>) -> Option<String> {
+    value.and_then(|time| time.fmt(Format::DateTime).ok())
+}
+
+fn snapshot(service: &aws_sdk_ecs::types::Service) -> ServiceSnapshot {
+    ServiceSnapshot {
+        service_name: service.service_name().unwrap_or_default().to_string(),
+        service_arn: service.service_arn().map(str::to_string),
+        status: service.status().unwrap_or_default().to_string(),
+        task_definition: service.task_definition().unwrap_or_default().to_string(),
+        desired_count: service.desired_count(),
+        running_count: service.running_count(),
+        pending_count: service.pending_count(),
+        deployments: service
+            .deployments()
+            .iter()
+            .map(|deployment| Deployment {
+                id: deployment.id().unwrap_or_default().to_string(),
+                status: deployment.status().unwrap_or_default().to_string(),
+                task_definition: deployment.task_definition().unwrap_or_default().to_string(),
+                desired_count: deployment.desired_count(),
+                running_count: deployment.running_count(),
+                pending_count: deployment.pending_count(),
+                failed_tasks: deployment.failed_tasks(),
+                rollout_state: deployment
+                    .rollout_state()
+                    .map(|state| state.as_str().to_string()),
+                rollout_state_reason: deployment.rollout_state_reason().map(str::to_string),
+                created_at: time(deployment.created_at()),
+                updated_at: time(deployment.updated_at()),
+            })
+            .collect(),
+        events: service
+            .events()
+            .iter()
+            .map(|event| ServiceEvent {
+                id: event.id().unwrap_or_default().to_string(),
+                created_at: time(event.created_at()),
+                message: event.message().unwrap_or_default().to_string(),
+            })
+            .collect(),
+    }
+}
+
+fn stopped_task(task: &aws_sdk_ecs::types::Task) -> StoppedTask {
+    StoppedTask {
+        task_arn: task.task_arn().unwrap_or_default().to_string(),
+        task_definition_arn: task.task_definition_arn().unwrap_or_default().to_string(),
+        last_status: task.last_status().unwrap_or_default().to_string(),
+        stopped_reason: task.stopped_reason().map(str::to_string),
+        stop_code: task.stop_code().map(|code| code.as_str().to_string()),
+        stopped_at: time(task.stopped_at()),
+        containers: task
+            .containers()
+            .iter()
+            .map(|container| StoppedContainer {
+                name: container.name().unwrap_or_default().to_string(),
+                exit_code: container.exit_code(),
+                reason: container.reason().map(str::to_string),
+                last_status: container.last_status().map(str::to_string),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,130 @@
+//! `deployer rollback`: re-deploy the revision the service ran before its latest deployment
+//! (found in the service's deployments and deployment history, not by guessing `revision - 1`,
+//! which may never have run), or `--to-revision N`, with the same wait as update-service.
+use serde_json::Value;
+
+use super::update_service::{
+    existing_service, roll, same_task_definition, UpdateServiceOutcome, UpdateServiceSettings,
+};
+use super::wait::WaitSettings;
+use crate::adapters::aws::{self, AwsSettings};
+use crate::adapters::ecs::{Ecs, ServiceState};
+use crate::domain::rollout::{short_task_definition, WaitUntil};
+use crate::error::{Error, Result};
+use crate::output;
+
+#[derive(Debug, Clone)]
+pub struct RollbackSettings {
+    pub aws: AwsSettings,
+    pub cluster: String,
+    pub service: String,
+    pub to_revision: Option<u32>,
+    pub wait: Option<(WaitSettings, WaitUntil)>,
+}
+
+/// How many deployments of the history deployer looks through.
+const HISTORY_DEPTH: usize = 10;
+
+pub async fn run(settings: RollbackSettings) -> Result<UpdateServiceOutcome> {
+    let config = aws::load(&settings.aws).await?;
+    let ecs = Ecs::new(&config);
+    let state = existing_service(&ecs, &settings.cluster, &settings.service).await?;
+    let current = state.snapshot.task_definition.clone();
+    let target = match settings.to_revision {
+        Some(revision) => {
+            let family = family_of(&current);
+            let described = ecs
+                .describe_task_definition(&format!("{family}:{revision}"))
+                .await?;
+            described
+                .pointer("/taskDefinition/taskDefinitionArn")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    Error::environment(format!("ECS described {family}:{revision} without an ARN"))
+                })?
+        }
+        None => previous_revision(&ecs, &settings, &state).await?,
+    };
+    output::step(format!(
+        "rolling {} back from {} to {}",
+        settings.service,
+        short_task_definition(&current),
+        short_task_definition(&target)
+    ));
+    let update = UpdateServiceSettings {
+        aws: settings.aws.clone(),
+        cluster: settings.cluster.clone(),
+        service: settings.service.clone(),
+        family: family_of(&target).to_string(),
+        updates: Vec::new(),
+        skip_registration: true,
+        force_new_deployment: false,
+        desired_count: None,
+        enable_circuit_breaker: false,
+        wait: settings.wait.clone(),
+        dry_run: false,
+    };
+    roll(&ecs, &update, &state, &target, false).await
+}
+
+async fn previous_revision(
+    ecs: &Ecs,
+    settings: &RollbackSettings,
+    state: &ServiceState,
+) -> Result<String> {
+    let current = &state.snapshot.task_definition;
+    // A deployment still in progress: the old deployment is what ran before it.
+    if let Some(older) = state.snapshot.deployments.iter().find(|deployment| {
+        deployment.status == "ACTIVE" && !same_task_definition(&deployment.task_definition, current)
+    }) {
+        return Ok(older.task_definition.clone());
+    }
+    let unknown = |why: String| {
+        Error::environment(format!(
+            "cannot tell which revision {} ran before its latest deployment: {why}",
+            settings.service
+        ))
+        .with_hint("pass --to-revision N to name the revision of the family to go back to")
+    };
+    let history = ecs
+        .deployment_history(&settings.cluster, &settings.service)
+        .await
+        .map_err(|error| unknown(error.message.clone()))?;
+    for deployment in history.iter().take(HISTORY_DEPTH) {
+        let Some(revision) = &deployment.target_revision_arn else {
+            continue;
+        };
+        let Some(task_definition) = ecs.revision_task_definition(revision).await? else {
+            continue;
+        };
+        if !same_task_definition(&task_definition, current) && deployment.status == "SUCCESSFUL" {
+            return Ok(task_definition);
+        }
+    }
+    Err(unknown(format!(
+        "none of its last {} deployments ran a revision other than {}",
+        history.len().min(HISTORY_DEPTH),
+        short_task_definition(current)
+    )))
+}
+
+/// `tutorial-site-task` of `arn:…:task-definition/tutorial-site-task:3` or `tutorial-site-task:3`.
+fn family_of(task_definition: &str) -> &str {
+    let short = short_task_definition(task_definition);
+    short.rsplit_once(':').map_or(short, |(family, _)| family)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn family_from_arns_and_short_names() {
+        assert_eq!(
+            family_of("arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:3"),
+            "tutorial-site-task"
+        );
+        assert_eq!(family_of("tutorial-site-task:3"), "tutorial-site-task");
+    }
+}

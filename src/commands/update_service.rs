@@ -1,0 +1,315 @@
+//! `deployer update-service`: describe the family's latest revision, render the new one, register
+//! it, roll the service to it with one UpdateService call, and wait until that very deployment
+//! is done. `--dry-run` stops after showing the plan.
+use serde::Serialize;
+use serde_json::Value;
+
+use super::wait::{wait_for_rollout, WaitSettings};
+use crate::adapters::aws::{self, AwsSettings};
+use crate::adapters::ecs::{Ecs, ServiceState, ServiceUpdate};
+use crate::domain::rollout::{short_task_definition, Target, WaitUntil};
+use crate::domain::task_definition;
+use crate::domain::update_spec::ContainerUpdate;
+use crate::error::{Error, Result};
+use crate::output;
+
+/// Everything update-service needs, resolved by the CLI layer.
+#[derive(Debug, Clone)]
+pub struct UpdateServiceSettings {
+    pub aws: AwsSettings,
+    pub cluster: String,
+    pub service: String,
+    pub family: String,
+    pub updates: Vec<ContainerUpdate>,
+    pub skip_registration: bool,
+    pub force_new_deployment: bool,
+    pub desired_count: Option<i32>,
+    pub enable_circuit_breaker: bool,
+    /// `None` with `--no-wait`.
+    pub wait: Option<(WaitSettings, WaitUntil)>,
+    pub dry_run: bool,
+}
+
+/// What happened, for stdout and `--export-env`.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateServiceOutcome {
+    pub cluster: String,
+    pub service: String,
+    pub task_definition_arn: String,
+    pub previous_task_definition_arn: String,
+    pub registered: bool,
+    pub deployment_id: Option<String>,
+    /// `completed`, `running` (with `--wait-until running`), `started` (with `--no-wait`) or `planned` (`--dry-run`).
+    pub result: String,
+    /// With `--dry-run`: the rendered RegisterTaskDefinition input and what changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub register_task_definition_input: Value,
+    pub changes: Vec<String>,
+}
+
+impl UpdateServiceOutcome {
+    pub fn export_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "DEPLOYER_TASK_DEFINITION_ARN",
+                self.task_definition_arn.clone(),
+            ),
+            (
+                "DEPLOYER_PREVIOUS_TASK_DEFINITION_ARN",
+                self.previous_task_definition_arn.clone(),
+            ),
+            (
+                "DEPLOYER_DEPLOYMENT_ID",
+                self.deployment_id.clone().unwrap_or_default(),
+            ),
+            ("DEPLOYER_CLUSTER", self.cluster.clone()),
+            ("DEPLOYER_SERVICE", self.service.clone()),
+        ]
+    }
+}
+
+pub async fn run(settings: UpdateServiceSettings) -> Result<UpdateServiceOutcome> {
+    let config = aws::load(&settings.aws).await?;
+    let ecs = Ecs::new(&config);
+    run_with(&ecs, settings).await
+}
+
+/// The command on a given ECS client (tests pass a mocked one).
+pub async fn run_with(ecs: &Ecs, settings: UpdateServiceSettings) -> Result<UpdateServiceOutcome> {
+    let state = existing_service(ecs, &settings.cluster, &settings.service).await?;
+    let described = ecs.describe_task_definition(&settings.family).await?;
+    let latest_arn = described
+        .pointer("/taskDefinition/taskDefinitionArn")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+
+    let (task_definition_arn, registered) = if settings.skip_registration {
+        if settings.dry_run {
+            let plan = Plan {
+                register_task_definition_input: Value::Null,
+                changes: Vec::new(),
+            };
+            return Ok(planned(&settings, &state, &latest_arn, false, plan));
+        }
+        output::step(format!(
+            "deploying the latest revision {} as it is",
+            short_task_definition(&latest_arn)
+        ));
+        (latest_arn, false)
+    } else {
+        let rendered = task_definition::render(&described, &settings.updates)
+            .map_err(|e| Error::usage(e.to_string()))?;
+        let changes = task_definition::diff(&described, &rendered);
+        if settings.dry_run {
+            let plan = Plan {
+                register_task_definition_input: rendered,
+                changes,
+            };
+            return Ok(planned(&settings, &state, &latest_arn, true, plan));
+        }
+        output::step(format!(
+            "registering a new revision of {} from {} ({})",
+            settings.family,
+            short_task_definition(&latest_arn),
+            if changes.is_empty() {
+                "no changes".to_string()
+            } else {
+                changes.join("; ")
+            }
+        ));
+        let arn = ecs.register_task_definition(&rendered).await?;
+        output::step(format!("registered {}", short_task_definition(&arn)));
+        (arn, true)
+    };
+    roll(ecs, &settings, &state, &task_definition_arn, registered).await
+}
+
+/// UpdateService to `task_definition_arn`, then wait as asked. Shared with `rollback`.
+pub async fn roll(
+    ecs: &Ecs,
+    settings: &UpdateServiceSettings,
+    state: &ServiceState,
+    task_definition_arn: &str,
+    registered: bool,
+) -> Result<UpdateServiceOutcome> {
+    let previous = state.snapshot.task_definition.clone();
+    let deployment_configuration = if settings.enable_circuit_breaker {
+        let mut configuration = state
+            .deployment_configuration
+            .clone()
+            .unwrap_or_else(|| serde_json::json!({}));
+        configuration["deploymentCircuitBreaker"] =
+            serde_json::json!({ "enable": true, "rollback": true });
+        Some(configuration)
+    } else {
+        None
+    };
+    let update = ServiceUpdate {
+        cluster: settings.cluster.clone(),
+        service: settings.service.clone(),
+        task_definition_arn: task_definition_arn.to_string(),
+        force_new_deployment: settings.force_new_deployment,
+        desired_count: settings.desired_count,
+        deployment_configuration,
+    };
+    let answered = ecs.update_service(&update).await.map_err(|error| {
+        if registered {
+            error.with_detail(format!(
+                "{task_definition_arn} was registered; the service still runs {}",
+                short_task_definition(&previous)
+            ))
+        } else {
+            error
+        }
+    })?;
+    let deployment = answered.deployments.iter().find(|deployment| {
+        deployment.status == "PRIMARY"
+            && same_task_definition(&deployment.task_definition, task_definition_arn)
+    });
+    let mut outcome = UpdateServiceOutcome {
+        cluster: settings.cluster.clone(),
+        service: settings.service.clone(),
+        task_definition_arn: task_definition_arn.to_string(),
+        previous_task_definition_arn: previous.clone(),
+        registered,
+        deployment_id: deployment.map(|deployment| deployment.id.clone()),
+        result: "started".to_string(),
+        plan: None,
+    };
+    let Some(deployment) = deployment else {
+        let primary = answered
+            .deployments
+            .iter()
+            .find(|deployment| deployment.status == "PRIMARY")
+            .map(|deployment| {
+                format!(
+                    "{} runs {}",
+                    deployment.id,
+                    short_task_definition(&deployment.task_definition)
+                )
+            })
+            .unwrap_or_else(|| "there is none".to_string());
+        let message = format!(
+            "ECS answered UpdateService without a PRIMARY deployment of {} (the PRIMARY deployment: {primary})",
+            short_task_definition(task_definition_arn)
+        );
+        if settings.wait.is_some() {
+            return Err(Error::failed(message).with_hint(
+                "the service was updated, but there is no deployment of ours to wait for",
+            ));
+        }
+        output::warn(message);
+        return Ok(outcome);
+    };
+    output::step(format!(
+        "updated {} to {}: deployment {} started",
+        settings.service,
+        short_task_definition(task_definition_arn),
+        deployment.id
+    ));
+    let Some((wait, until)) = &settings.wait else {
+        return Ok(outcome);
+    };
+    let target = Target {
+        deployment_id: deployment.id.clone(),
+        task_definition_arn: deployment.task_definition.clone(),
+        wait_until: until.clone(),
+    };
+    wait_for_rollout(
+        ecs,
+        &settings.cluster,
+        &settings.service,
+        &target,
+        &state.snapshot,
+        wait,
+    )
+    .await?;
+    outcome.result = match until {
+        WaitUntil::Running => "running",
+        WaitUntil::Stable => "completed",
+    }
+    .to_string();
+    output::step(format!(
+        "deployment {} of {} is {}",
+        deployment.id,
+        short_task_definition(task_definition_arn),
+        outcome.result
+    ));
+    Ok(outcome)
+}
+
+/// The service, which must exist and be active: the orb's silent success on a missing service
+/// is the first thing deployer does differently.
+pub async fn existing_service(ecs: &Ecs, cluster: &str, service: &str) -> Result<ServiceState> {
+    let state = ecs.describe_service(cluster, service).await?.ok_or_else(|| {
+        Error::environment(format!("service {service} does not exist in cluster {cluster}"))
+            .with_hint("check --service (default: the family name) and --cluster; deployer does not create services")
+    })?;
+    if state.snapshot.status != "ACTIVE" {
+        return Err(Error::environment(format!(
+            "service {service} in cluster {cluster} is {}, not ACTIVE",
+            state.snapshot.status
+        )));
+    }
+    Ok(state)
+}
+
+fn planned(
+    settings: &UpdateServiceSettings,
+    state: &ServiceState,
+    base_arn: &str,
+    registering: bool,
+    plan: Plan,
+) -> UpdateServiceOutcome {
+    let what = if registering {
+        format!(
+            "register a new revision of {} from {}",
+            settings.family,
+            short_task_definition(base_arn)
+        )
+    } else {
+        format!("deploy {} as it is", short_task_definition(base_arn))
+    };
+    output::step(format!(
+        "dry run, nothing changed: would {what}, then update {} (now on {})",
+        settings.service,
+        short_task_definition(&state.snapshot.task_definition)
+    ));
+    for change in &plan.changes {
+        output::step(format!("  {change}"));
+    }
+    UpdateServiceOutcome {
+        cluster: settings.cluster.clone(),
+        service: settings.service.clone(),
+        task_definition_arn: String::new(),
+        previous_task_definition_arn: state.snapshot.task_definition.clone(),
+        registered: false,
+        deployment_id: None,
+        result: "planned".to_string(),
+        plan: Some(plan),
+    }
+}
+
+/// Whether two task-definition references name the same revision (an ARN, or `family:revision`
+/// as some emulators answer).
+pub fn same_task_definition(left: &str, right: &str) -> bool {
+    left == right || short_task_definition(left) == short_task_definition(right)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_definitions_compare_by_revision() {
+        let arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:2";
+        assert!(same_task_definition(arn, "tutorial-site-task:2"));
+        assert!(!same_task_definition(arn, "tutorial-site-task:1"));
+    }
+}

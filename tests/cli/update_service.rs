@@ -1,0 +1,315 @@
+//! `deployer update-service` and `render-task-definition` against moto: a server nobody here
+//! wrote checks the requests. moto never rolls services, so these runs use --no-wait; the waits
+//! are tested on scripted DescribeServices answers in the unit tests.
+use crate::support::{
+    deployer, describe_task_definition_json, run, seed_task_definition, stack, unique_repo, MotoEcs,
+};
+
+struct Seed {
+    ecs: MotoEcs,
+    family: String,
+    cluster: String,
+    service: String,
+    first_arn: String,
+}
+
+fn seed() -> Seed {
+    let stack = stack();
+    let ecs = MotoEcs::new(&stack);
+    let family = unique_repo("tutorial-site-task");
+    let cluster = unique_repo("tutorial-site-cluster");
+    let service = unique_repo("tutorial-site-service");
+    let first_arn = ecs.register_seed(&family);
+    ecs.create_cluster_and_service(&cluster, &service, &first_arn);
+    Seed {
+        ecs,
+        family,
+        cluster,
+        service,
+        first_arn,
+    }
+}
+
+fn update_service(seed: &Seed) -> std::process::Command {
+    let mut command = deployer(std::path::Path::new("/"));
+    command.args([
+        "update-service",
+        "--family",
+        &seed.family,
+        "--cluster",
+        &seed.cluster,
+        "--service",
+        &seed.service,
+    ]);
+    command
+}
+
+/// A revision as moto sends it, with what legitimately differs between revisions masked.
+fn normalized(arn: &str) -> serde_json::Value {
+    let mut described = describe_task_definition_json(&stack(), arn);
+    let definition = &mut described["taskDefinition"];
+    for masked in ["taskDefinitionArn", "revision", "registeredAt"] {
+        if definition.get(masked).is_some() {
+            definition[masked] = serde_json::json!("MASKED");
+        }
+    }
+    definition["containerDefinitions"][0]["image"] = serde_json::json!("MASKED");
+    described
+}
+
+#[test]
+fn registers_a_revision_equal_in_every_field_but_the_image_and_points_the_service_at_it() {
+    let seed = seed();
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("bash_env");
+    let result = run(update_service(&seed)
+        .args([
+            "--container-image-name-updates",
+            "container=tutorial-site-app,tag=v2",
+        ])
+        .args(["--no-wait", "--export-env"])
+        .arg(&env_file));
+    result.assert_code(0);
+    let new_arn = result.stdout.trim().to_string();
+    assert!(
+        new_arn.ends_with(&format!("task-definition/{}:2", seed.family)),
+        "{new_arn}"
+    );
+
+    let (definition, tags) = seed.ecs.describe(&new_arn);
+    assert_eq!(
+        definition.container_definitions()[0].image(),
+        Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v2")
+    );
+    assert_eq!(tags.len(), 2, "tags kept: {tags:?}");
+    assert_eq!(normalized(&new_arn), normalized(&seed.first_arn));
+    assert!(
+        definition.runtime_platform().is_some(),
+        "runtimePlatform kept"
+    );
+    assert_eq!(
+        definition.ephemeral_storage().map(|e| e.size_in_gib()),
+        Some(30)
+    );
+
+    let service_task_definition = seed
+        .ecs
+        .service_task_definition(&seed.cluster, &seed.service);
+    assert!(
+        service_task_definition.ends_with(&format!("{}:2", seed.family)),
+        "service points at {service_task_definition}"
+    );
+    let exported = std::fs::read_to_string(&env_file).unwrap();
+    assert!(
+        exported.contains(&format!("DEPLOYER_TASK_DEFINITION_ARN={new_arn}\n")),
+        "{exported}"
+    );
+    assert!(
+        exported.contains(&format!(
+            "DEPLOYER_PREVIOUS_TASK_DEFINITION_ARN={}\n",
+            seed.first_arn
+        )),
+        "{exported}"
+    );
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_registers_nothing() {
+    let seed = seed();
+    let result = run(update_service(&seed)
+        .args([
+            "--container-image-name-updates",
+            "container=tutorial-site-app,tag=v2",
+        ])
+        .args([
+            "--container-env-var-updates",
+            "container=tutorial-site-app,name=VERSION,value=2=final",
+        ])
+        .arg("--dry-run"));
+    result
+        .assert_code(0)
+        .assert_stderr_contains("dry run, nothing changed");
+    let input: serde_json::Value =
+        serde_json::from_str(&result.stdout).expect("the plan is JSON on stdout");
+    assert_eq!(
+        input["containerDefinitions"][0]["image"],
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v2"
+    );
+    assert!(input.get("taskDefinitionArn").is_none());
+    assert_eq!(
+        seed.ecs.revisions(&seed.family).len(),
+        1,
+        "nothing registered"
+    );
+    assert_eq!(
+        seed.ecs
+            .service_task_definition(&seed.cluster, &seed.service),
+        seed.first_arn
+    );
+}
+
+#[test]
+fn bad_specs_are_usage_errors_and_register_nothing() {
+    let seed = seed();
+    let cases = [
+        (
+            vec![
+                "--container-image-name-updates",
+                "container=no-such-container,tag=v2",
+            ],
+            "no-such-container",
+        ),
+        (
+            vec![
+                "--container-image-name-updates",
+                "container=tutorial-site-app,tga=v2",
+            ],
+            "tga",
+        ),
+        (
+            vec!["--container-image-name-updates", "tag=v2"],
+            "container",
+        ),
+        (
+            vec![
+                "--container-env-var-updates",
+                "container=tutorial-site-app,name=ONLY_NAME",
+            ],
+            "value",
+        ),
+        (
+            vec![
+                "--container-env-var-removals",
+                "container=tutorial-site-app,name=NOT_THERE",
+            ],
+            "NOT_THERE",
+        ),
+    ];
+    for (flags, named) in cases {
+        let result = run(update_service(&seed).args(&flags).arg("--no-wait"));
+        result.assert_code(2).assert_stderr_contains(named);
+    }
+    assert_eq!(
+        seed.ecs.revisions(&seed.family).len(),
+        1,
+        "nothing registered"
+    );
+    assert_eq!(
+        seed.ecs
+            .service_task_definition(&seed.cluster, &seed.service),
+        seed.first_arn
+    );
+}
+
+#[test]
+fn a_missing_service_is_an_error_not_a_silent_success() {
+    let seed = seed();
+    let result = run(deployer(std::path::Path::new("/"))
+        .args([
+            "update-service",
+            "--family",
+            &seed.family,
+            "--cluster",
+            &seed.cluster,
+        ])
+        .args([
+            "--service",
+            "no-such-service",
+            "--container-image-name-updates",
+            "container=tutorial-site-app,tag=v2",
+        ]));
+    result
+        .assert_code(3)
+        .assert_stderr_contains("service no-such-service does not exist")
+        .assert_stderr_contains(&seed.cluster);
+    assert_eq!(
+        seed.ecs.revisions(&seed.family).len(),
+        1,
+        "nothing registered"
+    );
+}
+
+#[test]
+fn a_missing_family_is_named() {
+    let seed = seed();
+    let result = run(deployer(std::path::Path::new("/"))
+        .args([
+            "update-service",
+            "--family",
+            "no-such-family",
+            "--cluster",
+            &seed.cluster,
+        ])
+        .args(["--service", &seed.service, "--no-wait"]));
+    result
+        .assert_code(3)
+        .assert_stderr_contains("no-such-family");
+}
+
+#[test]
+fn skip_registration_deploys_the_latest_revision_as_it_is() {
+    let seed = seed();
+    let second = seed.ecs.register_seed(&seed.family);
+    let result =
+        run(update_service(&seed).args(["--skip-task-definition-registration", "--no-wait"]));
+    result.assert_code(0);
+    assert_eq!(result.stdout.trim(), second);
+    assert_eq!(
+        seed.ecs.revisions(&seed.family).len(),
+        2,
+        "nothing new registered"
+    );
+    assert!(seed
+        .ecs
+        .service_task_definition(&seed.cluster, &seed.service)
+        .ends_with(":2"));
+}
+
+#[test]
+fn render_task_definition_works_offline_on_the_clis_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let described = serde_json::json!({
+        "taskDefinition": {
+            "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:7",
+            "revision": 7,
+            "status": "ACTIVE",
+            "registeredAt": "2026-11-24T10:00:00+00:00",
+            "compatibilities": ["EC2", "FARGATE"],
+            "requiresAttributes": [{"name": "ecs.capability.execution-role-awslogs"}],
+            "family": "tutorial-site-task",
+            "containerDefinitions": seed_task_definition("tutorial-site-task")["containerDefinitions"].clone(),
+            "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}
+        },
+        "tags": [{"key": "team", "value": "web"}]
+    });
+    let input = dir.path().join("described.json");
+    std::fs::write(&input, described.to_string()).unwrap();
+    let result = run(deployer(dir.path())
+        .args(["render-task-definition", "--input"])
+        .arg(&input)
+        .args([
+            "--container-image-name-updates",
+            "container=tutorial-site-app,image-and-tag=127.0.0.1:5000/site:v3",
+        ]));
+    result.assert_code(0);
+    let rendered: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_eq!(
+        rendered["containerDefinitions"][0]["image"],
+        "127.0.0.1:5000/site:v3"
+    );
+    assert_eq!(
+        rendered["tags"],
+        serde_json::json!([{"key": "team", "value": "web"}])
+    );
+    assert_eq!(rendered["runtimePlatform"]["cpuArchitecture"], "ARM64");
+    for read_only in [
+        "taskDefinitionArn",
+        "revision",
+        "status",
+        "registeredAt",
+        "compatibilities",
+        "requiresAttributes",
+    ] {
+        assert!(rendered.get(read_only).is_none(), "{read_only} dropped");
+    }
+}
