@@ -324,11 +324,18 @@ impl MotoEcs {
     /// own renderer would prove nothing), using the SDK's types.
     pub fn register_seed(&self, family: &str) -> String {
         let seed = seed_task_definition(family);
-        let container = &seed["containerDefinitions"][0];
+        self.register_seed_with_image(
+            family,
+            seed["containerDefinitions"][0]["image"].as_str().unwrap(),
+        )
+    }
+
+    /// The seed's task definition, its container running `image`.
+    pub fn register_seed_with_image(&self, family: &str, image: &str) -> String {
         use aws_sdk_ecs::types::*;
         let definition = ContainerDefinition::builder()
-            .name(container["name"].as_str().unwrap())
-            .image(container["image"].as_str().unwrap())
+            .name("tutorial-site-app")
+            .image(image)
             .cpu(1024)
             .memory(2048)
             .essential(true)
