@@ -576,3 +576,58 @@ fn no_secret_reaches_any_output_at_any_verbosity() {
         }
     }
 }
+
+#[test]
+fn missing_region_and_missing_credentials_are_named_and_nothing_is_created() {
+    let stack = stack();
+    let moto = Moto::new(&stack);
+    let repo = unique_repo("nocreds");
+    let context = site_context(&stack, "");
+    let home = tempfile::tempdir().unwrap();
+    let bare = |command: &mut std::process::Command| {
+        for name in [
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ] {
+            command.env_remove(name);
+        }
+        // No ~/.aws, and no instance-metadata lookups: test traffic stays on loopback.
+        command
+            .env("HOME", home.path())
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+    };
+    let mut no_region = deployer(context.path());
+    bare(&mut no_region);
+    no_region.args([
+        "push",
+        "--repo",
+        &repo,
+        "--create-repo",
+        "--registry",
+        &stack.registry,
+    ]);
+    run(&mut no_region)
+        .assert_code(2)
+        .assert_stderr_contains("no AWS region is set");
+
+    let mut no_credentials = deployer(context.path());
+    bare(&mut no_credentials);
+    no_credentials.args([
+        "--region",
+        "eu-west-1",
+        "push",
+        "--repo",
+        &repo,
+        "--create-repo",
+        "--registry",
+        &stack.registry,
+    ]);
+    run(&mut no_credentials)
+        .assert_code(3)
+        .assert_stderr_contains("no AWS credentials were found")
+        .assert_stderr_contains("AWS_ACCESS_KEY_ID");
+    assert!(!moto.repository_exists(&repo));
+}

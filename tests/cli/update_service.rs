@@ -313,3 +313,65 @@ fn render_task_definition_works_offline_on_the_clis_json() {
         assert!(rendered.get(read_only).is_none(), "{read_only} dropped");
     }
 }
+
+#[test]
+fn enable_circuit_breaker_keeps_the_rest_of_the_deployment_configuration() {
+    let seed = seed();
+    // moto keeps the deployment configuration only from UpdateService, so set it that way.
+    let alarms = aws_sdk_ecs::types::DeploymentAlarms::builder()
+        .alarm_names("tutorial-site-5xx")
+        .enable(true)
+        .rollback(false)
+        .build()
+        .unwrap();
+    seed.ecs
+        .block_on(
+            seed.ecs
+                .ecs
+                .update_service()
+                .cluster(&seed.cluster)
+                .service(&seed.service)
+                .deployment_configuration(
+                    aws_sdk_ecs::types::DeploymentConfiguration::builder()
+                        .maximum_percent(200)
+                        .minimum_healthy_percent(50)
+                        .alarms(alarms)
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+    run(update_service(&seed).args([
+        "--container-image-name-updates",
+        "container=tutorial-site-app,tag=v2",
+        "--enable-circuit-breaker",
+        "--desired-count",
+        "2",
+        "--no-wait",
+    ]))
+    .assert_code(0);
+    let answer = seed
+        .ecs
+        .block_on(
+            seed.ecs
+                .ecs
+                .describe_services()
+                .cluster(&seed.cluster)
+                .services(&seed.service)
+                .send(),
+        )
+        .unwrap();
+    let service = &answer.services()[0];
+    let configuration = service
+        .deployment_configuration()
+        .expect("deployment configuration");
+    assert_eq!(configuration.maximum_percent(), Some(200));
+    assert_eq!(configuration.minimum_healthy_percent(), Some(50));
+    let breaker = configuration
+        .deployment_circuit_breaker()
+        .expect("circuit breaker set");
+    assert!(breaker.enable() && breaker.rollback());
+    let alarms = configuration.alarms().expect("alarms kept");
+    assert_eq!(alarms.alarm_names(), ["tutorial-site-5xx"]);
+    assert_eq!(service.desired_count(), 2);
+}
