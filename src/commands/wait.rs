@@ -536,6 +536,75 @@ mod tests {
         assert!(error.message.contains("disappeared"), "{error}");
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn placement_failures_stop_the_wait_when_asked() {
+        let describe = mock!(Client::describe_services).then_output(|| {
+            service(
+                NEW,
+                vec![
+                    deployment("ecs-svc/2", "PRIMARY", NEW, 0, DeploymentRolloutState::InProgress),
+                    deployment("ecs-svc/1", "ACTIVE", OLD, 1, DeploymentRolloutState::Completed),
+                ],
+                &["(service tutorial-site-service) was unable to place a task because no container instance met all of its requirements."],
+            )
+        });
+        let ecs = Ecs::from_client(mock_client!(aws_sdk_ecs, [&describe]));
+        let mut fail_fast = settings(600);
+        fail_fast.fail_on_placement_errors = true;
+        let error = wait_for_rollout(
+            &ecs,
+            "tutorial-site-cluster",
+            "tutorial-site-service",
+            &target(),
+            &initial(),
+            &fail_fast,
+        )
+        .await
+        .unwrap_err();
+        assert!(error.message.contains("cannot place tasks"), "{error}");
+        assert_eq!(describe.num_calls(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_until_running_does_not_wait_for_the_old_deployment_to_drain() {
+        let describe = mock!(Client::describe_services).then_output(|| {
+            service(
+                NEW,
+                vec![
+                    deployment(
+                        "ecs-svc/2",
+                        "PRIMARY",
+                        NEW,
+                        1,
+                        DeploymentRolloutState::InProgress,
+                    ),
+                    deployment(
+                        "ecs-svc/1",
+                        "ACTIVE",
+                        OLD,
+                        1,
+                        DeploymentRolloutState::Completed,
+                    ),
+                ],
+                &[],
+            )
+        });
+        let ecs = Ecs::from_client(mock_client!(aws_sdk_ecs, [&describe]));
+        let mut running = target();
+        running.wait_until = crate::domain::rollout::WaitUntil::Running;
+        wait_for_rollout(
+            &ecs,
+            "tutorial-site-cluster",
+            "tutorial-site-service",
+            &running,
+            &initial(),
+            &settings(600),
+        )
+        .await
+        .unwrap();
+        assert_eq!(describe.num_calls(), 1);
+    }
+
     #[test]
     fn jitter_only_shortens_the_interval() {
         let values: Vec<Duration> = (0..100)

@@ -1,7 +1,9 @@
 //! `deployer push` against the real registry with credentials from moto's GetAuthorizationToken.
 use base64::Engine;
 
-use crate::support::{deployer, run, site_context, stack, unique_repo, write, Moto, Registry};
+use crate::support::{
+    deployer, push, run, site_context, stack, unique_repo, write, Moto, Registry,
+};
 
 #[test]
 fn pushes_every_tag_and_prints_the_registrys_digest() {
@@ -223,15 +225,7 @@ fn dockerignore_keeps_files_out_of_the_context() {
     write(context.path(), "keep.txt", "kept");
     write(context.path(), "logs/debug.log", "noise");
     write(context.path(), "logs/keep.log", "kept");
-    run(deployer(context.path()).args([
-        "push",
-        "--repo",
-        &repo,
-        "--create-repo",
-        "--registry",
-        &stack.registry,
-    ]))
-    .assert_code(0);
+    run(&mut push(context.path(), &stack, &repo)).assert_code(0);
 }
 
 #[test]
@@ -245,23 +239,14 @@ fn dockerfile_outside_the_context_with_the_orbs_path_meaning() {
         "docker/Dockerfile.web",
         &format!("FROM {}\nCOPY index.html /www/index.html\nCMD [\"httpd\", \"-f\", \"-p\", \"3000\", \"-h\", \"/www\"]\n", stack.base_image),
     );
-    run(deployer(workspace.path())
-        .args([
-            "push",
-            "--repo",
-            &repo,
-            "--create-repo",
-            "--registry",
-            &stack.registry,
-        ])
-        .args([
-            "--build-path",
-            "app",
-            "--path",
-            "docker",
-            "--dockerfile",
-            "Dockerfile.web",
-        ]))
+    run(push(workspace.path(), &stack, &repo).args([
+        "--build-path",
+        "app",
+        "--path",
+        "docker",
+        "--dockerfile",
+        "Dockerfile.web",
+    ]))
     .assert_code(0);
     assert!(Registry::new(&stack).digest(&repo, "latest").is_some());
 }
@@ -271,14 +256,7 @@ fn a_failing_build_step_fails_with_the_daemons_message_and_pushes_nothing() {
     let stack = stack();
     let repo = unique_repo("broken");
     let context = site_context(&stack, "RUN echo compiling && exit 3");
-    let result = run(deployer(context.path()).args([
-        "push",
-        "--repo",
-        &repo,
-        "--create-repo",
-        "--registry",
-        &stack.registry,
-    ]));
+    let result = run(&mut push(context.path(), &stack, &repo));
     result
         .assert_code(1)
         .assert_stderr_contains("error: the Docker build failed")
@@ -309,16 +287,11 @@ fn no_build_pushes_a_local_image() {
         .assert_stderr_contains("using local image");
     assert!(Registry::new(&stack).digest(&repo, "base").is_some());
 
-    let missing = run(deployer(std::path::Path::new("/"))
-        .args([
-            "push",
-            "--repo",
-            &repo,
-            "--create-repo",
-            "--registry",
-            &stack.registry,
-        ])
-        .args(["--no-build", "--image", "no-such-image:anywhere"]));
+    let missing = run(push(std::path::Path::new("/"), &stack, &repo).args([
+        "--no-build",
+        "--image",
+        "no-such-image:anywhere",
+    ]));
     missing
         .assert_code(2)
         .assert_stderr_contains("does not exist in the Docker daemon");
@@ -446,16 +419,7 @@ fn bad_input_is_a_usage_error_and_nothing_is_created() {
     ];
     for (flags, message) in cases {
         let repo = unique_repo("badinput");
-        let result = run(deployer(context.path())
-            .args([
-                "push",
-                "--repo",
-                &repo,
-                "--create-repo",
-                "--registry",
-                &stack.registry,
-            ])
-            .args(&flags));
+        let result = run(push(context.path(), &stack, &repo).args(&flags));
         result.assert_code(2).assert_stderr_contains(message);
         assert!(
             !moto.repository_exists(&repo),

@@ -75,6 +75,20 @@ impl Run {
     }
 }
 
+/// `deployer push` of the context in `dir` to `repo`, created if missing, on the stack's registry.
+pub fn push(dir: &Path, stack: &Stack, repo: &str) -> Command {
+    let mut command = deployer(dir);
+    command.args([
+        "push",
+        "--repo",
+        repo,
+        "--create-repo",
+        "--registry",
+        &stack.registry,
+    ]);
+    command
+}
+
 /// `deployer` with the stack's environment, in `dir`.
 pub fn deployer(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_deployer"));
@@ -171,10 +185,11 @@ impl<'a> Registry<'a> {
     }
 }
 
-/// moto's ECR, through the AWS SDK, for setting up and checking state.
+/// moto's ECR and ECS, through the AWS SDK, for setting up and checking state.
 pub struct Moto {
     runtime: tokio::runtime::Runtime,
     ecr: aws_sdk_ecr::Client,
+    pub ecs: aws_sdk_ecs::Client,
 }
 
 impl Moto {
@@ -190,6 +205,7 @@ impl Moto {
         );
         Moto {
             ecr: aws_sdk_ecr::Client::new(&config),
+            ecs: aws_sdk_ecs::Client::new(&config),
             runtime,
         }
     }
@@ -260,12 +276,6 @@ impl Moto {
     }
 }
 
-/// moto's ECS, for setting up the tutorial's cluster, task definition and service.
-pub struct MotoEcs {
-    runtime: tokio::runtime::Runtime,
-    pub ecs: aws_sdk_ecs::Client,
-}
-
 /// The seed's task definition (ecs-basics.md), as `aws ecs register-task-definition` takes it.
 pub fn seed_task_definition(family: &str) -> serde_json::Value {
     serde_json::json!({
@@ -299,23 +309,7 @@ pub fn seed_task_definition(family: &str) -> serde_json::Value {
     })
 }
 
-impl MotoEcs {
-    pub fn new(stack: &Stack) -> Self {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let config = runtime.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(&stack.moto)
-                .load(),
-        );
-        MotoEcs {
-            ecs: aws_sdk_ecs::Client::new(&config),
-            runtime,
-        }
-    }
-
+impl Moto {
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
