@@ -555,6 +555,12 @@ async fn dispatch(cli: Cli) -> Result<()> {
             }
         }
         Command::Deploy(command) => {
+            if command.update.dry_run {
+                return Err(Error::usage(
+                    "deploy --dry-run would still have to build and push to know the image: \
+                     run update-service --dry-run with --container-image-name-updates to see the plan",
+                ));
+            }
             let push = push_settings(command.push, aws.clone())?;
             let update = update_settings(command.update, &command.wait, aws)?;
             let settings = deploy::DeploySettings {

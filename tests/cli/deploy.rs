@@ -144,3 +144,30 @@ fn rollback_to_a_named_revision_and_a_clear_error_without_history() {
         "a rollback registers nothing"
     );
 }
+
+#[test]
+fn deploy_dry_run_is_refused_before_anything_is_built() {
+    let stack = stack();
+    let repo = unique_repo("deploy-dry");
+    let context = site_context(&stack, "");
+    let result = run(deployer(context.path())
+        .args([
+            "deploy",
+            "--repo",
+            &repo,
+            "--create-repo",
+            "--registry",
+            &stack.registry,
+        ])
+        .args([
+            "--family",
+            "tutorial-site-task",
+            "--cluster",
+            "tutorial-site-cluster",
+            "--dry-run",
+        ]));
+    result
+        .assert_code(2)
+        .assert_stderr_contains("update-service --dry-run");
+    assert_eq!(Registry::new(&stack).digest(&repo, "latest"), None);
+}
