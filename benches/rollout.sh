@@ -2,7 +2,7 @@
 # Benchmarks for update-service (issue: exact revisions, waits that tell the truth):
 #  1. how soon a completed rollout is reported after ECS reports it: deployer with
 #     --poll-interval 1s against `aws ecs wait services-stable`, on a scripted ECS endpoint
-#     (benches/fake_ecs.py) that flips the deployment to COMPLETED at a recorded moment;
+#     (tests/scripted_ecs.py) that flips the deployment to COMPLETED at a recorded moment;
 #  2. `update-service --no-wait` end to end against moto, side by side with the aws-ecs orb's
 #     path: describe-task-definition, a Python rendering step, register-task-definition and
 #     update-service through the AWS CLI.
@@ -26,7 +26,7 @@ set +a
 cargo build --locked --release --quiet --bin deployer
 deployer=$PWD/target/release/deployer
 
-python3 benches/fake_ecs.py --port "$PORT" --rollout-seconds 3.3 --flip-file "$work/flip" &
+python3 tests/scripted_ecs.py --port "$PORT" --rollout-seconds 3.3 --flip-file "$work/flip" &
 fake=$!
 for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" -X POST && break; sleep 0.1; done
 

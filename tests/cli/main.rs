@@ -5,3 +5,4 @@ mod ecr_login;
 mod push;
 mod support;
 mod update_service;
+mod wait;

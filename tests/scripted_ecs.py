@@ -3,7 +3,7 @@
 it answers the AWS JSON protocol any client speaks). After UpdateService, the service's new
 deployment stays IN_PROGRESS for --rollout-seconds (plus up to 1 s at random), then is COMPLETED and alone; the moment it
 flips is written to --flip-file as a Unix time, so the benchmark can tell how long a client took
-to notice. Usage: fake_ecs.py --port 15010 --rollout-seconds 3.3 --flip-file /tmp/flip"""
+to notice. Usage: scripted_ecs.py --port 15010 --rollout-seconds 3.3 --flip-file /tmp/flip"""
 import argparse
 import json
 import random
