@@ -11,6 +11,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STACK_DIR=${DEPLOYER_STACK_DIR:-$ROOT/.stack}
 REGISTRY_PORT=${DEPLOYER_STACK_REGISTRY_PORT:-15000}
 MOTO_PORT=${DEPLOYER_STACK_MOTO_PORT:-15001}
+EMULATOR_PORT=${DEPLOYER_STACK_EMULATOR_PORT:-15002}
+# The emulator plays the seed's load balancer on this port (3000 in ecs-basics.md).
+LB_PORT=${DEPLOYER_STACK_LB_PORT:-15003}
+EMULATOR_BIN=${DEPLOYER_EMULATOR_BIN:-$ROOT/target/debug/deployer-emulator}
 MOTO_VERSION=5.2.1
 ACCOUNT_ID=123456789012
 REGION=eu-west-1
@@ -112,6 +116,20 @@ start_moto() {
   wait_for moto curl -sf "http://127.0.0.1:$MOTO_PORT/moto-api/"
 }
 
+start_emulator() {
+  if [ ! -x "$EMULATOR_BIN" ]; then
+    log "building the emulator"
+    (cd "$ROOT" && cargo build --locked --quiet -p deployer-emulator)
+  fi
+  log "starting deployer-emulator (ECS and ECR) on 127.0.0.1:$EMULATOR_PORT, load balancer on 127.0.0.1:$LB_PORT"
+  setsid "$EMULATOR_BIN" --listen "127.0.0.1:$EMULATOR_PORT" --registry "127.0.0.1:$REGISTRY_PORT" \
+    --registry-user "$REGISTRY_USER" --registry-password "$REGISTRY_PASSWORD" \
+    --load-balancer "127.0.0.1:$LB_PORT" --account "$ACCOUNT_ID" --region "$REGION" \
+    >"$STACK_DIR/emulator.log" 2>&1 &
+  echo $! >"$STACK_DIR/emulator.pid"
+  wait_for deployer-emulator curl -s -o /dev/null "http://127.0.0.1:$EMULATOR_PORT/"
+}
+
 import_base_image() {
   # Nothing can be pulled here: the base for test images is busybox-static's own files.
   if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then return; fi
@@ -134,6 +152,9 @@ export DEPLOYER_STACK_REGISTRY_USER=$REGISTRY_USER
 export DEPLOYER_STACK_REGISTRY_PASSWORD=$REGISTRY_PASSWORD
 export DEPLOYER_STACK_BASE_IMAGE=$BASE_IMAGE
 export DEPLOYER_STACK_MOTO=http://127.0.0.1:$MOTO_PORT
+export DEPLOYER_STACK_EMULATOR=http://127.0.0.1:$EMULATOR_PORT
+export DEPLOYER_STACK_LB=127.0.0.1:$LB_PORT
+export DEPLOYER_EMULATOR_BIN=$EMULATOR_BIN
 export AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
 export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE
 export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
@@ -157,6 +178,8 @@ kill_pidfile() {
 }
 
 stop() {
+  # The emulator removes the task containers it started when it stops.
+  kill_pidfile "$STACK_DIR/emulator.pid"
   kill_pidfile "$STACK_DIR/moto.pid"
   kill_pidfile "$STACK_DIR/registry.pid"
   if [ -f "$STACK_DIR/dockerd.pid" ]; then
@@ -177,6 +200,7 @@ start() {
   start_registry
   start_moto
   import_base_image
+  start_emulator
   write_env
   log "ready: source $STACK_DIR/env"
 }

@@ -7,10 +7,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 command -v cargo >/dev/null || { echo "test.sh: cargo is missing: install Rust (rustup) first" >&2; exit 2; }
 ./scripts/stack.sh install
+# The emulator binary the stack starts comes from this checkout.
+cargo build --locked --quiet -p deployer-emulator
 trap './scripts/stack.sh stop' EXIT
 ./scripts/stack.sh start
 set -a
 # shellcheck disable=SC1091
 source .stack/env
 set +a
-cargo test --locked "$@"
+cargo test --locked --workspace "$@"

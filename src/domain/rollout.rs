@@ -1,9 +1,14 @@
-//! Whether an ECS rolling deployment that deployer started is done, failed or still going, and
+//! Decides whether the ECS rolling deployment deployer started is done, failed or still going, and
 //! what to print while it goes: the judgement the AWS waiter cannot make.
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use serde::Deserialize;
+
+const PRIMARY: &str = "PRIMARY";
+const ACTIVE: &str = "ACTIVE";
+const COMPLETED: &str = "COMPLETED";
+const FAILED: &str = "FAILED";
 
 /// A service as DescribeServices shows it (the AWS CLI's JSON shape deserializes into it).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -13,6 +18,7 @@ pub struct ServiceSnapshot {
     pub service_name: String,
     #[serde(default)]
     pub service_arn: Option<String>,
+    /// ACTIVE, DRAINING or INACTIVE.
     #[serde(default)]
     pub status: String,
     #[serde(default)]
@@ -25,6 +31,7 @@ pub struct ServiceSnapshot {
     pub pending_count: i32,
     #[serde(default)]
     pub deployments: Vec<Deployment>,
+    /// Newest first, as ECS lists them.
     #[serde(default)]
     pub events: Vec<ServiceEvent>,
 }
@@ -49,6 +56,7 @@ pub struct Deployment {
     pub rollout_state: Option<String>,
     #[serde(default)]
     pub rollout_state_reason: Option<String>,
+    /// RFC 3339.
     #[serde(default)]
     pub created_at: Option<String>,
     #[serde(default)]
@@ -64,6 +72,7 @@ pub struct ServiceEvent {
     pub message: String,
 }
 
+/// A task as DescribeTasks shows it once stopped.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoppedTask {
@@ -96,7 +105,7 @@ pub struct StoppedContainer {
 /// When the wait may end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WaitUntil {
-    /// Our deployment COMPLETED and the old one is gone.
+    /// Our deployment COMPLETED and the old ones are gone.
     Stable,
     /// Our revision runs its desired count; old tasks may still drain.
     Running,
@@ -117,69 +126,126 @@ pub enum Verdict {
     Failed(Failure),
 }
 
-/// Why a rollout failed, in terms a user can act on.
+/// Why a rollout failed, in terms a user can act on. Task definitions are full ARNs; messages
+/// shorten them to `family:revision`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
-    /// The circuit breaker rolled back: ours failed and the service runs another revision.
+    /// The circuit breaker failed our deployment and the service went back to another revision.
     RolledBack {
+        deployment_id: String,
         reason: Option<String>,
         now_running: String,
+        rollback_deployment_id: Option<String>,
     },
-    /// Our rollout is FAILED (the circuit breaker without rollback, or a failed hook).
-    RolloutFailed { reason: Option<String> },
+    /// Our deployment is FAILED (the circuit breaker without rollback, or an alarm).
+    RolloutFailed {
+        deployment_id: String,
+        reason: Option<String>,
+    },
     /// Our deployment is no longer listed.
-    DeploymentGone { now_running: String },
-    /// The service points at another revision and no deployment of ours is PRIMARY.
-    TaskDefinitionReverted { now_running: String },
-    /// Someone else's newer deployment took over.
+    DeploymentGone {
+        deployment_id: String,
+        now_running: String,
+    },
+    /// The service went back to an older deployment or another revision, not by a newer deployment.
+    TaskDefinitionReverted {
+        expected: String,
+        now_running: String,
+    },
+    /// A newer deployment became PRIMARY before ours finished.
     Superseded {
         deployment_id: String,
         task_definition: String,
+        newer_deployment_id: String,
+        newer_task_definition: String,
     },
-    /// The service is DRAINING or INACTIVE.
+    /// The service is DRAINING or INACTIVE: it is being deleted or was.
     ServiceNotActive { status: String },
+    /// DescribeServices no longer finds the service; the adapter reports it, a snapshot cannot.
+    ServiceMissing { service_name: String },
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::RolledBack {
+                deployment_id,
                 reason,
                 now_running,
+                rollback_deployment_id,
             } => {
                 write!(
                     f,
-                    "the deployment failed and ECS rolled the service back to {}",
+                    "deployment {deployment_id} failed and the circuit breaker rolled the service back to {}",
                     short_task_definition(now_running)
                 )?;
-                if let Some(reason) = reason {
-                    write!(f, " ({reason})")?;
+                if let Some(rollback) = rollback_deployment_id {
+                    write!(f, " (deployment {rollback})")?;
                 }
-                Ok(())
+                match reason {
+                    Some(reason) => write!(f, ": {reason}"),
+                    None => Ok(()),
+                }
             }
-            Failure::RolloutFailed { reason } => match reason {
-                Some(reason) => write!(f, "ECS marked the rollout FAILED: {reason}"),
-                None => write!(f, "ECS marked the rollout FAILED"),
+            Failure::RolloutFailed {
+                deployment_id,
+                reason,
+            } => match reason {
+                Some(reason) => write!(f, "ECS marked deployment {deployment_id} FAILED: {reason}"),
+                None => write!(
+                    f,
+                    "ECS marked deployment {deployment_id} FAILED and gave no reason"
+                ),
             },
-            Failure::DeploymentGone { now_running } => write!(
+            Failure::DeploymentGone {
+                deployment_id,
+                now_running,
+            } if now_running.is_empty() => {
+                write!(f, "deployment {deployment_id} is no longer listed by ECS")
+            }
+            Failure::DeploymentGone {
+                deployment_id,
+                now_running,
+            } => write!(
                 f,
-                "our deployment is no longer listed and the service runs {}",
+                "deployment {deployment_id} is no longer listed by ECS and the service runs {}",
                 short_task_definition(now_running)
             ),
-            Failure::TaskDefinitionReverted { now_running } => write!(
+            Failure::TaskDefinitionReverted {
+                expected,
+                now_running,
+            } => write!(
                 f,
-                "the service's task definition changed back to {}",
-                short_task_definition(now_running)
+                "the service went back to {} instead of {}",
+                short_task_definition(now_running),
+                short_task_definition(expected)
             ),
             Failure::Superseded {
                 deployment_id,
                 task_definition,
-            } => write!(
-                f,
-                "another deployment ({deployment_id}, {}) replaced ours before it finished",
-                short_task_definition(task_definition)
-            ),
-            Failure::ServiceNotActive { status } => write!(f, "the service is {status}"),
+                newer_deployment_id,
+                newer_task_definition,
+            } => {
+                write!(
+                    f,
+                    "another deployment, {newer_deployment_id} of {}, became PRIMARY before ours ({deployment_id} of {}) finished",
+                    short_task_definition(newer_task_definition),
+                    short_task_definition(task_definition)
+                )?;
+                if is_older_revision(newer_task_definition, task_definition) {
+                    write!(f, "; it runs an older revision, so it may be a rollback")?;
+                }
+                Ok(())
+            }
+            Failure::ServiceNotActive { status } => match status.as_str() {
+                "DRAINING" => write!(f, "the service is DRAINING: it is being deleted"),
+                "INACTIVE" => write!(f, "the service is INACTIVE: it was deleted"),
+                "" => write!(f, "ECS gave no status for the service, expected ACTIVE"),
+                other => write!(f, "the service is {other}, not ACTIVE"),
+            },
+            Failure::ServiceMissing { service_name } => {
+                write!(f, "service {service_name} no longer exists")
+            }
         }
     }
 }
@@ -190,167 +256,311 @@ pub fn short_task_definition(arn: &str) -> &str {
         .map_or(arn, |(_, short)| short)
 }
 
-fn same_revision(left: &str, right: &str) -> bool {
-    short_task_definition(left) == short_task_definition(right)
+/// Full ARNs and `family:revision` compare equal when they name the same revision.
+fn same_task_definition(left: &str, right: &str) -> bool {
+    left == right || short_task_definition(left) == short_task_definition(right)
 }
 
-/// Decides what the snapshot says about our deployment.
+fn family_and_revision(task_definition: &str) -> Option<(&str, u32)> {
+    let (family, revision) = short_task_definition(task_definition).rsplit_once(':')?;
+    Some((family, revision.parse().ok()?))
+}
+
+fn is_older_revision(candidate: &str, reference: &str) -> bool {
+    match (
+        family_and_revision(candidate),
+        family_and_revision(reference),
+    ) {
+        (Some((family, revision)), Some((reference_family, reference_revision))) => {
+            family == reference_family && revision < reference_revision
+        }
+        _ => false,
+    }
+}
+
+/// Decides what the snapshot says about our deployment. Success means our deployment is the
+/// PRIMARY one and runs our revision, never merely that the service is steady.
 pub fn assess(target: &Target, snapshot: &ServiceSnapshot) -> Verdict {
-    if snapshot.status != "ACTIVE" {
+    if snapshot.status != ACTIVE {
         return Verdict::Failed(Failure::ServiceNotActive {
             status: snapshot.status.clone(),
         });
     }
-    let ours = snapshot
-        .deployments
-        .iter()
-        .find(|deployment| deployment.id == target.deployment_id);
     let primary = snapshot
         .deployments
         .iter()
-        .find(|deployment| deployment.status == "PRIMARY");
-    let Some(ours) = ours else {
+        .find(|deployment| deployment.status == PRIMARY);
+    let Some(ours) = snapshot
+        .deployments
+        .iter()
+        .find(|deployment| deployment.id == target.deployment_id)
+    else {
         return Verdict::Failed(Failure::DeploymentGone {
+            deployment_id: target.deployment_id.clone(),
             now_running: primary.map_or_else(
                 || snapshot.task_definition.clone(),
-                |p| p.task_definition.clone(),
+                |primary| primary.task_definition.clone(),
             ),
         });
     };
-    let failed = ours.rollout_state.as_deref() == Some("FAILED");
-    if ours.status != "PRIMARY" {
-        let primary_definition = primary.map_or_else(
-            || snapshot.task_definition.clone(),
-            |p| p.task_definition.clone(),
-        );
-        if failed
-            || primary.is_some_and(|p| {
-                !same_revision(&p.task_definition, &target.task_definition_arn)
-                    && created_after(p, ours)
-                    && is_rollback_event(snapshot, &ours.id)
-            })
-        {
-            return Verdict::Failed(Failure::RolledBack {
-                reason: ours.rollout_state_reason.clone(),
-                now_running: primary_definition,
-            });
-        }
-        return Verdict::Failed(match primary {
-            Some(primary) => Failure::Superseded {
-                deployment_id: primary.id.clone(),
-                task_definition: primary.task_definition.clone(),
-            },
-            None => Failure::TaskDefinitionReverted {
-                now_running: primary_definition,
-            },
-        });
+    if ours.status != PRIMARY {
+        return match displaced(target, snapshot, ours, primary) {
+            Some(failure) => Verdict::Failed(failure),
+            None => Verdict::InProgress,
+        };
     }
-    if failed {
+    if rollout_state(ours) == Some(FAILED) {
         return Verdict::Failed(Failure::RolloutFailed {
+            deployment_id: ours.id.clone(),
             reason: ours.rollout_state_reason.clone(),
         });
     }
-    if !same_revision(&ours.task_definition, &target.task_definition_arn) {
+    // A deployment never changes revision, so this is a target built from the wrong answer.
+    if !same_task_definition(&ours.task_definition, &target.task_definition_arn) {
         return Verdict::Failed(Failure::TaskDefinitionReverted {
+            expected: target.task_definition_arn.clone(),
             now_running: ours.task_definition.clone(),
         });
     }
-    let others_remain = snapshot
-        .deployments
-        .iter()
-        .any(|deployment| deployment.id != ours.id && deployment.status != "INACTIVE");
-    let runs_desired = ours.running_count == ours.desired_count && ours.pending_count == 0;
-    let done = match target.wait_until {
-        WaitUntil::Running => {
-            runs_desired && (ours.desired_count > 0 || snapshot.desired_count == 0)
-        }
-        WaitUntil::Stable => match ours.rollout_state.as_deref() {
-            Some(state) => state == "COMPLETED" && !others_remain,
-            None => !others_remain && runs_desired,
-        },
-    };
-    if done {
+    if is_done(target, snapshot, ours) {
         Verdict::Succeeded
     } else {
         Verdict::InProgress
     }
 }
 
-fn created_after(later: &Deployment, earlier: &Deployment) -> bool {
-    match (&later.created_at, &earlier.created_at) {
-        (Some(later), Some(earlier)) => later > earlier,
-        _ => true,
-    }
+/// Some emulators answer an empty rollout state rather than none.
+fn rollout_state(deployment: &Deployment) -> Option<&str> {
+    deployment
+        .rollout_state
+        .as_deref()
+        .filter(|state| !state.is_empty())
 }
 
-/// ECS words a circuit-breaker rollback in an event naming the failed deployment.
-fn is_rollback_event(snapshot: &ServiceSnapshot, deployment_id: &str) -> bool {
-    snapshot.events.iter().any(|event| {
-        event.message.contains(deployment_id)
-            && (event.message.contains("rolling back")
-                || event.message.contains("deployment failed"))
+/// Why our listed deployment is no longer PRIMARY; `None` while ECS lists no PRIMARY and the
+/// service still points at our revision.
+fn displaced(
+    target: &Target,
+    snapshot: &ServiceSnapshot,
+    ours: &Deployment,
+    primary: Option<&Deployment>,
+) -> Option<Failure> {
+    let failed = rollout_state(ours) == Some(FAILED);
+    let Some(primary) = primary else {
+        if failed {
+            return Some(Failure::RolloutFailed {
+                deployment_id: ours.id.clone(),
+                reason: ours.rollout_state_reason.clone(),
+            });
+        }
+        if snapshot.task_definition.is_empty()
+            || same_task_definition(&snapshot.task_definition, &target.task_definition_arn)
+        {
+            return None;
+        }
+        return Some(Failure::TaskDefinitionReverted {
+            expected: target.task_definition_arn.clone(),
+            now_running: snapshot.task_definition.clone(),
+        });
+    };
+    let primary_runs_ours =
+        same_task_definition(&primary.task_definition, &target.task_definition_arn);
+    if !primary_runs_ours && (failed || is_rollback_announced(snapshot, ours, primary)) {
+        return Some(Failure::RolledBack {
+            deployment_id: ours.id.clone(),
+            reason: ours.rollout_state_reason.clone().filter(|_| failed),
+            now_running: primary.task_definition.clone(),
+            rollback_deployment_id: Some(primary.id.clone()),
+        });
+    }
+    if failed {
+        return Some(Failure::RolloutFailed {
+            deployment_id: ours.id.clone(),
+            reason: ours.rollout_state_reason.clone(),
+        });
+    }
+    if !primary_runs_ours && created_before(primary, ours) == Some(true) {
+        return Some(Failure::TaskDefinitionReverted {
+            expected: target.task_definition_arn.clone(),
+            now_running: primary.task_definition.clone(),
+        });
+    }
+    // Someone else's newer deployment, or a rollback ECS did not announce: name both.
+    Some(Failure::Superseded {
+        deployment_id: ours.id.clone(),
+        task_definition: ours.task_definition.clone(),
+        newer_deployment_id: primary.id.clone(),
+        newer_task_definition: primary.task_definition.clone(),
     })
 }
 
-/// ECS events saying tasks cannot be placed (no capacity, no matching instance, bad subnets).
+/// The circuit breaker's events: "(deployment ecs-svc/…) deployment failed: …" naming ours, and
+/// "rolling back to deployment ecs-svc/…" naming the new PRIMARY.
+fn is_rollback_announced(
+    snapshot: &ServiceSnapshot,
+    ours: &Deployment,
+    primary: &Deployment,
+) -> bool {
+    let rolling_back_to = format!("rolling back to deployment {}", primary.id);
+    snapshot.events.iter().any(|event| {
+        event.message.contains(&rolling_back_to)
+            || (event.message.contains(&ours.id) && event.message.contains("deployment failed"))
+    })
+}
+
+/// `None` when either time is missing or unreadable.
+fn created_before(earlier: &Deployment, later: &Deployment) -> Option<bool> {
+    let earlier = parse_timestamp(earlier.created_at.as_deref()?)?;
+    let later = parse_timestamp(later.created_at.as_deref()?)?;
+    Some(earlier < later)
+}
+
+fn is_done(target: &Target, snapshot: &ServiceSnapshot, ours: &Deployment) -> bool {
+    let others_remain = snapshot.deployments.iter().any(|deployment| {
+        deployment.id != ours.id && (deployment.status == PRIMARY || deployment.status == ACTIVE)
+    });
+    // A new deployment with desired count 0 has not been scaled yet, unless the service is at 0.
+    let at_desired_count = ours.running_count == ours.desired_count
+        && ours.pending_count == 0
+        && (ours.desired_count > 0 || snapshot.desired_count == 0);
+    let stable = match rollout_state(ours) {
+        Some(state) => state == COMPLETED && !others_remain,
+        None => !others_remain && at_desired_count,
+    };
+    match target.wait_until {
+        WaitUntil::Stable => stable,
+        // Running never waits longer than Stable would.
+        WaitUntil::Running => stable || at_desired_count,
+    }
+}
+
+/// ECS events saying tasks cannot be placed (no capacity, no matching container instance).
 pub fn is_placement_failure(event_message: &str) -> bool {
-    event_message.contains("unable to place a task")
-        || event_message.contains("was unable to place")
+    event_message
+        .to_ascii_lowercase()
+        .contains("unable to place a task")
 }
 
 /// What to print while waiting: each new event once, each deployment when its line changes.
 #[derive(Debug, Default)]
 pub struct RolloutLog {
     seen_events: HashSet<String>,
-    deployment_lines: HashMap<String, String>,
+    deployments: BTreeMap<String, TrackedDeployment>,
+}
+
+#[derive(Debug)]
+struct TrackedDeployment {
+    task_definition: String,
+    /// `None` until this log prints the deployment.
+    printed_line: Option<String>,
 }
 
 impl RolloutLog {
-    /// Events of the service before our deployment are history, not news.
+    /// Events of the service before our deployment are history, not news; its deployments are
+    /// printed at the first observation.
     pub fn new(initial: &ServiceSnapshot) -> Self {
         RolloutLog {
-            seen_events: initial
-                .events
-                .iter()
-                .map(|event| event.id.clone())
-                .collect(),
-            deployment_lines: initial
+            seen_events: initial.events.iter().map(event_key).collect(),
+            deployments: initial
                 .deployments
                 .iter()
-                .map(|deployment| (deployment.id.clone(), deployment_line(deployment)))
+                .map(|deployment| {
+                    (
+                        deployment.id.clone(),
+                        TrackedDeployment {
+                            task_definition: deployment.task_definition.clone(),
+                            printed_line: None,
+                        },
+                    )
+                })
                 .collect(),
         }
     }
 
-    /// New lines for this snapshot: events oldest first, then changed deployments.
+    /// New lines for this snapshot: events oldest first, then changed deployments in the order
+    /// ECS lists them, then deployments no longer listed.
     pub fn observe(&mut self, snapshot: &ServiceSnapshot) -> Vec<String> {
-        let mut lines = Vec::new();
-        for event in snapshot.events.iter().rev() {
-            if self.seen_events.insert(event.id.clone()) {
-                lines.push(event.message.clone());
-            }
+        let mut new_events: Vec<&ServiceEvent> = snapshot
+            .events
+            .iter()
+            .rev()
+            .filter(|event| self.seen_events.insert(event_key(event)))
+            .collect();
+        let times: Option<Vec<_>> = new_events
+            .iter()
+            .map(|event| event.created_at.as_deref().and_then(parse_timestamp))
+            .collect();
+        if let Some(times) = times {
+            // Stable, so events of the same instant keep ECS's order.
+            let mut timed: Vec<_> = times.into_iter().zip(new_events).collect();
+            timed.sort_by_key(|(time, _)| *time);
+            new_events = timed.into_iter().map(|(_, event)| event).collect();
         }
-        let mut listed = HashSet::new();
+        let mut lines: Vec<String> = new_events.into_iter().map(event_line).collect();
+
         for deployment in &snapshot.deployments {
-            listed.insert(deployment.id.clone());
             let line = deployment_line(deployment);
-            if self.deployment_lines.get(&deployment.id) != Some(&line) {
-                lines.push(line.clone());
-                self.deployment_lines.insert(deployment.id.clone(), line);
+            let tracked = self
+                .deployments
+                .entry(deployment.id.clone())
+                .or_insert_with(|| TrackedDeployment {
+                    task_definition: deployment.task_definition.clone(),
+                    printed_line: None,
+                });
+            if tracked.printed_line.as_ref() != Some(&line) {
+                tracked.printed_line = Some(line.clone());
+                lines.push(line);
             }
         }
-        let mut gone: Vec<String> = self
-            .deployment_lines
+        let listed: HashSet<&str> = snapshot
+            .deployments
+            .iter()
+            .map(|deployment| deployment.id.as_str())
+            .collect();
+        let gone: Vec<String> = self
+            .deployments
             .keys()
-            .filter(|id| !listed.contains(*id))
+            .filter(|id| !listed.contains(id.as_str()))
             .cloned()
             .collect();
-        gone.sort();
         for id in gone {
-            self.deployment_lines.remove(&id);
-            lines.push(format!("deployment {id} is gone"));
+            if let Some(tracked) = self.deployments.remove(&id) {
+                lines.push(format!(
+                    "deployment {id} {} is no longer listed",
+                    short_task_definition(&tracked.task_definition)
+                ));
+            }
         }
         lines
+    }
+}
+
+/// Some emulators give events no id; their time and text identify them then.
+fn event_key(event: &ServiceEvent) -> String {
+    if event.id.is_empty() {
+        format!(
+            "{} {}",
+            event.created_at.as_deref().unwrap_or_default(),
+            event.message
+        )
+    } else {
+        event.id.clone()
+    }
+}
+
+fn event_line(event: &ServiceEvent) -> String {
+    match event.created_at.as_deref().and_then(parse_timestamp) {
+        Some((seconds, _)) => {
+            let of_day = seconds.rem_euclid(86_400);
+            format!(
+                "{:02}:{:02}:{:02} UTC {}",
+                of_day / 3600,
+                of_day % 3600 / 60,
+                of_day % 60,
+                event.message
+            )
+        }
+        None => event.message.clone(),
     }
 }
 
@@ -367,35 +577,100 @@ fn deployment_line(deployment: &Deployment) -> String {
     if deployment.failed_tasks > 0 {
         line.push_str(&format!(" failed {}", deployment.failed_tasks));
     }
-    if let Some(state) = &deployment.rollout_state {
+    if let Some(state) = rollout_state(deployment) {
         line.push(' ');
         line.push_str(state);
+        if state == FAILED {
+            if let Some(reason) = &deployment.rollout_state_reason {
+                line.push_str(&format!(" ({reason})"));
+            }
+        }
     }
     line
 }
 
-/// Readable lines on why tasks stopped: the detail no peer shows.
+/// Seconds since the Unix epoch and nanoseconds of an RFC 3339 time such as
+/// `2026-11-24T10:00:05.123456+00:00` or `2026-11-24T10:00:05Z`. Compared as text, times with and
+/// without fractions or with other offsets would sort wrongly.
+fn parse_timestamp(text: &str) -> Option<(i64, u32)> {
+    let (date, time) = text.split_once(['T', 't', ' '])?;
+    let mut date_parts = date.splitn(3, '-');
+    let year: i64 = date_parts.next()?.parse().ok()?;
+    let month: i64 = date_parts.next()?.parse().ok()?;
+    let day: i64 = date_parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let (clock, offset_seconds) = match time.strip_suffix(['Z', 'z']) {
+        Some(clock) => (clock, 0),
+        None => {
+            let sign_at = time.rfind(['+', '-'])?;
+            let (clock, offset) = time.split_at(sign_at);
+            let (hours, minutes) = offset[1..].split_once(':')?;
+            let magnitude = hours.parse::<i64>().ok()? * 3600 + minutes.parse::<i64>().ok()? * 60;
+            (
+                clock,
+                if offset.starts_with('-') {
+                    -magnitude
+                } else {
+                    magnitude
+                },
+            )
+        }
+    };
+    let (whole, fraction) = clock.split_once('.').unwrap_or((clock, ""));
+    let mut clock_parts = whole.splitn(3, ':');
+    let hour: i64 = clock_parts.next()?.parse().ok()?;
+    let minute: i64 = clock_parts.next()?.parse().ok()?;
+    let second: i64 = clock_parts.next()?.parse().ok()?;
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    if !fraction.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    let nanoseconds = format!("{:0<9}", &fraction[..fraction.len().min(9)])
+        .parse()
+        .ok()?;
+    // Days from the civil date (Howard Hinnant's algorithm), years starting in March.
+    let shifted_year = if month <= 2 { year - 1 } else { year };
+    let era = shifted_year.div_euclid(400);
+    let year_of_era = shifted_year - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
+    Some((seconds, nanoseconds))
+}
+
+/// Readable lines on why tasks stopped: the detail that says what went wrong.
 pub fn describe_stopped_tasks(tasks: &[StoppedTask]) -> Vec<String> {
     tasks
         .iter()
         .map(|task| {
             let id = task.task_arn.rsplit('/').next().unwrap_or(&task.task_arn);
-            let mut line = format!(
-                "task {id} ({}) stopped: {}",
-                short_task_definition(&task.task_definition_arn),
-                task.stopped_reason.as_deref().unwrap_or("no reason given")
-            );
+            let mut line = format!("task {id} stopped");
+            if let Some(reason) = &task.stopped_reason {
+                line.push_str(&format!(": {reason}"));
+            }
             if let Some(code) = &task.stop_code {
                 line.push_str(&format!(" ({code})"));
             }
             for container in &task.containers {
-                line.push_str(&format!("; container {}", container.name));
-                match container.exit_code {
-                    Some(code) => line.push_str(&format!(" exited {code}")),
-                    None => line.push_str(" did not exit normally"),
-                }
-                if let Some(reason) = &container.reason {
-                    line.push_str(&format!(": {reason}"));
+                match (container.exit_code, &container.reason) {
+                    (Some(code), Some(reason)) => line.push_str(&format!(
+                        "; container {} exited {code}: {reason}",
+                        container.name
+                    )),
+                    (Some(code), None) => {
+                        line.push_str(&format!("; container {} exited {code}", container.name))
+                    }
+                    (None, Some(reason)) => line.push_str(&format!(
+                        "; container {} did not exit by itself: {reason}",
+                        container.name
+                    )),
+                    // Never started (e.g. the image could not be pulled): the task's reason says why.
+                    (None, None) => {}
                 }
             }
             line
@@ -407,200 +682,454 @@ pub fn describe_stopped_tasks(tasks: &[StoppedTask]) -> Vec<String> {
 mod tests {
     use super::*;
 
+    const OURS: &str = "ecs-svc/2222222222222222222";
     const NEW: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:2";
 
-    fn fixture(text: &str) -> ServiceSnapshot {
-        let value: serde_json::Value = serde_json::from_str(text).unwrap();
-        serde_json::from_value(value["services"][0].clone()).unwrap()
-    }
-
-    fn target(until: WaitUntil) -> Target {
-        Target {
-            deployment_id: "ecs-svc/2222222222222222222".into(),
-            task_definition_arn: NEW.into(),
-            wait_until: until,
-        }
-    }
-
+    const SLOW_BEFORE: &str = include_str!("../../tests/fixtures/rollout/slow-0-before.json");
+    const SLOW_STARTED: &str = include_str!("../../tests/fixtures/rollout/slow-1-started.json");
+    const SLOW_HALF_RUNNING: &str =
+        include_str!("../../tests/fixtures/rollout/slow-2-half-running.json");
+    const SLOW_OLD_DRAINING: &str =
+        include_str!("../../tests/fixtures/rollout/slow-3-old-draining.json");
+    const SLOW_COMPLETED: &str = include_str!("../../tests/fixtures/rollout/slow-4-completed.json");
     const IN_PROGRESS: &str = include_str!("../../tests/fixtures/rollout/in-progress.json");
-    const COMPLETED: &str = include_str!("../../tests/fixtures/rollout/completed.json");
+    const COMPLETED_ALONE: &str = include_str!("../../tests/fixtures/rollout/completed.json");
     const ROLLED_BACK: &str = include_str!("../../tests/fixtures/rollout/rolled-back.json");
-    const FAILED: &str = include_str!("../../tests/fixtures/rollout/failed-no-rollback.json");
+    const FAILED_NO_ROLLBACK: &str =
+        include_str!("../../tests/fixtures/rollout/failed-no-rollback.json");
     const SUPERSEDED: &str = include_str!("../../tests/fixtures/rollout/superseded.json");
     const INACTIVE: &str = include_str!("../../tests/fixtures/rollout/inactive.json");
     const NO_ROLLOUT_STATE: &str =
         include_str!("../../tests/fixtures/rollout/no-rollout-state.json");
+    const NO_ROLLOUT_STATE_ALONE: &str =
+        include_str!("../../tests/fixtures/rollout/no-rollout-state-alone.json");
+    const PLACEMENT_FAILURE: &str =
+        include_str!("../../tests/fixtures/rollout/placement-failure.json");
+    const STOPPED_TASKS: &str = include_str!("../../tests/fixtures/rollout/stopped-tasks.json");
+
+    /// `services[0]` of an `aws ecs describe-services` answer.
+    fn service(describe_services: &str) -> ServiceSnapshot {
+        let answer: serde_json::Value = serde_json::from_str(describe_services).unwrap();
+        serde_json::from_value(answer["services"][0].clone()).unwrap()
+    }
+
+    fn target(wait_until: WaitUntil) -> Target {
+        Target {
+            deployment_id: OURS.into(),
+            task_definition_arn: NEW.into(),
+            wait_until,
+        }
+    }
+
+    fn failure(verdict: Verdict) -> Failure {
+        match verdict {
+            Verdict::Failed(failure) => failure,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
 
     #[test]
-    fn completed_only_when_ours_is_primary_completed_and_alone() {
+    fn fixtures_deserialize_with_unknown_keys_ignored() {
+        let snapshot = service(SLOW_STARTED);
+        assert_eq!(snapshot.service_name, "tutorial-site-service");
+        assert_eq!(snapshot.task_definition, NEW);
+        assert_eq!((snapshot.desired_count, snapshot.running_count), (2, 2));
+        let ours = &snapshot.deployments[0];
+        assert_eq!(ours.id, OURS);
+        assert_eq!(ours.rollout_state.as_deref(), Some("IN_PROGRESS"));
         assert_eq!(
-            assess(&target(WaitUntil::Stable), &fixture(COMPLETED)),
+            ours.created_at.as_deref(),
+            Some("2026-11-24T10:00:00.000000+00:00")
+        );
+        assert_eq!(snapshot.events.len(), 2);
+        assert_eq!(
+            service(NO_ROLLOUT_STATE_ALONE).deployments[0].rollout_state,
+            None
+        );
+    }
+
+    #[test]
+    fn a_completed_deployment_alone_succeeds() {
+        assert_eq!(
+            assess(&target(WaitUntil::Stable), &service(COMPLETED_ALONE)),
             Verdict::Succeeded
         );
         assert_eq!(
-            assess(&target(WaitUntil::Stable), &fixture(IN_PROGRESS)),
+            assess(&target(WaitUntil::Running), &service(COMPLETED_ALONE)),
+            Verdict::Succeeded
+        );
+        assert_eq!(
+            assess(&target(WaitUntil::Stable), &service(IN_PROGRESS)),
             Verdict::InProgress
+        );
+    }
+
+    #[test]
+    fn a_slow_rollout_stays_in_progress_until_completed_and_alone() {
+        let target = target(WaitUntil::Stable);
+        for polled in [
+            SLOW_STARTED,
+            SLOW_STARTED,
+            SLOW_HALF_RUNNING,
+            SLOW_HALF_RUNNING,
+            SLOW_OLD_DRAINING,
+        ] {
+            assert_eq!(assess(&target, &service(polled)), Verdict::InProgress);
+        }
+        assert_eq!(
+            assess(&target, &service(SLOW_COMPLETED)),
+            Verdict::Succeeded
+        );
+    }
+
+    #[test]
+    fn completed_while_an_old_deployment_is_still_listed_is_not_done() {
+        let mut snapshot = service(SLOW_OLD_DRAINING);
+        snapshot.deployments[0].rollout_state = Some("COMPLETED".into());
+        assert_eq!(
+            assess(&target(WaitUntil::Stable), &snapshot),
+            Verdict::InProgress
+        );
+        snapshot.deployments[1].status = "INACTIVE".into();
+        assert_eq!(
+            assess(&target(WaitUntil::Stable), &snapshot),
+            Verdict::Succeeded
         );
     }
 
     #[test]
     fn running_ends_while_the_old_deployment_drains() {
-        let mut snapshot = fixture(IN_PROGRESS);
+        let target = target(WaitUntil::Running);
+        assert_eq!(assess(&target, &service(SLOW_STARTED)), Verdict::InProgress);
         assert_eq!(
-            assess(&target(WaitUntil::Running), &snapshot),
+            assess(&target, &service(SLOW_HALF_RUNNING)),
             Verdict::InProgress
         );
-        snapshot.deployments[0].running_count = 1;
+        assert_eq!(
+            assess(&target, &service(SLOW_OLD_DRAINING)),
+            Verdict::Succeeded
+        );
+    }
+
+    #[test]
+    fn running_counts_zero_tasks_only_when_the_service_wants_zero() {
+        let mut snapshot = service(SLOW_STARTED);
+        snapshot.deployments[0].desired_count = 0;
         snapshot.deployments[0].pending_count = 0;
+        assert_eq!(
+            assess(&target(WaitUntil::Running), &snapshot),
+            Verdict::InProgress,
+            "the service wants 2: a deployment at 0 has not been scaled yet"
+        );
+        snapshot.desired_count = 0;
         assert_eq!(
             assess(&target(WaitUntil::Running), &snapshot),
             Verdict::Succeeded
         );
-        assert_eq!(
-            assess(&target(WaitUntil::Stable), &snapshot),
-            Verdict::InProgress
-        );
+    }
+
+    #[test]
+    fn a_failed_rollout_fails_even_while_primary_and_running() {
+        for wait_until in [WaitUntil::Stable, WaitUntil::Running] {
+            let failure = failure(assess(&target(wait_until), &service(FAILED_NO_ROLLBACK)));
+            assert_eq!(
+                failure,
+                Failure::RolloutFailed {
+                    deployment_id: OURS.into(),
+                    reason: Some("ECS deployment circuit breaker: tasks failed to start.".into()),
+                }
+            );
+            assert_eq!(
+                failure.to_string(),
+                "ECS marked deployment ecs-svc/2222222222222222222 FAILED: ECS deployment circuit breaker: tasks failed to start."
+            );
+        }
+        let mut running = service(SLOW_OLD_DRAINING);
+        running.deployments[0].rollout_state = Some("FAILED".into());
+        assert!(matches!(
+            assess(&target(WaitUntil::Running), &running),
+            Verdict::Failed(Failure::RolloutFailed { .. })
+        ));
     }
 
     #[test]
     fn a_circuit_breaker_rollback_is_a_failure_naming_the_revision_now_running() {
-        let verdict = assess(&target(WaitUntil::Stable), &fixture(ROLLED_BACK));
-        let Verdict::Failed(failure) = verdict else {
-            panic!("{verdict:?}")
-        };
-        assert!(matches!(failure, Failure::RolledBack { .. }), "{failure:?}");
-        assert!(
-            failure
-                .to_string()
-                .contains("rolled the service back to tutorial-site-task:1"),
-            "{failure}"
+        let failure = failure(assess(&target(WaitUntil::Stable), &service(ROLLED_BACK)));
+        assert_eq!(
+            failure,
+            Failure::RolledBack {
+                deployment_id: OURS.into(),
+                reason: Some("ECS deployment circuit breaker: tasks failed to start.".into()),
+                now_running:
+                    "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:1".into(),
+                rollback_deployment_id: Some("ecs-svc/4444444444444444444".into()),
+            }
         );
-    }
-
-    #[test]
-    fn a_failed_rollout_fails_even_while_primary() {
-        let verdict = assess(&target(WaitUntil::Running), &fixture(FAILED));
-        assert!(
-            matches!(verdict, Verdict::Failed(Failure::RolloutFailed { .. })),
-            "{verdict:?}"
+        assert_eq!(
+            failure.to_string(),
+            "deployment ecs-svc/2222222222222222222 failed and the circuit breaker rolled the service back to tutorial-site-task:1 (deployment ecs-svc/4444444444444444444): ECS deployment circuit breaker: tasks failed to start."
         );
-    }
-
-    #[test]
-    fn someone_elses_newer_deployment_is_named() {
-        let verdict = assess(&target(WaitUntil::Stable), &fixture(SUPERSEDED));
-        let Verdict::Failed(failure) = verdict else {
-            panic!("{verdict:?}")
-        };
-        assert!(
-            failure.to_string().contains("ecs-svc/3333333333333333333"),
-            "{failure}"
-        );
-        assert!(
-            failure.to_string().contains("tutorial-site-task:3"),
-            "{failure}"
-        );
-    }
-
-    #[test]
-    fn inactive_services_and_vanished_deployments_fail() {
         assert!(matches!(
-            assess(&target(WaitUntil::Stable), &fixture(INACTIVE)),
-            Verdict::Failed(Failure::ServiceNotActive { .. })
+            assess(&target(WaitUntil::Running), &service(ROLLED_BACK)),
+            Verdict::Failed(Failure::RolledBack { .. })
         ));
-        let mut snapshot = fixture(IN_PROGRESS);
-        snapshot
-            .deployments
-            .retain(|deployment| deployment.status != "PRIMARY");
+    }
+
+    #[test]
+    fn a_rollback_is_recognised_by_its_events_when_the_rollout_state_lags() {
+        let mut snapshot = service(ROLLED_BACK);
+        snapshot.deployments[1].rollout_state = Some("IN_PROGRESS".into());
         assert!(matches!(
-            assess(&target(WaitUntil::Stable), &snapshot),
-            Verdict::Failed(Failure::DeploymentGone { .. })
+            failure(assess(&target(WaitUntil::Stable), &snapshot)),
+            Failure::RolledBack { reason: None, .. }
         ));
+        snapshot.events.clear();
+        assert!(
+            matches!(
+                failure(assess(&target(WaitUntil::Stable), &snapshot)),
+                Failure::Superseded { .. }
+            ),
+            "without any sign of the circuit breaker, name both deployments"
+        );
+    }
+
+    #[test]
+    fn someone_elses_newer_deployment_names_both_deployments() {
+        let failure = failure(assess(&target(WaitUntil::Stable), &service(SUPERSEDED)));
+        assert_eq!(
+            failure.to_string(),
+            "another deployment, ecs-svc/3333333333333333333 of tutorial-site-task:3, became PRIMARY before ours (ecs-svc/2222222222222222222 of tutorial-site-task:2) finished"
+        );
+    }
+
+    #[test]
+    fn a_newer_deployment_of_an_older_revision_may_be_a_rollback() {
+        let mut snapshot = service(SUPERSEDED);
+        snapshot.deployments[0].task_definition =
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:1".into();
+        let message = failure(assess(&target(WaitUntil::Stable), &snapshot)).to_string();
+        assert!(
+            message.contains("ecs-svc/3333333333333333333 of tutorial-site-task:1"),
+            "{message}"
+        );
+        assert!(
+            message.ends_with("it runs an older revision, so it may be a rollback"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_older_deployment_primary_again_is_a_revert() {
+        let mut snapshot = service(SLOW_HALF_RUNNING);
+        snapshot.deployments[0].status = "ACTIVE".into();
+        snapshot.deployments[1].status = "PRIMARY".into();
+        let failure = failure(assess(&target(WaitUntil::Stable), &snapshot));
+        assert_eq!(
+            failure.to_string(),
+            "the service went back to tutorial-site-task:1 instead of tutorial-site-task:2"
+        );
+    }
+
+    #[test]
+    fn our_deployment_vanishing_is_a_failure() {
+        let mut snapshot = service(SLOW_HALF_RUNNING);
+        snapshot.deployments.remove(0);
+        snapshot.deployments[0].status = "PRIMARY".into();
+        assert_eq!(
+            failure(assess(&target(WaitUntil::Stable), &snapshot)).to_string(),
+            "deployment ecs-svc/2222222222222222222 is no longer listed by ECS and the service runs tutorial-site-task:1"
+        );
+    }
+
+    #[test]
+    fn a_primary_of_another_revision_with_our_id_never_succeeds() {
+        let mut target = target(WaitUntil::Stable);
+        target.task_definition_arn =
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:7".into();
+        assert!(matches!(
+            assess(&target, &service(SLOW_COMPLETED)),
+            Verdict::Failed(Failure::TaskDefinitionReverted { .. })
+        ));
+    }
+
+    #[test]
+    fn a_service_that_is_not_active_fails() {
+        let failure = failure(assess(&target(WaitUntil::Stable), &service(INACTIVE)));
+        assert_eq!(
+            failure.to_string(),
+            "the service is INACTIVE: it was deleted"
+        );
+        let mut draining = service(SLOW_HALF_RUNNING);
+        draining.status = "DRAINING".into();
+        assert_eq!(
+            assess(&target(WaitUntil::Running), &draining),
+            Verdict::Failed(Failure::ServiceNotActive {
+                status: "DRAINING".into()
+            })
+        );
+        assert_eq!(
+            Failure::ServiceMissing {
+                service_name: "tutorial-site-service".into()
+            }
+            .to_string(),
+            "service tutorial-site-service no longer exists"
+        );
     }
 
     #[test]
     fn without_rollout_state_one_deployment_at_desired_count_is_done() {
-        let snapshot = fixture(NO_ROLLOUT_STATE);
         assert_eq!(
-            assess(&target(WaitUntil::Stable), &snapshot),
+            assess(&target(WaitUntil::Stable), &service(NO_ROLLOUT_STATE_ALONE)),
+            Verdict::Succeeded
+        );
+        assert_eq!(
+            assess(&target(WaitUntil::Stable), &service(NO_ROLLOUT_STATE)),
+            Verdict::InProgress,
+            "the old deployment is still listed"
+        );
+        let mut pending = service(NO_ROLLOUT_STATE_ALONE);
+        pending.deployments[0].running_count = 0;
+        pending.deployments[0].pending_count = 1;
+        assert_eq!(
+            assess(&target(WaitUntil::Stable), &pending),
             Verdict::InProgress
         );
-        let mut alone = snapshot.clone();
-        alone
-            .deployments
-            .retain(|deployment| deployment.status == "PRIMARY");
         assert_eq!(
-            assess(&target(WaitUntil::Stable), &alone),
+            assess(&target(WaitUntil::Running), &service(NO_ROLLOUT_STATE)),
             Verdict::Succeeded
         );
     }
 
     #[test]
-    fn events_are_printed_once_oldest_first_and_deployments_only_on_change() {
-        let mut log = RolloutLog::new(&fixture(COMPLETED).clone_with_events_only_older());
-        let first = log.observe(&fixture(IN_PROGRESS));
+    fn the_log_prints_each_event_once_oldest_first_and_deployments_only_on_change() {
+        let mut log = RolloutLog::new(&service(SLOW_BEFORE));
         assert_eq!(
-            first,
+            log.observe(&service(SLOW_STARTED)),
             [
-                "(service tutorial-site-service) has started 1 tasks: (task 4f5e6d7c8b9a).",
-                "deployment ecs-svc/2222222222222222222 PRIMARY tutorial-site-task:2 running 0/1 pending 1 IN_PROGRESS",
-                "deployment ecs-svc/1111111111111111111 ACTIVE tutorial-site-task:1 running 1/1 pending 0 COMPLETED",
+                "10:00:05 UTC (service tutorial-site-service) has started 2 tasks: (task 4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c) (task 9b8a7c6d5e4f9b8a7c6d5e4f9b8a7c6d).",
+                "deployment ecs-svc/2222222222222222222 PRIMARY tutorial-site-task:2 running 0/2 pending 2 IN_PROGRESS",
+                "deployment ecs-svc/1111111111111111111 ACTIVE tutorial-site-task:1 running 2/2 pending 0 COMPLETED",
             ]
         );
-        assert!(
-            log.observe(&fixture(IN_PROGRESS)).is_empty(),
-            "nothing new, nothing printed"
-        );
-        let last = log.observe(&fixture(COMPLETED));
+        assert!(log.observe(&service(SLOW_STARTED)).is_empty());
         assert_eq!(
-            last,
+            log.observe(&service(SLOW_HALF_RUNNING)),
             [
-                "(service tutorial-site-service) has stopped 1 running tasks: (task 0a1b2c3d4e5f).",
-                "(service tutorial-site-service) has reached a steady state.",
-                "deployment ecs-svc/2222222222222222222 PRIMARY tutorial-site-task:2 running 1/1 pending 0 COMPLETED",
-                "deployment ecs-svc/1111111111111111111 is gone",
+                "10:01:10 UTC (service tutorial-site-service) registered 1 targets in (target-group arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tutorial-site-target-group/abc)",
+                "deployment ecs-svc/2222222222222222222 PRIMARY tutorial-site-task:2 running 1/2 pending 1 IN_PROGRESS",
             ]
         );
+        assert!(log.observe(&service(SLOW_HALF_RUNNING)).is_empty());
+        assert_eq!(
+            log.observe(&service(SLOW_OLD_DRAINING)),
+            [
+                "10:01:40 UTC (service tutorial-site-service) registered 1 targets in (target-group arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tutorial-site-target-group/abc)",
+                "10:01:41 UTC (service tutorial-site-service) has begun draining connections on 2 tasks.",
+                "10:01:42 UTC (service tutorial-site-service) deregistered 2 targets in (target-group arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tutorial-site-target-group/abc)",
+                "deployment ecs-svc/2222222222222222222 PRIMARY tutorial-site-task:2 running 2/2 pending 0 IN_PROGRESS",
+                "deployment ecs-svc/1111111111111111111 ACTIVE tutorial-site-task:1 running 2/0 pending 0 COMPLETED",
+            ]
+        );
+        assert_eq!(
+            log.observe(&service(SLOW_COMPLETED)),
+            [
+                "10:02:45 UTC (service tutorial-site-service) has stopped 2 running tasks: (task 0a1b2c3d4e5f0a1b2c3d4e5f0a1b2c3d) (task 1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e).",
+                "10:03:00 UTC (service tutorial-site-service) (deployment ecs-svc/2222222222222222222) deployment completed.",
+                "10:03:01 UTC (service tutorial-site-service) has reached a steady state.",
+                "deployment ecs-svc/2222222222222222222 PRIMARY tutorial-site-task:2 running 2/2 pending 0 COMPLETED",
+                "deployment ecs-svc/1111111111111111111 tutorial-site-task:1 is no longer listed",
+            ]
+        );
+        assert!(log.observe(&service(SLOW_COMPLETED)).is_empty());
     }
 
-    impl ServiceSnapshot {
-        /// The service before our deployment: only the events older than it.
-        fn clone_with_events_only_older(&self) -> ServiceSnapshot {
-            let mut snapshot = self.clone();
-            snapshot.events.retain(|event| event.id == "old-event");
-            snapshot.deployments.clear();
-            snapshot
-        }
+    #[test]
+    fn the_log_orders_events_by_time_and_prints_those_without_one_as_they_are() {
+        let mut log = RolloutLog::new(&service(SLOW_BEFORE));
+        let mut snapshot = service(SLOW_OLD_DRAINING);
+        snapshot.deployments.clear();
+        snapshot.events.swap(0, 2);
+        let lines = log.observe(&snapshot);
+        assert!(lines[0].contains("has started 2 tasks"), "{lines:?}");
+        assert!(lines[3].contains("has begun draining"), "{lines:?}");
+        assert!(lines[4].contains("deregistered 2 targets"), "{lines:?}");
+
+        let mut log = RolloutLog::default();
+        let event = ServiceEvent {
+            id: String::new(),
+            created_at: None,
+            message: "(service tutorial-site-service) has reached a steady state.".into(),
+        };
+        snapshot.events = vec![event.clone()];
+        assert_eq!(log.observe(&snapshot), [event.message.as_str()]);
+        assert!(log.observe(&snapshot).is_empty());
+    }
+
+    #[test]
+    fn a_failed_deployment_line_carries_the_reason() {
+        let mut log = RolloutLog::default();
+        let lines = log.observe(&service(ROLLED_BACK));
+        assert!(
+            lines.contains(&"deployment ecs-svc/2222222222222222222 ACTIVE tutorial-site-task:2 running 0/1 pending 0 failed 3 FAILED (ECS deployment circuit breaker: tasks failed to start.)".to_string()),
+            "{lines:#?}"
+        );
     }
 
     #[test]
     fn placement_failures_are_recognised() {
-        assert!(is_placement_failure(
-            "(service tutorial-site-service) was unable to place a task because no container instance met all of its requirements."
-        ));
-        assert!(!is_placement_failure(
-            "(service tutorial-site-service) has reached a steady state."
-        ));
+        let snapshot = service(PLACEMENT_FAILURE);
+        assert!(snapshot
+            .events
+            .iter()
+            .take(2)
+            .all(|event| is_placement_failure(&event.message)));
+        assert!(!is_placement_failure(&snapshot.events[2].message));
+        assert!(!service(SLOW_COMPLETED)
+            .events
+            .iter()
+            .any(|event| is_placement_failure(&event.message)));
     }
 
     #[test]
     fn stopped_tasks_read_well() {
-        let task: StoppedTask = serde_json::from_str(include_str!(
-            "../../tests/fixtures/rollout/stopped-task.json"
-        ))
-        .unwrap();
+        let answer: serde_json::Value = serde_json::from_str(STOPPED_TASKS).unwrap();
+        let tasks: Vec<StoppedTask> = serde_json::from_value(answer["tasks"].clone()).unwrap();
         assert_eq!(
-            describe_stopped_tasks(&[task]),
-            ["task 0a1b2c3d4e5f (tutorial-site-task:2) stopped: Essential container in task exited (EssentialContainerExited); container tutorial-site-app exited 1: Error: listen EADDRINUSE"]
+            describe_stopped_tasks(&tasks),
+            [
+                "task 0a1b2c3d4e5f0a1b2c3d4e5f0a1b2c3d stopped: Essential container in task exited (EssentialContainerExited); container tutorial-site-app exited 1: Error: listen EADDRINUSE: address already in use :::3000",
+                "task 6b5a4f3e2d1c6b5a4f3e2d1c6b5a4f3e stopped: CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v2: not found (TaskFailedToStart)",
+            ]
         );
     }
 
     #[test]
-    fn short_names() {
+    fn task_definitions_are_shortened_to_family_and_revision() {
         assert_eq!(short_task_definition(NEW), "tutorial-site-task:2");
         assert_eq!(
             short_task_definition("tutorial-site-task:2"),
             "tutorial-site-task:2"
         );
+        assert!(same_task_definition(NEW, "tutorial-site-task:2"));
+        assert!(!same_task_definition(NEW, "tutorial-site-task:20"));
+    }
+
+    #[test]
+    fn timestamps_compare_as_times_not_text() {
+        let utc = parse_timestamp("2026-11-24T10:00:00Z").unwrap();
+        assert_eq!(utc, (1_795_514_400, 0));
+        assert_eq!(
+            parse_timestamp("2026-11-24T10:00:00.000000+00:00"),
+            Some(utc)
+        );
+        assert_eq!(parse_timestamp("2026-11-24T11:00:00+01:00"), Some(utc));
+        assert!(parse_timestamp("2026-11-24T10:00:00.5Z").unwrap() > utc);
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some((0, 0)));
+        assert_eq!(
+            parse_timestamp("2024-02-29T00:00:00Z"),
+            Some((1_709_164_800, 0))
+        );
+        assert_eq!(parse_timestamp("yesterday"), None);
+        assert_eq!(parse_timestamp("2026-13-01T00:00:00Z"), None);
     }
 }

@@ -1,11 +1,11 @@
 //! `deployer deploy` (push + update-service in one run) and `deployer rollback`, against the
 //! registry and moto. moto never rolls services, so the waits are off here.
-use crate::support::{deployer, run, site_context, stack, unique_repo, Moto, Registry};
+use crate::support::{deployer, run, site_context, stack, unique_repo, Api, Registry};
 
 #[test]
 fn deploy_pushes_then_registers_the_pushed_image_pinned_by_digest() {
     let stack = stack();
-    let ecs = Moto::new(&stack);
+    let ecs = Api::moto(&stack);
     let repo = unique_repo("deploy");
     let family = unique_repo("tutorial-site-task");
     let cluster = unique_repo("tutorial-site-cluster");
@@ -51,7 +51,7 @@ fn deploy_pushes_then_registers_the_pushed_image_pinned_by_digest() {
 #[test]
 fn deploy_checks_the_service_before_building() {
     let stack = stack();
-    let ecs = Moto::new(&stack);
+    let ecs = Api::moto(&stack);
     let repo = unique_repo("deploy-missing");
     let family = unique_repo("tutorial-site-task");
     let cluster = unique_repo("tutorial-site-cluster");
@@ -86,7 +86,7 @@ fn deploy_checks_the_service_before_building() {
 #[test]
 fn rollback_to_a_named_revision_and_a_clear_error_without_history() {
     let stack = stack();
-    let ecs = Moto::new(&stack);
+    let ecs = Api::moto(&stack);
     let family = unique_repo("tutorial-site-task");
     let cluster = unique_repo("tutorial-site-cluster");
     let service = unique_repo("tutorial-site-service");

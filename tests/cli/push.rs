@@ -1,9 +1,7 @@
 //! `deployer push` against the real registry with credentials from moto's GetAuthorizationToken.
 use base64::Engine;
 
-use crate::support::{
-    deployer, push, run, site_context, stack, unique_repo, write, Moto, Registry,
-};
+use crate::support::{deployer, push, run, site_context, stack, unique_repo, write, Api, Registry};
 
 #[test]
 fn pushes_every_tag_and_prints_the_registrys_digest() {
@@ -85,7 +83,7 @@ fn json_output_is_one_object() {
 #[test]
 fn create_repo_applies_settings_and_policies() {
     let stack = stack();
-    let moto = Moto::new(&stack);
+    let moto = Api::moto(&stack);
     let repo = unique_repo("created");
     let context = site_context(&stack, "");
     let policy = write(
@@ -136,7 +134,7 @@ fn create_repo_applies_settings_and_policies() {
 fn skip_when_tags_exist_matches_exact_tags_and_pushes_nothing_the_second_time() {
     let stack = stack();
     let registry = Registry::new(&stack);
-    let moto = Moto::new(&stack);
+    let moto = Api::moto(&stack);
     let repo = unique_repo("skip");
     let context = site_context(&stack, "");
     let push = |tag: &str| {
@@ -301,7 +299,7 @@ fn no_build_pushes_a_local_image() {
 fn immutable_tags_same_image_succeeds_other_image_is_refused() {
     let stack = stack();
     let registry = Registry::new(&stack);
-    let moto = Moto::new(&stack);
+    let moto = Api::moto(&stack);
     let repo = unique_repo("immutable");
     moto.create_repository(&repo, "IMMUTABLE");
     let context = site_context(&stack, "");
@@ -346,7 +344,7 @@ fn immutable_tags_same_image_succeeds_other_image_is_refused() {
 #[test]
 fn a_missing_repository_is_an_error_and_nothing_is_created() {
     let stack = stack();
-    let moto = Moto::new(&stack);
+    let moto = Api::moto(&stack);
     let repo = unique_repo("missing");
     let context = site_context(&stack, "");
     let result = run(deployer(context.path()).args([
@@ -389,7 +387,7 @@ fn an_unreachable_daemon_is_named() {
 #[test]
 fn bad_input_is_a_usage_error_and_nothing_is_created() {
     let stack = stack();
-    let moto = Moto::new(&stack);
+    let moto = Api::moto(&stack);
     let context = site_context(&stack, "");
     write(context.path(), "not-a-dir", "x");
     let cases: Vec<(Vec<&str>, &str)> = vec![
@@ -544,7 +542,7 @@ fn no_secret_reaches_any_output_at_any_verbosity() {
 #[test]
 fn missing_region_and_missing_credentials_are_named_and_nothing_is_created() {
     let stack = stack();
-    let moto = Moto::new(&stack);
+    let moto = Api::moto(&stack);
     let repo = unique_repo("nocreds");
     let context = site_context(&stack, "");
     let home = tempfile::tempdir().unwrap();

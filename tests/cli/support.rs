@@ -12,6 +12,7 @@ pub struct Stack {
     pub registry_user: String,
     pub registry_password: String,
     pub moto: String,
+    pub emulator: String,
     pub base_image: String,
 }
 
@@ -26,6 +27,7 @@ pub fn stack() -> Stack {
         registry_user: var("DEPLOYER_STACK_REGISTRY_USER"),
         registry_password: var("DEPLOYER_STACK_REGISTRY_PASSWORD"),
         moto: var("DEPLOYER_STACK_MOTO"),
+        emulator: var("DEPLOYER_STACK_EMULATOR"),
         base_image: var("DEPLOYER_STACK_BASE_IMAGE"),
     }
 }
@@ -185,25 +187,34 @@ impl<'a> Registry<'a> {
     }
 }
 
-/// moto's ECR and ECS, through the AWS SDK, for setting up and checking state.
-pub struct Moto {
+/// An AWS API on the stack (moto or the emulator), through the SDK, for setting up and
+/// checking state.
+pub struct Api {
     runtime: tokio::runtime::Runtime,
     ecr: aws_sdk_ecr::Client,
     pub ecs: aws_sdk_ecs::Client,
 }
 
-impl Moto {
-    pub fn new(stack: &Stack) -> Self {
+impl Api {
+    pub fn moto(stack: &Stack) -> Self {
+        Self::at(&stack.moto)
+    }
+
+    pub fn emulator(stack: &Stack) -> Self {
+        Self::at(&stack.emulator)
+    }
+
+    pub fn at(endpoint: &str) -> Self {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         let config = runtime.block_on(
             aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(&stack.moto)
+                .endpoint_url(endpoint)
                 .load(),
         );
-        Moto {
+        Api {
             ecr: aws_sdk_ecr::Client::new(&config),
             ecs: aws_sdk_ecs::Client::new(&config),
             runtime,
@@ -309,7 +320,7 @@ pub fn seed_task_definition(family: &str) -> serde_json::Value {
     })
 }
 
-impl Moto {
+impl Api {
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
@@ -390,6 +401,17 @@ impl Moto {
     }
 
     pub fn create_cluster_and_service(&self, cluster: &str, service: &str, task_definition: &str) {
+        self.create_cluster_and_service_with(cluster, service, task_definition, false);
+    }
+
+    /// The cluster and a one-task service, with the circuit breaker (and rollback) if asked.
+    pub fn create_cluster_and_service_with(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+        circuit_breaker: bool,
+    ) {
         self.block_on(self.ecs.create_cluster().cluster_name(cluster).send())
             .unwrap();
         self.block_on(
@@ -404,6 +426,12 @@ impl Moto {
                     aws_sdk_ecs::types::DeploymentConfiguration::builder()
                         .maximum_percent(200)
                         .minimum_healthy_percent(50)
+                        .set_deployment_circuit_breaker(circuit_breaker.then(|| {
+                            aws_sdk_ecs::types::DeploymentCircuitBreaker::builder()
+                                .enable(true)
+                                .rollback(true)
+                                .build()
+                        }))
                         .build(),
                 )
                 .send(),

@@ -2,11 +2,11 @@
 //! wrote checks the requests. moto never rolls services, so these runs use --no-wait; the waits
 //! are tested on scripted DescribeServices answers in the unit tests.
 use crate::support::{
-    deployer, describe_task_definition_json, run, seed_task_definition, stack, unique_repo, Moto,
+    deployer, describe_task_definition_json, run, seed_task_definition, stack, unique_repo, Api,
 };
 
 struct Seed {
-    ecs: Moto,
+    ecs: Api,
     family: String,
     cluster: String,
     service: String,
@@ -15,7 +15,7 @@ struct Seed {
 
 fn seed() -> Seed {
     let stack = stack();
-    let ecs = Moto::new(&stack);
+    let ecs = Api::moto(&stack);
     let family = unique_repo("tutorial-site-task");
     let cluster = unique_repo("tutorial-site-cluster");
     let service = unique_repo("tutorial-site-service");

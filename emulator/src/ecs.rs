@@ -1,0 +1,548 @@
+//! The ECS API: clusters, task definitions, services and their deployments, tasks. Rollouts
+//! themselves are driven by `runner`; these handlers only record what was asked.
+use serde_json::{json, Value};
+
+use crate::protocol::{rand_id, required, Answer, ApiError, Context};
+use crate::state::{now, Deployment, Revision, Service, State};
+
+pub async fn handle(context: &Context, operation: &str, input: &Value) -> Answer {
+    let mut state = context.state.lock().await;
+    match operation {
+        "CreateCluster" => create_cluster(&mut state, input),
+        "DescribeClusters" => describe_clusters(&state, input),
+        "RegisterTaskDefinition" => register_task_definition(&mut state, input),
+        "DescribeTaskDefinition" => describe_task_definition(&state, input),
+        "ListTaskDefinitions" => list_task_definitions(&state, input),
+        "DeregisterTaskDefinition" => deregister_task_definition(&mut state, input),
+        "CreateService" => create_service(&mut state, input),
+        "UpdateService" => update_service(&mut state, input),
+        "DescribeServices" => describe_services(&state, input),
+        "ListTasks" => list_tasks(&state, input),
+        "DescribeTasks" => describe_tasks(&state, input),
+        "StopTask" => stop_task(&mut state, input),
+        "ListServiceDeployments" => list_service_deployments(&state, input),
+        "DescribeServiceRevisions" => describe_service_revisions(&state, input),
+        other => Err(ApiError::client(
+            "UnknownOperationException",
+            format!("the emulator does not implement ECS {other}"),
+        )),
+    }
+}
+
+fn cluster_missing() -> ApiError {
+    ApiError::client("ClusterNotFoundException", "Cluster not found.")
+}
+
+fn existing_cluster(state: &State, input: &Value) -> Result<String, ApiError> {
+    let name = State::cluster_name(input.get("cluster").and_then(Value::as_str));
+    if state.clusters.contains_key(&name) {
+        Ok(name)
+    } else {
+        Err(cluster_missing())
+    }
+}
+
+fn create_cluster(state: &mut State, input: &Value) -> Answer {
+    let name = input
+        .get("clusterName")
+        .and_then(Value::as_str)
+        .unwrap_or("default")
+        .to_string();
+    let arn = state.arn("cluster", &name);
+    state.clusters.insert(name.clone(), arn.clone());
+    Ok(json!({"cluster": {"clusterArn": arn, "clusterName": name, "status": "ACTIVE"}}))
+}
+
+fn describe_clusters(state: &State, input: &Value) -> Answer {
+    let names: Vec<String> = input
+        .get("clusters")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(|c| State::cluster_name(Some(c)))
+                .collect()
+        })
+        .unwrap_or_else(|| vec!["default".into()]);
+    let (found, missing): (Vec<_>, Vec<_>) = names
+        .iter()
+        .partition(|name| state.clusters.contains_key(*name));
+    Ok(json!({
+        "clusters": found.iter().map(|name| json!({"clusterArn": state.clusters[*name], "clusterName": name, "status": "ACTIVE"})).collect::<Vec<_>>(),
+        "failures": missing.iter().map(|name| json!({"arn": state.arn("cluster", name), "reason": "MISSING"})).collect::<Vec<_>>(),
+    }))
+}
+
+/// Fargate's CPU and memory pairs (MiB), as ECS validates them.
+fn fargate_memory_allowed(cpu: u64, memory: u64) -> bool {
+    match cpu {
+        256 => [512, 1024, 2048].contains(&memory),
+        512 => (1024..=4096).contains(&memory) && memory.is_multiple_of(1024),
+        1024 => (2048..=8192).contains(&memory) && memory.is_multiple_of(1024),
+        2048 => (4096..=16384).contains(&memory) && memory.is_multiple_of(1024),
+        4096 => (8192..=30720).contains(&memory) && memory.is_multiple_of(1024),
+        8192 => (16384..=61440).contains(&memory) && memory.is_multiple_of(4096),
+        16384 => (32768..=122880).contains(&memory) && memory.is_multiple_of(8192),
+        _ => false,
+    }
+}
+
+fn validate_definition(input: &Value) -> Result<(), ApiError> {
+    let client = |message: String| ApiError::client("ClientException", message);
+    required(input, "family")?;
+    let containers = input
+        .get("containerDefinitions")
+        .and_then(Value::as_array)
+        .filter(|list| !list.is_empty())
+        .ok_or_else(|| client("Container list cannot be empty.".into()))?;
+    let task_memory = input.get("memory").and_then(Value::as_str);
+    for container in containers {
+        let name = container
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if name.is_empty() {
+            return Err(client("Container.name should not be null or empty.".into()));
+        }
+        if container
+            .get("image")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(client(
+                "Container.image should not be null or empty.".into(),
+            ));
+        }
+        if task_memory.is_none()
+            && container.get("memory").is_none()
+            && container.get("memoryReservation").is_none()
+        {
+            return Err(client(format!(
+                "Invalid setting for container '{name}'. At least one of 'memory' or 'memoryReservation' must be specified."
+            )));
+        }
+    }
+    let fargate = input
+        .get("requiresCompatibilities")
+        .and_then(Value::as_array)
+        .is_some_and(|list| list.iter().any(|c| c == "FARGATE"));
+    if fargate {
+        if input.get("networkMode").and_then(Value::as_str) != Some("awsvpc") {
+            return Err(client(
+                "Fargate only supports network mode 'awsvpc'.".into(),
+            ));
+        }
+        let cpu = input
+            .get("cpu")
+            .and_then(Value::as_str)
+            .and_then(|v| v.parse::<u64>().ok());
+        let memory = task_memory.and_then(|v| v.parse::<u64>().ok());
+        match (cpu, memory) {
+            (Some(cpu), Some(memory)) if fargate_memory_allowed(cpu, memory) => {}
+            (Some(cpu), Some(memory)) => {
+                return Err(client(format!(
+                    "No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. See the Amazon ECS documentation for the valid values."
+                )))
+            }
+            _ => return Err(client("Fargate requires that 'cpu' and 'memory' be defined at the task level.".into())),
+        }
+    }
+    Ok(())
+}
+
+fn register_task_definition(state: &mut State, input: &Value) -> Answer {
+    validate_definition(input)?;
+    let family = required(input, "family")?.to_string();
+    let mut definition = input.clone();
+    let tags = definition
+        .as_object_mut()
+        .and_then(|map| map.remove("tags"))
+        .unwrap_or(json!([]));
+    let revision = state
+        .revisions
+        .get(&family)
+        .map_or(0, |list| list.len() as u32)
+        + 1;
+    let arn = state.arn("task-definition", &format!("{family}:{revision}"));
+    let record = Revision {
+        revision,
+        arn,
+        definition,
+        tags: tags.clone(),
+        status: "ACTIVE".into(),
+        registered_at: now(),
+    };
+    let described = record.described();
+    state.revisions.entry(family).or_default().push(record);
+    Ok(json!({"taskDefinition": described, "tags": tags}))
+}
+
+fn describe_task_definition(state: &State, input: &Value) -> Answer {
+    let reference = required(input, "taskDefinition")?;
+    let revision = state.find_revision(reference).ok_or_else(|| {
+        ApiError::client("ClientException", "Unable to describe task definition.")
+    })?;
+    let with_tags = input
+        .get("include")
+        .and_then(Value::as_array)
+        .is_some_and(|list| list.iter().any(|v| v == "TAGS"));
+    let mut answer = json!({"taskDefinition": revision.described()});
+    if with_tags {
+        answer["tags"] = revision.tags.clone();
+    }
+    Ok(answer)
+}
+
+fn list_task_definitions(state: &State, input: &Value) -> Answer {
+    let prefix = input
+        .get("familyPrefix")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let arns: Vec<&str> = state
+        .revisions
+        .iter()
+        .filter(|(family, _)| family.starts_with(prefix))
+        .flat_map(|(_, revisions)| {
+            revisions
+                .iter()
+                .filter(|r| r.status == "ACTIVE")
+                .map(|r| r.arn.as_str())
+        })
+        .collect();
+    Ok(json!({"taskDefinitionArns": arns}))
+}
+
+fn deregister_task_definition(state: &mut State, input: &Value) -> Answer {
+    let reference = required(input, "taskDefinition")?.to_string();
+    let arn = state
+        .find_revision(&reference)
+        .map(|r| r.arn.clone())
+        .ok_or_else(|| {
+            ApiError::client(
+                "ClientException",
+                "The specified task definition does not exist.",
+            )
+        })?;
+    let revision = state
+        .revisions
+        .values_mut()
+        .flat_map(|list| list.iter_mut())
+        .find(|r| r.arn == arn)
+        .expect("found above");
+    revision.status = "INACTIVE".into();
+    Ok(json!({"taskDefinition": revision.described()}))
+}
+
+fn new_deployment(
+    state: &mut State,
+    cluster: &str,
+    service: &str,
+    task_definition: &str,
+    desired: i64,
+) -> Deployment {
+    let id = format!("ecs-svc/{}", rand_id() % 10u128.pow(19));
+    let revision_arn = format!(
+        "arn:aws:ecs:{}:{}:service-revision/{cluster}/{service}/{}",
+        state.region,
+        state.account,
+        rand_id() % 10u128.pow(19)
+    );
+    Deployment {
+        id: id.clone(),
+        status: "PRIMARY".into(),
+        task_definition: task_definition.to_string(),
+        desired_count: desired,
+        running_count: 0,
+        pending_count: 0,
+        failed_tasks: 0,
+        rollout_state: "IN_PROGRESS".into(),
+        rollout_state_reason: format!("ECS deployment {id} in progress."),
+        created_at: now(),
+        updated_at: now(),
+        revision_arn,
+    }
+}
+
+fn create_service(state: &mut State, input: &Value) -> Answer {
+    let cluster = existing_cluster(state, input)?;
+    let name = required(input, "serviceName")?.to_string();
+    if state
+        .services
+        .iter()
+        .any(|s| s.cluster == cluster && s.name == name && s.status == "ACTIVE")
+    {
+        return Err(ApiError::client(
+            "InvalidParameterException",
+            "Creation of service was not idempotent.",
+        ));
+    }
+    let reference = required(input, "taskDefinition")?;
+    let task_definition = state
+        .find_revision(reference)
+        .map(|r| r.arn.clone())
+        .ok_or_else(|| ApiError::client("ClientException", "TaskDefinition not found."))?;
+    let desired = input
+        .get("desiredCount")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let deployment = new_deployment(state, &cluster, &name, &task_definition, desired);
+    let service = Service {
+        arn: state.arn("service", &format!("{cluster}/{name}")),
+        name,
+        cluster,
+        task_definition,
+        desired_count: desired,
+        deployment_configuration: input
+            .get("deploymentConfiguration")
+            .cloned()
+            .unwrap_or_else(|| json!({"maximumPercent": 200, "minimumHealthyPercent": 100})),
+        deployments: vec![deployment],
+        history: Vec::new(),
+        events: Vec::new(),
+        status: "ACTIVE".into(),
+        created_at: now(),
+        steady_reported: false,
+    };
+    let answer = service.to_json();
+    state.services.push(service);
+    Ok(json!({"service": answer}))
+}
+
+fn service_index(state: &State, cluster: &str, name: &str) -> Option<usize> {
+    let name = name.rsplit('/').next().unwrap_or(name);
+    state
+        .services
+        .iter()
+        .position(|s| s.cluster == cluster && s.name == name && s.status != "INACTIVE")
+}
+
+fn update_service(state: &mut State, input: &Value) -> Answer {
+    let cluster = existing_cluster(state, input)?;
+    let name = required(input, "service")?;
+    let index = service_index(state, &cluster, name)
+        .ok_or_else(|| ApiError::client("ServiceNotFoundException", "Service not found."))?;
+    let current = state.services[index].task_definition.clone();
+    let task_definition = match input.get("taskDefinition").and_then(Value::as_str) {
+        Some(reference) => state
+            .find_revision(reference)
+            .filter(|r| r.status == "ACTIVE")
+            .map(|r| r.arn.clone())
+            .ok_or_else(|| ApiError::client("ClientException", "TaskDefinition not found."))?,
+        None => current.clone(),
+    };
+    let force = input
+        .get("forceNewDeployment")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let service_name = state.services[index].name.clone();
+    if let Some(count) = input.get("desiredCount").and_then(Value::as_i64) {
+        state.services[index].desired_count = count;
+    }
+    if let Some(configuration) = input.get("deploymentConfiguration") {
+        state.services[index].deployment_configuration = configuration.clone();
+    }
+    let desired = state.services[index].desired_count;
+    if task_definition != current || force {
+        let deployment = new_deployment(state, &cluster, &service_name, &task_definition, desired);
+        let service = &mut state.services[index];
+        for old in service
+            .deployments
+            .iter_mut()
+            .filter(|d| d.status == "PRIMARY")
+        {
+            old.status = "ACTIVE".into();
+            old.updated_at = now();
+        }
+        service.deployments.insert(0, deployment);
+        service.task_definition = task_definition;
+        service.steady_reported = false;
+    } else if let Some(primary) = state.services[index]
+        .deployments
+        .iter_mut()
+        .find(|d| d.status == "PRIMARY")
+    {
+        primary.desired_count = desired;
+        state.services[index].steady_reported = false;
+    }
+    Ok(json!({"service": state.services[index].to_json()}))
+}
+
+fn describe_services(state: &State, input: &Value) -> Answer {
+    let cluster = existing_cluster(state, input)?;
+    let mut services = Vec::new();
+    let mut failures = Vec::new();
+    for name in input
+        .get("services")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        let short = name.rsplit('/').next().unwrap_or(name);
+        match state.services.iter().rev().find(|s| s.cluster == cluster && s.name == short) {
+            Some(service) => services.push(service.to_json()),
+            None => failures.push(json!({"arn": state.arn("service", &format!("{cluster}/{short}")), "reason": "MISSING"})),
+        }
+    }
+    Ok(json!({"services": services, "failures": failures}))
+}
+
+fn list_tasks(state: &State, input: &Value) -> Answer {
+    let cluster = existing_cluster(state, input)?;
+    let service = input.get("serviceName").and_then(Value::as_str);
+    let desired = input
+        .get("desiredStatus")
+        .and_then(Value::as_str)
+        .unwrap_or("RUNNING");
+    let arns: Vec<&str> = state
+        .tasks
+        .iter()
+        .rev()
+        .filter(|t| {
+            t.cluster == cluster
+                && service.is_none_or(|s| t.service == s)
+                && t.desired_status == desired
+        })
+        .map(|t| t.arn.as_str())
+        .collect();
+    Ok(json!({"taskArns": arns}))
+}
+
+fn describe_tasks(state: &State, input: &Value) -> Answer {
+    let cluster = existing_cluster(state, input)?;
+    let wanted: Vec<&str> = input
+        .get("tasks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let tasks: Vec<Value> = state
+        .tasks
+        .iter()
+        .filter(|t| t.cluster == cluster && wanted.iter().any(|w| *w == t.arn || *w == t.id))
+        .map(|t| t.to_json())
+        .collect();
+    Ok(json!({"tasks": tasks, "failures": []}))
+}
+
+fn stop_task(state: &mut State, input: &Value) -> Answer {
+    let cluster = existing_cluster(state, input)?;
+    let wanted = required(input, "task")?.to_string();
+    let reason = input
+        .get("reason")
+        .and_then(Value::as_str)
+        .unwrap_or("Task stopped by user")
+        .to_string();
+    let task = state
+        .tasks
+        .iter_mut()
+        .find(|t| t.cluster == cluster && (t.arn == wanted || t.id == wanted))
+        .ok_or_else(|| {
+            ApiError::client(
+                "InvalidParameterException",
+                "The referenced task was not found.",
+            )
+        })?;
+    task.desired_status = "STOPPED".into();
+    task.stopped_reason.get_or_insert(reason);
+    task.stop_code.get_or_insert("UserInitiated".into());
+    Ok(json!({"task": task.to_json()}))
+}
+
+fn deployment_status(deployment: &Deployment) -> &'static str {
+    match deployment.rollout_state.as_str() {
+        "COMPLETED" => "SUCCESSFUL",
+        "FAILED" => "ROLLBACK_SUCCESSFUL",
+        _ if deployment.status == "INACTIVE" => "STOPPED",
+        _ => "IN_PROGRESS",
+    }
+}
+
+fn list_service_deployments(state: &State, input: &Value) -> Answer {
+    let cluster = existing_cluster(state, input)?;
+    let name = required(input, "service")?;
+    let index = service_index(state, &cluster, name)
+        .ok_or_else(|| ApiError::client("ServiceNotFoundException", "Service not found."))?;
+    let service = &state.services[index];
+    let mut all: Vec<&Deployment> = service.deployments.iter().collect();
+    all.extend(service.history.iter().map(|(deployment, _)| deployment));
+    all.sort_by(|a, b| b.created_at.total_cmp(&a.created_at));
+    let listed: Vec<Value> = all
+        .iter()
+        .map(|deployment| {
+            json!({
+                "serviceDeploymentArn": format!("{}:{}", service.arn.replace(":service/", ":service-deployment/"), deployment.id.trim_start_matches("ecs-svc/")),
+                "serviceArn": service.arn,
+                "clusterArn": state.clusters[&cluster],
+                "targetServiceRevisionArn": deployment.revision_arn,
+                "status": deployment_status(deployment),
+                "createdAt": deployment.created_at,
+            })
+        })
+        .collect();
+    Ok(json!({"serviceDeployments": listed}))
+}
+
+fn describe_service_revisions(state: &State, input: &Value) -> Answer {
+    let wanted: Vec<&str> = input
+        .get("serviceRevisionArns")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut revisions = Vec::new();
+    for service in &state.services {
+        let deployments = service
+            .deployments
+            .iter()
+            .chain(service.history.iter().map(|(d, _)| d));
+        for deployment in deployments.filter(|d| wanted.contains(&d.revision_arn.as_str())) {
+            revisions.push(json!({
+                "serviceRevisionArn": deployment.revision_arn,
+                "serviceArn": service.arn,
+                "taskDefinition": deployment.task_definition,
+                "createdAt": deployment.created_at,
+            }));
+        }
+    }
+    Ok(json!({"serviceRevisions": revisions, "failures": []}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fargate_sizes_follow_the_table() {
+        assert!(fargate_memory_allowed(1024, 2048));
+        assert!(!fargate_memory_allowed(1024, 512));
+        assert!(fargate_memory_allowed(256, 512));
+        assert!(!fargate_memory_allowed(300, 512));
+    }
+
+    #[test]
+    fn validation_uses_ecs_wording() {
+        let error = validate_definition(&json!({
+            "family": "tutorial-site-task",
+            "requiresCompatibilities": ["FARGATE"],
+            "networkMode": "awsvpc",
+            "cpu": "1024",
+            "memory": "512",
+            "containerDefinitions": [{"name": "tutorial-site-app", "image": "app:1"}]
+        }))
+        .unwrap_err();
+        assert_eq!(error.code, "ClientException");
+        assert!(error
+            .message
+            .contains("No Fargate configuration exists for given values: 1024 CPU, 512 memory"));
+        let error = validate_definition(
+            &json!({"family": "f", "containerDefinitions": [{"name": "a", "image": "b"}]}),
+        )
+        .unwrap_err();
+        assert!(error
+            .message
+            .contains("At least one of 'memory' or 'memoryReservation'"));
+    }
+}

@@ -1,0 +1,132 @@
+//! deployer-emulator: the ECS and ECR control planes on 127.0.0.1, speaking the AWS JSON protocol
+//! the SDKs use, running tasks as real containers on the local Docker engine and reporting what
+//! the registry really holds, so deployer's rollouts can be tested end to end on one machine.
+mod ecr;
+mod ecs;
+mod faults;
+mod lb;
+mod protocol;
+mod runner;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+
+/// Settings from the command line (`--name value` pairs; see `usage`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub registry: String,
+    pub registry_user: String,
+    pub registry_password: String,
+    pub load_balancer: Option<SocketAddr>,
+    pub account: String,
+    pub region: String,
+    pub faults: faults::Faults,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: deployer-emulator --listen 127.0.0.1:15002 --registry 127.0.0.1:15000 \
+         --registry-user AWS --registry-password PASSWORD [--load-balancer 127.0.0.1:3000] \
+         [--account 123456789012] [--region eu-west-1] [--throttle-every N] [--fail-every N] [--delay-ms N]"
+    );
+    std::process::exit(2)
+}
+
+fn settings() -> Settings {
+    let mut args = std::env::args().skip(1);
+    let mut settings = Settings {
+        listen: "127.0.0.1:15002".parse().unwrap(),
+        registry: "127.0.0.1:15000".into(),
+        registry_user: "AWS".into(),
+        registry_password: String::new(),
+        load_balancer: None,
+        account: "123456789012".into(),
+        region: "eu-west-1".into(),
+        faults: faults::Faults::default(),
+    };
+    while let Some(name) = args.next() {
+        let value = args.next().unwrap_or_else(|| usage());
+        let number = || value.parse::<u64>().unwrap_or_else(|_| usage());
+        match name.as_str() {
+            "--listen" => settings.listen = value.parse().unwrap_or_else(|_| usage()),
+            "--registry" => settings.registry = value,
+            "--registry-user" => settings.registry_user = value,
+            "--registry-password" => settings.registry_password = value,
+            "--load-balancer" => {
+                settings.load_balancer = Some(value.parse().unwrap_or_else(|_| usage()))
+            }
+            "--account" => settings.account = value,
+            "--region" => settings.region = value,
+            "--throttle-every" => settings.faults.throttle_every = number(),
+            "--fail-every" => settings.faults.fail_every = number(),
+            "--delay-ms" => settings.faults.delay_ms = number(),
+            _ => usage(),
+        }
+    }
+    settings
+}
+
+#[tokio::main]
+async fn main() {
+    let settings = settings();
+    let docker = match bollard::Docker::connect_with_defaults() {
+        Ok(docker) => match docker.negotiate_version().await {
+            Ok(docker) => docker,
+            Err(e) => {
+                eprintln!("emulator: the Docker engine cannot be reached: {e}");
+                std::process::exit(3)
+            }
+        },
+        Err(e) => {
+            eprintln!("emulator: the Docker engine cannot be reached: {e}");
+            std::process::exit(3)
+        }
+    };
+    let state = Arc::new(Mutex::new(state::State::new(&settings)));
+    let context = Arc::new(protocol::Context {
+        settings: settings.clone(),
+        state: state.clone(),
+        faults: faults::Counter::default(),
+    });
+    let listener = match tokio::net::TcpListener::bind(settings.listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("emulator: cannot listen on {}: {e}", settings.listen);
+            std::process::exit(3)
+        }
+    };
+    eprintln!("emulator: ECS and ECR on http://{}", settings.listen);
+    let runner = tokio::spawn(runner::run(settings.clone(), state.clone(), docker.clone()));
+    if let Some(address) = settings.load_balancer {
+        match tokio::net::TcpListener::bind(address).await {
+            Ok(lb) => {
+                eprintln!("emulator: load balancer on http://{address}");
+                tokio::spawn(lb::serve(lb, state.clone(), docker.clone()));
+            }
+            Err(e) => {
+                eprintln!("emulator: cannot listen on {address} for the load balancer: {e}");
+                std::process::exit(3)
+            }
+        }
+    }
+    tokio::select! {
+        _ = protocol::serve(listener, context) => {}
+        _ = shutdown() => {}
+    }
+    runner.abort();
+    runner::remove_all(&docker, &state).await;
+    eprintln!("emulator: stopped; every task container removed");
+}
+
+async fn shutdown() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

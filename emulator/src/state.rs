@@ -1,0 +1,267 @@
+//! What the emulator knows: clusters, task-definition revisions (kept as the JSON they were
+//! registered with), services with their deployments and events, tasks, and repositories.
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::Settings;
+
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Clone)]
+pub struct Revision {
+    pub revision: u32,
+    pub arn: String,
+    /// The RegisterTaskDefinition input, tags removed.
+    pub definition: Value,
+    pub tags: Value,
+    pub status: String,
+    pub registered_at: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub id: String,
+    pub status: String,
+    pub task_definition: String,
+    pub desired_count: i64,
+    pub running_count: i64,
+    pub pending_count: i64,
+    pub failed_tasks: i64,
+    pub rollout_state: String,
+    pub rollout_state_reason: String,
+    pub created_at: f64,
+    pub updated_at: f64,
+    /// The service revision this deployment rolls to (for ListServiceDeployments).
+    pub revision_arn: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: String,
+    pub created_at: f64,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub arn: String,
+    pub name: String,
+    pub cluster: String,
+    pub task_definition: String,
+    pub desired_count: i64,
+    pub deployment_configuration: Value,
+    pub deployments: Vec<Deployment>,
+    /// Finished deployments, newest first, for ListServiceDeployments.
+    pub history: Vec<(Deployment, String)>,
+    pub events: Vec<Event>,
+    pub status: String,
+    pub created_at: f64,
+    pub steady_reported: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub arn: String,
+    pub id: String,
+    pub cluster: String,
+    pub service: String,
+    pub deployment_id: String,
+    pub task_definition: String,
+    pub container_name: String,
+    pub container_id: Option<String>,
+    pub last_status: String,
+    pub desired_status: String,
+    pub healthy: bool,
+    pub stopped_reason: Option<String>,
+    pub stop_code: Option<String>,
+    pub exit_code: Option<i64>,
+    pub container_reason: Option<String>,
+    /// Whether the image brings a HEALTHCHECK of its own.
+    pub image_health_check: bool,
+    pub started_at: f64,
+    pub stopped_at: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Repository {
+    pub name: String,
+    pub tag_mutability: String,
+    pub created_at: f64,
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub account: String,
+    pub region: String,
+    pub clusters: BTreeMap<String, String>,
+    pub revisions: BTreeMap<String, Vec<Revision>>,
+    pub services: Vec<Service>,
+    pub tasks: Vec<Task>,
+    pub repositories: BTreeMap<String, Repository>,
+    sequence: u64,
+}
+
+impl State {
+    pub fn new(settings: &Settings) -> Self {
+        State {
+            account: settings.account.clone(),
+            region: settings.region.clone(),
+            clusters: BTreeMap::new(),
+            revisions: BTreeMap::new(),
+            services: Vec::new(),
+            tasks: Vec::new(),
+            repositories: BTreeMap::new(),
+            sequence: 0,
+        }
+    }
+
+    pub fn next_id(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    pub fn arn(&self, kind: &str, rest: &str) -> String {
+        format!("arn:aws:ecs:{}:{}:{kind}/{rest}", self.region, self.account)
+    }
+
+    /// A cluster name from a name or ARN.
+    pub fn cluster_name(reference: Option<&str>) -> String {
+        let reference = reference.unwrap_or("default");
+        reference
+            .rsplit('/')
+            .next()
+            .unwrap_or(reference)
+            .to_string()
+    }
+
+    /// The revision a reference names: `family`, `family:N` or an ARN.
+    pub fn find_revision(&self, reference: &str) -> Option<&Revision> {
+        let short = reference
+            .rsplit_once(":task-definition/")
+            .map_or(reference, |(_, short)| short);
+        let (family, revision) = match short.rsplit_once(':') {
+            Some((family, number)) => (family, number.parse::<u32>().ok()),
+            None => (short, None),
+        };
+        let revisions = self.revisions.get(family)?;
+        match revision {
+            Some(number) => revisions.iter().find(|r| r.revision == number),
+            None => revisions.iter().rev().find(|r| r.status == "ACTIVE"),
+        }
+    }
+
+    pub fn add_event(&mut self, service_index: usize, message: String) {
+        let id = format!("{:08x}-event-{}", self.next_id(), service_index);
+        let service = &mut self.services[service_index];
+        let message = format!("(service {}) {message}", service.name);
+        service.events.insert(
+            0,
+            Event {
+                id,
+                created_at: now(),
+                message,
+            },
+        );
+        service.events.truncate(100);
+    }
+}
+
+impl Revision {
+    /// The `taskDefinition` object DescribeTaskDefinition answers.
+    pub fn described(&self) -> Value {
+        let mut value = self.definition.clone();
+        value["taskDefinitionArn"] = json!(self.arn);
+        value["revision"] = json!(self.revision);
+        value["status"] = json!(self.status);
+        value["registeredAt"] = json!(self.registered_at);
+        value["registeredBy"] = json!("arn:aws:iam::123456789012:user/deployer-emulator");
+        if value.get("requiresCompatibilities").is_some() {
+            value["compatibilities"] = json!(["EC2", "FARGATE"]);
+        }
+        value
+    }
+}
+
+impl Deployment {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "status": self.status,
+            "taskDefinition": self.task_definition,
+            "desiredCount": self.desired_count,
+            "runningCount": self.running_count,
+            "pendingCount": self.pending_count,
+            "failedTasks": self.failed_tasks,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "launchType": "FARGATE",
+            "rolloutState": self.rollout_state,
+            "rolloutStateReason": self.rollout_state_reason,
+        })
+    }
+}
+
+impl Service {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "serviceArn": self.arn,
+            "serviceName": self.name,
+            "clusterArn": format!("{}", self.arn.replace(&format!(":service/{}/{}", self.cluster, self.name), &format!(":cluster/{}", self.cluster))),
+            "status": self.status,
+            "desiredCount": self.desired_count,
+            "runningCount": self.deployments.iter().map(|d| d.running_count).sum::<i64>(),
+            "pendingCount": self.deployments.iter().map(|d| d.pending_count).sum::<i64>(),
+            "launchType": "FARGATE",
+            "taskDefinition": self.task_definition,
+            "deploymentConfiguration": self.deployment_configuration,
+            "deployments": self.deployments.iter().map(Deployment::to_json).collect::<Vec<_>>(),
+            "events": self.events.iter().map(|e| json!({"id": e.id, "createdAt": e.created_at, "message": e.message})).collect::<Vec<_>>(),
+            "createdAt": self.created_at,
+            "schedulingStrategy": "REPLICA",
+            "deploymentController": {"type": "ECS"},
+        })
+    }
+
+    pub fn circuit_breaker(&self) -> (bool, bool) {
+        let breaker = &self.deployment_configuration["deploymentCircuitBreaker"];
+        (
+            breaker["enable"].as_bool().unwrap_or(false),
+            breaker["rollback"].as_bool().unwrap_or(false),
+        )
+    }
+}
+
+impl Task {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "taskArn": self.arn,
+            "clusterArn": self.arn.split(":task/").next().map(|prefix| format!("{prefix}:cluster/{}", self.cluster)),
+            "taskDefinitionArn": self.task_definition,
+            "group": format!("service:{}", self.service),
+            "lastStatus": self.last_status,
+            "desiredStatus": self.desired_status,
+            "healthStatus": if self.healthy { "HEALTHY" } else { "UNKNOWN" },
+            "launchType": "FARGATE",
+            "startedBy": self.deployment_id,
+            "createdAt": self.started_at,
+            "startedAt": self.started_at,
+            "stoppedAt": self.stopped_at,
+            "stoppedReason": self.stopped_reason,
+            "stopCode": self.stop_code,
+            "containers": [{
+                "name": self.container_name,
+                "taskArn": self.arn,
+                "lastStatus": self.last_status,
+                "exitCode": self.exit_code,
+                "reason": self.container_reason,
+                "runtimeId": self.container_id,
+            }],
+        })
+    }
+}

@@ -1,0 +1,411 @@
+//! The seed deployed end to end on the emulator: real containers, real rollouts. Pages are
+//! fetched from inside each running task's own network namespace (`docker exec`), so tests
+//! running side by side never share a port.
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{deployer, run, stack, unique_repo, write, Api, Run, Stack};
+
+fn tutorial_site() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tutorial-site")
+}
+
+/// deployer pointed at an emulator endpoint.
+fn on(endpoint: &str) -> Command {
+    let mut command = deployer(Path::new("/"));
+    command.env("AWS_ENDPOINT_URL", endpoint);
+    command
+}
+
+/// Pushes the tutorial site at `version` (or another context) and returns `REGISTRY/REPO:TAG`.
+fn push_site(
+    endpoint: &str,
+    repo: &str,
+    tag: &str,
+    version: &str,
+    context: Option<&Path>,
+) -> String {
+    let site = tutorial_site();
+    let context = context.unwrap_or(&site);
+    let result = run(on(endpoint)
+        .args([
+            "push",
+            "--repo",
+            repo,
+            "--create-repo",
+            "--tag",
+            tag,
+            "--build-arg",
+        ])
+        .arg(format!("VERSION={version}"))
+        .arg("--build-path")
+        .arg(context)
+        .arg("--path")
+        .arg(context));
+    result.assert_code(0);
+    result
+        .stdout
+        .lines()
+        .nth(1)
+        .expect("the tag's reference")
+        .to_string()
+}
+
+struct Service {
+    api: Api,
+    endpoint: String,
+    family: String,
+    cluster: String,
+    service: String,
+}
+
+impl Service {
+    /// The seed's service on the emulator, running `image`, steady before the test goes on.
+    fn start(stack: &Stack, endpoint: &str, image: &str, circuit_breaker: bool) -> Service {
+        let api = if endpoint == stack.emulator {
+            Api::emulator(stack)
+        } else {
+            Api::at(endpoint)
+        };
+        let service = Service {
+            api,
+            endpoint: endpoint.to_string(),
+            family: unique_repo("tutorial-site-task"),
+            cluster: unique_repo("tutorial-site-cluster"),
+            service: unique_repo("tutorial-site-service"),
+        };
+        let first = service.api.register_seed_with_image(&service.family, image);
+        service.api.create_cluster_and_service_with(
+            &service.cluster,
+            &service.service,
+            &first,
+            circuit_breaker,
+        );
+        service
+            .update(&["--skip-task-definition-registration", "--timeout", "60s"])
+            .assert_code(0);
+        service
+    }
+
+    fn update(&self, flags: &[&str]) -> Run {
+        run(on(&self.endpoint)
+            .args([
+                "update-service",
+                "--family",
+                &self.family,
+                "--cluster",
+                &self.cluster,
+                "--service",
+                &self.service,
+            ])
+            .args(["--poll-interval", "500ms"])
+            .args(flags))
+    }
+
+    /// What each running task serves on port 3000, fetched inside the task.
+    fn pages(&self) -> Vec<String> {
+        let api = &self.api;
+        let arns: Vec<String> = api
+            .block_on(
+                api.ecs
+                    .list_tasks()
+                    .cluster(&self.cluster)
+                    .service_name(&self.service)
+                    .send(),
+            )
+            .unwrap()
+            .task_arns()
+            .to_vec();
+        if arns.is_empty() {
+            return Vec::new();
+        }
+        let tasks = api
+            .block_on(
+                api.ecs
+                    .describe_tasks()
+                    .cluster(&self.cluster)
+                    .set_tasks(Some(arns))
+                    .send(),
+            )
+            .unwrap();
+        tasks
+            .tasks()
+            .iter()
+            .filter(|task| task.last_status() == Some("RUNNING"))
+            .filter_map(|task| task.containers().first()?.runtime_id().map(str::to_string))
+            .map(|container| {
+                let output = Command::new("docker")
+                    .args([
+                        "exec",
+                        &container,
+                        "wget",
+                        "-q",
+                        "-O",
+                        "-",
+                        "http://127.0.0.1:3000/",
+                    ])
+                    .output()
+                    .unwrap();
+                let page = String::from_utf8_lossy(&output.stdout);
+                page.lines()
+                    .find_map(|line| {
+                        line.trim()
+                            .strip_prefix("<p>")
+                            .and_then(|l| l.strip_suffix("</p>"))
+                    })
+                    .unwrap_or("no page")
+                    .to_string()
+            })
+            .collect()
+    }
+
+    fn stopped_reasons(&self) -> Vec<String> {
+        let api = &self.api;
+        let arns: Vec<String> = api
+            .block_on(
+                api.ecs
+                    .list_tasks()
+                    .cluster(&self.cluster)
+                    .service_name(&self.service)
+                    .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+                    .send(),
+            )
+            .unwrap()
+            .task_arns()
+            .to_vec();
+        if arns.is_empty() {
+            return Vec::new();
+        }
+        api.block_on(
+            api.ecs
+                .describe_tasks()
+                .cluster(&self.cluster)
+                .set_tasks(Some(arns))
+                .send(),
+        )
+        .unwrap()
+        .tasks()
+        .iter()
+        .filter_map(|task| task.stopped_reason().map(str::to_string))
+        .collect()
+    }
+}
+
+#[test]
+fn the_tutorial_site_is_deployed_end_to_end_and_the_old_task_is_gone() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let service = Service::start(&stack, &stack.emulator, &v1, true);
+    assert_eq!(service.pages(), ["version 1"]);
+
+    let result = run(on(&stack.emulator)
+        .args([
+            "deploy",
+            "--repo",
+            &repo,
+            "--tag",
+            "v2",
+            "--build-arg",
+            "VERSION=2",
+            "--pin-digest",
+        ])
+        .arg("--build-path")
+        .arg(tutorial_site())
+        .arg("--path")
+        .arg(tutorial_site())
+        .args([
+            "--family",
+            &service.family,
+            "--cluster",
+            &service.cluster,
+            "--service",
+            &service.service,
+        ])
+        .args(["--poll-interval", "500ms"]));
+    result
+        .assert_code(0)
+        .assert_stderr_contains("has reached a steady state")
+        .assert_stderr_contains("is completed");
+    assert_eq!(
+        service.pages(),
+        ["version 2"],
+        "only the new version answers"
+    );
+    assert!(
+        service
+            .stopped_reasons()
+            .iter()
+            .any(|reason| reason.starts_with("Scaling activity initiated by")),
+        "the old task was stopped by the deployment"
+    );
+}
+
+#[test]
+fn a_broken_release_fails_with_the_stopped_reason_and_the_old_version_keeps_serving() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let broken_context = tempfile::tempdir().unwrap();
+    write(
+        broken_context.path(),
+        "Dockerfile",
+        &format!(
+            "FROM {}\nARG VERSION\nCMD [\"sh\", \"-c\", \"echo cannot start; exit 3\"]\n",
+            stack.base_image
+        ),
+    );
+    let broken = push_site(
+        &stack.emulator,
+        &repo,
+        "broken",
+        "broken",
+        Some(broken_context.path()),
+    );
+    let service = Service::start(&stack, &stack.emulator, &v1, true);
+
+    let result = service.update(&[
+        "--container-image-name-updates",
+        &format!("container=tutorial-site-app,image-and-tag={broken}"),
+    ]);
+    result
+        .assert_code(1)
+        .assert_stderr_contains("rolled the service back to")
+        .assert_stderr_contains("Essential container in task exited")
+        .assert_stderr_contains("exited 3");
+    assert_eq!(
+        service.pages(),
+        ["version 1"],
+        "the previous version still serves"
+    );
+}
+
+#[test]
+fn a_release_that_never_becomes_healthy_fails_at_the_timeout() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let unhealthy_context = tempfile::tempdir().unwrap();
+    write(
+        unhealthy_context.path(),
+        "Dockerfile",
+        &format!(
+            "FROM {}\nARG VERSION\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD false\nCMD [\"sleep\", \"600\"]\n",
+            stack.base_image
+        ),
+    );
+    let unhealthy = push_site(
+        &stack.emulator,
+        &repo,
+        "unhealthy",
+        "0",
+        Some(unhealthy_context.path()),
+    );
+    let service = Service::start(&stack, &stack.emulator, &v1, false);
+    let started = Instant::now();
+    let result = service.update(&[
+        "--container-image-name-updates",
+        &format!("container=tutorial-site-app,image-and-tag={unhealthy}"),
+        "--timeout",
+        "15s",
+    ]);
+    result
+        .assert_code(1)
+        .assert_stderr_contains("did not finish within 15s")
+        .assert_stderr_contains("Task failed container health checks");
+    assert!(started.elapsed() < Duration::from_secs(40));
+    assert_eq!(service.pages(), ["version 1"]);
+}
+
+#[test]
+fn rollback_restores_the_revision_that_ran_before() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let v2 = push_site(&stack.emulator, &repo, "v2", "2", None);
+    let service = Service::start(&stack, &stack.emulator, &v1, true);
+    service
+        .update(&[
+            "--container-image-name-updates",
+            &format!("container=tutorial-site-app,image-and-tag={v2}"),
+        ])
+        .assert_code(0);
+    assert_eq!(service.pages(), ["version 2"]);
+
+    let result = run(on(&stack.emulator).args([
+        "rollback",
+        "--cluster",
+        &service.cluster,
+        "--service",
+        &service.service,
+        "--poll-interval",
+        "500ms",
+    ]));
+    result.assert_code(0).assert_stderr_contains(&format!(
+        "back from {}:2 to {}:1",
+        service.family, service.family
+    ));
+    assert_eq!(service.pages(), ["version 1"]);
+}
+
+/// A second emulator with fault injection, on a port of its own.
+struct FaultyEmulator {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for FaultyEmulator {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn throttling_and_server_errors_during_the_wait_are_retried() {
+    let stack = stack();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let registry = std::env::var("DEPLOYER_STACK_REGISTRY").unwrap();
+    let child = Command::new(std::env::var("DEPLOYER_EMULATOR_BIN").unwrap())
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--registry",
+            &registry,
+        ])
+        .args([
+            "--registry-password",
+            &std::env::var("DEPLOYER_STACK_REGISTRY_PASSWORD").unwrap(),
+        ])
+        .args(["--throttle-every", "4", "--fail-every", "7"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let emulator = FaultyEmulator {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the emulator did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
+    let v2 = push_site(&emulator.endpoint, &repo, "v2", "2", None);
+    let service = Service::start(&stack, &emulator.endpoint, &v1, true);
+    let result = service.update(&[
+        "--container-image-name-updates",
+        &format!("container=tutorial-site-app,image-and-tag={v2}"),
+    ]);
+    result.assert_code(0);
+    assert_eq!(service.pages(), ["version 2"]);
+}
