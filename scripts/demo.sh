@@ -1,76 +1,75 @@
 #!/usr/bin/env bash
-# The main job, run locally: build the tutorial site and push it to the local "ECR"
-# (docker-registry behind moto's ECR API) with deployer, then run the pushed image and fetch
-# its page. Starts the local stack and stops it again, whatever happens.
+# The main job, run locally: the story of ecs-basics.md on one machine. Starts the local stack
+# (Docker engine, registry, deployer-emulator as ECS and ECR, its load balancer on
+# 127.0.0.1:3000), creates the seed's cluster, task definition and service, then lets deployer
+# build, push and roll out v1 and v2 of the tutorial site, shows the page change, and shows a
+# broken release fail and leave v2 serving. Stops everything on exit, success or not.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-PORT=${DEMO_PORT:-3000}
+export DEPLOYER_STACK_LB_PORT=${DEMO_PORT:-3000}
 
 say() { printf '\n==> %s\n' "$*" >&2; }
+page() { curl -s --max-time 5 "http://$DEPLOYER_STACK_LB/" | grep -o 'version [^<]*' || echo "(no answer)"; }
 
 ./scripts/stack.sh install
-container=""
-cleanup() {
-  [ -n "$container" ] && docker rm -f "$container" >/dev/null 2>&1
-  ./scripts/stack.sh stop
-}
-trap cleanup EXIT
+trap './scripts/stack.sh stop' EXIT
+say "building deployer and the emulator"
+cargo build --locked --quiet --bin deployer -p deployer -p deployer-emulator
 ./scripts/stack.sh start
 set -a
 # shellcheck disable=SC1091
 source .stack/env
 set +a
-
-say "building deployer"
-cargo build --locked --quiet --bin deployer
+# deployer talks to the emulator exactly as to AWS: through the SDK's endpoint setting.
+export AWS_ENDPOINT_URL=$DEPLOYER_STACK_EMULATOR
 deployer=target/debug/deployer
+site=examples/tutorial-site
 
-say "deployer push: build the tutorial site (version 1) and push it as latest and v1"
-image=$($deployer push \
-  --repo tutorial-site-registry --tag latest,v1 --create-repo \
-  --registry "$DEPLOYER_STACK_REGISTRY" \
-  --build-path examples/tutorial-site --path examples/tutorial-site \
-  --build-arg VERSION=1 | head -n 1)
-echo "pushed: $image"
+say "deployer push: build the tutorial site v1 and push it to ECR (the emulator's ECR is the real registry)"
+$deployer push --repo tutorial-site-registry --create-repo --tag v1 \
+  --build-path "$site" --path "$site" --build-arg VERSION=1 >/dev/null
 
-say "the seed's cluster, task definition (tutorial-site-task) and service in the local ECS API (moto)"
-python3 - "$image" <<'PY'
+say "the seed's cluster, task definition and service (what Terraform creates in ecs-basics.md)"
+python3 - "$DEPLOYER_STACK_REGISTRY/tutorial-site-registry:v1" <<'PY'
 import sys, boto3
 ecs = boto3.client("ecs")
 ecs.create_cluster(clusterName="tutorial-site-cluster")
 arn = ecs.register_task_definition(
     family="tutorial-site-task", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="1024", memory="2048",
     executionRoleArn="arn:aws:iam::123456789012:role/tutorial-site-EcsTaskExecutionRole",
-    containerDefinitions=[{"name": "tutorial-site-app", "image": sys.argv[1].split("@")[0] + ":latest", "cpu": 1024, "memory": 2048,
+    containerDefinitions=[{"name": "tutorial-site-app", "image": sys.argv[1], "cpu": 1024, "memory": 2048,
         "portMappings": [{"containerPort": 3000, "hostPort": 3000}],
         "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/tutorial-site-app",
             "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs"}}}],
     tags=[{"key": "app", "value": "tutorial-site"}])["taskDefinition"]["taskDefinitionArn"]
 ecs.create_service(cluster="tutorial-site-cluster", serviceName="tutorial-site-service", taskDefinition=arn,
-    desiredCount=1, launchType="FARGATE")
-print(f"registered {arn}")
+    desiredCount=1, launchType="FARGATE",
+    deploymentConfiguration={"maximumPercent": 200, "minimumHealthyPercent": 100,
+                             "deploymentCircuitBreaker": {"enable": True, "rollback": True}})
+print(f"created tutorial-site-service on {arn}")
 PY
 
-say "deployer update-service --dry-run: what would change"
+say "waiting for v1 to run (deployer update-service on the revision as it is)"
 $deployer update-service --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
-  --container-image-name-updates "container=tutorial-site-app,image-and-tag=$image" --dry-run >/dev/null
+  --skip-task-definition-registration --poll-interval 1s >/dev/null
+echo "http://$DEPLOYER_STACK_LB/ says: $(page)"
 
-say "deployer update-service: register revision 2 with the image pinned by digest, roll the service"
-# moto answers the ECS API but never runs tasks, so the demo does not wait for the rollout here.
-$deployer update-service --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
-  --container-image-name-updates "container=tutorial-site-app,image-and-tag=$image" --no-wait
+say "deployer deploy: build v2, push it, register revision 2 pinned by digest, roll the service, wait"
+$deployer deploy --repo tutorial-site-registry --tag v2 --build-path "$site" --path "$site" --build-arg VERSION=2 \
+  --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
+  --pin-digest --poll-interval 1s 2> >(grep -v '^          |' >&2)
+echo "http://$DEPLOYER_STACK_LB/ says: $(page)"
 
-say "the registry holds $image; running it on 127.0.0.1:$PORT"
-docker image rm "$DEPLOYER_STACK_REGISTRY/tutorial-site-registry:latest" "$DEPLOYER_STACK_REGISTRY/tutorial-site-registry:v1" >/dev/null 2>&1 || true
-docker_config=$(mktemp -d)
-$deployer ecr-login --registry "$DEPLOYER_STACK_REGISTRY" --docker-config "$docker_config/config.json" >/dev/null
-docker --config "$docker_config" pull --quiet "$image" >/dev/null
-rm -rf "$docker_config"
-container=$(docker run -d --network host "$image" httpd -f -p "127.0.0.1:$PORT" -h /www)
-for _ in $(seq 1 50); do
-  page=$(curl -sf "http://127.0.0.1:$PORT/" || true)
-  [ -n "$page" ] && break
-  sleep 0.1
-done
-echo "$page" | grep -o 'version [0-9]*' || { echo "the page did not answer" >&2; exit 1; }
-say "done: the tutorial site was built, pushed by digest and served from the pushed image"
+say "a broken release: its container exits at start; the circuit breaker rolls back and deployer fails loudly"
+broken=$(mktemp -d)
+printf 'FROM %s\nCMD ["sh", "-c", "echo cannot start; exit 3"]\n' "$DEPLOYER_STACK_BASE_IMAGE" >"$broken/Dockerfile"
+status=0
+$deployer deploy --repo tutorial-site-registry --tag broken --build-path "$broken" --path "$broken" \
+  --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
+  --poll-interval 1s 2> >(grep -v '^          |' >&2) >/dev/null || status=$?
+rm -rf "$broken"
+echo "deployer exited $status (1: the deployment failed)"
+[ "$status" -eq 1 ] || { echo "expected the broken release to fail with exit 1" >&2; exit 1; }
+echo "http://$DEPLOYER_STACK_LB/ still says: $(page)"
+
+say "done: v1 and v2 deployed and served, the broken release refused; stopping the stack"
