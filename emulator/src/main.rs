@@ -6,6 +6,7 @@ mod ecs;
 mod faults;
 mod lb;
 mod protocol;
+mod registry_proxy;
 mod runner;
 mod state;
 
@@ -25,13 +26,17 @@ pub struct Settings {
     pub account: String,
     pub region: String,
     pub faults: faults::Faults,
+    /// Listen here as a registry that cuts the first `registry_proxy_failures` uploads.
+    pub registry_proxy: Option<SocketAddr>,
+    pub registry_proxy_failures: u64,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: deployer-emulator --listen 127.0.0.1:15002 --registry 127.0.0.1:15000 \
          --registry-user AWS --registry-password PASSWORD [--load-balancer 127.0.0.1:3000] \
-         [--account 123456789012] [--region eu-west-1] [--throttle-every N] [--fail-every N] [--delay-ms N]"
+         [--account 123456789012] [--region eu-west-1] [--throttle-every N] [--fail-every N] [--delay-ms N] \
+         [--registry-proxy 127.0.0.1:PORT --registry-proxy-failures N]"
     );
     std::process::exit(2)
 }
@@ -47,6 +52,8 @@ fn settings() -> Settings {
         account: "123456789012".into(),
         region: "eu-west-1".into(),
         faults: faults::Faults::default(),
+        registry_proxy: None,
+        registry_proxy_failures: 0,
     };
     while let Some(name) = args.next() {
         let value = args.next().unwrap_or_else(|| usage());
@@ -64,6 +71,10 @@ fn settings() -> Settings {
             "--throttle-every" => settings.faults.throttle_every = number(),
             "--fail-every" => settings.faults.fail_every = number(),
             "--delay-ms" => settings.faults.delay_ms = number(),
+            "--registry-proxy" => {
+                settings.registry_proxy = Some(value.parse().unwrap_or_else(|_| usage()))
+            }
+            "--registry-proxy-failures" => settings.registry_proxy_failures = number(),
             _ => usage(),
         }
     }
@@ -109,6 +120,25 @@ async fn main() {
             }
             Err(e) => {
                 eprintln!("emulator: cannot listen on {address} for the load balancer: {e}");
+                std::process::exit(3)
+            }
+        }
+    }
+    if let Some(address) = settings.registry_proxy {
+        match tokio::net::TcpListener::bind(address).await {
+            Ok(proxy) => {
+                eprintln!(
+                    "emulator: registry on {address} cutting the first {} uploads",
+                    settings.registry_proxy_failures
+                );
+                tokio::spawn(registry_proxy::serve(
+                    proxy,
+                    settings.registry.clone(),
+                    settings.registry_proxy_failures,
+                ));
+            }
+            Err(e) => {
+                eprintln!("emulator: cannot listen on {address} for the registry proxy: {e}");
                 std::process::exit(3)
             }
         }

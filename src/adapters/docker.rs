@@ -45,7 +45,9 @@ impl From<DockerError> for Error {
             DockerError::Unauthorized { .. } => Error::environment(text).with_hint(
                 "the credentials came from ecr:GetAuthorizationToken; check --registry-id and --registry, and that the role may push (ecr:InitiateLayerUpload, ecr:UploadLayerPart, ecr:CompleteLayerUpload, ecr:PutImage, ecr:BatchCheckLayerAvailability)",
             ),
-            DockerError::PushFailed { .. } => Error::failed(text),
+            DockerError::PushFailed { .. } => Error::failed(text).with_hint(
+                "the Docker engine already retried the upload; check that the registry is up and reachable from the engine, then push again",
+            ),
             DockerError::ImageMissing { .. } => {
                 Error::usage(text).with_hint("with --no-build, --image must name an image the daemon already has (docker images)")
             }

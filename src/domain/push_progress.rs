@@ -16,6 +16,7 @@ pub struct PushProgress {
     done: usize,
     reused: usize,
     digest: Option<String>,
+    retry_countdown: Option<u64>,
 }
 
 impl PushProgress {
@@ -54,6 +55,23 @@ impl PushProgress {
                     "layer {}/{} already in the registry",
                     self.done, self.layers
                 ))
+            }
+            other if other.starts_with("Retrying in ") => {
+                // The engine retries a failed layer upload by itself, counting down each second:
+                // say so once, when a countdown starts.
+                let seconds: u64 = other
+                    .trim_start_matches("Retrying in ")
+                    .split(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                let starts = self
+                    .retry_countdown
+                    .is_none_or(|previous| seconds > previous);
+                self.retry_countdown = Some(seconds);
+                starts.then(|| {
+                    format!("a layer upload failed; the Docker engine retries it in {seconds} s")
+                })
             }
             other if other.starts_with("Mounted from ") => {
                 self.done += 1;
@@ -110,6 +128,29 @@ mod tests {
             ]
         );
         assert_eq!(progress.digest(), Some(DIGEST));
+    }
+
+    #[test]
+    fn engine_retries_are_said_once_per_countdown() {
+        let mut progress = PushProgress::default();
+        progress.observe("Preparing");
+        let lines: Vec<String> = [
+            "Retrying in 5 seconds",
+            "Retrying in 4 seconds",
+            "Retrying in 1 second",
+            "Retrying in 10 seconds",
+            "Retrying in 9 seconds",
+        ]
+        .iter()
+        .filter_map(|status| progress.observe(status))
+        .collect();
+        assert_eq!(
+            lines,
+            [
+                "a layer upload failed; the Docker engine retries it in 5 s",
+                "a layer upload failed; the Docker engine retries it in 10 s"
+            ]
+        );
     }
 
     #[test]

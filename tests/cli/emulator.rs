@@ -355,6 +355,103 @@ struct FaultyEmulator {
     endpoint: String,
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts an emulator with extra flags and waits until it answers.
+fn faulty_emulator(flags: &[String]) -> FaultyEmulator {
+    let port = free_port();
+    let child = Command::new(std::env::var("DEPLOYER_EMULATOR_BIN").unwrap())
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--registry",
+            &std::env::var("DEPLOYER_STACK_REGISTRY").unwrap(),
+        ])
+        .args([
+            "--registry-password",
+            &std::env::var("DEPLOYER_STACK_REGISTRY_PASSWORD").unwrap(),
+        ])
+        .args(flags)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let emulator = FaultyEmulator {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the emulator did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    emulator
+}
+
+/// A push through a registry that cuts the first `failures` uploads half-way.
+fn push_through_failing_registry(failures: u64) -> (Run, Stack, String, String) {
+    let stack = stack();
+    let proxy = format!("127.0.0.1:{}", free_port());
+    let emulator = faulty_emulator(&[
+        "--registry-proxy".into(),
+        proxy.clone(),
+        "--registry-proxy-failures".into(),
+        failures.to_string(),
+    ]);
+    let repo = unique_repo("mid-push");
+    let context = tempfile::tempdir().unwrap();
+    // A layer of its own, so there is something to upload.
+    write(
+        context.path(),
+        "Dockerfile",
+        &format!("FROM {}\nRUN echo {repo} > /layer\n", stack.base_image),
+    );
+    let result = run(on(&emulator.endpoint)
+        .args([
+            "push",
+            "--repo",
+            &repo,
+            "--create-repo",
+            "--registry",
+            &proxy,
+            "--build-path",
+        ])
+        .arg(context.path())
+        .arg("--path")
+        .arg(context.path()));
+    (result, stack, repo, proxy)
+}
+
+#[test]
+fn a_registry_failing_mid_push_once_is_retried_by_the_engine() {
+    let (result, stack, repo, _) = push_through_failing_registry(1);
+    result
+        .assert_code(0)
+        .assert_stderr_contains("a layer upload failed; the Docker engine retries it");
+    assert!(crate::support::Registry::new(&stack)
+        .digest(&repo, "latest")
+        .is_some());
+}
+
+#[test]
+fn a_registry_failing_every_upload_fails_the_push_clearly() {
+    let (result, stack, repo, proxy) = push_through_failing_registry(1000);
+    result
+        .assert_code(1)
+        .assert_stderr_contains(&format!("error: pushing {proxy}/{repo}:latest failed"))
+        .assert_stderr_contains("hint: the Docker engine already retried");
+    assert!(result.stdout.is_empty());
+    assert_eq!(
+        crate::support::Registry::new(&stack).digest(&repo, "latest"),
+        None
+    );
+}
+
 impl Drop for FaultyEmulator {
     fn drop(&mut self) {
         let _ = Command::new("kill")
