@@ -18,6 +18,7 @@ use crate::domain::reference::{validate_registry_host, validate_repository};
 use crate::domain::rollout::WaitUntil;
 use crate::domain::update_spec::{self, ContainerUpdate};
 use crate::error::{Error, ErrorKind, Result};
+use crate::orb;
 use crate::output;
 use crate::secret::Secret;
 
@@ -87,6 +88,20 @@ enum Command {
     RenderTaskDefinition(Box<RenderCommand>),
     /// Write ECR credentials into the Docker CLI's config file (mode 0600) for later docker commands.
     EcrLogin(EcrLoginArgs),
+    /// The CircleCI orb's entry point: run a step with its parameters from PARAM_* variables.
+    #[command(subcommand)]
+    Orb(OrbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum OrbCommand {
+    /// Run the deployer command of an orb step; its flags come from the step's PARAM_* variables.
+    Run {
+        #[arg(value_enum)]
+        step: orb::Step,
+    },
+    /// Print every orb parameter and the deployer flags it becomes, as JSON.
+    Params,
 }
 
 #[derive(Debug, Args)]
@@ -447,7 +462,16 @@ impl EncryptionType {
 
 /// Parses arguments, runs the command on a Tokio runtime, prints the result, returns the exit code.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::parse() {
+        Cli {
+            command: Command::Orb(command),
+            global,
+        } => match orb_command_line(command, global) {
+            Ok(cli) => cli,
+            Err(code) => return code,
+        },
+        cli => cli,
+    };
     output::start_clock();
     output::set_quiet(cli.global.quiet);
     init_logging(cli.global.verbose);
@@ -479,6 +503,38 @@ pub fn run() -> ExitCode {
             error.exit_code()
         }
     }
+}
+
+/// `deployer orb run STEP`: the command line the step's parameters make, parsed like any other.
+/// `deployer orb params` prints the parameter table and ends here.
+fn orb_command_line(command: OrbCommand, global: GlobalArgs) -> Result<Cli, ExitCode> {
+    let step = match command {
+        OrbCommand::Params => {
+            output::json(&orb::params_json());
+            return Err(ExitCode::SUCCESS);
+        }
+        OrbCommand::Run { step } => step,
+    };
+    let args = orb::command_line(step, &|name| std::env::var(name).ok()).map_err(|error| {
+        output::error(&error);
+        error.exit_code()
+    })?;
+    output::stderr_line(&format!(
+        "orb step {}: {}",
+        step.orb_command(),
+        orb::display(&args)
+    ));
+    let mut cli = Cli::try_parse_from(std::iter::once("deployer".to_string()).chain(args))
+        .map_err(|error| {
+            let _ = error.print();
+            ExitCode::from(ErrorKind::Usage.exit_code())
+        })?;
+    cli.global.verbose = cli.global.verbose.max(global.verbose);
+    cli.global.quiet |= global.quiet;
+    if global.output != OutputFormat::Text {
+        cli.global.output = global.output;
+    }
+    Ok(cli)
 }
 
 async fn interrupted() -> &'static str {
@@ -603,6 +659,9 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let updates = container_updates(&command.updates)?;
             let rendered = render::run(&command.input, &updates)?;
             output::json(&rendered);
+        }
+        Command::Orb(_) => {
+            return Err(Error::usage("orb steps are resolved before dispatch"));
         }
         Command::EcrLogin(args) => {
             let settings = ecr_login_settings(args, aws)?;

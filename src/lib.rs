@@ -8,5 +8,6 @@ pub mod cli;
 pub mod commands;
 pub mod domain;
 pub mod error;
+pub mod orb;
 pub mod output;
 pub mod secret;

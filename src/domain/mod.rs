@@ -4,6 +4,7 @@ pub mod docker_config;
 pub mod dockerignore;
 pub mod duration;
 pub mod ecr_token;
+pub mod orb_values;
 pub mod push_progress;
 pub mod reference;
 pub mod rollout;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::{deployer, run, stack, unique_repo, write, Api, Run, Stack};
 
-fn tutorial_site() -> PathBuf {
+pub(crate) fn tutorial_site() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tutorial-site")
 }
 
@@ -19,7 +19,7 @@ fn on(endpoint: &str) -> Command {
 }
 
 /// Pushes the tutorial site at `version` (or another context) and returns `REGISTRY/REPO:TAG`.
-fn push_site(
+pub(crate) fn push_site(
     endpoint: &str,
     repo: &str,
     tag: &str,
@@ -52,17 +52,22 @@ fn push_site(
         .to_string()
 }
 
-struct Service {
-    api: Api,
+pub(crate) struct Service {
+    pub(crate) api: Api,
     endpoint: String,
-    family: String,
-    cluster: String,
-    service: String,
+    pub(crate) family: String,
+    pub(crate) cluster: String,
+    pub(crate) service: String,
 }
 
 impl Service {
     /// The seed's service on the emulator, running `image`, steady before the test goes on.
-    fn start(stack: &Stack, endpoint: &str, image: &str, circuit_breaker: bool) -> Service {
+    pub(crate) fn start(
+        stack: &Stack,
+        endpoint: &str,
+        image: &str,
+        circuit_breaker: bool,
+    ) -> Service {
         let api = if endpoint == stack.emulator {
             Api::emulator(stack)
         } else {
@@ -104,7 +109,7 @@ impl Service {
     }
 
     /// What each running task serves on port 3000, fetched inside the task.
-    fn pages(&self) -> Vec<String> {
+    pub(crate) fn pages(&self) -> Vec<String> {
         let api = &self.api;
         let arns: Vec<String> = api
             .block_on(

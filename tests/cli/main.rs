@@ -3,6 +3,7 @@
 mod deploy;
 mod ecr_login;
 mod emulator;
+mod orb;
 mod push;
 mod support;
 mod update_service;

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs one deployer orb step. The step's parameters arrive as PARAM_* variables and
+# DEPLOYER_ORB_STEP names the step; deployer itself turns them into flags, so the mapping
+# is tested with the binary (`deployer orb params` prints it).
+set -euo pipefail
+
+if ! command -v "${DEPLOYER_BIN:-deployer}" >/dev/null 2>&1; then
+  echo "deployer is not installed: use the deployer/default executor or run deployer/install first" >&2
+  exit 127
+fi
+exec "${DEPLOYER_BIN:-deployer}" orb run "${DEPLOYER_ORB_STEP:?DEPLOYER_ORB_STEP names the orb step}"

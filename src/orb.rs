@@ -1,0 +1,920 @@
+//! The CircleCI orb's steps. The orb's script is one line: it runs `deployer orb run STEP` with
+//! the step's parameters in `PARAM_*` environment variables, as CircleCI's orb tooling does.
+//! Here each parameter becomes deployer's own flags (the same command line a user would type),
+//! which then go through the same clap parser as any other invocation.
+//!
+//! Every parameter of the aws-ecr and aws-ecs orbs' jobs is listed with what it becomes. Those
+//! whose feature deployer lacks are accepted at their default and refused otherwise, naming the
+//! feature: never dropped silently. `deployer orb params` prints this table as JSON; the orb's
+//! checks read it to prove every parameter reaches a flag the binary really has.
+use serde::Serialize;
+
+use crate::domain::orb_values::{
+    expand_env, extra_build_args, parse_bool, read_through_env_name, split_words,
+};
+use crate::error::{Error, Result};
+
+/// The orb's commands that run deployer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Step {
+    Push,
+    UpdateService,
+    Deploy,
+    Rollback,
+    EcrLogin,
+}
+
+impl Step {
+    pub const ALL: [Step; 5] = [
+        Step::Push,
+        Step::UpdateService,
+        Step::Deploy,
+        Step::Rollback,
+        Step::EcrLogin,
+    ];
+
+    /// The deployer subcommand the step runs.
+    pub fn subcommand(self) -> &'static str {
+        match self {
+            Step::Push => "push",
+            Step::UpdateService => "update-service",
+            Step::Deploy => "deploy",
+            Step::Rollback => "rollback",
+            Step::EcrLogin => "ecr-login",
+        }
+    }
+
+    /// The orb command's name (CircleCI names use underscores).
+    pub fn orb_command(self) -> &'static str {
+        match self {
+            Step::Push => "push",
+            Step::UpdateService => "update_service",
+            Step::Deploy => "deploy",
+            Step::Rollback => "rollback",
+            Step::EcrLogin => "ecr_login",
+        }
+    }
+
+    /// The step's parameters, in the order their flags are written.
+    pub fn params(self) -> Vec<&'static Param> {
+        let aws = AWS.iter();
+        match self {
+            Step::Push => aws.chain(REGISTRY.iter()).chain(BUILD.iter()).collect(),
+            Step::UpdateService => aws
+                .chain(SERVICE.iter())
+                .chain(UPDATE.iter())
+                .chain(WAIT.iter())
+                .chain(LACKING_ECS.iter())
+                .collect(),
+            Step::Deploy => aws
+                .chain(REGISTRY.iter())
+                .chain(BUILD.iter())
+                .chain(SERVICE.iter())
+                .chain(UPDATE.iter())
+                .chain(DEPLOY.iter())
+                .chain(WAIT.iter())
+                .collect(),
+            Step::Rollback => aws
+                .chain(SERVICE[1..].iter())
+                .chain(ROLLBACK.iter())
+                .chain(WAIT.iter())
+                .collect(),
+            Step::EcrLogin => aws.chain(LOGIN.iter()).collect(),
+        }
+    }
+
+    /// Whether the subcommand takes `--export-env` (the orb points it at `$BASH_ENV`).
+    fn exports_env(self) -> bool {
+        self != Step::EcrLogin
+    }
+}
+
+/// One orb parameter and what it becomes.
+#[derive(Debug, Serialize)]
+pub struct Param {
+    pub name: &'static str,
+    #[serde(flatten)]
+    pub kind: Kind,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Kind {
+    /// `FLAG VALUE` when the value is not empty.
+    Value { flag: &'static str },
+    /// Comma-separated values, each as `FLAG VALUE`.
+    EachOf { flag: &'static str },
+    /// A boolean: `FLAG` when true.
+    Switch { flag: &'static str },
+    /// A boolean: `FLAG` when false.
+    SwitchWhenFalse { flag: &'static str },
+    /// A boolean as `FLAG=true|false`.
+    Bool { flag: &'static str },
+    /// Whole seconds, as `FLAG Ns`.
+    Seconds { flag: &'static str },
+    /// A value that needs other parameters or reading: see `Derived`.
+    Derived {
+        flags: &'static [&'static str],
+        rule: Derived,
+    },
+    /// A feature deployer lacks so far: accepted at its default, refused otherwise.
+    Lacking {
+        default: &'static str,
+        feature: &'static str,
+    },
+    /// Deployer always behaves as the best value of this parameter would ask.
+    NoFlag { why: &'static str },
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Derived {
+    /// `--region`; an old-style variable name (`AWS_DEFAULT_REGION`) is read through.
+    Region,
+    /// `--profile`, left out for `default` so the SDK's own profile selection stays.
+    Profile,
+    /// `--registry-id`, left out when empty (the caller's account); a variable name is read through.
+    Account,
+    /// `--registry ACCOUNT.dkr.ecr.REGION.DOMAIN` when the domain is not `amazonaws.com`.
+    AwsDomain,
+    /// `--public-registry-alias` when `public_registry` is on.
+    PublicAlias,
+    /// `--repo-policy-path` when `set_repo_policy` is on.
+    RepoPolicy,
+    /// The aws-ecr orb's raw `docker build` flags, each mapped to deployer's.
+    ExtraBuildArgs,
+    /// `--timeout` = `max_poll_attempts` × `poll_interval`, as the aws-ecs orb's wait lasts.
+    PollAttempts,
+}
+
+const fn value(name: &'static str, flag: &'static str) -> Param {
+    Param {
+        name,
+        kind: Kind::Value { flag },
+    }
+}
+
+const fn switch(name: &'static str, flag: &'static str) -> Param {
+    Param {
+        name,
+        kind: Kind::Switch { flag },
+    }
+}
+
+const fn derived(name: &'static str, flags: &'static [&'static str], rule: Derived) -> Param {
+    Param {
+        name,
+        kind: Kind::Derived { flags, rule },
+    }
+}
+
+const fn lacking(name: &'static str, default: &'static str, feature: &'static str) -> Param {
+    Param {
+        name,
+        kind: Kind::Lacking { default, feature },
+    }
+}
+
+const CODEDEPLOY: &str = "CodeDeploy blue/green deployments";
+const CREATE_SERVICE: &str = "creating the service (create_service)";
+
+const AWS: [Param; 4] = [
+    derived("region", &["--region"], Derived::Region),
+    derived("profile_name", &["--profile"], Derived::Profile),
+    value("role_arn", "--role-arn"),
+    value("role_session_name", "--role-session-name"),
+];
+
+const REGISTRY: [Param; 5] = [
+    derived("account_id", &["--registry-id"], Derived::Account),
+    derived("aws_domain", &["--registry"], Derived::AwsDomain),
+    switch("public_registry", "--public-registry"),
+    derived(
+        "public_registry_alias",
+        &["--public-registry-alias"],
+        Derived::PublicAlias,
+    ),
+    Param {
+        name: "use_credentials_helper",
+        kind: Kind::NoFlag {
+            why: "deployer hands the registry credentials to the Docker daemon per request and \
+                  writes nothing to disk, which is what the credential helper is for",
+        },
+    },
+];
+
+const BUILD: [Param; 22] = [
+    value("repo", "--repo"),
+    value("tag", "--tag"),
+    switch("create_repo", "--create-repo"),
+    Param {
+        name: "repo_scan_on_push",
+        kind: Kind::Bool {
+            flag: "--repo-scan-on-push",
+        },
+    },
+    value("repo_encryption_type", "--repo-encryption-type"),
+    value("repo_encryption_kms_key", "--repo-kms-key"),
+    value("repo_image_tag_mutability", "--repo-tag-mutability"),
+    Param {
+        name: "repo_image_tag_exclusion_filters",
+        kind: Kind::EachOf {
+            flag: "--repo-tag-mutability-exclusion",
+        },
+    },
+    value("repo_tag", "--repo-tags"),
+    Param {
+        name: "set_repo_policy",
+        kind: Kind::NoFlag {
+            why: "it switches repo_policy_path on",
+        },
+    },
+    derived(
+        "repo_policy_path",
+        &["--repo-policy-path"],
+        Derived::RepoPolicy,
+    ),
+    value("lifecycle_policy_path", "--lifecycle-policy-path"),
+    value("build_path", "--build-path"),
+    value("path", "--path"),
+    value("dockerfile", "--dockerfile"),
+    derived(
+        "extra_build_args",
+        &[
+            "--build-arg",
+            "--target",
+            "--label",
+            "--cache-from",
+            "--platform",
+            "--no-cache",
+            "--pull",
+        ],
+        Derived::ExtraBuildArgs,
+    ),
+    value("platform", "--platform"),
+    switch("skip_when_tags_exist", "--skip-when-tags-exist"),
+    switch("no_build", "--no-build"),
+    value("image", "--image"),
+    lacking(
+        "push_image",
+        "true",
+        "building without pushing (push_image: false)",
+    ),
+    lacking(
+        "binfmt_version",
+        "qemu-v7.0.0-28",
+        "multi-platform builds through buildx and binfmt emulation",
+    ),
+];
+
+const SERVICE: [Param; 3] = [
+    value("family", "--family"),
+    value("cluster", "--cluster"),
+    value("service_name", "--service"),
+];
+
+const UPDATE: [Param; 9] = [
+    value(
+        "container_image_name_updates",
+        "--container-image-name-updates",
+    ),
+    value("container_env_var_updates", "--container-env-var-updates"),
+    value("container_env_var_removals", "--container-env-var-removals"),
+    value("container_secret_updates", "--container-secret-updates"),
+    value(
+        "container_docker_label_updates",
+        "--container-docker-label-updates",
+    ),
+    switch(
+        "skip_task_definition_registration",
+        "--skip-task-definition-registration",
+    ),
+    switch("force_new_deployment", "--force-new-deployment"),
+    value("desired_count", "--desired-count"),
+    switch("enable_circuit_breaker", "--enable-circuit-breaker"),
+];
+
+const DEPLOY: [Param; 2] = [
+    value("container", "--container"),
+    switch("pin_digest", "--pin-digest"),
+];
+
+const ROLLBACK: [Param; 1] = [value("to_revision", "--to-revision")];
+
+/// The wait, with the aws-ecs orb's names (`verify_revision_is_deployed` turns it on).
+const WAIT: [Param; 6] = [
+    Param {
+        name: "verify_revision_is_deployed",
+        kind: Kind::SwitchWhenFalse { flag: "--no-wait" },
+    },
+    Param {
+        name: "poll_interval",
+        kind: Kind::Seconds {
+            flag: "--poll-interval",
+        },
+    },
+    derived("max_poll_attempts", &["--timeout"], Derived::PollAttempts),
+    lacking(
+        "fail_on_verification_timeout",
+        "true",
+        "succeeding when the wait times out (fail_on_verification_timeout: false)",
+    ),
+    value("wait_until", "--wait-until"),
+    switch("fail_on_placement_errors", "--fail-on-placement-errors"),
+];
+
+/// The aws-ecs orb's parameters for features deployer does not have yet.
+const LACKING_ECS: [Param; 18] = [
+    lacking("deployment_controller", "ECS", CODEDEPLOY),
+    lacking("codedeploy_application_name", "", CODEDEPLOY),
+    lacking("codedeploy_deployment_group_name", "", CODEDEPLOY),
+    lacking("codedeploy_load_balanced_container_name", "", CODEDEPLOY),
+    lacking("codedeploy_load_balanced_container_port", "80", CODEDEPLOY),
+    lacking("codedeploy_capacity_provider_name", "", CODEDEPLOY),
+    lacking("codedeploy_capacity_provider_base", "", CODEDEPLOY),
+    lacking("codedeploy_capacity_provider_weight", "", CODEDEPLOY),
+    lacking("deployment_config_name", "", CODEDEPLOY),
+    lacking("verification_timeout", "10m", CODEDEPLOY),
+    lacking(
+        "task_definition_tags",
+        "",
+        "adding tags to the new task definition revision (its current tags are kept)",
+    ),
+    lacking("create_service", "false", CREATE_SERVICE),
+    lacking("subnets", "", CREATE_SERVICE),
+    lacking("security_groups", "", CREATE_SERVICE),
+    lacking("public_ip", "DISABLED", CREATE_SERVICE),
+    lacking("target_group", "", CREATE_SERVICE),
+    lacking("container_name", "", CREATE_SERVICE),
+    lacking("container_port", "", CREATE_SERVICE),
+];
+
+const LOGIN: [Param; 5] = [
+    derived("account_id", &["--registry-id"], Derived::Account),
+    derived("aws_domain", &["--registry"], Derived::AwsDomain),
+    value("docker_config", "--docker-config"),
+    lacking(
+        "public_registry",
+        "false",
+        "logging the Docker CLI in to ECR Public",
+    ),
+    lacking(
+        "use_credentials_helper",
+        "false",
+        "configuring a Docker credential helper (the token goes into the Docker config file, mode 0600)",
+    ),
+];
+
+/// The environment variable CircleCI's orb step sets for a parameter.
+pub fn env_name(param: &str) -> String {
+    format!("PARAM_{}", param.to_ascii_uppercase())
+}
+
+/// The parameters' values as the step sees them: read from `PARAM_*`, with `$VAR` references
+/// expanded; a parameter whose variable is unset reads as empty.
+struct Values<'a> {
+    environment: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Values<'_> {
+    fn get(&self, name: &str) -> String {
+        let raw = (self.environment)(&env_name(name)).unwrap_or_default();
+        expand_env(raw.trim(), self.environment)
+    }
+
+    fn flag(&self, name: &str) -> Result<bool> {
+        parse_bool(name, &self.get(name)).map_err(|e| orb_usage(name, e))
+    }
+
+    fn read_through(&self, name: &str) -> String {
+        let value = self.get(name);
+        read_through_env_name(&value, self.environment).unwrap_or(value)
+    }
+
+    fn seconds(&self, name: &str) -> Result<Option<u64>> {
+        let value = self.get(name);
+        if value.is_empty() {
+            return Ok(None);
+        }
+        value.parse::<u64>().map(Some).map_err(|_| {
+            orb_usage(
+                name,
+                format!("parameter {name} is {value:?}: expected a whole number"),
+            )
+        })
+    }
+}
+
+fn orb_usage(param: &str, message: String) -> Error {
+    Error::usage(message).with_hint(format!(
+        "fix the {param} parameter of this orb step (environment variable {})",
+        env_name(param)
+    ))
+}
+
+/// The deployer command line (without the program name) for a step, from its parameters.
+pub fn command_line(
+    step: Step,
+    environment: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<String>> {
+    let values = Values { environment };
+    let mut args = vec![step.subcommand().to_string()];
+    for param in step.params() {
+        let value = values.get(param.name);
+        match &param.kind {
+            Kind::Value { flag } => {
+                if !value.is_empty() {
+                    args.extend([flag.to_string(), value]);
+                }
+            }
+            Kind::EachOf { flag } => {
+                for item in value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+                    args.extend([flag.to_string(), item.to_string()]);
+                }
+            }
+            Kind::Switch { flag } => {
+                if values.flag(param.name)? {
+                    args.push(flag.to_string());
+                }
+            }
+            Kind::SwitchWhenFalse { flag } => {
+                if !value.is_empty() && !values.flag(param.name)? {
+                    args.push(flag.to_string());
+                }
+            }
+            Kind::Bool { flag } => {
+                if !value.is_empty() {
+                    args.push(format!("{flag}={}", values.flag(param.name)?));
+                }
+            }
+            Kind::Seconds { flag } => {
+                if let Some(seconds) = values.seconds(param.name)? {
+                    args.extend([flag.to_string(), format!("{seconds}s")]);
+                }
+            }
+            Kind::Derived { rule, .. } => derive(*rule, param.name, &values, &mut args)?,
+            Kind::Lacking { default, feature } => {
+                if !is_default(&value, default) {
+                    return Err(Error::usage(format!(
+                        "the {} parameter is {value:?}, but deployer does not support {feature} yet",
+                        param.name
+                    ))
+                    .with_hint(format!(
+                        "remove {} (its default is {default:?}) or keep using the aws-ecs/aws-ecr \
+                         orb for this job",
+                        param.name
+                    )));
+                }
+            }
+            Kind::NoFlag { .. } => {}
+        }
+    }
+    if step.exports_env() {
+        if let Some(bash_env) = environment("BASH_ENV").filter(|v| !v.is_empty()) {
+            args.extend(["--export-env".to_string(), bash_env]);
+        }
+    }
+    Ok(args)
+}
+
+/// An unset parameter reads as its default; booleans compare as booleans (`1` is `true`).
+fn is_default(value: &str, default: &str) -> bool {
+    if value.is_empty() || value == default {
+        return true;
+    }
+    !default.is_empty()
+        && matches!((parse_bool("", value), parse_bool("", default)), (Ok(a), Ok(b)) if a == b)
+}
+
+fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) -> Result<()> {
+    let mut push = |flag: &str, value: String| args.extend([flag.to_string(), value]);
+    match rule {
+        Derived::Region => {
+            let region = values.read_through(name);
+            if !region.is_empty() {
+                push("--region", region);
+            }
+        }
+        Derived::Profile => {
+            let profile = values.get(name);
+            if !profile.is_empty() && profile != "default" {
+                push("--profile", profile);
+            }
+        }
+        Derived::Account => {
+            let account = values.read_through(name);
+            if !account.is_empty() {
+                push("--registry-id", account);
+            }
+        }
+        Derived::AwsDomain => {
+            let domain = values.get(name);
+            if domain.is_empty() || domain == "amazonaws.com" {
+                return Ok(());
+            }
+            let account = values.read_through("account_id");
+            let region = values.read_through("region");
+            if account.is_empty() || region.is_empty() {
+                return Err(orb_usage(
+                    name,
+                    format!(
+                        "aws_domain is {domain:?}, which needs account_id and region to name the \
+                         registry, and {} is empty",
+                        if account.is_empty() {
+                            "account_id"
+                        } else {
+                            "region"
+                        }
+                    ),
+                ));
+            }
+            push("--registry", format!("{account}.dkr.ecr.{region}.{domain}"));
+        }
+        Derived::PublicAlias => {
+            let alias = values.get(name);
+            if !alias.is_empty() && values.flag("public_registry")? {
+                push("--public-registry-alias", alias);
+            }
+        }
+        Derived::RepoPolicy => {
+            let path = values.get(name);
+            if values.flag("set_repo_policy")? {
+                if path.is_empty() {
+                    return Err(orb_usage(
+                        name,
+                        "set_repo_policy is true but repo_policy_path is empty".to_string(),
+                    ));
+                }
+                push("--repo-policy-path", path);
+            }
+        }
+        Derived::ExtraBuildArgs => {
+            let flags = extra_build_args(&values.get(name)).map_err(|e| orb_usage(name, e))?;
+            args.extend(flags);
+        }
+        Derived::PollAttempts => {
+            let attempts = values.seconds(name)?;
+            let interval = values.seconds("poll_interval")?;
+            if let (Some(attempts), Some(interval)) = (attempts, interval) {
+                push("--timeout", format!("{}s", attempts * interval.max(1)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The command line as the step prints it: values that may carry secrets (build arguments,
+/// environment variables) show their names only.
+pub fn display(args: &[String]) -> String {
+    let mut shown = vec!["deployer".to_string()];
+    let mut masked_next: Option<&str> = None;
+    for arg in args {
+        let text = match masked_next.take() {
+            Some("--build-arg") => match arg.split_once('=') {
+                Some((key, _)) => format!("{key}=…"),
+                None => arg.clone(),
+            },
+            Some(_) => "…".to_string(),
+            None => arg.clone(),
+        };
+        if matches!(
+            arg.as_str(),
+            "--build-arg" | "--container-env-var-updates" | "--container-secret-updates"
+        ) {
+            masked_next = Some(arg.as_str());
+        }
+        shown.push(shell_quote(&text));
+    }
+    shown.join(" ")
+}
+
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+…".contains(c));
+    if plain && split_words(word).is_ok() {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The table `deployer orb params` prints.
+pub fn params_json() -> serde_json::Value {
+    let steps: serde_json::Map<String, serde_json::Value> = Step::ALL
+        .iter()
+        .map(|step| {
+            let params: Vec<serde_json::Value> = step
+                .params()
+                .into_iter()
+                .map(|param| {
+                    let mut entry = serde_json::to_value(param).unwrap_or_default();
+                    entry["env"] = env_name(param.name).into();
+                    entry
+                })
+                .collect();
+            (
+                step.orb_command().to_string(),
+                serde_json::json!({ "subcommand": step.subcommand(), "params": params }),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn run(step: Step, vars: &[(&str, &str)]) -> Result<Vec<String>> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        command_line(step, &|name| vars.get(name).cloned())
+    }
+
+    /// The environment CircleCI gives the push step of the seed's job, defaults included.
+    fn seed_push() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("AWS_ACCOUNT_ID", "123456789012"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+            ("PARAM_ACCOUNT_ID", "${AWS_ACCOUNT_ID}"),
+            ("PARAM_REGION", "AWS_DEFAULT_REGION"),
+            ("PARAM_PROFILE_NAME", "default"),
+            ("PARAM_AWS_DOMAIN", "amazonaws.com"),
+            ("PARAM_PUBLIC_REGISTRY", "false"),
+            (
+                "PARAM_PUBLIC_REGISTRY_ALIAS",
+                "${AWS_ECR_PUBLIC_REGISTRY_ALIAS}",
+            ),
+            ("PARAM_USE_CREDENTIALS_HELPER", "true"),
+            ("PARAM_REPO", "tutorial-site-registry"),
+            ("PARAM_TAG", "latest,${CIRCLE_SHA1}"),
+            ("CIRCLE_SHA1", "0a1b2c3"),
+            ("PARAM_CREATE_REPO", "false"),
+            ("PARAM_REPO_SCAN_ON_PUSH", "true"),
+            ("PARAM_REPO_ENCRYPTION_TYPE", "AES256"),
+            ("PARAM_REPO_IMAGE_TAG_MUTABILITY", "MUTABLE"),
+            ("PARAM_SET_REPO_POLICY", "false"),
+            ("PARAM_BUILD_PATH", "."),
+            ("PARAM_PATH", "."),
+            ("PARAM_DOCKERFILE", "Dockerfile"),
+            ("PARAM_EXTRA_BUILD_ARGS", ""),
+            ("PARAM_PLATFORM", "linux/amd64"),
+            ("PARAM_SKIP_WHEN_TAGS_EXIST", "false"),
+            ("PARAM_PUSH_IMAGE", "true"),
+            ("PARAM_BINFMT_VERSION", "qemu-v7.0.0-28"),
+            ("BASH_ENV", "/tmp/.bash_env-1"),
+        ]
+    }
+
+    #[test]
+    fn the_seeds_push_becomes_deployer_flags() {
+        let args = run(Step::Push, &seed_push()).unwrap();
+        assert_eq!(
+            args,
+            [
+                "push",
+                "--region",
+                "eu-west-1",
+                "--registry-id",
+                "123456789012",
+                "--repo",
+                "tutorial-site-registry",
+                "--tag",
+                "latest,0a1b2c3",
+                "--repo-scan-on-push=true",
+                "--repo-encryption-type",
+                "AES256",
+                "--repo-tag-mutability",
+                "MUTABLE",
+                "--build-path",
+                ".",
+                "--path",
+                ".",
+                "--dockerfile",
+                "Dockerfile",
+                "--platform",
+                "linux/amd64",
+                "--export-env",
+                "/tmp/.bash_env-1"
+            ]
+        );
+    }
+
+    #[test]
+    fn repository_options_and_build_flags() {
+        let mut vars = seed_push();
+        vars.extend([
+            ("PARAM_CREATE_REPO", "true"),
+            ("PARAM_REPO_SCAN_ON_PUSH", "false"),
+            (
+                "PARAM_REPO_IMAGE_TAG_MUTABILITY",
+                "IMMUTABLE_WITH_EXCLUSION",
+            ),
+            ("PARAM_REPO_IMAGE_TAG_EXCLUSION_FILTERS", "latest, dev-*"),
+            ("PARAM_SET_REPO_POLICY", "true"),
+            ("PARAM_REPO_POLICY_PATH", "policy.json"),
+            (
+                "PARAM_EXTRA_BUILD_ARGS",
+                "--build-arg VERSION=${CIRCLE_SHA1} --no-cache",
+            ),
+            ("PARAM_PROFILE_NAME", "ci"),
+        ]);
+        let args = run(Step::Push, &vars).unwrap().join(" ");
+        for expected in [
+            "--profile ci",
+            "--create-repo",
+            "--repo-scan-on-push=false",
+            "--repo-tag-mutability-exclusion latest --repo-tag-mutability-exclusion dev-*",
+            "--repo-policy-path policy.json",
+            "--build-arg VERSION=0a1b2c3 --no-cache",
+        ] {
+            assert!(args.contains(expected), "{expected:?} missing from {args}");
+        }
+    }
+
+    #[test]
+    fn aws_domain_names_the_registry_as_the_orb_does() {
+        let mut vars = seed_push();
+        vars.push(("PARAM_AWS_DOMAIN", "amazonaws.com.cn"));
+        vars.push(("AWS_DEFAULT_REGION", "cn-north-1"));
+        let args = run(Step::Push, &vars).unwrap().join(" ");
+        assert!(
+            args.contains("--registry 123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"),
+            "{args}"
+        );
+    }
+
+    #[test]
+    fn public_alias_only_with_public_registry() {
+        let mut vars = seed_push();
+        vars.push(("AWS_ECR_PUBLIC_REGISTRY_ALIAS", "tutorial"));
+        let args = run(Step::Push, &vars).unwrap();
+        assert!(!args.contains(&"--public-registry-alias".to_string()));
+        vars.push(("PARAM_PUBLIC_REGISTRY", "true"));
+        let args = run(Step::Push, &vars).unwrap().join(" ");
+        assert!(
+            args.contains("--public-registry --public-registry-alias tutorial"),
+            "{args}"
+        );
+    }
+
+    #[test]
+    fn lacking_features_fail_only_off_their_default() {
+        let mut vars = seed_push();
+        vars.push(("PARAM_PUSH_IMAGE", "false"));
+        let error = run(Step::Push, &vars).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Usage);
+        assert!(error.message.contains("push_image"), "{}", error.message);
+        assert!(
+            error.message.contains("building without pushing"),
+            "{}",
+            error.message
+        );
+
+        let mut vars = seed_push();
+        vars.push(("PARAM_BINFMT_VERSION", "qemu-v8"));
+        let error = run(Step::Push, &vars).unwrap_err();
+        assert!(error.message.contains("binfmt"), "{}", error.message);
+
+        let update = [
+            ("PARAM_FAMILY", "tutorial-site-task"),
+            ("PARAM_CLUSTER", "tutorial-site-cluster"),
+            ("PARAM_DEPLOYMENT_CONTROLLER", "CODE_DEPLOY"),
+        ];
+        let error = run(Step::UpdateService, &update).unwrap_err();
+        assert!(error.message.contains("CodeDeploy"), "{}", error.message);
+        let error = run(
+            Step::UpdateService,
+            &[("PARAM_CREATE_SERVICE", "true"), ("PARAM_FAMILY", "f")],
+        )
+        .unwrap_err();
+        assert!(
+            error.message.contains("create_service"),
+            "{}",
+            error.message
+        );
+        // At their defaults, the same parameters pass.
+        run(
+            Step::UpdateService,
+            &[
+                ("PARAM_FAMILY", "f"),
+                ("PARAM_DEPLOYMENT_CONTROLLER", "ECS"),
+                ("PARAM_CREATE_SERVICE", "false"),
+                ("PARAM_PUBLIC_IP", "DISABLED"),
+                ("PARAM_CODEDEPLOY_LOAD_BALANCED_CONTAINER_PORT", "80"),
+                ("PARAM_FAIL_ON_VERIFICATION_TIMEOUT", "true"),
+                ("PARAM_VERIFICATION_TIMEOUT", "10m"),
+            ],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_seeds_service_update_waits_as_long_as_the_orb() {
+        let vars = [
+            ("PARAM_REGION", "${AWS_DEFAULT_REGION}"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+            ("PARAM_FAMILY", "tutorial-site-task"),
+            ("PARAM_CLUSTER", "tutorial-site-cluster"),
+            ("PARAM_SERVICE_NAME", "tutorial-site-service"),
+            (
+                "PARAM_CONTAINER_IMAGE_NAME_UPDATES",
+                "container=tutorial-site-app,tag=latest",
+            ),
+            ("PARAM_FORCE_NEW_DEPLOYMENT", "false"),
+            ("PARAM_VERIFY_REVISION_IS_DEPLOYED", "true"),
+            ("PARAM_MAX_POLL_ATTEMPTS", "50"),
+            ("PARAM_POLL_INTERVAL", "20"),
+        ];
+        let args = run(Step::UpdateService, &vars).unwrap();
+        assert_eq!(
+            args,
+            [
+                "update-service",
+                "--region",
+                "eu-west-1",
+                "--family",
+                "tutorial-site-task",
+                "--cluster",
+                "tutorial-site-cluster",
+                "--service",
+                "tutorial-site-service",
+                "--container-image-name-updates",
+                "container=tutorial-site-app,tag=latest",
+                "--poll-interval",
+                "20s",
+                "--timeout",
+                "1000s"
+            ]
+        );
+        let mut no_wait = vars.to_vec();
+        no_wait.push(("PARAM_VERIFY_REVISION_IS_DEPLOYED", "false"));
+        assert!(run(Step::UpdateService, &no_wait)
+            .unwrap()
+            .contains(&"--no-wait".to_string()));
+    }
+
+    #[test]
+    fn malformed_values_name_the_parameter() {
+        let error = run(Step::Push, &[("PARAM_CREATE_REPO", "yes")]).unwrap_err();
+        assert!(error.message.contains("create_repo"), "{}", error.message);
+        assert!(error.hint.unwrap().contains("PARAM_CREATE_REPO"));
+        let error = run(
+            Step::UpdateService,
+            &[
+                ("PARAM_POLL_INTERVAL", "20s"),
+                ("PARAM_MAX_POLL_ATTEMPTS", "5"),
+            ],
+        )
+        .unwrap_err();
+        assert!(error.message.contains("poll_interval"), "{}", error.message);
+        let error = run(
+            Step::Push,
+            &[("PARAM_EXTRA_BUILD_ARGS", "--build-arg A=1 --squash")],
+        )
+        .unwrap_err();
+        assert!(error.message.contains("--squash"), "{}", error.message);
+    }
+
+    #[test]
+    fn the_printed_command_hides_values_that_may_be_secret() {
+        let args: Vec<String> = [
+            "push",
+            "--repo",
+            "tutorial-site-registry",
+            "--build-arg",
+            "NPM_TOKEN=s3cr3t",
+            "--container-env-var-updates",
+            "container=app,name=DB_PASSWORD,value=hunter2",
+            "--label",
+            "title=a b",
+        ]
+        .map(String::from)
+        .to_vec();
+        let shown = display(&args);
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        assert!(shown.contains("--build-arg NPM_TOKEN=…"), "{shown}");
+        assert!(shown.contains("--label 'title=a b'"), "{shown}");
+    }
+
+    #[test]
+    fn every_step_names_each_parameter_once() {
+        for step in Step::ALL {
+            let mut names: Vec<_> = step.params().iter().map(|p| p.name).collect();
+            let count = names.len();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), count, "{step:?} lists a parameter twice");
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! The CircleCI orb: its checks (YAML, schema, every parameter reaching a real flag, shellcheck)
+//! and its scripts run as CircleCI runs them: `orb/src/scripts/run.sh` with the `PARAM_*`
+//! environment the packed orb gives each step (`scripts/orb.py env`), against the local stack.
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::emulator::{push_site, tutorial_site, Service};
+use crate::support::{run, stack, unique_repo, Api, Run};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The environment CircleCI gives `command`'s deployer step: the orb's defaults, then `params`.
+fn step_env(command: &str, params: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let output = Command::new("python3")
+        .arg(root().join("scripts/orb.py"))
+        .args(["env", command])
+        .args(params.iter().map(|(k, v)| format!("{k}={v}")))
+        .output()
+        .expect("python3 runs scripts/orb.py");
+    assert!(
+        output.status.success(),
+        "scripts/orb.py env failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Runs an orb step's script as CircleCI would: bash, in `dir`, with the step's environment
+/// on top of the job's (`job_env`, e.g. AWS_ENDPOINT_URL, BASH_ENV, CIRCLE_SHA1).
+fn run_step(dir: &Path, command: &str, params: &[(&str, &str)], job_env: &[(&str, &str)]) -> Run {
+    let mut bash = Command::new("bash");
+    bash.arg(root().join("orb/src/scripts/run.sh"))
+        .current_dir(dir)
+        .env("DEPLOYER_BIN", env!("CARGO_BIN_EXE_deployer"))
+        .env_remove("DEPLOYER_ROLE_ARN")
+        .env_remove("RUST_LOG")
+        .envs(step_env(command, params))
+        .envs(job_env.iter().copied());
+    run(&mut bash)
+}
+
+#[test]
+fn the_orb_packs_and_passes_its_checks() {
+    let result = run(Command::new("python3")
+        .arg(root().join("scripts/orb.py"))
+        .args(["check", "--deployer", env!("CARGO_BIN_EXE_deployer")]));
+    result
+        .assert_code(0)
+        .assert_stderr_contains("orb check: ok");
+
+    let scripts: Vec<PathBuf> = ["orb/src/scripts", "scripts", "benches", ".ci"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.extension().is_some_and(|e| e == "sh")
+                || path.file_name().is_some_and(|n| n == "run")
+        })
+        .collect();
+    assert!(scripts.len() >= 6, "found only {scripts:?}");
+    let result = run(Command::new("shellcheck").args(&scripts));
+    result.assert_code(0);
+}
+
+#[test]
+fn the_push_step_builds_and_pushes_with_the_aws_ecr_orbs_parameters() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let dir = tempfile::tempdir().unwrap();
+    let bash_env = dir.path().join("bash_env");
+    let site = tutorial_site();
+    let site = site.to_str().unwrap();
+    let result = run_step(
+        dir.path(),
+        "push",
+        &[
+            ("repo", &repo),
+            ("create_repo", "true"),
+            ("tag", "latest,${CIRCLE_SHA1}"),
+            ("build_path", site),
+            ("path", site),
+            ("extra_build_args", "--build-arg VERSION=${CIRCLE_SHA1} --label org.opencontainers.image.title=tutorial-site"),
+        ],
+        &[
+            ("AWS_ENDPOINT_URL", &stack.emulator),
+            ("CIRCLE_SHA1", "0a1b2c3"),
+            ("BASH_ENV", bash_env.to_str().unwrap()),
+        ],
+    );
+    result
+        .assert_code(0)
+        .assert_stderr_contains(&format!(
+            "orb step push: deployer push --region eu-west-1 --registry-id 123456789012 --repo {repo} --tag latest,0a1b2c3"
+        ))
+        .assert_stderr_contains("--build-arg VERSION=…");
+    let image = result.stdout.lines().next().unwrap();
+    assert!(
+        image.starts_with(&format!("{}/{repo}@sha256:", stack.registry)),
+        "{image}"
+    );
+    assert!(result.stdout.contains(&format!("{repo}:0a1b2c3")));
+    let exported = std::fs::read_to_string(&bash_env).unwrap();
+    assert!(
+        exported.contains(&format!("DEPLOYER_IMAGE={image}")),
+        "{exported}"
+    );
+}
+
+#[test]
+fn parameters_deployer_cannot_honour_fail_the_step_before_anything_changes() {
+    let stack = stack();
+    let api = Api::moto(&stack);
+    let dir = tempfile::tempdir().unwrap();
+    let moto = [("AWS_ENDPOINT_URL", stack.moto.as_str())];
+
+    let repo = unique_repo("tutorial-site-registry");
+    let site = tutorial_site();
+    for (param, value, named) in [
+        (
+            "extra_build_args",
+            "--build-arg VERSION=2 --squash",
+            "--squash",
+        ),
+        ("push_image", "false", "building without pushing"),
+        ("binfmt_version", "qemu-v8.1.5", "binfmt"),
+        ("platform", "linux/amd64,linux/arm64", "BuildKit"),
+    ] {
+        let result = run_step(
+            dir.path(),
+            "push",
+            &[
+                ("repo", &repo),
+                ("create_repo", "true"),
+                ("build_path", site.to_str().unwrap()),
+                ("path", site.to_str().unwrap()),
+                (param, value),
+            ],
+            &moto,
+        );
+        result.assert_code(2).assert_stderr_contains(named);
+        assert!(
+            !api.repository_exists(&repo),
+            "{param}: the repository was created"
+        );
+    }
+
+    let family = unique_repo("tutorial-site-task");
+    let cluster = unique_repo("tutorial-site-cluster");
+    let first = api.register_seed(&family);
+    api.create_cluster_and_service(&cluster, &family, &first);
+    for (param, value, named) in [
+        ("deployment_controller", "CODE_DEPLOY", "CodeDeploy"),
+        ("create_service", "true", "creating the service"),
+        ("task_definition_tags", "key=team,value=web", "tags"),
+        ("fail_on_verification_timeout", "false", "times out"),
+        ("max_poll_attempts", "many", "max_poll_attempts"),
+        (
+            "container_image_name_updates",
+            "container=nope,tag=v2",
+            "nope",
+        ),
+    ] {
+        let result = run_step(
+            dir.path(),
+            "update_service",
+            &[("family", &family), ("cluster", &cluster), (param, value)],
+            &moto,
+        );
+        result.assert_code(2).assert_stderr_contains(named);
+        assert_eq!(
+            api.revisions(&family),
+            std::slice::from_ref(&first),
+            "{param}: a revision was registered"
+        );
+    }
+}
+
+#[test]
+fn the_update_service_step_rolls_the_service_on_moto_like_the_aws_ecs_orb() {
+    let stack = stack();
+    let api = Api::moto(&stack);
+    let dir = tempfile::tempdir().unwrap();
+    let family = unique_repo("tutorial-site-task");
+    let cluster = unique_repo("tutorial-site-cluster");
+    let service = unique_repo("tutorial-site-service");
+    let first = api.register_seed(&family);
+    api.create_cluster_and_service(&cluster, &service, &first);
+
+    // The seed's step, old-style region name included; the aws-ecs orb does not wait by default.
+    let result = run_step(
+        dir.path(),
+        "update_service",
+        &[
+            ("region", "AWS_DEFAULT_REGION"),
+            ("family", &family),
+            ("service_name", &service),
+            ("cluster", &cluster),
+            (
+                "container_image_name_updates",
+                "container=tutorial-site-app,tag=v2",
+            ),
+            (
+                "container_env_var_updates",
+                "container=tutorial-site-app,name=GREETING,value=a=b",
+            ),
+        ],
+        &[("AWS_ENDPOINT_URL", &stack.moto)],
+    );
+    result
+        .assert_code(0)
+        .assert_stderr_contains("--region eu-west-1")
+        .assert_stderr_contains("--no-wait")
+        .assert_stderr_contains("GREETING")
+        .assert_stderr_contains("--container-env-var-updates …");
+    let command_line = result
+        .stderr
+        .lines()
+        .find(|l| l.contains("orb step"))
+        .unwrap();
+    assert!(!command_line.contains("a=b"), "{command_line}");
+    let revisions = api.revisions(&family);
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(
+        api.service_task_definition(&cluster, &service),
+        revisions[1]
+    );
+    assert_eq!(result.stdout.trim(), revisions[1]);
+}
+
+#[test]
+fn the_deploy_and_rollback_steps_wait_for_real_rollouts_on_the_emulator() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let service = Service::start(&stack, &stack.emulator, &v1, true);
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = [("AWS_ENDPOINT_URL", stack.emulator.as_str())];
+    let site = tutorial_site();
+    let site = site.to_str().unwrap();
+
+    let result = run_step(
+        dir.path(),
+        "deploy",
+        &[
+            ("repo", &repo),
+            ("tag", "v2"),
+            ("build_path", site),
+            ("path", site),
+            ("extra_build_args", "--build-arg VERSION=2"),
+            ("family", &service.family),
+            ("cluster", &service.cluster),
+            ("service_name", &service.service),
+            ("container", "tutorial-site-app"),
+            ("pin_digest", "true"),
+            ("poll_interval", "1"),
+        ],
+        &emulator,
+    );
+    result
+        .assert_code(0)
+        .assert_stderr_contains("--pin-digest")
+        .assert_stderr_contains("has reached a steady state");
+    assert_eq!(service.pages(), ["version 2"]);
+
+    let result = run_step(
+        dir.path(),
+        "rollback",
+        &[
+            ("cluster", &service.cluster),
+            ("service_name", &service.service),
+            ("poll_interval", "1"),
+        ],
+        &emulator,
+    );
+    result.assert_code(0);
+    assert_eq!(service.pages(), ["version 1"]);
+}
+
+#[test]
+fn the_ecr_login_step_writes_a_private_docker_config() {
+    let stack = stack();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("docker/config.json");
+    let result = run_step(
+        dir.path(),
+        "ecr_login",
+        // The emulator's registry is not at ACCOUNT.dkr.ecr.REGION.amazonaws.com, so the
+        // host comes from the token's proxyEndpoint: the caller's own registry.
+        &[
+            ("account_id", ""),
+            ("docker_config", config.to_str().unwrap()),
+        ],
+        &[("AWS_ENDPOINT_URL", &stack.emulator)],
+    );
+    result.assert_code(0);
+    assert_eq!(result.stdout.trim(), stack.registry);
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(!result.stderr.contains(&stack.registry_password));
+
+    let result = run_step(
+        dir.path(),
+        "ecr_login",
+        &[("use_credentials_helper", "true")],
+        &[("AWS_ENDPOINT_URL", &stack.emulator)],
+    );
+    result
+        .assert_code(2)
+        .assert_stderr_contains("credential helper");
+}
+
+/// Serves files from `dir` over HTTP on 127.0.0.1 until the test ends; returns the base URL.
+fn serve(dir: PathBuf) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = String::new();
+            if BufReader::new(&stream).read_line(&mut request).is_err() {
+                continue;
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("/");
+            let file = dir.join(path.trim_start_matches('/'));
+            let _ = match std::fs::read(&file) {
+                Ok(body) if !path.contains("..") => {
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    stream
+                        .write_all(head.as_bytes())
+                        .and_then(|()| stream.write_all(&body))
+                }
+                _ => stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                ),
+            };
+        }
+    });
+    url
+}
+
+/// A release directory as the pipeline publishes it: `download/vX/deployer-TARGET.tar.gz` and
+/// its `.sha256`, holding the binary under test.
+fn release(tampered: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    let target = match std::env::consts::ARCH {
+        "x86_64" => "x86_64-unknown-linux-gnu",
+        _ => "aarch64-unknown-linux-gnu",
+    };
+    let assets = dir.path().join(format!("download/v{version}"));
+    std::fs::create_dir_all(&assets).unwrap();
+    let staging = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_deployer"),
+        staging.path().join("deployer"),
+    )
+    .unwrap();
+    let asset = format!("deployer-{target}.tar.gz");
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(assets.join(&asset))
+        .arg("-C")
+        .arg(staging.path())
+        .arg("deployer")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let sum = Command::new("sha256sum")
+        .arg(assets.join(&asset))
+        .output()
+        .unwrap();
+    let digest = String::from_utf8(sum.stdout).unwrap();
+    let mut digest = digest.split_whitespace().next().unwrap().to_string();
+    if tampered {
+        // The SHA-256 of nothing: what a truncated or swapped download's checksum file might say.
+        digest = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".to_string();
+    }
+    std::fs::write(
+        assets.join(format!("{asset}.sha256")),
+        format!("{digest}  {asset}\n"),
+    )
+    .unwrap();
+    dir
+}
+
+fn install(release_url: &str, install_dir: &Path) -> Run {
+    run(Command::new("bash")
+        .arg(root().join("orb/src/scripts/install.sh"))
+        .env("PARAM_VERSION", env!("CARGO_PKG_VERSION"))
+        .env("PARAM_INSTALL_DIR", install_dir)
+        .env("PARAM_RELEASE_URL", release_url))
+}
+
+#[test]
+fn install_checks_the_release_checksum_and_installs_once() {
+    let releases = release(false);
+    let url = serve(releases.path().to_path_buf());
+    let bin = tempfile::tempdir().unwrap();
+    let result = install(&url, bin.path());
+    result.assert_code(0);
+    assert!(
+        result
+            .stdout
+            .contains(&format!("deployer {}", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        result.stdout
+    );
+    let mode = std::fs::metadata(bin.path().join("deployer"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o755, 0o755);
+    let again = install(&url, bin.path());
+    again.assert_code(0);
+    assert!(
+        again.stdout.contains("already installed"),
+        "{}",
+        again.stdout
+    );
+
+    // A checksum file that does not match the download: nothing is installed.
+    let tampered = release(true);
+    let url = serve(tampered.path().to_path_buf());
+    let bin = tempfile::tempdir().unwrap();
+    install(&url, bin.path())
+        .assert_code(1)
+        .assert_stderr_contains("checksum mismatch");
+    assert!(!bin.path().join("deployer").exists());
+
+    // A version that was never released.
+    let result = run(Command::new("bash")
+        .arg(root().join("orb/src/scripts/install.sh"))
+        .env("PARAM_VERSION", "9.9.9")
+        .env("PARAM_INSTALL_DIR", bin.path())
+        .env("PARAM_RELEASE_URL", &url));
+    result
+        .assert_code(1)
+        .assert_stderr_contains("cannot download deployer 9.9.9");
+}
