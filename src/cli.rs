@@ -257,6 +257,10 @@ struct UpdateFlags {
     /// container=NAME,KEY=VALUE[,KEY=VALUE…]
     #[arg(long, value_name = "SPEC")]
     container_docker_label_updates: Vec<String>,
+
+    /// Tags for the new revision, upserted by key: key=K,value=V [key=K2,value=V2…] or [{"key":…,"value":…}]
+    #[arg(long, value_name = "SPEC")]
+    task_definition_tags: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -657,7 +661,8 @@ async fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::RenderTaskDefinition(command) => {
             let updates = container_updates(&command.updates)?;
-            let rendered = render::run(&command.input, &updates)?;
+            let tags = task_definition_tags(&command.updates)?;
+            let rendered = render::run(&command.input, &updates, &tags)?;
             output::json(&rendered);
         }
         Command::Orb(_) => {
@@ -726,6 +731,19 @@ fn container_updates(flags: &UpdateFlags) -> Result<Vec<ContainerUpdate>> {
     Ok(updates)
 }
 
+fn task_definition_tags(flags: &UpdateFlags) -> Result<Vec<(String, String)>> {
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for value in &flags.task_definition_tags {
+        for (key, val) in update_spec::parse_task_definition_tags(value)
+            .map_err(|e| Error::usage(e.to_string()))?
+        {
+            tags.retain(|(existing, _)| *existing != key);
+            tags.push((key, val));
+        }
+    }
+    Ok(tags)
+}
+
 fn wait_settings(args: &WaitArgs) -> Option<(WaitSettings, WaitUntil)> {
     if args.no_wait {
         return None;
@@ -750,9 +768,10 @@ fn update_settings(
     aws: AwsSettings,
 ) -> Result<update_service::UpdateServiceSettings> {
     let updates = container_updates(&args.updates)?;
-    if args.skip_task_definition_registration && !updates.is_empty() {
+    let tags = task_definition_tags(&args.updates)?;
+    if args.skip_task_definition_registration && !(updates.is_empty() && tags.is_empty()) {
         return Err(Error::usage(
-            "--skip-task-definition-registration deploys the latest revision as it is: it cannot take container updates",
+            "--skip-task-definition-registration deploys the latest revision as it is: it cannot take container updates or tags",
         ));
     }
     if let Some(count) = args.desired_count {
@@ -776,6 +795,7 @@ fn update_settings(
         service,
         family: args.family,
         updates,
+        tags,
         skip_registration: args.skip_task_definition_registration,
         force_new_deployment: args.force_new_deployment,
         desired_count: args.desired_count,

@@ -273,7 +273,7 @@ const SERVICE: [Param; 3] = [
     value("service_name", "--service"),
 ];
 
-const UPDATE: [Param; 9] = [
+const UPDATE: [Param; 10] = [
     value(
         "container_image_name_updates",
         "--container-image-name-updates",
@@ -292,6 +292,7 @@ const UPDATE: [Param; 9] = [
     switch("force_new_deployment", "--force-new-deployment"),
     value("desired_count", "--desired-count"),
     switch("enable_circuit_breaker", "--enable-circuit-breaker"),
+    value("task_definition_tags", "--task-definition-tags"),
 ];
 
 const DEPLOY: [Param; 2] = [
@@ -324,7 +325,7 @@ const WAIT: [Param; 6] = [
 ];
 
 /// The aws-ecs orb's parameters for features deployer does not have yet.
-const LACKING_ECS: [Param; 18] = [
+const LACKING_ECS: [Param; 17] = [
     lacking("deployment_controller", "ECS", CODEDEPLOY),
     lacking("codedeploy_application_name", "", CODEDEPLOY),
     lacking("codedeploy_deployment_group_name", "", CODEDEPLOY),
@@ -335,11 +336,6 @@ const LACKING_ECS: [Param; 18] = [
     lacking("codedeploy_capacity_provider_weight", "", CODEDEPLOY),
     lacking("deployment_config_name", "", CODEDEPLOY),
     lacking("verification_timeout", "10m", CODEDEPLOY),
-    lacking(
-        "task_definition_tags",
-        "",
-        "adding tags to the new task definition revision (its current tags are kept)",
-    ),
     lacking("create_service", "false", CREATE_SERVICE),
     lacking("subnets", "", CREATE_SERVICE),
     lacking("security_groups", "", CREATE_SERVICE),

@@ -9,7 +9,7 @@ use crate::domain::task_definition;
 use crate::domain::update_spec::ContainerUpdate;
 use crate::error::{Error, Result};
 
-pub fn run(input: &Path, updates: &[ContainerUpdate]) -> Result<Value> {
+pub fn run(input: &Path, updates: &[ContainerUpdate], tags: &[(String, String)]) -> Result<Value> {
     let text = if input == Path::new("-") {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).map_err(|e| {
@@ -28,5 +28,8 @@ pub fn run(input: &Path, updates: &[ContainerUpdate]) -> Result<Value> {
             input.display()
         )));
     }
-    task_definition::render(&described, updates).map_err(|e| Error::usage(e.to_string()))
+    let mut rendered =
+        task_definition::render(&described, updates).map_err(|e| Error::usage(e.to_string()))?;
+    task_definition::set_tags(&mut rendered, tags);
+    Ok(rendered)
 }

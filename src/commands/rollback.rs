@@ -58,6 +58,7 @@ pub async fn run(settings: RollbackSettings) -> Result<UpdateServiceOutcome> {
         service: settings.service.clone(),
         family: family_of(&target).to_string(),
         updates: Vec::new(),
+        tags: Vec::new(),
         skip_registration: true,
         force_new_deployment: false,
         desired_count: None,

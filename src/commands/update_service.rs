@@ -21,6 +21,8 @@ pub struct UpdateServiceSettings {
     pub service: String,
     pub family: String,
     pub updates: Vec<ContainerUpdate>,
+    /// Tags set on the new revision, upserted by key.
+    pub tags: Vec<(String, String)>,
     pub skip_registration: bool,
     pub force_new_deployment: bool,
     pub desired_count: Option<i32>,
@@ -103,8 +105,9 @@ pub async fn run_with(ecs: &Ecs, settings: UpdateServiceSettings) -> Result<Upda
         ));
         (latest_arn, false)
     } else {
-        let rendered = task_definition::render(&described, &settings.updates)
+        let mut rendered = task_definition::render(&described, &settings.updates)
             .map_err(|e| Error::usage(e.to_string()))?;
+        task_definition::set_tags(&mut rendered, &settings.tags);
         let changes = task_definition::diff(&described, &rendered);
         if settings.dry_run {
             let plan = Plan {

@@ -94,6 +94,33 @@ pub fn render(described: &Value, updates: &[ContainerUpdate]) -> Result<Value, R
     Ok(input)
 }
 
+/// Sets tags on a rendered RegisterTaskDefinition input: a tag of an existing key gets the new
+/// value, others are added after the revision's own tags.
+pub fn set_tags(input: &mut Value, tags: &[(String, String)]) {
+    if tags.is_empty() {
+        return;
+    }
+    let Some(object) = input.as_object_mut() else {
+        return;
+    };
+    let list = object
+        .entry("tags")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if !list.is_array() {
+        *list = Value::Array(Vec::new());
+    }
+    let Value::Array(list) = list else { return };
+    for (key, value) in tags {
+        match list
+            .iter_mut()
+            .find(|tag| tag.get("key").and_then(Value::as_str) == Some(key))
+        {
+            Some(tag) => tag["value"] = Value::String(value.clone()),
+            None => list.push(json!({ "key": key, "value": value })),
+        }
+    }
+}
+
 /// The described revision as a RegisterTaskDefinition input, before any update.
 fn register_input(described: &Value) -> Result<Value, RenderError> {
     let definition = described
@@ -324,6 +351,37 @@ mod tests {
 
     fn multi() -> Value {
         serde_json::from_str(MULTI).unwrap()
+    }
+
+    #[test]
+    fn tags_are_upserted_by_key_after_the_revisions_own() {
+        let described = json!({
+            "taskDefinition": {"family": "tutorial-site-task", "containerDefinitions": [{"name": "tutorial-site-app", "image": "app:v1"}]},
+            "tags": [{"key": "team", "value": "web"}, {"key": "release", "value": "1"}]
+        });
+        let mut rendered = render(&described, &[]).unwrap();
+        set_tags(
+            &mut rendered,
+            &[
+                ("release".into(), "2".into()),
+                ("commit".into(), "0a1b2c3".into()),
+            ],
+        );
+        assert_eq!(
+            rendered["tags"],
+            json!([{"key": "team", "value": "web"}, {"key": "release", "value": "2"}, {"key": "commit", "value": "0a1b2c3"}])
+        );
+        assert!(diff(&described, &rendered)
+            .iter()
+            .any(|line| line.contains("tags")));
+
+        let mut untagged = render(
+            &json!({"taskDefinition": {"containerDefinitions": []}}),
+            &[],
+        )
+        .unwrap();
+        set_tags(&mut untagged, &[("team".into(), "web".into())]);
+        assert_eq!(untagged["tags"], json!([{"key": "team", "value": "web"}]));
     }
 
     #[test]

@@ -274,9 +274,106 @@ pub fn parse_docker_label_updates(value: &str) -> Result<Vec<ContainerUpdate>, S
     Ok(updates)
 }
 
+/// `--task-definition-tags`, in the aws-ecs orb's syntaxes: the AWS CLI's shorthand
+/// (`key=team,value=web key=tier,value=front`; a value may contain `=`, not blanks or commas) or
+/// its JSON (`[{"key": "team", "value": "web"}]`). Tags of the same key: the last one wins.
+pub fn parse_task_definition_tags(value: &str) -> Result<Vec<(String, String)>, SpecError> {
+    let error = |problem: String| SpecError {
+        flag: "--task-definition-tags",
+        value: value.to_string(),
+        problem,
+    };
+    let mut tags: Vec<(String, String)> = Vec::new();
+    let mut add = |key: String, val: String| -> Result<(), SpecError> {
+        if key.is_empty() || key.len() > 128 {
+            return Err(error(format!(
+                "tag key {key:?} must be 1 to 128 characters"
+            )));
+        }
+        if val.len() > 256 {
+            return Err(error(format!(
+                "the value of tag {key} is over 256 characters"
+            )));
+        }
+        tags.retain(|(existing, _)| *existing != key);
+        tags.push((key, val));
+        Ok(())
+    };
+    let trimmed = value.trim();
+    if trimmed.starts_with('[') {
+        let list: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_str(trimmed)
+            .map_err(|e| {
+            error(format!(
+                "not a JSON list of {{\"key\", \"value\"}} objects: {e}"
+            ))
+        })?;
+        for tag in list {
+            let field = |name: &str| {
+                tag.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .and_then(|(_, v)| v.as_str())
+                    .map(str::to_string)
+            };
+            let key = field("key").ok_or_else(|| error("a tag has no \"key\" string".into()))?;
+            add(key, field("value").unwrap_or_default())?;
+        }
+        return Ok(tags);
+    }
+    for entry in trimmed.split_whitespace() {
+        let (mut key, mut val) = (None, None);
+        for part in entry.split(',').filter(|part| !part.is_empty()) {
+            match part.split_once('=') {
+                Some((k, v)) if k.eq_ignore_ascii_case("key") => key = Some(v.to_string()),
+                Some((k, v)) if k.eq_ignore_ascii_case("value") => val = Some(v.to_string()),
+                _ => {
+                    return Err(error(format!(
+                        "{part:?} is not key=KEY or value=VALUE (write each tag as key=KEY,value=VALUE, tags separated by blanks)"
+                    )))
+                }
+            }
+        }
+        let key = key.ok_or_else(|| error(format!("{entry:?} has no key=KEY")))?;
+        add(key, val.unwrap_or_default())?;
+    }
+    Ok(tags)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_definition_tags_in_shorthand_and_json() {
+        let tags = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            parse_task_definition_tags("key=team,value=web key=release,value=a=b").unwrap(),
+            tags(&[("team", "web"), ("release", "a=b")])
+        );
+        assert_eq!(
+            parse_task_definition_tags(
+                r#"[{"key": "team", "value": "web site"}, {"Key": "empty"}]"#
+            )
+            .unwrap(),
+            tags(&[("team", "web site"), ("empty", "")])
+        );
+        assert_eq!(
+            parse_task_definition_tags("key=team,value=a key=team,value=b").unwrap(),
+            tags(&[("team", "b")])
+        );
+        assert_eq!(parse_task_definition_tags("  ").unwrap(), tags(&[]));
+        let error = parse_task_definition_tags("key=team,val=web").unwrap_err();
+        assert!(error.problem.contains("\"val=web\""), "{error}");
+        let error = parse_task_definition_tags("value=web").unwrap_err();
+        assert!(error.problem.contains("no key=KEY"), "{error}");
+        assert!(parse_task_definition_tags(r#"[{"value": "x"}]"#).is_err());
+        assert!(parse_task_definition_tags("[not json").is_err());
+        assert!(parse_task_definition_tags("key=,value=x").is_err());
+    }
 
     fn image(container: &str, change: ImageChange) -> ContainerUpdate {
         ContainerUpdate::Image {

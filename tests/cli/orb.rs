@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::emulator::{push_site, tutorial_site, Service};
-use crate::support::{run, stack, unique_repo, Api, Run};
+use crate::support::{describe_task_definition_json, run, stack, unique_repo, Api, Run};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -157,7 +157,7 @@ fn parameters_deployer_cannot_honour_fail_the_step_before_anything_changes() {
     for (param, value, named) in [
         ("deployment_controller", "CODE_DEPLOY", "CodeDeploy"),
         ("create_service", "true", "creating the service"),
-        ("task_definition_tags", "key=team,value=web", "tags"),
+        ("task_definition_tags", "key=team,val=web", "val=web"),
         ("fail_on_verification_timeout", "false", "times out"),
         ("max_poll_attempts", "many", "max_poll_attempts"),
         (
@@ -209,8 +209,12 @@ fn the_update_service_step_rolls_the_service_on_moto_like_the_aws_ecs_orb() {
                 "container_env_var_updates",
                 "container=tutorial-site-app,name=GREETING,value=a=b",
             ),
+            ("task_definition_tags", "key=release,value=${CIRCLE_SHA1}"),
         ],
-        &[("AWS_ENDPOINT_URL", &stack.moto)],
+        &[
+            ("AWS_ENDPOINT_URL", &stack.moto),
+            ("CIRCLE_SHA1", "0a1b2c3"),
+        ],
     );
     result
         .assert_code(0)
@@ -231,6 +235,12 @@ fn the_update_service_step_rolls_the_service_on_moto_like_the_aws_ecs_orb() {
         revisions[1]
     );
     assert_eq!(result.stdout.trim(), revisions[1]);
+    let registered = describe_task_definition_json(&stack, &revisions[1]);
+    let tags = registered["tags"].as_array().unwrap();
+    assert!(
+        tags.contains(&serde_json::json!({"key": "release", "value": "0a1b2c3"})),
+        "{tags:?}"
+    );
 }
 
 #[test]
