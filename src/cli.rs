@@ -223,6 +223,10 @@ struct PushArgs {
     /// With --no-build: the local image to push (name[:tag] or ID).
     #[arg(long, requires = "no_build")]
     image: Option<String>,
+
+    /// Build and tag REGISTRY/REPO:TAG locally, push nothing (the aws-ecr orb's push_image: false).
+    #[arg(long, conflicts_with = "no_build")]
+    no_push: bool,
 }
 
 #[derive(Debug, Args)]
@@ -615,6 +619,11 @@ async fn dispatch(cli: Cli) -> Result<()> {
             }
         }
         Command::Deploy(command) => {
+            if command.push.no_push {
+                return Err(Error::usage(
+                    "deploy --no-push would register an image ECS cannot pull: build with push --no-push, or deploy without it",
+                ));
+            }
             if command.update.dry_run {
                 return Err(Error::usage(
                     "deploy --dry-run would still have to build and push to know the image: \
@@ -683,7 +692,10 @@ async fn dispatch(cli: Cli) -> Result<()> {
 }
 
 fn print_push(outcome: &push::PushOutcome) {
-    output::data(&outcome.image);
+    // Without a push there is no digest: the tags' references are the data.
+    if !outcome.digest.is_empty() {
+        output::data(&outcome.image);
+    }
     for reference in &outcome.references {
         output::data(reference);
     }
@@ -877,6 +889,7 @@ fn push_settings(args: PushArgs, aws: AwsSettings) -> Result<push::PushSettings>
         lifecycle_policy,
         source,
         skip_when_tags_exist: args.skip_when_tags_exist,
+        push: !args.no_push,
         public,
     })
 }

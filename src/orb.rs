@@ -255,11 +255,10 @@ const BUILD: [Param; 22] = [
     switch("skip_when_tags_exist", "--skip-when-tags-exist"),
     switch("no_build", "--no-build"),
     value("image", "--image"),
-    lacking(
-        "push_image",
-        "true",
-        "building without pushing (push_image: false)",
-    ),
+    Param {
+        name: "push_image",
+        kind: Kind::SwitchWhenFalse { flag: "--no-push" },
+    },
     lacking(
         "binfmt_version",
         "qemu-v7.0.0-28",
@@ -765,14 +764,9 @@ mod tests {
     fn lacking_features_fail_only_off_their_default() {
         let mut vars = seed_push();
         vars.push(("PARAM_PUSH_IMAGE", "false"));
-        let error = run(Step::Push, &vars).unwrap_err();
-        assert_eq!(error.kind, ErrorKind::Usage);
-        assert!(error.message.contains("push_image"), "{}", error.message);
-        assert!(
-            error.message.contains("building without pushing"),
-            "{}",
-            error.message
-        );
+        assert!(run(Step::Push, &vars)
+            .unwrap()
+            .contains(&"--no-push".to_string()));
 
         let mut vars = seed_push();
         vars.push(("PARAM_BINFMT_VERSION", "qemu-v8"));

@@ -57,6 +57,8 @@ pub struct PushSettings {
     pub lifecycle_policy: Option<PolicyFile>,
     pub source: ImageSource,
     pub skip_when_tags_exist: bool,
+    /// False with `--no-push`: build and tag locally only.
+    pub push: bool,
     /// Push to ECR Public instead, under this alias (default: the repository's own).
     pub public: Option<PublicRegistry>,
 }
@@ -113,7 +115,7 @@ impl RegistryApi {
 /// What was pushed, for stdout.
 #[derive(Debug, Clone, Serialize)]
 pub struct PushOutcome {
-    /// `REGISTRY/REPO@sha256:…`
+    /// `REGISTRY/REPO@sha256:…`; with `--no-push`, `REGISTRY/REPO:TAG` of the first tag.
     pub image: String,
     pub registry: String,
     pub repository: String,
@@ -173,13 +175,14 @@ pub async fn run_with(
 
     let mut existing = BTreeMap::new();
     let needs_existing = settings.skip_when_tags_exist
-        || settings.tags.iter().any(|tag| {
-            tag_is_immutable(
-                &repository.tag_mutability,
-                &repository.exclusion_filters,
-                tag,
-            )
-        });
+        || (settings.push
+            && settings.tags.iter().any(|tag| {
+                tag_is_immutable(
+                    &repository.tag_mutability,
+                    &repository.exclusion_filters,
+                    tag,
+                )
+            }));
     if needs_existing {
         existing = api.tagged_digests(&settings.repository).await?;
     }
@@ -205,6 +208,26 @@ pub async fn run_with(
             id
         }
     };
+
+    if !settings.push {
+        for tag in &settings.tags {
+            docker.tag(&image_id, &target, tag).await?;
+            output::step(format!(
+                "tagged {target}:{tag} locally; not pushed (--no-push)"
+            ));
+        }
+        let mut outcome = outcome(
+            &settings,
+            &registry,
+            &path,
+            String::new(),
+            Vec::new(),
+            Vec::new(),
+            false,
+        );
+        outcome.image = outcome.references[0].clone();
+        return Ok(outcome);
+    }
 
     let unchanged = match &api {
         RegistryApi::Private(ecr) => {

@@ -127,7 +127,7 @@ fn parameters_deployer_cannot_honour_fail_the_step_before_anything_changes() {
             "--build-arg VERSION=2 --squash",
             "--squash",
         ),
-        ("push_image", "false", "building without pushing"),
+        ("repo_image_tag_mutability", "SOMETIMES", "SOMETIMES"),
         ("binfmt_version", "qemu-v8.1.5", "binfmt"),
         ("platform", "linux/amd64,linux/arm64", "BuildKit"),
     ] {

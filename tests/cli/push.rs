@@ -265,6 +265,54 @@ fn a_failing_build_step_fails_with_the_daemons_message_and_pushes_nothing() {
 }
 
 #[test]
+fn no_push_builds_and_tags_locally_and_pushes_nothing() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site");
+    let context = site_context(&stack, "");
+    let env_file = context.path().join("bash_env");
+    let result = run(push(context.path(), &stack, &repo)
+        .args(["--tag", "latest,v1", "--no-push", "--export-env"])
+        .arg(&env_file));
+    result
+        .assert_code(0)
+        .assert_stderr_contains("not pushed (--no-push)");
+    let references = ["latest", "v1"].map(|tag| format!("{}/{repo}:{tag}", stack.registry));
+    assert_eq!(result.stdout.lines().collect::<Vec<_>>(), references);
+    for reference in &references {
+        let inspect = std::process::Command::new("docker")
+            .args(["image", "inspect", "--format", "{{.Id}}", reference])
+            .output()
+            .unwrap();
+        assert!(inspect.status.success(), "{reference} is not in the daemon");
+    }
+    assert_eq!(Registry::new(&stack).digest(&repo, "latest"), None);
+    let exported = std::fs::read_to_string(&env_file).unwrap();
+    assert!(
+        exported.contains(&format!("DEPLOYER_IMAGE={}\n", references[0])),
+        "{exported}"
+    );
+
+    let both = run(push(context.path(), &stack, &repo).args([
+        "--no-push",
+        "--no-build",
+        "--image",
+        &stack.base_image,
+    ]));
+    both.assert_code(2).assert_stderr_contains("--no-push");
+    let deploy = run(deployer(context.path()).args([
+        "deploy",
+        "--repo",
+        &repo,
+        "--no-push",
+        "--family",
+        "tutorial-site-task",
+        "--cluster",
+        "tutorial-site-cluster",
+    ]));
+    deploy.assert_code(2).assert_stderr_contains("--no-push");
+}
+
+#[test]
 fn no_build_pushes_a_local_image() {
     let stack = stack();
     let repo = unique_repo("local");
