@@ -771,6 +771,7 @@ mod tests {
         let mut vars = seed_push();
         vars.push(("PARAM_BINFMT_VERSION", "qemu-v8"));
         let error = run(Step::Push, &vars).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Usage);
         assert!(error.message.contains("binfmt"), "{}", error.message);
 
         let update = [
