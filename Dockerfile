@@ -1,0 +1,30 @@
+# deployer's image: the binary, CA certificates and a shell (CircleCI's Docker executor needs
+# /bin/sh), no Docker CLI. The base images are build arguments so the image builds offline:
+# the tests build it with deployer itself from bases imported from this machine's Debian
+# packages (scripts/image-bases.sh). Built with Debian's classic builder and with BuildKit.
+ARG RUST_IMAGE=docker.io/library/rust:1.95-slim-bookworm
+ARG RUNTIME_IMAGE=docker.io/library/debian:bookworm-slim
+
+FROM ${RUST_IMAGE} AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src src
+COPY emulator/Cargo.toml emulator/Cargo.toml
+COPY emulator/src emulator/src
+RUN cargo build --release --locked -p deployer --bin deployer \
+ && mkdir -p /out \
+ && cp target/release/deployer /out/deployer \
+ && /out/deployer --version
+
+FROM ${RUNTIME_IMAGE}
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="deployer" \
+      org.opencontainers.image.description="Build, push and deploy container images to Amazon ECR and ECS from CI" \
+      org.opencontainers.image.source="https://github.com/deployer-dev/deployer" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /out/deployer /usr/local/bin/deployer
+ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+ENTRYPOINT ["/usr/local/bin/deployer"]
+CMD ["--help"]

@@ -1,0 +1,104 @@
+//! deployer's own image, built offline by deployer: `scripts/image-bases.sh` imports the
+//! Dockerfile's base images from this machine's Debian packages and Rust toolchain, `deployer
+//! push` builds the multi-stage Dockerfile (a full release build inside the container) and
+//! pushes it to the stack's registry through the emulator's ECR, and the pulled image runs.
+//! Its own test binary, so cargo runs it after the others rather than beside them.
+use std::path::Path;
+use std::process::Command;
+
+#[allow(dead_code)]
+#[path = "cli/support.rs"]
+mod support;
+
+use support::{deployer, run, stack, unique_repo};
+
+const MAX_IMAGE_BYTES: u64 = 60 * 1024 * 1024;
+
+#[test]
+fn the_dockerfile_builds_offline_with_deployer_and_the_image_runs() {
+    let stack = stack();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bases = run(Command::new("bash").arg(root.join("scripts/image-bases.sh")));
+    bases.assert_code(0);
+
+    let repo = unique_repo("deployer");
+    let pushed = run(deployer(root)
+        .env("AWS_ENDPOINT_URL", &stack.emulator)
+        .args(["push", "--repo", &repo, "--create-repo", "--tag", "test"])
+        .args(["--build-arg", "RUST_IMAGE=deployer-test/rust:local"])
+        .args(["--build-arg", "RUNTIME_IMAGE=deployer-test/runtime:local"])
+        .args([
+            "--build-arg",
+            concat!("VERSION=", env!("CARGO_PKG_VERSION")),
+        ]));
+    // A warm daemon takes the build steps from its cache; a fresh one compiles deployer.
+    pushed.assert_code(0);
+    let image = pushed.stdout.lines().next().unwrap().to_string();
+    assert!(
+        image.starts_with(&format!("{}/{repo}@sha256:", stack.registry)),
+        "{image}"
+    );
+
+    // Pull it back as a user would: with the credentials `deployer ecr-login` writes.
+    let config = tempfile::tempdir().unwrap();
+    run(deployer(root)
+        .env("AWS_ENDPOINT_URL", &stack.emulator)
+        .env("DOCKER_CONFIG", config.path())
+        .arg("ecr-login"))
+    .assert_code(0);
+    let docker = |args: &[&str]| {
+        let output = Command::new("docker")
+            .arg("--config")
+            .arg(config.path())
+            .args(args)
+            .output()
+            .expect("the docker CLI runs");
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        assert!(
+            output.status.success(),
+            "docker {args:?} failed: {}",
+            text(&output.stderr)
+        );
+        text(&output.stdout)
+    };
+    docker(&["pull", "--quiet", &image]);
+
+    let version = docker(&["run", "--rm", "--network", "none", &image, "--version"]);
+    assert_eq!(
+        version.trim(),
+        concat!("deployer ", env!("CARGO_PKG_VERSION"))
+    );
+    // A shell for CircleCI's Docker executor, with deployer on its PATH.
+    let shell = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "/bin/sh",
+        &image,
+        "-c",
+        "deployer orb params >/dev/null && test -s /etc/ssl/certs/ca-certificates.crt && echo ok",
+    ]);
+    assert_eq!(shell.trim(), "ok");
+
+    let inspect = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Entrypoint}} {{.Size}} {{index .Config.Labels \"org.opencontainers.image.version\"}}",
+        &image,
+    ]);
+    let fields: Vec<&str> = inspect.split_whitespace().collect();
+    assert_eq!(fields[0], r#"["/usr/local/bin/deployer"]"#);
+    let size: u64 = fields[1].parse().unwrap();
+    assert!(
+        size < MAX_IMAGE_BYTES,
+        "the image is {size} bytes, over {MAX_IMAGE_BYTES}"
+    );
+    assert_eq!(fields[2], env!("CARGO_PKG_VERSION"));
+    eprintln!(
+        "image {image}: {:.1} MiB on the imported runtime base",
+        size as f64 / 1048576.0
+    );
+}
