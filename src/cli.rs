@@ -570,7 +570,9 @@ const SECRET_BEARING_LOG_TARGETS: [&str; 3] = [
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
-        0 => "warn",
+        // Off EC2, the SDK's instance-metadata lookups for a region or credentials warn before
+        // deployer says plainly what is missing; -v shows them.
+        0 => "warn,aws_config::imds=error",
         1 => "warn,deployer=debug",
         2 => "debug",
         _ => "trace",

@@ -61,12 +61,40 @@ pub fn step(message: impl AsRef<str>) {
     stderr_line(&format!("[{:>6.1}s] {}", elapsed(), message.as_ref()));
 }
 
-/// A line of a remote process's own output (the Docker build), indented under the step.
+/// A line of a remote process's own output (the Docker build), indented under the step. Its
+/// colour codes (the classic builder colours RUN steps' stderr) stay only on a terminal.
 pub fn passthrough(line: &str) {
     if quiet() {
         return;
     }
-    stderr_line(&format!("          | {line}"));
+    if stderr_is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        stderr_line(&format!("          | {line}"));
+    } else {
+        stderr_line(&format!("          | {}", strip_ansi(line)));
+    }
+}
+
+/// The text without ANSI escape sequences (CSI `ESC [ … final`, and lone `ESC x` pairs).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        if chars.next_if_eq(&'[').is_some() {
+            // Parameter and intermediate bytes, then one final byte in @..~.
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        } else {
+            chars.next();
+        }
+    }
+    out
 }
 
 /// A warning the user should read even with --quiet.
@@ -179,6 +207,17 @@ pub fn redacting_writer() -> RedactingWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_codes_are_stripped_and_text_is_kept() {
+        assert_eq!(
+            strip_ansi("\u{1b}[0m\u{1b}[91m   Compiling serde v1.0\u{1b}[0m"),
+            "   Compiling serde v1.0"
+        );
+        assert_eq!(strip_ansi("\u{1b}[1;31merror\u{1b}[0m: x"), "error: x");
+        assert_eq!(strip_ansi("plain [text] 100%"), "plain [text] 100%");
+        assert_eq!(strip_ansi("dangling \u{1b}"), "dangling ");
+    }
 
     #[test]
     fn registered_secrets_are_masked_and_short_ones_ignored() {
