@@ -28,7 +28,7 @@ pub async fn serve(listener: TcpListener, state: Arc<Mutex<State>>, docker: boll
                     .filter(|t| {
                         t.healthy && t.last_status == "RUNNING" && t.desired_status == "RUNNING"
                     })
-                    .filter_map(|t| t.container_id.clone())
+                    .filter_map(|t| t.network_container().map(str::to_string))
                     .collect()
             };
             if containers.is_empty() {

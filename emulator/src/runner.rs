@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::state::{now, State, Task};
+use crate::state::{now, State, Task, TaskContainer};
 use crate::Settings;
 
 const TICK: Duration = Duration::from_millis(400);
@@ -70,8 +70,9 @@ async fn observe(
 }
 
 async fn reconcile(settings: &Settings, state: &Arc<Mutex<State>>, docker: &bollard::Docker) {
-    // 1. Follow every live task's container.
-    let live: Vec<(usize, Option<String>, f64, bool, bool)> = {
+    // 1. Follow every live task's containers.
+    type Live = (usize, Vec<String>, f64, bool);
+    let live: Vec<Live> = {
         let state = state.lock().await;
         state
             .tasks
@@ -79,60 +80,39 @@ async fn reconcile(settings: &Settings, state: &Arc<Mutex<State>>, docker: &boll
             .enumerate()
             .filter(|(_, task)| task.last_status != "STOPPED")
             .map(|(index, task)| {
-                let has_health =
-                    task_health_check(&state, task).is_some() || task.image_health_check;
                 (
                     index,
-                    task.container_id.clone(),
+                    task.containers
+                        .iter()
+                        .filter_map(|c| c.id.clone())
+                        .collect(),
                     task.started_at,
-                    has_health,
                     task.desired_status == "STOPPED",
                 )
             })
             .collect()
     };
-    for (index, container, started_at, has_health, stop_requested) in live {
-        let Some(container) = container else { continue };
-        let observed = if stop_requested {
-            Observed::Gone
-        } else {
-            observe(docker, &container, started_at, has_health).await
-        };
+    for (index, ids, started_at, stop_requested) in live {
+        let mut observed = Vec::new();
+        if !stop_requested {
+            let has_health: Vec<bool> = {
+                let state = state.lock().await;
+                state.tasks[index]
+                    .containers
+                    .iter()
+                    .map(|c| c.has_health)
+                    .collect()
+            };
+            for (id, health) in ids.iter().zip(has_health) {
+                observed.push(observe(docker, id, started_at, health).await);
+            }
+        }
         let mut state = state.lock().await;
         let task = &mut state.tasks[index];
-        match observed {
-            Observed::Starting => task.last_status = "PENDING".into(),
-            Observed::Healthy => {
-                task.last_status = "RUNNING".into();
-                task.healthy = true;
-            }
-            Observed::Unhealthy => {
-                stop(
-                    task,
-                    "Task failed container health checks",
-                    "ServiceSchedulerInitiated",
-                    None,
-                );
-            }
-            Observed::Exited(code) => {
-                stop(
-                    task,
-                    "Essential container in task exited",
-                    "EssentialContainerExited",
-                    Some(code),
-                );
-            }
-            Observed::Gone => {
-                let reason = task
-                    .stopped_reason
-                    .clone()
-                    .unwrap_or_else(|| "Task stopped".into());
-                let code = task
-                    .stop_code
-                    .clone()
-                    .unwrap_or_else(|| "UserInitiated".into());
-                stop(task, &reason, &code, None);
-            }
+        if stop_requested || observed.len() != task.containers.len() {
+            gone(task);
+        } else {
+            follow(task, &observed);
         }
         if task.last_status == "STOPPED" {
             let never_healthy = !task.healthy;
@@ -141,7 +121,9 @@ async fn reconcile(settings: &Settings, state: &Arc<Mutex<State>>, docker: &boll
                 task.service.clone(),
                 task.id.clone(),
             );
-            remove(docker, &container).await;
+            for id in &ids {
+                remove(docker, id).await;
+            }
             if let Some(service_index) = state
                 .services
                 .iter()
@@ -171,16 +153,73 @@ async fn reconcile(settings: &Settings, state: &Arc<Mutex<State>>, docker: &boll
     }
 }
 
-fn stop(task: &mut Task, reason: &str, code: &str, exit_code: Option<i64>) {
+/// The task as its containers are now, as ECS judges it: an essential container that exits
+/// stops the task, an essential container failing its health check stops it, and it runs (and
+/// is healthy) once every essential container is; non-essential containers may come and go.
+fn follow(task: &mut Task, observed: &[Observed]) {
+    for (container, seen) in task.containers.iter_mut().zip(observed) {
+        match seen {
+            Observed::Starting => container.last_status = "PENDING".into(),
+            Observed::Healthy | Observed::Unhealthy => container.last_status = "RUNNING".into(),
+            Observed::Exited(code) => {
+                container.last_status = "STOPPED".into();
+                container.exit_code = Some(*code);
+            }
+            Observed::Gone => container.last_status = "STOPPED".into(),
+        }
+    }
+    let essential = || {
+        task.containers
+            .iter()
+            .zip(observed)
+            .filter(|(c, _)| c.essential)
+            .map(|(_, seen)| seen)
+    };
+    if essential().any(|seen| matches!(seen, Observed::Gone)) {
+        gone(task);
+    } else if essential().any(|seen| matches!(seen, Observed::Exited(_))) {
+        stop(
+            task,
+            "Essential container in task exited",
+            "EssentialContainerExited",
+        );
+    } else if essential().any(|seen| matches!(seen, Observed::Unhealthy)) {
+        stop(
+            task,
+            "Task failed container health checks",
+            "ServiceSchedulerInitiated",
+        );
+    } else if essential().all(|seen| matches!(seen, Observed::Healthy)) {
+        task.last_status = "RUNNING".into();
+        task.healthy = true;
+    } else {
+        task.last_status = "PENDING".into();
+    }
+}
+
+/// Stopped from outside (StopTask, the scheduler) or its containers vanished.
+fn gone(task: &mut Task) {
+    let reason = task
+        .stopped_reason
+        .clone()
+        .unwrap_or_else(|| "Task stopped".into());
+    let code = task
+        .stop_code
+        .clone()
+        .unwrap_or_else(|| "UserInitiated".into());
+    stop(task, &reason, &code);
+}
+
+fn stop(task: &mut Task, reason: &str, code: &str) {
     task.last_status = "STOPPED".into();
     task.desired_status = "STOPPED".into();
     task.stopped_reason
         .get_or_insert_with(|| reason.to_string());
     task.stop_code.get_or_insert_with(|| code.to_string());
-    if exit_code.is_some() {
-        task.exit_code = exit_code;
-    }
     task.stopped_at = Some(now());
+    for container in &mut task.containers {
+        container.last_status = "STOPPED".into();
+    }
 }
 
 async fn remove(docker: &bollard::Docker, container: &str) {
@@ -374,10 +413,9 @@ fn roll_back(state: &mut State, service_index: usize, task_definition: &str) {
     state.add_event(service_index, format!("rolling back to deployment {id}."));
 }
 
-/// The task definition's own health check of its first container, in Docker's terms.
-fn task_health_check(state: &State, task: &Task) -> Option<HealthConfig> {
-    let revision = state.find_revision(&task.task_definition)?;
-    let check = revision.definition["containerDefinitions"][0].get("healthCheck")?;
+/// A container definition's own health check, in Docker's terms.
+fn container_health_check(container: &Value) -> Option<HealthConfig> {
+    let check = container.get("healthCheck")?;
     let command: Vec<String> = check["command"]
         .as_array()?
         .iter()
@@ -406,9 +444,10 @@ async fn launch_task(
     deployment_id: &str,
     service_name: &str,
 ) {
-    let container = &definition["containerDefinitions"][0];
-    let image = container["image"].as_str().unwrap_or_default().to_string();
-    let container_name = container["name"].as_str().unwrap_or("app").to_string();
+    let definitions: Vec<Value> = definition["containerDefinitions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let (task_id, task_arn, cluster) = {
         let state = state.lock().await;
         let id = format!("{:032x}", crate::protocol::rand_id());
@@ -426,47 +465,70 @@ async fn launch_task(
         service: service_name.to_string(),
         deployment_id: deployment_id.to_string(),
         task_definition: task_definition.to_string(),
-        container_name,
-        container_id: None,
+        containers: definitions
+            .iter()
+            .map(|container| TaskContainer {
+                name: container["name"].as_str().unwrap_or("app").to_string(),
+                essential: container["essential"].as_bool().unwrap_or(true),
+                id: None,
+                last_status: "PENDING".into(),
+                exit_code: None,
+                reason: None,
+                has_health: false,
+            })
+            .collect(),
         last_status: "PROVISIONING".into(),
         desired_status: "RUNNING".into(),
         healthy: false,
         stopped_reason: None,
         stop_code: None,
-        exit_code: None,
-        container_reason: None,
-        image_health_check: false,
         started_at: now(),
         stopped_at: None,
     };
-    let health = {
-        let state = state.lock().await;
-        task_health_check(&state, &task)
-    };
-    match start_container(
-        settings,
-        docker,
-        &image,
-        &task_id,
-        &task_arn,
-        container,
-        health.clone(),
-    )
-    .await
-    {
-        Ok((id, image_health)) => {
-            task.container_id = Some(id);
-            task.last_status = "PENDING".into();
-            task.image_health_check = image_health;
+    // The first container gets the task's own network namespace; the others join it, as the
+    // containers of an awsvpc task share one network interface.
+    let mut namespace: Option<String> = None;
+    for (index, container) in definitions.iter().enumerate() {
+        let health = container_health_check(container);
+        let name = match index {
+            0 => format!("deployer-emulator-{task_id}"),
+            _ => format!(
+                "deployer-emulator-{task_id}-{}",
+                task.containers[index].name
+            ),
+        };
+        let network = namespace
+            .as_ref()
+            .map_or_else(|| "none".to_string(), |first| format!("container:{first}"));
+        match start_container(
+            settings,
+            docker,
+            &task_arn,
+            container,
+            health.clone(),
+            &name,
+            &network,
+        )
+        .await
+        {
+            Ok((id, image_health)) => {
+                namespace.get_or_insert_with(|| id.clone());
+                task.containers[index].id = Some(id);
+                task.containers[index].has_health = health.is_some() || image_health;
+            }
+            Err(message) => {
+                let reason = format!("CannotPullContainerError: {message}");
+                task.containers[index].reason = Some(reason.clone());
+                stop(&mut task, &reason, "TaskFailedToStart");
+                for id in task.containers.iter().filter_map(|c| c.id.as_deref()) {
+                    remove(docker, id).await;
+                }
+                break;
+            }
         }
-        Err(message) => {
-            stop(
-                &mut task,
-                &format!("CannotPullContainerError: {message}"),
-                "TaskFailedToStart",
-                None,
-            );
-        }
+    }
+    if task.last_status != "STOPPED" {
+        task.last_status = "PENDING".into();
     }
     let mut state = state.lock().await;
     let failed = task.last_status == "STOPPED";
@@ -491,12 +553,13 @@ async fn launch_task(
 async fn start_container(
     settings: &Settings,
     docker: &bollard::Docker,
-    image: &str,
-    task_id: &str,
     task_arn: &str,
     container: &Value,
     health: Option<HealthConfig>,
+    name: &str,
+    network: &str,
 ) -> Result<(String, bool), String> {
+    let image = container["image"].as_str().unwrap_or_default();
     let credentials = image
         .starts_with(&format!("{}/", settings.registry))
         .then(|| DockerCredentials {
@@ -558,7 +621,7 @@ async fn start_container(
         labels: Some(HashMap::from([(LABEL.to_string(), task_arn.to_string())])),
         host_config: Some(HostConfig {
             // Every task in its own network namespace: nothing on Docker's bridge.
-            network_mode: Some("none".into()),
+            network_mode: Some(network.to_string()),
             ..Default::default()
         }),
         ..Default::default()
@@ -566,7 +629,7 @@ async fn start_container(
     let created = docker
         .create_container(
             Some(CreateContainerOptions {
-                name: Some(format!("deployer-emulator-{task_id}")),
+                name: Some(name.to_string()),
                 ..Default::default()
             }),
             body,
@@ -587,7 +650,7 @@ pub async fn remove_all(docker: &bollard::Docker, state: &Arc<Mutex<State>>) {
         .await
         .tasks
         .iter()
-        .filter_map(|t| t.container_id.clone())
+        .flat_map(|t| t.containers.iter().filter_map(|c| c.id.clone()))
         .collect();
     for container in containers {
         remove(docker, &container).await;

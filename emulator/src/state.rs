@@ -73,17 +73,13 @@ pub struct Task {
     pub service: String,
     pub deployment_id: String,
     pub task_definition: String,
-    pub container_name: String,
-    pub container_id: Option<String>,
+    /// In the task definition's order; they share the first one's network namespace.
+    pub containers: Vec<TaskContainer>,
     pub last_status: String,
     pub desired_status: String,
     pub healthy: bool,
     pub stopped_reason: Option<String>,
     pub stop_code: Option<String>,
-    pub exit_code: Option<i64>,
-    pub container_reason: Option<String>,
-    /// Whether the image brings a HEALTHCHECK of its own.
-    pub image_health_check: bool,
     pub started_at: f64,
     pub stopped_at: Option<f64>,
 }
@@ -237,7 +233,27 @@ impl Service {
     }
 }
 
+/// One container of a task, as DescribeTasks reports it.
+#[derive(Debug, Clone)]
+pub struct TaskContainer {
+    pub name: String,
+    pub essential: bool,
+    /// The Docker container, once created.
+    pub id: Option<String>,
+    pub last_status: String,
+    pub exit_code: Option<i64>,
+    pub reason: Option<String>,
+    /// Whether it has a health check: the task definition's, or its image's HEALTHCHECK.
+    pub has_health: bool,
+}
+
 impl Task {
+    /// The container whose network namespace the task's containers share (the load balancer's
+    /// way in).
+    pub fn network_container(&self) -> Option<&str> {
+        self.containers.first()?.id.as_deref()
+    }
+
     pub fn to_json(&self) -> Value {
         json!({
             "taskArn": self.arn,
@@ -254,14 +270,15 @@ impl Task {
             "stoppedAt": self.stopped_at,
             "stoppedReason": self.stopped_reason,
             "stopCode": self.stop_code,
-            "containers": [{
-                "name": self.container_name,
+            "containers": self.containers.iter().map(|c| json!({
+                "name": c.name,
                 "taskArn": self.arn,
-                "lastStatus": self.last_status,
-                "exitCode": self.exit_code,
-                "reason": self.container_reason,
-                "runtimeId": self.container_id,
-            }],
+                "lastStatus": c.last_status,
+                "exitCode": c.exit_code,
+                "reason": c.reason,
+                "runtimeId": c.id,
+                "essential": c.essential,
+            })).collect::<Vec<_>>(),
         })
     }
 }

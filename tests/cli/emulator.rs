@@ -511,3 +511,120 @@ fn throttling_and_server_errors_during_the_wait_are_retried() {
     result.assert_code(0);
     assert_eq!(service.pages(), ["version 2"]);
 }
+
+/// The tutorial site with a second container, `page-watcher`, running `command` in the same task.
+fn register_with_sidecar(
+    api: &Api,
+    family: &str,
+    app_image: &str,
+    sidecar_image: &str,
+    command: &str,
+    sidecar_essential: bool,
+) -> String {
+    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, NetworkMode, PortMapping};
+    let app = ContainerDefinition::builder()
+        .name("tutorial-site-app")
+        .image(app_image)
+        .essential(true)
+        .memory(512)
+        .port_mappings(PortMapping::builder().container_port(3000).build())
+        .build();
+    let sidecar = ContainerDefinition::builder()
+        .name("page-watcher")
+        .image(sidecar_image)
+        .essential(sidecar_essential)
+        .memory(64)
+        .command("sh")
+        .command("-c")
+        .command(command)
+        .build();
+    let answer = api
+        .block_on(
+            api.ecs
+                .register_task_definition()
+                .family(family)
+                .requires_compatibilities(Compatibility::Fargate)
+                .network_mode(NetworkMode::Awsvpc)
+                .cpu("1024")
+                .memory("2048")
+                .container_definitions(app)
+                .container_definitions(sidecar)
+                .send(),
+        )
+        .unwrap();
+    answer
+        .task_definition()
+        .and_then(|definition| definition.task_definition_arn())
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn every_container_of_a_task_runs_in_its_namespace_and_an_essential_one_exiting_stops_it() {
+    let stack = stack();
+    let api = Api::emulator(&stack);
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let family = unique_repo("tutorial-site-task");
+    let cluster = unique_repo("tutorial-site-cluster");
+    let service = unique_repo("tutorial-site-service");
+    // The sidecar reads the app's page over the task's own loopback, then stays.
+    let watcher =
+        "until wget -q -O /tmp/page http://127.0.0.1:3000/; do sleep 0.2; done; sleep 600";
+    let first = register_with_sidecar(&api, &family, &v1, &stack.base_image, watcher, false);
+    api.create_cluster_and_service_with(&cluster, &service, &first, true);
+    let deploy = || {
+        run(on(&stack.emulator)
+            .args(["update-service", "--family", &family, "--cluster", &cluster])
+            .args(["--service", &service, "--skip-task-definition-registration"])
+            .args(["--poll-interval", "500ms", "--timeout", "90s"]))
+    };
+    deploy().assert_code(0);
+
+    let tasks = api
+        .block_on(
+            api.ecs
+                .list_tasks()
+                .cluster(&cluster)
+                .service_name(&service)
+                .send(),
+        )
+        .unwrap();
+    let described = api
+        .block_on(
+            api.ecs
+                .describe_tasks()
+                .cluster(&cluster)
+                .set_tasks(Some(tasks.task_arns().to_vec()))
+                .send(),
+        )
+        .unwrap();
+    let task = described.tasks().first().expect("a running task");
+    let names: Vec<&str> = task.containers().iter().filter_map(|c| c.name()).collect();
+    assert_eq!(names, ["tutorial-site-app", "page-watcher"]);
+    let watcher_id = task.containers()[1].runtime_id().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let page = loop {
+        let output = Command::new("docker")
+            .args(["exec", &watcher_id, "cat", "/tmp/page"])
+            .output()
+            .unwrap();
+        let page = String::from_utf8_lossy(&output.stdout).into_owned();
+        if page.contains("version 1") || Instant::now() > deadline {
+            break page;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert!(
+        page.contains("version 1"),
+        "the sidecar did not reach the app on the task's loopback: {page:?}"
+    );
+
+    // An essential sidecar that exits fails the release, named, and the breaker rolls back.
+    register_with_sidecar(&api, &family, &v1, &stack.base_image, "exit 3", true);
+    deploy()
+        .assert_code(1)
+        .assert_stderr_contains("Essential container in task exited")
+        .assert_stderr_contains("container page-watcher exited 3")
+        .assert_stderr_contains("rolled the service back to");
+}
