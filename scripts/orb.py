@@ -12,7 +12,8 @@ Checks: every YAML file in orb/ and .circleci/ parses; the packed orb, each exam
 check-jsonschema); every parameter is used and every use is declared; every PARAM_* a step
 passes is one the binary maps (`deployer orb params`) to flags that `deployer SUBCOMMAND --help`
 really lists; jobs pass their commands declared parameters with the same defaults; the jobs
-keep the aws-ecr and aws-ecs orbs' parameter names and defaults; versions agree with Cargo.toml.
+keep the aws-ecr and aws-ecs orbs' parameter names and defaults; the README's migration table
+names every parameter; versions agree with Cargo.toml.
 """
 import argparse
 import json
@@ -262,6 +263,18 @@ def check_aws_orbs(problems, orb):
                 problems.add(f"jobs/{job}", f"{param} defaults to {ours[param].get('default')!r}, the aws orb's to {spec['default']!r}")
 
 
+def check_readme_table(problems, orb):
+    """The README's migration table has a row for every parameter of the aws orbs' jobs and of ours."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    reference = load(os.path.join(ROOT, "tests", "fixtures", "orb", "aws-orb-jobs.yml"))
+    for job, params in reference.items():
+        ours = set((orb.get("jobs", {}).get(job) or {}).get("parameters") or {})
+        for param in sorted(set(params) | (ours - {"deployer_version", "role_arn", "role_session_name"})):
+            if f"`{param}`" not in readme:
+                problems.add("README.md", f"the migration table does not mention {job}'s parameter {param}")
+
+
 def check_versions(problems, orb):
     with open(os.path.join(ROOT, "Cargo.toml"), encoding="utf-8") as f:
         version = re.search(r'^version\s*=\s*"([^"]+)"', f.read(), re.M).group(1)
@@ -345,6 +358,7 @@ def main():
     check_steps_reach_flags(problems, orb, args.deployer)
     check_jobs_call_commands(problems, orb)
     check_aws_orbs(problems, orb)
+    check_readme_table(problems, orb)
     check_versions(problems, orb)
     if problems:
         print(f"orb check: {len(problems)} problem(s)", file=sys.stderr)
