@@ -7,6 +7,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::adapters::aws::AwsSettings;
 use crate::adapters::ecr::NewRepository;
+use crate::adapters::ecs::ServiceCreation;
 use crate::build_context;
 use crate::commands::wait::WaitSettings;
 use crate::commands::{deploy, ecr_login, push, render, rollback, update_service};
@@ -309,6 +310,53 @@ struct UpdateArgs {
     /// Show the plan (current revision, the new one, what changes) and change nothing.
     #[arg(long)]
     dry_run: bool,
+
+    /// Create the service, running the new revision, when it does not exist (the orb's create_service).
+    #[arg(long)]
+    create_service: bool,
+
+    /// With --create-service: subnets of the tasks' network interfaces (awsvpc), comma-separated.
+    #[arg(long, value_delimiter = ',', requires = "create_service")]
+    subnets: Vec<String>,
+
+    /// With --create-service: security groups of the tasks' network interfaces, comma-separated.
+    #[arg(long, value_delimiter = ',', requires = "create_service")]
+    security_groups: Vec<String>,
+
+    /// With --create-service: whether tasks get a public IP.
+    #[arg(long, value_enum, requires = "create_service")]
+    assign_public_ip: Option<PublicIp>,
+
+    /// With --create-service: the load balancer's target group ARN (with --container-name and --container-port).
+    #[arg(long, requires_all = ["create_service", "container_name", "container_port"])]
+    target_group: Option<String>,
+
+    /// With --target-group: the container the load balancer sends traffic to.
+    #[arg(long, requires = "target_group")]
+    container_name: Option<String>,
+
+    /// With --target-group: that container's port.
+    #[arg(long, requires = "target_group")]
+    container_port: Option<i32>,
+
+    /// With --create-service: FARGATE, EC2 or EXTERNAL [default: FARGATE for Fargate-only task definitions].
+    #[arg(long, value_enum, requires = "create_service")]
+    launch_type: Option<LaunchTypeArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+enum PublicIp {
+    Enabled,
+    Disabled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+enum LaunchTypeArg {
+    Fargate,
+    Ec2,
+    External,
 }
 
 #[derive(Debug, Args)]
@@ -814,6 +862,31 @@ fn update_settings(
         force_new_deployment: args.force_new_deployment,
         desired_count: args.desired_count,
         enable_circuit_breaker: args.enable_circuit_breaker,
+        create: args.create_service.then(|| ServiceCreation {
+            subnets: args.subnets.clone(),
+            security_groups: args.security_groups.clone(),
+            assign_public_ip: args.assign_public_ip.map(|ip| {
+                match ip {
+                    PublicIp::Enabled => "ENABLED",
+                    PublicIp::Disabled => "DISABLED",
+                }
+                .to_string()
+            }),
+            load_balancer: args
+                .target_group
+                .clone()
+                .zip(args.container_name.clone())
+                .zip(args.container_port)
+                .map(|((group, name), port)| (group, name, port)),
+            launch_type: args.launch_type.map(|launch| {
+                match launch {
+                    LaunchTypeArg::Fargate => "FARGATE",
+                    LaunchTypeArg::Ec2 => "EC2",
+                    LaunchTypeArg::External => "EXTERNAL",
+                }
+                .to_string()
+            }),
+        }),
         wait: wait_settings(wait),
         dry_run: args.dry_run,
     })

@@ -63,6 +63,7 @@ impl Step {
             Step::UpdateService => aws
                 .chain(SERVICE.iter())
                 .chain(UPDATE.iter())
+                .chain(CREATE.iter())
                 .chain(WAIT.iter())
                 .chain(LACKING_ECS.iter())
                 .collect(),
@@ -71,6 +72,7 @@ impl Step {
                 .chain(BUILD.iter())
                 .chain(SERVICE.iter())
                 .chain(UPDATE.iter())
+                .chain(CREATE.iter())
                 .chain(DEPLOY.iter())
                 .chain(WAIT.iter())
                 .collect(),
@@ -145,6 +147,8 @@ pub enum Derived {
     ExtraBuildArgs,
     /// `--timeout` = `max_poll_attempts` × `poll_interval`, as the aws-ecs orb's wait lasts.
     PollAttempts,
+    /// `--assign-public-ip` when `create_service` is on.
+    PublicIp,
 }
 
 const fn value(name: &'static str, flag: &'static str) -> Param {
@@ -176,7 +180,6 @@ const fn lacking(name: &'static str, default: &'static str, feature: &'static st
 }
 
 const CODEDEPLOY: &str = "CodeDeploy blue/green deployments";
-const CREATE_SERVICE: &str = "creating the service (create_service)";
 
 const AWS: [Param; 4] = [
     derived("region", &["--region"], Derived::Region),
@@ -324,7 +327,7 @@ const WAIT: [Param; 6] = [
 ];
 
 /// The aws-ecs orb's parameters for features deployer does not have yet.
-const LACKING_ECS: [Param; 17] = [
+const LACKING_ECS: [Param; 10] = [
     lacking("deployment_controller", "ECS", CODEDEPLOY),
     lacking("codedeploy_application_name", "", CODEDEPLOY),
     lacking("codedeploy_deployment_group_name", "", CODEDEPLOY),
@@ -335,13 +338,17 @@ const LACKING_ECS: [Param; 17] = [
     lacking("codedeploy_capacity_provider_weight", "", CODEDEPLOY),
     lacking("deployment_config_name", "", CODEDEPLOY),
     lacking("verification_timeout", "10m", CODEDEPLOY),
-    lacking("create_service", "false", CREATE_SERVICE),
-    lacking("subnets", "", CREATE_SERVICE),
-    lacking("security_groups", "", CREATE_SERVICE),
-    lacking("public_ip", "DISABLED", CREATE_SERVICE),
-    lacking("target_group", "", CREATE_SERVICE),
-    lacking("container_name", "", CREATE_SERVICE),
-    lacking("container_port", "", CREATE_SERVICE),
+];
+
+/// The aws-ecs orb's service creation, used only when the service does not exist.
+const CREATE: [Param; 7] = [
+    switch("create_service", "--create-service"),
+    value("subnets", "--subnets"),
+    value("security_groups", "--security-groups"),
+    derived("public_ip", &["--assign-public-ip"], Derived::PublicIp),
+    value("target_group", "--target-group"),
+    value("container_name", "--container-name"),
+    value("container_port", "--container-port"),
 ];
 
 const LOGIN: [Param; 5] = [
@@ -546,6 +553,12 @@ fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) ->
         Derived::ExtraBuildArgs => {
             let flags = extra_build_args(&values.get(name)).map_err(|e| orb_usage(name, e))?;
             args.extend(flags);
+        }
+        Derived::PublicIp => {
+            let choice = values.get(name);
+            if !choice.is_empty() && values.flag("create_service")? {
+                push("--assign-public-ip", choice);
+            }
         }
         Derived::PollAttempts => {
             let attempts = values.seconds(name)?;
@@ -781,15 +794,22 @@ mod tests {
         ];
         let error = run(Step::UpdateService, &update).unwrap_err();
         assert!(error.message.contains("CodeDeploy"), "{}", error.message);
-        let error = run(
+        let created = run(
             Step::UpdateService,
-            &[("PARAM_CREATE_SERVICE", "true"), ("PARAM_FAMILY", "f")],
+            &[
+                ("PARAM_CREATE_SERVICE", "true"),
+                ("PARAM_FAMILY", "f"),
+                ("PARAM_SUBNETS", "subnet-1,subnet-2"),
+                ("PARAM_PUBLIC_IP", "DISABLED"),
+            ],
         )
-        .unwrap_err();
+        .unwrap()
+        .join(" ");
         assert!(
-            error.message.contains("create_service"),
-            "{}",
-            error.message
+            created.contains(
+                "--create-service --subnets subnet-1,subnet-2 --assign-public-ip DISABLED"
+            ),
+            "{created}"
         );
         // At their defaults, the same parameters pass.
         run(

@@ -97,6 +97,19 @@ pub struct ServiceUpdate {
     pub deployment_configuration: Option<Value>,
 }
 
+/// What `CreateService` asks for beyond the names and the revision (`--create-service`).
+#[derive(Debug, Clone, Default)]
+pub struct ServiceCreation {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    /// ENABLED or DISABLED.
+    pub assign_public_ip: Option<String>,
+    /// Target group ARN, container name, container port.
+    pub load_balancer: Option<(String, String, i32)>,
+    /// FARGATE, EC2 or EXTERNAL; none leaves it to the cluster's capacity providers.
+    pub launch_type: Option<String>,
+}
+
 /// A deployment in the service's deployment history (ListServiceDeployments).
 #[derive(Debug, Clone)]
 pub struct HistoricDeployment {
@@ -238,6 +251,82 @@ impl Ecs {
             .service()
             .map(snapshot)
             .ok_or_else(|| Error::environment("ecs:UpdateService answered no service"))
+    }
+
+    /// Creates the service running `task_definition_arn`; answers it as ECS created it.
+    pub async fn create_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition_arn: &str,
+        desired_count: i32,
+        creation: &ServiceCreation,
+        circuit_breaker: bool,
+    ) -> Result<ServiceSnapshot, Error> {
+        use aws_sdk_ecs::types::{
+            AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
+            LaunchType, LoadBalancer, NetworkConfiguration,
+        };
+        let mut request = self
+            .client
+            .create_service()
+            .cluster(cluster)
+            .service_name(service)
+            .task_definition(task_definition_arn)
+            .desired_count(desired_count);
+        if !creation.subnets.is_empty() {
+            let vpc = AwsVpcConfiguration::builder()
+                .set_subnets(Some(creation.subnets.clone()))
+                .set_security_groups(
+                    (!creation.security_groups.is_empty())
+                        .then(|| creation.security_groups.clone()),
+                )
+                .set_assign_public_ip(
+                    creation
+                        .assign_public_ip
+                        .as_deref()
+                        .map(AssignPublicIp::from),
+                )
+                .build()
+                .map_err(|e| Error::usage(format!("network configuration: {e}")))?;
+            request = request.network_configuration(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(vpc)
+                    .build(),
+            );
+        }
+        if let Some((target_group, container, port)) = &creation.load_balancer {
+            request = request.load_balancers(
+                LoadBalancer::builder()
+                    .target_group_arn(target_group)
+                    .container_name(container)
+                    .container_port(*port)
+                    .build(),
+            );
+        }
+        if let Some(launch_type) = &creation.launch_type {
+            request = request.launch_type(LaunchType::from(launch_type.as_str()));
+        }
+        if circuit_breaker {
+            request = request.deployment_configuration(
+                DeploymentConfiguration::builder()
+                    .deployment_circuit_breaker(
+                        DeploymentCircuitBreaker::builder()
+                            .enable(true)
+                            .rollback(true)
+                            .build(),
+                    )
+                    .build(),
+            );
+        }
+        let answer = request
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:CreateService", e))?;
+        answer
+            .service()
+            .map(snapshot)
+            .ok_or_else(|| Error::environment("ecs:CreateService answered no service"))
     }
 
     /// Recently stopped tasks of the service (ECS keeps them for about an hour).

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::push::{self, PushOutcome, PushSettings};
-use super::update_service::{self, existing_service, UpdateServiceOutcome, UpdateServiceSettings};
+use super::update_service::{self, service_to_update, UpdateServiceOutcome, UpdateServiceSettings};
 use crate::adapters::aws;
 use crate::adapters::ecs::Ecs;
 use crate::domain::reference::ImageReference;
@@ -30,10 +30,14 @@ pub struct DeployOutcome {
 pub async fn run(settings: DeploySettings) -> Result<DeployOutcome> {
     let config = aws::load(&settings.push.aws).await?;
     let ecs = Ecs::new(&config);
-    existing_service(&ecs, &settings.update.cluster, &settings.update.service).await?;
+    // The service must exist (or be creatable) before anything is built.
+    let state = service_to_update(&ecs, &settings.update).await?;
     let described = ecs
         .describe_task_definition(&settings.update.family)
         .await?;
+    if let (None, Some(creation)) = (&state, &settings.update.create) {
+        update_service::creation_for(creation, &described, &settings.update)?;
+    }
 
     let pushed = push::run_with(&config, settings.push.clone()).await?;
     let name = pushed

@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use super::wait::{wait_for_rollout, WaitSettings};
 use crate::adapters::aws::{self, AwsSettings};
-use crate::adapters::ecs::{Ecs, ServiceState, ServiceUpdate};
+use crate::adapters::ecs::{Ecs, ServiceCreation, ServiceState, ServiceUpdate};
+use crate::domain::rollout::ServiceSnapshot;
 use crate::domain::rollout::{short_task_definition, Target, WaitUntil};
 use crate::domain::task_definition;
 use crate::domain::update_spec::ContainerUpdate;
@@ -27,6 +28,8 @@ pub struct UpdateServiceSettings {
     pub force_new_deployment: bool,
     pub desired_count: Option<i32>,
     pub enable_circuit_breaker: bool,
+    /// With `--create-service`: how to create the service when it does not exist.
+    pub create: Option<ServiceCreation>,
     /// `None` with `--no-wait`.
     pub wait: Option<(WaitSettings, WaitUntil)>,
     pub dry_run: bool,
@@ -83,13 +86,18 @@ pub async fn run(settings: UpdateServiceSettings) -> Result<UpdateServiceOutcome
 
 /// The command on a given ECS client (tests pass a mocked one).
 pub async fn run_with(ecs: &Ecs, settings: UpdateServiceSettings) -> Result<UpdateServiceOutcome> {
-    let state = existing_service(ecs, &settings.cluster, &settings.service).await?;
+    let state = service_to_update(ecs, &settings).await?;
     let described = ecs.describe_task_definition(&settings.family).await?;
     let latest_arn = described
         .pointer("/taskDefinition/taskDefinitionArn")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    let creation = match (&state, &settings.create) {
+        (None, Some(creation)) => Some(creation_for(creation, &described, &settings)?),
+        _ => None,
+    };
+    let state = state.as_ref();
 
     let (task_definition_arn, registered) = if settings.skip_registration {
         if settings.dry_run {
@@ -97,7 +105,7 @@ pub async fn run_with(ecs: &Ecs, settings: UpdateServiceSettings) -> Result<Upda
                 register_task_definition_input: Value::Null,
                 changes: Vec::new(),
             };
-            return Ok(planned(&settings, &state, &latest_arn, false, plan));
+            return Ok(planned(&settings, state, &latest_arn, false, plan));
         }
         output::step(format!(
             "deploying the latest revision {} as it is",
@@ -114,7 +122,7 @@ pub async fn run_with(ecs: &Ecs, settings: UpdateServiceSettings) -> Result<Upda
                 register_task_definition_input: rendered,
                 changes,
             };
-            return Ok(planned(&settings, &state, &latest_arn, true, plan));
+            return Ok(planned(&settings, state, &latest_arn, true, plan));
         }
         output::step(format!(
             "registering a new revision of {} from {} ({})",
@@ -130,7 +138,119 @@ pub async fn run_with(ecs: &Ecs, settings: UpdateServiceSettings) -> Result<Upda
         output::step(format!("registered {}", short_task_definition(&arn)));
         (arn, true)
     };
-    roll(ecs, &settings, &state, &task_definition_arn, registered).await
+    match (state, creation) {
+        (Some(state), _) => roll(ecs, &settings, state, &task_definition_arn, registered).await,
+        (None, creation) => {
+            let creation = creation.unwrap_or_default();
+            create(ecs, &settings, &creation, &task_definition_arn, registered).await
+        }
+    }
+}
+
+/// The service to update, or `None` when `--create-service` is to create it.
+pub async fn service_to_update(
+    ecs: &Ecs,
+    settings: &UpdateServiceSettings,
+) -> Result<Option<ServiceState>> {
+    if settings.create.is_none() {
+        return existing_service(ecs, &settings.cluster, &settings.service)
+            .await
+            .map(Some);
+    }
+    match ecs.describe_service(&settings.cluster, &settings.service).await? {
+        Some(state) if state.snapshot.status == "ACTIVE" => Ok(Some(state)),
+        Some(state) if state.snapshot.status != "INACTIVE" => Err(Error::environment(format!(
+            "service {} in cluster {} is {}: it cannot be updated or created again until it is INACTIVE",
+            settings.service, settings.cluster, state.snapshot.status
+        ))),
+        _ => Ok(None),
+    }
+}
+
+/// `--create-service`'s settings checked against the task definition before anything is
+/// registered: awsvpc tasks need subnets, and Fargate-only definitions launch on Fargate.
+pub fn creation_for(
+    creation: &ServiceCreation,
+    described: &Value,
+    settings: &UpdateServiceSettings,
+) -> Result<ServiceCreation> {
+    let definition = &described["taskDefinition"];
+    if definition["networkMode"] == "awsvpc" && creation.subnets.is_empty() {
+        return Err(Error::usage(format!(
+            "service {} does not exist and {} uses the awsvpc network mode: creating it needs --subnets (and usually --security-groups)",
+            settings.service, settings.family
+        )));
+    }
+    if let Some((_, container, _)) = &creation.load_balancer {
+        let known = definition["containerDefinitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["name"] == container.as_str());
+        if !known {
+            return Err(Error::usage(format!(
+                "--container-name {container}: {} has no such container",
+                settings.family
+            )));
+        }
+    }
+    let mut creation = creation.clone();
+    if creation.launch_type.is_none() {
+        let compatibilities: Vec<&str> = definition["requiresCompatibilities"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if compatibilities == ["FARGATE"] {
+            creation.launch_type = Some("FARGATE".into());
+        }
+    }
+    Ok(creation)
+}
+
+/// CreateService running `task_definition_arn`, then wait as asked.
+async fn create(
+    ecs: &Ecs,
+    settings: &UpdateServiceSettings,
+    creation: &ServiceCreation,
+    task_definition_arn: &str,
+    registered: bool,
+) -> Result<UpdateServiceOutcome> {
+    let answered = ecs
+        .create_service(
+            &settings.cluster,
+            &settings.service,
+            task_definition_arn,
+            settings.desired_count.unwrap_or(1),
+            creation,
+            settings.enable_circuit_breaker,
+        )
+        .await
+        .map_err(|error| {
+            if registered {
+                error.with_detail(format!(
+                    "{task_definition_arn} was registered; the service was not created"
+                ))
+            } else {
+                error
+            }
+        })?;
+    output::step(format!(
+        "created service {} in cluster {}",
+        settings.service, settings.cluster
+    ));
+    let initial = answered.clone();
+    track(
+        ecs,
+        settings,
+        &initial,
+        answered,
+        task_definition_arn,
+        registered,
+        "CreateService",
+    )
+    .await
 }
 
 /// UpdateService to `task_definition_arn`, then wait as asked. Shared with `rollback`.
@@ -171,6 +291,30 @@ pub async fn roll(
             error
         }
     })?;
+    track(
+        ecs,
+        settings,
+        &state.snapshot,
+        answered,
+        task_definition_arn,
+        registered,
+        "UpdateService",
+    )
+    .await
+}
+
+/// Finds the PRIMARY deployment of `task_definition_arn` in ECS's answer to `action` and waits
+/// for it as asked.
+async fn track(
+    ecs: &Ecs,
+    settings: &UpdateServiceSettings,
+    initial: &ServiceSnapshot,
+    answered: ServiceSnapshot,
+    task_definition_arn: &str,
+    registered: bool,
+    action: &str,
+) -> Result<UpdateServiceOutcome> {
+    let previous = initial.task_definition.clone();
     let deployment = answered.deployments.iter().find(|deployment| {
         deployment.status == "PRIMARY"
             && same_task_definition(&deployment.task_definition, task_definition_arn)
@@ -199,7 +343,7 @@ pub async fn roll(
             })
             .unwrap_or_else(|| "there is none".to_string());
         let message = format!(
-            "ECS answered UpdateService without a PRIMARY deployment of {} (the PRIMARY deployment: {primary})",
+            "ECS answered {action} without a PRIMARY deployment of {} (the PRIMARY deployment: {primary})",
             short_task_definition(task_definition_arn)
         );
         if settings.wait.is_some() {
@@ -211,7 +355,12 @@ pub async fn roll(
         return Ok(outcome);
     };
     output::step(format!(
-        "updated {} to {}: deployment {} started",
+        "{} {} to {}: deployment {} started",
+        if action == "CreateService" {
+            "started"
+        } else {
+            "updated"
+        },
         settings.service,
         short_task_definition(task_definition_arn),
         deployment.id
@@ -229,7 +378,7 @@ pub async fn roll(
         &settings.cluster,
         &settings.service,
         &target,
-        &state.snapshot,
+        initial,
         wait,
     )
     .await?;
@@ -252,7 +401,7 @@ pub async fn roll(
 pub async fn existing_service(ecs: &Ecs, cluster: &str, service: &str) -> Result<ServiceState> {
     let state = ecs.describe_service(cluster, service).await?.ok_or_else(|| {
         Error::environment(format!("service {service} does not exist in cluster {cluster}"))
-            .with_hint("check --service (default: the family name) and --cluster; deployer does not create services")
+            .with_hint("check --service (default: the family name) and --cluster, or pass --create-service to create it")
     })?;
     if state.snapshot.status != "ACTIVE" {
         return Err(Error::environment(format!(
@@ -265,7 +414,7 @@ pub async fn existing_service(ecs: &Ecs, cluster: &str, service: &str) -> Result
 
 fn planned(
     settings: &UpdateServiceSettings,
-    state: &ServiceState,
+    state: Option<&ServiceState>,
     base_arn: &str,
     registering: bool,
     plan: Plan,
@@ -279,11 +428,20 @@ fn planned(
     } else {
         format!("deploy {} as it is", short_task_definition(base_arn))
     };
-    output::step(format!(
-        "dry run, nothing changed: would {what}, then update {} (now on {})",
-        settings.service,
-        short_task_definition(&state.snapshot.task_definition)
-    ));
+    let current = state.map_or(String::new(), |state| {
+        state.snapshot.task_definition.clone()
+    });
+    match state {
+        Some(_) => output::step(format!(
+            "dry run, nothing changed: would {what}, then update {} (now on {})",
+            settings.service,
+            short_task_definition(&current)
+        )),
+        None => output::step(format!(
+            "dry run, nothing changed: would {what}, then create {} in cluster {}",
+            settings.service, settings.cluster
+        )),
+    }
     for change in &plan.changes {
         output::step(format!("  {change}"));
     }
@@ -291,7 +449,7 @@ fn planned(
         cluster: settings.cluster.clone(),
         service: settings.service.clone(),
         task_definition_arn: String::new(),
-        previous_task_definition_arn: state.snapshot.task_definition.clone(),
+        previous_task_definition_arn: current,
         registered: false,
         deployment_id: None,
         result: "planned".to_string(),

@@ -68,18 +68,13 @@ impl Service {
         image: &str,
         circuit_breaker: bool,
     ) -> Service {
-        let api = if endpoint == stack.emulator {
-            Api::emulator(stack)
-        } else {
-            Api::at(endpoint)
-        };
-        let service = Service {
-            api,
-            endpoint: endpoint.to_string(),
-            family: unique_repo("tutorial-site-task"),
-            cluster: unique_repo("tutorial-site-cluster"),
-            service: unique_repo("tutorial-site-service"),
-        };
+        let service = Service::adopt(
+            stack,
+            endpoint,
+            unique_repo("tutorial-site-task"),
+            unique_repo("tutorial-site-cluster"),
+            unique_repo("tutorial-site-service"),
+        );
         let first = service.api.register_seed_with_image(&service.family, image);
         service.api.create_cluster_and_service_with(
             &service.cluster,
@@ -91,6 +86,28 @@ impl Service {
             .update(&["--skip-task-definition-registration", "--timeout", "60s"])
             .assert_code(0);
         service
+    }
+
+    /// A service of these names on `endpoint` that the test itself sets up (or has deployer create).
+    pub(crate) fn adopt(
+        stack: &Stack,
+        endpoint: &str,
+        family: String,
+        cluster: String,
+        service: String,
+    ) -> Service {
+        let api = if endpoint == stack.emulator {
+            Api::emulator(stack)
+        } else {
+            Api::at(endpoint)
+        };
+        Service {
+            api,
+            endpoint: endpoint.to_string(),
+            family,
+            cluster,
+            service,
+        }
     }
 
     fn update(&self, flags: &[&str]) -> Run {

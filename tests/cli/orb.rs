@@ -156,7 +156,7 @@ fn parameters_deployer_cannot_honour_fail_the_step_before_anything_changes() {
     api.create_cluster_and_service(&cluster, &family, &first);
     for (param, value, named) in [
         ("deployment_controller", "CODE_DEPLOY", "CodeDeploy"),
-        ("create_service", "true", "creating the service"),
+        ("subnets", "subnet-0a1b", "--create-service"),
         ("task_definition_tags", "key=team,val=web", "val=web"),
         ("fail_on_verification_timeout", "false", "times out"),
         ("max_poll_attempts", "many", "max_poll_attempts"),
@@ -289,6 +289,52 @@ fn the_deploy_and_rollback_steps_wait_for_real_rollouts_on_the_emulator() {
         &emulator,
     );
     result.assert_code(0);
+    assert_eq!(service.pages(), ["version 1"]);
+}
+
+#[test]
+fn the_update_service_step_creates_a_missing_service_and_waits_for_it_on_the_emulator() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let service = Service::adopt(
+        &stack,
+        &stack.emulator,
+        unique_repo("tutorial-site-task"),
+        unique_repo("tutorial-site-cluster"),
+        unique_repo("tutorial-site-service"),
+    );
+    let api = &service.api;
+    api.register_seed_with_image(&service.family, &v1);
+    api.block_on(
+        api.ecs
+            .create_cluster()
+            .cluster_name(&service.cluster)
+            .send(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let result = run_step(
+        dir.path(),
+        "update_service",
+        &[
+            ("family", &service.family),
+            ("cluster", &service.cluster),
+            ("service_name", &service.service),
+            ("create_service", "true"),
+            ("subnets", "subnet-0a1b,subnet-2c3d"),
+            ("security_groups", "sg-0a1b"),
+            ("enable_circuit_breaker", "true"),
+            ("verify_revision_is_deployed", "true"),
+            ("poll_interval", "1"),
+        ],
+        &[("AWS_ENDPOINT_URL", &stack.emulator)],
+    );
+    result
+        .assert_code(0)
+        .assert_stderr_contains("--create-service --subnets subnet-0a1b,subnet-2c3d")
+        .assert_stderr_contains(&format!("created service {}", service.service))
+        .assert_stderr_contains("has reached a steady state");
     assert_eq!(service.pages(), ["version 1"]);
 }
 

@@ -504,3 +504,24 @@ pub fn describe_task_definition_json(stack: &Stack, task_definition: &str) -> se
         .expect("moto answers DescribeTaskDefinition");
     serde_json::from_str(&response.into_string().unwrap()).unwrap()
 }
+
+/// IDs that moto's EC2 answers for `action` (DescribeSubnets, DescribeSecurityGroups) in the
+/// default VPC: moto checks the subnets and security groups a service is created with.
+pub fn moto_ec2_ids(stack: &Stack, action: &str, element: &str) -> Vec<String> {
+    let response = ureq::post(&stack.moto)
+        .set(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261124/eu-west-1/ec2/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .send_form(&[("Action", action), ("Version", "2016-11-15")])
+        .expect("moto answers EC2")
+        .into_string()
+        .unwrap();
+    let open = format!("<{element}>");
+    response
+        .split(&open)
+        .skip(1)
+        .filter_map(|rest| rest.split('<').next())
+        .map(str::to_string)
+        .collect()
+}

@@ -2,7 +2,8 @@
 //! wrote checks the requests. moto never rolls services, so these runs use --no-wait; the waits
 //! are tested on scripted DescribeServices answers in the unit tests.
 use crate::support::{
-    deployer, describe_task_definition_json, run, seed_task_definition, stack, unique_repo, Api,
+    deployer, describe_task_definition_json, moto_ec2_ids, run, seed_task_definition, stack,
+    unique_repo, Api,
 };
 
 struct Seed {
@@ -226,6 +227,109 @@ fn a_missing_service_is_an_error_not_a_silent_success() {
         seed.ecs.revisions(&seed.family).len(),
         1,
         "nothing registered"
+    );
+}
+
+#[test]
+fn create_service_creates_a_missing_service_on_the_new_revision() {
+    let seed = seed();
+    let stack = stack();
+    let subnets = moto_ec2_ids(&stack, "DescribeSubnets", "subnetId");
+    let groups = moto_ec2_ids(&stack, "DescribeSecurityGroups", "groupId");
+    let subnet_list = format!("{},{}", subnets[0], subnets[1]);
+    let service = unique_repo("tutorial-site-service-new");
+    let missing = |flags: &[&str]| {
+        run(deployer(std::path::Path::new("/"))
+            .args(["update-service", "--family", &seed.family])
+            .args(["--cluster", &seed.cluster, "--service", &service])
+            .args([
+                "--container-image-name-updates",
+                "container=tutorial-site-app,tag=v2",
+                "--no-wait",
+            ])
+            .args(flags))
+    };
+
+    // The seed runs awsvpc on Fargate: without subnets ECS could not place it. Nothing changes.
+    missing(&["--create-service"])
+        .assert_code(2)
+        .assert_stderr_contains("needs --subnets");
+    missing(&["--subnets", "subnet-0a1b"])
+        .assert_code(2)
+        .assert_stderr_contains("--create-service");
+    missing(&[
+        "--create-service",
+        "--subnets",
+        "subnet-0a1b",
+        "--target-group",
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tutorial-site/0a1b",
+        "--container-name",
+        "nope",
+        "--container-port",
+        "3000",
+    ])
+    .assert_code(2)
+    .assert_stderr_contains("no such container");
+    assert_eq!(
+        seed.ecs.revisions(&seed.family).len(),
+        1,
+        "nothing registered"
+    );
+
+    let result = missing(&[
+        "--create-service",
+        "--subnets",
+        &subnet_list,
+        "--security-groups",
+        &groups[0],
+        "--assign-public-ip",
+        "ENABLED",
+        "--target-group",
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tutorial-site/0a1b",
+        "--container-name",
+        "tutorial-site-app",
+        "--container-port",
+        "3000",
+        "--desired-count",
+        "2",
+    ]);
+    result
+        .assert_code(0)
+        .assert_stderr_contains(&format!("created service {service}"));
+    let revisions = seed.ecs.revisions(&seed.family);
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(result.stdout.trim(), revisions[1]);
+    let created = seed.ecs.block_on(
+        seed.ecs
+            .ecs
+            .describe_services()
+            .cluster(&seed.cluster)
+            .services(&service)
+            .send(),
+    );
+    let created = created.unwrap();
+    let created = &created.services()[0];
+    assert_eq!(created.task_definition(), Some(revisions[1].as_str()));
+    assert_eq!(created.desired_count(), 2);
+    assert_eq!(
+        created.launch_type(),
+        Some(&aws_sdk_ecs::types::LaunchType::Fargate)
+    );
+    let vpc = created
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+        .unwrap();
+    assert_eq!(vpc.subnets(), &subnets[..2]);
+    assert_eq!(vpc.security_groups(), &groups[..1]);
+    assert_eq!(created.load_balancers()[0].container_port(), Some(3000));
+
+    // Run again, the service exists: it is updated, not created twice.
+    let again = missing(&["--create-service", "--subnets", &subnets[0]]);
+    again.assert_code(0);
+    assert!(
+        !again.stderr.contains("created service"),
+        "{}",
+        again.stderr
     );
 }
 
