@@ -14,6 +14,7 @@ COPY emulator/src emulator/src
 RUN cargo build --release --locked -p deployer --bin deployer \
  && mkdir -p /out \
  && cp target/release/deployer /out/deployer \
+ && ln -s deployer /out/docker-credential-deployer \
  && /out/deployer --version
 
 FROM ${RUNTIME_IMAGE}
@@ -24,7 +25,8 @@ LABEL org.opencontainers.image.title="deployer" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --from=build /out/deployer /usr/local/bin/deployer
+# deployer, and docker-credential-deployer (a link to it) for `deployer ecr-login --credential-helper`.
+COPY --from=build /out/ /usr/local/bin/
 ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 ENTRYPOINT ["/usr/local/bin/deployer"]
 CMD ["--help"]

@@ -10,7 +10,9 @@ use crate::adapters::ecr::NewRepository;
 use crate::adapters::ecs::ServiceCreation;
 use crate::build_context;
 use crate::commands::wait::WaitSettings;
-use crate::commands::{deploy, ecr_login, push, render, rollback, update_service};
+use crate::commands::{
+    credential_helper, deploy, ecr_login, push, render, rollback, update_service,
+};
 use crate::domain::build_inputs::{
     parse_build_args, parse_key_values, parse_platform, parse_resource_tags, parse_tags,
 };
@@ -475,6 +477,10 @@ struct EcrLoginArgs {
     /// The Docker CLI config file to write [default: $DOCKER_CONFIG/config.json or ~/.docker/config.json].
     #[arg(long, value_name = "FILE")]
     docker_config: Option<PathBuf>,
+
+    /// Store no token: have the Docker CLI fetch one when it needs it from docker-credential-deployer.
+    #[arg(long)]
+    credential_helper: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -518,6 +524,12 @@ impl EncryptionType {
 
 /// Parses arguments, runs the command on a Tokio runtime, prints the result, returns the exit code.
 pub fn run() -> ExitCode {
+    if std::env::args_os()
+        .next()
+        .is_some_and(|program| credential_helper::invoked_as(&program))
+    {
+        return credential_helper_main();
+    }
     let cli = match Cli::parse() {
         Cli {
             command: Command::Orb(command),
@@ -559,6 +571,26 @@ pub fn run() -> ExitCode {
             error.exit_code()
         }
     }
+}
+
+/// Run as `docker-credential-deployer ACTION` by the Docker CLI: AWS settings come from the
+/// environment only (DEPLOYER_ROLE_ARN with the OIDC token, or the standard chain).
+fn credential_helper_main() -> ExitCode {
+    init_logging(0);
+    let global = GlobalArgs {
+        verbose: 0,
+        quiet: true,
+        output: OutputFormat::Text,
+        region: None,
+        profile: None,
+        role_arn: std::env::var("DEPLOYER_ROLE_ARN").ok(),
+        role_session_name: std::env::var("DEPLOYER_ROLE_SESSION_NAME").ok(),
+    };
+    let action = std::env::args().nth(1);
+    ExitCode::from(credential_helper::main(
+        action.as_deref(),
+        aws_settings(&global),
+    ))
 }
 
 /// `deployer orb run STEP`: the command line the step's parameters make, parsed like any other.
@@ -1126,6 +1158,7 @@ fn ecr_login_settings(args: EcrLoginArgs, aws: AwsSettings) -> Result<ecr_login:
         registry_id: args.registry.registry_id,
         registry_override,
         docker_config,
+        credential_helper: args.credential_helper,
     })
 }
 

@@ -360,11 +360,7 @@ const LOGIN: [Param; 5] = [
         "false",
         "logging the Docker CLI in to ECR Public",
     ),
-    lacking(
-        "use_credentials_helper",
-        "false",
-        "configuring a Docker credential helper (the token goes into the Docker config file, mode 0600)",
-    ),
+    switch("use_credentials_helper", "--credential-helper"),
 ];
 
 /// The environment variable CircleCI's orb step sets for a parameter.

@@ -78,7 +78,8 @@ fn the_dockerfile_builds_offline_with_deployer_and_the_image_runs() {
         "/bin/sh",
         &image,
         "-c",
-        "deployer orb params >/dev/null && test -s /etc/ssl/certs/ca-certificates.crt && echo ok",
+        "deployer orb params >/dev/null && test -s /etc/ssl/certs/ca-certificates.crt \
+         && test -L /usr/local/bin/docker-credential-deployer && echo ok",
     ]);
     assert_eq!(shell.trim(), "ok");
 

@@ -6,9 +6,12 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::credential_helper;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecr::Ecr;
-use crate::domain::docker_config::{credential_helper_for, with_registry_auth};
+use crate::domain::docker_config::{
+    credential_helper_for, with_credential_helper, with_registry_auth,
+};
 use crate::error::{Error, Result};
 use crate::output;
 
@@ -18,6 +21,8 @@ pub struct EcrLoginSettings {
     pub registry_id: Option<String>,
     pub registry_override: Option<String>,
     pub docker_config: PathBuf,
+    /// Point the Docker CLI at `docker-credential-deployer` instead of storing a token.
+    pub credential_helper: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -27,6 +32,16 @@ pub struct EcrLoginOutcome {
 }
 
 pub async fn run(settings: EcrLoginSettings) -> Result<EcrLoginOutcome> {
+    if settings.credential_helper && credential_helper::on_path().is_none() {
+        return Err(Error::environment(format!(
+            "{} is not on PATH, so the Docker CLI could not run it",
+            credential_helper::PROGRAM
+        ))
+        .with_hint(format!(
+            "link it to deployer: ln -s \"$(command -v deployer)\" /usr/local/bin/{} (the orb's install command and the deployer image have it)",
+            credential_helper::PROGRAM
+        )));
+    }
     let config = aws::load(&settings.aws).await?;
     let ecr = Ecr::new(&config, settings.registry_id.clone());
     let mut credentials = ecr.authorization().await?;
@@ -44,12 +59,16 @@ pub async fn run(settings: EcrLoginSettings) -> Result<EcrLoginOutcome> {
             )))
         }
     };
-    let updated = with_registry_auth(
-        existing.as_deref(),
-        &credentials.registry,
-        &credentials.username,
-        credentials.password.expose(),
-    )
+    let updated = if settings.credential_helper {
+        with_credential_helper(existing.as_deref(), &credentials.registry, "deployer")
+    } else {
+        with_registry_auth(
+            existing.as_deref(),
+            &credentials.registry,
+            &credentials.username,
+            credentials.password.expose(),
+        )
+    }
     .map_err(|why| {
         Error::usage(format!(
             "the Docker config {} cannot be updated: {why}",
@@ -57,7 +76,8 @@ pub async fn run(settings: EcrLoginSettings) -> Result<EcrLoginOutcome> {
         ))
         .with_hint("fix or remove the file, or point DOCKER_CONFIG at another directory")
     })?;
-    if let Some(helper) = credential_helper_for(&updated, &credentials.registry) {
+    let helper = credential_helper_for(&updated, &credentials.registry);
+    if let (Some(helper), false) = (&helper, settings.credential_helper) {
         output::warn(format!(
             "{} names the credential helper {helper:?}; the docker CLI will ask it instead of the credentials written here",
             path.display()
@@ -67,11 +87,20 @@ pub async fn run(settings: EcrLoginSettings) -> Result<EcrLoginOutcome> {
         path,
         &serde_json::to_string_pretty(&updated).unwrap_or_default(),
     )?;
-    output::step(format!(
-        "logged in to {}: credentials written to {}",
-        credentials.registry,
-        path.display()
-    ));
+    if settings.credential_helper {
+        output::step(format!(
+            "the Docker CLI gets tokens for {} from {} (set in {}); no token is stored",
+            credentials.registry,
+            credential_helper::PROGRAM,
+            path.display()
+        ));
+    } else {
+        output::step(format!(
+            "logged in to {}: credentials written to {}",
+            credentials.registry,
+            path.display()
+        ));
+    }
     Ok(EcrLoginOutcome {
         registry: credentials.registry,
         docker_config: path.clone(),

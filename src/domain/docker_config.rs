@@ -10,14 +10,7 @@ pub fn with_registry_auth(
     username: &str,
     password: &str,
 ) -> Result<Value, String> {
-    let mut config = match existing.map(str::trim).filter(|text| !text.is_empty()) {
-        Some(text) => match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => return Err("it is not a JSON object".into()),
-            Err(e) => return Err(format!("it is not valid JSON: {e}")),
-        },
-        None => Map::new(),
-    };
+    let mut config = parse_object(existing)?;
     let auths = config
         .entry("auths")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -27,6 +20,38 @@ pub fn with_registry_auth(
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
     auths[registry] = json!({ "auth": auth });
     Ok(Value::Object(config))
+}
+
+/// Returns `existing` with `credHelpers[registry]` set to `helper` (the Docker CLI then runs
+/// `docker-credential-HELPER` for it) and any token stored for it in `auths` removed.
+pub fn with_credential_helper(
+    existing: Option<&str>,
+    registry: &str,
+    helper: &str,
+) -> Result<Value, String> {
+    let mut config = parse_object(existing)?;
+    if let Some(auths) = config.get_mut("auths").and_then(Value::as_object_mut) {
+        auths.remove(registry);
+    }
+    let helpers = config
+        .entry("credHelpers")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !helpers.is_object() {
+        return Err("its \"credHelpers\" is not a JSON object".into());
+    }
+    helpers[registry] = Value::String(helper.to_string());
+    Ok(Value::Object(config))
+}
+
+fn parse_object(existing: Option<&str>) -> Result<Map<String, Value>, String> {
+    match existing.map(str::trim).filter(|text| !text.is_empty()) {
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err("it is not a JSON object".into()),
+            Err(e) => Err(format!("it is not valid JSON: {e}")),
+        },
+        None => Ok(Map::new()),
+    }
 }
 
 /// A credential helper that the Docker CLI would use instead of `auths` for this registry.
@@ -60,6 +85,19 @@ mod tests {
         assert!(with_registry_auth(Some("[1]"), "r", "u", "p").is_err());
         assert!(with_registry_auth(Some("{"), "r", "u", "p").is_err());
         assert!(with_registry_auth(Some(r#"{"auths":3}"#), "r", "u", "p").is_err());
+    }
+
+    #[test]
+    fn a_credential_helper_replaces_the_stored_token() {
+        let existing = r#"{"auths":{"r":{"auth":"dTpw"},"other.io":{"auth":"b3RoZXI="}},"credHelpers":{"gcr.io":"gcloud"}}"#;
+        let config = with_credential_helper(Some(existing), "r", "deployer").unwrap();
+        assert_eq!(config["credHelpers"]["r"], "deployer");
+        assert_eq!(config["credHelpers"]["gcr.io"], "gcloud");
+        assert!(config["auths"].get("r").is_none());
+        assert_eq!(config["auths"]["other.io"]["auth"], "b3RoZXI=");
+        let fresh = with_credential_helper(None, "r", "deployer").unwrap();
+        assert_eq!(fresh, json!({"credHelpers": {"r": "deployer"}}));
+        assert!(with_credential_helper(Some(r#"{"credHelpers":[]}"#), "r", "deployer").is_err());
     }
 
     #[test]

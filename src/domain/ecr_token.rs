@@ -61,6 +61,28 @@ pub fn private_registry_host(account_id: &str, region: &str) -> String {
     format!("{account_id}.dkr.ecr.{region}.{suffix}")
 }
 
+/// The account and region of a private ECR registry host (`ACCOUNT.dkr.ecr[-fips].REGION.
+/// amazonaws.com[.cn]`), from a host or a server URL as the Docker CLI names it; `None` for
+/// any other registry.
+pub fn parse_private_registry(server: &str) -> Option<(String, String)> {
+    let host = registry_from_proxy_endpoint(server);
+    let host = host.split('/').next().unwrap_or_default();
+    let mut labels = host.split('.');
+    let account = labels.next()?;
+    let (dkr, ecr, region) = (labels.next()?, labels.next()?, labels.next()?);
+    let suffix: Vec<&str> = labels.collect();
+    let valid = account.len() == 12
+        && account.chars().all(|c| c.is_ascii_digit())
+        && dkr == "dkr"
+        && (ecr == "ecr" || ecr == "ecr-fips")
+        && !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && (suffix == ["amazonaws", "com"] || suffix == ["amazonaws", "com", "cn"]);
+    valid.then(|| (account.to_string(), region.to_string()))
+}
+
 /// The host part of a repository URI (`host/repo`), as ECR returns in `repositoryUri`.
 pub fn registry_from_repository_uri(uri: &str) -> &str {
     uri.split_once('/').map_or(uri, |(host, _)| host)
@@ -69,6 +91,32 @@ pub fn registry_from_repository_uri(uri: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn private_registry_hosts_name_their_account_and_region() {
+        let expect = |account: &str, region: &str| Some((account.to_string(), region.to_string()));
+        assert_eq!(
+            parse_private_registry("123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
+            expect("123456789012", "eu-west-1")
+        );
+        assert_eq!(
+            parse_private_registry("https://210987654321.dkr.ecr.cn-north-1.amazonaws.com.cn/v2/"),
+            expect("210987654321", "cn-north-1")
+        );
+        assert_eq!(
+            parse_private_registry("123456789012.dkr.ecr-fips.us-east-1.amazonaws.com"),
+            expect("123456789012", "us-east-1")
+        );
+        for other in [
+            "127.0.0.1:15000",
+            "public.ecr.aws",
+            "123.dkr.ecr.eu-west-1.amazonaws.com",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com.evil.io",
+            "ghcr.io",
+        ] {
+            assert_eq!(parse_private_registry(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn decodes_moto_and_ecr_shaped_tokens() {

@@ -78,3 +78,65 @@ fn refuses_to_overwrite_a_config_that_is_not_json() {
         .assert_stderr_contains("is not valid JSON");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "not json");
 }
+
+#[test]
+fn credential_helper_mode_stores_no_token_and_the_docker_cli_pushes_through_it() {
+    let stack = stack();
+    let dir = tempfile::tempdir().unwrap();
+    let config_dir = dir.path().join("docker");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let login = |path: &str| {
+        run(deployer(dir.path())
+            .env("PATH", path)
+            .env("DOCKER_CONFIG", &config_dir)
+            .args(["ecr-login", "--registry", &stack.registry])
+            .arg("--credential-helper"))
+    };
+
+    // The Docker CLI could not run a helper that is not on PATH: refused, nothing written.
+    let bare_path = std::env::var("PATH").unwrap();
+    login(&bare_path)
+        .assert_code(3)
+        .assert_stderr_contains("docker-credential-deployer is not on PATH");
+    assert!(!config_dir.join("config.json").exists());
+
+    let helper = bin.join("docker-credential-deployer");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_deployer"), &helper).unwrap();
+    let path = format!("{}:{bare_path}", bin.display());
+    login(&path)
+        .assert_code(0)
+        .assert_stderr_contains("no token is stored");
+    let text = std::fs::read_to_string(config_dir.join("config.json")).unwrap();
+    let config: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(config["credHelpers"][&stack.registry], "deployer");
+    assert!(config.get("auths").is_none(), "{text}");
+    assert!(!text.contains(&stack.registry_password));
+
+    // The Docker CLI pushes with nothing but the helper, which asks ECR (moto) each time.
+    let reference = format!("{}/{}:helper", stack.registry, unique_repo("helper"));
+    for args in [
+        vec!["tag", stack.base_image.as_str(), reference.as_str()],
+        vec!["push", reference.as_str()],
+    ] {
+        let output = Command::new("docker")
+            .env("PATH", &path)
+            .arg("--config")
+            .arg(&config_dir)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    // The protocol's other actions, and nonsense.
+    let list = Command::new(&helper).arg("list").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&list.stdout), "{}");
+    let nonsense = Command::new(&helper).arg("frobnicate").output().unwrap();
+    assert_eq!(nonsense.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&nonsense.stdout).contains("get, store, erase or list"));
+}

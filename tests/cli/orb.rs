@@ -343,32 +343,49 @@ fn the_ecr_login_step_writes_a_private_docker_config() {
     let stack = stack();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("docker/config.json");
-    let result = run_step(
-        dir.path(),
-        "ecr_login",
-        // The emulator's registry is not at ACCOUNT.dkr.ecr.REGION.amazonaws.com, so the
-        // host comes from the token's proxyEndpoint: the caller's own registry.
-        &[
-            ("account_id", ""),
-            ("docker_config", config.to_str().unwrap()),
-        ],
-        &[("AWS_ENDPOINT_URL", &stack.emulator)],
-    );
+    // The emulator's registry is not at ACCOUNT.dkr.ecr.REGION.amazonaws.com, so the host
+    // comes from the token's proxyEndpoint: the caller's own registry.
+    let login = |helper: &str, path: &str| {
+        run_step(
+            dir.path(),
+            "ecr_login",
+            &[
+                ("account_id", ""),
+                ("docker_config", config.to_str().unwrap()),
+                ("use_credentials_helper", helper),
+            ],
+            &[("AWS_ENDPOINT_URL", &stack.emulator), ("PATH", path)],
+        )
+    };
+    let bare_path = std::env::var("PATH").unwrap();
+    let result = login("false", &bare_path);
     result.assert_code(0);
     assert_eq!(result.stdout.trim(), stack.registry);
     let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     assert!(!result.stderr.contains(&stack.registry_password));
 
-    let result = run_step(
-        dir.path(),
-        "ecr_login",
-        &[("use_credentials_helper", "true")],
-        &[("AWS_ENDPOINT_URL", &stack.emulator)],
-    );
+    // The aws-ecr orb's default: a credential helper, so no token stays on disk.
+    login("true", &bare_path)
+        .assert_code(3)
+        .assert_stderr_contains("docker-credential-deployer is not on PATH");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_deployer"),
+        bin.join("docker-credential-deployer"),
+    )
+    .unwrap();
+    let result = login("true", &format!("{}:{bare_path}", bin.display()));
     result
-        .assert_code(2)
-        .assert_stderr_contains("credential helper");
+        .assert_code(0)
+        .assert_stderr_contains("--credential-helper");
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert!(written.contains("\"credHelpers\""), "{written}");
+    assert!(
+        !written.contains(&format!("\"{}\": {{", stack.registry)),
+        "{written}"
+    );
 }
 
 /// Serves files from `dir` over HTTP on 127.0.0.1 until the test ends; returns the base URL.
@@ -474,6 +491,8 @@ fn install_checks_the_release_checksum_and_installs_once() {
         .unwrap()
         .permissions()
         .mode();
+    let helper = std::fs::read_link(bin.path().join("docker-credential-deployer")).unwrap();
+    assert_eq!(helper, Path::new("deployer"));
     assert_eq!(mode & 0o755, 0o755);
     let again = install(&url, bin.path());
     again.assert_code(0);

@@ -53,4 +53,6 @@ sudo=
 if [ ! -w "$install_dir" ] && [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then sudo=sudo; fi
 $sudo mkdir -p "$install_dir"
 $sudo install -m 0755 "$workdir/deployer" "$install_dir/deployer"
+# The Docker CLI's credential helper for `ecr_login` (use_credentials_helper) is deployer too.
+$sudo ln -sf deployer "$install_dir/docker-credential-deployer"
 "$install_dir/deployer" --version

@@ -1,0 +1,109 @@
+//! `docker-credential-deployer`: the Docker CLI's credential-helper protocol, answered with ECR
+//! tokens fetched when the CLI asks, so nothing is ever stored on disk (what the aws-ecr orb's
+//! `use_credentials_helper` and amazon-ecr-credential-helper are for). `deployer ecr-login
+//! --credential-helper` points the Docker config at it; the binary answers under that name
+//! (a symlink to `deployer`).
+//!
+//! The protocol: `get` reads a server URL on stdin and writes `{"ServerURL","Username","Secret"}`
+//! on stdout; `store` and `erase` have nothing to do (tokens are never kept); `list` answers
+//! `{}`. Failures are one line on stdout and exit 1, which the Docker CLI shows. This is the
+//! only output of deployer that carries a secret, to the Docker CLI that asked for it, and never
+//! to a terminal.
+use std::io::{IsTerminal, Read, Write};
+
+use crate::adapters::aws::{self, AwsSettings};
+use crate::adapters::ecr::Ecr;
+use crate::domain::ecr_token::parse_private_registry;
+use crate::error::{Error, Result};
+
+/// The name the Docker CLI runs for `credHelpers` entries naming `deployer`.
+pub const PROGRAM: &str = "docker-credential-deployer";
+
+/// Whether `program` (argv[0]) is the helper's name, as when the Docker CLI runs the symlink.
+pub fn invoked_as(program: &std::ffi::OsStr) -> bool {
+    std::path::Path::new(program)
+        .file_name()
+        .is_some_and(|name| name == PROGRAM)
+}
+
+/// Where the Docker CLI would find the helper: the first `docker-credential-deployer` on PATH.
+pub fn on_path() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(PROGRAM))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Runs one action of the protocol; returns the process exit code.
+pub fn main(action: Option<&str>, mut aws: AwsSettings) -> u8 {
+    let mut input = String::new();
+    let result = match action {
+        Some("get") => match std::io::stdin().read_to_string(&mut input) {
+            Ok(_) => answer_get(input.trim(), &mut aws),
+            Err(e) => Err(Error::environment(format!(
+                "cannot read the server URL: {e}"
+            ))),
+        },
+        Some("store" | "erase") => {
+            // The Docker CLI sends what it would store: ECR tokens are fetched, never kept.
+            let _ = std::io::stdin().read_to_string(&mut input);
+            Ok(String::new())
+        }
+        Some("list") => Ok("{}".to_string()),
+        Some("version") => Ok(format!("{PROGRAM} {}", env!("CARGO_PKG_VERSION"))),
+        other => Err(Error::usage(format!(
+            "{PROGRAM} is run by the Docker CLI with get, store, erase or list, not {}",
+            other.unwrap_or("nothing")
+        ))),
+    };
+    let mut stdout = std::io::stdout().lock();
+    match result {
+        Ok(text) => {
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+            0
+        }
+        Err(error) => {
+            let hint = error
+                .hint
+                .map(|hint| format!(" ({hint})"))
+                .unwrap_or_default();
+            let _ = writeln!(stdout, "{}{hint}", error.message);
+            1
+        }
+    }
+}
+
+fn answer_get(server: &str, aws: &mut AwsSettings) -> Result<String> {
+    if std::io::stdout().is_terminal() {
+        return Err(Error::usage(format!(
+            "{PROGRAM} answers the Docker CLI; it does not print registry credentials on a terminal"
+        )));
+    }
+    if server.is_empty() {
+        return Err(Error::usage("no server URL on stdin"));
+    }
+    // An ECR host names its account and region; any other (a VPC endpoint alias, a local
+    // registry) is the caller's own registry in the configured region.
+    let registry_id = match parse_private_registry(server) {
+        Some((account, region)) => {
+            aws.region.get_or_insert(region);
+            Some(account)
+        }
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::environment(format!("cannot start the async runtime: {e}")))?;
+    let credentials = runtime.block_on(async {
+        let config = aws::load(aws).await?;
+        Ecr::new(&config, registry_id).authorization().await
+    })?;
+    let answer = serde_json::json!({
+        "ServerURL": server,
+        "Username": credentials.username,
+        "Secret": credentials.password.expose(),
+    });
+    Ok(answer.to_string())
+}
