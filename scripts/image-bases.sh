@@ -6,8 +6,9 @@
 #                                the crates of Cargo.lock, with CARGO_NET_OFFLINE=true
 #   deployer-test/runtime:local  libc6, libgcc-s1 and dash, as in a slim Debian
 # Usage: scripts/image-bases.sh [--force]   (existing images are kept unless --force)
-# Needs: the Docker daemon (DOCKER_HOST as the stack sets it), Debian 12 with gcc, and rustup's
-# or any Rust toolchain whose `rustc --print sysroot` is self-contained.
+# Needs: the Docker daemon (DOCKER_HOST as the stack sets it), Debian 12 (the packages the bases
+# are made of are installed when missing), and rustup's or any Rust toolchain whose
+# `rustc --print sysroot` is self-contained.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,6 +24,21 @@ have() { docker image inspect "$1" >/dev/null 2>&1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# Installs the packages that are missing (apt reaches Debian's mirrors; the daemon need not).
+ensure_installed() {
+  local missing=() package
+  for package in "$@"; do
+    if ! dpkg-query -W -f='${Status}\n' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$package")
+    fi
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
 # The installed packages `names` need, and their own installed dependencies.
 closure() {
   apt-cache depends --recurse --installed --no-recommends --no-suggests --no-conflicts \
@@ -35,7 +51,7 @@ closure() {
     done
 }
 
-# Every file and symlink of the packages, under their real directories (on a merged-/usr
+# Every file and symlink of the packages (absolute paths), under their real directories (on a merged-/usr
 # system /bin/dash is /usr/bin/dash: the image gets the same /bin -> usr/bin links), and the
 # links dpkg's maintainer scripts make that no package lists: /bin/sh, the cc alternatives.
 package_files() {
@@ -64,7 +80,8 @@ import() { # import IMAGE TARBALL CHANGES...
 }
 
 build_runtime() {
-  package_files libc6 libgcc-s1 dash | sort -u >"$work/runtime.list"
+  ensure_installed libc6 libgcc-s1 dash
+  package_files libc6 libgcc-s1 dash | sort -u | sed "s|^/||" >"$work/runtime.list"
   mkdir -p "$work/runtime/tmp"
   chmod 1777 "$work/runtime/tmp"
   tar -cf "$work/runtime.tar" --no-recursion -C / -T "$work/runtime.list"
@@ -76,13 +93,13 @@ build_rust() {
   local sysroot registry
   sysroot=$(rustc --print sysroot)
   registry=${CARGO_HOME:-$HOME/.cargo}/registry
-  command -v gcc >/dev/null || { log "gcc is missing: apt-get install gcc libc6-dev"; exit 1; }
-  [ -d "$registry/cache" ] || { log "no cargo registry cache in $registry: run cargo fetch first"; exit 1; }
+  ensure_installed gcc libc6-dev dash coreutils ca-certificates
   # Every crate of Cargo.lock is downloaded, so the build inside needs no network.
   (cd "$ROOT" && cargo fetch --locked --quiet)
+  [ -d "$registry/cache" ] || { log "no cargo registry cache in $registry after cargo fetch"; exit 1; }
 
   { package_files gcc libc6-dev dash coreutils; readlink -f /etc/ssl/certs/ca-certificates.crt; } |
-    sort -u >"$work/rust.list"
+    sort -u | sed "s|^/||" >"$work/rust.list"
   tar -cf "$work/rust.tar" --no-recursion -C / -T "$work/rust.list"
 
   # The toolchain without docs, sources and tools: cargo, rustc, their libraries, the host's std.

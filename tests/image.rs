@@ -5,6 +5,7 @@
 //! Its own test binary, so cargo runs it after the others rather than beside them.
 use std::path::Path;
 use std::process::Command;
+use std::time::Instant;
 
 #[allow(dead_code)]
 #[path = "cli/support.rs"]
@@ -18,10 +19,17 @@ const MAX_IMAGE_BYTES: u64 = 60 * 1024 * 1024;
 fn the_dockerfile_builds_offline_with_deployer_and_the_image_runs() {
     let stack = stack();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let started = Instant::now();
     let bases = run(Command::new("bash").arg(root.join("scripts/image-bases.sh")));
     bases.assert_code(0);
+    eprintln!(
+        "bases ready in {:.1} s:\n{}",
+        started.elapsed().as_secs_f64(),
+        bases.stderr.trim_end()
+    );
 
     let repo = unique_repo("deployer");
+    let started = Instant::now();
     let pushed = run(deployer(root)
         .env("AWS_ENDPOINT_URL", &stack.emulator)
         .args(["push", "--repo", &repo, "--create-repo", "--tag", "test"])
@@ -33,6 +41,10 @@ fn the_dockerfile_builds_offline_with_deployer_and_the_image_runs() {
         ]));
     // A warm daemon takes the build steps from its cache; a fresh one compiles deployer.
     pushed.assert_code(0);
+    eprintln!(
+        "built and pushed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let image = pushed.stdout.lines().next().unwrap().to_string();
     assert!(
         image.starts_with(&format!("{}/{repo}@sha256:", stack.registry)),
