@@ -24,17 +24,18 @@ have() { docker image inspect "$1" >/dev/null 2>&1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+installed() { dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
 # Installs the packages that are missing (apt reaches Debian's mirrors; the daemon need not).
+# Prints nothing on stdout, so it can run inside a pipeline.
 ensure_installed() {
   local missing=() package
   for package in "$@"; do
-    if ! dpkg-query -W -f='${Status}\n' "$package" 2>/dev/null | grep -q 'install ok installed'; then
-      missing+=("$package")
-    fi
+    installed "$package" || missing+=("$package")
   done
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
-    apt-get update -qq
+    apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 }
@@ -45,16 +46,16 @@ closure() {
     --no-breaks --no-replaces --no-enhances "$@" 2>/dev/null |
     grep -E '^[a-z0-9]' | sort -u |
     while read -r package; do
-      if dpkg-query -W -f='${Status}\n' "$package" 2>/dev/null | grep -q 'install ok installed'; then
-        echo "$package"
-      fi
+      if installed "$package"; then echo "$package"; fi
     done
 }
 
-# Every file and symlink of the packages (absolute paths), under their real directories (on a merged-/usr
-# system /bin/dash is /usr/bin/dash: the image gets the same /bin -> usr/bin links), and the
-# links dpkg's maintainer scripts make that no package lists: /bin/sh, the cc alternatives.
+# Every file and symlink of the packages (installed first when missing), under their real
+# directories (on a merged-/usr system /bin/dash is /usr/bin/dash: the image gets the same
+# /bin -> usr/bin links), and the links dpkg's maintainer scripts make that no package lists:
+# /bin/sh, the cc alternatives. Absolute paths, one per line.
 package_files() {
+  ensure_installed "$@"
   {
     closure "$@" | xargs dpkg -L 2>/dev/null
     echo /bin/sh /usr/bin/cc /etc/alternatives/cc /usr/bin/c++ /etc/alternatives/c++ | tr ' ' '\n'
@@ -70,6 +71,12 @@ package_files() {
   done
 }
 
+# Archives the absolute paths on stdin, relative to / (so tar has no leading / to warn about).
+archive() { # archive TARBALL
+  sort -u | sed 's|^/||' >"$1.list"
+  tar -cf "$1" --no-recursion -C / -T "$1.list"
+}
+
 import() { # import IMAGE TARBALL CHANGES...
   local image=$1 tarball=$2
   shift 2
@@ -80,11 +87,9 @@ import() { # import IMAGE TARBALL CHANGES...
 }
 
 build_runtime() {
-  ensure_installed libc6 libgcc-s1 dash
-  package_files libc6 libgcc-s1 dash | sort -u | sed "s|^/||" >"$work/runtime.list"
+  package_files libc6 libgcc-s1 dash | archive "$work/runtime.tar"
   mkdir -p "$work/runtime/tmp"
   chmod 1777 "$work/runtime/tmp"
-  tar -cf "$work/runtime.tar" --no-recursion -C / -T "$work/runtime.list"
   tar -rf "$work/runtime.tar" -C "$work/runtime" tmp
   import "$RUNTIME_BASE" "$work/runtime.tar" 'ENV PATH=/usr/local/bin:/usr/bin:/bin'
 }
@@ -93,14 +98,12 @@ build_rust() {
   local sysroot registry
   sysroot=$(rustc --print sysroot)
   registry=${CARGO_HOME:-$HOME/.cargo}/registry
-  ensure_installed gcc libc6-dev dash coreutils ca-certificates
   # Every crate of Cargo.lock is downloaded, so the build inside needs no network.
   (cd "$ROOT" && cargo fetch --locked --quiet)
-  [ -d "$registry/cache" ] || { log "no cargo registry cache in $registry after cargo fetch"; exit 1; }
 
+  ensure_installed ca-certificates
   { package_files gcc libc6-dev dash coreutils; readlink -f /etc/ssl/certs/ca-certificates.crt; } |
-    sort -u | sed "s|^/||" >"$work/rust.list"
-  tar -cf "$work/rust.tar" --no-recursion -C / -T "$work/rust.list"
+    archive "$work/rust.tar"
 
   # The toolchain without docs, sources and tools: cargo, rustc, their libraries, the host's std.
   local stage=$work/rust host
