@@ -12,6 +12,9 @@ pub enum ErrorKind {
     /// Exit 3: AWS or Docker refused or could not be reached (credentials, permissions,
     /// missing resources, daemon or registry down).
     Environment,
+    /// Exit 4: refused or unreachable as with 2 or 3, but after something was already changed
+    /// (pushed, registered, created); the error lists what.
+    PartlyDone,
     /// Exit 130: interrupted by Ctrl-C or SIGTERM.
     Interrupted,
 }
@@ -22,6 +25,7 @@ impl ErrorKind {
             ErrorKind::Failed => 1,
             ErrorKind::Usage => 2,
             ErrorKind::Environment => 3,
+            ErrorKind::PartlyDone => 4,
             ErrorKind::Interrupted => 130,
         }
     }
@@ -70,6 +74,21 @@ impl Error {
         self
     }
 
+    /// The error as it stands after `done` changes: each is listed, and a refusal or an
+    /// unreachable service no longer claims (with exit 2 or 3) that nothing changed.
+    pub fn after_changes(mut self, done: &[String]) -> Self {
+        if done.is_empty() {
+            return self;
+        }
+        if matches!(self.kind, ErrorKind::Usage | ErrorKind::Environment) {
+            self.kind = ErrorKind::PartlyDone;
+        }
+        for change in done {
+            self.details.push(format!("already done: {change}"));
+        }
+        self
+    }
+
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.kind.exit_code())
     }
@@ -104,5 +123,26 @@ mod tests {
             "error: repository tutorial-site-registry does not exist\n  registry 123456789012\nhint: pass --create-repo"
         );
         assert_eq!(error.kind.exit_code(), 3);
+    }
+
+    #[test]
+    fn an_error_after_changes_lists_them_and_no_longer_says_nothing_changed() {
+        let done = vec![
+            "pushed 123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry@sha256:48ed".to_string(),
+            "registered tutorial-site-task:7".to_string(),
+        ];
+        let refused = Error::usage("AWS rejected the request").after_changes(&done);
+        assert_eq!(refused.kind.exit_code(), 4);
+        assert!(refused
+            .to_string()
+            .contains("\n  already done: registered tutorial-site-task:7"));
+        let unreachable = Error::environment("AWS could not be reached").after_changes(&done);
+        assert_eq!(unreachable.kind, ErrorKind::PartlyDone);
+        // A failed rollout keeps its own code; the changes are still listed.
+        let failed = Error::failed("the deployment failed").after_changes(&done);
+        assert_eq!(failed.kind.exit_code(), 1);
+        assert_eq!(failed.details.len(), 2);
+        let untouched = Error::usage("--repo: invalid").after_changes(&[]);
+        assert_eq!(untouched.kind.exit_code(), 2);
     }
 }

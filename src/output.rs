@@ -67,7 +67,7 @@ pub fn passthrough(line: &str) {
     if quiet() {
         return;
     }
-    if stderr_is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+    if stderr_is_terminal() && crate::env::var_os(crate::env::NO_COLOR).is_none() {
         stderr_line(&format!("          | {line}"));
     } else {
         stderr_line(&format!("          | {}", strip_ansi(line)));

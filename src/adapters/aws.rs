@@ -7,7 +7,6 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_sdk_sts::error::ProvideErrorMetadata;
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::error::{Error, ErrorKind};
 use crate::output;
@@ -24,9 +23,24 @@ pub struct AwsSettings {
     pub oidc_token: Option<Secret>,
 }
 
+/// Loaded AWS configuration with proven credentials and region: what every AWS adapter is built
+/// from. Commands hold it without seeing the SDK's types.
+#[derive(Debug, Clone)]
+pub struct AwsConfig(SdkConfig);
+
+impl AwsConfig {
+    pub(super) fn sdk(&self) -> &SdkConfig {
+        &self.0
+    }
+}
+
 /// Loads the SDK configuration and proves that credentials and a region are there, so every
 /// later failure is about the call, not about setup.
-pub async fn load(settings: &AwsSettings) -> Result<SdkConfig, Error> {
+pub async fn load(settings: &AwsSettings) -> Result<AwsConfig, Error> {
+    load_sdk(settings).await.map(AwsConfig)
+}
+
+async fn load_sdk(settings: &AwsSettings) -> Result<SdkConfig, Error> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
@@ -56,7 +70,7 @@ pub async fn load(settings: &AwsSettings) -> Result<SdkConfig, Error> {
             register_credentials(&credentials);
             Ok(config)
         }
-        Err(error) => Err(no_credentials().with_detail(format!("{}", DisplayErrorContext(&error)))),
+        Err(error) => Err(no_credentials().with_detail(causes(&error))),
     }
 }
 
@@ -110,6 +124,24 @@ async fn assume_role_with_web_identity(
         .build())
 }
 
+/// The error and its causes in words, each once: `dispatch failure: io error: … Connection
+/// refused (os error 111)`, never the SDK's `Debug` dump.
+pub fn causes(error: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(cause) = current {
+        let text = cause.to_string();
+        let text = text.trim();
+        // Some layers repeat their source's text inside their own.
+        if !text.is_empty() && !parts.iter().any(|part| part.contains(text)) {
+            parts.retain(|part| !text.contains(part.as_str()));
+            parts.push(text.to_string());
+        }
+        current = cause.source();
+    }
+    parts.join(": ")
+}
+
 /// What kind of no AWS said, in terms of what the user can do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiErrorKind {
@@ -146,16 +178,10 @@ impl ApiError {
                 let message = inner.message().unwrap_or("").to_string();
                 (classify_code(code.as_deref().unwrap_or("")), code, message)
             }
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => (
-                ApiErrorKind::Unreachable,
-                None,
-                format!("{}", DisplayErrorContext(&error)),
-            ),
-            _ => (
-                ApiErrorKind::Other,
-                None,
-                format!("{}", DisplayErrorContext(&error)),
-            ),
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+                (ApiErrorKind::Unreachable, None, causes(&error))
+            }
+            _ => (ApiErrorKind::Other, None, causes(&error)),
         };
         ApiError {
             action,

@@ -80,8 +80,7 @@ impl Docker {
     /// Connects as the Docker CLI would: `DOCKER_HOST` (unix, tcp, with TLS when
     /// `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` are set), else the local socket.
     pub async fn connect() -> Result<Self, DockerError> {
-        let host = std::env::var("DOCKER_HOST")
-            .ok()
+        let host = crate::env::var(crate::env::DOCKER_HOST)
             .filter(|host| !host.is_empty())
             .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string());
         let unreachable = |message: String| DockerError::Unreachable {

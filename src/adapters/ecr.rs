@@ -1,7 +1,7 @@
 //! Amazon ECR (private registries): authorization tokens, repositories and what tags they hold.
 use std::collections::BTreeMap;
 
-use aws_config::SdkConfig;
+use super::aws::AwsConfig;
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageIdentifier, ImageScanningConfiguration,
     ImageTagMutability, ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType,
@@ -9,6 +9,7 @@ use aws_sdk_ecr::types::{
 };
 
 use super::aws::ApiError;
+use crate::domain::ecr_image::ImageSelector;
 use crate::domain::ecr_token::{
     decode_token, private_registry_host, registry_from_proxy_endpoint, RegistryCredentials,
 };
@@ -23,6 +24,13 @@ pub struct Repository {
     pub uri: String,
     pub tag_mutability: String,
     pub exclusion_filters: Vec<String>,
+}
+
+/// An image ECR holds: its digest and `imageStatus` (ACTIVE, ARCHIVED or ACTIVATING).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageState {
+    pub digest: String,
+    pub status: String,
 }
 
 /// Settings for a repository that `--create-repo` creates.
@@ -45,11 +53,68 @@ pub struct Ecr {
 }
 
 impl Ecr {
-    pub fn new(config: &SdkConfig, registry_id: Option<String>) -> Self {
+    pub fn new(config: &AwsConfig, registry_id: Option<String>) -> Self {
         Ecr {
-            client: aws_sdk_ecr::Client::new(config),
+            client: aws_sdk_ecr::Client::new(config.sdk()),
             registry_id,
-            region: config.region().map(|region| region.to_string()),
+            region: config.sdk().region().map(|region| region.to_string()),
+        }
+    }
+
+    /// A client for the registry of `account` in `region` (an image reference may name another
+    /// account's or region's registry than the caller's).
+    pub fn for_registry(config: &AwsConfig, account: &str, region: &str) -> Self {
+        let sdk = config
+            .sdk()
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        Ecr {
+            client: aws_sdk_ecr::Client::new(&sdk),
+            registry_id: Some(account.to_string()),
+            region: Some(region.to_string()),
+        }
+    }
+
+    /// Whether the repository holds the image (`tag` or `sha256:` digest) and in which state:
+    /// `Ok(None)` when the repository or the image does not exist.
+    pub async fn image_status(
+        &self,
+        repository: &str,
+        image: &ImageSelector,
+    ) -> Result<Option<ImageState>, Error> {
+        let id = match image {
+            ImageSelector::Tag(tag) => ImageIdentifier::builder().image_tag(tag),
+            ImageSelector::Digest(digest) => ImageIdentifier::builder().image_digest(digest),
+        }
+        .build();
+        let answer = self
+            .client
+            .describe_images()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository)
+            .image_ids(id)
+            .send()
+            .await;
+        match answer {
+            Ok(answer) => Ok(answer.image_details().first().map(|detail| ImageState {
+                digest: detail.image_digest().unwrap_or_default().to_string(),
+                // Images from before archiving existed carry no status: they are active.
+                status: detail.image_status().map_or_else(
+                    || "ACTIVE".to_string(),
+                    |status| status.as_str().to_string(),
+                ),
+            })),
+            Err(error) => {
+                let error = ApiError::from_sdk("ecr:DescribeImages", error);
+                if error.is_code("ImageNotFoundException")
+                    || error.is_code("RepositoryNotFoundException")
+                {
+                    Ok(None)
+                } else {
+                    Err(error.into())
+                }
+            }
         }
     }
 

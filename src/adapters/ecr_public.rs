@@ -1,7 +1,9 @@
 //! Amazon ECR Public (`public.ecr.aws`), whose API lives in us-east-1 whatever the caller's region.
 use std::collections::BTreeMap;
 
-use aws_config::{Region, SdkConfig};
+use aws_config::Region;
+
+use super::aws::AwsConfig;
 use aws_sdk_ecrpublic::types::Tag;
 
 use super::aws::ApiError;
@@ -21,8 +23,9 @@ pub struct EcrPublic {
 }
 
 impl EcrPublic {
-    pub fn new(config: &SdkConfig, registry_id: Option<String>) -> Self {
+    pub fn new(config: &AwsConfig, registry_id: Option<String>) -> Self {
         let config = config
+            .sdk()
             .to_builder()
             .region(Region::new(PUBLIC_API_REGION))
             .build();

@@ -2,7 +2,7 @@
 //! know, survives a re-registration), services, deployments and stopped tasks.
 use std::sync::{Arc, Mutex};
 
-use aws_config::SdkConfig;
+use super::aws::AwsConfig;
 use aws_sdk_ecs::config::interceptors::{
     AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
 };
@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::aws::ApiError;
 use crate::domain::rollout::{
-    Deployment, ServiceEvent, ServiceSnapshot, StoppedContainer, StoppedTask,
+    Deployment, RunningTask, ServiceEvent, ServiceSnapshot, StoppedContainer, StoppedTask,
 };
 use crate::error::Error;
 
@@ -79,11 +79,19 @@ impl Intercept for ReplaceBody {
     }
 }
 
-/// A service's settings that `update-service` merges into (kept as JSON to lose nothing).
+/// A service as DescribeServices answered it: the snapshot the waiter reads, and the raw JSON
+/// (deployment controller, configuration) that plans read and `update-service` merges into.
 #[derive(Debug, Clone)]
 pub struct ServiceState {
     pub snapshot: ServiceSnapshot,
-    pub deployment_configuration: Option<Value>,
+    /// `services[0]` exactly as ECS sent it.
+    pub raw: Value,
+}
+
+impl ServiceState {
+    pub fn deployment_configuration(&self) -> Option<&Value> {
+        self.raw.get("deploymentConfiguration")
+    }
 }
 
 /// What `UpdateService` asks for.
@@ -115,6 +123,8 @@ pub struct ServiceCreation {
 pub struct HistoricDeployment {
     pub status: String,
     pub target_revision_arn: Option<String>,
+    /// RFC 3339.
+    pub created_at: Option<String>,
 }
 
 pub struct Ecs {
@@ -122,8 +132,8 @@ pub struct Ecs {
 }
 
 impl Ecs {
-    pub fn new(config: &SdkConfig) -> Self {
-        Self::from_client(aws_sdk_ecs::Client::new(config))
+    pub fn new(config: &AwsConfig) -> Self {
+        Self::from_client(aws_sdk_ecs::Client::new(config.sdk()))
     }
 
     pub fn from_client(client: aws_sdk_ecs::Client) -> Self {
@@ -199,7 +209,7 @@ impl Ecs {
         let raw = capture.json("ecs:DescribeServices")?;
         Ok(Some(ServiceState {
             snapshot: snapshot(found),
-            deployment_configuration: raw.pointer("/services/0/deploymentConfiguration").cloned(),
+            raw: raw.pointer("/services/0").cloned().unwrap_or(Value::Null),
         }))
     }
 
@@ -359,7 +369,61 @@ impl Ecs {
         Ok(described.tasks().iter().map(stopped_task).collect())
     }
 
-    /// The service's deployment history, newest first, where the API offers it.
+    /// The service's tasks ECS wants running, with their state and health (up to 100).
+    pub async fn running_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<RunningTask>, ApiError> {
+        let listed = self
+            .client
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(service)
+            .desired_status(DesiredStatus::Running)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:ListTasks", e))?;
+        let arns: Vec<String> = listed.task_arns().iter().take(100).cloned().collect();
+        if arns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let described = self
+            .client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(arns))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:DescribeTasks", e))?;
+        Ok(described
+            .tasks()
+            .iter()
+            .map(|task| RunningTask {
+                task_arn: task.task_arn().unwrap_or_default().to_string(),
+                task_definition_arn: task.task_definition_arn().unwrap_or_default().to_string(),
+                started_by: task.started_by().map(str::to_string),
+                last_status: task.last_status().unwrap_or_default().to_string(),
+                health_status: task.health_status().map(|h| h.as_str().to_string()),
+                containers: task
+                    .containers()
+                    .iter()
+                    .map(|container| {
+                        (
+                            container.name().unwrap_or_default().to_string(),
+                            container
+                                .health_status()
+                                .map(|h| h.as_str().to_string())
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// The service's deployment history as ListServiceDeployments answers it (the API promises
+    /// no order: callers sort by `created_at`).
     pub async fn deployment_history(
         &self,
         cluster: &str,
@@ -382,6 +446,7 @@ impl Ecs {
                     .map(|s| s.as_str().to_string())
                     .unwrap_or_default(),
                 target_revision_arn: deployment.target_service_revision_arn().map(str::to_string),
+                created_at: time(deployment.created_at()),
             })
             .collect())
     }
@@ -413,7 +478,7 @@ fn not_found_hint(error: ApiError, task_definition: &str) -> Error {
             .to_lowercase()
             .contains("unable to describe task definition");
     if invalid {
-        Error::environment(format!(
+        Error::usage(format!(
             "task definition {task_definition} does not exist: {}",
             error.message
         ))
@@ -427,7 +492,7 @@ fn not_found_hint(error: ApiError, task_definition: &str) -> Error {
 
 fn cluster_hint(error: ApiError, cluster: &str) -> Error {
     if error.is_code("ClusterNotFoundException") {
-        Error::environment(format!(
+        Error::usage(format!(
             "cluster {cluster} does not exist: {}",
             error.message
         ))

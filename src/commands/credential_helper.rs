@@ -28,7 +28,7 @@ pub fn invoked_as(program: &std::ffi::OsStr) -> bool {
 
 /// Where the Docker CLI would find the helper: the first `docker-credential-deployer` on PATH.
 pub fn on_path() -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
+    let path = crate::env::var_os(crate::env::PATH)?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(PROGRAM))
         .find(|candidate| candidate.is_file())

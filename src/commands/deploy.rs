@@ -1,15 +1,19 @@
 //! `deployer deploy`: push, then update-service with the image just pushed, in one process with
-//! one set of credentials. The service and container are checked before anything is built.
+//! one set of credentials. Both plans are made before anything is created, built or pushed:
+//! the repository, the service and its controller, the containers that get the image, the
+//! rendered revision. `--dry-run` shows them and stops.
 use serde::Serialize;
 use serde_json::Value;
 
+use super::images::ImageCheck;
 use super::push::{self, PushOutcome, PushSettings};
-use super::update_service::{self, service_to_update, UpdateServiceOutcome, UpdateServiceSettings};
+use super::update_service::{self, UpdateServiceOutcome, UpdateServiceSettings};
 use crate::adapters::aws;
 use crate::adapters::ecs::Ecs;
 use crate::domain::reference::ImageReference;
 use crate::domain::update_spec::{ContainerUpdate, ImageChange};
 use crate::error::{Error, Result};
+use crate::output;
 
 #[derive(Debug, Clone)]
 pub struct DeploySettings {
@@ -23,49 +27,105 @@ pub struct DeploySettings {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DeployOutcome {
-    pub push: PushOutcome,
+    /// `None` with `--dry-run`.
+    pub push: Option<PushOutcome>,
     pub update: UpdateServiceOutcome,
 }
 
 pub async fn run(settings: DeploySettings) -> Result<DeployOutcome> {
+    if settings.update.skip_registration {
+        return Err(Error::usage(
+            "deploy --skip-task-definition-registration would push the image and deploy the old revision, which does not run it",
+        )
+        .with_hint("deploy registers a revision with the pushed image; to redeploy the latest revision as it is, run update-service --skip-task-definition-registration"));
+    }
     let config = aws::load(&settings.push.aws).await?;
     let ecs = Ecs::new(&config);
-    // The service must exist (or be creatable) before anything is built.
-    let state = service_to_update(&ecs, &settings.update).await?;
+
+    let push_plan = push::plan(&config, &settings.push).await?;
+    let name = push_plan.image_name().map(str::to_string).ok_or_else(|| {
+        Error::usage("deploy to a new ECR Public repository needs --public-registry-alias: its image name must be known before the push")
+    })?;
     let described = ecs
         .describe_task_definition(&settings.update.family)
         .await?;
-    if let (None, Some(creation)) = (&state, &settings.update.create) {
-        update_service::creation_for(creation, &described, &settings.update)?;
-    }
-
-    let pushed = push::run_with(&config, settings.push.clone()).await?;
-    let name = pushed
-        .image
-        .split_once('@')
-        .map_or(pushed.image.as_str(), |(name, _)| name)
-        .to_string();
     let containers = match &settings.container {
-        Some(container) => vec![container.clone()],
+        Some(container) => vec![named_container(&described, container)?],
         None => containers_running(&described, &name)?,
     };
-    let reference = if settings.pin_digest {
-        pushed.image.clone()
-    } else {
-        format!("{name}:{}", pushed.tags[0])
-    };
-    let mut update = settings.update.clone();
-    for container in containers {
-        update.updates.push(ContainerUpdate::Image {
-            container,
-            change: ImageChange::Replace(reference.clone()),
+    // Planned with the first tag; `--pin-digest` swaps in the digest once it is known.
+    let planned_reference = format!("{name}:{}", settings.push.tags[0]);
+    let update = with_image(&settings.update, &containers, &planned_reference);
+    let images = ImageCheck::new(&config).pushing(name.clone());
+    let mut plan = update_service::plan(&ecs, &images, &update).await?;
+
+    if settings.update.dry_run {
+        push_plan.show(&settings.push);
+        if settings.pin_digest {
+            output::step(format!(
+                "dry run: --pin-digest would register {name}@<the pushed digest> instead of {planned_reference}"
+            ));
+        }
+        let planned = update_service::planned(&update, &plan);
+        return Ok(DeployOutcome {
+            push: None,
+            update: planned,
         });
     }
-    let updated = update_service::run_with(&ecs, update).await?;
+
+    let pushed = push::apply(push_plan, &settings.push).await?;
+    if settings.pin_digest {
+        let pinned = with_image(&settings.update, &containers, &pushed.image);
+        plan.registration = Some(update_service::render(
+            &plan.described,
+            &pinned.updates,
+            &pinned.tags,
+        )?);
+    }
+    let updated = update_service::apply(&ecs, &update, plan).await?;
     Ok(DeployOutcome {
-        push: pushed,
+        push: Some(pushed),
         update: updated,
     })
+}
+
+/// The update settings with `containers` set to run `image`.
+fn with_image(
+    settings: &UpdateServiceSettings,
+    containers: &[String],
+    image: &str,
+) -> UpdateServiceSettings {
+    let mut update = settings.clone();
+    for container in containers {
+        update.updates.push(ContainerUpdate::Image {
+            container: container.clone(),
+            change: ImageChange::Replace(image.to_string()),
+        });
+    }
+    update
+}
+
+fn container_names(described: &Value) -> Vec<&str> {
+    described
+        .pointer("/taskDefinition/containerDefinitions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|container| container.get("name").and_then(Value::as_str))
+        .collect()
+}
+
+/// `--container NAME`, which the task definition must have.
+fn named_container(described: &Value, container: &str) -> Result<String> {
+    let names = container_names(described);
+    if names.contains(&container) {
+        return Ok(container.to_string());
+    }
+    Err(Error::usage(format!(
+        "--container {container}: the task definition has no such container (containers: {})",
+        names.join(", ")
+    ))
+    .with_hint("name one of its containers; nothing was built or pushed"))
 }
 
 /// The containers of the task definition whose image lives in repository `name`.
@@ -92,13 +152,9 @@ fn containers_running(described: &Value, name: &str) -> Result<Vec<String>> {
         })
         .collect();
     if matching.is_empty() {
-        let names: Vec<&str> = containers
-            .iter()
-            .filter_map(|container| container.get("name").and_then(Value::as_str))
-            .collect();
         return Err(Error::usage(format!(
             "no container of the task definition runs an image of {name} (containers: {})",
-            names.join(", ")
+            container_names(described).join(", ")
         ))
         .with_hint("pass --container NAME to say which container gets the new image"));
     }
@@ -109,21 +165,38 @@ fn containers_running(described: &Value, name: &str) -> Result<Vec<String>> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn finds_containers_by_repository_whatever_their_tag() {
-        let described = serde_json::json!({"taskDefinition": {"containerDefinitions": [
+    fn described() -> Value {
+        serde_json::json!({"taskDefinition": {"containerDefinitions": [
             {"name": "tutorial-site-app", "image": "127.0.0.1:15000/tutorial-site-registry:latest"},
             {"name": "log-router", "image": "amazon/aws-for-fluent-bit:stable"}
-        ]}});
+        ]}})
+    }
+
+    #[test]
+    fn finds_containers_by_repository_whatever_their_tag() {
         assert_eq!(
-            containers_running(&described, "127.0.0.1:15000/tutorial-site-registry").unwrap(),
+            containers_running(&described(), "127.0.0.1:15000/tutorial-site-registry").unwrap(),
             ["tutorial-site-app"]
         );
-        let error = containers_running(&described, "127.0.0.1:15000/other").unwrap_err();
+        let error = containers_running(&described(), "127.0.0.1:15000/other").unwrap_err();
         assert!(
             error
                 .message
                 .contains("containers: tutorial-site-app, log-router"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_named_container_must_exist() {
+        assert_eq!(
+            named_container(&described(), "log-router").unwrap(),
+            "log-router"
+        );
+        let error = named_container(&described(), "typo").unwrap_err();
+        assert_eq!(error.kind, crate::error::ErrorKind::Usage);
+        assert!(
+            error.message.contains("tutorial-site-app, log-router"),
             "{error}"
         );
     }

@@ -3,6 +3,7 @@
 pub mod credential_helper;
 pub mod deploy;
 pub mod ecr_login;
+pub mod images;
 pub mod push;
 pub mod render;
 pub mod rollback;

@@ -13,6 +13,7 @@ use crate::build_context::{self, ContextPlan};
 use crate::domain::ecr_token::{registry_from_repository_uri, RegistryCredentials};
 use crate::domain::tag_mutability::tag_is_immutable;
 use crate::error::{Error, Result};
+use crate::journal;
 use crate::output;
 
 /// Where the image comes from.
@@ -146,56 +147,188 @@ impl PushOutcome {
     }
 }
 
-pub async fn run(settings: PushSettings) -> Result<PushOutcome> {
-    let config = aws::load(&settings.aws).await?;
-    run_with(&config, settings).await
+/// What push will do, found before anything is created, built or pushed: the repository
+/// (or that `--create-repo` makes it), where the image goes, which tags are there already.
+pub struct PushPlan {
+    api: RegistryApi,
+    /// `None` when `--create-repo` creates it.
+    repository: Option<Repository>,
+    pub registry: String,
+    /// `REGISTRY/PATH`, the image's name; `None` only for an ECR Public repository to be created
+    /// without `--public-registry-alias`, whose alias ECR names at creation.
+    pub target: Option<String>,
+    existing: BTreeMap<String, String>,
+    /// `--skip-when-tags-exist` found every tag: the outcome, with nothing to do.
+    skipped: Option<PushOutcome>,
+    /// The daemon and the registry's credentials, when something is to be built or pushed.
+    session: Option<(Docker, RegistryCredentials)>,
 }
 
-/// The push with AWS configuration already loaded (`deploy` shares one set of credentials).
-pub async fn run_with(
-    config: &aws_config::SdkConfig,
-    settings: PushSettings,
-) -> Result<PushOutcome> {
+impl PushPlan {
+    /// The image's name, `REGISTRY/PATH`, as a task definition names it.
+    pub fn image_name(&self) -> Option<&str> {
+        self.target.as_deref()
+    }
+
+    pub fn skips(&self) -> bool {
+        self.skipped.is_some()
+    }
+
+    /// Describes the plan on stderr for `--dry-run`.
+    pub fn show(&self, settings: &PushSettings) {
+        let name = self
+            .target
+            .clone()
+            .unwrap_or_else(|| settings.repository.clone());
+        if self.repository.is_none() {
+            output::step(format!(
+                "dry run: would create repository {}",
+                settings.repository
+            ));
+        }
+        if self.skipped.is_some() {
+            output::step(format!(
+                "dry run: every tag ({}) is in {name} already: would build and push nothing",
+                settings.tags.join(", ")
+            ));
+            return;
+        }
+        let source = match &settings.source {
+            ImageSource::Build(build) => format!(
+                "build {} (Dockerfile {})",
+                build.context.context_dir.display(),
+                build.context.dockerfile_in_tar
+            ),
+            ImageSource::Local(image) => format!("take local image {image}"),
+        };
+        let tags: Vec<String> = settings
+            .tags
+            .iter()
+            .map(|tag| format!("{name}:{tag}"))
+            .collect();
+        output::step(format!(
+            "dry run: would {source}, then {} {}",
+            if settings.push { "push" } else { "tag locally" },
+            tags.join(", ")
+        ));
+    }
+}
+
+pub async fn run(settings: PushSettings) -> Result<PushOutcome> {
+    let config = aws::load(&settings.aws).await?;
+    let plan = plan(&config, &settings).await?;
+    apply(plan, &settings).await
+}
+
+/// Finds everything push needs before its first side effect. A repository that does not exist
+/// (without `--create-repo`) is exit 2, with nothing created, built or pushed.
+pub async fn plan(config: &aws::AwsConfig, settings: &PushSettings) -> Result<PushPlan> {
+    let api = match &settings.public {
+        None => RegistryApi::Private(Ecr::new(config, settings.registry_id.clone())),
+        Some(_) => RegistryApi::Public(EcrPublic::new(config, settings.registry_id.clone())),
+    };
+    let repository = api.find_repository(&settings.repository).await?;
+    if repository.is_none() && settings.create_repository.is_none() {
+        let registry = settings
+            .registry_id
+            .as_deref()
+            .unwrap_or("of the current account");
+        return Err(Error::usage(format!(
+            "repository {} does not exist in the ECR registry {registry}",
+            settings.repository
+        ))
+        .with_hint("check --repo and --registry-id, create it (Terraform's aws_ecr_repository), or pass --create-repo"));
+    }
+    let mut existing = BTreeMap::new();
+    if let Some(found) = &repository {
+        let needs_existing = settings.skip_when_tags_exist
+            || (settings.push
+                && settings.tags.iter().any(|tag| {
+                    tag_is_immutable(&found.tag_mutability, &found.exclusion_filters, tag)
+                }));
+        if needs_existing {
+            existing = api.tagged_digests(&settings.repository).await?;
+        }
+    }
+    // Connect to the daemon before asking for a token, so a missing daemon fails fast.
+    let all_tags_there =
+        settings.skip_when_tags_exist && settings.tags.iter().all(|tag| existing.contains_key(tag));
+    let session = if all_tags_there {
+        None
+    } else {
+        let docker = Docker::connect().await?;
+        let credentials = api.authorization().await?;
+        Some((docker, credentials))
+    };
+    let registry = match (
+        &settings.registry_override,
+        &settings.public,
+        &repository,
+        &session,
+    ) {
+        (Some(registry), _, _, _) => registry.clone(),
+        (None, Some(_), _, _) => PUBLIC_REGISTRY.to_string(),
+        (None, None, Some(found), _) => registry_from_repository_uri(&found.uri).to_string(),
+        (None, None, None, Some((_, credentials))) => credentials.registry.clone(),
+        (None, None, None, None) => String::new(),
+    };
+    let path = match &repository {
+        Some(found) => Some(image_path(settings, found)),
+        None => match &settings.public {
+            Some(PublicRegistry { alias: Some(alias) }) => {
+                Some(format!("{alias}/{}", settings.repository))
+            }
+            Some(PublicRegistry { alias: None }) => None,
+            None => Some(settings.repository.clone()),
+        },
+    };
+    let target = path.as_ref().map(|path| format!("{registry}/{path}"));
+    let skipped = match (&path, settings.skip_when_tags_exist) {
+        (Some(path), true) => skip_if_present(settings, &registry, path, &existing),
+        _ => None,
+    };
+    Ok(PushPlan {
+        api,
+        repository,
+        registry,
+        target,
+        existing,
+        skipped,
+        session,
+    })
+}
+
+/// Carries the plan out: creates the repository when asked, applies the policies, builds (or
+/// takes the local image), tags and pushes. Each change is recorded as it happens.
+pub async fn apply(plan: PushPlan, settings: &PushSettings) -> Result<PushOutcome> {
     output::set_interrupt_hint(
         "nothing more was started; a build or push under way in the Docker daemon stops with it",
     );
-    let config = config.clone();
-    let api = match &settings.public {
-        None => RegistryApi::Private(Ecr::new(&config, settings.registry_id.clone())),
-        Some(_) => RegistryApi::Public(EcrPublic::new(&config, settings.registry_id.clone())),
-    };
-    let repository = ensure_repository(&api, &settings).await?;
-    let registry = match (&settings.registry_override, &settings.public) {
-        (Some(registry), _) => registry.clone(),
-        (None, Some(_)) => PUBLIC_REGISTRY.to_string(),
-        (None, None) => registry_from_repository_uri(&repository.uri).to_string(),
-    };
-    let path = image_path(&settings, &repository);
-    let target = format!("{registry}/{path}");
-
-    let mut existing = BTreeMap::new();
-    let needs_existing = settings.skip_when_tags_exist
-        || (settings.push
-            && settings.tags.iter().any(|tag| {
-                tag_is_immutable(
-                    &repository.tag_mutability,
-                    &repository.exclusion_filters,
-                    tag,
-                )
-            }));
-    if needs_existing {
-        existing = api.tagged_digests(&settings.repository).await?;
+    let PushPlan {
+        api,
+        repository,
+        registry,
+        target,
+        mut existing,
+        skipped,
+        session,
+    } = plan;
+    if let Some(outcome) = skipped {
+        return Ok(outcome);
     }
-    if settings.skip_when_tags_exist {
-        if let Some(outcome) = skip_if_present(&settings, &registry, &path, &existing) {
-            return Ok(outcome);
-        }
-    }
-
-    // Connect to the daemon before asking for a token, so a missing daemon fails fast.
-    let docker = Docker::connect().await?;
-    output::step(format!("logging in to {registry}"));
-    let mut credentials = api.authorization().await?;
+    let repository = ensure_repository(&api, settings, repository).await?;
+    let target = match target {
+        Some(target) => target,
+        None => format!("{registry}/{}", image_path(settings, &repository)),
+    };
+    let path = target
+        .strip_prefix(&format!("{registry}/"))
+        .unwrap_or(&target)
+        .to_string();
+    let Some((docker, mut credentials)) = session else {
+        return Err(Error::usage("nothing to build or push was planned"));
+    };
+    output::step(format!("logged in to {registry}"));
     credentials.registry = registry.clone();
 
     let image_id = match &settings.source {
@@ -217,7 +350,7 @@ pub async fn run_with(
             ));
         }
         let mut outcome = outcome(
-            &settings,
+            settings,
             &registry,
             &path,
             String::new(),
@@ -229,9 +362,20 @@ pub async fn run_with(
         return Ok(outcome);
     }
 
+    if existing.is_empty()
+        && settings.tags.iter().any(|tag| {
+            tag_is_immutable(
+                &repository.tag_mutability,
+                &repository.exclusion_filters,
+                tag,
+            )
+        })
+    {
+        existing = api.tagged_digests(&settings.repository).await?;
+    }
     let unchanged = match &api {
         RegistryApi::Private(ecr) => {
-            immutable_tags_holding(ecr, &settings, &repository, &existing, &image_id).await?
+            immutable_tags_holding(ecr, settings, &repository, &existing, &image_id).await?
         }
         RegistryApi::Public(_) => Vec::new(),
     };
@@ -247,6 +391,7 @@ pub async fn run_with(
         docker.tag(&image_id, &target, tag).await?;
         output::step(format!("pushing {target}:{tag}"));
         let pushed = docker.push(&target, tag, &credentials).await?;
+        journal::record(format!("pushed {target}:{tag} ({target}@{pushed})"));
         if let Some(previous) = &digest {
             if previous != &pushed {
                 output::warn(format!(
@@ -265,7 +410,7 @@ pub async fn run_with(
             .ok_or_else(|| Error::environment("ECR reported the tags but not their digest"))?,
     };
     Ok(outcome(
-        &settings,
+        settings,
         &registry,
         &path,
         digest,
@@ -287,12 +432,17 @@ fn image_path(settings: &PushSettings, repository: &Repository) -> String {
     }
 }
 
-async fn ensure_repository(api: &RegistryApi, settings: &PushSettings) -> Result<Repository> {
-    let repository = match api.find_repository(&settings.repository).await? {
+async fn ensure_repository(
+    api: &RegistryApi,
+    settings: &PushSettings,
+    found: Option<Repository>,
+) -> Result<Repository> {
+    let repository = match found {
         Some(repository) => repository,
         None => match &settings.create_repository {
             Some(new) => {
                 let created = api.create_repository(new).await?;
+                journal::record(format!("created repository {}", created.name));
                 output::step(format!(
                     "created repository {} ({}, scan on push {})",
                     created.name,
@@ -301,22 +451,22 @@ async fn ensure_repository(api: &RegistryApi, settings: &PushSettings) -> Result
                 ));
                 created
             }
+            // The plan refused a missing repository without --create-repo.
             None => {
-                let registry = settings
-                    .registry_id
-                    .as_deref()
-                    .unwrap_or("of the current account");
-                return Err(Error::environment(format!(
-                    "repository {} does not exist in the ECR registry {registry}",
+                return Err(Error::usage(format!(
+                    "repository {} does not exist",
                     settings.repository
-                ))
-                .with_hint("create it (Terraform's aws_ecr_repository), or pass --create-repo"));
+                )))
             }
         },
     };
     if let Some(policy) = &settings.repository_policy {
         api.set_repository_policy(&settings.repository, &policy.text)
             .await?;
+        journal::record(format!(
+            "applied the repository policy of {}",
+            settings.repository
+        ));
         output::step(format!(
             "applied repository policy {}",
             policy.path.display()
@@ -325,6 +475,10 @@ async fn ensure_repository(api: &RegistryApi, settings: &PushSettings) -> Result
     if let (Some(policy), RegistryApi::Private(ecr)) = (&settings.lifecycle_policy, api) {
         ecr.put_lifecycle_policy(&settings.repository, &policy.text)
             .await?;
+        journal::record(format!(
+            "applied the lifecycle policy of {}",
+            settings.repository
+        ));
         output::step(format!(
             "applied lifecycle policy {}",
             policy.path.display()

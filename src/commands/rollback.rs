@@ -3,13 +3,13 @@
 //! which may never have run), or `--to-revision N`, with the same wait as update-service.
 use serde_json::Value;
 
-use super::update_service::{
-    existing_service, roll, same_task_definition, UpdateServiceOutcome, UpdateServiceSettings,
-};
+use super::update_service::{existing_service, roll, UpdateServiceOutcome, UpdateServiceSettings};
 use super::wait::WaitSettings;
 use crate::adapters::aws::{self, AwsSettings};
-use crate::adapters::ecs::{Ecs, ServiceState};
-use crate::domain::rollout::{short_task_definition, WaitUntil};
+use crate::adapters::ecs::{Ecs, HistoricDeployment, ServiceState};
+use crate::domain::rollout::{
+    parse_timestamp, same_task_definition, short_task_definition, WaitUntil,
+};
 use crate::error::{Error, Result};
 use crate::output;
 
@@ -89,10 +89,11 @@ async fn previous_revision(
         ))
         .with_hint("pass --to-revision N to name the revision of the family to go back to")
     };
-    let history = ecs
+    let mut history = ecs
         .deployment_history(&settings.cluster, &settings.service)
         .await
         .map_err(|error| unknown(error.message.clone()))?;
+    newest_first(&mut history);
     for deployment in history.iter().take(HISTORY_DEPTH) {
         let Some(revision) = &deployment.target_revision_arn else {
             continue;
@@ -109,6 +110,14 @@ async fn previous_revision(
         history.len().min(HISTORY_DEPTH),
         short_task_definition(current)
     )))
+}
+
+/// Sorts deployments newest first by `createdAt` (the API does not promise an order); those
+/// without a readable time go last, in the order ECS gave them.
+fn newest_first(history: &mut [HistoricDeployment]) {
+    history.sort_by_key(|deployment| {
+        std::cmp::Reverse(deployment.created_at.as_deref().and_then(parse_timestamp))
+    });
 }
 
 /// `tutorial-site-task` of `arn:…:task-definition/tutorial-site-task:3` or `tutorial-site-task:3`.
@@ -128,5 +137,26 @@ mod tests {
             "tutorial-site-task"
         );
         assert_eq!(family_of("tutorial-site-task:3"), "tutorial-site-task");
+    }
+
+    #[test]
+    fn history_is_ordered_by_creation_time_whatever_order_ecs_answers() {
+        let deployment = |revision: &str, created_at: Option<&str>| HistoricDeployment {
+            status: "SUCCESSFUL".into(),
+            target_revision_arn: Some(revision.into()),
+            created_at: created_at.map(str::to_string),
+        };
+        let mut history = vec![
+            deployment("r1", Some("2026-11-20T10:00:00Z")),
+            deployment("r-unknown", None),
+            deployment("r3", Some("2026-11-24T09:00:00.5+01:00")),
+            deployment("r2", Some("2026-11-22T10:00:00.000000+00:00")),
+        ];
+        newest_first(&mut history);
+        let order: Vec<_> = history
+            .iter()
+            .map(|d| d.target_revision_arn.as_deref().unwrap())
+            .collect();
+        assert_eq!(order, ["r3", "r2", "r1", "r-unknown"]);
     }
 }

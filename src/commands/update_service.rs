@@ -4,14 +4,18 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::images::ImageCheck;
 use super::wait::{wait_for_rollout, WaitSettings};
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::{Ecs, ServiceCreation, ServiceState, ServiceUpdate};
+use crate::domain::controller;
+use crate::domain::ecr_image::changed_images;
 use crate::domain::rollout::ServiceSnapshot;
-use crate::domain::rollout::{short_task_definition, Target, WaitUntil};
+use crate::domain::rollout::{same_task_definition, short_task_definition, Target, WaitUntil};
 use crate::domain::task_definition;
 use crate::domain::update_spec::ContainerUpdate;
 use crate::error::{Error, Result};
+use crate::journal;
 use crate::output;
 
 /// Everything update-service needs, resolved by the CLI layer.
@@ -44,7 +48,8 @@ pub struct UpdateServiceOutcome {
     pub previous_task_definition_arn: String,
     pub registered: bool,
     pub deployment_id: Option<String>,
-    /// `completed`, `running` (with `--wait-until running`), `started` (with `--no-wait`) or `planned` (`--dry-run`).
+    /// `completed`, `running` (with `--wait-until running`), `no-tasks` (done, but the service's
+    /// desired count is 0), `started` (with `--no-wait`) or `planned` (`--dry-run`).
     pub result: String,
     /// With `--dry-run`: the rendered RegisterTaskDefinition input and what changes.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,71 +83,126 @@ impl UpdateServiceOutcome {
     }
 }
 
+/// What update-service will do, computed and checked before its first side effect.
+#[derive(Debug, Clone)]
+pub struct ServicePlan {
+    /// The service as it is; `None` when `--create-service` will create it.
+    pub state: Option<ServiceState>,
+    /// How it will be created, checked against the task definition.
+    pub creation: Option<ServiceCreation>,
+    /// The family's latest revision, as DescribeTaskDefinition answered it.
+    pub described: Value,
+    pub base_arn: String,
+    /// The revision to register; `None` deploys `base_arn` as it is.
+    pub registration: Option<Plan>,
+}
+
 pub async fn run(settings: UpdateServiceSettings) -> Result<UpdateServiceOutcome> {
     let config = aws::load(&settings.aws).await?;
     let ecs = Ecs::new(&config);
-    run_with(&ecs, settings).await
+    let plan = plan(&ecs, &ImageCheck::new(&config), &settings).await?;
+    if settings.dry_run {
+        return Ok(planned(&settings, &plan));
+    }
+    apply(&ecs, &settings, plan).await
 }
 
-/// The command on a given ECS client (tests pass a mocked one).
-pub async fn run_with(ecs: &Ecs, settings: UpdateServiceSettings) -> Result<UpdateServiceOutcome> {
-    let state = service_to_update(ecs, &settings).await?;
+/// Everything that can be known and checked before anything changes: the service, its
+/// deployment controller and strategy, the task definition, the rendered revision, and that
+/// its new images exist.
+pub async fn plan(
+    ecs: &Ecs,
+    images: &ImageCheck<'_>,
+    settings: &UpdateServiceSettings,
+) -> Result<ServicePlan> {
+    let state = service_to_update(ecs, settings).await?;
     let described = ecs.describe_task_definition(&settings.family).await?;
-    let latest_arn = described
+    let base_arn = described
         .pointer("/taskDefinition/taskDefinitionArn")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
     let creation = match (&state, &settings.create) {
-        (None, Some(creation)) => Some(creation_for(creation, &described, &settings)?),
+        (None, Some(creation)) => Some(creation_for(creation, &described, settings)?),
         _ => None,
     };
-    let state = state.as_ref();
-
-    let (task_definition_arn, registered) = if settings.skip_registration {
-        if settings.dry_run {
-            let plan = Plan {
-                register_task_definition_input: Value::Null,
-                changes: Vec::new(),
-            };
-            return Ok(planned(&settings, state, &latest_arn, false, plan));
-        }
-        output::step(format!(
-            "deploying the latest revision {} as it is",
-            short_task_definition(&latest_arn)
-        ));
-        (latest_arn, false)
+    let registration = if settings.skip_registration {
+        None
     } else {
-        let mut rendered = task_definition::render(&described, &settings.updates)
-            .map_err(|e| Error::usage(e.to_string()))?;
-        task_definition::set_tags(&mut rendered, &settings.tags);
-        let changes = task_definition::diff(&described, &rendered);
-        if settings.dry_run {
-            let plan = Plan {
-                register_task_definition_input: rendered,
-                changes,
-            };
-            return Ok(planned(&settings, state, &latest_arn, true, plan));
-        }
-        output::step(format!(
-            "registering a new revision of {} from {} ({})",
-            settings.family,
-            short_task_definition(&latest_arn),
-            if changes.is_empty() {
-                "no changes".to_string()
-            } else {
-                changes.join("; ")
-            }
-        ));
-        let arn = ecs.register_task_definition(&rendered).await?;
-        output::step(format!("registered {}", short_task_definition(&arn)));
-        (arn, true)
+        let registration = render(&described, &settings.updates, &settings.tags)?;
+        images
+            .verify(&changed_images(
+                &described,
+                &registration.register_task_definition_input,
+            ))
+            .await?;
+        Some(registration)
     };
-    match (state, creation) {
-        (Some(state), _) => roll(ecs, &settings, state, &task_definition_arn, registered).await,
+    Ok(ServicePlan {
+        state,
+        creation,
+        described,
+        base_arn,
+        registration,
+    })
+}
+
+/// The RegisterTaskDefinition input for `updates` and `tags` on the described revision, checked
+/// as ECS would check it after registration, and what changes.
+pub fn render(
+    described: &Value,
+    updates: &[ContainerUpdate],
+    tags: &[(String, String)],
+) -> Result<Plan> {
+    let mut rendered =
+        task_definition::render(described, updates).map_err(|e| Error::usage(e.to_string()))?;
+    task_definition::set_tags(&mut rendered, tags);
+    let changes = task_definition::diff(described, &rendered);
+    Ok(Plan {
+        register_task_definition_input: rendered,
+        changes,
+    })
+}
+
+/// Carries the plan out: registers the revision, then updates (or creates) the service and
+/// waits as asked. Every change is recorded, so a failure says what was already done.
+pub async fn apply(
+    ecs: &Ecs,
+    settings: &UpdateServiceSettings,
+    plan: ServicePlan,
+) -> Result<UpdateServiceOutcome> {
+    let (task_definition_arn, registered) = match &plan.registration {
+        None => {
+            output::step(format!(
+                "deploying the latest revision {} as it is",
+                short_task_definition(&plan.base_arn)
+            ));
+            (plan.base_arn.clone(), false)
+        }
+        Some(registration) => {
+            output::step(format!(
+                "registering a new revision of {} from {} ({})",
+                settings.family,
+                short_task_definition(&plan.base_arn),
+                if registration.changes.is_empty() {
+                    "no changes".to_string()
+                } else {
+                    registration.changes.join("; ")
+                }
+            ));
+            let arn = ecs
+                .register_task_definition(&registration.register_task_definition_input)
+                .await?;
+            journal::record(format!("registered {arn}"));
+            output::step(format!("registered {}", short_task_definition(&arn)));
+            (arn, true)
+        }
+    };
+    match (&plan.state, plan.creation) {
+        (Some(state), _) => roll(ecs, settings, state, &task_definition_arn, registered).await,
         (None, creation) => {
             let creation = creation.unwrap_or_default();
-            create(ecs, &settings, &creation, &task_definition_arn, registered).await
+            create(ecs, settings, &creation, &task_definition_arn, registered).await
         }
     }
 }
@@ -158,13 +218,26 @@ pub async fn service_to_update(
             .map(Some);
     }
     match ecs.describe_service(&settings.cluster, &settings.service).await? {
-        Some(state) if state.snapshot.status == "ACTIVE" => Ok(Some(state)),
-        Some(state) if state.snapshot.status != "INACTIVE" => Err(Error::environment(format!(
+        Some(state) if state.snapshot.status == "ACTIVE" => {
+            check_drivable(&state, &settings.service)?;
+            Ok(Some(state))
+        }
+        Some(state) if state.snapshot.status != "INACTIVE" => Err(Error::usage(format!(
             "service {} in cluster {} is {}: it cannot be updated or created again until it is INACTIVE",
             settings.service, settings.cluster, state.snapshot.status
         ))),
         _ => Ok(None),
     }
+}
+
+/// Refuses a service whose deployments deployer cannot drive and follow.
+fn check_drivable(state: &ServiceState, service: &str) -> Result<()> {
+    controller::check_drivable(&state.raw).map_err(|undrivable| {
+        Error::usage(format!(
+            "deployer cannot deploy service {service}: {undrivable}"
+        ))
+        .with_hint(undrivable.hint())
+    })
 }
 
 /// `--create-service`'s settings checked against the task definition before anything is
@@ -226,16 +299,13 @@ async fn create(
             creation,
             settings.enable_circuit_breaker,
         )
-        .await
-        .map_err(|error| {
-            if registered {
-                error.with_detail(format!(
-                    "{task_definition_arn} was registered; the service was not created"
-                ))
-            } else {
-                error
-            }
-        })?;
+        .await?;
+    journal::record(format!(
+        "created service {} in cluster {} running {}",
+        settings.service,
+        settings.cluster,
+        short_task_definition(task_definition_arn)
+    ));
     output::step(format!(
         "created service {} in cluster {}",
         settings.service, settings.cluster
@@ -264,8 +334,8 @@ pub async fn roll(
     let previous = state.snapshot.task_definition.clone();
     let deployment_configuration = if settings.enable_circuit_breaker {
         let mut configuration = state
-            .deployment_configuration
-            .clone()
+            .deployment_configuration()
+            .cloned()
             .unwrap_or_else(|| serde_json::json!({}));
         configuration["deploymentCircuitBreaker"] =
             serde_json::json!({ "enable": true, "rollback": true });
@@ -282,15 +352,16 @@ pub async fn roll(
         deployment_configuration,
     };
     let answered = ecs.update_service(&update).await.map_err(|error| {
-        if registered {
-            error.with_detail(format!(
-                "{task_definition_arn} was registered; the service still runs {}",
-                short_task_definition(&previous)
-            ))
-        } else {
-            error
-        }
+        error.with_detail(format!(
+            "the service was not updated: it still runs {}",
+            short_task_definition(&previous)
+        ))
     })?;
+    journal::record(format!(
+        "updated service {} to {}",
+        settings.service,
+        short_task_definition(task_definition_arn)
+    ));
     track(
         ecs,
         settings,
@@ -372,8 +443,9 @@ async fn track(
         deployment_id: deployment.id.clone(),
         task_definition_arn: deployment.task_definition.clone(),
         wait_until: until.clone(),
+        created_at: deployment.created_at.clone(),
     };
-    wait_for_rollout(
+    let finished = wait_for_rollout(
         ecs,
         &settings.cluster,
         &settings.service,
@@ -382,6 +454,16 @@ async fn track(
         wait,
     )
     .await?;
+    if finished.desired_count == 0 {
+        // Nothing ran: a completed rollout of zero tasks proves nothing about the revision.
+        outcome.result = "no-tasks".to_string();
+        output::warn(format!(
+            "deployment {} of {} completed with no task running: the service's desired count is 0, so the revision was not started",
+            deployment.id,
+            short_task_definition(task_definition_arn)
+        ));
+        return Ok(outcome);
+    }
     outcome.result = match until {
         WaitUntil::Running => "running",
         WaitUntil::Stable => "completed",
@@ -400,38 +482,33 @@ async fn track(
 /// is the first thing deployer does differently.
 pub async fn existing_service(ecs: &Ecs, cluster: &str, service: &str) -> Result<ServiceState> {
     let state = ecs.describe_service(cluster, service).await?.ok_or_else(|| {
-        Error::environment(format!("service {service} does not exist in cluster {cluster}"))
+        Error::usage(format!("service {service} does not exist in cluster {cluster}"))
             .with_hint("check --service (default: the family name) and --cluster, or pass --create-service to create it")
     })?;
     if state.snapshot.status != "ACTIVE" {
-        return Err(Error::environment(format!(
+        return Err(Error::usage(format!(
             "service {service} in cluster {cluster} is {}, not ACTIVE",
             state.snapshot.status
         )));
     }
+    check_drivable(&state, service)?;
     Ok(state)
 }
 
-fn planned(
-    settings: &UpdateServiceSettings,
-    state: Option<&ServiceState>,
-    base_arn: &str,
-    registering: bool,
-    plan: Plan,
-) -> UpdateServiceOutcome {
-    let what = if registering {
-        format!(
+/// Shows the plan on stderr and returns it as the outcome of `--dry-run`; nothing changes.
+pub fn planned(settings: &UpdateServiceSettings, plan: &ServicePlan) -> UpdateServiceOutcome {
+    let what = match &plan.registration {
+        Some(_) => format!(
             "register a new revision of {} from {}",
             settings.family,
-            short_task_definition(base_arn)
-        )
-    } else {
-        format!("deploy {} as it is", short_task_definition(base_arn))
+            short_task_definition(&plan.base_arn)
+        ),
+        None => format!("deploy {} as it is", short_task_definition(&plan.base_arn)),
     };
-    let current = state.map_or(String::new(), |state| {
+    let current = plan.state.as_ref().map_or(String::new(), |state| {
         state.snapshot.task_definition.clone()
     });
-    match state {
+    match &plan.state {
         Some(_) => output::step(format!(
             "dry run, nothing changed: would {what}, then update {} (now on {})",
             settings.service,
@@ -442,7 +519,11 @@ fn planned(
             settings.service, settings.cluster
         )),
     }
-    for change in &plan.changes {
+    let registration = plan.registration.clone().unwrap_or(Plan {
+        register_task_definition_input: Value::Null,
+        changes: Vec::new(),
+    });
+    for change in &registration.changes {
         output::step(format!("  {change}"));
     }
     UpdateServiceOutcome {
@@ -453,14 +534,8 @@ fn planned(
         registered: false,
         deployment_id: None,
         result: "planned".to_string(),
-        plan: Some(plan),
+        plan: Some(registration),
     }
-}
-
-/// Whether two task-definition references name the same revision (an ARN, or `family:revision`
-/// as some emulators answer).
-pub fn same_task_definition(left: &str, right: &str) -> bool {
-    left == right || short_task_definition(left) == short_task_definition(right)
 }
 
 #[cfg(test)]
@@ -468,9 +543,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn task_definitions_compare_by_revision() {
-        let arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:2";
-        assert!(same_task_definition(arn, "tutorial-site-task:2"));
-        assert!(!same_task_definition(arn, "tutorial-site-task:1"));
+    fn a_rendered_plan_names_its_changes() {
+        let described = serde_json::json!({"taskDefinition": {
+            "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:1",
+            "family": "tutorial-site-task", "revision": 1, "status": "ACTIVE",
+            "containerDefinitions": [{"name": "tutorial-site-app", "image": "127.0.0.1:15000/tutorial-site-registry:v1", "memory": 128}]
+        }});
+        let updates =
+            crate::domain::update_spec::parse_image_updates("container=tutorial-site-app,tag=v2")
+                .unwrap();
+        let plan = render(&described, &updates, &[]).unwrap();
+        assert_eq!(
+            plan.register_task_definition_input["containerDefinitions"][0]["image"],
+            "127.0.0.1:15000/tutorial-site-registry:v2"
+        );
+        assert_eq!(plan.changes.len(), 1, "{:?}", plan.changes);
+        let unknown =
+            crate::domain::update_spec::parse_image_updates("container=typo,tag=v2").unwrap();
+        assert_eq!(
+            render(&described, &unknown, &[]).unwrap_err().kind,
+            crate::error::ErrorKind::Usage
+        );
     }
 }

@@ -8,24 +8,30 @@ use crate::adapters::aws::ApiErrorKind;
 use crate::adapters::ecs::Ecs;
 use crate::domain::duration::format_duration;
 use crate::domain::rollout::{
-    assess, describe_stopped_tasks, is_placement_failure, RolloutLog, ServiceSnapshot, Target,
-    Verdict,
+    assess_within_grace, describe_stopped_tasks, placement_failure, short_task_definition,
+    tasks_ready, RolloutLog, ServiceSnapshot, Target, Verdict, WaitUntil,
 };
 use crate::error::{Error, Result};
 use crate::output;
 
-/// How to wait, from `--timeout`, `--poll-interval`, `--wait-until`, `--fail-on-placement-errors`.
+/// How to wait, from `--timeout`, `--poll-interval`, `--wait-until`, `--fail-on-placement-errors`
+/// and `--settle-time`.
 #[derive(Debug, Clone)]
 pub struct WaitSettings {
     pub timeout: Duration,
     pub poll_interval: Duration,
     pub fail_on_placement_errors: bool,
+    /// With `--wait-until running`: how long our tasks must stay running and healthy.
+    pub settle: Duration,
 }
 
 /// Longest quiet stretch in the log: CircleCI kills a step after 10 minutes without output.
 const HEARTBEAT: Duration = Duration::from_secs(55);
 /// Longest pause between polls once throttling has pushed the interval up.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How long DescribeServices may leave out the deployment UpdateService just answered
+/// (it is eventually consistent) before that counts as the deployment being gone.
+const LISTING_GRACE: Duration = Duration::from_secs(30);
 
 /// Polls until the rollout of `target` succeeds, fails, or the timeout passes.
 pub async fn wait_for_rollout(
@@ -42,6 +48,8 @@ pub async fn wait_for_rollout(
     let mut interval = settings.poll_interval;
     let mut attempt: u64 = 0;
     let mut last_error: Option<String> = None;
+    let mut missing_since: Option<Instant> = None;
+    let mut readiness = Readiness::default();
     output::set_interrupt_hint(format!(
         "deployer stopped waiting; ECS continues deployment {} of {service} on its own (aws ecs describe-services --cluster {cluster} --services {service})",
         target.deployment_id
@@ -50,6 +58,9 @@ pub async fn wait_for_rollout(
         let remaining = settings.timeout.saturating_sub(started.elapsed());
         if remaining.is_zero() {
             let mut error = timed_out(ecs, cluster, service, target, settings.timeout).await;
+            if let Some(why) = &readiness.last_reason {
+                error = error.with_detail(format!("not ready: {why}"));
+            }
             if let Some(last) = last_error {
                 error = error.with_detail(format!("the last poll of the service failed: {last}"));
             }
@@ -86,7 +97,7 @@ pub async fn wait_for_rollout(
         last_error = None;
 
         let elapsed = format_duration(started.elapsed());
-        let lines = log.observe(&snapshot);
+        let (lines, fresh_events) = log.observe_events(&snapshot);
         for line in &lines {
             output::step(line);
         }
@@ -94,11 +105,8 @@ pub async fn wait_for_rollout(
             last_output = Instant::now();
         }
         if settings.fail_on_placement_errors {
-            if let Some(event) = snapshot
-                .events
-                .iter()
-                .find(|event| is_placement_failure(&event.message))
-            {
+            // Only events of this deployment: yesterday's placement failure is not today's.
+            if let Some(event) = placement_failure(&fresh_events, target.created_at.as_deref()) {
                 return Err(Error::failed(format!(
                     "ECS cannot place tasks of {service}: {}",
                     event.message
@@ -108,7 +116,17 @@ pub async fn wait_for_rollout(
                 ));
             }
         }
-        match assess(target, &snapshot) {
+        let in_grace = missing_since.is_none_or(|since| since.elapsed() < LISTING_GRACE);
+        match assess_within_grace(target, &snapshot, in_grace) {
+            Verdict::Succeeded if target.wait_until == WaitUntil::Running => {
+                if readiness
+                    .check(ecs, cluster, service, target, &snapshot, settings)
+                    .await
+                {
+                    return Ok(snapshot);
+                }
+                last_output = Instant::now();
+            }
             Verdict::Succeeded => return Ok(snapshot),
             Verdict::Failed(failure) => {
                 return Err(with_stopped_tasks(
@@ -118,12 +136,26 @@ pub async fn wait_for_rollout(
                     target,
                     Error::failed(format!(
                         "the deployment of {} to {service} failed: {failure}",
-                        crate::domain::rollout::short_task_definition(&target.task_definition_arn)
+                        short_task_definition(&target.task_definition_arn)
                     )),
                 )
                 .await)
             }
-            Verdict::InProgress => {}
+            Verdict::NotListedYet => {
+                if missing_since.is_none() {
+                    missing_since = Some(Instant::now());
+                    output::step(format!(
+                        "ECS does not list deployment {} yet; waiting up to {} for DescribeServices to catch up",
+                        target.deployment_id,
+                        format_duration(LISTING_GRACE)
+                    ));
+                    last_output = Instant::now();
+                }
+            }
+            Verdict::InProgress => {
+                missing_since = None;
+                readiness.reset();
+            }
         }
         if last_output.elapsed() >= HEARTBEAT {
             output::step(format!(
@@ -133,6 +165,97 @@ pub async fn wait_for_rollout(
             last_output = Instant::now();
         }
     }
+}
+
+/// `--wait-until running`: our tasks running and healthy, and staying so for the settle time.
+#[derive(Debug, Default)]
+struct Readiness {
+    /// Containers whose definition has a health check, read once.
+    health_checked: Option<Vec<String>>,
+    ready_since: Option<Instant>,
+    last_reason: Option<String>,
+}
+
+impl Readiness {
+    fn reset(&mut self) {
+        self.ready_since = None;
+    }
+
+    /// Whether the tasks have been ready for the settle time; prints each change of state once.
+    async fn check(
+        &mut self,
+        ecs: &Ecs,
+        cluster: &str,
+        service: &str,
+        target: &Target,
+        snapshot: &ServiceSnapshot,
+        settings: &WaitSettings,
+    ) -> bool {
+        if self.health_checked.is_none() {
+            let checked = match ecs
+                .describe_task_definition(&target.task_definition_arn)
+                .await
+            {
+                Ok(described) => health_checked_containers(&described),
+                Err(error) => {
+                    tracing::debug!("cannot read the health checks of our revision: {error}");
+                    Vec::new()
+                }
+            };
+            self.health_checked = Some(checked);
+        }
+        let desired = snapshot
+            .deployments
+            .iter()
+            .find(|deployment| deployment.id == target.deployment_id)
+            .map_or(0, |deployment| deployment.desired_count);
+        let verdict = match ecs.running_tasks(cluster, service).await {
+            Ok(tasks) => tasks_ready(
+                &tasks,
+                target,
+                desired,
+                self.health_checked.as_deref().unwrap_or_default(),
+            ),
+            Err(error) => Err(format!("the tasks could not be listed: {error}")),
+        };
+        match verdict {
+            Ok(()) => {
+                self.last_reason = None;
+                let since = *self.ready_since.get_or_insert_with(|| {
+                    output::step(format!(
+                        "every task of deployment {} is running and healthy; settling for {}",
+                        target.deployment_id,
+                        format_duration(settings.settle)
+                    ));
+                    Instant::now()
+                });
+                since.elapsed() >= settings.settle
+            }
+            Err(why) => {
+                if self.ready_since.take().is_some() || self.last_reason.as_ref() != Some(&why) {
+                    output::step(format!("waiting for our tasks: {why}"));
+                }
+                self.last_reason = Some(why);
+                false
+            }
+        }
+    }
+}
+
+/// Names of the containers of a DescribeTaskDefinition answer that define a health check.
+fn health_checked_containers(described: &serde_json::Value) -> Vec<String> {
+    described
+        .pointer("/taskDefinition/containerDefinitions")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|container| {
+            container
+                .get("healthCheck")
+                .is_some_and(|check| !check.is_null())
+        })
+        .filter_map(|container| container["name"].as_str().map(str::to_string))
+        .collect()
 }
 
 /// Spreads the polls of concurrent deployers: 85% to 95% of the interval, deterministic per
@@ -196,8 +319,8 @@ mod tests {
     use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
     use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
     use aws_sdk_ecs::types::{
-        Container, Deployment, DeploymentRolloutState, Failure, Service, ServiceEvent, Task,
-        TaskStopCode,
+        Container, Deployment, DeploymentRolloutState, Failure, HealthStatus, Service,
+        ServiceEvent, Task, TaskStopCode,
     };
     use aws_sdk_ecs::Client;
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
@@ -303,6 +426,7 @@ mod tests {
             deployment_id: "ecs-svc/2".into(),
             task_definition_arn: NEW.into(),
             wait_until: crate::domain::rollout::WaitUntil::Stable,
+            created_at: None,
         }
     }
 
@@ -325,6 +449,7 @@ mod tests {
             timeout: Duration::from_secs(timeout),
             poll_interval: Duration::from_secs(5),
             fail_on_placement_errors: false,
+            settle: Duration::from_secs(15),
         }
     }
 
@@ -565,33 +690,98 @@ mod tests {
         assert_eq!(describe.num_calls(), 1);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn wait_until_running_does_not_wait_for_the_old_deployment_to_drain() {
-        let describe = mock!(Client::describe_services).then_output(|| {
-            service(
-                NEW,
-                vec![
-                    deployment(
-                        "ecs-svc/2",
-                        "PRIMARY",
-                        NEW,
-                        1,
-                        DeploymentRolloutState::InProgress,
-                    ),
-                    deployment(
-                        "ecs-svc/1",
-                        "ACTIVE",
-                        OLD,
-                        1,
-                        DeploymentRolloutState::Completed,
-                    ),
-                ],
-                &[],
+    fn running_while_old_drains() -> DescribeServicesOutput {
+        service(
+            NEW,
+            vec![
+                deployment(
+                    "ecs-svc/2",
+                    "PRIMARY",
+                    NEW,
+                    1,
+                    DeploymentRolloutState::InProgress,
+                ),
+                deployment(
+                    "ecs-svc/1",
+                    "ACTIVE",
+                    OLD,
+                    1,
+                    DeploymentRolloutState::Completed,
+                ),
+            ],
+            &[],
+        )
+    }
+
+    /// DescribeTaskDefinition of our revision, whose app container has a health check.
+    fn health_checked_revision() -> aws_smithy_mocks::Rule {
+        mock!(Client::describe_task_definition).then_http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(200).unwrap(),
+                aws_smithy_types::body::SdkBody::from(
+                    serde_json::json!({"taskDefinition": {
+                        "taskDefinitionArn": NEW,
+                        "containerDefinitions": [{
+                            "name": "tutorial-site-app",
+                            "image": "tutorial-site-registry:v2",
+                            "healthCheck": {"command": ["CMD-SHELL", "wget -q -O- localhost:3000"]}
+                        }]
+                    }})
+                    .to_string(),
+                ),
             )
-        });
-        let ecs = Ecs::from_client(mock_client!(aws_sdk_ecs, [&describe]));
+        })
+    }
+
+    fn our_task(health: &'static str) -> DescribeTasksOutput {
+        DescribeTasksOutput::builder()
+            .tasks(
+                Task::builder()
+                    .task_arn(
+                        "arn:aws:ecs:eu-west-1:123456789012:task/tutorial-site-cluster/0a1b2c3d",
+                    )
+                    .task_definition_arn(NEW)
+                    .started_by("ecs-svc/2")
+                    .last_status("RUNNING")
+                    .containers(
+                        Container::builder()
+                            .name("tutorial-site-app")
+                            .health_status(HealthStatus::from(health))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    }
+
+    fn listed_task() -> aws_smithy_mocks::Rule {
+        mock!(Client::list_tasks).then_output(|| {
+            ListTasksOutput::builder()
+                .task_arns("arn:aws:ecs:eu-west-1:123456789012:task/tutorial-site-cluster/0a1b2c3d")
+                .build()
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_until_running_waits_for_healthy_tasks_to_settle_not_for_the_old_to_drain() {
+        let describe = mock!(Client::describe_services).then_output(running_while_old_drains);
+        let definition = health_checked_revision();
+        let list = listed_task();
+        // Not checked yet at the first look, then healthy.
+        let tasks = mock!(Client::describe_tasks)
+            .sequence()
+            .output(|| our_task("UNKNOWN"))
+            .output(|| our_task("HEALTHY"))
+            .times(20)
+            .build();
+        let ecs = Ecs::from_client(mock_client!(
+            aws_sdk_ecs,
+            RuleMode::MatchAny,
+            [&describe, &definition, &list, &tasks]
+        ));
         let mut running = target();
         running.wait_until = crate::domain::rollout::WaitUntil::Running;
+        let started = Instant::now();
         wait_for_rollout(
             &ecs,
             "tutorial-site-cluster",
@@ -602,7 +792,262 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(describe.num_calls(), 1);
+        // One poll not ready, one that starts the 15 s settle, and polls until it has passed.
+        assert!(
+            started.elapsed() >= Duration::from_secs(15),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(describe.num_calls() >= 4, "{}", describe.num_calls());
+        assert_eq!(definition.num_calls(), 1, "the health checks are read once");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_until_running_is_never_satisfied_by_an_unhealthy_task() {
+        let describe = mock!(Client::describe_services).then_output(running_while_old_drains);
+        let definition = health_checked_revision();
+        let list = listed_task();
+        let tasks = mock!(Client::describe_tasks).then_output(|| our_task("UNHEALTHY"));
+        let (stopped_list, stopped) = stopped_task_rules();
+        let ecs = Ecs::from_client(mock_client!(
+            aws_sdk_ecs,
+            RuleMode::MatchAny,
+            [
+                &describe,
+                &definition,
+                &list,
+                &tasks,
+                &stopped_list,
+                &stopped
+            ]
+        ));
+        let mut running = target();
+        running.wait_until = crate::domain::rollout::WaitUntil::Running;
+        let error = wait_for_rollout(
+            &ecs,
+            "tutorial-site-cluster",
+            "tutorial-site-service",
+            &running,
+            &initial(),
+            &settings(60),
+        )
+        .await
+        .unwrap_err();
+        assert!(error.message.contains("did not finish within"), "{error}");
+        let details = error.details.join("\n");
+        assert!(details.contains("UNHEALTHY"), "{details}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn completed_is_not_done_until_ours_runs_its_desired_count() {
+        let short = || {
+            service(
+                NEW,
+                vec![deployment(
+                    "ecs-svc/2",
+                    "PRIMARY",
+                    NEW,
+                    0,
+                    DeploymentRolloutState::Completed,
+                )],
+                &[],
+            )
+        };
+        let describe = mock!(Client::describe_services)
+            .sequence()
+            .output(short)
+            .times(3)
+            .output(completed)
+            .build();
+        let ecs = Ecs::from_client(mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&describe]));
+        wait_for_rollout(
+            &ecs,
+            "tutorial-site-cluster",
+            "tutorial-site-service",
+            &target(),
+            &initial(),
+            &settings(600),
+        )
+        .await
+        .unwrap();
+        assert_eq!(describe.num_calls(), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deployment_not_listed_yet_gets_a_grace_then_is_found() {
+        let stale = || {
+            service(
+                OLD,
+                vec![deployment(
+                    "ecs-svc/1",
+                    "PRIMARY",
+                    OLD,
+                    1,
+                    DeploymentRolloutState::Completed,
+                )],
+                &[],
+            )
+        };
+        let describe = mock!(Client::describe_services)
+            .sequence()
+            .output(stale)
+            .times(2)
+            .output(completed)
+            .build();
+        let ecs = Ecs::from_client(mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&describe]));
+        wait_for_rollout(
+            &ecs,
+            "tutorial-site-cluster",
+            "tutorial-site-service",
+            &target(),
+            &initial(),
+            &settings(600),
+        )
+        .await
+        .unwrap();
+        assert_eq!(describe.num_calls(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deployment_never_listed_fails_once_the_grace_is_over() {
+        let describe = mock!(Client::describe_services).then_output(|| {
+            service(
+                OLD,
+                vec![deployment(
+                    "ecs-svc/1",
+                    "PRIMARY",
+                    OLD,
+                    1,
+                    DeploymentRolloutState::Completed,
+                )],
+                &[],
+            )
+        });
+        let (list, tasks) = stopped_task_rules();
+        let ecs = Ecs::from_client(mock_client!(
+            aws_sdk_ecs,
+            RuleMode::MatchAny,
+            [&describe, &list, &tasks]
+        ));
+        let started = Instant::now();
+        let error = wait_for_rollout(
+            &ecs,
+            "tutorial-site-cluster",
+            "tutorial-site-service",
+            &target(),
+            &initial(),
+            &settings(600),
+        )
+        .await
+        .unwrap_err();
+        assert!(error.message.contains("no longer listed"), "{error}");
+        let waited = started.elapsed();
+        assert!(
+            waited >= LISTING_GRACE && waited < LISTING_GRACE + Duration::from_secs(10),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_real_circuit_breaker_rollback_ends_the_wait_at_once() {
+        // As real ECS answers: ours is gone, the old deployment is PRIMARY again under its own id.
+        let describe = mock!(Client::describe_services).then_output(|| {
+            let mut old = deployment("ecs-svc/1", "PRIMARY", OLD, 0, DeploymentRolloutState::InProgress);
+            old.rollout_state_reason =
+                Some("ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1".into());
+            service(
+                OLD,
+                vec![old],
+                &[
+                    "(service tutorial-site-service) (deployment ecs-svc/2) deployment failed: tasks failed to start.",
+                    "(service tutorial-site-service) rolling back to deployment ecs-svc/1.",
+                ],
+            )
+        });
+        let (list, tasks) = stopped_task_rules();
+        let ecs = Ecs::from_client(mock_client!(
+            aws_sdk_ecs,
+            RuleMode::MatchAny,
+            [&describe, &list, &tasks]
+        ));
+        let error = wait_for_rollout(
+            &ecs,
+            "tutorial-site-cluster",
+            "tutorial-site-service",
+            &target(),
+            &initial(),
+            &settings(600),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            describe.num_calls(),
+            1,
+            "no grace for a deployment ECS says failed"
+        );
+        assert!(
+            error
+                .message
+                .contains("rolled the service back to tutorial-site-task:1"),
+            "{error}"
+        );
+        assert!(error.message.contains("tasks failed to start"), "{error}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn placement_failures_from_before_our_deployment_do_not_stop_the_wait() {
+        let with_old_placement_event = || {
+            // An event from before our deployment was created.
+            let event = ServiceEvent::builder()
+                .id("event-old")
+                .created_at(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+                .message("(service tutorial-site-service) was unable to place a task because no container instance met all of its requirements.")
+                .build();
+            let service = Service::builder()
+                .service_name("tutorial-site-service")
+                .status("ACTIVE")
+                .task_definition(NEW)
+                .desired_count(1)
+                .deployments(deployment(
+                    "ecs-svc/2",
+                    "PRIMARY",
+                    NEW,
+                    0,
+                    DeploymentRolloutState::InProgress,
+                ))
+                .deployments(deployment(
+                    "ecs-svc/1",
+                    "ACTIVE",
+                    OLD,
+                    1,
+                    DeploymentRolloutState::Completed,
+                ))
+                .events(event)
+                .build();
+            DescribeServicesOutput::builder().services(service).build()
+        };
+        let describe = mock!(Client::describe_services)
+            .sequence()
+            .output(with_old_placement_event)
+            .times(2)
+            .output(completed)
+            .build();
+        let ecs = Ecs::from_client(mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&describe]));
+        let mut fail_fast = settings(600);
+        fail_fast.fail_on_placement_errors = true;
+        let mut ours = target();
+        ours.created_at = Some("2026-11-24T10:00:00Z".into());
+        wait_for_rollout(
+            &ecs,
+            "tutorial-site-cluster",
+            "tutorial-site-service",
+            &ours,
+            &initial(),
+            &fail_fast,
+        )
+        .await
+        .unwrap();
+        assert_eq!(describe.num_calls(), 3);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Pure logic: no I/O, no SDK types. Every function here is unit-tested on real-shaped inputs.
 pub mod build_inputs;
+pub mod controller;
 pub mod docker_config;
 pub mod dockerignore;
 pub mod duration;
+pub mod ecr_image;
 pub mod ecr_token;
 pub mod orb_values;
 pub mod push_progress;

@@ -102,12 +102,73 @@ pub struct StoppedContainer {
     pub last_status: Option<String>,
 }
 
+/// A task ECS wants running, as DescribeTasks shows it: what `--wait-until running` checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningTask {
+    pub task_arn: String,
+    pub task_definition_arn: String,
+    /// The deployment id for a service's tasks.
+    pub started_by: Option<String>,
+    /// PROVISIONING, PENDING, ACTIVATING, RUNNING, …
+    pub last_status: String,
+    /// HEALTHY, UNHEALTHY or UNKNOWN.
+    pub health_status: Option<String>,
+    /// Each container's name and health status (UNKNOWN without a health check).
+    pub containers: Vec<(String, String)>,
+}
+
+/// Whether our deployment's tasks are all running and healthy: `Err` says what is not yet.
+/// `health_checked` names the containers whose definition has a health check; theirs must be
+/// HEALTHY (ECS reports UNKNOWN both before the first check and without one).
+pub fn tasks_ready(
+    tasks: &[RunningTask],
+    target: &Target,
+    desired: i32,
+    health_checked: &[String],
+) -> Result<(), String> {
+    let ours: Vec<&RunningTask> = tasks
+        .iter()
+        .filter(|task| match &task.started_by {
+            Some(started_by) if started_by.starts_with("ecs-svc/") => {
+                *started_by == target.deployment_id
+            }
+            _ => same_task_definition(&task.task_definition_arn, &target.task_definition_arn),
+        })
+        .collect();
+    if (ours.len() as i32) < desired {
+        return Err(format!(
+            "{} of {desired} tasks of ours are listed",
+            ours.len()
+        ));
+    }
+    for task in ours {
+        let id = task.task_arn.rsplit('/').next().unwrap_or(&task.task_arn);
+        if task.last_status != "RUNNING" {
+            return Err(format!("task {id} is {}", task.last_status));
+        }
+        for (name, health) in &task.containers {
+            if health == "UNHEALTHY" || (health_checked.contains(name) && health != "HEALTHY") {
+                return Err(format!(
+                    "container {name} of task {id} is {}",
+                    if health.is_empty() {
+                        "not checked yet"
+                    } else {
+                        health
+                    }
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// When the wait may end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WaitUntil {
     /// Our deployment COMPLETED and the old ones are gone.
     Stable,
-    /// Our revision runs its desired count; old tasks may still drain.
+    /// Our revision runs its desired count, every task of it RUNNING and healthy, and has for
+    /// the settle time; old tasks may still drain.
     Running,
 }
 
@@ -117,11 +178,17 @@ pub struct Target {
     pub deployment_id: String,
     pub task_definition_arn: String,
     pub wait_until: WaitUntil,
+    /// Our deployment's `createdAt` as ECS answered it (RFC 3339): events and deployments
+    /// older than this are history.
+    pub created_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     InProgress,
+    /// DescribeServices does not list our deployment yet (it is eventually consistent), and
+    /// nothing says it failed or was replaced.
+    NotListedYet,
     Succeeded,
     Failed(Failure),
 }
@@ -256,8 +323,9 @@ pub fn short_task_definition(arn: &str) -> &str {
         .map_or(arn, |(_, short)| short)
 }
 
-/// Full ARNs and `family:revision` compare equal when they name the same revision.
-fn same_task_definition(left: &str, right: &str) -> bool {
+/// Full ARNs and `family:revision` (as some emulators answer) compare equal when they name the
+/// same revision.
+pub fn same_task_definition(left: &str, right: &str) -> bool {
     left == right || short_task_definition(left) == short_task_definition(right)
 }
 
@@ -279,8 +347,16 @@ fn is_older_revision(candidate: &str, reference: &str) -> bool {
 }
 
 /// Decides what the snapshot says about our deployment. Success means our deployment is the
-/// PRIMARY one and runs our revision, never merely that the service is steady.
+/// PRIMARY one and runs our revision, never merely that the service is steady. Our deployment
+/// missing from the list is a failure here; the waiter uses [`assess_within_grace`] while
+/// DescribeServices may still lag behind UpdateService.
 pub fn assess(target: &Target, snapshot: &ServiceSnapshot) -> Verdict {
+    assess_within_grace(target, snapshot, false)
+}
+
+/// [`assess`], but while `in_grace` a deployment of ours that is not listed, with nothing
+/// newer listed and no event or rollback naming it, is [`Verdict::NotListedYet`].
+pub fn assess_within_grace(target: &Target, snapshot: &ServiceSnapshot, in_grace: bool) -> Verdict {
     if snapshot.status != ACTIVE {
         return Verdict::Failed(Failure::ServiceNotActive {
             status: snapshot.status.clone(),
@@ -295,13 +371,7 @@ pub fn assess(target: &Target, snapshot: &ServiceSnapshot) -> Verdict {
         .iter()
         .find(|deployment| deployment.id == target.deployment_id)
     else {
-        return Verdict::Failed(Failure::DeploymentGone {
-            deployment_id: target.deployment_id.clone(),
-            now_running: primary.map_or_else(
-                || snapshot.task_definition.clone(),
-                |primary| primary.task_definition.clone(),
-            ),
-        });
+        return not_listed(target, snapshot, primary, in_grace);
     };
     if ours.status != PRIMARY {
         return match displaced(target, snapshot, ours, primary) {
@@ -327,6 +397,114 @@ pub fn assess(target: &Target, snapshot: &ServiceSnapshot) -> Verdict {
     } else {
         Verdict::InProgress
     }
+}
+
+/// Our deployment is not in `deployments[]`. Real ECS drops a deployment the circuit breaker
+/// failed and makes the previous one PRIMARY again under its own id, saying so in its events
+/// and in that deployment's `rolloutStateReason`: that ends the wait at once. So does a newer
+/// deployment. Otherwise the answer may predate our UpdateService.
+fn not_listed(
+    target: &Target,
+    snapshot: &ServiceSnapshot,
+    primary: Option<&Deployment>,
+    in_grace: bool,
+) -> Verdict {
+    let now_running = primary.map_or_else(
+        || snapshot.task_definition.clone(),
+        |primary| primary.task_definition.clone(),
+    );
+    let failed_event = failure_event(snapshot, &target.deployment_id);
+    let rolling_back = primary.filter(|primary| {
+        primary
+            .rollout_state_reason
+            .as_deref()
+            .is_some_and(|reason| {
+                reason.contains("circuit breaker") && reason.contains("rolling back")
+            })
+            && older_than_ours(primary, target).unwrap_or(true)
+    });
+    if failed_event.is_some() || rolling_back.is_some() {
+        return Verdict::Failed(Failure::RolledBack {
+            deployment_id: target.deployment_id.clone(),
+            reason: failed_event
+                .or_else(|| rolling_back.and_then(|p| p.rollout_state_reason.clone())),
+            now_running,
+            rollback_deployment_id: primary.map(|primary| primary.id.clone()),
+        });
+    }
+    let newer = snapshot
+        .deployments
+        .iter()
+        .find(|deployment| newer_than_ours(deployment, target) == Some(true));
+    if let Some(newer) = newer {
+        return Verdict::Failed(Failure::Superseded {
+            deployment_id: target.deployment_id.clone(),
+            task_definition: target.task_definition_arn.clone(),
+            newer_deployment_id: newer.id.clone(),
+            newer_task_definition: newer.task_definition.clone(),
+        });
+    }
+    if in_grace {
+        return Verdict::NotListedYet;
+    }
+    Verdict::Failed(Failure::DeploymentGone {
+        deployment_id: target.deployment_id.clone(),
+        now_running,
+    })
+}
+
+/// The reason in ECS's "(service S) (deployment ID) deployment failed: REASON" event naming
+/// `deployment_id`, when there is one.
+fn failure_event(snapshot: &ServiceSnapshot, deployment_id: &str) -> Option<String> {
+    let named = format!("(deployment {deployment_id}) deployment failed");
+    snapshot
+        .events
+        .iter()
+        .find(|event| event.message.contains(&named))
+        .map(|event| {
+            let reason = event
+                .message
+                .split_once("deployment failed")
+                .map_or("", |(_, rest)| rest)
+                .trim_start_matches([':', ' '])
+                .trim_end_matches('.')
+                .trim();
+            if reason.is_empty() {
+                "the circuit breaker failed it".to_string()
+            } else {
+                reason.to_string()
+            }
+        })
+}
+
+/// Whether `deployment` was created after our deployment (`None` when a time is missing).
+fn newer_than_ours(deployment: &Deployment, target: &Target) -> Option<bool> {
+    let ours = parse_timestamp(target.created_at.as_deref()?)?;
+    let theirs = parse_timestamp(deployment.created_at.as_deref()?)?;
+    Some(theirs > ours)
+}
+
+/// Whether `deployment` was created before ours (`None` when a time is missing).
+fn older_than_ours(deployment: &Deployment, target: &Target) -> Option<bool> {
+    let ours = parse_timestamp(target.created_at.as_deref()?)?;
+    let theirs = parse_timestamp(deployment.created_at.as_deref()?)?;
+    Some(theirs < ours)
+}
+
+/// The first event among `events` saying ECS cannot place a task, created at or after `since`
+/// (RFC 3339; events without a time count). An old placement failure is not today's.
+pub fn placement_failure<'a>(
+    events: &'a [ServiceEvent],
+    since: Option<&str>,
+) -> Option<&'a ServiceEvent> {
+    let since = since.and_then(parse_timestamp);
+    events.iter().find(|event| {
+        let recent = match (since, event.created_at.as_deref().and_then(parse_timestamp)) {
+            (Some(since), Some(at)) => at >= since,
+            _ => true,
+        };
+        recent && is_placement_failure(&event.message)
+    })
 }
 
 /// Some emulators answer an empty rollout state rather than none.
@@ -423,8 +601,9 @@ fn is_done(target: &Target, snapshot: &ServiceSnapshot, ours: &Deployment) -> bo
     let at_desired_count = ours.running_count == ours.desired_count
         && ours.pending_count == 0
         && (ours.desired_count > 0 || snapshot.desired_count == 0);
+    // COMPLETED alone is not enough: ours must also run its desired count.
     let stable = match rollout_state(ours) {
-        Some(state) => state == COMPLETED && !others_remain,
+        Some(state) => state == COMPLETED && !others_remain && at_desired_count,
         None => !others_remain && at_desired_count,
     };
     match target.wait_until {
@@ -480,6 +659,14 @@ impl RolloutLog {
     /// New lines for this snapshot: events oldest first, then changed deployments in the order
     /// ECS lists them, then deployments no longer listed.
     pub fn observe(&mut self, snapshot: &ServiceSnapshot) -> Vec<String> {
+        self.observe_events(snapshot).0
+    }
+
+    /// [`RolloutLog::observe`], and the events not seen before, oldest first.
+    pub fn observe_events(
+        &mut self,
+        snapshot: &ServiceSnapshot,
+    ) -> (Vec<String>, Vec<ServiceEvent>) {
         let mut new_events: Vec<&ServiceEvent> = snapshot
             .events
             .iter()
@@ -496,6 +683,7 @@ impl RolloutLog {
             timed.sort_by_key(|(time, _)| *time);
             new_events = timed.into_iter().map(|(_, event)| event).collect();
         }
+        let fresh: Vec<ServiceEvent> = new_events.iter().map(|event| (*event).clone()).collect();
         let mut lines: Vec<String> = new_events.into_iter().map(event_line).collect();
 
         for deployment in &snapshot.deployments {
@@ -531,7 +719,7 @@ impl RolloutLog {
                 ));
             }
         }
-        lines
+        (lines, fresh)
     }
 }
 
@@ -592,7 +780,7 @@ fn deployment_line(deployment: &Deployment) -> String {
 /// Seconds since the Unix epoch and nanoseconds of an RFC 3339 time such as
 /// `2026-11-24T10:00:05.123456+00:00` or `2026-11-24T10:00:05Z`. Compared as text, times with and
 /// without fractions or with other offsets would sort wrongly.
-fn parse_timestamp(text: &str) -> Option<(i64, u32)> {
+pub fn parse_timestamp(text: &str) -> Option<(i64, u32)> {
     let (date, time) = text.split_once(['T', 't', ' '])?;
     let mut date_parts = date.splitn(3, '-');
     let year: i64 = date_parts.next()?.parse().ok()?;
@@ -718,6 +906,7 @@ mod tests {
             deployment_id: OURS.into(),
             task_definition_arn: NEW.into(),
             wait_until,
+            created_at: Some("2026-11-24T10:00:00.000000+00:00".into()),
         }
     }
 

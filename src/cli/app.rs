@@ -1,0 +1,225 @@
+//! Runs one parsed command: the runtime, signals, logging, dispatch to the command, and turning
+//! its outcome into stdout data, stderr lines and an exit code.
+use std::process::ExitCode;
+
+use super::args::*;
+use super::settings::*;
+use crate::commands::{deploy, ecr_login, push, render, rollback, update_service};
+use crate::env;
+use crate::error::{Error, ErrorKind, Result};
+use crate::journal;
+use crate::output;
+
+/// Runs the parsed command on a Tokio runtime, prints its outcome, returns the exit code.
+pub fn execute(cli: Cli) -> ExitCode {
+    output::start_clock();
+    output::set_quiet(cli.global.quiet);
+    init_logging(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            output::error(&Error::environment(format!(
+                "cannot start the async runtime: {e}"
+            )));
+            return ExitCode::from(ErrorKind::Environment.exit_code());
+        }
+    };
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = dispatch(cli) => result,
+            signal = interrupted() => Err(Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"))
+                .with_hint(output::interrupt_hint().unwrap_or_else(|| "nothing more was started".to_string()))),
+        }
+    });
+    // Do not wait for the blocking context writer: the daemon connection is gone.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let error = error.after_changes(&journal::done());
+            output::error(&error);
+            error.exit_code()
+        }
+    }
+}
+
+async fn interrupted() -> &'static str {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return "Ctrl-C";
+            }
+        };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = terminate.recv() => "SIGTERM",
+    }
+}
+
+/// Log targets whose trace level prints raw AWS responses.
+const SECRET_BEARING_LOG_TARGETS: [&str; 3] = [
+    "aws_smithy_runtime",
+    "aws_smithy_runtime::client::orchestrator",
+    "aws_smithy_runtime::client::orchestrator::operation",
+];
+
+pub fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        // Off EC2, the SDK's instance-metadata lookups for a region or credentials warn before
+        // deployer says plainly what is missing; -v shows them.
+        0 => "warn,aws_config::imds=error",
+        1 => "warn,deployer=debug",
+        2 => "debug",
+        _ => "trace",
+    };
+    let mut filter =
+        EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // The SDK's trace level prints response bodies, which carry ECR tokens and STS credentials
+    // before deployer has seen them to mask them: that level stays off whatever RUST_LOG says.
+    if filter.max_level_hint() == Some(tracing::level_filters::LevelFilter::TRACE) {
+        for cap in SECRET_BEARING_LOG_TARGETS {
+            if let Ok(directive) = format!("{cap}=debug").parse() {
+                filter = filter.add_directive(directive);
+            }
+        }
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(output::redacting_writer)
+        .with_ansi(output::stderr_is_terminal() && env::var_os(env::NO_COLOR).is_none())
+        .try_init();
+}
+
+async fn dispatch(cli: Cli) -> Result<()> {
+    let format = cli.global.output;
+    let aws = aws_settings(&cli.global);
+    match cli.command {
+        Command::Push(command) => {
+            let settings = push_settings(command.push, aws)?;
+            let outcome = push::run(settings).await?;
+            match format {
+                OutputFormat::Text => print_push(&outcome),
+                OutputFormat::Json => {
+                    output::json(&serde_json::to_value(&outcome).unwrap_or_default())
+                }
+            }
+            if let Some(path) = command.export_env {
+                output::append_export_env(&path, &outcome.export_env())?;
+            }
+        }
+        Command::UpdateService(command) => {
+            let settings = update_settings(command.update, &command.wait, aws)?;
+            let outcome = update_service::run(settings).await?;
+            print_update(format, &outcome);
+            if let Some(path) = command.export_env {
+                output::append_export_env(&path, &outcome.export_env())?;
+            }
+        }
+        Command::Deploy(command) => {
+            if command.push.no_push {
+                return Err(Error::usage(
+                    "deploy --no-push would register an image ECS cannot pull: build with push --no-push, or deploy without it",
+                ));
+            }
+            let push = push_settings(command.push, aws.clone())?;
+            let update = update_settings(command.update, &command.wait, aws)?;
+            let settings = deploy::DeploySettings {
+                push,
+                update,
+                container: command.container,
+                pin_digest: command.pin_digest,
+            };
+            let outcome = deploy::run(settings).await?;
+            let Some(pushed) = &outcome.push else {
+                // --dry-run: the plan is the data.
+                print_update(format, &outcome.update);
+                return Ok(());
+            };
+            match format {
+                OutputFormat::Text => {
+                    output::data(&pushed.image);
+                    output::data(&outcome.update.task_definition_arn);
+                }
+                OutputFormat::Json => {
+                    output::json(&serde_json::to_value(&outcome).unwrap_or_default())
+                }
+            }
+            if let Some(path) = command.export_env {
+                let mut pairs = pushed.export_env();
+                pairs.extend(outcome.update.export_env());
+                output::append_export_env(&path, &pairs)?;
+            }
+        }
+        Command::Rollback(command) => {
+            let settings = rollback::RollbackSettings {
+                aws,
+                cluster: command.service.cluster,
+                service: command.service.service,
+                to_revision: command.to_revision,
+                wait: wait_settings(&command.wait),
+            };
+            let outcome = rollback::run(settings).await?;
+            print_update(format, &outcome);
+            if let Some(path) = command.export_env {
+                output::append_export_env(&path, &outcome.export_env())?;
+            }
+        }
+        Command::RenderTaskDefinition(command) => {
+            let updates = container_updates(&command.updates)?;
+            let tags = task_definition_tags(&command.updates)?;
+            let rendered = render::run(&command.input, &updates, &tags)?;
+            output::json(&rendered);
+        }
+        Command::Orb(_) => {
+            return Err(Error::usage("orb steps are resolved before dispatch"));
+        }
+        Command::EcrLogin(args) => {
+            let settings = ecr_login_settings(args, aws)?;
+            let outcome = ecr_login::run(settings).await?;
+            match format {
+                OutputFormat::Text => output::data(&outcome.registry),
+                OutputFormat::Json => {
+                    output::json(&serde_json::to_value(&outcome).unwrap_or_default())
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_push(outcome: &push::PushOutcome) {
+    // Without a push there is no digest: the tags' references are the data.
+    if !outcome.digest.is_empty() {
+        output::data(&outcome.image);
+    }
+    for reference in &outcome.references {
+        output::data(reference);
+    }
+}
+
+fn print_update(format: OutputFormat, outcome: &update_service::UpdateServiceOutcome) {
+    match format {
+        OutputFormat::Text => match &outcome.plan {
+            Some(plan) => output::json(&plan.register_task_definition_input),
+            None => output::data(&outcome.task_definition_arn),
+        },
+        OutputFormat::Json => output::json(&serde_json::to_value(outcome).unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

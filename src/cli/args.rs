@@ -1,0 +1,510 @@
+//! The command line as clap parses it: flags, their help, defaults and environment variables.
+//! Nothing here decides anything; `settings` turns these into the commands' settings.
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use super::orb;
+use crate::domain::duration::parse_duration;
+use crate::env;
+
+///
+/// Exit codes: 0 success; 1 the work failed (build step, push refused, rollout failed);
+/// 2 bad usage or input, nothing changed; 3 AWS or Docker refused or could not be reached;
+/// 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "deployer", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More log detail: -v deployer's debug log, -vv the SDKs' too, -vvv everything. RUST_LOG overrides.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Only warnings, errors and data.
+    #[arg(short, long, global = true, env = env::DEPLOYER_QUIET)]
+    pub quiet: bool,
+
+    /// How data on stdout is printed.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, global = true, env = env::DEPLOYER_OUTPUT)]
+    pub output: OutputFormat,
+
+    /// AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, or the profile's region).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+
+    /// AWS profile from ~/.aws/config (default: AWS_PROFILE).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+
+    /// Assume this IAM role with CircleCI's OIDC token (CIRCLE_OIDC_TOKEN_V2 or CIRCLE_OIDC_TOKEN).
+    #[arg(long, global = true, env = env::DEPLOYER_ROLE_ARN)]
+    pub role_arn: Option<String>,
+
+    /// Session name for --role-arn [default: deployer-$CIRCLE_BUILD_NUM, or deployer].
+    #[arg(long, global = true, env = env::DEPLOYER_ROLE_SESSION_NAME)]
+    pub role_session_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in to ECR, build the image through the Docker daemon, push every tag, print REGISTRY/REPO@DIGEST.
+    Push(Box<PushCommand>),
+    /// Register a new task-definition revision, roll the service to it, wait until it is really done.
+    UpdateService(Box<UpdateServiceCommand>),
+    /// push, then update-service with the image just pushed.
+    Deploy(Box<DeployCommand>),
+    /// Re-deploy the revision the service ran before its latest deployment, and wait.
+    Rollback(Box<RollbackCommand>),
+    /// Print the RegisterTaskDefinition input update-service would send (offline).
+    RenderTaskDefinition(Box<RenderCommand>),
+    /// Write ECR credentials into the Docker CLI's config file (mode 0600) for later docker commands.
+    EcrLogin(EcrLoginArgs),
+    /// The CircleCI orb's entry point: run a step with its parameters from PARAM_* variables.
+    #[command(subcommand)]
+    Orb(OrbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrbCommand {
+    /// Run the deployer command of an orb step; its flags come from the step's PARAM_* variables.
+    Run {
+        #[arg(value_enum)]
+        step: orb::Step,
+    },
+    /// Print every orb parameter and the deployer flags it becomes, as JSON.
+    Params,
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// The account ID of the registry (default: the caller's account). Cross-account registries work in every call.
+    #[arg(long, env = env::AWS_ECR_REGISTRY_ID)]
+    pub registry_id: Option<String>,
+
+    /// Registry HOST[:PORT] to push to instead of the one ECR names (VPC endpoints, tests).
+    #[arg(long, env = env::DEPLOYER_REGISTRY)]
+    pub registry: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// ECR repository name, e.g. tutorial-site-registry.
+    #[arg(long, env = env::DEPLOYER_REPO)]
+    pub repo: String,
+
+    /// Tags to push: repeat the flag or separate with commas.
+    #[arg(long = "tag", default_value = "latest", env = env::DEPLOYER_TAG)]
+    pub tags: Vec<String>,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    /// Push to ECR Public (public.ecr.aws; its API is in us-east-1).
+    #[arg(long)]
+    pub public_registry: bool,
+
+    /// With --public-registry: the registry alias in the image name [default: the repository's own].
+    #[arg(long, requires = "public_registry")]
+    pub public_registry_alias: Option<String>,
+
+    /// Skip the build and push when every tag already exists in the repository.
+    #[arg(long)]
+    pub skip_when_tags_exist: bool,
+
+    /// Create the repository when it does not exist.
+    #[arg(long)]
+    pub create_repo: bool,
+
+    /// With --create-repo: scan images on push.
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub repo_scan_on_push: bool,
+
+    /// With --create-repo: tag mutability.
+    #[arg(long, value_enum, default_value_t = TagMutability::Mutable)]
+    pub repo_tag_mutability: TagMutability,
+
+    /// With --create-repo and a *_WITH_EXCLUSION mutability: wildcard filters of the tags that are excepted (repeatable).
+    #[arg(long = "repo-tag-mutability-exclusion", value_name = "FILTER")]
+    pub repo_tag_mutability_exclusions: Vec<String>,
+
+    /// With --create-repo: encryption type.
+    #[arg(long, value_enum)]
+    pub repo_encryption_type: Option<EncryptionType>,
+
+    /// With --create-repo and --repo-encryption-type KMS or KMS_DSSE: the KMS key ARN or alias.
+    #[arg(long)]
+    pub repo_kms_key: Option<String>,
+
+    /// With --create-repo: resource tags, as Key=Value,Key=Value or a JSON list of {"Key","Value"}.
+    #[arg(long)]
+    pub repo_tags: Option<String>,
+
+    /// A JSON repository policy to apply (ecr:SetRepositoryPolicy).
+    #[arg(long)]
+    pub repo_policy_path: Option<PathBuf>,
+
+    /// A JSON lifecycle policy to apply (ecr:PutLifecyclePolicy).
+    #[arg(long)]
+    pub lifecycle_policy_path: Option<PathBuf>,
+
+    /// The build context directory.
+    #[arg(long, default_value = ".")]
+    pub build_path: PathBuf,
+
+    /// The directory holding the Dockerfile.
+    #[arg(long, default_value = ".")]
+    pub path: PathBuf,
+
+    /// The Dockerfile's name inside --path (it may lie outside the build context).
+    #[arg(long, default_value = "Dockerfile")]
+    pub dockerfile: String,
+
+    /// Build argument K=V, or K to take the value from the environment (repeatable).
+    #[arg(long = "build-arg", value_name = "K=V")]
+    pub build_args: Vec<String>,
+
+    /// Build stage to stop at.
+    #[arg(long)]
+    pub target: Option<String>,
+
+    /// Build for this platform (os/arch[/variant]); one per run.
+    #[arg(long)]
+    pub platform: Option<String>,
+
+    /// Image label K=V (repeatable).
+    #[arg(long = "label", value_name = "K=V")]
+    pub labels: Vec<String>,
+
+    /// Image to use as a cache source (repeatable).
+    #[arg(long = "cache-from", value_name = "IMAGE")]
+    pub cache_from: Vec<String>,
+
+    /// Do not use the build cache.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Always pull newer versions of base images.
+    #[arg(long)]
+    pub pull: bool,
+
+    /// Do not build: push the local image named by --image.
+    #[arg(long, requires = "image")]
+    pub no_build: bool,
+
+    /// With --no-build: the local image to push (name[:tag] or ID).
+    #[arg(long, requires = "no_build")]
+    pub image: Option<String>,
+
+    /// Build and tag REGISTRY/REPO:TAG locally, push nothing (the aws-ecr orb's push_image: false).
+    #[arg(long, conflicts_with = "no_build")]
+    pub no_push: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushCommand {
+    #[command(flatten)]
+    pub push: PushArgs,
+
+    /// Append DEPLOYER_IMAGE=… and friends to this file (e.g. $BASH_ENV).
+    #[arg(long, value_name = "FILE")]
+    pub export_env: Option<PathBuf>,
+}
+
+/// The aws-ecs orb's update flags, in its syntax (several containers per value; repeatable).
+#[derive(Debug, Args)]
+pub struct UpdateFlags {
+    /// container=NAME,tag=TAG | image=IMAGE | image-and-tag=IMAGE:TAG | digest=sha256:…
+    #[arg(long, value_name = "SPEC")]
+    pub container_image_name_updates: Vec<String>,
+
+    /// container=NAME,name=KEY,value=VALUE (upserted by name)
+    #[arg(long, value_name = "SPEC")]
+    pub container_env_var_updates: Vec<String>,
+
+    /// container=NAME,name=KEY (removes the variable)
+    #[arg(long, value_name = "SPEC")]
+    pub container_env_var_removals: Vec<String>,
+
+    /// container=NAME,name=KEY,valueFrom=ARN (upserted by name)
+    #[arg(long, value_name = "SPEC")]
+    pub container_secret_updates: Vec<String>,
+
+    /// container=NAME,KEY=VALUE[,KEY=VALUE…]
+    #[arg(long, value_name = "SPEC")]
+    pub container_docker_label_updates: Vec<String>,
+
+    /// Tags for the new revision, upserted by key: key=K,value=V [key=K2,value=V2…] or [{"key":…,"value":…}]
+    #[arg(long, value_name = "SPEC")]
+    pub task_definition_tags: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServiceArgs {
+    /// The ECS cluster (name or ARN).
+    #[arg(long, env = env::DEPLOYER_CLUSTER)]
+    pub cluster: String,
+
+    /// The service [default: the family name, as in the aws-ecs orb].
+    #[arg(long = "service", alias = "service-name", env = env::DEPLOYER_SERVICE)]
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The task definition family whose latest revision is the base of the new one.
+    #[arg(long, env = env::DEPLOYER_FAMILY)]
+    pub family: String,
+
+    #[command(flatten)]
+    pub service: ServiceArgs,
+
+    #[command(flatten)]
+    pub updates: UpdateFlags,
+
+    /// Deploy the family's latest revision as it is, registering nothing.
+    #[arg(long)]
+    pub skip_task_definition_registration: bool,
+
+    /// Start new tasks even when the task definition did not change.
+    #[arg(long)]
+    pub force_new_deployment: bool,
+
+    /// Set the service's desired count.
+    #[arg(long)]
+    pub desired_count: Option<i32>,
+
+    /// Turn on the deployment circuit breaker with rollback (other deployment settings are kept).
+    #[arg(long)]
+    pub enable_circuit_breaker: bool,
+
+    /// Show the plan (current revision, the new one, what changes) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Create the service, running the new revision, when it does not exist (the orb's create_service).
+    #[arg(long)]
+    pub create_service: bool,
+
+    /// With --create-service: subnets of the tasks' network interfaces (awsvpc), comma-separated.
+    #[arg(long, value_delimiter = ',', requires = "create_service")]
+    pub subnets: Vec<String>,
+
+    /// With --create-service: security groups of the tasks' network interfaces, comma-separated.
+    #[arg(long, value_delimiter = ',', requires = "create_service")]
+    pub security_groups: Vec<String>,
+
+    /// With --create-service: whether tasks get a public IP.
+    #[arg(long, value_enum, requires = "create_service")]
+    pub assign_public_ip: Option<PublicIp>,
+
+    /// With --create-service: the load balancer's target group ARN (with --container-name and --container-port).
+    #[arg(long, requires_all = ["create_service", "container_name", "container_port"])]
+    pub target_group: Option<String>,
+
+    /// With --target-group: the container the load balancer sends traffic to.
+    #[arg(long, requires = "target_group")]
+    pub container_name: Option<String>,
+
+    /// With --target-group: that container's port.
+    #[arg(long, requires = "target_group")]
+    pub container_port: Option<i32>,
+
+    /// With --create-service: FARGATE, EC2 or EXTERNAL [default: FARGATE for Fargate-only task definitions].
+    #[arg(long, value_enum, requires = "create_service")]
+    pub launch_type: Option<LaunchTypeArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PublicIp {
+    Enabled,
+    Disabled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LaunchTypeArg {
+    Fargate,
+    Ec2,
+    External,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Return once ECS accepted the update, without waiting for the rollout.
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// Give up waiting after this long (e.g. 90s, 10m).
+    #[arg(long, default_value = "10m", value_parser = duration)]
+    pub timeout: std::time::Duration,
+
+    /// Time between polls of the service (jittered; backs off when throttled).
+    #[arg(long, default_value = "5s", value_parser = duration)]
+    pub poll_interval: std::time::Duration,
+
+    /// stable: ours COMPLETED, runs its desired count, the old deployment is gone; running: ours
+    /// runs its desired count, every task RUNNING and healthy for --settle-time.
+    #[arg(long, value_enum, default_value_t = WaitUntilArg::Stable)]
+    pub wait_until: WaitUntilArg,
+
+    /// With --wait-until running: how long our tasks must stay running and healthy.
+    #[arg(long, default_value = "15s", value_parser = duration)]
+    pub settle_time: std::time::Duration,
+
+    /// Fail as soon as ECS reports it cannot place tasks.
+    #[arg(long)]
+    pub fail_on_placement_errors: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WaitUntilArg {
+    Stable,
+    Running,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateServiceCommand {
+    #[command(flatten)]
+    pub update: UpdateArgs,
+
+    #[command(flatten)]
+    pub wait: WaitArgs,
+
+    /// Append DEPLOYER_TASK_DEFINITION_ARN=… and friends to this file (e.g. $BASH_ENV).
+    #[arg(long, value_name = "FILE")]
+    pub export_env: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderCommand {
+    /// A DescribeTaskDefinition answer as the AWS CLI prints it (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+
+    #[command(flatten)]
+    pub updates: UpdateFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackCommand {
+    #[command(flatten)]
+    pub service: RollbackServiceArgs,
+
+    /// Go back to this revision of the service's family instead of the one that ran before.
+    #[arg(long, value_name = "N")]
+    pub to_revision: Option<u32>,
+
+    #[command(flatten)]
+    pub wait: WaitArgs,
+
+    /// Append DEPLOYER_TASK_DEFINITION_ARN=… and friends to this file.
+    #[arg(long, value_name = "FILE")]
+    pub export_env: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackServiceArgs {
+    /// The ECS cluster (name or ARN).
+    #[arg(long, env = env::DEPLOYER_CLUSTER)]
+    pub cluster: String,
+
+    /// The service.
+    #[arg(long = "service", alias = "service-name", env = env::DEPLOYER_SERVICE)]
+    pub service: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployCommand {
+    #[command(flatten)]
+    pub push: PushArgs,
+
+    #[command(flatten)]
+    pub update: UpdateArgs,
+
+    #[command(flatten)]
+    pub wait: WaitArgs,
+
+    /// The container that gets the pushed image [default: every container running an image of --repo].
+    #[arg(long)]
+    pub container: Option<String>,
+
+    /// Register the image by the digest just pushed (repo@sha256:…), not by its first tag.
+    #[arg(long)]
+    pub pin_digest: bool,
+
+    /// Append the push's and the update's KEY=value lines to this file (e.g. $BASH_ENV).
+    #[arg(long, value_name = "FILE")]
+    pub export_env: Option<PathBuf>,
+}
+
+pub fn duration(value: &str) -> std::result::Result<std::time::Duration, String> {
+    parse_duration(value)
+}
+
+#[derive(Debug, Args)]
+pub struct EcrLoginArgs {
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    /// The Docker CLI config file to write [default: $DOCKER_CONFIG/config.json or ~/.docker/config.json].
+    #[arg(long, value_name = "FILE")]
+    pub docker_config: Option<PathBuf>,
+
+    /// Store no token: have the Docker CLI fetch one when it needs it from docker-credential-deployer.
+    #[arg(long)]
+    pub credential_helper: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TagMutability {
+    Mutable,
+    Immutable,
+    ImmutableWithExclusion,
+    MutableWithExclusion,
+}
+
+impl TagMutability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TagMutability::Mutable => "MUTABLE",
+            TagMutability::Immutable => "IMMUTABLE",
+            TagMutability::ImmutableWithExclusion => "IMMUTABLE_WITH_EXCLUSION",
+            TagMutability::MutableWithExclusion => "MUTABLE_WITH_EXCLUSION",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EncryptionType {
+    #[value(name = "AES256")]
+    Aes256,
+    Kms,
+    KmsDsse,
+}
+
+impl EncryptionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EncryptionType::Aes256 => "AES256",
+            EncryptionType::Kms => "KMS",
+            EncryptionType::KmsDsse => "KMS_DSSE",
+        }
+    }
+}

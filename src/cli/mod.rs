@@ -1,0 +1,91 @@
+//! The command line, in three parts a newcomer can find: `args` (clap's types), `settings`
+//! (flags and environment resolved into the commands' plain settings) and `app` (the runtime,
+//! signals, logging, dispatch, and turning an outcome into output and an exit code). The orb's
+//! `PARAM_*` front end (`orb`) produces a command line for the same parser. clap stops here.
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod app;
+mod args;
+pub mod orb;
+mod settings;
+
+use crate::commands::credential_helper;
+use crate::env;
+use crate::error::{ErrorKind, Result};
+use crate::output;
+use args::{Cli, Command, GlobalArgs, OrbCommand, OutputFormat};
+
+/// Parses arguments, runs the command on a Tokio runtime, prints the result, returns the exit code.
+pub fn run() -> ExitCode {
+    if std::env::args_os()
+        .next()
+        .is_some_and(|program| credential_helper::invoked_as(&program))
+    {
+        return credential_helper_main();
+    }
+    let cli = match Cli::parse() {
+        Cli {
+            command: Command::Orb(command),
+            global,
+        } => match orb_command_line(command, global) {
+            Ok(cli) => cli,
+            Err(code) => return code,
+        },
+        cli => cli,
+    };
+    app::execute(cli)
+}
+
+/// Run as `docker-credential-deployer ACTION` by the Docker CLI: AWS settings come from the
+/// environment only (DEPLOYER_ROLE_ARN with the OIDC token, or the standard chain).
+fn credential_helper_main() -> ExitCode {
+    app::init_logging(0);
+    let global = GlobalArgs {
+        verbose: 0,
+        quiet: true,
+        output: OutputFormat::Text,
+        region: None,
+        profile: None,
+        role_arn: env::var(env::DEPLOYER_ROLE_ARN),
+        role_session_name: env::var(env::DEPLOYER_ROLE_SESSION_NAME),
+    };
+    let action = std::env::args().nth(1);
+    ExitCode::from(credential_helper::main(
+        action.as_deref(),
+        settings::aws_settings(&global),
+    ))
+}
+
+/// `deployer orb run STEP`: the command line the step's parameters make, parsed like any other.
+/// `deployer orb params` prints the parameter table and ends here.
+fn orb_command_line(command: OrbCommand, global: GlobalArgs) -> Result<Cli, ExitCode> {
+    let step = match command {
+        OrbCommand::Params => {
+            output::json(&orb::params_json());
+            return Err(ExitCode::SUCCESS);
+        }
+        OrbCommand::Run { step } => step,
+    };
+    let args = orb::command_line(step, &env::user_named).map_err(|error| {
+        output::error(&error);
+        error.exit_code()
+    })?;
+    output::stderr_line(&format!(
+        "orb step {}: {}",
+        step.orb_command(),
+        orb::display(&args)
+    ));
+    let mut cli = Cli::try_parse_from(std::iter::once("deployer".to_string()).chain(args))
+        .map_err(|error| {
+            let _ = error.print();
+            ExitCode::from(ErrorKind::Usage.exit_code())
+        })?;
+    cli.global.verbose = cli.global.verbose.max(global.verbose);
+    cli.global.quiet |= global.quiet;
+    if global.output != OutputFormat::Text {
+        cli.global.output = global.output;
+    }
+    Ok(cli)
+}

@@ -1,0 +1,393 @@
+//! Flags and environment resolved into the plain settings structs the commands take: every
+//! value checked here, before any command runs.
+use std::path::{Path, PathBuf};
+
+use super::args::*;
+use crate::adapters::aws::AwsSettings;
+use crate::adapters::ecr::NewRepository;
+use crate::adapters::ecs::ServiceCreation;
+use crate::build_context;
+use crate::commands::wait::WaitSettings;
+use crate::commands::{ecr_login, push, update_service};
+use crate::domain::build_inputs::{
+    parse_build_args, parse_key_values, parse_platform, parse_resource_tags, parse_tags,
+};
+use crate::domain::reference::{validate_registry_host, validate_repository};
+use crate::domain::rollout::WaitUntil;
+use crate::domain::update_spec::{self, ContainerUpdate};
+use crate::env;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+pub fn container_updates(flags: &UpdateFlags) -> Result<Vec<ContainerUpdate>> {
+    let mut updates = Vec::new();
+    let parsers: [(&Vec<String>, update_spec::SpecParser); 5] = [
+        (
+            &flags.container_image_name_updates,
+            update_spec::parse_image_updates,
+        ),
+        (
+            &flags.container_env_var_updates,
+            update_spec::parse_env_var_updates,
+        ),
+        (
+            &flags.container_env_var_removals,
+            update_spec::parse_env_var_removals,
+        ),
+        (
+            &flags.container_secret_updates,
+            update_spec::parse_secret_updates,
+        ),
+        (
+            &flags.container_docker_label_updates,
+            update_spec::parse_docker_label_updates,
+        ),
+    ];
+    for (values, parse) in parsers {
+        for value in values.iter().filter(|value| !value.trim().is_empty()) {
+            updates.extend(parse(value).map_err(|e| Error::usage(e.to_string()))?);
+        }
+    }
+    Ok(updates)
+}
+
+pub fn task_definition_tags(flags: &UpdateFlags) -> Result<Vec<(String, String)>> {
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for value in &flags.task_definition_tags {
+        for (key, val) in update_spec::parse_task_definition_tags(value)
+            .map_err(|e| Error::usage(e.to_string()))?
+        {
+            tags.retain(|(existing, _)| *existing != key);
+            tags.push((key, val));
+        }
+    }
+    Ok(tags)
+}
+
+pub fn wait_settings(args: &WaitArgs) -> Option<(WaitSettings, WaitUntil)> {
+    if args.no_wait {
+        return None;
+    }
+    let until = match args.wait_until {
+        WaitUntilArg::Stable => WaitUntil::Stable,
+        WaitUntilArg::Running => WaitUntil::Running,
+    };
+    Some((
+        WaitSettings {
+            timeout: args.timeout,
+            poll_interval: args.poll_interval,
+            fail_on_placement_errors: args.fail_on_placement_errors,
+            settle: args.settle_time,
+        },
+        until,
+    ))
+}
+
+pub fn update_settings(
+    args: UpdateArgs,
+    wait: &WaitArgs,
+    aws: AwsSettings,
+) -> Result<update_service::UpdateServiceSettings> {
+    let updates = container_updates(&args.updates)?;
+    let tags = task_definition_tags(&args.updates)?;
+    if args.skip_task_definition_registration && !(updates.is_empty() && tags.is_empty()) {
+        return Err(Error::usage(
+            "--skip-task-definition-registration deploys the latest revision as it is: it cannot take container updates or tags",
+        ));
+    }
+    if let Some(count) = args.desired_count {
+        if count < 0 {
+            return Err(Error::usage(format!(
+                "--desired-count {count} must be 0 or more"
+            )));
+        }
+    }
+    if wait.poll_interval.is_zero() {
+        return Err(Error::usage("--poll-interval must be more than 0"));
+    }
+    let service = args
+        .service
+        .service
+        .clone()
+        .unwrap_or_else(|| args.family.clone());
+    Ok(update_service::UpdateServiceSettings {
+        aws,
+        cluster: args.service.cluster,
+        service,
+        family: args.family,
+        updates,
+        tags,
+        skip_registration: args.skip_task_definition_registration,
+        force_new_deployment: args.force_new_deployment,
+        desired_count: args.desired_count,
+        enable_circuit_breaker: args.enable_circuit_breaker,
+        create: args.create_service.then(|| ServiceCreation {
+            subnets: args.subnets.clone(),
+            security_groups: args.security_groups.clone(),
+            assign_public_ip: args.assign_public_ip.map(|ip| {
+                match ip {
+                    PublicIp::Enabled => "ENABLED",
+                    PublicIp::Disabled => "DISABLED",
+                }
+                .to_string()
+            }),
+            load_balancer: args
+                .target_group
+                .clone()
+                .zip(args.container_name.clone())
+                .zip(args.container_port)
+                .map(|((group, name), port)| (group, name, port)),
+            launch_type: args.launch_type.map(|launch| {
+                match launch {
+                    LaunchTypeArg::Fargate => "FARGATE",
+                    LaunchTypeArg::Ec2 => "EC2",
+                    LaunchTypeArg::External => "EXTERNAL",
+                }
+                .to_string()
+            }),
+        }),
+        wait: wait_settings(wait),
+        dry_run: args.dry_run,
+    })
+}
+
+pub fn aws_settings(global: &GlobalArgs) -> AwsSettings {
+    let oidc_token = [env::CIRCLE_OIDC_TOKEN_V2, env::CIRCLE_OIDC_TOKEN]
+        .into_iter()
+        .filter_map(env::var)
+        .find(|token| !token.trim().is_empty())
+        .map(|token| Secret::new(token.trim()));
+    let role_session_name =
+        global
+            .role_session_name
+            .clone()
+            .unwrap_or_else(|| match env::var(env::CIRCLE_BUILD_NUM) {
+                Some(build) if !build.is_empty() => format!("deployer-{build}"),
+                _ => "deployer".to_string(),
+            });
+    AwsSettings {
+        region: global.region.clone(),
+        profile: global.profile.clone(),
+        role_arn: global.role_arn.clone().filter(|arn| !arn.is_empty()),
+        role_session_name,
+        oidc_token,
+    }
+}
+
+pub fn registry_override(args: &RegistryArgs) -> Result<Option<String>> {
+    let registry = args.registry.clone().filter(|r| !r.is_empty());
+    if let Some(registry) = &registry {
+        validate_registry_host(registry).map_err(|e| Error::usage(format!("--registry: {e}")))?;
+    }
+    if let Some(id) = &args.registry_id {
+        if id.len() != 12 || !id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(Error::usage(format!(
+                "--registry-id {id:?} is not an AWS account ID (12 digits)"
+            )));
+        }
+    }
+    Ok(registry)
+}
+
+pub fn push_settings(args: PushArgs, aws: AwsSettings) -> Result<push::PushSettings> {
+    validate_repository(&args.repo).map_err(|e| Error::usage(format!("--repo: {e}")))?;
+    let tags = parse_tags(&args.tags).map_err(|e| Error::usage(format!("--tag: {e}")))?;
+    let registry_override = registry_override(&args.registry)?;
+    let public = public_registry(&args)?;
+    let create_repository = if args.create_repo {
+        Some(new_repository(&args)?)
+    } else {
+        None
+    };
+    let repository_policy = args
+        .repo_policy_path
+        .as_deref()
+        .map(|path| read_policy("--repo-policy-path", path))
+        .transpose()?;
+    let lifecycle_policy = args
+        .lifecycle_policy_path
+        .as_deref()
+        .map(|path| read_policy("--lifecycle-policy-path", path))
+        .transpose()?;
+    let source = match (&args.image, args.no_build) {
+        (Some(image), true) => push::ImageSource::Local(image.clone()),
+        _ => push::ImageSource::Build(Box::new(build_settings(&args)?)),
+    };
+    Ok(push::PushSettings {
+        aws,
+        repository: args.repo,
+        tags,
+        registry_id: args.registry.registry_id,
+        registry_override,
+        create_repository,
+        repository_policy,
+        lifecycle_policy,
+        source,
+        skip_when_tags_exist: args.skip_when_tags_exist,
+        push: !args.no_push,
+        public,
+    })
+}
+
+/// ECR Public has no tag mutability, scanning, encryption settings or lifecycle policies:
+/// asking for them is an error, not a silent no-op.
+pub fn public_registry(args: &PushArgs) -> Result<Option<push::PublicRegistry>> {
+    if !args.public_registry {
+        return Ok(None);
+    }
+    let unsupported = [
+        (
+            args.lifecycle_policy_path.is_some(),
+            "--lifecycle-policy-path",
+        ),
+        (
+            args.repo_tag_mutability != TagMutability::Mutable,
+            "--repo-tag-mutability",
+        ),
+        (
+            !args.repo_tag_mutability_exclusions.is_empty(),
+            "--repo-tag-mutability-exclusion",
+        ),
+        (
+            args.repo_encryption_type.is_some(),
+            "--repo-encryption-type",
+        ),
+        (args.repo_kms_key.is_some(), "--repo-kms-key"),
+    ];
+    if let Some((_, flag)) = unsupported.iter().find(|(given, _)| *given) {
+        return Err(Error::usage(format!(
+            "{flag} does not apply to ECR Public (--public-registry)"
+        )));
+    }
+    if let Some(alias) = &args.public_registry_alias {
+        validate_repository(alias)
+            .map_err(|e| Error::usage(format!("--public-registry-alias: {e}")))?;
+    }
+    Ok(Some(push::PublicRegistry {
+        alias: args.public_registry_alias.clone(),
+    }))
+}
+
+pub fn new_repository(args: &PushArgs) -> Result<NewRepository> {
+    let mutability = args.repo_tag_mutability;
+    let with_exclusion = matches!(
+        mutability,
+        TagMutability::ImmutableWithExclusion | TagMutability::MutableWithExclusion
+    );
+    let exclusions: Vec<String> = args
+        .repo_tag_mutability_exclusions
+        .iter()
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|filter| !filter.is_empty())
+        .map(str::to_string)
+        .collect();
+    if with_exclusion && exclusions.is_empty() {
+        return Err(Error::usage(format!(
+            "--repo-tag-mutability {} needs at least one --repo-tag-mutability-exclusion filter",
+            mutability.as_str()
+        )));
+    }
+    if !with_exclusion && !exclusions.is_empty() {
+        return Err(Error::usage(
+            "--repo-tag-mutability-exclusion only applies with --repo-tag-mutability IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION",
+        ));
+    }
+    for filter in &exclusions {
+        let valid = filter.len() <= 128
+            && filter
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-*".contains(c));
+        if !valid {
+            return Err(Error::usage(format!(
+                "--repo-tag-mutability-exclusion {filter:?} is invalid: use letters, digits, '.', '_', '-' and '*' (up to 128)"
+            )));
+        }
+    }
+    let encryption_type = args
+        .repo_encryption_type
+        .map(|kind| kind.as_str().to_string());
+    if args.repo_kms_key.is_some()
+        && !matches!(
+            args.repo_encryption_type,
+            Some(EncryptionType::Kms | EncryptionType::KmsDsse)
+        )
+    {
+        return Err(Error::usage(
+            "--repo-kms-key needs --repo-encryption-type KMS or KMS_DSSE",
+        ));
+    }
+    let tags = match &args.repo_tags {
+        Some(value) => parse_resource_tags(value).map_err(Error::usage)?,
+        None => Vec::new(),
+    };
+    Ok(NewRepository {
+        name: args.repo.clone(),
+        scan_on_push: args.repo_scan_on_push,
+        tag_mutability: mutability.as_str().to_string(),
+        exclusion_filters: exclusions,
+        encryption_type,
+        kms_key: args.repo_kms_key.clone(),
+        tags,
+    })
+}
+
+pub fn read_policy(flag: &str, path: &Path) -> Result<push::PolicyFile> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::usage(format!("{flag} {}: cannot read it: {e}", path.display())))?;
+    serde_json::from_str::<serde_json::Value>(&text)
+        .map_err(|e| Error::usage(format!("{flag} {}: not valid JSON: {e}", path.display())))?;
+    Ok(push::PolicyFile {
+        path: path.to_path_buf(),
+        text,
+    })
+}
+
+pub fn build_settings(args: &PushArgs) -> Result<push::BuildSettings> {
+    let build_args = parse_build_args(&args.build_args, env::user_named).map_err(Error::usage)?;
+    let labels = parse_key_values("--label", &args.labels).map_err(Error::usage)?;
+    let platform = args
+        .platform
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(parse_platform)
+        .transpose()
+        .map_err(Error::usage)?;
+    let context = build_context::plan(&args.build_path, &args.path, &args.dockerfile)?;
+    Ok(push::BuildSettings {
+        context,
+        build_args,
+        labels,
+        target: args.target.clone().filter(|t| !t.is_empty()),
+        platform,
+        cache_from: args.cache_from.clone(),
+        no_cache: args.no_cache,
+        pull: args.pull,
+    })
+}
+
+pub fn ecr_login_settings(
+    args: EcrLoginArgs,
+    aws: AwsSettings,
+) -> Result<ecr_login::EcrLoginSettings> {
+    let registry_override = registry_override(&args.registry)?;
+    let docker_config = match args.docker_config {
+        Some(path) => path,
+        None => match env::var_os(env::DOCKER_CONFIG) {
+            Some(dir) => PathBuf::from(dir).join("config.json"),
+            None => {
+                let home = env::var_os(env::HOME).ok_or_else(|| {
+                    Error::usage("HOME is not set: pass --docker-config FILE or set DOCKER_CONFIG")
+                })?;
+                PathBuf::from(home).join(".docker").join("config.json")
+            }
+        },
+    };
+    Ok(ecr_login::EcrLoginSettings {
+        aws,
+        registry_id: args.registry.registry_id,
+        registry_override,
+        docker_config,
+        credential_helper: args.credential_helper,
+    })
+}

@@ -1,0 +1,89 @@
+//! The plan's check that a new image reference exists in ECR (and is not archived) before a
+//! revision that names it is registered. Images in other registries are not checked, and the
+//! log says so.
+use crate::adapters::aws::AwsConfig;
+use crate::adapters::ecr::Ecr;
+use crate::domain::ecr_image::{locate, ImageSelector};
+use crate::error::{Error, Result};
+use crate::output;
+
+/// Asks ECR about the images a plan introduces.
+pub struct ImageCheck<'a> {
+    config: &'a AwsConfig,
+    /// `registry/repository` that this run pushes before registering (`deploy`): not there yet.
+    pushing: Option<String>,
+}
+
+impl<'a> ImageCheck<'a> {
+    pub fn new(config: &'a AwsConfig) -> Self {
+        ImageCheck {
+            config,
+            pushing: None,
+        }
+    }
+
+    /// Leaves out the image `name` (`registry/repository`) that this run pushes itself.
+    pub fn pushing(mut self, name: impl Into<String>) -> Self {
+        self.pushing = Some(name.into());
+        self
+    }
+
+    /// Fails with exit 2, naming the container and the image, when a new image of an ECR
+    /// repository is missing or archived.
+    pub async fn verify(&self, images: &[(String, String)]) -> Result<()> {
+        for (container, image) in images {
+            let location = locate(image).map_err(|e| {
+                Error::usage(format!(
+                    "container {container}: image {image:?} is not valid: {e}"
+                ))
+            })?;
+            let Some(location) = location else {
+                output::step(format!(
+                    "{container}: {image} is not in a private ECR registry; not checked"
+                ));
+                continue;
+            };
+            let name = image.split(['@']).next().unwrap_or(image);
+            let name = name
+                .rsplit_once(':')
+                .filter(|(_, tag)| !tag.contains('/'))
+                .map_or(name, |(name, _)| name);
+            if self.pushing.as_deref() == Some(name) {
+                continue;
+            }
+            let ecr = Ecr::for_registry(self.config, &location.account, &location.region);
+            let state = ecr
+                .image_status(&location.repository, &location.selector)
+                .await?;
+            match state {
+                None => {
+                    let hint = match &location.selector {
+                        ImageSelector::Tag(_) => "check the tag (push it first, e.g. with deployer push), or deploy a tag that exists",
+                        ImageSelector::Digest(_) => "check the digest, or deploy by a tag that exists",
+                    };
+                    return Err(Error::usage(format!(
+                        "container {container}: image {image} does not exist: repository {} in registry {} ({}) has no {}",
+                        location.repository, location.account, location.region, location.selector
+                    ))
+                    .with_hint(hint));
+                }
+                Some(state) if state.status == "ARCHIVED" => {
+                    return Err(Error::usage(format!(
+                        "container {container}: image {image} is archived in ECR: ECS cannot pull it"
+                    ))
+                    .with_hint("restore it first (aws ecr update-image-storage-class --target-storage-class STANDARD), then deploy"));
+                }
+                Some(state) => output::step(format!(
+                    "{container}: {image} is in ECR ({})",
+                    short_digest(&state.digest)
+                )),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `sha256:` and the first 12 hex digits.
+fn short_digest(digest: &str) -> &str {
+    digest.get(..19).unwrap_or(digest)
+}

@@ -1,0 +1,105 @@
+//! Every environment variable deployer reads, declared once. clap's `env =` attributes and the
+//! settings code name these constants; nothing else calls `std::env::var` (a test checks it),
+//! and the README's table lists each one (a test checks that too).
+use std::ffi::OsString;
+
+/// One variable and what it means to deployer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variable {
+    pub name: &'static str,
+    pub meaning: &'static str,
+}
+
+macro_rules! variables {
+    ($($constant:ident => $meaning:expr;)*) => {
+        $(pub const $constant: &str = stringify!($constant);)*
+        /// Every variable deployer itself reads, in the order the README lists them.
+        pub const ALL: &[Variable] = &[$(Variable { name: $constant, meaning: $meaning },)*];
+    };
+}
+
+variables! {
+    DEPLOYER_QUIET => "--quiet";
+    DEPLOYER_OUTPUT => "--output (text or json)";
+    DEPLOYER_ROLE_ARN => "--role-arn: the IAM role to assume with CircleCI's OIDC token";
+    DEPLOYER_ROLE_SESSION_NAME => "--role-session-name";
+    CIRCLE_OIDC_TOKEN_V2 => "CircleCI's OIDC token, used with --role-arn (never printed)";
+    CIRCLE_OIDC_TOKEN => "CircleCI's older OIDC token, used when CIRCLE_OIDC_TOKEN_V2 is unset (never printed)";
+    CIRCLE_BUILD_NUM => "names the role session deployer-$CIRCLE_BUILD_NUM";
+    AWS_ECR_REGISTRY_ID => "--registry-id";
+    DEPLOYER_REGISTRY => "--registry";
+    DEPLOYER_REPO => "--repo";
+    DEPLOYER_TAG => "--tag";
+    DEPLOYER_CLUSTER => "--cluster";
+    DEPLOYER_SERVICE => "--service";
+    DEPLOYER_FAMILY => "--family";
+    DOCKER_HOST => "the Docker daemon (as the Docker CLI reads it, with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH)";
+    DOCKER_CONFIG => "the directory of the Docker CLI's config.json that ecr-login writes";
+    HOME => "~/.docker/config.json when DOCKER_CONFIG is unset";
+    PATH => "where ecr-login --credential-helper looks for docker-credential-deployer";
+    NO_COLOR => "no colour on a terminal";
+    RUST_LOG => "overrides -v's log filter (the SDKs' response bodies stay hidden)";
+}
+
+/// The variable's value; `None` when it is unset or not UTF-8.
+pub fn var(name: &'static str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The variable's value as the OS holds it (paths).
+pub fn var_os(name: &'static str) -> Option<OsString> {
+    std::env::var_os(name)
+}
+
+/// A variable whose name the user chose: a bare `--build-arg KEY`, or an orb parameter's
+/// `PARAM_*` and the variables orb parameters name.
+pub fn user_named(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only this module reads the environment, so `ALL` is the whole list.
+    #[test]
+    fn nothing_else_reads_the_environment() {
+        let mut offenders = Vec::new();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut pending = vec![root];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                    continue;
+                }
+                if path.ends_with("env.rs") && path.parent().unwrap().ends_with("src") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for needle in ["std::env::var", "env::var_os(\"", "env::var(\""] {
+                    if text.contains(needle) {
+                        offenders.push(format!("{} ({needle})", path.display()));
+                    }
+                }
+            }
+        }
+        assert!(
+            offenders.is_empty(),
+            "read through crate::env: {offenders:?}"
+        );
+    }
+
+    #[test]
+    fn the_readme_lists_every_variable() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let missing: Vec<&str> = ALL
+            .iter()
+            .map(|variable| variable.name)
+            .filter(|name| !readme.contains(&format!("`{name}`")))
+            .collect();
+        assert!(missing.is_empty(), "README lacks {missing:?}");
+    }
+}
