@@ -54,6 +54,19 @@ $deployer update-service --cluster tutorial-site-cluster --family tutorial-site-
   --skip-task-definition-registration --poll-interval 1s >/dev/null
 echo "http://$DEPLOYER_STACK_LB/ says: $(page)"
 
+say "deployer deploy --dry-run: the plan for v2 (repository, service and its controller, containers, the revision to register); nothing is built or changed"
+$deployer deploy --repo tutorial-site-registry --tag v2 --build-path "$site" --path "$site" --build-arg VERSION=2 \
+  --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
+  --pin-digest --dry-run >/dev/null
+
+say "a mistake the plan catches: a container the task definition lacks is exit 2, with nothing built, pushed or registered"
+status=0
+$deployer deploy --repo tutorial-site-registry --tag v2 --build-path "$site" --path "$site" \
+  --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
+  --container tutorial-site-ap >/dev/null || status=$?
+echo "deployer exited $status (2: bad input, nothing changed)"
+[ "$status" -eq 2 ] || { echo "expected the typo to be refused with exit 2" >&2; exit 1; }
+
 say "deployer deploy: build v2, push it, register revision 2 pinned by digest, roll the service, wait"
 $deployer deploy --repo tutorial-site-registry --tag v2 --build-path "$site" --path "$site" --build-arg VERSION=2 \
   --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
@@ -72,4 +85,4 @@ echo "deployer exited $status (1: the deployment failed)"
 [ "$status" -eq 1 ] || { echo "expected the broken release to fail with exit 1" >&2; exit 1; }
 echo "http://$DEPLOYER_STACK_LB/ still says: $(page)"
 
-say "done: v1 and v2 deployed and served, the broken release refused; stopping the stack"
+say "done: v1 and v2 deployed and served, a typo refused before anything changed, the broken release rolled back; stopping the stack"

@@ -289,6 +289,43 @@ mod tests {
         assert_eq!(classify_code("ServerException"), ApiErrorKind::Other);
     }
 
+    /// An error chain like the SDK's dispatch failure: each layer names its source's text.
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl StdError for Layer {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            self.1.as_deref().map(|layer| layer as &(dyn StdError + 'static))
+        }
+    }
+
+    #[test]
+    fn causes_are_stated_once_in_words() {
+        let chain = Layer(
+            "dispatch failure",
+            Some(Box::new(Layer(
+                "io error",
+                Some(Box::new(Layer(
+                    "client error (Connect)",
+                    Some(Box::new(Layer(
+                        "tcp connect error: Connection refused (os error 111)",
+                        Some(Box::new(Layer("Connection refused (os error 111)", None))),
+                    ))),
+                ))),
+            ))),
+        );
+        assert_eq!(
+            causes(&chain),
+            "dispatch failure: io error: client error (Connect): tcp connect error: Connection refused (os error 111)"
+        );
+    }
+
     #[test]
     fn access_denied_names_the_action() {
         let error = Error::from(ApiError {

@@ -33,6 +33,16 @@ pub struct ImageState {
     pub status: String,
 }
 
+/// What ECR said about an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageLookup {
+    Found(ImageState),
+    /// The repository or the image does not exist.
+    Missing,
+    /// The caller may not ask (no `ecr:DescribeImages`): the reason, to show.
+    NotAllowed(String),
+}
+
 /// Settings for a repository that `--create-repo` creates.
 #[derive(Debug, Clone)]
 pub struct NewRepository {
@@ -76,13 +86,12 @@ impl Ecr {
         }
     }
 
-    /// Whether the repository holds the image (`tag` or `sha256:` digest) and in which state:
-    /// `Ok(None)` when the repository or the image does not exist.
+    /// Whether the repository holds the image (`tag` or `sha256:` digest) and in which state.
     pub async fn image_status(
         &self,
         repository: &str,
         image: &ImageSelector,
-    ) -> Result<Option<ImageState>, Error> {
+    ) -> Result<ImageLookup, Error> {
         let id = match image {
             ImageSelector::Tag(tag) => ImageIdentifier::builder().image_tag(tag),
             ImageSelector::Digest(digest) => ImageIdentifier::builder().image_digest(digest),
@@ -97,20 +106,29 @@ impl Ecr {
             .send()
             .await;
         match answer {
-            Ok(answer) => Ok(answer.image_details().first().map(|detail| ImageState {
-                digest: detail.image_digest().unwrap_or_default().to_string(),
-                // Images from before archiving existed carry no status: they are active.
-                status: detail.image_status().map_or_else(
-                    || "ACTIVE".to_string(),
-                    |status| status.as_str().to_string(),
-                ),
-            })),
+            Ok(answer) => {
+                Ok(answer
+                    .image_details()
+                    .first()
+                    .map_or(ImageLookup::Missing, |detail| {
+                        ImageLookup::Found(ImageState {
+                            digest: detail.image_digest().unwrap_or_default().to_string(),
+                            // Images from before archiving existed carry no status: they are active.
+                            status: detail.image_status().map_or_else(
+                                || "ACTIVE".to_string(),
+                                |status| status.as_str().to_string(),
+                            ),
+                        })
+                    }))
+            }
             Err(error) => {
                 let error = ApiError::from_sdk("ecr:DescribeImages", error);
                 if error.is_code("ImageNotFoundException")
                     || error.is_code("RepositoryNotFoundException")
                 {
-                    Ok(None)
+                    Ok(ImageLookup::Missing)
+                } else if error.kind == super::aws::ApiErrorKind::AccessDenied {
+                    Ok(ImageLookup::NotAllowed(error.to_string()))
                 } else {
                     Err(error.into())
                 }

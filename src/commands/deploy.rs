@@ -43,21 +43,22 @@ pub async fn run(settings: DeploySettings) -> Result<DeployOutcome> {
     let ecs = Ecs::new(&config);
 
     let push_plan = push::plan(&config, &settings.push).await?;
-    let name = push_plan.image_name().map(str::to_string).ok_or_else(|| {
+    let name = push_plan.image_name(&settings.push).ok_or_else(|| {
         Error::usage("deploy to a new ECR Public repository needs --public-registry-alias: its image name must be known before the push")
     })?;
-    let described = ecs
-        .describe_task_definition(&settings.update.family)
-        .await?;
-    let containers = match &settings.container {
-        Some(container) => vec![named_container(&described, container)?],
-        None => containers_running(&described, &name)?,
-    };
     // Planned with the first tag; `--pin-digest` swaps in the digest once it is known.
     let planned_reference = format!("{name}:{}", settings.push.tags[0]);
-    let update = with_image(&settings.update, &containers, &planned_reference);
+    let mut containers = Vec::new();
     let images = ImageCheck::new(&config).pushing(name.clone());
-    let mut plan = update_service::plan(&ecs, &images, &update).await?;
+    let update = &settings.update;
+    let mut plan = update_service::plan(&ecs, &images, update, |described| {
+        containers = match &settings.container {
+            Some(container) => vec![named_container(described, container)?],
+            None => containers_running(described, &name)?,
+        };
+        Ok(image_updates(&containers, &planned_reference))
+    })
+    .await?;
 
     if settings.update.dry_run {
         push_plan.show(&settings.push);
@@ -66,7 +67,7 @@ pub async fn run(settings: DeploySettings) -> Result<DeployOutcome> {
                 "dry run: --pin-digest would register {name}@<the pushed digest> instead of {planned_reference}"
             ));
         }
-        let planned = update_service::planned(&update, &plan);
+        let planned = update_service::planned(update, &plan);
         return Ok(DeployOutcome {
             push: None,
             update: planned,
@@ -74,35 +75,42 @@ pub async fn run(settings: DeploySettings) -> Result<DeployOutcome> {
     }
 
     let pushed = push::apply(push_plan, &settings.push).await?;
-    if settings.pin_digest {
-        let pinned = with_image(&settings.update, &containers, &pushed.image);
+    // The image as pushed: by digest with --pin-digest, else by the first tag under the name
+    // ECR gave (the one planned, unless the repository was created just now under another).
+    let pushed_name = pushed
+        .image
+        .split_once('@')
+        .map_or(pushed.image.as_str(), |(name, _)| name);
+    let reference = if settings.pin_digest {
+        pushed.image.clone()
+    } else {
+        format!("{pushed_name}:{}", settings.push.tags[0])
+    };
+    if reference != planned_reference {
+        let mut updates = update.updates.clone();
+        updates.extend(image_updates(&containers, &reference));
         plan.registration = Some(update_service::render(
             &plan.described,
-            &pinned.updates,
-            &pinned.tags,
+            &updates,
+            &update.tags,
         )?);
     }
-    let updated = update_service::apply(&ecs, &update, plan).await?;
+    let updated = update_service::apply(&ecs, update, plan).await?;
     Ok(DeployOutcome {
         push: Some(pushed),
         update: updated,
     })
 }
 
-/// The update settings with `containers` set to run `image`.
-fn with_image(
-    settings: &UpdateServiceSettings,
-    containers: &[String],
-    image: &str,
-) -> UpdateServiceSettings {
-    let mut update = settings.clone();
-    for container in containers {
-        update.updates.push(ContainerUpdate::Image {
+/// Updates that set `containers` to run `image`.
+fn image_updates(containers: &[String], image: &str) -> Vec<ContainerUpdate> {
+    containers
+        .iter()
+        .map(|container| ContainerUpdate::Image {
             container: container.clone(),
             change: ImageChange::Replace(image.to_string()),
-        });
-    }
-    update
+        })
+        .collect()
 }
 
 fn container_names(described: &Value) -> Vec<&str> {

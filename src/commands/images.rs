@@ -2,7 +2,7 @@
 //! revision that names it is registered. Images in other registries are not checked, and the
 //! log says so.
 use crate::adapters::aws::AwsConfig;
-use crate::adapters::ecr::Ecr;
+use crate::adapters::ecr::{Ecr, ImageLookup};
 use crate::domain::ecr_image::{locate, ImageSelector};
 use crate::error::{Error, Result};
 use crate::output;
@@ -56,7 +56,10 @@ impl<'a> ImageCheck<'a> {
                 .image_status(&location.repository, &location.selector)
                 .await?;
             match state {
-                None => {
+                ImageLookup::NotAllowed(why) => output::warn(format!(
+                    "{container}: {image} not checked: {why} (allow ecr:DescribeImages to have deployer check images before it registers them)"
+                )),
+                ImageLookup::Missing => {
                     let hint = match &location.selector {
                         ImageSelector::Tag(_) => "check the tag (push it first, e.g. with deployer push), or deploy a tag that exists",
                         ImageSelector::Digest(_) => "check the digest, or deploy by a tag that exists",
@@ -67,13 +70,13 @@ impl<'a> ImageCheck<'a> {
                     ))
                     .with_hint(hint));
                 }
-                Some(state) if state.status == "ARCHIVED" => {
+                ImageLookup::Found(state) if state.status == "ARCHIVED" => {
                     return Err(Error::usage(format!(
                         "container {container}: image {image} is archived in ECR: ECS cannot pull it"
                     ))
                     .with_hint("restore it first (aws ecr update-image-storage-class --target-storage-class STANDARD), then deploy"));
                 }
-                Some(state) => output::step(format!(
+                ImageLookup::Found(state) => output::step(format!(
                     "{container}: {image} is in ECR ({})",
                     short_digest(&state.digest)
                 )),

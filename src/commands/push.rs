@@ -153,10 +153,11 @@ pub struct PushPlan {
     api: RegistryApi,
     /// `None` when `--create-repo` creates it.
     repository: Option<Repository>,
-    pub registry: String,
-    /// `REGISTRY/PATH`, the image's name; `None` only for an ECR Public repository to be created
-    /// without `--public-registry-alias`, whose alias ECR names at creation.
-    pub target: Option<String>,
+    /// The registry host; empty while a private repository is still to be created.
+    registry: String,
+    /// `REGISTRY/PATH`, the image's name; `None` for a repository still to be created (without
+    /// `--registry`), whose URI ECR gives at creation.
+    target: Option<String>,
     existing: BTreeMap<String, String>,
     /// `--skip-when-tags-exist` found every tag: the outcome, with nothing to do.
     skipped: Option<PushOutcome>,
@@ -165,13 +166,19 @@ pub struct PushPlan {
 }
 
 impl PushPlan {
-    /// The image's name, `REGISTRY/PATH`, as a task definition names it.
-    pub fn image_name(&self) -> Option<&str> {
-        self.target.as_deref()
-    }
-
-    pub fn skips(&self) -> bool {
-        self.skipped.is_some()
+    /// The image's name, `REGISTRY/PATH`, as a task definition will name it: known for an
+    /// existing repository, and for a private one still to be created it is the repository on
+    /// the host the registry's credentials name (as ECR names it at creation).
+    pub fn image_name(&self, settings: &PushSettings) -> Option<String> {
+        if let Some(target) = &self.target {
+            return Some(target.clone());
+        }
+        match (&settings.public, &self.session) {
+            (None, Some((_, credentials))) => {
+                Some(format!("{}/{}", credentials.registry, settings.repository))
+            }
+            _ => None,
+        }
     }
 
     /// Describes the plan on stderr for `--dry-run`.
@@ -260,17 +267,13 @@ pub async fn plan(config: &aws::AwsConfig, settings: &PushSettings) -> Result<Pu
         let credentials = api.authorization().await?;
         Some((docker, credentials))
     };
-    let registry = match (
-        &settings.registry_override,
-        &settings.public,
-        &repository,
-        &session,
-    ) {
-        (Some(registry), _, _, _) => registry.clone(),
-        (None, Some(_), _, _) => PUBLIC_REGISTRY.to_string(),
-        (None, None, Some(found), _) => registry_from_repository_uri(&found.uri).to_string(),
-        (None, None, None, Some((_, credentials))) => credentials.registry.clone(),
-        (None, None, None, None) => String::new(),
+    // A repository still to be created has its name from ECR at creation; until then the
+    // registry host is what the credentials name.
+    let registry = match (&settings.registry_override, &settings.public, &repository) {
+        (Some(registry), _, _) => Some(registry.clone()),
+        (None, Some(_), _) => Some(PUBLIC_REGISTRY.to_string()),
+        (None, None, Some(found)) => Some(registry_from_repository_uri(&found.uri).to_string()),
+        (None, None, None) => None,
     };
     let path = match &repository {
         Some(found) => Some(image_path(settings, found)),
@@ -282,7 +285,11 @@ pub async fn plan(config: &aws::AwsConfig, settings: &PushSettings) -> Result<Pu
             None => Some(settings.repository.clone()),
         },
     };
-    let target = path.as_ref().map(|path| format!("{registry}/{path}"));
+    let target = registry
+        .as_ref()
+        .zip(path.as_ref())
+        .map(|(registry, path)| format!("{registry}/{path}"));
+    let registry = registry.unwrap_or_default();
     let skipped = match (&path, settings.skip_when_tags_exist) {
         (Some(path), true) => skip_if_present(settings, &registry, path, &existing),
         _ => None,
@@ -317,9 +324,16 @@ pub async fn apply(plan: PushPlan, settings: &PushSettings) -> Result<PushOutcom
         return Ok(outcome);
     }
     let repository = ensure_repository(&api, settings, repository).await?;
-    let target = match target {
-        Some(target) => target,
-        None => format!("{registry}/{}", image_path(settings, &repository)),
+    let (registry, target) = match target {
+        Some(target) => (registry, target),
+        None => {
+            let registry = match &settings.public {
+                Some(_) => PUBLIC_REGISTRY.to_string(),
+                None => registry_from_repository_uri(&repository.uri).to_string(),
+            };
+            let target = format!("{registry}/{}", image_path(settings, &repository));
+            (registry, target)
+        }
     };
     let path = target
         .strip_prefix(&format!("{registry}/"))

@@ -100,7 +100,10 @@ pub struct ServicePlan {
 pub async fn run(settings: UpdateServiceSettings) -> Result<UpdateServiceOutcome> {
     let config = aws::load(&settings.aws).await?;
     let ecs = Ecs::new(&config);
-    let plan = plan(&ecs, &ImageCheck::new(&config), &settings).await?;
+    let plan = plan(&ecs, &ImageCheck::new(&config), &settings, |_| {
+        Ok(Vec::new())
+    })
+    .await?;
     if settings.dry_run {
         return Ok(planned(&settings, &plan));
     }
@@ -109,11 +112,13 @@ pub async fn run(settings: UpdateServiceSettings) -> Result<UpdateServiceOutcome
 
 /// Everything that can be known and checked before anything changes: the service, its
 /// deployment controller and strategy, the task definition, the rendered revision, and that
-/// its new images exist.
+/// its new images exist. `more_updates` adds updates that depend on the described revision
+/// (`deploy`'s image for the containers of its repository).
 pub async fn plan(
     ecs: &Ecs,
     images: &ImageCheck<'_>,
     settings: &UpdateServiceSettings,
+    more_updates: impl FnOnce(&Value) -> Result<Vec<ContainerUpdate>>,
 ) -> Result<ServicePlan> {
     let state = service_to_update(ecs, settings).await?;
     let described = ecs.describe_task_definition(&settings.family).await?;
@@ -126,10 +131,12 @@ pub async fn plan(
         (None, Some(creation)) => Some(creation_for(creation, &described, settings)?),
         _ => None,
     };
+    let mut updates = settings.updates.clone();
+    updates.extend(more_updates(&described)?);
     let registration = if settings.skip_registration {
         None
     } else {
-        let registration = render(&described, &settings.updates, &settings.tags)?;
+        let registration = render(&described, &updates, &settings.tags)?;
         images
             .verify(&changed_images(
                 &described,

@@ -77,8 +77,12 @@ fn deploy_checks_the_service_before_building() {
             "--no-wait",
         ]));
     result
-        .assert_code(3)
+        .assert_code(2)
         .assert_stderr_contains("service tutorial-site-service does not exist");
+    assert!(
+        !Api::moto(&stack).repository_exists(&repo),
+        "nothing created"
+    );
     assert!(!result.stderr.contains("building"), "{}", result.stderr);
     assert_eq!(Registry::new(&stack).digest(&repo, "latest"), None);
 }
@@ -143,31 +147,4 @@ fn rollback_to_a_named_revision_and_a_clear_error_without_history() {
         2,
         "a rollback registers nothing"
     );
-}
-
-#[test]
-fn deploy_dry_run_is_refused_before_anything_is_built() {
-    let stack = stack();
-    let repo = unique_repo("deploy-dry");
-    let context = site_context(&stack, "");
-    let result = run(deployer(context.path())
-        .args([
-            "deploy",
-            "--repo",
-            &repo,
-            "--create-repo",
-            "--registry",
-            &stack.registry,
-        ])
-        .args([
-            "--family",
-            "tutorial-site-task",
-            "--cluster",
-            "tutorial-site-cluster",
-            "--dry-run",
-        ]));
-    result
-        .assert_code(2)
-        .assert_stderr_contains("update-service --dry-run");
-    assert_eq!(Registry::new(&stack).digest(&repo, "latest"), None);
 }

@@ -4,6 +4,7 @@ mod deploy;
 mod ecr_login;
 mod emulator;
 mod orb;
+mod plan;
 mod push;
 mod support;
 mod update_service;

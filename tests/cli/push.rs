@@ -403,7 +403,7 @@ fn a_missing_repository_is_an_error_and_nothing_is_created() {
         &stack.registry,
     ]));
     result
-        .assert_code(3)
+        .assert_code(2)
         .assert_stderr_contains(&format!("repository {repo} does not exist"))
         .assert_stderr_contains("--create-repo");
     assert!(!moto.repository_exists(&repo));
@@ -527,10 +527,14 @@ fn a_registry_that_refuses_the_credentials_is_reported() {
             &stack.registry,
         ])
         .args(["--role-arn", "arn:aws:iam::210987654321:role/deployer-ci"]));
-    result.assert_code(3).assert_stderr_contains(&format!(
-        "the registry {} refused the credentials",
-        stack.registry
-    ));
+    // The repository was created before the push was refused: exit 4, saying so.
+    result
+        .assert_code(4)
+        .assert_stderr_contains(&format!(
+            "the registry {} refused the credentials",
+            stack.registry
+        ))
+        .assert_stderr_contains(&format!("already done: created repository {repo}"));
     assert!(
         !result.stderr.contains("210987654321-auth-token"),
         "{}",

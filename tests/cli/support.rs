@@ -269,6 +269,47 @@ impl Api {
             .and_then(|answer| answer.policy_text().map(str::to_string))
     }
 
+    /// The seed's repository with the tags its tests deploy (`latest`, `v2`, `v3`), as ECR would
+    /// hold them after the pushes: deployer checks that a new ECR image exists before it
+    /// registers a revision naming it. Shared by concurrent tests, so "already there" is fine.
+    pub fn seed_images_in_ecr(&self) {
+        let _ = self.runtime.block_on(
+            self.ecr
+                .create_repository()
+                .repository_name("tutorial-site-registry")
+                .send(),
+        );
+        for tag in ["latest", "v2", "v3"] {
+            let _ = self.try_put_manifest("tutorial-site-registry", tag);
+        }
+    }
+
+    /// Puts a minimal image manifest under `tag`, as a push to ECR would leave one.
+    pub fn put_manifest(&self, repo: &str, tag: &str) {
+        self.try_put_manifest(repo, tag).unwrap();
+    }
+
+    fn try_put_manifest(&self, repo: &str, tag: &str) -> Result<(), String> {
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2,
+                       "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},
+            "layers": []
+        });
+        self.runtime
+            .block_on(
+                self.ecr
+                    .put_image()
+                    .repository_name(repo)
+                    .image_tag(tag)
+                    .image_manifest(manifest.to_string())
+                    .send(),
+            )
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
+    }
+
     /// Does what real ECR does on a push: records the manifest the registry stored under `tag`.
     pub fn record_push(&self, registry: &Registry, repo: &str, tag: &str) {
         let manifest = registry.manifest(repo, tag);
@@ -328,6 +369,7 @@ impl Api {
     /// Registers the seed's task definition through the AWS CLI's JSON shape (via deployer's
     /// own renderer would prove nothing), using the SDK's types.
     pub fn register_seed(&self, family: &str) -> String {
+        self.seed_images_in_ecr();
         let seed = seed_task_definition(family);
         self.register_seed_with_image(
             family,

@@ -220,7 +220,7 @@ fn a_missing_service_is_an_error_not_a_silent_success() {
             "container=tutorial-site-app,tag=v2",
         ]));
     result
-        .assert_code(3)
+        .assert_code(2)
         .assert_stderr_contains("service no-such-service does not exist")
         .assert_stderr_contains(&seed.cluster);
     assert_eq!(
@@ -346,7 +346,7 @@ fn a_missing_family_is_named() {
         ])
         .args(["--service", &seed.service, "--no-wait"]));
     result
-        .assert_code(3)
+        .assert_code(2)
         .assert_stderr_contains("no-such-family");
 }
 

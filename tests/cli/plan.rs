@@ -1,0 +1,349 @@
+//! Plan, then act: every check deployer can make runs before its first side effect, so exit 2
+//! means nothing changed (no repository created, nothing pushed, nothing registered, the service
+//! untouched), and a failure after a change exits 4 and says what was already done.
+use std::path::Path;
+
+use crate::support::{deployer, run, site_context, stack, unique_repo, Api, Registry, Stack};
+
+const ECR: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+
+/// A family, cluster and service on moto running the seed with `image`.
+struct Seeded {
+    family: String,
+    cluster: String,
+    service: String,
+    first: String,
+}
+
+fn seeded(ecs: &Api, image: &str) -> Seeded {
+    let family = unique_repo("tutorial-site-task");
+    let cluster = unique_repo("tutorial-site-cluster");
+    let service = unique_repo("tutorial-site-service");
+    let first = ecs.register_seed_with_image(&family, image);
+    ecs.create_cluster_and_service(&cluster, &service, &first);
+    Seeded {
+        family,
+        cluster,
+        service,
+        first,
+    }
+}
+
+fn deploy(stack: &Stack, dir: &Path, repo: &str, seeded: &Seeded) -> std::process::Command {
+    let mut command = deployer(dir);
+    command
+        .args([
+            "deploy",
+            "--repo",
+            repo,
+            "--tag",
+            "v2",
+            "--create-repo",
+            "--registry",
+            &stack.registry,
+        ])
+        .args([
+            "--family",
+            &seeded.family,
+            "--cluster",
+            &seeded.cluster,
+            "--service",
+            &seeded.service,
+            "--no-wait",
+        ]);
+    command
+}
+
+/// Nothing of `repo` exists and the service still runs its first revision, alone.
+fn assert_nothing_changed(stack: &Stack, ecs: &Api, repo: &str, seeded: &Seeded) {
+    assert!(
+        !ecs.repository_exists(repo),
+        "repository {repo} was created"
+    );
+    assert_eq!(
+        Registry::new(stack).digest(repo, "v2"),
+        None,
+        "an image was pushed"
+    );
+    assert_eq!(
+        ecs.revisions(&seeded.family).len(),
+        1,
+        "a revision was registered"
+    );
+    assert_eq!(
+        ecs.service_task_definition(&seeded.cluster, &seeded.service),
+        seeded.first
+    );
+}
+
+#[test]
+fn deploy_to_a_container_the_task_definition_lacks_creates_builds_and_pushes_nothing() {
+    let stack = stack();
+    let ecs = Api::moto(&stack);
+    let repo = unique_repo("plan-container");
+    let seeded = seeded(&ecs, &format!("{}/{repo}:v1", stack.registry));
+    let context = site_context(&stack, "");
+    let result = run(deploy(&stack, context.path(), &repo, &seeded).args(["--container", "typo"]));
+    result
+        .assert_code(2)
+        .assert_stderr_contains("--container typo: the task definition has no such container (containers: tutorial-site-app)");
+    assert!(!result.stderr.contains("building"), "{}", result.stderr);
+    assert_nothing_changed(&stack, &ecs, &repo, &seeded);
+}
+
+#[test]
+fn deploy_refuses_to_skip_the_registration_of_the_image_it_pushes() {
+    let stack = stack();
+    let ecs = Api::moto(&stack);
+    let repo = unique_repo("plan-skip");
+    let seeded = seeded(&ecs, &format!("{}/{repo}:v1", stack.registry));
+    let context = site_context(&stack, "");
+    run(deploy(&stack, context.path(), &repo, &seeded).arg("--skip-task-definition-registration"))
+        .assert_code(2)
+        .assert_stderr_contains(
+            "--skip-task-definition-registration would push the image and deploy the old revision",
+        );
+    assert_nothing_changed(&stack, &ecs, &repo, &seeded);
+}
+
+#[test]
+fn deploy_dry_run_shows_the_whole_plan_and_changes_nothing() {
+    let stack = stack();
+    let ecs = Api::moto(&stack);
+    let repo = unique_repo("plan-dry");
+    let seeded = seeded(&ecs, &format!("{}/{repo}:v1", stack.registry));
+    let context = site_context(&stack, "");
+    let result =
+        run(deploy(&stack, context.path(), &repo, &seeded).args(["--dry-run", "--pin-digest"]));
+    result
+        .assert_code(0)
+        .assert_stderr_contains(&format!("dry run: would create repository {repo}"))
+        .assert_stderr_contains(&format!("then push {}/{repo}:v2", stack.registry))
+        .assert_stderr_contains("--pin-digest would register")
+        .assert_stderr_contains("dry run, nothing changed: would register a new revision");
+    // stdout: the RegisterTaskDefinition input, with the image the push will give it.
+    let input: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_eq!(
+        input["containerDefinitions"][0]["image"],
+        format!("{}/{repo}:v2", stack.registry)
+    );
+    assert!(!result.stderr.contains("building"), "{}", result.stderr);
+    assert_nothing_changed(&stack, &ecs, &repo, &seeded);
+}
+
+#[test]
+fn a_code_deploy_service_is_refused_before_anything_is_registered() {
+    let stack = stack();
+    let ecs = Api::moto(&stack);
+    let family = unique_repo("tutorial-site-task");
+    let cluster = unique_repo("tutorial-site-cluster");
+    let first = ecs.register_seed(&family);
+    ecs.block_on(ecs.ecs.create_cluster().cluster_name(&cluster).send())
+        .unwrap();
+    ecs.block_on(
+        ecs.ecs
+            .create_service()
+            .cluster(&cluster)
+            .service_name("tutorial-site-service")
+            .task_definition(&first)
+            .desired_count(1)
+            .deployment_controller(
+                aws_sdk_ecs::types::DeploymentController::builder()
+                    .r#type(aws_sdk_ecs::types::DeploymentControllerType::CodeDeploy)
+                    .build()
+                    .unwrap(),
+            )
+            .send(),
+    )
+    .unwrap();
+    let result = run(deployer(Path::new("/")).args([
+        "update-service",
+        "--family",
+        &family,
+        "--cluster",
+        &cluster,
+        "--service",
+        "tutorial-site-service",
+        "--container-image-name-updates",
+        "container=tutorial-site-app,tag=v2",
+        "--no-wait",
+    ]));
+    result
+        .assert_code(2)
+        .assert_stderr_contains("deployer cannot deploy service tutorial-site-service: it uses the CODE_DEPLOY deployment controller")
+        .assert_stderr_contains("hint: deploy it with CodeDeploy");
+    assert_eq!(ecs.revisions(&family).len(), 1, "nothing registered");
+}
+
+#[test]
+fn a_blue_green_service_is_refused_before_anything_is_registered() {
+    let stack = stack();
+    let ecs = Api::emulator(&stack);
+    let family = unique_repo("tutorial-site-task");
+    let cluster = unique_repo("tutorial-site-cluster");
+    let first = ecs.register_seed(&family);
+    ecs.block_on(ecs.ecs.create_cluster().cluster_name(&cluster).send())
+        .unwrap();
+    ecs.block_on(
+        ecs.ecs
+            .create_service()
+            .cluster(&cluster)
+            .service_name("tutorial-site-service")
+            .task_definition(&first)
+            .desired_count(0)
+            .deployment_configuration(
+                aws_sdk_ecs::types::DeploymentConfiguration::builder()
+                    .strategy(aws_sdk_ecs::types::DeploymentStrategy::BlueGreen)
+                    .bake_time_in_minutes(5)
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+    let result = run(deployer(Path::new("/"))
+        .env("AWS_ENDPOINT_URL", &stack.emulator)
+        .args([
+            "update-service",
+            "--family",
+            &family,
+            "--cluster",
+            &cluster,
+            "--service",
+            "tutorial-site-service",
+            "--no-wait",
+        ]));
+    result
+        .assert_code(2)
+        .assert_stderr_contains("its deployment strategy is BLUE_GREEN");
+    assert_eq!(ecs.revisions(&family).len(), 1, "nothing registered");
+}
+
+#[test]
+fn a_tag_missing_from_ecr_is_refused_before_registration_and_one_that_exists_goes_through() {
+    let stack = stack();
+    let ecs = Api::moto(&stack);
+    let repo = unique_repo("plan-ecr");
+    ecs.create_repository(&repo, "MUTABLE");
+    ecs.put_manifest(&repo, "v2");
+    let seeded = seeded(&ecs, &format!("{ECR}/{repo}:v1"));
+    let update = |tag: &str| {
+        run(deployer(Path::new("/")).args([
+            "update-service",
+            "--family",
+            &seeded.family,
+            "--cluster",
+            &seeded.cluster,
+            "--service",
+            &seeded.service,
+            "--container-image-name-updates",
+            &format!("container=tutorial-site-app,tag={tag}"),
+            "--no-wait",
+        ]))
+    };
+    let typo = update("v2-typo");
+    typo.assert_code(2).assert_stderr_contains(&format!(
+        "container tutorial-site-app: image {ECR}/{repo}:v2-typo does not exist: repository {repo} in registry 123456789012 (eu-west-1) has no tag v2-typo"
+    ));
+    assert_eq!(ecs.revisions(&seeded.family).len(), 1, "nothing registered");
+    assert_eq!(
+        ecs.service_task_definition(&seeded.cluster, &seeded.service),
+        seeded.first
+    );
+
+    let good = update("v2");
+    good.assert_code(0).assert_stderr_contains(&format!(
+        "tutorial-site-app: {ECR}/{repo}:v2 is in ECR (sha256:"
+    ));
+    assert_eq!(ecs.revisions(&seeded.family).len(), 2);
+
+    // An image outside ECR is not checked, and the log says so.
+    let elsewhere = run(deployer(Path::new("/")).args([
+        "update-service",
+        "--family",
+        &seeded.family,
+        "--cluster",
+        &seeded.cluster,
+        "--service",
+        &seeded.service,
+        "--container-image-name-updates",
+        "container=tutorial-site-app,image-and-tag=ghcr.io/deployer-dev/site:v3",
+        "--no-wait",
+    ]));
+    elsewhere.assert_code(0).assert_stderr_contains(
+        "ghcr.io/deployer-dev/site:v3 is not in a private ECR registry; not checked",
+    );
+}
+
+#[test]
+fn names_that_do_not_exist_are_bad_input_and_change_nothing() {
+    let stack = stack();
+    let ecs = Api::moto(&stack);
+    let repo = unique_repo("plan-names");
+    let seeded = seeded(&ecs, &format!("{}/{repo}:v1", stack.registry));
+    let update = |cluster: &str, service: &str, family: &str| {
+        run(deployer(Path::new("/")).args([
+            "update-service",
+            "--family",
+            family,
+            "--cluster",
+            cluster,
+            "--service",
+            service,
+            "--no-wait",
+        ]))
+    };
+    update("no-such-cluster", &seeded.service, &seeded.family)
+        .assert_code(2)
+        .assert_stderr_contains("cluster no-such-cluster does not exist");
+    update(&seeded.cluster, "no-such-service", &seeded.family)
+        .assert_code(2)
+        .assert_stderr_contains("service no-such-service does not exist");
+    update(&seeded.cluster, &seeded.service, "no-such-family")
+        .assert_code(2)
+        .assert_stderr_contains("task definition no-such-family does not exist");
+    // A repository to push to that does not exist, without --create-repo.
+    let context = site_context(&stack, "");
+    let result = run(deployer(context.path()).args([
+        "push",
+        "--repo",
+        &repo,
+        "--registry",
+        &stack.registry,
+    ]));
+    result
+        .assert_code(2)
+        .assert_stderr_contains(&format!("repository {repo} does not exist"));
+    assert!(!result.stderr.contains("building"), "{}", result.stderr);
+    assert_nothing_changed(&stack, &ecs, &repo, &seeded);
+}
+
+#[test]
+fn an_unreachable_endpoint_is_named_in_words_without_sdk_dumps() {
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    let result = run(deployer(Path::new("/"))
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .args([
+            "update-service",
+            "--family",
+            "tutorial-site-task",
+            "--cluster",
+            "tutorial-site-cluster",
+            "--no-wait",
+        ]));
+    result
+        .assert_code(3)
+        .assert_stderr_contains("AWS could not be reached: ecs:DescribeServices failed")
+        .assert_stderr_contains("Connection refused");
+    for dump in ["DispatchFailure(", "ConnectorError", "Some(", "source:"] {
+        assert!(
+            !result.stderr.contains(dump),
+            "{dump} in\n{}",
+            result.stderr
+        );
+    }
+    assert!(
+        result.stderr.lines().count() <= 4,
+        "one cause, stated once:\n{}",
+        result.stderr
+    );
+}
