@@ -189,9 +189,17 @@ kill_pidfile() {
 # emulator removes its own when it stops; one killed, or stopped while starting a task, can leave
 # some behind: this removes them, all or one instance's, on the stack's Docker engine.
 remove_task_containers() {
-  local filter=label=deployer-emulator host=${DOCKER_HOST:-} ids pass
+  local filter=label=deployer-emulator host ids pass
   if [ -n "${1:-}" ]; then filter="label=deployer-emulator.instance=$1"; fi
-  if [ -S "$STACK_DIR/docker.sock" ]; then host="unix://$STACK_DIR/docker.sock"; fi
+  # Only the engine this stack uses: its own dockerd, or the one its env file names (empty: the
+  # default socket); with neither, no stack is running and nothing here is ours.
+  if [ -S "$STACK_DIR/docker.sock" ]; then
+    host="unix://$STACK_DIR/docker.sock"
+  elif [ -f "$STACK_DIR/env" ]; then
+    host=$(sed -n 's/^export DOCKER_HOST=//p' "$STACK_DIR/env" | tail -n 1)
+  else
+    return 0
+  fi
   # Twice: a creation the engine was finishing for a killed emulator can appear after the first look.
   for pass in 1 2; do
     [ "$pass" -eq 1 ] || sleep 0.5

@@ -1,7 +1,8 @@
 //! Drives rollouts as ECS does: starts tasks of the PRIMARY deployment as real containers (each
-//! in its own network namespace, `--network none`), follows their health, stops old tasks once
-//! the new ones are healthy, records stopped tasks with ECS's reasons, trips the circuit breaker
-//! and rolls back, and writes the events ECS writes.
+//! in its own network namespace, `--network none`), follows their health, scales the PRIMARY up
+//! and older deployments down within maximumPercent and minimumHealthyPercent, records stopped
+//! tasks with ECS's reasons, trips the circuit breaker and rolls back to the deployment that
+//! ran before, and writes the events ECS writes.
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
