@@ -3,7 +3,7 @@
 #   - a Docker engine (Debian's dockerd, started here unless one is already reachable),
 #   - Debian's docker-registry with htpasswd auth (the "ECR" registry),
 #   - moto server as the AWS API.
-# Usage: scripts/stack.sh install | start | stop | env
+# Usage: scripts/stack.sh install | start | stop | env | remove-task-containers [INSTANCE]
 # `start` writes $STACK_DIR/env, a file of `export` lines the tests and the demo source.
 set -euo pipefail
 
@@ -184,9 +184,35 @@ kill_pidfile() {
   rm -f "$file"
 }
 
+# Every container an emulator starts carries the label deployer-emulator (its task's ARN) and
+# deployer-emulator.instance (the emulator's --instance, by default its listen address). An
+# emulator removes its own when it stops; one killed, or stopped while starting a task, can leave
+# some behind: this removes them, all or one instance's, on the stack's Docker engine.
+remove_task_containers() {
+  local filter=label=deployer-emulator host ids pass
+  if [ -n "${1:-}" ]; then filter="label=deployer-emulator.instance=$1"; fi
+  # Only the engine this stack uses: its own dockerd, or the one its env file names (empty: the
+  # default socket); with neither, no stack is running and nothing here is ours.
+  if [ -S "$STACK_DIR/docker.sock" ]; then
+    host="unix://$STACK_DIR/docker.sock"
+  elif [ -f "$STACK_DIR/env" ]; then
+    host=$(sed -n 's/^export DOCKER_HOST=//p' "$STACK_DIR/env" | tail -n 1)
+  else
+    return 0
+  fi
+  # Twice: a creation the engine was finishing for a killed emulator can appear after the first look.
+  for pass in 1 2; do
+    [ "$pass" -eq 1 ] || sleep 0.5
+    ids=$(DOCKER_HOST=$host docker ps -aq --filter "$filter" 2>/dev/null) || return 0
+    [ -z "$ids" ] || echo "$ids" | xargs env DOCKER_HOST="$host" docker rm -f >/dev/null 2>&1 || true
+  done
+}
+
 stop() {
-  # The emulator removes the task containers it started when it stops.
+  # The emulator removes the task containers it started when it stops; whatever it could not
+  # (killed, or starting a task at that moment) goes once it has exited.
   kill_pidfile "$STACK_DIR/emulator.pid"
+  remove_task_containers
   kill_pidfile "$STACK_DIR/moto.pid"
   kill_pidfile "$STACK_DIR/registry.pid"
   if [ -f "$STACK_DIR/dockerd.pid" ]; then
@@ -217,5 +243,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   env) cat "$STACK_DIR/env" ;;
-  *) echo "usage: $0 install|start|stop|env" >&2; exit 2 ;;
+  remove-task-containers) remove_task_containers "${2:-}" ;;
+  *) echo "usage: $0 install|start|stop|env|remove-task-containers [INSTANCE]" >&2; exit 2 ;;
 esac

@@ -2,6 +2,7 @@
 //! themselves are driven by `runner`; these handlers only record what was asked.
 use serde_json::{json, Value};
 
+use crate::faults::Faults;
 use crate::protocol::{rand_id, required, Answer, ApiError, Context};
 use crate::state::{now, Deployment, Revision, Service, State};
 
@@ -14,9 +15,9 @@ pub async fn handle(context: &Context, operation: &str, input: &Value) -> Answer
         "DescribeTaskDefinition" => describe_task_definition(&state, input),
         "ListTaskDefinitions" => list_task_definitions(&state, input),
         "DeregisterTaskDefinition" => deregister_task_definition(&mut state, input),
-        "CreateService" => create_service(&mut state, input),
-        "UpdateService" => update_service(&mut state, input),
-        "DescribeServices" => describe_services(&state, input),
+        "CreateService" => create_service(&mut state, input, &context.settings.faults),
+        "UpdateService" => update_service(&mut state, input, &context.settings.faults),
+        "DescribeServices" => describe_services(&mut state, input),
         "ListTasks" => list_tasks(&state, input),
         "DescribeTasks" => describe_tasks(&state, input),
         "StopTask" => stop_task(&mut state, input),
@@ -87,8 +88,47 @@ fn fargate_memory_allowed(cpu: u64, memory: u64) -> bool {
     }
 }
 
+/// The members of RegisterTaskDefinition's input (the API reference's request parameters). What
+/// DescribeTaskDefinition adds (`taskDefinitionArn`, `revision`, `status`, `requiresAttributes`,
+/// `compatibilities`, `registeredAt`, `registeredBy`, `deregisteredAt`) is not among them.
+const REGISTER_INPUT_MEMBERS: &[&str] = &[
+    "family",
+    "taskRoleArn",
+    "executionRoleArn",
+    "networkMode",
+    "containerDefinitions",
+    "volumes",
+    "placementConstraints",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "tags",
+    "pidMode",
+    "ipcMode",
+    "proxyConfiguration",
+    "inferenceAccelerators",
+    "ephemeralStorage",
+    "runtimePlatform",
+    "enableFaultInjection",
+];
+
 fn validate_definition(input: &Value) -> Result<(), ApiError> {
     let client = |message: String| ApiError::client("ClientException", message);
+    // ECS's frontend deserializes the request strictly (Jackson): a member the input shape does
+    // not have is refused before anything else is looked at.
+    if let Some(unknown) = input
+        .as_object()
+        .into_iter()
+        .flat_map(|map| map.keys())
+        .find(|key| !REGISTER_INPUT_MEMBERS.contains(&key.as_str()))
+    {
+        return Err(ApiError::client(
+            "SerializationException",
+            format!(
+                "Unrecognized field \"{unknown}\" (class com.amazonaws.madison.frontend.RegisterTaskDefinitionRequest), not marked as ignorable"
+            ),
+        ));
+    }
     required(input, "family")?;
     let containers = input
         .get("containerDefinitions")
@@ -96,6 +136,7 @@ fn validate_definition(input: &Value) -> Result<(), ApiError> {
         .filter(|list| !list.is_empty())
         .ok_or_else(|| client("Container list cannot be empty.".into()))?;
     let task_memory = input.get("memory").and_then(Value::as_str);
+    let mut names = Vec::new();
     for container in containers {
         let name = container
             .get("name")
@@ -103,6 +144,29 @@ fn validate_definition(input: &Value) -> Result<(), ApiError> {
             .unwrap_or_default();
         if name.is_empty() {
             return Err(client("Container.name should not be null or empty.".into()));
+        }
+        if names.contains(&name) {
+            return Err(client(
+                "Container names must be unique within a Task Definition.".into(),
+            ));
+        }
+        names.push(name);
+        let variable_names = |member: &str| -> Vec<&str> {
+            container[member]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|pair| pair["name"].as_str())
+                .collect()
+        };
+        let environment = variable_names("environment");
+        if let Some(shared) = variable_names("secrets")
+            .into_iter()
+            .find(|secret| environment.contains(secret))
+        {
+            return Err(client(format!(
+                "The secret name must be unique and not shared with any new or existing environment variables set on the container, such as '{shared}'."
+            )));
         }
         if container
             .get("image")
@@ -260,10 +324,21 @@ fn new_deployment(
         created_at: now(),
         updated_at: now(),
         revision_arn,
+        listed_status: "IN_PROGRESS".into(),
+        status_reason: None,
+        finished_at: None,
+        rolled_back_to: None,
+        rolling_back: false,
     }
 }
 
-fn create_service(state: &mut State, input: &Value) -> Answer {
+fn grace_period(input: &Value) -> Option<i64> {
+    input
+        .get("healthCheckGracePeriodSeconds")
+        .and_then(Value::as_i64)
+}
+
+fn create_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
     let cluster = existing_cluster(state, input)?;
     let name = required(input, "serviceName")?.to_string();
     if state
@@ -286,7 +361,7 @@ fn create_service(state: &mut State, input: &Value) -> Answer {
         .and_then(Value::as_i64)
         .unwrap_or(0);
     let deployment = new_deployment(state, &cluster, &name, &task_definition, desired);
-    let service = Service {
+    let mut service = Service {
         arn: state.arn("service", &format!("{cluster}/{name}")),
         name,
         cluster,
@@ -302,7 +377,12 @@ fn create_service(state: &mut State, input: &Value) -> Answer {
         status: "ACTIVE".into(),
         created_at: now(),
         steady_reported: false,
+        health_check_grace_period: grace_period(input).unwrap_or(0),
+        stale: None,
+        placement_failures_left: 0,
+        last_placement_failure: 0.0,
     };
+    service.placement_failures_left = faults.placement_failures(&service.name);
     let answer = service.to_json();
     state.services.push(service);
     Ok(json!({"service": answer}))
@@ -316,7 +396,7 @@ fn service_index(state: &State, cluster: &str, name: &str) -> Option<usize> {
         .position(|s| s.cluster == cluster && s.name == name && s.status != "INACTIVE")
 }
 
-fn update_service(state: &mut State, input: &Value) -> Answer {
+fn update_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
     let cluster = existing_cluster(state, input)?;
     let name = required(input, "service")?;
     let index = service_index(state, &cluster, name)
@@ -335,6 +415,13 @@ fn update_service(state: &mut State, input: &Value) -> Answer {
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let service_name = state.services[index].name.clone();
+    if faults.stale_describe_polls > 0 {
+        let before = state.services[index].to_json();
+        state.services[index].stale = Some((before, faults.stale_describe_polls));
+    }
+    if let Some(seconds) = grace_period(input) {
+        state.services[index].health_check_grace_period = seconds;
+    }
     if let Some(count) = input.get("desiredCount").and_then(Value::as_i64) {
         state.services[index].desired_count = count;
     }
@@ -352,6 +439,12 @@ fn update_service(state: &mut State, input: &Value) -> Answer {
         {
             old.status = "ACTIVE".into();
             old.updated_at = now();
+            // A rollout still going when a newer one starts is stopped by it.
+            if old.listed_status == "IN_PROGRESS" {
+                old.listed_status = "STOPPED".into();
+                old.status_reason = Some(format!("Stopped by deployment {}.", deployment.id));
+                old.finished_at = Some(now());
+            }
         }
         service.deployments.insert(0, deployment);
         service.task_definition = task_definition;
@@ -367,7 +460,7 @@ fn update_service(state: &mut State, input: &Value) -> Answer {
     Ok(json!({"service": state.services[index].to_json()}))
 }
 
-fn describe_services(state: &State, input: &Value) -> Answer {
+fn describe_services(state: &mut State, input: &Value) -> Answer {
     let cluster = existing_cluster(state, input)?;
     let mut services = Vec::new();
     let mut failures = Vec::new();
@@ -379,8 +472,18 @@ fn describe_services(state: &State, input: &Value) -> Answer {
         .filter_map(Value::as_str)
     {
         let short = name.rsplit('/').next().unwrap_or(name);
-        match state.services.iter().rev().find(|s| s.cluster == cluster && s.name == short) {
-            Some(service) => services.push(service.to_json()),
+        match state.services.iter_mut().rev().find(|s| s.cluster == cluster && s.name == short) {
+            Some(service) => match service.stale.as_mut() {
+                // The stale-describe fault: the service as it was before the last update.
+                Some((before, polls)) => {
+                    services.push(before.clone());
+                    *polls -= 1;
+                    if *polls == 0 {
+                        service.stale = None;
+                    }
+                }
+                None => services.push(service.to_json()),
+            },
             None => failures.push(json!({"arn": state.arn("service", &format!("{cluster}/{short}")), "reason": "MISSING"})),
         }
     }
@@ -450,15 +553,6 @@ fn stop_task(state: &mut State, input: &Value) -> Answer {
     Ok(json!({"task": task.to_json()}))
 }
 
-fn deployment_status(deployment: &Deployment) -> &'static str {
-    match deployment.rollout_state.as_str() {
-        "COMPLETED" => "SUCCESSFUL",
-        "FAILED" => "ROLLBACK_SUCCESSFUL",
-        _ if deployment.status == "INACTIVE" => "STOPPED",
-        _ => "IN_PROGRESS",
-    }
-}
-
 fn list_service_deployments(state: &State, input: &Value) -> Answer {
     let cluster = existing_cluster(state, input)?;
     let name = required(input, "service")?;
@@ -471,14 +565,22 @@ fn list_service_deployments(state: &State, input: &Value) -> Answer {
     let listed: Vec<Value> = all
         .iter()
         .map(|deployment| {
-            json!({
+            let mut brief = json!({
                 "serviceDeploymentArn": format!("{}:{}", service.arn.replace(":service/", ":service-deployment/"), deployment.id.trim_start_matches("ecs-svc/")),
                 "serviceArn": service.arn,
                 "clusterArn": state.clusters[&cluster],
                 "targetServiceRevisionArn": deployment.revision_arn,
-                "status": deployment_status(deployment),
+                "status": deployment.listed_status,
                 "createdAt": deployment.created_at,
-            })
+                "startedAt": deployment.created_at,
+            });
+            if let Some(reason) = &deployment.status_reason {
+                brief["statusReason"] = json!(reason);
+            }
+            if let Some(finished) = deployment.finished_at {
+                brief["finishedAt"] = json!(finished);
+            }
+            brief
         })
         .collect();
     Ok(json!({"serviceDeployments": listed}))
@@ -544,5 +646,163 @@ mod tests {
         assert!(error
             .message
             .contains("At least one of 'memory' or 'memoryReservation'"));
+    }
+
+    fn minimal(container: Value) -> Value {
+        json!({"family": "f", "memory": "512", "containerDefinitions": [container]})
+    }
+
+    #[test]
+    fn described_fields_are_not_input() {
+        for field in [
+            "taskDefinitionArn",
+            "revision",
+            "status",
+            "requiresAttributes",
+            "compatibilities",
+            "registeredAt",
+            "registeredBy",
+            "deregisteredAt",
+        ] {
+            let mut input = minimal(json!({"name": "a", "image": "b"}));
+            input[field] = json!("x");
+            let error = validate_definition(&input).unwrap_err();
+            assert_eq!(error.code, "SerializationException", "{field}");
+            assert!(
+                error
+                    .message
+                    .starts_with(&format!("Unrecognized field \"{field}\"")),
+                "{}",
+                error.message
+            );
+        }
+        let mut input = minimal(json!({"name": "a", "image": "b"}));
+        for member in REGISTER_INPUT_MEMBERS {
+            if input.get(*member).is_none() {
+                input[*member] = Value::Null;
+            }
+        }
+        assert!(
+            validate_definition(&input).is_ok(),
+            "every input member is accepted"
+        );
+    }
+
+    #[test]
+    fn a_secret_may_not_share_an_environment_variable_name() {
+        let error = validate_definition(&minimal(json!({
+            "name": "app",
+            "image": "app:1",
+            "environment": [{"name": "NODE_ENV", "value": "production"}, {"name": "DB_PASSWORD", "value": "x"}],
+            "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db"}]
+        })))
+        .unwrap_err();
+        assert_eq!(error.code, "ClientException");
+        assert!(error.message.contains("The secret name must be unique"));
+        assert!(error.message.contains("'DB_PASSWORD'"));
+        assert!(validate_definition(&minimal(json!({
+            "name": "app",
+            "image": "app:1",
+            "environment": [{"name": "NODE_ENV", "value": "production"}],
+            "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/db"}]
+        })))
+        .is_ok());
+    }
+
+    #[test]
+    fn container_names_are_unique_and_required_fields_present() {
+        let mut input = minimal(json!({"name": "app", "image": "a:1"}));
+        input["containerDefinitions"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "app", "image": "b:1"}));
+        let error = validate_definition(&input).unwrap_err();
+        assert_eq!(
+            (error.code, error.message.as_str()),
+            (
+                "ClientException",
+                "Container names must be unique within a Task Definition."
+            )
+        );
+        let error = validate_definition(
+            &json!({"containerDefinitions": [{"name": "a", "image": "b", "memory": 64}]}),
+        )
+        .unwrap_err();
+        assert_eq!(error.message, "family must not be null or empty.");
+        let error = validate_definition(&json!({"family": "f"})).unwrap_err();
+        assert_eq!(
+            (error.code, error.message.as_str()),
+            ("ClientException", "Container list cannot be empty.")
+        );
+        let error = validate_definition(&minimal(json!({"image": "b"}))).unwrap_err();
+        assert_eq!(error.message, "Container.name should not be null or empty.");
+        let error = validate_definition(&minimal(json!({"name": "a"}))).unwrap_err();
+        assert_eq!(
+            error.message,
+            "Container.image should not be null or empty."
+        );
+    }
+
+    fn registered_service(faults: &Faults) -> State {
+        let settings = crate::Settings {
+            listen: "127.0.0.1:1".parse().unwrap(),
+            registry: String::new(),
+            registry_user: String::new(),
+            registry_password: String::new(),
+            load_balancer: None,
+            account: "123456789012".into(),
+            region: "eu-west-1".into(),
+            faults: faults.clone(),
+            registry_proxy: None,
+            registry_proxy_failures: 0,
+            breaker_threshold: 0,
+            instance: "test".into(),
+        };
+        let mut state = State::new(&settings);
+        create_cluster(&mut state, &json!({"clusterName": "c"})).unwrap();
+        for image in ["app:1", "app:2"] {
+            register_task_definition(&mut state, &minimal(json!({"name": "app", "image": image})))
+                .unwrap();
+        }
+        create_service(
+            &mut state,
+            &json!({"cluster": "c", "serviceName": "web", "taskDefinition": "f:1", "desiredCount": 1}),
+            faults,
+        )
+        .unwrap();
+        state
+    }
+
+    #[test]
+    fn the_stale_fault_answers_the_service_as_it_was_for_a_few_polls() {
+        let faults = Faults {
+            stale_describe_polls: 2,
+            ..Default::default()
+        };
+        let mut state = registered_service(&faults);
+        let updated = update_service(
+            &mut state,
+            &json!({"cluster": "c", "service": "web", "taskDefinition": "f:2"}),
+            &faults,
+        )
+        .unwrap();
+        let new_id = updated["service"]["deployments"][0]["id"].clone();
+        let describe = |state: &mut State| {
+            describe_services(state, &json!({"cluster": "c", "services": ["web"]})).unwrap()
+                ["services"][0]
+                .clone()
+        };
+        for _ in 0..2 {
+            let stale = describe(&mut state);
+            assert!(stale["taskDefinition"].as_str().unwrap().ends_with("f:1"));
+            assert!(stale["deployments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["id"] != new_id));
+        }
+        let fresh = describe(&mut state);
+        assert!(fresh["taskDefinition"].as_str().unwrap().ends_with("f:2"));
+        assert_eq!(fresh["deployments"][0]["id"], new_id);
     }
 }

@@ -1,4 +1,7 @@
-//! Fault injection for tests: throttling, server errors and slow answers, every Nth request.
+//! Fault injection for tests: throttling, server errors and slow answers, every Nth request;
+//! and ECS's own misbehaviours a waiter must survive: DescribeServices answering the service as
+//! it was before an UpdateService (eventual consistency), tasks that cannot be placed, and
+//! containers slow to start.
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Clone, Default)]
@@ -9,6 +12,34 @@ pub struct Faults {
     pub fail_every: u64,
     /// Delay every answer by this many milliseconds.
     pub delay_ms: u64,
+    /// After each UpdateService, answer this many DescribeServices of that service with the
+    /// service as it was before the update (`--stale-describe-polls N`).
+    pub stale_describe_polls: u64,
+    /// Services whose tasks cannot be placed, with how many launch attempts fail
+    /// (`--unplaceable-service NAME[:COUNT]`; no count: every attempt).
+    pub unplaceable: Vec<(String, u64)>,
+    /// Wait this long between creating a task's container and starting it.
+    pub launch_delay_ms: u64,
+}
+
+impl Faults {
+    /// Parses `NAME` or `NAME:COUNT` for `--unplaceable-service`.
+    pub fn add_unplaceable(&mut self, value: &str) -> Option<()> {
+        let (name, count) = match value.rsplit_once(':') {
+            Some((name, count)) => (name, count.parse().ok()?),
+            None => (value, u64::MAX),
+        };
+        self.unplaceable.push((name.to_string(), count));
+        Some(())
+    }
+
+    /// How many launch attempts of `service` fail to place.
+    pub fn placement_failures(&self, service: &str) -> u64 {
+        self.unplaceable
+            .iter()
+            .find(|(name, _)| name == service)
+            .map_or(0, |(_, count)| *count)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -31,5 +62,21 @@ impl Counter {
         } else {
             Fault::None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unplaceable_services_take_an_optional_count() {
+        let mut faults = Faults::default();
+        faults.add_unplaceable("web").unwrap();
+        faults.add_unplaceable("api:2").unwrap();
+        assert!(faults.add_unplaceable("api:two").is_none());
+        assert_eq!(faults.placement_failures("web"), u64::MAX);
+        assert_eq!(faults.placement_failures("api"), 2);
+        assert_eq!(faults.placement_failures("other"), 0);
     }
 }

@@ -29,6 +29,11 @@ pub struct Settings {
     /// Listen here as a registry that cuts the first `registry_proxy_failures` uploads.
     pub registry_proxy: Option<SocketAddr>,
     pub registry_proxy_failures: u64,
+    /// Failed tasks that trip the circuit breaker (0: ECS's own threshold from the desired count).
+    pub breaker_threshold: i64,
+    /// The value of the `deployer-emulator.instance` label on every container this process
+    /// starts (default: the listen address), so it removes its own containers and no others.
+    pub instance: String,
 }
 
 fn usage() -> ! {
@@ -36,7 +41,9 @@ fn usage() -> ! {
         "usage: deployer-emulator --listen 127.0.0.1:15002 --registry 127.0.0.1:15000 \
          --registry-user AWS --registry-password PASSWORD [--load-balancer 127.0.0.1:3000] \
          [--account 123456789012] [--region eu-west-1] [--throttle-every N] [--fail-every N] [--delay-ms N] \
-         [--registry-proxy 127.0.0.1:PORT --registry-proxy-failures N]"
+         [--registry-proxy 127.0.0.1:PORT --registry-proxy-failures N] [--breaker-threshold N] \
+         [--instance NAME] [--stale-describe-polls N] [--unplaceable-service NAME[:COUNT]]... \
+         [--launch-delay-ms N]"
     );
     std::process::exit(2)
 }
@@ -54,6 +61,8 @@ fn settings() -> Settings {
         faults: faults::Faults::default(),
         registry_proxy: None,
         registry_proxy_failures: 0,
+        breaker_threshold: 0,
+        instance: String::new(),
     };
     while let Some(name) = args.next() {
         let value = args.next().unwrap_or_else(|| usage());
@@ -75,8 +84,19 @@ fn settings() -> Settings {
                 settings.registry_proxy = Some(value.parse().unwrap_or_else(|_| usage()))
             }
             "--registry-proxy-failures" => settings.registry_proxy_failures = number(),
+            "--breaker-threshold" => settings.breaker_threshold = number() as i64,
+            "--instance" => settings.instance = value,
+            "--stale-describe-polls" => settings.faults.stale_describe_polls = number(),
+            "--unplaceable-service" => settings
+                .faults
+                .add_unplaceable(&value)
+                .unwrap_or_else(|| usage()),
+            "--launch-delay-ms" => settings.faults.launch_delay_ms = number(),
             _ => usage(),
         }
+    }
+    if settings.instance.is_empty() {
+        settings.instance = settings.listen.to_string();
     }
     settings
 }
@@ -148,7 +168,8 @@ async fn main() {
         _ = shutdown() => {}
     }
     runner.abort();
-    runner::remove_all(&docker, &state).await;
+    let _ = runner.await;
+    runner::remove_all(&settings, &docker).await;
     eprintln!("emulator: stopped; every task container removed");
 }
 

@@ -1,7 +1,8 @@
 //! Drives rollouts as ECS does: starts tasks of the PRIMARY deployment as real containers (each
-//! in its own network namespace, `--network none`), follows their health, stops old tasks once
-//! the new ones are healthy, records stopped tasks with ECS's reasons, trips the circuit breaker
-//! and rolls back, and writes the events ECS writes.
+//! in its own network namespace, `--network none`), follows their health, scales the PRIMARY up
+//! and older deployments down within maximumPercent and minimumHealthyPercent, records stopped
+//! tasks with ECS's reasons, trips the circuit breaker and rolls back to the deployment that
+//! ran before, and writes the events ECS writes.
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,17 +12,21 @@ use bollard::models::{
     ContainerCreateBody, ContainerStateStatusEnum, HealthConfig, HealthStatusEnum, HostConfig,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, RemoveContainerOptions,
+    CreateContainerOptions, CreateImageOptions, ListContainersOptions, RemoveContainerOptions,
 };
 use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::state::{now, State, Task, TaskContainer};
+use crate::state::{now, Revision, State, Task, TaskContainer};
 use crate::Settings;
 
 const TICK: Duration = Duration::from_millis(400);
+/// Every container the emulator starts carries this label (the task's ARN as its value), and
+/// `INSTANCE_LABEL` naming the emulator process that started it, so `scripts/stack.sh stop` can
+/// remove whatever a killed emulator left, and one emulator's shutdown touches no other's.
 const LABEL: &str = "deployer-emulator";
+const INSTANCE_LABEL: &str = "deployer-emulator.instance";
 
 pub async fn run(settings: Settings, state: Arc<Mutex<State>>, docker: bollard::Docker) {
     loop {
@@ -154,8 +159,9 @@ async fn reconcile(settings: &Settings, state: &Arc<Mutex<State>>, docker: &boll
 }
 
 /// The task as its containers are now, as ECS judges it: an essential container that exits
-/// stops the task, an essential container failing its health check stops it, and it runs (and
-/// is healthy) once every essential container is; non-essential containers may come and go.
+/// stops the task, an essential container failing its health check stops it once the service's
+/// health-check grace period is over, and it runs (and is healthy) once every essential
+/// container is; non-essential containers may come and go.
 fn follow(task: &mut Task, observed: &[Observed]) {
     for (container, seen) in task.containers.iter_mut().zip(observed) {
         match seen {
@@ -183,7 +189,9 @@ fn follow(task: &mut Task, observed: &[Observed]) {
             "Essential container in task exited",
             "EssentialContainerExited",
         );
-    } else if essential().any(|seen| matches!(seen, Observed::Unhealthy)) {
+    } else if essential().any(|seen| matches!(seen, Observed::Unhealthy))
+        && now() >= task.grace_until
+    {
         stop(
             task,
             "Task failed container health checks",
@@ -239,6 +247,72 @@ fn breaker_threshold(desired: i64) -> i64 {
     ((desired + 1) / 2).clamp(3, 200)
 }
 
+/// The threshold this emulator uses: its `--breaker-threshold`, or ECS's.
+fn threshold(settings: &Settings, desired: i64) -> i64 {
+    match settings.breaker_threshold {
+        0 => breaker_threshold(desired),
+        configured => configured,
+    }
+}
+
+/// The most tasks a rolling update may run and the fewest healthy ones it must keep for
+/// `desired`: maximumPercent rounded down, minimumHealthyPercent rounded up, as ECS rounds them
+/// (and never a ceiling of zero for a service that wants tasks).
+fn rolling_limits(desired: i64, maximum_percent: i64, minimum_healthy_percent: i64) -> (i64, i64) {
+    let maximum = (desired * maximum_percent / 100).max(desired.min(1));
+    let minimum = (desired * minimum_healthy_percent + 99) / 100;
+    (maximum, minimum)
+}
+
+/// A task the service still wants, as the rolling update sees it.
+#[derive(Debug, Clone, Copy)]
+struct Kept {
+    index: usize,
+    primary: bool,
+    healthy: bool,
+}
+
+/// One step of a rolling update: which tasks to stop now and how many to start. Old tasks go
+/// only when their room is needed or the new ones replace them, and never below the healthy
+/// minimum; new tasks start only up to the maximum, counting tasks still stopping.
+fn plan_rolling(
+    desired: i64,
+    (maximum, minimum): (i64, i64),
+    kept: &[Kept],
+    stopping: i64,
+) -> (Vec<usize>, i64) {
+    let total = kept.len() as i64 + stopping;
+    let mut healthy = kept.iter().filter(|t| t.healthy).count() as i64;
+    let mut primary_live = kept.iter().filter(|t| t.primary).count() as i64;
+    let mut stop = Vec::new();
+    // The PRIMARY scaled down (the desired count went down): unhealthy ones first.
+    let mut primaries: Vec<&Kept> = kept.iter().filter(|t| t.primary).collect();
+    primaries.sort_by_key(|t| t.healthy);
+    for task in primaries {
+        if primary_live <= desired {
+            break;
+        }
+        stop.push(task.index);
+        primary_live -= 1;
+        healthy -= i64::from(task.healthy);
+    }
+    let mut old: Vec<&Kept> = kept.iter().filter(|t| !t.primary).collect();
+    old.sort_by_key(|t| t.healthy);
+    let mut old_live = old.len() as i64;
+    for task in old {
+        let replaced = old_live + primary_live > desired;
+        let room_needed = total >= maximum && primary_live < desired;
+        if !(replaced || room_needed) || (task.healthy && healthy - 1 < minimum) {
+            break;
+        }
+        stop.push(task.index);
+        old_live -= 1;
+        healthy -= i64::from(task.healthy);
+    }
+    let launch = (desired - primary_live).min(maximum - total).max(0);
+    (stop, launch)
+}
+
 async fn step_service(
     settings: &Settings,
     state: &Arc<Mutex<State>>,
@@ -279,138 +353,216 @@ async fn step_service(
 
         if breaker
             && primary.rollout_state == "IN_PROGRESS"
-            && primary.failed_tasks >= breaker_threshold(primary.desired_count)
+            && primary.failed_tasks >= threshold(settings, primary.desired_count)
         {
-            let reason = "ECS deployment circuit breaker: tasks failed to start.".to_string();
-            service.deployments[0].rollout_state = "FAILED".into();
-            service.deployments[0].rollout_state_reason = reason;
-            let previous = service
-                .deployments
-                .iter()
-                .skip(1)
-                .find(|d| d.status == "ACTIVE")
-                .cloned();
-            state.add_event(
-                service_index,
-                format!(
-                    "(deployment {}) deployment failed: tasks failed to start.",
-                    primary.id
-                ),
-            );
-            if let (true, Some(previous)) = (rollback, previous) {
-                roll_back(&mut state, service_index, &previous.task_definition);
-            }
+            trip_breaker(&mut state, service_index, rollback);
+            return;
+        }
+        if primary.rollout_state == "FAILED" {
+            // The breaker without rollback: the deployment stays PRIMARY and launches no more.
             return;
         }
 
-        let live_primary = counts.get(&primary.id).map_or(0, |(r, p)| r + p);
-        let launch = primary.rollout_state != "FAILED" && live_primary < primary.desired_count;
-        let complete = primary.running_count == primary.desired_count && primary.pending_count == 0;
-        if complete && primary.rollout_state != "FAILED" {
-            // The new tasks are healthy: stop the old deployments' tasks, as the rolling update
-            // does; the rollout is COMPLETED, and steady, once they are really gone.
-            let old: Vec<String> = service
-                .deployments
-                .iter()
-                .skip(1)
-                .map(|d| d.id.clone())
-                .collect();
-            let primary_id = primary.id.clone();
-            for task in state.tasks.iter_mut().filter(|t| {
+        let primary_id = primary.id.clone();
+        let kept: Vec<Kept> = state
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| {
                 t.service == service_name
-                    && old.contains(&t.deployment_id)
-                    && t.desired_status != "STOPPED"
-            }) {
-                task.desired_status = "STOPPED".into();
-                task.stopped_reason = Some(format!(
-                    "Scaling activity initiated by (deployment {primary_id})"
-                ));
-                task.stop_code = Some("ServiceSchedulerInitiated".into());
-            }
-            let old_tasks_live = state.tasks.iter().any(|t| {
-                t.service == service_name
-                    && t.deployment_id != primary_id
                     && t.last_status != "STOPPED"
-            });
-            if !old_tasks_live {
-                let service = &mut state.services[service_index];
-                let finished: Vec<_> = service.deployments.drain(1..).collect();
-                for mut deployment in finished {
-                    deployment.status = "INACTIVE".into();
-                    let revision = deployment.revision_arn.clone();
-                    service.history.insert(0, (deployment, revision));
+                    && t.desired_status == "RUNNING"
+            })
+            .map(|(index, t)| Kept {
+                index,
+                primary: t.deployment_id == primary_id,
+                healthy: t.healthy,
+            })
+            .collect();
+        let stopping = state
+            .tasks
+            .iter()
+            .filter(|t| {
+                t.service == service_name
+                    && t.last_status != "STOPPED"
+                    && t.desired_status == "STOPPED"
+            })
+            .count() as i64;
+        let (maximum_percent, minimum_percent) = state.services[service_index].percents();
+        let limits = rolling_limits(primary.desired_count, maximum_percent, minimum_percent);
+        let (stop, mut launch) = plan_rolling(primary.desired_count, limits, &kept, stopping);
+        for index in stop {
+            let task = &mut state.tasks[index];
+            task.desired_status = "STOPPED".into();
+            task.stopped_reason = Some(format!(
+                "Scaling activity initiated by (deployment {primary_id})"
+            ));
+            task.stop_code = Some("ServiceSchedulerInitiated".into());
+        }
+        // ACTIVE deployments' desired counts follow their scale-down, as ECS reports them.
+        let mut wanted: HashMap<String, i64> = HashMap::new();
+        for task in state.tasks.iter().filter(|t| {
+            t.service == service_name && t.last_status != "STOPPED" && t.desired_status == "RUNNING"
+        }) {
+            *wanted.entry(task.deployment_id.clone()).or_default() += 1;
+        }
+        for deployment in state.services[service_index].deployments.iter_mut().skip(1) {
+            deployment.desired_count = wanted.get(&deployment.id).copied().unwrap_or(0);
+        }
+
+        let service = &mut state.services[service_index];
+        if launch > 0 && service.placement_failures_left > 0 {
+            // The placement fault: nothing is started; ECS says why, every few seconds.
+            launch = 0;
+            if now() - service.last_placement_failure >= 2.0 {
+                service.last_placement_failure = now();
+                if service.placement_failures_left != u64::MAX {
+                    service.placement_failures_left -= 1;
                 }
-                let primary = &mut service.deployments[0];
-                if primary.rollout_state == "IN_PROGRESS" {
-                    primary.rollout_state = "COMPLETED".into();
-                    primary.rollout_state_reason =
-                        format!("ECS deployment {} completed.", primary.id);
-                }
-                if !service.steady_reported {
-                    service.steady_reported = true;
-                    state.add_event(service_index, "has reached a steady state.".into());
-                }
+                state.add_event(
+                    service_index,
+                    "was unable to place a task because no container instance met all of its requirements.".into(),
+                );
             }
-            None
-        } else if launch {
+        }
+
+        let complete = primary.running_count == primary.desired_count && primary.pending_count == 0;
+        let old_tasks_live = state.tasks.iter().any(|t| {
+            t.service == service_name && t.deployment_id != primary_id && t.last_status != "STOPPED"
+        });
+        if complete && !old_tasks_live {
+            complete_rollout(&mut state, service_index);
+        }
+        if launch > 0 {
             let revision = state.find_revision(&primary.task_definition).cloned();
-            revision.map(|revision| (revision, primary.id.clone(), service_name))
+            let grace = state.services[service_index].health_check_grace_period;
+            revision.map(|revision| (revision, primary_id, service_name, launch, grace))
         } else {
             None
         }
     };
-    if let Some((revision, deployment_id, service_name)) = start {
-        launch_task(
-            settings,
-            state,
-            docker,
-            service_index,
-            &revision.definition,
-            &revision.arn,
-            &deployment_id,
-            &service_name,
-        )
-        .await;
+    if let Some((revision, deployment_id, service_name, launch, grace)) = start {
+        for _ in 0..launch {
+            launch_task(
+                settings,
+                state,
+                docker,
+                service_index,
+                &revision,
+                &deployment_id,
+                &service_name,
+                grace,
+            )
+            .await;
+        }
     }
 }
 
-fn roll_back(state: &mut State, service_index: usize, task_definition: &str) {
-    let id = format!("ecs-svc/{}", crate::protocol::rand_id() % 10u128.pow(19));
-    let (cluster, name) = (
-        state.services[service_index].cluster.clone(),
-        state.services[service_index].name.clone(),
-    );
-    let revision_arn = format!(
-        "arn:aws:ecs:{}:{}:service-revision/{cluster}/{name}/{}",
-        state.region,
-        state.account,
-        crate::protocol::rand_id() % 10u128.pow(19)
-    );
+/// The PRIMARY runs what it should and no older task is left: the rollout is COMPLETED, the
+/// older deployments leave `deployments[]`, and a rollback that led here succeeded.
+fn complete_rollout(state: &mut State, service_index: usize) {
     let service = &mut state.services[service_index];
-    for deployment in service.deployments.iter_mut() {
-        deployment.status = "ACTIVE".into();
+    let finished: Vec<_> = service.deployments.drain(1..).collect();
+    for mut deployment in finished {
+        deployment.status = "INACTIVE".into();
+        deployment.finished_at.get_or_insert(now());
+        let revision = deployment.revision_arn.clone();
+        service.history.insert(0, (deployment, revision));
     }
-    let desired = service.desired_count;
-    service.deployments.insert(
-        0,
-        crate::state::Deployment {
-            id: id.clone(),
-            status: "PRIMARY".into(),
-            task_definition: task_definition.to_string(),
-            desired_count: desired,
-            running_count: 0,
-            pending_count: 0,
-            failed_tasks: 0,
-            rollout_state: "IN_PROGRESS".into(),
-            rollout_state_reason: format!("ECS deployment {id} in progress."),
-            created_at: now(),
-            updated_at: now(),
-            revision_arn,
-        },
+    let primary = &mut service.deployments[0];
+    if primary.rollout_state == "IN_PROGRESS" {
+        primary.rollout_state = "COMPLETED".into();
+        primary.updated_at = now();
+        // A rollback's PRIMARY keeps saying it rolled back; ECS's reason stays.
+        if !primary.rolling_back {
+            primary.rollout_state_reason = format!("ECS deployment {} completed.", primary.id);
+        }
+        if primary.listed_status == "IN_PROGRESS" {
+            primary.listed_status = "SUCCESSFUL".into();
+            primary.finished_at = Some(now());
+        }
+        let primary_id = primary.id.clone();
+        for (deployment, _) in service.history.iter_mut().filter(|(d, _)| {
+            d.rolled_back_to.as_deref() == Some(primary_id.as_str())
+                && d.listed_status == "ROLLBACK_IN_PROGRESS"
+        }) {
+            deployment.listed_status = "ROLLBACK_SUCCESSFUL".into();
+            deployment.finished_at = Some(now());
+        }
+    }
+    if !service.steady_reported {
+        service.steady_reported = true;
+        state.add_event(service_index, "has reached a steady state.".into());
+    }
+}
+
+/// The circuit breaker trips on the PRIMARY deployment. With rollback and an older deployment
+/// to go back to, ECS creates no new deployment: the failed one leaves `deployments[]` and the
+/// one that was ACTIVE becomes PRIMARY again under its own ID, rolling out its own revision.
+/// Without either, the failed deployment stays PRIMARY with rolloutState FAILED.
+fn trip_breaker(state: &mut State, service_index: usize, rollback: bool) {
+    let reason = "ECS deployment circuit breaker: tasks failed to start.";
+    let service = &mut state.services[service_index];
+    let failed_id = service.deployments[0].id.clone();
+    let previous = service
+        .deployments
+        .iter()
+        .skip(1)
+        .position(|d| d.status == "ACTIVE")
+        .map(|position| position + 1);
+    {
+        let failed = &mut service.deployments[0];
+        failed.rollout_state = "FAILED".into();
+        failed.rollout_state_reason = reason.into();
+        failed.updated_at = now();
+        failed.status_reason = Some(reason.into());
+        failed.finished_at = Some(now());
+        failed.listed_status = "STOPPED".into();
+    }
+    state.add_event(
+        service_index,
+        format!("(deployment {failed_id}) deployment failed: tasks failed to start."),
     );
-    service.task_definition = task_definition.to_string();
+    let Some(previous) = previous.filter(|_| rollback) else {
+        return;
+    };
+    let service = &mut state.services[service_index];
+    let mut failed = service.deployments.remove(0);
+    let mut restored = service.deployments.remove(previous - 1);
+    failed.status = "INACTIVE".into();
+    failed.listed_status = "ROLLBACK_IN_PROGRESS".into();
+    failed.finished_at = None;
+    failed.rolled_back_to = Some(restored.id.clone());
+    restored.status = "PRIMARY".into();
+    restored.desired_count = service.desired_count;
+    restored.rollout_state = "IN_PROGRESS".into();
+    restored.rollout_state_reason = format!(
+        "ECS deployment circuit breaker: rolling back to deploymentId {}",
+        restored.id
+    );
+    restored.rolling_back = true;
+    restored.failed_tasks = 0;
+    restored.updated_at = now();
+    let restored_id = restored.id.clone();
+    service.task_definition = restored.task_definition.clone();
     service.steady_reported = false;
-    state.add_event(service_index, format!("rolling back to deployment {id}."));
+    let revision = failed.revision_arn.clone();
+    service.history.insert(0, (failed, revision));
+    service.deployments.insert(0, restored);
+    let service_name = service.name.clone();
+    for task in state.tasks.iter_mut().filter(|t| {
+        t.service == service_name && t.deployment_id == failed_id && t.desired_status != "STOPPED"
+    }) {
+        task.desired_status = "STOPPED".into();
+        task.stopped_reason = Some(format!(
+            "Scaling activity initiated by (deployment {restored_id})"
+        ));
+        task.stop_code = Some("ServiceSchedulerInitiated".into());
+    }
+    state.add_event(
+        service_index,
+        format!("rolling back to deployment {restored_id}."),
+    );
 }
 
 /// A container definition's own health check, in Docker's terms.
@@ -439,12 +591,12 @@ async fn launch_task(
     state: &Arc<Mutex<State>>,
     docker: &bollard::Docker,
     service_index: usize,
-    definition: &Value,
-    task_definition: &str,
+    revision: &Revision,
     deployment_id: &str,
     service_name: &str,
+    grace_period: i64,
 ) {
-    let definitions: Vec<Value> = definition["containerDefinitions"]
+    let definitions: Vec<Value> = revision.definition["containerDefinitions"]
         .as_array()
         .cloned()
         .unwrap_or_default();
@@ -464,7 +616,7 @@ async fn launch_task(
         cluster,
         service: service_name.to_string(),
         deployment_id: deployment_id.to_string(),
-        task_definition: task_definition.to_string(),
+        task_definition: revision.arn.clone(),
         containers: definitions
             .iter()
             .map(|container| TaskContainer {
@@ -484,6 +636,7 @@ async fn launch_task(
         stop_code: None,
         started_at: now(),
         stopped_at: None,
+        grace_until: now() + grace_period as f64,
     };
     // The first container gets the task's own network namespace; the others join it, as the
     // containers of an awsvpc task share one network interface.
@@ -618,7 +771,10 @@ async fn start_container(
         cmd: as_strings(&container["command"]),
         entrypoint: as_strings(&container["entryPoint"]),
         healthcheck: health,
-        labels: Some(HashMap::from([(LABEL.to_string(), task_arn.to_string())])),
+        labels: Some(HashMap::from([
+            (LABEL.to_string(), task_arn.to_string()),
+            (INSTANCE_LABEL.to_string(), settings.instance.clone()),
+        ])),
         host_config: Some(HostConfig {
             // Every task in its own network namespace: nothing on Docker's bridge.
             network_mode: Some(network.to_string()),
@@ -636,6 +792,9 @@ async fn start_container(
         )
         .await
         .map_err(|e| e.to_string())?;
+    if settings.faults.launch_delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(settings.faults.launch_delay_ms)).await;
+    }
     docker
         .start_container(&created.id, None)
         .await
@@ -643,17 +802,33 @@ async fn start_container(
     Ok((created.id, image_health))
 }
 
-/// Removes every container the emulator started (on shutdown).
-pub async fn remove_all(docker: &bollard::Docker, state: &Arc<Mutex<State>>) {
-    let containers: Vec<String> = state
-        .lock()
-        .await
-        .tasks
-        .iter()
-        .flat_map(|t| t.containers.iter().filter_map(|c| c.id.clone()))
-        .collect();
-    for container in containers {
-        remove(docker, &container).await;
+/// Removes every container this emulator started (on shutdown), found by its instance label
+/// rather than from the state: a task being started when the runner was stopped has a container
+/// the state does not know yet. Looked for twice, as a creation the engine was still finishing
+/// can show up after the first look.
+pub async fn remove_all(settings: &Settings, docker: &bollard::Docker) {
+    let filters = HashMap::from([(
+        "label".to_string(),
+        vec![format!("{INSTANCE_LABEL}={}", settings.instance)],
+    )]);
+    for pass in 0..2 {
+        if pass > 0 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(filters.clone()),
+            ..Default::default()
+        };
+        for container in docker
+            .list_containers(Some(options))
+            .await
+            .unwrap_or_default()
+        {
+            if let Some(id) = container.id {
+                remove(docker, &id).await;
+            }
+        }
     }
 }
 
@@ -666,5 +841,201 @@ mod tests {
         assert_eq!(breaker_threshold(1), 3);
         assert_eq!(breaker_threshold(10), 5);
         assert_eq!(breaker_threshold(1000), 200);
+    }
+
+    fn kept(primary: bool, healthy: &[bool], first_index: usize) -> Vec<Kept> {
+        healthy
+            .iter()
+            .enumerate()
+            .map(|(offset, healthy)| Kept {
+                index: first_index + offset,
+                primary,
+                healthy: *healthy,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn limits_round_as_ecs_does() {
+        assert_eq!(rolling_limits(1, 200, 100), (2, 1));
+        assert_eq!(rolling_limits(1, 200, 50), (2, 1));
+        assert_eq!(rolling_limits(4, 150, 50), (6, 2));
+        assert_eq!(rolling_limits(3, 100, 50), (3, 2));
+        assert_eq!(rolling_limits(1, 50, 0), (1, 0));
+        assert_eq!(rolling_limits(0, 200, 100), (0, 0));
+    }
+
+    #[test]
+    fn the_default_limits_start_every_new_task_then_stop_the_old_ones() {
+        let limits = rolling_limits(2, 200, 100);
+        let old = kept(false, &[true, true], 0);
+        assert_eq!(plan_rolling(2, limits, &old, 0), (vec![], 2));
+        // New tasks pending: the old ones stay, nothing more starts.
+        let mut tasks = old.clone();
+        tasks.extend(kept(true, &[false, false], 2));
+        assert_eq!(plan_rolling(2, limits, &tasks, 0), (vec![], 0));
+        // One new task healthy: one old task goes.
+        let mut tasks = old.clone();
+        tasks.extend(kept(true, &[true, false], 2));
+        assert_eq!(plan_rolling(2, limits, &tasks, 0), (vec![0], 0));
+    }
+
+    #[test]
+    fn a_maximum_of_100_percent_makes_room_down_to_the_healthy_minimum() {
+        let limits = rolling_limits(2, 100, 50);
+        let old = kept(false, &[true, true], 0);
+        // One old task stops to make room; the new one waits for it to be gone.
+        assert_eq!(plan_rolling(2, limits, &old, 0), (vec![0], 0));
+        assert_eq!(plan_rolling(2, limits, &old[1..], 1), (vec![], 0));
+        assert_eq!(plan_rolling(2, limits, &old[1..], 0), (vec![], 1));
+        // The new task is pending: the last old one keeps the minimum.
+        let mut tasks = old[1..].to_vec();
+        tasks.extend(kept(true, &[false], 2));
+        assert_eq!(plan_rolling(2, limits, &tasks, 0), (vec![], 0));
+        // Healthy: the last old one goes, then the second new one starts.
+        let mut tasks = old[1..].to_vec();
+        tasks.extend(kept(true, &[true], 2));
+        assert_eq!(plan_rolling(2, limits, &tasks, 0), (vec![1], 0));
+        assert_eq!(plan_rolling(2, limits, &tasks[1..], 0), (vec![], 1));
+    }
+
+    #[test]
+    fn a_failing_release_never_takes_the_old_task_below_the_minimum() {
+        let limits = rolling_limits(1, 200, 50);
+        let mut tasks = kept(false, &[true], 0);
+        tasks.extend(kept(true, &[false], 1));
+        assert_eq!(plan_rolling(1, limits, &tasks, 0), (vec![], 0));
+    }
+
+    #[test]
+    fn a_lower_desired_count_stops_primary_tasks_unhealthy_first() {
+        let limits = rolling_limits(1, 200, 100);
+        let tasks = kept(true, &[true, false, true], 0);
+        assert_eq!(plan_rolling(1, limits, &tasks, 0), (vec![1, 0], 0));
+    }
+
+    fn deployment(id: &str, status: &str, task_definition: &str) -> crate::state::Deployment {
+        crate::state::Deployment {
+            id: id.into(),
+            status: status.into(),
+            task_definition: task_definition.into(),
+            desired_count: 1,
+            running_count: 0,
+            pending_count: 0,
+            failed_tasks: 3,
+            rollout_state: "IN_PROGRESS".into(),
+            rollout_state_reason: format!("ECS deployment {id} in progress."),
+            created_at: 0.0,
+            updated_at: 0.0,
+            revision_arn: format!("revision-{id}"),
+            listed_status: "IN_PROGRESS".into(),
+            status_reason: None,
+            finished_at: None,
+            rolled_back_to: None,
+            rolling_back: false,
+        }
+    }
+
+    fn service_with(deployments: Vec<crate::state::Deployment>, rollback: bool) -> State {
+        let settings = crate::Settings {
+            listen: "127.0.0.1:1".parse().unwrap(),
+            registry: String::new(),
+            registry_user: String::new(),
+            registry_password: String::new(),
+            load_balancer: None,
+            account: "123456789012".into(),
+            region: "eu-west-1".into(),
+            faults: Default::default(),
+            registry_proxy: None,
+            registry_proxy_failures: 0,
+            breaker_threshold: 0,
+            instance: "test".into(),
+        };
+        let mut state = State::new(&settings);
+        state.services.push(crate::state::Service {
+            arn: "arn:aws:ecs:eu-west-1:123456789012:service/c/web".into(),
+            name: "web".into(),
+            cluster: "c".into(),
+            task_definition: deployments[0].task_definition.clone(),
+            desired_count: 1,
+            deployment_configuration: serde_json::json!({
+                "deploymentCircuitBreaker": {"enable": true, "rollback": rollback}
+            }),
+            deployments,
+            history: Vec::new(),
+            events: Vec::new(),
+            status: "ACTIVE".into(),
+            created_at: 0.0,
+            steady_reported: true,
+            health_check_grace_period: 0,
+            stale: None,
+            placement_failures_left: 0,
+            last_placement_failure: 0.0,
+        });
+        state
+    }
+
+    #[test]
+    fn a_rollback_makes_the_previous_deployment_primary_under_its_own_id() {
+        let mut state = service_with(
+            vec![
+                deployment("ecs-svc/2", "PRIMARY", "web:2"),
+                deployment("ecs-svc/1", "ACTIVE", "web:1"),
+            ],
+            true,
+        );
+        trip_breaker(&mut state, 0, true);
+        let service = &state.services[0];
+        assert_eq!(service.deployments.len(), 1, "the failed deployment left");
+        let primary = &service.deployments[0];
+        assert_eq!(
+            (primary.id.as_str(), primary.status.as_str()),
+            ("ecs-svc/1", "PRIMARY")
+        );
+        assert_eq!(primary.rollout_state, "IN_PROGRESS");
+        assert_eq!(
+            primary.rollout_state_reason,
+            "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1"
+        );
+        assert_eq!(service.task_definition, "web:1");
+        let messages: Vec<&str> = service.events.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "(service web) rolling back to deployment ecs-svc/1.",
+                "(service web) (deployment ecs-svc/2) deployment failed: tasks failed to start.",
+            ]
+        );
+        let (failed, _) = &service.history[0];
+        assert_eq!(failed.listed_status, "ROLLBACK_IN_PROGRESS");
+        assert_eq!(failed.rollout_state, "FAILED");
+
+        complete_rollout(&mut state, 0);
+        let service = &state.services[0];
+        assert_eq!(service.deployments[0].rollout_state, "COMPLETED");
+        assert_eq!(
+            service.deployments[0].rollout_state_reason,
+            "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1"
+        );
+        assert_eq!(service.history[0].0.listed_status, "ROLLBACK_SUCCESSFUL");
+    }
+
+    #[test]
+    fn without_rollback_the_failed_deployment_stays_primary() {
+        let mut state = service_with(
+            vec![
+                deployment("ecs-svc/2", "PRIMARY", "web:2"),
+                deployment("ecs-svc/1", "ACTIVE", "web:1"),
+            ],
+            false,
+        );
+        trip_breaker(&mut state, 0, false);
+        let service = &state.services[0];
+        assert_eq!(service.deployments.len(), 2);
+        assert_eq!(service.deployments[0].id, "ecs-svc/2");
+        assert_eq!(service.deployments[0].status, "PRIMARY");
+        assert_eq!(service.deployments[0].rollout_state, "FAILED");
+        assert_eq!(service.task_definition, "web:2");
+        assert_eq!(service.events.len(), 1);
     }
 }

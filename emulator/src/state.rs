@@ -39,6 +39,16 @@ pub struct Deployment {
     pub updated_at: f64,
     /// The service revision this deployment rolls to (for ListServiceDeployments).
     pub revision_arn: String,
+    /// The status ListServiceDeployments reports: IN_PROGRESS, SUCCESSFUL, STOPPED,
+    /// ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL.
+    pub listed_status: String,
+    pub status_reason: Option<String>,
+    pub finished_at: Option<f64>,
+    /// The deployment the circuit breaker rolled this failed one back to.
+    pub rolled_back_to: Option<String>,
+    /// Whether this deployment is PRIMARY again because the circuit breaker rolled back to it:
+    /// its rolloutStateReason then keeps saying so.
+    pub rolling_back: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +73,14 @@ pub struct Service {
     pub status: String,
     pub created_at: f64,
     pub steady_reported: bool,
+    /// How long container health-check failures of new tasks are ignored.
+    pub health_check_grace_period: i64,
+    /// The stale-describe fault: what DescribeServices answers instead of the service, and for
+    /// how many more polls.
+    pub stale: Option<(Value, u64)>,
+    /// The placement fault: how many more launch attempts fail to place (`u64::MAX`: all).
+    pub placement_failures_left: u64,
+    pub last_placement_failure: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +100,9 @@ pub struct Task {
     pub stop_code: Option<String>,
     pub started_at: f64,
     pub stopped_at: Option<f64>,
+    /// Until then a failing container health check does not stop the task (the service's
+    /// healthCheckGracePeriodSeconds).
+    pub grace_until: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -221,7 +242,19 @@ impl Service {
             "createdAt": self.created_at,
             "schedulingStrategy": "REPLICA",
             "deploymentController": {"type": "ECS"},
+            "healthCheckGracePeriodSeconds": self.health_check_grace_period,
         })
+    }
+
+    /// maximumPercent and minimumHealthyPercent, with ECS's defaults (200 and 100).
+    pub fn percents(&self) -> (i64, i64) {
+        let configuration = &self.deployment_configuration;
+        (
+            configuration["maximumPercent"].as_i64().unwrap_or(200),
+            configuration["minimumHealthyPercent"]
+                .as_i64()
+                .unwrap_or(100),
+        )
     }
 
     pub fn circuit_breaker(&self) -> (bool, bool) {

@@ -293,7 +293,6 @@ fn a_broken_release_fails_with_the_stopped_reason_and_the_old_version_keeps_serv
     ]);
     result
         .assert_code(1)
-        .assert_stderr_contains("rolled the service back to")
         .assert_stderr_contains("Essential container in task exited")
         .assert_stderr_contains("exited 3");
     assert_eq!(
@@ -642,6 +641,612 @@ fn every_container_of_a_task_runs_in_its_namespace_and_an_essential_one_exiting_
     deploy()
         .assert_code(1)
         .assert_stderr_contains("Essential container in task exited")
-        .assert_stderr_contains("container page-watcher exited 3")
-        .assert_stderr_contains("rolled the service back to");
+        .assert_stderr_contains("container page-watcher exited 3");
+}
+
+/// A cluster and a service of `desired` tasks with this rolling-update configuration: the
+/// circuit breaker on (with rollback or not) when `breaker` says, and a health-check grace period.
+#[allow(clippy::too_many_arguments)]
+fn create_service(
+    api: &Api,
+    cluster: &str,
+    service: &str,
+    task_definition: &str,
+    desired: i32,
+    (maximum_percent, minimum_healthy_percent): (i32, i32),
+    breaker: Option<bool>,
+    grace_period: Option<i32>,
+) {
+    use aws_sdk_ecs::types::{DeploymentCircuitBreaker, DeploymentConfiguration, LaunchType};
+    api.block_on(api.ecs.create_cluster().cluster_name(cluster).send())
+        .unwrap();
+    api.block_on(
+        api.ecs
+            .create_service()
+            .cluster(cluster)
+            .service_name(service)
+            .task_definition(task_definition)
+            .desired_count(desired)
+            .launch_type(LaunchType::Fargate)
+            .set_health_check_grace_period_seconds(grace_period)
+            .deployment_configuration(
+                DeploymentConfiguration::builder()
+                    .maximum_percent(maximum_percent)
+                    .minimum_healthy_percent(minimum_healthy_percent)
+                    .set_deployment_circuit_breaker(breaker.map(|rollback| {
+                        DeploymentCircuitBreaker::builder()
+                            .enable(true)
+                            .rollback(rollback)
+                            .build()
+                    }))
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+}
+
+fn described(api: &Api, cluster: &str, service: &str) -> aws_sdk_ecs::types::Service {
+    api.block_on(
+        api.ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send(),
+    )
+    .unwrap()
+    .services()[0]
+        .clone()
+}
+
+fn event_messages(service: &aws_sdk_ecs::types::Service) -> Vec<String> {
+    service
+        .events()
+        .iter()
+        .filter_map(|event| event.message().map(str::to_string))
+        .collect()
+}
+
+/// Polls DescribeServices until `done` holds, or fails after `limit`.
+fn wait_until(
+    api: &Api,
+    cluster: &str,
+    service: &str,
+    limit: Duration,
+    done: impl Fn(&aws_sdk_ecs::types::Service) -> bool,
+) -> aws_sdk_ecs::types::Service {
+    let deadline = Instant::now() + limit;
+    loop {
+        let now = described(api, cluster, service);
+        if done(&now) {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the service did not get there within {limit:?}: {now:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// An image whose container exits 3 at once.
+fn push_broken(stack: &Stack, endpoint: &str, repo: &str) -> String {
+    let context = tempfile::tempdir().unwrap();
+    write(
+        context.path(),
+        "Dockerfile",
+        &format!(
+            "FROM {}\nARG VERSION\nCMD [\"sh\", \"-c\", \"echo cannot start; exit 3\"]\n",
+            stack.base_image
+        ),
+    );
+    push_site(endpoint, repo, "broken", "broken", Some(context.path()))
+}
+
+#[test]
+fn a_circuit_breaker_rollback_makes_the_previous_deployment_primary_again_under_its_own_id() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let broken = push_broken(&stack, &stack.emulator, &repo);
+    let service = Service::start(&stack, &stack.emulator, &v1, true);
+    let api = &service.api;
+    let before = described(api, &service.cluster, &service.service);
+    let old_id = before.deployments()[0].id().unwrap().to_string();
+    let first = before.task_definition().unwrap().to_string();
+    let second = api.register_seed_with_image(&service.family, &broken);
+
+    let updated = api
+        .block_on(
+            api.ecs
+                .update_service()
+                .cluster(&service.cluster)
+                .service(&service.service)
+                .task_definition(&second)
+                .send(),
+        )
+        .unwrap();
+    let failed_id = updated.service().unwrap().deployments()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    assert_ne!(failed_id, old_id);
+
+    let after = wait_until(
+        api,
+        &service.cluster,
+        &service.service,
+        Duration::from_secs(120),
+        |now| {
+            now.deployments().len() == 1
+                && now.deployments()[0].rollout_state()
+                    == Some(&aws_sdk_ecs::types::DeploymentRolloutState::Completed)
+                && now.task_definition() == Some(first.as_str())
+        },
+    );
+    let primary = &after.deployments()[0];
+    assert_eq!(primary.id(), Some(old_id.as_str()), "no new deployment id");
+    assert_eq!(primary.status(), Some("PRIMARY"));
+    assert_eq!(primary.task_definition(), Some(first.as_str()));
+    assert_eq!(
+        primary.rollout_state_reason(),
+        Some(
+            format!("ECS deployment circuit breaker: rolling back to deploymentId {old_id}")
+                .as_str()
+        )
+    );
+    let events = event_messages(&after);
+    let name = &service.service;
+    let failed_event = format!(
+        "(service {name}) (deployment {failed_id}) deployment failed: tasks failed to start."
+    );
+    let rollback_event = format!("(service {name}) rolling back to deployment {old_id}.");
+    let position = |wanted: &str| events.iter().position(|message| message == wanted);
+    let (Some(failed_at), Some(rollback_at)) = (position(&failed_event), position(&rollback_event))
+    else {
+        panic!("events lack {failed_event:?} or {rollback_event:?}: {events:#?}");
+    };
+    assert!(
+        rollback_at < failed_at,
+        "newest first: the rollback follows the failure"
+    );
+
+    let listed = api
+        .block_on(
+            api.ecs
+                .list_service_deployments()
+                .cluster(&service.cluster)
+                .service(&service.service)
+                .send(),
+        )
+        .unwrap();
+    let statuses: Vec<(String, String)> = listed
+        .service_deployments()
+        .iter()
+        .map(|d| {
+            (
+                d.service_deployment_arn().unwrap_or_default().to_string(),
+                d.status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    let failed_number = failed_id.trim_start_matches("ecs-svc/");
+    assert!(
+        statuses
+            .iter()
+            .any(|(arn, status)| arn.ends_with(failed_number) && status == "ROLLBACK_SUCCESSFUL"),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        service.pages(),
+        ["version 1"],
+        "the previous version serves"
+    );
+}
+
+#[test]
+fn without_rollback_a_tripped_breaker_leaves_the_deployment_primary_and_failed() {
+    let stack = stack();
+    // The breaker trips at the first failed task here: the emulator's setting, not ECS's 3.
+    let emulator = faulty_emulator(&["--breaker-threshold".into(), "1".into()]);
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
+    let broken = push_broken(&stack, &emulator.endpoint, &repo);
+    let service = Service::adopt(
+        &stack,
+        &emulator.endpoint,
+        unique_repo("tutorial-site-task"),
+        unique_repo("tutorial-site-cluster"),
+        unique_repo("tutorial-site-service"),
+    );
+    let api = &service.api;
+    let first = api.register_seed_with_image(&service.family, &v1);
+    create_service(
+        api,
+        &service.cluster,
+        &service.service,
+        &first,
+        1,
+        (200, 100),
+        Some(false),
+        None,
+    );
+    service
+        .update(&["--skip-task-definition-registration", "--timeout", "60s"])
+        .assert_code(0);
+
+    service
+        .update(&[
+            "--container-image-name-updates",
+            &format!("container=tutorial-site-app,image-and-tag={broken}"),
+            "--timeout",
+            "90s",
+        ])
+        .assert_code(1);
+    let after = described(api, &service.cluster, &service.service);
+    let primary = &after.deployments()[0];
+    assert_eq!(primary.status(), Some("PRIMARY"));
+    assert_eq!(
+        primary.rollout_state(),
+        Some(&aws_sdk_ecs::types::DeploymentRolloutState::Failed)
+    );
+    assert_eq!(
+        primary.rollout_state_reason(),
+        Some("ECS deployment circuit breaker: tasks failed to start.")
+    );
+    assert_eq!(
+        primary.failed_tasks(),
+        1,
+        "the configured threshold tripped it"
+    );
+    assert!(after.task_definition().unwrap().ends_with(":2"));
+    assert_eq!(
+        after.deployments().len(),
+        2,
+        "the old deployment is still ACTIVE"
+    );
+    assert_eq!(service.pages(), ["version 1"]);
+}
+
+/// Samples DescribeServices on its own thread until told to stop: (tasks running or pending
+/// across deployments, tasks running, deployments with running tasks) per sample.
+fn sample_counts(
+    endpoint: String,
+    cluster: String,
+    service: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Vec<(i32, i32, usize)>> {
+    std::thread::spawn(move || {
+        let api = Api::at(&endpoint);
+        let mut samples = Vec::new();
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            let now = described(&api, &cluster, &service);
+            let live = now
+                .deployments()
+                .iter()
+                .map(|d| d.running_count() + d.pending_count())
+                .sum();
+            let running = now.deployments().iter().map(|d| d.running_count()).sum();
+            let serving = now
+                .deployments()
+                .iter()
+                .filter(|d| d.running_count() > 0)
+                .count();
+            samples.push((live, running, serving));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        samples
+    })
+}
+
+#[test]
+fn a_rolling_update_stays_within_the_maximum_and_the_healthy_minimum() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let v2 = push_site(&stack.emulator, &repo, "v2", "2", None);
+    let service = Service::adopt(
+        &stack,
+        &stack.emulator,
+        unique_repo("tutorial-site-task"),
+        unique_repo("tutorial-site-cluster"),
+        unique_repo("tutorial-site-service"),
+    );
+    let first = service.api.register_seed_with_image(&service.family, &v1);
+    // Two tasks, at most two at a time, at least one healthy: one old task makes room at a time.
+    create_service(
+        &service.api,
+        &service.cluster,
+        &service.service,
+        &first,
+        2,
+        (100, 50),
+        Some(true),
+        None,
+    );
+    service
+        .update(&["--skip-task-definition-registration", "--timeout", "90s"])
+        .assert_code(0);
+    assert_eq!(service.pages(), ["version 1", "version 1"]);
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = sample_counts(
+        stack.emulator.clone(),
+        service.cluster.clone(),
+        service.service.clone(),
+        stop.clone(),
+    );
+    let result = service.update(&[
+        "--container-image-name-updates",
+        &format!("container=tutorial-site-app,image-and-tag={v2}"),
+        "--timeout",
+        "120s",
+    ]);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let samples = sampler.join().unwrap();
+    result.assert_code(0);
+    assert!(samples.len() > 5, "too few samples: {samples:?}");
+    assert!(
+        samples.iter().all(|(live, _, _)| *live <= 2),
+        "more than maximumPercent's 2 tasks: {samples:?}"
+    );
+    assert!(
+        samples.iter().all(|(_, running, _)| *running >= 1),
+        "fewer than minimumHealthyPercent's 1 healthy task: {samples:?}"
+    );
+    assert!(
+        samples.iter().any(|(_, _, serving)| *serving == 2),
+        "the old and the new deployment never ran side by side: {samples:?}"
+    );
+    assert_eq!(service.pages(), ["version 2", "version 2"]);
+}
+
+#[test]
+fn health_check_failures_during_the_grace_period_do_not_stop_the_task() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    // Unhealthy for its first seconds, then ready and serving.
+    let context = tempfile::tempdir().unwrap();
+    write(
+        context.path(),
+        "Dockerfile",
+        &format!(
+            "FROM {}\nARG VERSION\nRUN mkdir -p /www && echo '<p>version slow</p>' > /www/index.html\n\
+             HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD test -f /tmp/ready\n\
+             CMD [\"sh\", \"-c\", \"sleep 5; echo > /tmp/ready; exec httpd -f -p 3000 -h /www\"]\n",
+            stack.base_image
+        ),
+    );
+    let slow = push_site(&stack.emulator, &repo, "slow", "slow", Some(context.path()));
+    let service = Service::adopt(
+        &stack,
+        &stack.emulator,
+        unique_repo("tutorial-site-task"),
+        unique_repo("tutorial-site-cluster"),
+        unique_repo("tutorial-site-service"),
+    );
+    let api = &service.api;
+    let first = api.register_seed_with_image(&service.family, &v1);
+    create_service(
+        api,
+        &service.cluster,
+        &service.service,
+        &first,
+        1,
+        (200, 100),
+        Some(true),
+        None,
+    );
+    service
+        .update(&["--skip-task-definition-registration", "--timeout", "60s"])
+        .assert_code(0);
+    let release = || {
+        service.update(&[
+            "--container-image-name-updates",
+            &format!("container=tutorial-site-app,image-and-tag={slow}"),
+            "--timeout",
+            "120s",
+        ])
+    };
+
+    // No grace period: the first failed check stops each task and the breaker rolls back.
+    release().assert_code(1);
+    assert!(service
+        .stopped_reasons()
+        .iter()
+        .any(|reason| reason == "Task failed container health checks"));
+    assert_eq!(service.pages(), ["version 1"]);
+
+    // With one, the same release becomes healthy and replaces version 1.
+    api.block_on(
+        api.ecs
+            .update_service()
+            .cluster(&service.cluster)
+            .service(&service.service)
+            .health_check_grace_period_seconds(30)
+            .send(),
+    )
+    .unwrap();
+    let health_stops = || {
+        service
+            .stopped_reasons()
+            .iter()
+            .filter(|reason| *reason == "Task failed container health checks")
+            .count()
+    };
+    let stopped_before = health_stops();
+    release().assert_code(0);
+    assert_eq!(service.pages(), ["version slow"]);
+    assert_eq!(
+        health_stops(),
+        stopped_before,
+        "a task was stopped for its health checks during the grace period"
+    );
+    assert_eq!(
+        described(api, &service.cluster, &service.service).health_check_grace_period_seconds(),
+        Some(30)
+    );
+}
+
+#[test]
+fn the_stale_fault_answers_describe_services_as_before_the_update_for_a_few_polls() {
+    let stack = stack();
+    let emulator = faulty_emulator(&["--stale-describe-polls".into(), "3".into()]);
+    let api = Api::at(&emulator.endpoint);
+    let family = unique_repo("tutorial-site-task");
+    let (cluster, service) = (unique_repo("stale-cluster"), unique_repo("stale-service"));
+    let first = api.register_seed_with_image(&family, &stack.base_image);
+    let second = api.register_seed_with_image(&family, &stack.base_image);
+    // No tasks: what is looked at is the answer, not the rollout.
+    create_service(&api, &cluster, &service, &first, 0, (200, 100), None, None);
+    let old_id = described(&api, &cluster, &service).deployments()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    let updated = api
+        .block_on(
+            api.ecs
+                .update_service()
+                .cluster(&cluster)
+                .service(&service)
+                .task_definition(&second)
+                .send(),
+        )
+        .unwrap();
+    let new_id = updated.service().unwrap().deployments()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    for poll in 1..=3 {
+        let stale = described(&api, &cluster, &service);
+        assert_eq!(stale.task_definition(), Some(first.as_str()), "poll {poll}");
+        let ids: Vec<&str> = stale.deployments().iter().filter_map(|d| d.id()).collect();
+        assert_eq!(
+            ids,
+            [old_id.as_str()],
+            "poll {poll}: our deployment is not listed yet"
+        );
+    }
+    let fresh = described(&api, &cluster, &service);
+    assert_eq!(fresh.task_definition(), Some(second.as_str()));
+    assert_eq!(fresh.deployments()[0].id(), Some(new_id.as_str()));
+}
+
+#[test]
+fn the_placement_fault_writes_ecs_event_and_the_rollout_goes_on_once_tasks_fit() {
+    let stack = stack();
+    let (family, cluster, name) = (
+        unique_repo("tutorial-site-task"),
+        unique_repo("tutorial-site-cluster"),
+        unique_repo("tutorial-site-service"),
+    );
+    let emulator = faulty_emulator(&["--unplaceable-service".into(), format!("{name}:2")]);
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
+    let service = Service::adopt(&stack, &emulator.endpoint, family, cluster, name.clone());
+    let first = service.api.register_seed_with_image(&service.family, &v1);
+    create_service(
+        &service.api,
+        &service.cluster,
+        &name,
+        &first,
+        1,
+        (200, 100),
+        Some(true),
+        None,
+    );
+    let message = format!(
+        "(service {name}) was unable to place a task because no container instance met all of its requirements."
+    );
+    service
+        .update(&["--skip-task-definition-registration", "--timeout", "60s"])
+        .assert_code(0)
+        .assert_stderr_contains(&message);
+    let events = event_messages(&described(&service.api, &service.cluster, &name));
+    assert_eq!(
+        events.iter().filter(|m| **m == message).count(),
+        2,
+        "{events:#?}"
+    );
+    assert_eq!(service.pages(), ["version 1"]);
+}
+
+fn labelled_containers(instance: &str) -> Vec<String> {
+    let output = Command::new("docker")
+        .args(["ps", "-aq", "--filter"])
+        .arg(format!("label=deployer-emulator.instance={instance}"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "docker ps: {output:?}");
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// An emulator whose task containers take 30 s from creation to start, with a service that
+/// wants one: returns once that container exists, the task still being started.
+fn emulator_starting_a_task(instance: &str) -> FaultyEmulator {
+    let emulator = faulty_emulator(&[
+        "--instance".into(),
+        instance.into(),
+        "--launch-delay-ms".into(),
+        "30000".into(),
+    ]);
+    let api = Api::at(&emulator.endpoint);
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
+    let family = unique_repo("tutorial-site-task");
+    let first = api.register_seed_with_image(&family, &v1);
+    create_service(
+        &api,
+        &unique_repo("cleanup-cluster"),
+        &unique_repo("cleanup-service"),
+        &first,
+        1,
+        (200, 100),
+        None,
+        None,
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while labelled_containers(instance).is_empty() {
+        assert!(Instant::now() < deadline, "no task container was created");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    emulator
+}
+
+#[test]
+fn an_emulator_stopped_while_starting_a_task_leaves_no_container() {
+    stack();
+    let instance = unique_repo("cleanup-term");
+    let mut emulator = emulator_starting_a_task(&instance);
+    Command::new("kill")
+        .args(["-TERM", &emulator.child.id().to_string()])
+        .status()
+        .unwrap();
+    emulator.child.wait().unwrap();
+    assert_eq!(labelled_containers(&instance), Vec::<String>::new());
+}
+
+#[test]
+fn containers_of_a_killed_emulator_are_removed_by_the_stack_cleanup() {
+    stack();
+    let instance = unique_repo("cleanup-kill");
+    let mut emulator = emulator_starting_a_task(&instance);
+    emulator.child.kill().unwrap();
+    emulator.child.wait().unwrap();
+    assert!(
+        !labelled_containers(&instance).is_empty(),
+        "a killed emulator cannot clean up: its container is still there"
+    );
+    let cleanup = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/stack.sh"))
+        .args(["remove-task-containers", &instance])
+        .status()
+        .unwrap();
+    assert!(cleanup.success());
+    assert_eq!(labelled_containers(&instance), Vec::<String>::new());
 }
