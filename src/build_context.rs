@@ -170,8 +170,8 @@ fn walk(
             if !excluded {
                 append_header_only(builder, &entry.path(), &relative)?;
             }
-            // An excluded directory is walked only when a `!` pattern may bring some of it back.
-            if !excluded || plan.rules.has_exclusions() {
+            // An excluded directory is walked only when something in it may still be sent.
+            if !excluded || plan.rules.may_include_below(&relative) {
                 walk(plan, &entry.path(), &relative, builder, stats)?;
             }
         } else if excluded {
@@ -368,6 +368,23 @@ mod tests {
                 "site",
                 "site/index.html"
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dockerfile_in_an_excluded_directory_is_still_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "docker/Dockerfile.web", "FROM scratch\n");
+        write(root, "docker/secrets.env", "no");
+        write(root, ".dockerignore", "\u{feff}docker\n.dockerignore\n");
+        write(root, "index.html", "yes");
+        let plan = plan(root, &root.join("docker"), "Dockerfile.web").unwrap();
+        assert_eq!(plan.dockerfile_in_tar, "docker/Dockerfile.web");
+        let names = tar_names(plan).await;
+        assert_eq!(
+            names,
+            [".dockerignore", "docker/Dockerfile.web", "index.html"]
         );
     }
 

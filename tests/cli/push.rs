@@ -227,6 +227,35 @@ fn dockerignore_keeps_files_out_of_the_context() {
 }
 
 #[test]
+fn a_dockerfile_in_a_directory_dockerignore_excludes_is_still_sent() {
+    let stack = stack();
+    let repo = unique_repo("ignored-dockerfile");
+    let workspace = tempfile::tempdir().unwrap();
+    write(workspace.path(), "index.html", "hello");
+    write(workspace.path(), "secret.env", "TOKEN=do-not-ship");
+    write(workspace.path(), "docker/notes.txt", "not for the image");
+    // The byte-order mark Windows editors write must not hide the first pattern.
+    write(
+        workspace.path(),
+        ".dockerignore",
+        "\u{feff}secret.env\ndocker\n",
+    );
+    write(
+        workspace.path(),
+        "docker/Dockerfile",
+        &format!(
+            "FROM {}\nCOPY . /ctx\nRUN test -e /ctx/index.html && test ! -e /ctx/secret.env && test ! -e /ctx/docker/notes.txt\n",
+            stack.base_image
+        ),
+    );
+    let result = run(push(workspace.path(), &stack, &repo).args(["--path", "docker"]));
+    result
+        .assert_code(0)
+        .assert_stderr_contains("(Dockerfile docker/Dockerfile)");
+    assert!(Registry::new(&stack).digest(&repo, "latest").is_some());
+}
+
+#[test]
 fn dockerfile_outside_the_context_with_the_orbs_path_meaning() {
     let stack = stack();
     let repo = unique_repo("outside");
