@@ -255,6 +255,81 @@ fn a_dockerfile_in_a_directory_dockerignore_excludes_is_still_sent() {
     assert!(Registry::new(&stack).digest(&repo, "latest").is_some());
 }
 
+/// A Docker engine on a Unix socket that answers the version and ping calls, and refuses every
+/// build with `message` as soon as it has the request's head, without reading the context, then
+/// hangs up: what dockerd does with a build option it rejects before looking at the context
+/// (the stack's dockerd 20.10 rejects none that deployer sends, so it cannot show this).
+fn refusing_engine(socket: &std::path::Path, message: &'static str) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
+    std::thread::spawn(move || {
+        for connection in listener.incoming() {
+            let Ok(connection) = connection else { return };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(connection.try_clone().unwrap());
+                let mut writer = connection;
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                            break;
+                        }
+                    }
+                    let (status, body) = if request_line.contains("/version") {
+                        (
+                            "200 OK",
+                            r#"{"ApiVersion":"1.41","Version":"20.10.24"}"#.to_string(),
+                        )
+                    } else if request_line.contains("/_ping") {
+                        ("200 OK", "OK".to_string())
+                    } else {
+                        ("400 Bad Request", format!("{{\"message\":\"{message}\"}}"))
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nApi-Version: 1.41\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if writer.write_all(answer.as_bytes()).is_err() || status != "200 OK" {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn a_build_the_engine_refuses_while_the_context_is_sent_shows_the_engines_reason() {
+    let stack = stack();
+    let repo = unique_repo("refused-build");
+    let context = site_context(&stack, "");
+    // Far larger than the socket buffers: the engine hangs up long before it is all sent.
+    write(
+        context.path(),
+        "data/big.bin",
+        &"tutorial site ".repeat(2 * 1024 * 1024),
+    );
+    let engine = tempfile::tempdir().unwrap();
+    let socket = engine.path().join("docker.sock");
+    refusing_engine(&socket, "Unsupported isolation: \\\"bogus\\\"");
+    let result = run(push(context.path(), &stack, &repo)
+        .env("DOCKER_HOST", format!("unix://{}", socket.display())));
+    result
+        .assert_code(1)
+        .assert_stderr_contains("error: the Docker build failed: Unsupported isolation: \"bogus\"");
+    assert!(
+        !result.stderr.contains("stopped reading"),
+        "{}",
+        result.stderr
+    );
+    assert!(result.stdout.is_empty(), "{}", result.stdout);
+    assert_eq!(Registry::new(&stack).digest(&repo, "latest"), None);
+}
+
 #[test]
 fn dockerfile_outside_the_context_with_the_orbs_path_meaning() {
     let stack = stack();
