@@ -203,6 +203,20 @@ impl Docker {
         }
     }
 
+    /// The image's `RepoDigests` (`name@sha256:…`): the registry digests it was pushed or
+    /// pulled as. Empty for an image that never left this daemon.
+    pub async fn repo_digests(&self, image: &str) -> Result<Vec<String>, DockerError> {
+        match self.client.inspect_image(image).await {
+            Ok(inspect) => Ok(inspect.repo_digests.unwrap_or_default()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Err(DockerError::ImageMissing {
+                image: image.to_string(),
+            }),
+            Err(e) => Err(api_error("inspect image", &self.host, e)),
+        }
+    }
+
     pub async fn tag(&self, image: &str, repository: &str, tag: &str) -> Result<(), DockerError> {
         self.client
             .tag_image(
