@@ -494,6 +494,101 @@ fn immutable_tags_same_image_succeeds_other_image_is_refused() {
 }
 
 #[test]
+fn an_immutable_tag_holding_an_index_this_engine_pulled_is_the_same_image() {
+    // The tag holds an OCI index (as buildx or the containerd image store push): it has no
+    // config digest to compare with an image ID, but the engine knows the index's digest.
+    let stack = stack();
+    let registry = Registry::new(&stack);
+    let moto = Api::moto(&stack);
+    let repo = unique_repo("index");
+    moto.create_repository(&repo, "IMMUTABLE");
+    run(deployer(std::path::Path::new("/"))
+        .args(["push", "--repo", &repo, "--tag", "base"])
+        .args(["--registry", &stack.registry, "--no-build", "--image"])
+        .arg(&stack.base_image))
+    .assert_code(0);
+    let manifest = registry.manifest(&repo, "base");
+    let architecture = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        "x86_64" => "amd64",
+        other => other,
+    };
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "digest": registry.digest(&repo, "base").unwrap(),
+            "size": manifest.len(),
+            "platform": {"architecture": architecture, "os": "linux"}
+        }]
+    })
+    .to_string();
+    let index_digest = registry.put_manifest(
+        &repo,
+        "v1",
+        "application/vnd.oci.image.index.v1+json",
+        &index,
+    );
+    moto.record_manifest(&repo, "v1", &index, &index_digest);
+
+    // Pulling by the index's digest records it in the image's RepoDigests.
+    let docker_config = tempfile::tempdir().unwrap();
+    let docker = |args: &[&str], input: Option<&str>| {
+        use std::io::Write;
+        let mut child = std::process::Command::new("docker")
+            .arg("--config")
+            .arg(docker_config.path())
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        if let Some(input) = input {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        assert!(child.wait().unwrap().success(), "docker {args:?}");
+    };
+    docker(
+        &[
+            "login",
+            "-u",
+            &stack.registry_user,
+            "--password-stdin",
+            &stack.registry,
+        ],
+        Some(&stack.registry_password),
+    );
+    let pulled = format!("{}/{repo}@{index_digest}", stack.registry);
+    docker(&["pull", &pulled], None);
+
+    let result = run(deployer(std::path::Path::new("/"))
+        .args(["push", "--repo", &repo, "--tag", "v1"])
+        .args([
+            "--registry",
+            &stack.registry,
+            "--no-build",
+            "--image",
+            &pulled,
+        ]));
+    result
+        .assert_code(0)
+        .assert_stderr_contains("already holds this image");
+    assert_eq!(result.stdout.lines().next().unwrap(), pulled);
+    assert_eq!(
+        registry.digest(&repo, "v1"),
+        Some(index_digest),
+        "the tag did not move"
+    );
+}
+
+#[test]
 fn a_missing_repository_is_an_error_and_nothing_is_created() {
     let stack = stack();
     let moto = Api::moto(&stack);
