@@ -151,14 +151,22 @@ impl Docker {
         let credentials = registry
             .map(|registry| HashMap::from([(registry.registry.clone(), credentials(registry))]));
         let mut stream = self.streaming.build_image(
-            options,
-            credentials,
+            options.clone(),
+            credentials.clone(),
             Some(bollard::body_try_stream(context)),
         );
         let mut image_id = None;
         let mut pending = String::new();
+        let mut answered = false;
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| build_error(&self.host, e))?;
+            let info = match item {
+                Ok(info) => info,
+                Err(error) if !answered && is_broken_upload(&error) => {
+                    return Err(self.refusal_reason(options, credentials, error).await);
+                }
+                Err(error) => return Err(build_error(&self.host, error)),
+            };
+            answered = true;
             if let Some(text) = &info.stream {
                 pending.push_str(text);
                 while let Some(newline) = pending.find('\n') {
@@ -185,6 +193,39 @@ impl Docker {
             Some(id) => Ok(id),
             // Older engines only announce the ID in the output; ask for the tag instead.
             None => self.image_id(&request.tag).await,
+        }
+    }
+
+    /// Why the engine broke off a build before answering. It refuses some options before it
+    /// reads the context, then hangs up; while the context is still being sent the write can
+    /// fail before its answer is read, and the answer is lost. The same request with an empty
+    /// context gets the same refusal without that race, and builds nothing: without a
+    /// Dockerfile no step runs. When the engine takes the options, the upload's own error
+    /// stands.
+    async fn refusal_reason(
+        &self,
+        options: BuildImageOptions,
+        credentials: Option<HashMap<String, DockerCredentials>>,
+        upload_error: bollard::errors::Error,
+    ) -> DockerError {
+        // An empty tar archive: two zero blocks.
+        let empty_context = Bytes::from(vec![0; 1024]);
+        let mut probe = self.client.build_image(
+            options,
+            credentials,
+            Some(bollard::body_full(empty_context)),
+        );
+        if let Some(Err(bollard::errors::Error::DockerResponseServerError { message, .. })) =
+            probe.next().await
+        {
+            if !message.to_lowercase().contains("dockerfile") {
+                return DockerError::BuildFailed { message };
+            }
+        }
+        DockerError::BuildFailed {
+            message: format!(
+                "the engine hung up while the build context was being sent ({upload_error})"
+            ),
         }
     }
 
@@ -290,6 +331,15 @@ fn is_connection_error(error: &bollard::errors::Error) -> bool {
             | E::HyperResponseError { .. }
             | E::IOError { .. }
             | E::RequestTimeoutError
+    )
+}
+
+/// The connection failed under a request still being sent, rather than the engine answering.
+fn is_broken_upload(error: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error as E;
+    matches!(
+        error,
+        E::HyperLegacyError { .. } | E::HyperResponseError { .. } | E::IOError { .. }
     )
 }
 
@@ -500,5 +550,68 @@ mod tests {
         );
         let stats = walker.await.unwrap().expect("the walk itself did not fail");
         assert!(stats.abandoned, "{stats:?}");
+    }
+
+    /// A daemon whose first build connection is cut without an answer (the answer lost to the
+    /// race with the upload); every later build is answered with `probe_answer`.
+    fn hanging_up_daemon(socket: &Path, probe_answer: &'static str) {
+        let listener = tokio::net::UnixListener::bind(socket).unwrap();
+        tokio::spawn(async move {
+            let mut builds = 0;
+            while let Ok((mut connection, _)) = listener.accept().await {
+                let mut head = Vec::new();
+                let mut byte = [0; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match connection.read(&mut byte).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => head.push(byte[0]),
+                    }
+                }
+                builds += 1;
+                if builds > 1 {
+                    let body = format!("{{\"message\":\"{probe_answer}\"}}");
+                    let answer = format!(
+                        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = connection.write_all(answer.as_bytes()).await;
+                }
+                drop(connection);
+            }
+        });
+    }
+
+    async fn build_through_a_broken_upload(probe_answer: &'static str) -> DockerError {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("docker.sock");
+        hanging_up_daemon(&socket, probe_answer);
+        let docker = docker_at(&socket);
+        let context = futures_util::stream::iter(
+            (0..1024).map(|_| Ok::<_, io::Error>(Bytes::from(vec![0; 64 * 1024]))),
+        );
+        let request = BuildRequest {
+            dockerfile: "Dockerfile".into(),
+            tag: "tutorial-site:refused".into(),
+            ..Default::default()
+        };
+        docker.build(&request, context, None).await.unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn a_refusal_lost_to_the_upload_is_asked_again_with_an_empty_context() {
+        let error = build_through_a_broken_upload("Unsupported isolation: \\\"bogus\\\"").await;
+        assert_eq!(
+            error.to_string(),
+            "the Docker build failed: Unsupported isolation: \"bogus\""
+        );
+        // The engine took the options and only missed the Dockerfile: the upload's error stands.
+        let error =
+            build_through_a_broken_upload("Cannot locate specified Dockerfile: Dockerfile").await;
+        assert!(
+            error
+                .to_string()
+                .starts_with("the Docker build failed: the engine hung up while the build context was being sent ("),
+            "{error}"
+        );
     }
 }
