@@ -541,7 +541,8 @@ fn an_immutable_tag_holding_an_index_this_engine_pulled_is_the_same_image() {
             .arg(docker_config.path())
             .args(args)
             .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         if let Some(input) = input {
@@ -553,7 +554,12 @@ fn an_immutable_tag_holding_an_index_this_engine_pulled_is_the_same_image() {
                 .unwrap();
         }
         drop(child.stdin.take());
-        assert!(child.wait().unwrap().success(), "docker {args:?}");
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     };
     docker(
         &[
