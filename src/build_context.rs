@@ -30,6 +30,9 @@ pub struct ContextPlan {
 pub struct ContextStats {
     pub files: u64,
     pub bytes: u64,
+    /// The daemon stopped reading before the end: its answer says why (an option it refused
+    /// before looking at the context), so that is not an error of the walk.
+    pub abandoned: bool,
 }
 
 /// Checks the context and Dockerfile with the aws-ecr orb's meanings: `context` is the build
@@ -95,6 +98,7 @@ pub fn plan(context: &Path, dockerfile_dir: &Path, dockerfile_name: &str) -> Res
 
 /// Starts the walk. The stream yields the tar; the handle yields the walk's own result, whose
 /// error (a file that cannot be read) explains a failed upload better than the HTTP error does.
+/// When the stream's reader goes away first, the walk stops and reports `abandoned`.
 pub fn stream(
     plan: ContextPlan,
 ) -> (
@@ -104,11 +108,18 @@ pub fn stream(
     let (sender, receiver) = mpsc::channel::<Result<Bytes, io::Error>>(CHANNEL_CHUNKS);
     let handle = tokio::task::spawn_blocking(move || {
         let error_sender = sender.clone();
-        let result = write_tar(&plan, ChannelWriter::new(sender));
-        if let Err(error) = &result {
-            let _ = error_sender.blocking_send(Err(io::Error::other(error.message.clone())));
+        let mut stats = ContextStats::default();
+        match write_tar(&plan, ChannelWriter::new(sender), &mut stats) {
+            Ok(()) => Ok(stats),
+            Err(_) if error_sender.is_closed() => Ok(ContextStats {
+                abandoned: true,
+                ..stats
+            }),
+            Err(error) => {
+                let _ = error_sender.blocking_send(Err(io::Error::other(error.message.clone())));
+                Err(error)
+            }
         }
-        result
     });
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|item| (item, receiver))
@@ -116,13 +127,12 @@ pub fn stream(
     (stream, handle)
 }
 
-fn write_tar(plan: &ContextPlan, writer: ChannelWriter) -> Result<ContextStats> {
+fn write_tar(plan: &ContextPlan, writer: ChannelWriter, stats: &mut ContextStats) -> Result<()> {
     let mut builder = tar::Builder::new(writer);
     builder.follow_symlinks(false);
-    let mut stats = ContextStats::default();
-    walk(plan, &plan.context_dir, "", &mut builder, &mut stats)?;
+    walk(plan, &plan.context_dir, "", &mut builder, stats)?;
     if let Some(external) = &plan.external_dockerfile {
-        append_file(&mut builder, external, &plan.dockerfile_in_tar, &mut stats)?;
+        append_file(&mut builder, external, &plan.dockerfile_in_tar, stats)?;
     }
     let mut writer = builder
         .into_inner()
@@ -130,7 +140,7 @@ fn write_tar(plan: &ContextPlan, writer: ChannelWriter) -> Result<ContextStats> 
     writer
         .flush()
         .map_err(|e| Error::failed(format!("could not send the build context: {e}")))?;
-    Ok(stats)
+    Ok(())
 }
 
 fn walk(
@@ -170,8 +180,8 @@ fn walk(
             if !excluded {
                 append_header_only(builder, &entry.path(), &relative)?;
             }
-            // An excluded directory is walked only when a `!` pattern may bring some of it back.
-            if !excluded || plan.rules.has_exclusions() {
+            // An excluded directory is walked only when something in it may still be sent.
+            if !excluded || plan.rules.may_include_below(&relative) {
                 walk(plan, &entry.path(), &relative, builder, stats)?;
             }
         } else if excluded {
@@ -240,13 +250,9 @@ fn append_file(
 }
 
 fn send_error(name: &str, error: io::Error) -> Error {
-    if error.kind() == io::ErrorKind::BrokenPipe {
-        Error::failed("the Docker daemon stopped reading the build context".to_string())
-    } else {
-        Error::failed(format!(
-            "could not send {name} in the build context: {error}"
-        ))
-    }
+    Error::failed(format!(
+        "could not send {name} in the build context: {error}"
+    ))
 }
 
 fn to_tar_path(relative: &Path) -> String {
@@ -372,6 +378,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_dockerfile_in_an_excluded_directory_is_still_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "docker/Dockerfile.web", "FROM scratch\n");
+        write(root, "docker/secrets.env", "no");
+        write(root, ".dockerignore", "\u{feff}docker\n.dockerignore\n");
+        write(root, "index.html", "yes");
+        let plan = plan(root, &root.join("docker"), "Dockerfile.web").unwrap();
+        assert_eq!(plan.dockerfile_in_tar, "docker/Dockerfile.web");
+        let names = tar_names(plan).await;
+        assert_eq!(
+            names,
+            [".dockerignore", "docker/Dockerfile.web", "index.html"]
+        );
+    }
+
+    #[tokio::test]
     async fn an_exception_inside_an_excluded_directory_is_found() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -399,6 +422,32 @@ mod tests {
         let in_tar = plan.dockerfile_in_tar.clone();
         let names = tar_names(plan).await;
         assert_eq!(names, ["index.html".to_string(), in_tar]);
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_goes_away_abandons_the_walk_without_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "Dockerfile", "FROM scratch\n");
+        // Far more than the channel holds, so the walk is still writing when the reader leaves.
+        let big = "x".repeat(CHUNK * CHANNEL_CHUNKS * 4);
+        for index in 0..4 {
+            write(root, &format!("data/{index}.bin"), &big);
+        }
+        let (context, handle) = stream(plan(root, root, "Dockerfile").unwrap());
+        let mut context = Box::pin(context);
+        assert!(context.next().await.unwrap().is_ok());
+        drop(context);
+        let stats = handle.await.unwrap().expect("not an error of the walk");
+        assert!(stats.abandoned);
+        assert!(stats.files < 5, "{stats:?}");
+
+        let (context, handle) = stream(plan(root, root, "Dockerfile").unwrap());
+        let chunks: Vec<_> = context.collect().await;
+        assert!(chunks.iter().all(Result::is_ok));
+        let stats = handle.await.unwrap().unwrap();
+        assert!(!stats.abandoned);
+        assert_eq!(stats.files, 5);
     }
 
     #[test]

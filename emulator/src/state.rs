@@ -311,6 +311,8 @@ impl Task {
                 "reason": c.reason,
                 "runtimeId": c.id,
                 "essential": c.essential,
+                // As ECS: UNKNOWN without a health check, and until the first check passed.
+                "healthStatus": if c.has_health && self.healthy { "HEALTHY" } else { "UNKNOWN" },
             })).collect::<Vec<_>>(),
         })
     }

@@ -301,7 +301,9 @@ mod tests {
 
     impl StdError for Layer {
         fn source(&self) -> Option<&(dyn StdError + 'static)> {
-            self.1.as_deref().map(|layer| layer as &(dyn StdError + 'static))
+            self.1
+                .as_deref()
+                .map(|layer| layer as &(dyn StdError + 'static))
         }
     }
 

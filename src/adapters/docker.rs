@@ -3,6 +3,7 @@
 //! error anywhere in them fails the call with the daemon's own message.
 use std::collections::HashMap;
 use std::io;
+use std::time::Duration;
 
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{BuildImageOptions, PushImageOptions, TagImageOptions};
@@ -70,9 +71,20 @@ pub struct BuildRequest {
     pub pull: bool,
 }
 
+/// How long a short call (ping, inspect, tag) may wait for the daemon's answer: bollard's default.
+const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long a build or push may wait for the daemon's first answer. The daemon answers a build
+/// only once the whole context has arrived, which over a slow link to a remote engine
+/// (`setup_remote_docker`) takes as long as it takes; like the Docker CLI, no practical limit.
+const STREAM_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// A connection to one daemon, with the API version agreed with it.
 pub struct Docker {
+    /// For short calls, bounded by `CALL_TIMEOUT`.
     client: bollard::Docker,
+    /// The same connection for builds and pushes, bounded by `STREAM_TIMEOUT`.
+    streaming: bollard::Docker,
     host: String,
 }
 
@@ -98,7 +110,15 @@ impl Docker {
             .await
             .map_err(|e| unreachable(e.to_string()))?;
         tracing::debug!(host = %host, api = ?client.client_version(), "connected to the Docker daemon");
-        Ok(Docker { client, host })
+        Ok(Docker::with_timeouts(client, host))
+    }
+
+    fn with_timeouts(client: bollard::Docker, host: String) -> Self {
+        Docker {
+            streaming: client.clone().with_timeout(STREAM_TIMEOUT),
+            client: client.with_timeout(CALL_TIMEOUT),
+            host,
+        }
     }
 
     pub fn host(&self) -> &str {
@@ -129,15 +149,23 @@ impl Docker {
         // Credentials for base images and cache sources in the same registry.
         let credentials = registry
             .map(|registry| HashMap::from([(registry.registry.clone(), credentials(registry))]));
-        let mut stream = self.client.build_image(
-            options,
-            credentials,
+        let mut stream = self.streaming.build_image(
+            options.clone(),
+            credentials.clone(),
             Some(bollard::body_try_stream(context)),
         );
         let mut image_id = None;
         let mut pending = String::new();
+        let mut answered = false;
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| build_error(&self.host, e))?;
+            let info = match item {
+                Ok(info) => info,
+                Err(error) if !answered && is_broken_upload(&error) => {
+                    return Err(self.refusal_reason(options, credentials, error).await);
+                }
+                Err(error) => return Err(build_error(&self.host, error)),
+            };
+            answered = true;
             if let Some(text) = &info.stream {
                 pending.push_str(text);
                 while let Some(newline) = pending.find('\n') {
@@ -167,12 +195,59 @@ impl Docker {
         }
     }
 
+    /// Why the engine broke off a build before answering. It refuses some options before it
+    /// reads the context, then hangs up; while the context is still being sent the write can
+    /// fail before its answer is read, and the answer is lost. The same request with an empty
+    /// context gets the same refusal without that race, and builds nothing: without a
+    /// Dockerfile no step runs. When the engine takes the options, the upload's own error
+    /// stands.
+    async fn refusal_reason(
+        &self,
+        options: BuildImageOptions,
+        credentials: Option<HashMap<String, DockerCredentials>>,
+        upload_error: bollard::errors::Error,
+    ) -> DockerError {
+        // An empty tar archive: two zero blocks.
+        let empty_context = Bytes::from(vec![0; 1024]);
+        let mut probe = self.client.build_image(
+            options,
+            credentials,
+            Some(bollard::body_full(empty_context)),
+        );
+        if let Some(Err(bollard::errors::Error::DockerResponseServerError { message, .. })) =
+            probe.next().await
+        {
+            if !message.to_lowercase().contains("dockerfile") {
+                return DockerError::BuildFailed { message };
+            }
+        }
+        DockerError::BuildFailed {
+            message: format!(
+                "the engine hung up while the build context was being sent ({upload_error})"
+            ),
+        }
+    }
+
     /// The ID (`sha256:` of the image config) of a local image.
     pub async fn image_id(&self, image: &str) -> Result<String, DockerError> {
         match self.client.inspect_image(image).await {
             Ok(inspect) => inspect.id.ok_or_else(|| DockerError::ImageMissing {
                 image: image.to_string(),
             }),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Err(DockerError::ImageMissing {
+                image: image.to_string(),
+            }),
+            Err(e) => Err(api_error("inspect image", &self.host, e)),
+        }
+    }
+
+    /// The image's `RepoDigests` (`name@sha256:…`): the registry digests it was pushed or
+    /// pulled as. Empty for an image that never left this daemon.
+    pub async fn repo_digests(&self, image: &str) -> Result<Vec<String>, DockerError> {
+        match self.client.inspect_image(image).await {
+            Ok(inspect) => Ok(inspect.repo_digests.unwrap_or_default()),
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => Err(DockerError::ImageMissing {
@@ -203,7 +278,7 @@ impl Docker {
         registry: &RegistryCredentials,
     ) -> Result<String, DockerError> {
         let reference = format!("{repository}:{tag}");
-        let mut stream = self.client.push_image(
+        let mut stream = self.streaming.push_image(
             repository,
             Some(PushImageOptions {
                 tag: Some(tag.to_string()),
@@ -255,6 +330,15 @@ fn is_connection_error(error: &bollard::errors::Error) -> bool {
             | E::HyperResponseError { .. }
             | E::IOError { .. }
             | E::RequestTimeoutError
+    )
+}
+
+/// The connection failed under a request still being sent, rather than the engine answering.
+fn is_broken_upload(error: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error as E;
+    matches!(
+        error,
+        E::HyperLegacyError { .. } | E::HyperResponseError { .. } | E::IOError { .. }
     )
 }
 
@@ -321,5 +405,212 @@ fn api_error(call: &'static str, host: &str, error: bollard::errors::Error) -> D
             call,
             message: error.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const IMAGE_ID: &str =
+        "sha256:8e031288b93e86d620af3b7bd91a46f72b188d7464b4a85f328209f7e16f7928";
+
+    /// A daemon on a Unix socket that reads each whole request, then answers after `delay`.
+    fn slow_daemon(socket: &Path, delay: Duration) {
+        let listener = tokio::net::UnixListener::bind(socket).unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut connection, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buffer = vec![0; 64 * 1024];
+                    while !request_complete(&request) {
+                        match connection.read(&mut buffer).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(read) => request.extend_from_slice(&buffer[..read]),
+                        }
+                    }
+                    tokio::time::sleep(delay).await;
+                    let body = if request.starts_with(b"POST") {
+                        format!("{{\"stream\":\"Step 1/1 : FROM scratch\\n\"}}\n{{\"aux\":{{\"ID\":\"{IMAGE_ID}\"}}}}\n")
+                    } else {
+                        format!("{{\"Id\":\"{IMAGE_ID}\"}}")
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = connection.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+    }
+
+    /// A GET ends with its head; a POST's chunked body with the empty chunk.
+    fn request_complete(request: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(request);
+        text.contains("\r\n\r\n") && (text.starts_with("GET") || text.ends_with("\r\n0\r\n\r\n"))
+    }
+
+    /// A daemon that refuses every build as soon as it has the request's head, without reading
+    /// the context, then hangs up: what dockerd does with an option it rejects up front.
+    fn refusing_daemon(socket: &Path, status: &'static str, message: &'static str) {
+        let listener = tokio::net::UnixListener::bind(socket).unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut connection, _)) = listener.accept().await {
+                let mut head = Vec::new();
+                let mut byte = [0; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match connection.read(&mut byte).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => head.push(byte[0]),
+                    }
+                }
+                let body = format!("{{\"message\":\"{message}\"}}\n");
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = connection.write_all(answer.as_bytes()).await;
+                let _ = connection.shutdown().await;
+                drop(connection);
+            }
+        });
+    }
+
+    fn docker_at(socket: &Path) -> Docker {
+        let address = format!("unix://{}", socket.display());
+        let client =
+            bollard::Docker::connect_with_unix(&address, 120, bollard::API_DEFAULT_VERSION)
+                .unwrap();
+        Docker::with_timeouts(client, address)
+    }
+
+    #[test]
+    fn builds_and_pushes_wait_far_longer_than_short_calls() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("docker.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let docker = docker_at(&socket);
+        assert_eq!(docker.client.timeout(), Duration::from_secs(120));
+        assert!(docker.streaming.timeout() >= Duration::from_secs(24 * 60 * 60));
+    }
+
+    /// On tokio's paused clock: the daemon answers after three virtual minutes, past bollard's
+    /// two-minute default, in milliseconds of real time.
+    #[tokio::test(start_paused = true)]
+    async fn a_build_answered_after_two_minutes_succeeds_and_a_short_call_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("docker.sock");
+        slow_daemon(&socket, Duration::from_secs(180));
+        let docker = docker_at(&socket);
+
+        let context =
+            futures_util::stream::iter([Ok::<_, io::Error>(Bytes::from_static(&[0; 1024]))]);
+        let request = BuildRequest {
+            dockerfile: "Dockerfile".into(),
+            tag: "tutorial-site:slow".into(),
+            ..Default::default()
+        };
+        let built = docker.build(&request, context, None).await.unwrap();
+        assert_eq!(built, IMAGE_ID);
+
+        let error = docker.image_id("tutorial-site:slow").await.unwrap_err();
+        assert!(
+            matches!(&error, DockerError::Unreachable { message, .. } if message.contains("Timeout")),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_build_refused_before_the_context_is_read_fails_with_the_daemons_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("docker.sock");
+        let message = "invalid platform: linux/bogus is not supported";
+        refusing_daemon(&socket, "400 Bad Request", message);
+        let docker = docker_at(&socket);
+        let context_dir = dir.path().join("context");
+        std::fs::create_dir_all(&context_dir).unwrap();
+        std::fs::write(context_dir.join("Dockerfile"), "FROM scratch\n").unwrap();
+        std::fs::write(context_dir.join("big.bin"), vec![7u8; 16 * 1024 * 1024]).unwrap();
+        let plan = crate::build_context::plan(&context_dir, &context_dir, "Dockerfile").unwrap();
+        let (context, walker) = crate::build_context::stream(plan);
+        let request = BuildRequest {
+            dockerfile: "Dockerfile".into(),
+            tag: "tutorial-site:refused".into(),
+            platform: Some("linux/bogus".into()),
+            ..Default::default()
+        };
+        let error = docker.build(&request, context, None).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("the Docker build failed: {message}")
+        );
+        let stats = walker.await.unwrap().expect("the walk itself did not fail");
+        assert!(stats.abandoned, "{stats:?}");
+    }
+
+    /// A daemon whose first build connection is cut without an answer (the answer lost to the
+    /// race with the upload); every later build is answered with `probe_answer`.
+    fn hanging_up_daemon(socket: &Path, probe_answer: &'static str) {
+        let listener = tokio::net::UnixListener::bind(socket).unwrap();
+        tokio::spawn(async move {
+            let mut builds = 0;
+            while let Ok((mut connection, _)) = listener.accept().await {
+                let mut head = Vec::new();
+                let mut byte = [0; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match connection.read(&mut byte).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => head.push(byte[0]),
+                    }
+                }
+                builds += 1;
+                if builds > 1 {
+                    let body = format!("{{\"message\":\"{probe_answer}\"}}");
+                    let answer = format!(
+                        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = connection.write_all(answer.as_bytes()).await;
+                }
+                drop(connection);
+            }
+        });
+    }
+
+    async fn build_through_a_broken_upload(probe_answer: &'static str) -> DockerError {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("docker.sock");
+        hanging_up_daemon(&socket, probe_answer);
+        let docker = docker_at(&socket);
+        let context = futures_util::stream::iter(
+            (0..1024).map(|_| Ok::<_, io::Error>(Bytes::from(vec![0; 64 * 1024]))),
+        );
+        let request = BuildRequest {
+            dockerfile: "Dockerfile".into(),
+            tag: "tutorial-site:refused".into(),
+            ..Default::default()
+        };
+        docker.build(&request, context, None).await.unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn a_refusal_lost_to_the_upload_is_asked_again_with_an_empty_context() {
+        let error = build_through_a_broken_upload("Unsupported isolation: \\\"bogus\\\"").await;
+        assert_eq!(
+            error.to_string(),
+            "the Docker build failed: Unsupported isolation: \"bogus\""
+        );
+        // The engine took the options and only missed the Dockerfile: the upload's error stands.
+        let error =
+            build_through_a_broken_upload("Cannot locate specified Dockerfile: Dockerfile").await;
+        assert!(
+            error
+                .to_string()
+                .starts_with("the Docker build failed: the engine hung up while the build context was being sent ("),
+            "{error}"
+        );
     }
 }

@@ -389,7 +389,8 @@ pub async fn apply(plan: PushPlan, settings: &PushSettings) -> Result<PushOutcom
     }
     let unchanged = match &api {
         RegistryApi::Private(ecr) => {
-            immutable_tags_holding(ecr, settings, &repository, &existing, &image_id).await?
+            immutable_tags_holding(ecr, &docker, settings, &repository, &existing, &image_id)
+                .await?
         }
         RegistryApi::Public(_) => Vec::new(),
     };
@@ -583,9 +584,13 @@ async fn build_image(
 }
 
 /// For immutable tags that already exist: the ones holding this very image are left alone,
-/// any holding another image stop the push before anything is sent.
+/// any holding another image stop the push before anything is sent. "This very image" is
+/// decided on registry digests: the digest ECR reports for the tag against the digests the
+/// daemon knows the local image by, which is right for the classic and containerd image
+/// stores, for manifests and for OCI indexes alike.
 async fn immutable_tags_holding(
     ecr: &Ecr,
+    docker: &Docker,
     settings: &PushSettings,
     repository: &Repository,
     existing: &BTreeMap<String, String>,
@@ -607,13 +612,27 @@ async fn immutable_tags_holding(
     if taken.is_empty() {
         return Ok(Vec::new());
     }
-    let manifests = ecr.manifests(&settings.repository, &taken).await?;
+    let local = local_registry_digests(image_id, &docker.repo_digests(image_id).await?);
+    // An image this daemon never pushed nor pulled (one restored with `docker load` on a
+    // re-run) has no registry digest yet; in the classic store its ID is its config digest,
+    // which the tag's manifest names when it holds the same image.
+    let unmatched: Vec<String> = taken
+        .iter()
+        .filter(|tag| !local.contains(&existing[*tag]))
+        .cloned()
+        .collect();
+    let manifests = if unmatched.is_empty() {
+        BTreeMap::new()
+    } else {
+        ecr.manifests(&settings.repository, &unmatched).await?
+    };
     let mut unchanged = Vec::new();
     for tag in taken {
-        let config_digest = manifests
+        let same_config = manifests
             .get(&tag)
-            .and_then(|manifest| manifest_config_digest(manifest));
-        if config_digest.as_deref() == Some(image_id) {
+            .and_then(|manifest| manifest_config_digest(manifest))
+            .is_some_and(|config| config == image_id);
+        if local.contains(&existing[&tag]) || same_config {
             unchanged.push(tag);
         } else {
             return Err(Error::failed(format!(
@@ -627,7 +646,20 @@ async fn immutable_tags_holding(
     Ok(unchanged)
 }
 
-/// The `config.digest` of an image manifest: equal to the local image ID for the same image.
+/// The registry digests a local image is known by: the digest of each of its `RepoDigests`
+/// (`name@sha256:…`, whatever the repository: a digest names the content), and its ID, which
+/// with the containerd image store is the digest of the manifest or index a push stores.
+fn local_registry_digests(image_id: &str, repo_digests: &[String]) -> Vec<String> {
+    repo_digests
+        .iter()
+        .filter_map(|reference| reference.rsplit_once('@'))
+        .map(|(_, digest)| digest.to_string())
+        .chain(std::iter::once(image_id.to_string()))
+        .collect()
+}
+
+/// The `config.digest` of an image manifest: equal to the local image ID for the same image
+/// in the classic image store. An index has none.
 fn manifest_config_digest(manifest: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(manifest).ok()?;
     value
@@ -702,6 +734,38 @@ mod tests {
             Some("sha256:8e031288b93e86d620af3b7bd91a46f72b188d7464b4a85f328209f7e16f7928")
         );
         assert_eq!(manifest_config_digest("not json"), None);
+    }
+
+    #[test]
+    fn registry_digests_of_a_local_image_in_either_image_store() {
+        let manifest = format!("sha256:{}", "4".repeat(64));
+        let index = format!("sha256:{}", "1".repeat(64));
+        let config = format!("sha256:{}", "c".repeat(64));
+        // Classic store: the ID is the config digest; the pushed manifest is in RepoDigests,
+        // under whichever repository it went to.
+        let classic = local_registry_digests(
+            &config,
+            &[
+                format!("127.0.0.1:5000/tutorial-site-registry@{manifest}"),
+                format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry@{manifest}"),
+            ],
+        );
+        assert!(classic.contains(&manifest));
+        assert!(!classic.contains(&index));
+        // containerd store: the ID is the index digest, which is what ECR stores for the tag.
+        let containerd = local_registry_digests(&index, &[]);
+        assert_eq!(containerd, [index]);
+        // Never pushed nor pulled: nothing but the ID, which no registry digest equals.
+        assert_eq!(local_registry_digests(&config, &[]), [config]);
+    }
+
+    #[test]
+    fn an_index_has_no_config_digest() {
+        let index = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",
+            "manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":1054,
+            "digest":"sha256:4444444444444444444444444444444444444444444444444444444444444444",
+            "platform":{"architecture":"arm64","os":"linux"}}]}"#;
+        assert_eq!(manifest_config_digest(index), None);
     }
 
     #[test]

@@ -164,6 +164,10 @@ pub fn render(
     let mut rendered =
         task_definition::render(described, updates).map_err(|e| Error::usage(e.to_string()))?;
     task_definition::set_tags(&mut rendered, tags);
+    task_definition::validate_for_registration(&rendered).map_err(|e| {
+        Error::usage(format!("the new revision would be refused by ECS: {e}"))
+            .with_hint("nothing was registered; fix the task definition or the update flags")
+    })?;
     let changes = task_definition::diff(described, &rendered);
     Ok(Plan {
         register_task_definition_input: rendered,

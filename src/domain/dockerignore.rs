@@ -20,8 +20,11 @@ pub struct IgnoreRules {
 }
 
 impl IgnoreRules {
-    /// Parses the file's text. Comments (`#` first), blank lines and the lone `!` are skipped.
+    /// Parses the file's text. Comments (`#` first) and blank lines are skipped, a lone `!` is
+    /// an error, and a UTF-8 byte-order mark before the first line is dropped (editors on
+    /// Windows write one; the Docker CLI ignores it too).
     pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut patterns = Vec::new();
         for (index, line) in text.lines().enumerate() {
             if line.starts_with('#') {
@@ -66,6 +69,16 @@ impl IgnoreRules {
     /// Whether any `!` pattern exists: then excluded directories must still be walked.
     pub fn has_exclusions(&self) -> bool {
         self.patterns.iter().any(|pattern| pattern.exclusion)
+    }
+
+    /// Whether an excluded directory may still hold something sent: a `!` pattern may bring
+    /// part of it back, or an always-included path (a Dockerfile in `docker/`) lies below it.
+    pub fn may_include_below(&self, directory: &str) -> bool {
+        self.has_exclusions()
+            || self.always_included.iter().any(|kept| {
+                kept.strip_prefix(directory)
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
     }
 
     /// Whether `path` (relative, `/`-separated) is left out of the context.
@@ -277,6 +290,40 @@ mod tests {
         assert!(!rules.is_excluded("Dockerfile"));
         assert!(!rules.is_excluded(".dockerignore"));
         assert!(rules.is_excluded("src"));
+    }
+
+    #[test]
+    fn an_always_included_path_inside_an_excluded_directory_is_reached() {
+        let mut rules = rules("docker\n");
+        rules.always_include("docker/Dockerfile.web");
+        assert!(rules.is_excluded("docker"));
+        assert!(rules.is_excluded("docker/secrets.env"));
+        assert!(!rules.is_excluded("docker/Dockerfile.web"));
+        assert!(rules.may_include_below("docker"));
+        assert!(!rules.may_include_below("dock"));
+        assert!(!rules.may_include_below("docker/Dockerfile.web"));
+        assert!(!rules.may_include_below("other"));
+        assert!(IgnoreRules::parse("a\n!a/b\n")
+            .unwrap()
+            .may_include_below("a"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_first_pattern_is_dropped() {
+        let rules = rules("\u{feff}secret.env\nnode_modules\n");
+        assert!(rules.is_excluded("secret.env"));
+        assert!(rules.is_excluded("node_modules/x.js"));
+        assert_eq!(
+            rules.sources().collect::<Vec<_>>(),
+            ["secret.env", "node_modules"]
+        );
+        // Only at the very start: elsewhere it is part of the name, as in the Docker CLI.
+        let later = IgnoreRules::parse("a\n\u{feff}b\n").unwrap();
+        assert!(!later.is_excluded("b"));
+        assert!(later.is_excluded("\u{feff}b"));
+        // A BOM before a comment leaves the comment a comment.
+        let comment = IgnoreRules::parse("\u{feff}# notes\nbuild\n").unwrap();
+        assert_eq!(comment.sources().collect::<Vec<_>>(), ["build"]);
     }
 
     #[test]

@@ -121,6 +121,131 @@ pub fn set_tags(input: &mut Value, tags: &[(String, String)]) {
     }
 }
 
+/// A problem ECS would reject a RegisterTaskDefinition input for, found before it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistrationError {
+    NotAnObject,
+    MissingFamily,
+    InvalidFamily { family: String },
+    NoContainers,
+    UnnamedContainer { position: usize },
+    DuplicateContainer { container: String },
+    MissingImage { container: String },
+    InvalidImage { container: String, problem: String },
+    EnvironmentAndSecret { container: String, name: String },
+}
+
+impl fmt::Display for RegistrationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegistrationError::NotAnObject => {
+                f.write_str("the task definition to register is not a JSON object")
+            }
+            RegistrationError::MissingFamily => {
+                f.write_str("the task definition to register has no family")
+            }
+            RegistrationError::InvalidFamily { family } => write!(
+                f,
+                "family {family:?} is invalid: a family is 1 to 255 letters, digits, '_' and '-'"
+            ),
+            RegistrationError::NoContainers => {
+                f.write_str("the task definition to register has no container definitions")
+            }
+            RegistrationError::UnnamedContainer { position } => {
+                write!(f, "container definition {position} has no name")
+            }
+            RegistrationError::DuplicateContainer { container } => write!(
+                f,
+                "two container definitions are named {container:?}; ECS needs unique names"
+            ),
+            RegistrationError::MissingImage { container } => {
+                write!(f, "container {container} has no image")
+            }
+            RegistrationError::InvalidImage { container, problem } => {
+                write!(f, "container {container}: {problem}")
+            }
+            RegistrationError::EnvironmentAndSecret { container, name } => write!(
+                f,
+                "container {container} sets {name} both as an environment variable and as a secret; ECS refuses a name in both"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RegistrationError {}
+
+/// Checks a rendered RegisterTaskDefinition input for what ECS would refuse, so nothing is
+/// registered when it would fail: the family, unique named containers with valid images, and
+/// no name that is both an environment variable and a secret in one container.
+pub fn validate_for_registration(input: &Value) -> Result<(), RegistrationError> {
+    let input = input.as_object().ok_or(RegistrationError::NotAnObject)?;
+    let family = input
+        .get("family")
+        .and_then(Value::as_str)
+        .ok_or(RegistrationError::MissingFamily)?;
+    let family_is_valid = (1..=255).contains(&family.len())
+        && family
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !family_is_valid {
+        return Err(RegistrationError::InvalidFamily {
+            family: family.to_string(),
+        });
+    }
+    let containers = input
+        .get("containerDefinitions")
+        .and_then(Value::as_array)
+        .filter(|containers| !containers.is_empty())
+        .ok_or(RegistrationError::NoContainers)?;
+    let mut names: Vec<&str> = Vec::new();
+    for (index, container) in containers.iter().enumerate() {
+        let name = container
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|name| !name.is_empty())
+            .ok_or(RegistrationError::UnnamedContainer {
+                position: index + 1,
+            })?;
+        if names.contains(&name) {
+            return Err(RegistrationError::DuplicateContainer {
+                container: name.to_string(),
+            });
+        }
+        names.push(name);
+        let image = container
+            .get("image")
+            .and_then(Value::as_str)
+            .filter(|image| !image.is_empty())
+            .ok_or_else(|| RegistrationError::MissingImage {
+                container: name.to_string(),
+            })?;
+        ImageReference::parse(image).map_err(|e| RegistrationError::InvalidImage {
+            container: name.to_string(),
+            problem: e.to_string(),
+        })?;
+        let secrets = entry_names_of(container, "secrets");
+        if let Some(both) = entry_names_of(container, "environment")
+            .into_iter()
+            .find(|variable| secrets.contains(variable))
+        {
+            return Err(RegistrationError::EnvironmentAndSecret {
+                container: name.to_string(),
+                name: both.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The `name`s in a container's list of `{name, …}` entries.
+fn entry_names_of<'a>(container: &'a Value, list: &str) -> Vec<&'a str> {
+    container
+        .get(list)
+        .and_then(Value::as_array)
+        .map(|entries| entries.iter().filter_map(entry_name).collect())
+        .unwrap_or_default()
+}
+
 /// The described revision as a RegisterTaskDefinition input, before any update.
 fn register_input(described: &Value) -> Result<Value, RenderError> {
     let definition = described
@@ -235,7 +360,12 @@ fn new_image(current: &str, change: &ImageChange) -> Result<String, String> {
     })
 }
 
-/// What the new revision changes, one readable line per changed path, in a stable order.
+/// Lists whose entries carry values that must never be printed: environment variables (often
+/// credentials passed in plain text) and secrets' `valueFrom`.
+const VALUE_HIDDEN_LISTS: &[&str] = &["environment", "secrets", "secretOptions"];
+
+/// What the new revision changes, one readable line per changed path, in a stable order. Values
+/// of environment variables and secrets are never shown: only their names and what happened.
 pub fn diff(described: &Value, rendered: &Value) -> Vec<String> {
     let before = register_input(described).unwrap_or(Value::Null);
     let mut lines = Vec::new();
@@ -258,62 +388,87 @@ fn diff_values(path: &str, before: &Value, after: &Value, lines: &mut Vec<String
                 } else {
                     format!("{path}.{key}")
                 };
-                diff_values(
-                    &child,
+                let (old, new) = (
                     left.get(key).unwrap_or(&Value::Null),
                     right.get(key).unwrap_or(&Value::Null),
-                    lines,
                 );
+                if VALUE_HIDDEN_LISTS.contains(&key.as_str()) {
+                    diff_hidden_values(&child, old, new, lines);
+                } else {
+                    diff_values(&child, old, new, lines);
+                }
             }
         }
         (Value::Array(left), Value::Array(right))
             if is_named_list(left) && is_named_list(right) =>
         {
-            let mut names: Vec<&str> = left
-                .iter()
-                .chain(right.iter())
-                .filter_map(entry_name)
-                .collect();
-            names.dedup();
-            let mut seen = Vec::new();
-            for name in names {
-                if seen.contains(&name) {
-                    continue;
-                }
-                seen.push(name);
-                let find = |list: &Vec<Value>| {
-                    list.iter()
-                        .find(|entry| entry_name(entry) == Some(name))
-                        .cloned()
-                };
-                let (old, new) = (
-                    find(left).unwrap_or(Value::Null),
-                    find(right).unwrap_or(Value::Null),
-                );
-                let child = format!("{path}[{name}]");
-                match (
-                    old.get("value").or(old.get("valueFrom")),
-                    new.get("value").or(new.get("valueFrom")),
-                ) {
-                    (old_value, new_value) if old_value.is_some() || new_value.is_some() => {
-                        if old != new {
-                            lines.push(format!(
-                                "{child}: {} -> {}",
-                                show(old_value),
-                                show(new_value)
-                            ));
-                        }
-                    }
-                    _ => diff_values(&child, &old, &new, lines),
-                }
+            for name in entry_names(left, right) {
+                let (old, new) = (find_entry(left, name), find_entry(right, name));
+                diff_values(&format!("{path}[{name}]"), old, new, lines);
             }
         }
         _ => lines.push(format!(
-            "{path}: {} -> {}",
-            show(Some(before)),
-            show(Some(after))
+            "{}{} -> {}",
+            readable(path),
+            show(before),
+            show(after)
         )),
     }
+}
+
+/// A list of `{name, value}` or `{name, valueFrom}`: which names were added, changed or removed.
+fn diff_hidden_values(path: &str, before: &Value, after: &Value, lines: &mut Vec<String>) {
+    let empty = Vec::new();
+    let left = before.as_array().unwrap_or(&empty);
+    let right = after.as_array().unwrap_or(&empty);
+    for name in entry_names(left, right) {
+        let what = match (find_entry(left, name), find_entry(right, name)) {
+            (old, new) if old == new => continue,
+            (Value::Null, _) => "added",
+            (_, Value::Null) => "removed",
+            _ => "changed",
+        };
+        lines.push(format!("{}{name} {what}", readable(path)));
+    }
+    let unnamed = |list: &[Value]| -> Vec<Value> {
+        list.iter()
+            .filter(|entry| entry_name(entry).is_none())
+            .cloned()
+            .collect()
+    };
+    if unnamed(left) != unnamed(right) {
+        lines.push(format!("{}entries without a name changed", readable(path)));
+    }
+}
+
+/// `containerDefinitions[app].image` reads `app: image `; a top-level `cpu` reads `cpu: `.
+fn readable(path: &str) -> String {
+    if let Some(rest) = path.strip_prefix("containerDefinitions[") {
+        if let Some((container, field)) = rest.split_once("].") {
+            return format!("{container}: {field} ");
+        }
+    }
+    if path.is_empty() {
+        return "task definition: ".to_string();
+    }
+    format!("{path}: ")
+}
+
+/// Entry names of both lists, each once, in order of first appearance.
+fn entry_names<'a>(left: &'a [Value], right: &'a [Value]) -> Vec<&'a str> {
+    let mut names: Vec<&str> = Vec::new();
+    for name in left.iter().chain(right.iter()).filter_map(entry_name) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+fn find_entry<'a>(list: &'a [Value], name: &str) -> &'a Value {
+    list.iter()
+        .find(|entry| entry_name(entry) == Some(name))
+        .unwrap_or(&Value::Null)
 }
 
 fn is_named_list(list: &[Value]) -> bool {
@@ -324,11 +479,40 @@ fn entry_name(entry: &Value) -> Option<&str> {
     entry.get("name").and_then(Value::as_str)
 }
 
-fn show(value: Option<&Value>) -> String {
+/// A value for a change line, with every environment value and secret source inside it hidden.
+fn show(value: &Value) -> String {
+    match hide_values(value) {
+        Value::Null => "(none)".to_string(),
+        Value::String(text) => text,
+        other => other.to_string(),
+    }
+}
+
+fn hide_values(value: &Value) -> Value {
     match value {
-        None | Some(Value::Null) => "(none)".to_string(),
-        Some(Value::String(text)) => text.clone(),
-        Some(other) => other.to_string(),
+        Value::Object(object) => Value::Object(
+            object
+                .iter()
+                .map(|(key, child)| {
+                    let child = match child {
+                        Value::Array(entries) if VALUE_HIDDEN_LISTS.contains(&key.as_str()) => {
+                            Value::Array(entries.iter().map(hide_entry_value).collect())
+                        }
+                        other => hide_values(other),
+                    };
+                    (key.clone(), child)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(hide_values).collect()),
+        other => other.clone(),
+    }
+}
+
+fn hide_entry_value(entry: &Value) -> Value {
+    match entry.get("name") {
+        Some(name) => json!({ "name": name, "value": "(not shown)" }),
+        None => json!("(not shown)"),
     }
 }
 
@@ -384,40 +568,399 @@ mod tests {
         assert_eq!(untagged["tags"], json!([{"key": "team", "value": "web"}]));
     }
 
+    /// A DescribeTaskDefinition answer as `aws ecs describe-task-definition --include TAGS`
+    /// prints it, from `tests/fixtures/task-definitions/`.
+    fn described(name: &str) -> Value {
+        let path = format!(
+            "{}/tests/fixtures/task-definitions/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    const REGISTRY: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry";
+    const EXECUTION_ROLE: &str =
+        "arn:aws:iam::123456789012:role/tutorial-site-EcsTaskExecutionRole";
+    const TASK_ROLE: &str = "arn:aws:iam::123456789012:role/tutorial-site-task-role";
+
     #[test]
-    fn only_the_image_changes_read_only_fields_go_tags_stay() {
-        let described = seed();
+    fn fargate_revision_renders_the_register_input_with_its_runtime_platform() {
+        let described = described("fargate");
+        let mut updates = parse_image_updates("container=tutorial-site-app,tag=0d4e5f6").unwrap();
+        updates.extend(
+            parse_env_var_updates("container=tutorial-site-app,name=VERSION,value=0d4e5f6")
+                .unwrap(),
+        );
+        let rendered = render(&described, &updates).unwrap();
+        assert_eq!(
+            rendered,
+            json!({
+                "containerDefinitions": [{
+                    "name": "tutorial-site-app",
+                    "image": format!("{REGISTRY}:0d4e5f6"),
+                    "cpu": 0,
+                    "portMappings": [{
+                        "name": "tutorial-site-app-3000-tcp",
+                        "containerPort": 3000,
+                        "hostPort": 3000,
+                        "protocol": "tcp",
+                        "appProtocol": "http"
+                    }],
+                    "essential": true,
+                    "environment": [{"name": "VERSION", "value": "0d4e5f6"}],
+                    "environmentFiles": [],
+                    "mountPoints": [],
+                    "volumesFrom": [],
+                    "ulimits": [],
+                    "healthCheck": {
+                        "command": ["CMD-SHELL", "wget -q -O /dev/null http://localhost:3000/ || exit 1"],
+                        "interval": 30,
+                        "timeout": 5,
+                        "retries": 3
+                    },
+                    "systemControls": []
+                }],
+                "family": "tutorial-site-task",
+                "executionRoleArn": EXECUTION_ROLE,
+                "networkMode": "awsvpc",
+                "volumes": [],
+                "placementConstraints": [],
+                "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+                "requiresCompatibilities": ["FARGATE"],
+                "cpu": "256",
+                "memory": "512"
+            })
+        );
+        assert_eq!(
+            diff(&described, &rendered),
+            [
+                "tutorial-site-app: environment VERSION changed".to_string(),
+                format!("tutorial-site-app: image {REGISTRY}:0c1d2e3 -> {REGISTRY}:0d4e5f6"),
+            ]
+        );
+        assert_eq!(validate_for_registration(&rendered), Ok(()));
+    }
+
+    #[test]
+    fn ec2_bridge_revision_keeps_its_volumes_constraints_and_task_role() {
+        let described = described("ec2-bridge");
         let rendered = render(
             &described,
-            &parse_image_updates("container=tutorial-site-app,tag=v2").unwrap(),
+            &parse_image_updates("container=tutorial-site-app,tag=v12").unwrap(),
         )
         .unwrap();
         assert_eq!(
-            rendered["containerDefinitions"][0]["image"],
-            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v2"
+            rendered,
+            json!({
+                "containerDefinitions": [{
+                    "name": "tutorial-site-app",
+                    "image": format!("{REGISTRY}:v12"),
+                    "cpu": 128,
+                    "memoryReservation": 256,
+                    "links": [],
+                    "portMappings": [{"containerPort": 3000, "hostPort": 0, "protocol": "tcp"}],
+                    "essential": true,
+                    "entryPoint": [],
+                    "command": [],
+                    "environment": [],
+                    "mountPoints": [{
+                        "sourceVolume": "site-cache",
+                        "containerPath": "/var/cache/site",
+                        "readOnly": false
+                    }],
+                    "volumesFrom": [],
+                    "dockerLabels": {"team": "web"},
+                    "logConfiguration": {"logDriver": "json-file", "options": {"max-size": "10m"}}
+                }],
+                "family": "tutorial-site-task",
+                "taskRoleArn": TASK_ROLE,
+                "networkMode": "bridge",
+                "volumes": [{"name": "site-cache", "host": {"sourcePath": "/var/cache/tutorial-site"}}],
+                "placementConstraints": [{
+                    "type": "memberOf",
+                    "expression": "attribute:ecs.instance-type =~ t3.*"
+                }],
+                "requiresCompatibilities": ["EC2"]
+            })
         );
-        for field in READ_ONLY_FIELDS {
-            assert!(rendered.get(*field).is_none(), "{field} must be dropped");
-        }
-        assert_eq!(rendered["tags"], described["tags"]);
-        let mut expected = register_input(&described).unwrap();
-        expected["containerDefinitions"][0]["image"] =
-            rendered["containerDefinitions"][0]["image"].clone();
-        assert_eq!(rendered, expected, "nothing else changed");
-        for kept in [
-            "runtimePlatform",
-            "ephemeralStorage",
-            "ipcMode",
-            "pidMode",
-            "executionRoleArn",
-            "cpu",
-            "memory",
-        ] {
-            assert_eq!(rendered[kept], described["taskDefinition"][kept], "{kept}");
-        }
+        assert_eq!(validate_for_registration(&rendered), Ok(()));
+    }
+
+    #[test]
+    fn secrets_and_log_configuration_are_carried_and_a_digest_pins_the_image() {
+        let described = described("secrets-and-logging");
+        let digest = format!("sha256:{}", "c".repeat(64));
+        let mut updates =
+            parse_image_updates(&format!("container=tutorial-site-app,digest={digest}")).unwrap();
+        updates.extend(
+            parse_secret_updates(
+                "container=tutorial-site-app,name=DB_PASSWORD,valueFrom=arn:aws:secretsmanager:eu-west-1:123456789012:secret:tutorial-site/db-v2-GhIjKl:password::",
+            )
+            .unwrap(),
+        );
+        let rendered = render(&described, &updates).unwrap();
         assert_eq!(
-            diff(&described, &rendered),
-            ["containerDefinitions[tutorial-site-app].image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:latest -> 123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v2"]
+            rendered,
+            json!({
+                "containerDefinitions": [
+                    {
+                        "name": "tutorial-site-app",
+                        "image": format!("{REGISTRY}@{digest}"),
+                        "cpu": 0,
+                        "portMappings": [{"containerPort": 3000, "hostPort": 3000, "protocol": "tcp"}],
+                        "essential": true,
+                        "environment": [
+                            {"name": "NODE_ENV", "value": "production"},
+                            {"name": "DB_HOST", "value": "tutorial-site.cluster-c1x2y3z4.eu-west-1.rds.amazonaws.com"}
+                        ],
+                        "mountPoints": [],
+                        "volumesFrom": [],
+                        "secrets": [
+                            {
+                                "name": "DB_PASSWORD",
+                                "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tutorial-site/db-v2-GhIjKl:password::"
+                            },
+                            {
+                                "name": "SESSION_KEY",
+                                "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/tutorial-site/session-key"
+                            }
+                        ],
+                        "logConfiguration": {
+                            "logDriver": "awsfirelens",
+                            "options": {"Name": "datadog", "dd_service": "tutorial-site-app", "provider": "ecs"},
+                            "secretOptions": [{
+                                "name": "apikey",
+                                "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/datadog/api-key"
+                            }]
+                        },
+                        "systemControls": []
+                    },
+                    {
+                        "name": "log-router",
+                        "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable",
+                        "cpu": 0,
+                        "memoryReservation": 50,
+                        "portMappings": [],
+                        "essential": true,
+                        "environment": [],
+                        "mountPoints": [],
+                        "volumesFrom": [],
+                        "user": "0",
+                        "logConfiguration": {
+                            "logDriver": "awslogs",
+                            "options": {
+                                "awslogs-group": "/ecs/tutorial-site-firelens",
+                                "awslogs-region": "eu-west-1",
+                                "awslogs-stream-prefix": "firelens"
+                            }
+                        },
+                        "systemControls": [],
+                        "firelensConfiguration": {"type": "fluentbit", "options": {}}
+                    }
+                ],
+                "family": "tutorial-site-task",
+                "taskRoleArn": TASK_ROLE,
+                "executionRoleArn": EXECUTION_ROLE,
+                "networkMode": "awsvpc",
+                "volumes": [],
+                "placementConstraints": [],
+                "requiresCompatibilities": ["FARGATE"],
+                "cpu": "512",
+                "memory": "1024",
+                "ephemeralStorage": {"sizeInGiB": 30}
+            })
+        );
+        let changes = diff(&described, &rendered);
+        assert!(
+            changes[0].starts_with("tutorial-site-app: image "),
+            "{changes:?}"
+        );
+        assert_eq!(changes[1], "tutorial-site-app: secrets DB_PASSWORD changed");
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert_eq!(validate_for_registration(&rendered), Ok(()));
+    }
+
+    #[test]
+    fn a_deregistered_revisions_tags_are_kept_and_its_status_dropped() {
+        let described = described("tagged-inactive");
+        let rendered = render(
+            &described,
+            &parse_image_updates("container=tutorial-site-app,tag=v3-hotfix").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            rendered,
+            json!({
+                "containerDefinitions": [{
+                    "name": "tutorial-site-app",
+                    "image": format!("{REGISTRY}:v3-hotfix"),
+                    "cpu": 0,
+                    "portMappings": [{"containerPort": 3000, "hostPort": 3000, "protocol": "tcp"}],
+                    "essential": true,
+                    "environment": [{"name": "VERSION", "value": "v3"}],
+                    "mountPoints": [],
+                    "volumesFrom": [],
+                    "systemControls": []
+                }],
+                "family": "tutorial-site-task",
+                "executionRoleArn": EXECUTION_ROLE,
+                "networkMode": "awsvpc",
+                "volumes": [],
+                "placementConstraints": [],
+                "requiresCompatibilities": ["FARGATE"],
+                "cpu": "256",
+                "memory": "512",
+                "tags": [{"key": "team", "value": "web"}, {"key": "app", "value": "tutorial-site"}]
+            })
+        );
+    }
+
+    #[test]
+    fn the_change_summary_names_variables_and_secrets_but_never_their_values() {
+        let described = described("secrets-and-logging");
+        let mut updates = parse_env_var_updates(
+            "container=tutorial-site-app,name=DB_HOST,value=db-v2.internal,container=tutorial-site-app,name=API_TOKEN,value=s3cr3t-v4lue,container=log-router,name=FLB_LOG_LEVEL,value=debug",
+        )
+        .unwrap();
+        updates
+            .extend(parse_env_var_removals("container=tutorial-site-app,name=NODE_ENV").unwrap());
+        updates.extend(
+            parse_secret_updates(
+                "container=tutorial-site-app,name=NEW_KEY,valueFrom=arn:aws:ssm:eu-west-1:123456789012:parameter/new-key",
+            )
+            .unwrap(),
+        );
+        let rendered = render(&described, &updates).unwrap();
+        let changes = diff(&described, &rendered);
+        assert_eq!(
+            changes,
+            [
+                "tutorial-site-app: environment NODE_ENV removed",
+                "tutorial-site-app: environment DB_HOST changed",
+                "tutorial-site-app: environment API_TOKEN added",
+                "tutorial-site-app: secrets NEW_KEY added",
+                "log-router: environment FLB_LOG_LEVEL added",
+            ]
+        );
+        let printed = changes.join("\n");
+        for value in [
+            "s3cr3t-v4lue",
+            "db-v2.internal",
+            "production",
+            "debug",
+            "parameter/new-key",
+        ] {
+            assert!(!printed.contains(value), "{value} printed: {printed}");
+        }
+
+        // A container that had no environment list at all, and a whole container printed.
+        let bare = json!({"taskDefinition": {"family": "tutorial-site-task", "containerDefinitions": [
+            {"name": "tutorial-site-app", "image": "app:v1"}
+        ]}});
+        let rendered = render(
+            &bare,
+            &parse_env_var_updates(
+                "container=tutorial-site-app,name=DB_PASSWORD,value=s3cr3t-v4lue",
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            diff(&bare, &rendered),
+            ["tutorial-site-app: environment DB_PASSWORD added"]
+        );
+        let mut grown = rendered.clone();
+        grown["containerDefinitions"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "worker", "image": "app:v1", "environment": [{"name": "DB_PASSWORD", "value": "s3cr3t-v4lue"}], "secrets": [{"name": "K", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/k"}]}));
+        let changes = diff(&bare, &grown);
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert!(
+            changes[1].starts_with("containerDefinitions[worker]: (none) -> "),
+            "{changes:?}"
+        );
+        assert!(changes[1].contains("DB_PASSWORD"), "{changes:?}");
+        assert!(!changes.join("\n").contains("s3cr3t-v4lue"), "{changes:?}");
+        assert!(!changes.join("\n").contains("parameter/k"), "{changes:?}");
+    }
+
+    #[test]
+    fn registration_checks_name_what_ecs_would_refuse() {
+        let valid = render(&described("secrets-and-logging"), &[]).unwrap();
+        assert_eq!(validate_for_registration(&valid), Ok(()));
+        let broken = |change: &dyn Fn(&mut Value)| {
+            let mut input = valid.clone();
+            change(&mut input);
+            validate_for_registration(&input).unwrap_err().to_string()
+        };
+        assert_eq!(
+            broken(&|input| {
+                input["containerDefinitions"][0]["environment"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"name": "DB_PASSWORD", "value": "x"}));
+            }),
+            "container tutorial-site-app sets DB_PASSWORD both as an environment variable and as a secret; ECS refuses a name in both"
+        );
+        assert_eq!(
+            broken(&|input| input["containerDefinitions"][1]["name"] = json!("tutorial-site-app")),
+            "two container definitions are named \"tutorial-site-app\"; ECS needs unique names"
+        );
+        assert_eq!(
+            broken(&|input| {
+                input["containerDefinitions"][0]["image"] = json!("tutorial-site-registry:-v1")
+            }),
+            "container tutorial-site-app: in image \"tutorial-site-registry:-v1\": tag \"-v1\" is invalid: a tag is 1 to 128 characters of letters, digits, '_', '.' and '-', and may not start with '.' or '-'"
+        );
+        assert!(broken(&|input| {
+            input["containerDefinitions"][0]["image"] = json!("Tutorial-Site:v1")
+        })
+        .contains("component \"Tutorial-Site\""));
+        assert_eq!(
+            broken(&|input| {
+                input["containerDefinitions"][1]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("image");
+            }),
+            "container log-router has no image"
+        );
+        assert_eq!(
+            broken(&|input| {
+                input["containerDefinitions"][1]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("name");
+            }),
+            "container definition 2 has no name"
+        );
+        assert_eq!(
+            broken(&|input| input["containerDefinitions"] = json!([])),
+            "the task definition to register has no container definitions"
+        );
+        assert_eq!(
+            broken(&|input| {
+                input
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("containerDefinitions");
+            }),
+            "the task definition to register has no container definitions"
+        );
+        assert_eq!(
+            broken(&|input| {
+                input.as_object_mut().unwrap().remove("family");
+            }),
+            "the task definition to register has no family"
+        );
+        assert_eq!(
+            broken(&|input| input["family"] = json!("tutorial site")),
+            "family \"tutorial site\" is invalid: a family is 1 to 255 letters, digits, '_' and '-'"
+        );
+        assert_eq!(
+            validate_for_registration(&json!([])).unwrap_err(),
+            RegistrationError::NotAnObject
         );
     }
 
@@ -464,14 +1007,11 @@ mod tests {
         assert_eq!(sidecar["image"], "127.0.0.1:5000/proxy:2.0");
         let changes = diff(&described, &rendered);
         assert!(
-            changes
-                .contains(&"containerDefinitions[app].environment[NEW]: (none) -> a=b".to_string()),
+            changes.contains(&"app: environment NEW added".to_string()),
             "{changes:?}"
         );
         assert!(
-            changes.contains(
-                &"containerDefinitions[app].environment[REMOVE_ME]: gone -> (none)".to_string()
-            ),
+            changes.contains(&"app: environment REMOVE_ME removed".to_string()),
             "{changes:?}"
         );
     }

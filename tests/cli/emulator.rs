@@ -293,6 +293,7 @@ fn a_broken_release_fails_with_the_stopped_reason_and_the_old_version_keeps_serv
     ]);
     result
         .assert_code(1)
+        .assert_stderr_contains("rolled the service back to")
         .assert_stderr_contains("Essential container in task exited")
         .assert_stderr_contains("exited 3");
     assert_eq!(
@@ -641,7 +642,8 @@ fn every_container_of_a_task_runs_in_its_namespace_and_an_essential_one_exiting_
     deploy()
         .assert_code(1)
         .assert_stderr_contains("Essential container in task exited")
-        .assert_stderr_contains("container page-watcher exited 3");
+        .assert_stderr_contains("container page-watcher exited 3")
+        .assert_stderr_contains("rolled the service back to");
 }
 
 /// A cluster and a service of `desired` tasks with this rolling-update configuration: the
@@ -1170,6 +1172,118 @@ fn the_placement_fault_writes_ecs_event_and_the_rollout_goes_on_once_tasks_fit()
         events.iter().filter(|m| **m == message).count(),
         2,
         "{events:#?}"
+    );
+    assert_eq!(service.pages(), ["version 1"]);
+}
+
+#[test]
+fn wait_until_running_returns_once_our_tasks_are_running_and_settled() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let v2 = push_site(&stack.emulator, &repo, "v2", "2", None);
+    let service = Service::start(&stack, &stack.emulator, &v1, true);
+    let result = service.update(&[
+        "--container-image-name-updates",
+        &format!("container=tutorial-site-app,image-and-tag={v2}"),
+        "--wait-until",
+        "running",
+        "--settle-time",
+        "2s",
+        "--timeout",
+        "60s",
+        "--output",
+        "json",
+    ]);
+    result
+        .assert_code(0)
+        .assert_stderr_contains("is running and healthy; settling for 2s");
+    let outcome: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_eq!(outcome["result"], "running");
+    assert!(
+        service.pages().contains(&"version 2".to_string()),
+        "{:?}",
+        service.pages()
+    );
+}
+
+#[test]
+fn a_deployment_the_first_answers_do_not_list_yet_is_waited_for_not_reported_gone() {
+    let stack = stack();
+    let emulator = faulty_emulator(&["--stale-describe-polls".into(), "3".into()]);
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
+    let v2 = push_site(&emulator.endpoint, &repo, "v2", "2", None);
+    let service = Service::start(&stack, &emulator.endpoint, &v1, true);
+    let result = service.update(&[
+        "--container-image-name-updates",
+        &format!("container=tutorial-site-app,image-and-tag={v2}"),
+        "--timeout",
+        "60s",
+    ]);
+    result
+        .assert_code(0)
+        .assert_stderr_contains("does not list deployment")
+        .assert_stderr_contains("is completed");
+    assert_eq!(service.pages(), ["version 2"]);
+}
+
+#[test]
+fn placement_failures_stop_the_wait_only_when_they_are_of_this_deployment() {
+    let stack = stack();
+    let (family, cluster, name) = (
+        unique_repo("tutorial-site-task"),
+        unique_repo("tutorial-site-cluster"),
+        unique_repo("tutorial-site-service"),
+    );
+    let emulator = faulty_emulator(&["--unplaceable-service".into(), format!("{name}:4")]);
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
+    let service = Service::adopt(&stack, &emulator.endpoint, family, cluster, name.clone());
+    let first = service.api.register_seed_with_image(&service.family, &v1);
+    create_service(
+        &service.api,
+        &service.cluster,
+        &name,
+        &first,
+        1,
+        (200, 100),
+        Some(true),
+        None,
+    );
+    // This deployment's own placement failure stops the wait when asked.
+    service
+        .update(&[
+            "--skip-task-definition-registration",
+            "--fail-on-placement-errors",
+            "--timeout",
+            "60s",
+        ])
+        .assert_code(1)
+        .assert_stderr_contains(&format!("ECS cannot place tasks of {name}"));
+    // ECS goes on and places the task once it fits.
+    service
+        .update(&["--skip-task-definition-registration", "--timeout", "60s"])
+        .assert_code(0);
+    let placement = format!("(service {name}) was unable to place a task");
+    let events = event_messages(&described(&service.api, &service.cluster, &name));
+    assert!(
+        events.iter().any(|message| message.starts_with(&placement)),
+        "the service starts with old placement events: {events:#?}"
+    );
+    // A new deployment is not failed by them.
+    let result = service.update(&[
+        "--skip-task-definition-registration",
+        "--force-new-deployment",
+        "--fail-on-placement-errors",
+        "--timeout",
+        "60s",
+    ]);
+    result.assert_code(0);
+    assert!(
+        !result.stderr.contains("cannot place tasks"),
+        "{}",
+        result.stderr
     );
     assert_eq!(service.pages(), ["version 1"]);
 }

@@ -347,3 +347,32 @@ fn an_unreachable_endpoint_is_named_in_words_without_sdk_dumps() {
         result.stderr
     );
 }
+
+#[test]
+fn a_revision_ecs_would_refuse_is_not_registered() {
+    let stack = stack();
+    let ecs = Api::moto(&stack);
+    let repo = unique_repo("plan-refused");
+    let seeded = seeded(&ecs, &format!("{}/{repo}:v1", stack.registry));
+    // One name as both an environment variable and a secret: ECS refuses the registration.
+    let result = run(deployer(Path::new("/")).args([
+        "update-service",
+        "--family",
+        &seeded.family,
+        "--cluster",
+        &seeded.cluster,
+        "--service",
+        &seeded.service,
+        "--container-env-var-updates",
+        "container=tutorial-site-app,name=DB_PASSWORD,value=from-env",
+        "--container-secret-updates",
+        "container=tutorial-site-app,name=DB_PASSWORD,valueFrom=arn:aws:secretsmanager:eu-west-1:123456789012:secret:tutorial-site-db",
+        "--no-wait",
+    ]));
+    result
+        .assert_code(2)
+        .assert_stderr_contains("the new revision would be refused by ECS")
+        .assert_stderr_contains("DB_PASSWORD");
+    assert!(!result.stderr.contains("from-env"), "{}", result.stderr);
+    assert_eq!(ecs.revisions(&seeded.family).len(), 1, "nothing registered");
+}

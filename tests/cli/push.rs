@@ -227,6 +227,110 @@ fn dockerignore_keeps_files_out_of_the_context() {
 }
 
 #[test]
+fn a_dockerfile_in_a_directory_dockerignore_excludes_is_still_sent() {
+    let stack = stack();
+    let repo = unique_repo("ignored-dockerfile");
+    let workspace = tempfile::tempdir().unwrap();
+    write(workspace.path(), "index.html", "hello");
+    write(workspace.path(), "secret.env", "TOKEN=do-not-ship");
+    write(workspace.path(), "docker/notes.txt", "not for the image");
+    // The byte-order mark Windows editors write must not hide the first pattern.
+    write(
+        workspace.path(),
+        ".dockerignore",
+        "\u{feff}secret.env\ndocker\n",
+    );
+    write(
+        workspace.path(),
+        "docker/Dockerfile",
+        &format!(
+            "FROM {}\nCOPY . /ctx\nRUN test -e /ctx/index.html && test ! -e /ctx/secret.env && test ! -e /ctx/docker/notes.txt\n",
+            stack.base_image
+        ),
+    );
+    let result = run(push(workspace.path(), &stack, &repo).args(["--path", "docker"]));
+    result
+        .assert_code(0)
+        .assert_stderr_contains("(Dockerfile docker/Dockerfile)");
+    assert!(Registry::new(&stack).digest(&repo, "latest").is_some());
+}
+
+/// A Docker engine on a Unix socket that answers the version and ping calls, and refuses every
+/// build with `message` as soon as it has the request's head, without reading the context, then
+/// hangs up: what dockerd does with a build option it rejects before looking at the context
+/// (the stack's dockerd 20.10 rejects none that deployer sends, so it cannot show this).
+fn refusing_engine(socket: &std::path::Path, message: &'static str) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
+    std::thread::spawn(move || {
+        for connection in listener.incoming() {
+            let Ok(connection) = connection else { return };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(connection.try_clone().unwrap());
+                let mut writer = connection;
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                            break;
+                        }
+                    }
+                    let (status, body) = if request_line.contains("/version") {
+                        (
+                            "200 OK",
+                            r#"{"ApiVersion":"1.41","Version":"20.10.24"}"#.to_string(),
+                        )
+                    } else if request_line.contains("/_ping") {
+                        ("200 OK", "OK".to_string())
+                    } else {
+                        ("400 Bad Request", format!("{{\"message\":\"{message}\"}}"))
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nApi-Version: 1.41\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if writer.write_all(answer.as_bytes()).is_err() || status != "200 OK" {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn a_build_the_engine_refuses_while_the_context_is_sent_shows_the_engines_reason() {
+    let stack = stack();
+    let repo = unique_repo("refused-build");
+    let context = site_context(&stack, "");
+    // Far larger than the socket buffers: the engine hangs up long before it is all sent.
+    write(
+        context.path(),
+        "data/big.bin",
+        &"tutorial site ".repeat(2 * 1024 * 1024),
+    );
+    let engine = tempfile::tempdir().unwrap();
+    let socket = engine.path().join("docker.sock");
+    refusing_engine(&socket, "Unsupported isolation: \\\"bogus\\\"");
+    let result = run(push(context.path(), &stack, &repo)
+        .env("DOCKER_HOST", format!("unix://{}", socket.display())));
+    result
+        .assert_code(1)
+        .assert_stderr_contains("error: the Docker build failed: Unsupported isolation: \"bogus\"");
+    assert!(
+        !result.stderr.contains("stopped reading"),
+        "{}",
+        result.stderr
+    );
+    assert!(result.stdout.is_empty(), "{}", result.stdout);
+    assert_eq!(Registry::new(&stack).digest(&repo, "latest"), None);
+}
+
+#[test]
 fn dockerfile_outside_the_context_with_the_orbs_path_meaning() {
     let stack = stack();
     let repo = unique_repo("outside");
@@ -385,6 +489,107 @@ fn immutable_tags_same_image_succeeds_other_image_is_refused() {
     assert_eq!(
         registry.digest(&repo, "v1"),
         Some(digest),
+        "the tag did not move"
+    );
+}
+
+#[test]
+fn an_immutable_tag_holding_an_index_this_engine_pulled_is_the_same_image() {
+    // The tag holds an OCI index (as buildx or the containerd image store push): it has no
+    // config digest to compare with an image ID, but the engine knows the index's digest.
+    let stack = stack();
+    let registry = Registry::new(&stack);
+    let moto = Api::moto(&stack);
+    let repo = unique_repo("index");
+    moto.create_repository(&repo, "IMMUTABLE");
+    run(deployer(std::path::Path::new("/"))
+        .args(["push", "--repo", &repo, "--tag", "base"])
+        .args(["--registry", &stack.registry, "--no-build", "--image"])
+        .arg(&stack.base_image))
+    .assert_code(0);
+    let manifest = registry.manifest(&repo, "base");
+    let architecture = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        "x86_64" => "amd64",
+        other => other,
+    };
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "digest": registry.digest(&repo, "base").unwrap(),
+            "size": manifest.len(),
+            "platform": {"architecture": architecture, "os": "linux"}
+        }]
+    })
+    .to_string();
+    let index_digest = registry.put_manifest(
+        &repo,
+        "v1",
+        "application/vnd.oci.image.index.v1+json",
+        &index,
+    );
+    moto.record_manifest(&repo, "v1", &index, &index_digest);
+
+    // Pulling by the index's digest records it in the image's RepoDigests.
+    let docker_config = tempfile::tempdir().unwrap();
+    let docker = |args: &[&str], input: Option<&str>| {
+        use std::io::Write;
+        let mut child = std::process::Command::new("docker")
+            .arg("--config")
+            .arg(docker_config.path())
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(input) = input {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    docker(
+        &[
+            "login",
+            "-u",
+            &stack.registry_user,
+            "--password-stdin",
+            &stack.registry,
+        ],
+        Some(&stack.registry_password),
+    );
+    let pulled = format!("{}/{repo}@{index_digest}", stack.registry);
+    docker(&["pull", &pulled], None);
+
+    let result = run(deployer(std::path::Path::new("/"))
+        .args(["push", "--repo", &repo, "--tag", "v1"])
+        .args([
+            "--registry",
+            &stack.registry,
+            "--no-build",
+            "--image",
+            &pulled,
+        ]));
+    result
+        .assert_code(0)
+        .assert_stderr_contains("already holds this image");
+    assert_eq!(result.stdout.lines().next().unwrap(), pulled);
+    assert_eq!(
+        registry.digest(&repo, "v1"),
+        Some(index_digest),
         "the tag did not move"
     );
 }

@@ -134,7 +134,7 @@ pub struct Registry<'a> {
     stack: &'a Stack,
 }
 
-const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json";
+const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
 
 impl<'a> Registry<'a> {
     pub fn new(stack: &'a Stack) -> Self {
@@ -165,6 +165,32 @@ impl<'a> Registry<'a> {
             Err(error) if matches!(*error, ureq::Error::Status(404, _)) => None,
             Err(error) => panic!("registry: {error}"),
         }
+    }
+
+    /// Stores `manifest` (of `media_type`) as `repo:reference`; returns the digest the registry
+    /// gave it.
+    pub fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        manifest: &str,
+    ) -> String {
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            self.stack.registry_user, self.stack.registry_password
+        ));
+        ureq::put(&format!(
+            "http://{}/v2/{repo}/manifests/{reference}",
+            self.stack.registry
+        ))
+        .set("Authorization", &format!("Basic {basic}"))
+        .set("Content-Type", media_type)
+        .send_string(manifest)
+        .unwrap()
+        .header("Docker-Content-Digest")
+        .expect("digest header")
+        .to_string()
     }
 
     pub fn manifest(&self, repo: &str, tag: &str) -> String {
@@ -310,10 +336,8 @@ impl Api {
             .map_err(|e| format!("{e:?}"))
     }
 
-    /// Does what real ECR does on a push: records the manifest the registry stored under `tag`.
-    pub fn record_push(&self, registry: &Registry, repo: &str, tag: &str) {
-        let manifest = registry.manifest(repo, tag);
-        let digest = registry.digest(repo, tag).unwrap();
+    /// Records in ECR that `repo:tag` holds `manifest` with `digest`, as a push through ECR would.
+    pub fn record_manifest(&self, repo: &str, tag: &str, manifest: &str, digest: &str) {
         self.runtime
             .block_on(
                 self.ecr
@@ -325,6 +349,13 @@ impl Api {
                     .send(),
             )
             .unwrap();
+    }
+
+    /// Does what real ECR does on a push: records the manifest the registry stored under `tag`.
+    pub fn record_push(&self, registry: &Registry, repo: &str, tag: &str) {
+        let manifest = registry.manifest(repo, tag);
+        let digest = registry.digest(repo, tag).unwrap();
+        self.record_manifest(repo, tag, &manifest, &digest);
     }
 }
 

@@ -479,3 +479,64 @@ fn enable_circuit_breaker_keeps_the_rest_of_the_deployment_configuration() {
     assert_eq!(alarms.alarm_names(), ["tutorial-site-5xx"]);
     assert_eq!(service.desired_count(), 2);
 }
+
+#[test]
+fn an_environment_value_reaches_the_task_definition_but_never_the_logs() {
+    let seed = seed();
+    let secret = "s3cr3t-v4lue";
+    for (run_number, (verbosity, rust_log)) in [
+        ("-vv", None),
+        ("-v", None),
+        ("-vvv", None),
+        ("-vv", Some("trace")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Each run changes the value, so each registers a revision and logs a change.
+        let value = match run_number {
+            0 => secret.to_string(),
+            n => format!("{secret}-{n}"),
+        };
+        let mut command = update_service(&seed);
+        command
+            .args([
+                "--container-env-var-updates",
+                &format!("container=tutorial-site-app,name=DB_PASSWORD,value={value}"),
+            ])
+            .args([verbosity, "--no-wait"]);
+        if let Some(filter) = rust_log {
+            command.env("RUST_LOG", filter);
+        }
+        let result = run(&mut command);
+        result
+            .assert_code(0)
+            .assert_stderr_contains("tutorial-site-app: environment DB_PASSWORD");
+        assert!(
+            !result.stderr.contains(secret),
+            "{verbosity} RUST_LOG={rust_log:?} printed the value on stderr:\n{}",
+            result
+                .stderr
+                .lines()
+                .filter(|line| line.contains(secret))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        let arn = result.stdout.trim();
+        assert!(arn.starts_with("arn:aws:ecs:"), "stdout is the ARN: {arn}");
+        assert!(!result.stdout.contains(secret), "{}", result.stdout);
+        assert!(
+            verbosity == "-v" || result.stderr.len() > 2000,
+            "{verbosity} logged little: is the SDK's log on?"
+        );
+
+        let (definition, _) = seed.ecs.describe(arn);
+        let environment = definition.container_definitions()[0].environment();
+        assert!(
+            environment
+                .iter()
+                .any(|pair| pair.name() == Some("DB_PASSWORD") && pair.value() == Some(&*value)),
+            "the value was registered: {environment:?}"
+        );
+    }
+}
