@@ -8,12 +8,15 @@ use super::orb;
 use crate::domain::duration::parse_duration;
 use crate::env;
 
-///
-/// Exit codes: 0 success; 1 the work failed (build step, push refused, rollout failed);
-/// 2 bad usage or input, nothing changed; 3 AWS or Docker refused or could not be reached;
-/// 130 interrupted.
+/// Shown under every `--help`: what each exit code promises.
+const EXIT_CODES: &str = "Exit codes: 0 done; 1 the work failed (a build step, a push refused, a rollout failed, \
+rolled back, replaced or timed out); 2 bad input or refused, nothing was changed; 3 AWS, Docker or the \
+registry refused or could not be reached, nothing was changed; 4 failed after changing something \
+(the error lists what); 130 interrupted.";
+
+/// Build, push and deploy container images to Amazon ECR and ECS.
 #[derive(Debug, Parser)]
-#[command(name = "deployer", version, about, long_about = None, max_term_width = 100)]
+#[command(name = "deployer", version, about, long_about = None, max_term_width = 100, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
