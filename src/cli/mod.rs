@@ -17,7 +17,7 @@ use crate::error::{ErrorKind, Result};
 use crate::output;
 use args::{Cli, Command, GlobalArgs, OrbCommand, OutputFormat};
 
-/// Parses arguments, runs the command on a Tokio runtime, prints the result, returns the exit code.
+/// Parses the arguments (or an orb step's parameters) and hands the command to the app.
 pub fn run() -> ExitCode {
     if std::env::args_os()
         .next()
