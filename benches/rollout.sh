@@ -13,6 +13,7 @@ RUNS=${BENCH_RUNS:-10}
 PORT=15010
 
 command -v aws >/dev/null || python3 -m pip install -q awscli
+command -v hyperfine >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null; }
 ./scripts/stack.sh install >&2
 work=$(mktemp -d)
 fake=""
@@ -54,6 +55,10 @@ aws ecs register-task-definition --family bench-task --requires-compatibilities 
   --cpu 1024 --memory 2048 --container-definitions \
   '[{"name":"tutorial-site-app","image":"123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:latest","memory":2048,"portMappings":[{"containerPort":3000}]}]' >/dev/null
 aws ecs create-service --cluster bench-cluster --service-name bench-service --task-definition bench-task --desired-count 1 >/dev/null
+# The image deployed is in ECR, as after a push: deployer's plan checks that it exists (ecr:DescribeImages).
+aws ecr create-repository --repository-name tutorial-site-registry >/dev/null
+aws ecr put-image --repository-name tutorial-site-registry --image-tag v2 --image-manifest \
+  '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}' >/dev/null
 
 cat >"$work/orb-path.sh" <<'ORB'
 #!/usr/bin/env bash

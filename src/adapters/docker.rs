@@ -324,13 +324,15 @@ fn flush_pending(pending: &mut String) {
 
 fn is_connection_error(error: &bollard::errors::Error) -> bool {
     use bollard::errors::Error as E;
-    matches!(
-        error,
+    match error {
         E::SocketNotFoundError(_)
-            | E::HyperResponseError { .. }
-            | E::IOError { .. }
-            | E::RequestTimeoutError
-    )
+        | E::HyperResponseError { .. }
+        | E::IOError { .. }
+        | E::RequestTimeoutError => true,
+        // A refused or reset TCP connection to a remote engine (DOCKER_HOST=tcp://…).
+        E::HyperLegacyError { err } => err.is_connect(),
+        _ => false,
+    }
 }
 
 /// The connection failed under a request still being sent, rather than the engine answering.

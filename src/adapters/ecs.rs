@@ -345,12 +345,25 @@ impl Ecs {
         cluster: &str,
         service: &str,
     ) -> Result<Vec<StoppedTask>, Error> {
+        let tasks = self
+            .service_tasks(cluster, service, DesiredStatus::Stopped)
+            .await?;
+        Ok(tasks.iter().map(stopped_task).collect())
+    }
+
+    /// The service's tasks with this desired status, as DescribeTasks shows them (up to 100).
+    async fn service_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+        desired_status: DesiredStatus,
+    ) -> Result<Vec<aws_sdk_ecs::types::Task>, ApiError> {
         let listed = self
             .client
             .list_tasks()
             .cluster(cluster)
             .service_name(service)
-            .desired_status(DesiredStatus::Stopped)
+            .desired_status(desired_status)
             .send()
             .await
             .map_err(|e| ApiError::from_sdk("ecs:ListTasks", e))?;
@@ -366,7 +379,7 @@ impl Ecs {
             .send()
             .await
             .map_err(|e| ApiError::from_sdk("ecs:DescribeTasks", e))?;
-        Ok(described.tasks().iter().map(stopped_task).collect())
+        Ok(described.tasks().to_vec())
     }
 
     /// The service's tasks ECS wants running, with their state and health (up to 100).
@@ -375,29 +388,10 @@ impl Ecs {
         cluster: &str,
         service: &str,
     ) -> Result<Vec<RunningTask>, ApiError> {
-        let listed = self
-            .client
-            .list_tasks()
-            .cluster(cluster)
-            .service_name(service)
-            .desired_status(DesiredStatus::Running)
-            .send()
-            .await
-            .map_err(|e| ApiError::from_sdk("ecs:ListTasks", e))?;
-        let arns: Vec<String> = listed.task_arns().iter().take(100).cloned().collect();
-        if arns.is_empty() {
-            return Ok(Vec::new());
-        }
-        let described = self
-            .client
-            .describe_tasks()
-            .cluster(cluster)
-            .set_tasks(Some(arns))
-            .send()
-            .await
-            .map_err(|e| ApiError::from_sdk("ecs:DescribeTasks", e))?;
-        Ok(described
-            .tasks()
+        let tasks = self
+            .service_tasks(cluster, service, DesiredStatus::Running)
+            .await?;
+        Ok(tasks
             .iter()
             .map(|task| RunningTask {
                 task_arn: task.task_arn().unwrap_or_default().to_string(),

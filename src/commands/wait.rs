@@ -444,6 +444,19 @@ mod tests {
         }
     }
 
+    /// The waiter on the seed's service, from a service that ran the old revision.
+    async fn wait(ecs: &Ecs, target: &Target, settings: &WaitSettings) -> Result<ServiceSnapshot> {
+        wait_for_rollout(
+            ecs,
+            "tutorial-site-cluster",
+            "tutorial-site-service",
+            target,
+            &initial(),
+            settings,
+        )
+        .await
+    }
+
     fn settings(timeout: u64) -> WaitSettings {
         WaitSettings {
             timeout: Duration::from_secs(timeout),
@@ -485,16 +498,7 @@ mod tests {
             .output(completed)
             .build();
         let ecs = Ecs::from_client(mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&describe]));
-        let snapshot = wait_for_rollout(
-            &ecs,
-            "tutorial-site-cluster",
-            "tutorial-site-service",
-            &target(),
-            &initial(),
-            &settings(600),
-        )
-        .await
-        .unwrap();
+        let snapshot = wait(&ecs, &target(), &settings(600)).await.unwrap();
         assert_eq!(snapshot.task_definition, NEW);
         assert_eq!(describe.num_calls(), 4);
     }
@@ -512,16 +516,7 @@ mod tests {
             RuleMode::MatchAny,
             [&describe, &list, &tasks]
         ));
-        let error = wait_for_rollout(
-            &ecs,
-            "tutorial-site-cluster",
-            "tutorial-site-service",
-            &target(),
-            &initial(),
-            &settings(600),
-        )
-        .await
-        .unwrap_err();
+        let error = wait(&ecs, &target(), &settings(600)).await.unwrap_err();
         assert_eq!(error.kind, crate::error::ErrorKind::Failed);
         assert!(error.message.contains("tutorial-site-task:2"), "{error}");
         let details = error.details.join("\n");
@@ -545,16 +540,7 @@ mod tests {
             RuleMode::MatchAny,
             [&describe, &list, &tasks]
         ));
-        let error = wait_for_rollout(
-            &ecs,
-            "tutorial-site-cluster",
-            "tutorial-site-service",
-            &target(),
-            &initial(),
-            &settings(60),
-        )
-        .await
-        .unwrap_err();
+        let error = wait(&ecs, &target(), &settings(60)).await.unwrap_err();
         assert!(
             error.message.contains("did not finish within 1m00s"),
             "{error}"
@@ -579,16 +565,7 @@ mod tests {
             .output(completed)
             .build();
         let ecs = Ecs::from_client(mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&describe]));
-        wait_for_rollout(
-            &ecs,
-            "tutorial-site-cluster",
-            "tutorial-site-service",
-            &target(),
-            &initial(),
-            &settings(600),
-        )
-        .await
-        .unwrap();
+        wait(&ecs, &target(), &settings(600)).await.unwrap();
     }
 
     #[tokio::test(start_paused = true)]
@@ -622,16 +599,7 @@ mod tests {
             RuleMode::MatchAny,
             [&describe, &list, &tasks]
         ));
-        let error = wait_for_rollout(
-            &ecs,
-            "tutorial-site-cluster",
-            "tutorial-site-service",
-            &target(),
-            &initial(),
-            &settings(600),
-        )
-        .await
-        .unwrap_err();
+        let error = wait(&ecs, &target(), &settings(600)).await.unwrap_err();
         assert!(error.message.contains("ecs-svc/9"), "{error}");
     }
 
@@ -648,16 +616,7 @@ mod tests {
                 .build()
         });
         let ecs = Ecs::from_client(mock_client!(aws_sdk_ecs, [&describe]));
-        let error = wait_for_rollout(
-            &ecs,
-            "tutorial-site-cluster",
-            "tutorial-site-service",
-            &target(),
-            &initial(),
-            &settings(600),
-        )
-        .await
-        .unwrap_err();
+        let error = wait(&ecs, &target(), &settings(600)).await.unwrap_err();
         assert!(error.message.contains("disappeared"), "{error}");
     }
 
@@ -676,16 +635,7 @@ mod tests {
         let ecs = Ecs::from_client(mock_client!(aws_sdk_ecs, [&describe]));
         let mut fail_fast = settings(600);
         fail_fast.fail_on_placement_errors = true;
-        let error = wait_for_rollout(
-            &ecs,
-            "tutorial-site-cluster",
-            "tutorial-site-service",
-            &target(),
-            &initial(),
-            &fail_fast,
-        )
-        .await
-        .unwrap_err();
+        let error = wait(&ecs, &target(), &fail_fast).await.unwrap_err();
         assert!(error.message.contains("cannot place tasks"), "{error}");
         assert_eq!(describe.num_calls(), 1);
     }
@@ -782,16 +732,7 @@ mod tests {
         let mut running = target();
         running.wait_until = crate::domain::rollout::WaitUntil::Running;
         let started = Instant::now();
-        wait_for_rollout(
-            &ecs,
-            "tutorial-site-cluster",
-            "tutorial-site-service",
-            &running,
-            &initial(),
-            &settings(600),
-        )
-        .await
-        .unwrap();
+        wait(&ecs, &running, &settings(600)).await.unwrap();
         // One poll not ready, one that starts the 15 s settle, and polls until it has passed.
         assert!(
             started.elapsed() >= Duration::from_secs(15),
@@ -823,16 +764,7 @@ mod tests {
         ));
         let mut running = target();
         running.wait_until = crate::domain::rollout::WaitUntil::Running;
-        let error = wait_for_rollout(
-            &ecs,
-            "tutorial-site-cluster",
-            "tutorial-site-service",
-            &running,
-            &initial(),
-            &settings(60),
-        )
-        .await
-        .unwrap_err();
+        let error = wait(&ecs, &running, &settings(60)).await.unwrap_err();
         assert!(error.message.contains("did not finish within"), "{error}");
         let details = error.details.join("\n");
         assert!(details.contains("UNHEALTHY"), "{details}");
@@ -860,16 +792,7 @@ mod tests {
             .output(completed)
             .build();
         let ecs = Ecs::from_client(mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&describe]));
-        wait_for_rollout(
-            &ecs,
-            "tutorial-site-cluster",
-            "tutorial-site-service",
-            &target(),
-            &initial(),
-            &settings(600),
-        )
-        .await
-        .unwrap();
+        wait(&ecs, &target(), &settings(600)).await.unwrap();
         assert_eq!(describe.num_calls(), 4);
     }
 
@@ -895,16 +818,7 @@ mod tests {
             .output(completed)
             .build();
         let ecs = Ecs::from_client(mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&describe]));
-        wait_for_rollout(
-            &ecs,
-            "tutorial-site-cluster",
-            "tutorial-site-service",
-            &target(),
-            &initial(),
-            &settings(600),
-        )
-        .await
-        .unwrap();
+        wait(&ecs, &target(), &settings(600)).await.unwrap();
         assert_eq!(describe.num_calls(), 3);
     }
 
@@ -930,16 +844,7 @@ mod tests {
             [&describe, &list, &tasks]
         ));
         let started = Instant::now();
-        let error = wait_for_rollout(
-            &ecs,
-            "tutorial-site-cluster",
-            "tutorial-site-service",
-            &target(),
-            &initial(),
-            &settings(600),
-        )
-        .await
-        .unwrap_err();
+        let error = wait(&ecs, &target(), &settings(600)).await.unwrap_err();
         assert!(error.message.contains("no longer listed"), "{error}");
         let waited = started.elapsed();
         assert!(
@@ -970,16 +875,7 @@ mod tests {
             RuleMode::MatchAny,
             [&describe, &list, &tasks]
         ));
-        let error = wait_for_rollout(
-            &ecs,
-            "tutorial-site-cluster",
-            "tutorial-site-service",
-            &target(),
-            &initial(),
-            &settings(600),
-        )
-        .await
-        .unwrap_err();
+        let error = wait(&ecs, &target(), &settings(600)).await.unwrap_err();
         assert_eq!(
             describe.num_calls(),
             1,
@@ -1037,16 +933,7 @@ mod tests {
         fail_fast.fail_on_placement_errors = true;
         let mut ours = target();
         ours.created_at = Some("2026-11-24T10:00:00Z".into());
-        wait_for_rollout(
-            &ecs,
-            "tutorial-site-cluster",
-            "tutorial-site-service",
-            &ours,
-            &initial(),
-            &fail_fast,
-        )
-        .await
-        .unwrap();
+        wait(&ecs, &ours, &fail_fast).await.unwrap();
         assert_eq!(describe.num_calls(), 3);
     }
 

@@ -635,6 +635,22 @@ fn an_unreachable_daemon_is_named() {
             "the Docker daemon at unix:///nonexistent/docker.sock cannot be reached",
         )
         .assert_stderr_contains("DOCKER_HOST");
+    // A remote engine (CircleCI's setup_remote_docker) that refuses the connection; nothing
+    // was created, as the daemon is reached before the repository is.
+    let remote = run(deployer(context.path())
+        .env("DOCKER_HOST", "tcp://127.0.0.1:9")
+        .args([
+            "push",
+            "--repo",
+            &repo,
+            "--create-repo",
+            "--registry",
+            &stack.registry,
+        ]));
+    remote
+        .assert_code(3)
+        .assert_stderr_contains("the Docker daemon at tcp://127.0.0.1:9 cannot be reached");
+    assert!(!Api::moto(&stack).repository_exists(&repo));
 }
 
 #[test]

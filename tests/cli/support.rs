@@ -323,13 +323,24 @@ impl Api {
                        "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},
             "layers": []
         });
+        self.put_image(repo, tag, &manifest.to_string(), None)
+    }
+
+    fn put_image(
+        &self,
+        repo: &str,
+        tag: &str,
+        manifest: &str,
+        digest: Option<&str>,
+    ) -> Result<(), String> {
         self.runtime
             .block_on(
                 self.ecr
                     .put_image()
                     .repository_name(repo)
                     .image_tag(tag)
-                    .image_manifest(manifest.to_string())
+                    .image_manifest(manifest)
+                    .set_image_digest(digest.map(str::to_string))
                     .send(),
             )
             .map(|_| ())
@@ -338,17 +349,7 @@ impl Api {
 
     /// Records in ECR that `repo:tag` holds `manifest` with `digest`, as a push through ECR would.
     pub fn record_manifest(&self, repo: &str, tag: &str, manifest: &str, digest: &str) {
-        self.runtime
-            .block_on(
-                self.ecr
-                    .put_image()
-                    .repository_name(repo)
-                    .image_tag(tag)
-                    .image_manifest(manifest)
-                    .image_digest(digest)
-                    .send(),
-            )
-            .unwrap();
+        self.put_image(repo, tag, manifest, Some(digest)).unwrap();
     }
 
     /// Does what real ECR does on a push: records the manifest the registry stored under `tag`.
