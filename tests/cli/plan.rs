@@ -131,77 +131,30 @@ fn deploy_dry_run_shows_the_whole_plan_and_changes_nothing() {
     assert_nothing_changed(&stack, &ecs, &repo, &seeded);
 }
 
-#[test]
-fn a_code_deploy_service_is_refused_before_anything_is_registered() {
-    let stack = stack();
-    let ecs = Api::moto(&stack);
-    let family = unique_repo("tutorial-site-task");
-    let cluster = unique_repo("tutorial-site-cluster");
-    let first = ecs.register_seed(&family);
-    ecs.block_on(ecs.ecs.create_cluster().cluster_name(&cluster).send())
-        .unwrap();
-    ecs.block_on(
-        ecs.ecs
-            .create_service()
-            .cluster(&cluster)
-            .service_name("tutorial-site-service")
-            .task_definition(&first)
-            .desired_count(1)
-            .deployment_controller(
-                aws_sdk_ecs::types::DeploymentController::builder()
-                    .r#type(aws_sdk_ecs::types::DeploymentControllerType::CodeDeploy)
-                    .build()
-                    .unwrap(),
-            )
-            .send(),
-    )
-    .unwrap();
-    let result = run(deployer(Path::new("/")).args([
-        "update-service",
-        "--family",
-        &family,
-        "--cluster",
-        &cluster,
-        "--service",
-        "tutorial-site-service",
-        "--container-image-name-updates",
-        "container=tutorial-site-app,tag=v2",
-        "--no-wait",
-    ]));
-    result
-        .assert_code(2)
-        .assert_stderr_contains("deployer cannot deploy service tutorial-site-service: it uses the CODE_DEPLOY deployment controller")
-        .assert_stderr_contains("hint: deploy it with CodeDeploy");
-    assert_eq!(ecs.revisions(&family).len(), 1, "nothing registered");
-}
+type CreateService = aws_sdk_ecs::operation::create_service::builders::CreateServiceFluentBuilder;
 
-#[test]
-fn a_blue_green_service_is_refused_before_anything_is_registered() {
-    let stack = stack();
-    let ecs = Api::emulator(&stack);
+/// update-service of a service `shape` creates on `endpoint`: what deployer said, and that it
+/// registered nothing.
+fn update_a_service_shaped(
+    endpoint: &str,
+    shape: impl FnOnce(CreateService) -> CreateService,
+) -> crate::support::Run {
+    let ecs = Api::at(endpoint);
     let family = unique_repo("tutorial-site-task");
     let cluster = unique_repo("tutorial-site-cluster");
     let first = ecs.register_seed(&family);
     ecs.block_on(ecs.ecs.create_cluster().cluster_name(&cluster).send())
         .unwrap();
-    ecs.block_on(
-        ecs.ecs
-            .create_service()
-            .cluster(&cluster)
-            .service_name("tutorial-site-service")
-            .task_definition(&first)
-            .desired_count(0)
-            .deployment_configuration(
-                aws_sdk_ecs::types::DeploymentConfiguration::builder()
-                    .strategy(aws_sdk_ecs::types::DeploymentStrategy::BlueGreen)
-                    .bake_time_in_minutes(5)
-                    .build(),
-            )
-            .send(),
-    )
-    .unwrap();
+    let create = ecs
+        .ecs
+        .create_service()
+        .cluster(&cluster)
+        .service_name("tutorial-site-service")
+        .task_definition(&first)
+        .desired_count(0);
+    ecs.block_on(shape(create).send()).unwrap();
     let result = run(deployer(Path::new("/"))
-        .env("AWS_ENDPOINT_URL", &stack.emulator)
+        .env("AWS_ENDPOINT_URL", endpoint)
         .args([
             "update-service",
             "--family",
@@ -210,12 +163,46 @@ fn a_blue_green_service_is_refused_before_anything_is_registered() {
             &cluster,
             "--service",
             "tutorial-site-service",
+            "--container-image-name-updates",
+            "container=tutorial-site-app,tag=v2",
             "--no-wait",
         ]));
+    assert_eq!(ecs.revisions(&family).len(), 1, "nothing registered");
+    result
+}
+
+#[test]
+fn a_code_deploy_service_is_refused_before_anything_is_registered() {
+    let stack = stack();
+    let result = update_a_service_shaped(&stack.moto, |create| {
+        create.deployment_controller(
+            aws_sdk_ecs::types::DeploymentController::builder()
+                .r#type(aws_sdk_ecs::types::DeploymentControllerType::CodeDeploy)
+                .build()
+                .unwrap(),
+        )
+    });
+    result
+        .assert_code(2)
+        .assert_stderr_contains("deployer cannot deploy service tutorial-site-service: it uses the CODE_DEPLOY deployment controller")
+        .assert_stderr_contains("hint: deploy it with CodeDeploy");
+}
+
+#[test]
+fn a_blue_green_service_is_refused_before_anything_is_registered() {
+    // moto keeps no deploymentConfiguration; the emulator keeps it as given.
+    let stack = stack();
+    let result = update_a_service_shaped(&stack.emulator, |create| {
+        create.deployment_configuration(
+            aws_sdk_ecs::types::DeploymentConfiguration::builder()
+                .strategy(aws_sdk_ecs::types::DeploymentStrategy::BlueGreen)
+                .bake_time_in_minutes(5)
+                .build(),
+        )
+    });
     result
         .assert_code(2)
         .assert_stderr_contains("its deployment strategy is BLUE_GREEN");
-    assert_eq!(ecs.revisions(&family).len(), 1, "nothing registered");
 }
 
 #[test]
