@@ -561,8 +561,41 @@ fn list_service_deployments(state: &State, input: &Value) -> Answer {
     let service = &state.services[index];
     let mut all: Vec<&Deployment> = service.deployments.iter().collect();
     all.extend(service.history.iter().map(|(deployment, _)| deployment));
-    all.sort_by(|a, b| b.created_at.total_cmp(&a.created_at));
+    // The API promises no order: oldest first here, so a client that takes the first entry
+    // for the newest fails its tests.
+    all.sort_by(|a, b| a.created_at.total_cmp(&b.created_at));
+    let statuses: Vec<&str> = input
+        .get("status")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    all.retain(|deployment| {
+        statuses.is_empty() || statuses.contains(&deployment.listed_status.as_str())
+    });
+    // Pages of maxResults (1 to 100, default 20); nextToken is the index of the next entry.
+    let page_size = input
+        .get("maxResults")
+        .and_then(Value::as_u64)
+        .unwrap_or(20);
+    if !(1..=100).contains(&page_size) {
+        return Err(ApiError::client(
+            "InvalidParameterException",
+            "maxResults must be between 1 and 100.",
+        ));
+    }
+    let start = match input.get("nextToken").and_then(Value::as_str) {
+        Some(token) => token.parse::<usize>().map_err(|_| {
+            ApiError::client("InvalidParameterException", "The nextToken is not valid.")
+        })?,
+        None => 0,
+    };
+    let end = (start + page_size as usize).min(all.len());
+    let next_token = (end < all.len()).then(|| end.to_string());
     let listed: Vec<Value> = all
+        .get(start..end)
+        .unwrap_or_default()
         .iter()
         .map(|deployment| {
             let mut brief = json!({
@@ -583,7 +616,11 @@ fn list_service_deployments(state: &State, input: &Value) -> Answer {
             brief
         })
         .collect();
-    Ok(json!({"serviceDeployments": listed}))
+    let mut answer = json!({"serviceDeployments": listed});
+    if let Some(token) = next_token {
+        answer["nextToken"] = json!(token);
+    }
+    Ok(answer)
 }
 
 fn describe_service_revisions(state: &State, input: &Value) -> Answer {

@@ -416,33 +416,49 @@ impl Ecs {
             .collect())
     }
 
-    /// The service's deployment history as ListServiceDeployments answers it (the API promises
-    /// no order: callers sort by `created_at`).
+    /// The service's deployments of this status (e.g. SUCCESSFUL), from every page of
+    /// ListServiceDeployments; the API promises no order, so callers sort by `created_at`.
     pub async fn deployment_history(
         &self,
         cluster: &str,
         service: &str,
+        status: &str,
     ) -> Result<Vec<HistoricDeployment>, Error> {
-        let answer = self
-            .client
-            .list_service_deployments()
-            .cluster(cluster)
-            .service(service)
-            .send()
-            .await
-            .map_err(|e| ApiError::from_sdk("ecs:ListServiceDeployments", e))?;
-        Ok(answer
-            .service_deployments()
-            .iter()
-            .map(|deployment| HistoricDeployment {
-                status: deployment
-                    .status()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                target_revision_arn: deployment.target_service_revision_arn().map(str::to_string),
-                created_at: time(deployment.created_at()),
-            })
-            .collect())
+        /// Bounds the walk through a very long history: 50 pages of 100.
+        const MAX_PAGES: usize = 50;
+        let mut history = Vec::new();
+        let mut next_token: Option<String> = None;
+        // Every page: the order is not promised, so the newest may be on any of them.
+        for _ in 0..MAX_PAGES {
+            let page = self
+                .client
+                .list_service_deployments()
+                .cluster(cluster)
+                .service(service)
+                .status(aws_sdk_ecs::types::ServiceDeploymentStatus::from(status))
+                .max_results(100)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| ApiError::from_sdk("ecs:ListServiceDeployments", e))?;
+            history.extend(page.service_deployments().iter().map(|deployment| {
+                HistoricDeployment {
+                    status: deployment
+                        .status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    target_revision_arn: deployment
+                        .target_service_revision_arn()
+                        .map(str::to_string),
+                    created_at: time(deployment.created_at()),
+                }
+            }));
+            next_token = page.next_token().map(str::to_string);
+            if next_token.is_none() {
+                break;
+            }
+        }
+        Ok(history)
     }
 
     /// The task definition a service revision ran.

@@ -90,7 +90,7 @@ async fn previous_revision(
         .with_hint("pass --to-revision N to name the revision of the family to go back to")
     };
     let mut history = ecs
-        .deployment_history(&settings.cluster, &settings.service)
+        .deployment_history(&settings.cluster, &settings.service, "SUCCESSFUL")
         .await
         .map_err(|error| unknown(error.message.clone()))?;
     newest_first(&mut history);
@@ -106,7 +106,7 @@ async fn previous_revision(
         }
     }
     Err(unknown(format!(
-        "none of its last {} deployments ran a revision other than {}",
+        "none of its last {} successful deployments ran a revision other than {}",
         history.len().min(HISTORY_DEPTH),
         short_task_definition(current)
     )))
