@@ -14,7 +14,8 @@ use serde_json::Value;
 
 use super::aws::ApiError;
 use crate::domain::rollout::{
-    Deployment, RunningTask, ServiceEvent, ServiceSnapshot, StoppedContainer, StoppedTask,
+    Deployment, LoadBalancer, RunningTask, ServiceEvent, ServiceSnapshot, StoppedContainer,
+    StoppedTask,
 };
 use crate::error::Error;
 
@@ -129,15 +130,28 @@ pub struct HistoricDeployment {
 
 pub struct Ecs {
     client: aws_sdk_ecs::Client,
+    /// What the client was built from, for the load balancer's adapter the waiter may need.
+    config: Option<AwsConfig>,
 }
 
 impl Ecs {
     pub fn new(config: &AwsConfig) -> Self {
-        Self::from_client(aws_sdk_ecs::Client::new(config.sdk()))
+        Ecs {
+            client: aws_sdk_ecs::Client::new(config.sdk()),
+            config: Some(config.clone()),
+        }
     }
 
     pub fn from_client(client: aws_sdk_ecs::Client) -> Self {
-        Ecs { client }
+        Ecs {
+            client,
+            config: None,
+        }
+    }
+
+    /// The AWS configuration this client was built from (`None` for a client given as is).
+    pub fn config(&self) -> Option<&AwsConfig> {
+        self.config.as_ref()
     }
 
     /// The DescribeTaskDefinition answer (with tags) exactly as AWS sent it.
@@ -412,6 +426,62 @@ impl Ecs {
                         )
                     })
                     .collect(),
+                private_ip: task
+                    .attachments()
+                    .iter()
+                    .filter(|attachment| attachment.r#type() == Some("ElasticNetworkInterface"))
+                    .flat_map(|attachment| attachment.details())
+                    .find(|detail| detail.name() == Some("privateIPv4Address"))
+                    .and_then(|detail| detail.value())
+                    .map(str::to_string),
+                container_instance_arn: task.container_instance_arn().map(str::to_string),
+                host_ports: task
+                    .containers()
+                    .iter()
+                    .flat_map(|container| {
+                        let name = container.name().unwrap_or_default().to_string();
+                        container
+                            .network_bindings()
+                            .iter()
+                            .filter_map(move |binding| {
+                                Some((
+                                    name.clone(),
+                                    binding.container_port()?,
+                                    binding.host_port()?,
+                                ))
+                            })
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// The EC2 instance id of each container instance (bridge and host network modes register
+    /// instances with the load balancer).
+    pub async fn instance_ids(
+        &self,
+        cluster: &str,
+        container_instances: Vec<String>,
+    ) -> Result<std::collections::BTreeMap<String, String>, ApiError> {
+        if container_instances.is_empty() {
+            return Ok(Default::default());
+        }
+        let answer = self
+            .client
+            .describe_container_instances()
+            .cluster(cluster)
+            .set_container_instances(Some(container_instances))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:DescribeContainerInstances", e))?;
+        Ok(answer
+            .container_instances()
+            .iter()
+            .filter_map(|instance| {
+                Some((
+                    instance.container_instance_arn()?.to_string(),
+                    instance.ec2_instance_id()?.to_string(),
+                ))
             })
             .collect())
     }
@@ -551,6 +621,15 @@ fn snapshot(service: &aws_sdk_ecs::types::Service) -> ServiceSnapshot {
                 id: event.id().unwrap_or_default().to_string(),
                 created_at: time(event.created_at()),
                 message: event.message().unwrap_or_default().to_string(),
+            })
+            .collect(),
+        load_balancers: service
+            .load_balancers()
+            .iter()
+            .map(|balancer| LoadBalancer {
+                target_group_arn: balancer.target_group_arn().map(str::to_string),
+                container_name: balancer.container_name().unwrap_or_default().to_string(),
+                container_port: balancer.container_port().unwrap_or_default(),
             })
             .collect(),
     }

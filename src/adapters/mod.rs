@@ -5,3 +5,4 @@ pub mod docker;
 pub mod ecr;
 pub mod ecr_public;
 pub mod ecs;
+pub mod elb;

@@ -7,9 +7,13 @@ use tokio::time::Instant;
 use crate::adapters::aws::ApiErrorKind;
 use crate::adapters::ecs::Ecs;
 use crate::domain::duration::format_duration;
+use std::collections::BTreeMap;
+
+use crate::adapters::elb::Elb;
 use crate::domain::rollout::{
-    assess_within_grace, describe_stopped_tasks, placement_failure, short_task_definition,
-    tasks_ready, RolloutLog, ServiceSnapshot, Target, Verdict, WaitUntil,
+    assess_within_grace, describe_stopped_tasks, ours, placement_failure, short_task_definition,
+    targets_ready, tasks_ready, RolloutLog, RunningTask, ServiceSnapshot, Target, Verdict,
+    WaitUntil,
 };
 use crate::error::{Error, Result};
 use crate::output;
@@ -168,8 +172,10 @@ pub async fn wait_for_rollout(
 }
 
 /// `--wait-until running`: our tasks running and healthy, and staying so for the settle time.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Readiness {
+    /// The load balancer's client, made when a service has target groups.
+    elb: Option<Elb>,
     /// Containers whose definition has a health check, read once.
     health_checked: Option<Vec<String>>,
     ready_since: Option<Instant>,
@@ -210,12 +216,18 @@ impl Readiness {
             .find(|deployment| deployment.id == target.deployment_id)
             .map_or(0, |deployment| deployment.desired_count);
         let verdict = match ecs.running_tasks(cluster, service).await {
-            Ok(tasks) => tasks_ready(
+            Ok(tasks) => match tasks_ready(
                 &tasks,
                 target,
                 desired,
                 self.health_checked.as_deref().unwrap_or_default(),
-            ),
+            ) {
+                Ok(()) => {
+                    self.targets(ecs, cluster, snapshot, &ours(&tasks, target))
+                        .await
+                }
+                not_ready => not_ready,
+            },
             Err(error) => Err(format!("the tasks could not be listed: {error}")),
         };
         match verdict {
@@ -239,6 +251,48 @@ impl Readiness {
                 false
             }
         }
+    }
+}
+
+impl Readiness {
+    /// Behind a load balancer: our tasks are healthy targets of every target group.
+    async fn targets(
+        &mut self,
+        ecs: &Ecs,
+        cluster: &str,
+        snapshot: &ServiceSnapshot,
+        ours: &[&RunningTask],
+    ) -> Result<(), String> {
+        let groups: Vec<&str> = snapshot
+            .load_balancers
+            .iter()
+            .filter_map(|balancer| balancer.target_group_arn.as_deref())
+            .collect();
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let Some(config) = ecs.config() else {
+            return Ok(());
+        };
+        let elb = self.elb.get_or_insert_with(|| Elb::new(config));
+        let mut health = BTreeMap::new();
+        for group in groups {
+            let targets = elb
+                .target_health(group)
+                .await
+                .map_err(|error| format!("the target health could not be read: {error}"))?;
+            health.insert(group.to_string(), targets);
+        }
+        let without_address: Vec<String> = ours
+            .iter()
+            .filter(|task| task.private_ip.is_none())
+            .filter_map(|task| task.container_instance_arn.clone())
+            .collect();
+        let instances = ecs
+            .instance_ids(cluster, without_address)
+            .await
+            .map_err(|error| format!("the container instances could not be read: {error}"))?;
+        targets_ready(ours, &snapshot.load_balancers, &health, &instances)
     }
 }
 
@@ -441,6 +495,7 @@ mod tests {
             pending_count: 0,
             deployments: Vec::new(),
             events: Vec::new(),
+            load_balancers: Vec::new(),
         }
     }
 
