@@ -120,8 +120,15 @@ build_rust() {
     'ENV PATH=/usr/local/rust/bin:/usr/local/bin:/usr/bin:/bin' \
     'ENV CARGO_HOME=/usr/local/cargo' \
     'ENV CARGO_NET_OFFLINE=true' \
-    'ENV HOME=/root'
+    'ENV HOME=/root' \
+    "ENV DEPLOYER_CARGO_LOCK=$LOCK_HASH"
 }
 
 if $force || ! have "$RUNTIME_BASE"; then build_runtime; else log "$RUNTIME_BASE is there"; fi
-if $force || ! have "$RUST_BASE"; then build_rust; else log "$RUST_BASE is there"; fi
+# The crates inside are those of the Cargo.lock it was made for: a changed lock makes it anew.
+LOCK_HASH=$(sha256sum "$ROOT/Cargo.lock" | cut -d' ' -f1)
+made_for_this_lock() {
+  docker image inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$RUST_BASE" 2>/dev/null |
+    grep -qx "DEPLOYER_CARGO_LOCK=$LOCK_HASH"
+}
+if $force || ! made_for_this_lock; then build_rust; else log "$RUST_BASE is there, for this Cargo.lock"; fi
