@@ -457,8 +457,9 @@ fn update_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
             .ok_or_else(|| ApiError::client("ClientException", "TaskDefinition not found."))?,
         None => current.clone(),
     };
-    // ECS starts a new deployment when the load balancers change, and checks them (the new ones,
-    // or the service's own) against the task definition the service will run.
+    // "When you add, update, or remove a load balancer configuration, Amazon ECS starts a new
+    // deployment" (the API reference's LoadBalancer); the load balancers (the new ones, or the
+    // service's own) are checked against the task definition the service will run.
     let load_balancers = input
         .get("loadBalancers")
         .cloned()
