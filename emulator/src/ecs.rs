@@ -338,6 +338,50 @@ fn grace_period(input: &Value) -> Option<i64> {
         .and_then(Value::as_i64)
 }
 
+/// Checks a service's `loadBalancers` against the task definition it runs, as ECS does: the
+/// container must be one of the task definition's and the port one of its port mappings'
+/// containerPort. The wording is ECS's as users quote it (pulumi/pulumi-awsx#1172,
+/// aws/amazon-ecs-agent#1276, aws/amazon-ecs-cli#359); "Container Port can not be blank." is
+/// written after the last of these.
+fn validate_load_balancers(definition: &Value, load_balancers: &Value) -> Result<(), ApiError> {
+    let invalid = |message: String| ApiError::client("InvalidParameterException", message);
+    let Some(entries) = load_balancers.as_array() else {
+        return Ok(());
+    };
+    for entry in entries {
+        let name = entry
+            .get("containerName")
+            .and_then(Value::as_str)
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| invalid("Container Name can not be blank.".into()))?;
+        let port = entry
+            .get("containerPort")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| invalid("Container Port can not be blank.".into()))?;
+        let container = definition["containerDefinitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|container| container["name"] == name)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "The container {name} does not exist in the task definition."
+                ))
+            })?;
+        let mapped = container["portMappings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|mapping| mapping["containerPort"].as_i64() == Some(port));
+        if !mapped {
+            return Err(invalid(format!(
+                "The container {name} did not have a container port {port} defined."
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn create_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
     let cluster = existing_cluster(state, input)?;
     let name = required(input, "serviceName")?.to_string();
@@ -352,10 +396,12 @@ fn create_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
         ));
     }
     let reference = required(input, "taskDefinition")?;
-    let task_definition = state
+    let revision = state
         .find_revision(reference)
-        .map(|r| r.arn.clone())
         .ok_or_else(|| ApiError::client("ClientException", "TaskDefinition not found."))?;
+    let load_balancers = input.get("loadBalancers").cloned().unwrap_or(json!([]));
+    validate_load_balancers(&revision.definition, &load_balancers)?;
+    let task_definition = revision.arn.clone();
     let desired = input
         .get("desiredCount")
         .and_then(Value::as_i64)
@@ -379,6 +425,7 @@ fn create_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
         steady_reported: false,
         health_check_grace_period: grace_period(input).unwrap_or(0),
         stale: None,
+        load_balancers,
         placement_failures_left: 0,
         last_placement_failure: 0.0,
     };
@@ -410,10 +457,24 @@ fn update_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
             .ok_or_else(|| ApiError::client("ClientException", "TaskDefinition not found."))?,
         None => current.clone(),
     };
+    // "When you add, update, or remove a load balancer configuration, Amazon ECS starts a new
+    // deployment" (the API reference's LoadBalancer); the load balancers (the new ones, or the
+    // service's own) are checked against the task definition the service will run.
+    let load_balancers = input
+        .get("loadBalancers")
+        .cloned()
+        .unwrap_or_else(|| state.services[index].load_balancers.clone());
+    let definition = &state
+        .find_revision(&task_definition)
+        .expect("found above")
+        .definition;
+    validate_load_balancers(definition, &load_balancers)?;
+    let load_balancers_changed = load_balancers != state.services[index].load_balancers;
     let force = input
         .get("forceNewDeployment")
         .and_then(Value::as_bool)
-        .unwrap_or(false);
+        .unwrap_or(false)
+        || load_balancers_changed;
     let service_name = state.services[index].name.clone();
     if faults.stale_describe_polls > 0 {
         let before = state.services[index].to_json();
@@ -422,6 +483,7 @@ fn update_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
     if let Some(seconds) = grace_period(input) {
         state.services[index].health_check_grace_period = seconds;
     }
+    state.services[index].load_balancers = load_balancers;
     if let Some(count) = input.get("desiredCount").and_then(Value::as_i64) {
         state.services[index].desired_count = count;
     }
@@ -808,6 +870,81 @@ mod tests {
         )
         .unwrap();
         state
+    }
+
+    #[test]
+    fn load_balancers_are_kept_as_given_and_checked_against_the_task_definition() {
+        let faults = Faults::default();
+        let mut state = registered_service(&faults);
+        register_task_definition(
+            &mut state,
+            &minimal(
+                json!({"name": "app", "image": "app:3", "portMappings": [{"containerPort": 3000}]}),
+            ),
+        )
+        .unwrap();
+        let group = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/site/1";
+        let create = |state: &mut State, name: &str, load_balancers: Value| {
+            create_service(
+                state,
+                &json!({"cluster": "c", "serviceName": name, "taskDefinition": "f:3", "loadBalancers": load_balancers}),
+                &faults,
+            )
+        };
+        let error = create(
+            &mut state,
+            "a",
+            json!([{"targetGroupArn": group, "containerName": "app", "containerPort": 80}]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (error.code, error.message.as_str()),
+            (
+                "InvalidParameterException",
+                "The container app did not have a container port 80 defined."
+            )
+        );
+        let error = create(
+            &mut state,
+            "a",
+            json!([{"targetGroupArn": group, "containerName": "web", "containerPort": 3000}]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.message,
+            "The container web does not exist in the task definition."
+        );
+        let given =
+            json!([{"targetGroupArn": group, "containerName": "app", "containerPort": 3000}]);
+        create(&mut state, "a", given.clone()).unwrap();
+        let described =
+            describe_services(&mut state, &json!({"cluster": "c", "services": ["a"]})).unwrap();
+        assert_eq!(described["services"][0]["loadBalancers"], given);
+        // A task definition without that port is refused for the service that routes to it.
+        let error = update_service(
+            &mut state,
+            &json!({"cluster": "c", "service": "a", "taskDefinition": "f:2"}),
+            &faults,
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.message,
+            "The container app did not have a container port 3000 defined."
+        );
+        // New load balancers are kept and start a deployment, as ECS does.
+        let classic =
+            json!([{"loadBalancerName": "site", "containerName": "app", "containerPort": 3000}]);
+        let updated = update_service(
+            &mut state,
+            &json!({"cluster": "c", "service": "a", "loadBalancers": classic}),
+            &faults,
+        )
+        .unwrap();
+        assert_eq!(updated["service"]["loadBalancers"], classic);
+        assert_eq!(
+            updated["service"]["deployments"].as_array().unwrap().len(),
+            2
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Fault injection for tests: throttling, server errors and slow answers, every Nth request;
 //! and ECS's own misbehaviours a waiter must survive: DescribeServices answering the service as
-//! it was before an UpdateService (eventual consistency), tasks that cannot be placed, and
-//! containers slow to start.
+//! it was before an UpdateService (eventual consistency), tasks that cannot be placed,
+//! containers slow to start, and a load balancer slow to find its targets healthy.
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Clone, Default)]
@@ -20,6 +20,9 @@ pub struct Faults {
     pub unplaceable: Vec<(String, u64)>,
     /// Wait this long between creating a task's container and starting it.
     pub launch_delay_ms: u64,
+    /// Load-balancer targets stay `initial` this long after their task became healthy (a slow
+    /// health check; `--target-health-delay-ms N`).
+    pub target_health_delay_ms: u64,
 }
 
 impl Faults {

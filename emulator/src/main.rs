@@ -1,8 +1,10 @@
 //! deployer-emulator: the ECS and ECR control planes on 127.0.0.1, speaking the AWS JSON protocol
-//! the SDKs use, running tasks as real containers on the local Docker engine and reporting what
-//! the registry really holds, so deployer's rollouts can be tested end to end on one machine.
+//! the SDKs use (and ELBv2's DescribeTargetHealth on the Query protocol), running tasks as real
+//! containers on the local Docker engine and reporting what the registry really holds, so
+//! deployer's rollouts can be tested end to end on one machine.
 mod ecr;
 mod ecs;
+mod elb;
 mod faults;
 mod lb;
 mod protocol;
@@ -43,7 +45,7 @@ fn usage() -> ! {
          [--account 123456789012] [--region eu-west-1] [--throttle-every N] [--fail-every N] [--delay-ms N] \
          [--registry-proxy 127.0.0.1:PORT --registry-proxy-failures N] [--breaker-threshold N] \
          [--instance NAME] [--stale-describe-polls N] [--unplaceable-service NAME[:COUNT]]... \
-         [--launch-delay-ms N]"
+         [--launch-delay-ms N] [--target-health-delay-ms N]"
     );
     std::process::exit(2)
 }
@@ -92,6 +94,7 @@ fn settings() -> Settings {
                 .add_unplaceable(&value)
                 .unwrap_or_else(|| usage()),
             "--launch-delay-ms" => settings.faults.launch_delay_ms = number(),
+            "--target-health-delay-ms" => settings.faults.target_health_delay_ms = number(),
             _ => usage(),
         }
     }

@@ -1,5 +1,6 @@
 //! The AWS JSON 1.1 protocol: POST with `X-Amz-Target: Service.Operation`, JSON in and out,
-//! errors as `{"__type": Code, "message": …}` with a 400 (or 500) status.
+//! errors as `{"__type": Code, "message": …}` with a 400 (or 500) status; and the AWS Query
+//! protocol ELBv2 speaks: no target, `Action=…&Version=…` form-encoded in, XML out.
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -60,25 +61,33 @@ async fn handle(
     context: Arc<Context>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let target = request
-        .headers()
-        .get("x-amz-target")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let target = header("x-amz-target");
+    let query = target.is_empty()
+        && header("content-type").starts_with("application/x-www-form-urlencoded");
     let body = request
         .into_body()
         .collect()
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    let input: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
     if context.settings.faults.delay_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(
             context.settings.faults.delay_ms,
         ))
         .await;
     }
+    if query {
+        return Ok(handle_query(&context, &body).await);
+    }
+    let input: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
     let (service, operation) = target.split_once('.').unwrap_or(("", target.as_str()));
     let answer = match context.faults.next(&context.settings.faults) {
         Fault::Throttle => Err(ApiError::client("ThrottlingException", "Rate exceeded")),
@@ -114,6 +123,44 @@ async fn handle(
         .body(Full::new(Bytes::from(value.to_string())))
         .expect("valid response");
     Ok(response)
+}
+
+/// A Query request: ELBv2's, the one service the emulator answers on that protocol.
+async fn handle_query(context: &Context, body: &[u8]) -> Response<Full<Bytes>> {
+    let request_id = uuid(rand_id());
+    let parameters: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let answer = match context.faults.next(&context.settings.faults) {
+        Fault::Throttle => Err(ApiError::client("Throttling", "Rate exceeded")),
+        Fault::ServerError => Err(ApiError {
+            code: "InternalFailure",
+            message: "injected server error".into(),
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+        }),
+        Fault::None => crate::elb::handle(context, &parameters, &request_id).await,
+    };
+    let (status, xml) = match answer {
+        Ok(xml) => (StatusCode::OK, xml),
+        Err(error) => (error.status, crate::elb::render_error(&error, &request_id)),
+    };
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/xml")
+        .header("x-amzn-requestid", request_id)
+        .body(Full::new(Bytes::from(xml)))
+        .expect("valid response")
+}
+
+/// A request id in the UUID form AWS's Query services use.
+fn uuid(id: u128) -> String {
+    let hex = format!("{id:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// A request id / deployment id source; unique enough for one emulator process.

@@ -200,6 +200,7 @@ fn follow(task: &mut Task, observed: &[Observed]) {
     } else if essential().all(|seen| matches!(seen, Observed::Healthy)) {
         task.last_status = "RUNNING".into();
         task.healthy = true;
+        task.healthy_at.get_or_insert_with(now);
     } else {
         task.last_status = "PENDING".into();
     }
@@ -600,15 +601,15 @@ async fn launch_task(
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let (task_id, task_arn, cluster) = {
-        let state = state.lock().await;
+    let (task_id, task_arn, cluster, network_interface) = {
+        let mut state = state.lock().await;
         let id = format!("{:032x}", crate::protocol::rand_id());
         let cluster = state.services[service_index].cluster.clone();
         let arn = format!(
             "arn:aws:ecs:{}:{}:task/{cluster}/{id}",
             state.region, state.account
         );
-        (id, arn, cluster)
+        (id, arn, cluster, state.next_network_interface())
     };
     let mut task = Task {
         arn: task_arn.clone(),
@@ -637,6 +638,8 @@ async fn launch_task(
         started_at: now(),
         stopped_at: None,
         grace_until: now() + grace_period as f64,
+        healthy_at: None,
+        network_interface,
     };
     // The first container gets the task's own network namespace; the others join it, as the
     // containers of an awsvpc task share one network interface.
@@ -969,6 +972,7 @@ mod tests {
             steady_reported: true,
             health_check_grace_period: 0,
             stale: None,
+            load_balancers: serde_json::json!([]),
             placement_failures_left: 0,
             last_placement_failure: 0.0,
         });

@@ -78,6 +78,8 @@ pub struct Service {
     /// The stale-describe fault: what DescribeServices answers instead of the service, and for
     /// how many more polls.
     pub stale: Option<(Value, u64)>,
+    /// The service's `loadBalancers`, exactly as CreateService or UpdateService received them.
+    pub load_balancers: Value,
     /// The placement fault: how many more launch attempts fail to place (`u64::MAX`: all).
     pub placement_failures_left: u64,
     pub last_placement_failure: f64,
@@ -103,6 +105,44 @@ pub struct Task {
     /// Until then a failing container health check does not stop the task (the service's
     /// healthCheckGracePeriodSeconds).
     pub grace_until: f64,
+    /// When the task first became healthy (the load balancer's targets follow it).
+    pub healthy_at: Option<f64>,
+    /// The task's elastic network interface, as awsvpc tasks have one.
+    pub network_interface: NetworkInterface,
+}
+
+/// A task's ENI as DescribeTasks reports it. The address is a label in the answers only: traffic
+/// reaches the task through its network namespace, never through this address.
+#[derive(Debug, Clone)]
+pub struct NetworkInterface {
+    pub attachment_id: String,
+    pub id: String,
+    pub mac_address: String,
+    pub private_ip: String,
+}
+
+impl NetworkInterface {
+    /// The `number`th interface: 10.0.0.1, 10.0.0.2, … 10.0.0.254, 10.0.1.1, … (unique for the
+    /// first 65,024 tasks of one emulator process).
+    pub fn numbered(number: u64) -> Self {
+        let index = number.saturating_sub(1);
+        let (third, fourth) = ((index / 254) % 256, index % 254 + 1);
+        NetworkInterface {
+            attachment_id: format!(
+                "{:08x}-0000-4000-8000-{:012x}",
+                number >> 16,
+                number & 0xffff_ffff_ffff
+            ),
+            id: format!("eni-{number:017x}"),
+            mac_address: format!(
+                "0a:00:00:{:02x}:{:02x}:{:02x}",
+                (number >> 16) & 0xff,
+                (number >> 8) & 0xff,
+                number & 0xff
+            ),
+            private_ip: format!("10.0.{third}.{fourth}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +162,7 @@ pub struct State {
     pub tasks: Vec<Task>,
     pub repositories: BTreeMap<String, Repository>,
     sequence: u64,
+    interfaces: u64,
 }
 
 impl State {
@@ -135,12 +176,19 @@ impl State {
             tasks: Vec::new(),
             repositories: BTreeMap::new(),
             sequence: 0,
+            interfaces: 0,
         }
     }
 
     pub fn next_id(&mut self) -> u64 {
         self.sequence += 1;
         self.sequence
+    }
+
+    /// A network interface no other task of this process has had.
+    pub fn next_network_interface(&mut self) -> NetworkInterface {
+        self.interfaces += 1;
+        NetworkInterface::numbered(self.interfaces)
     }
 
     pub fn arn(&self, kind: &str, rest: &str) -> String {
@@ -243,6 +291,7 @@ impl Service {
             "schedulingStrategy": "REPLICA",
             "deploymentController": {"type": "ECS"},
             "healthCheckGracePeriodSeconds": self.health_check_grace_period,
+            "loadBalancers": self.load_balancers,
         })
     }
 
@@ -288,6 +337,7 @@ impl Task {
     }
 
     pub fn to_json(&self) -> Value {
+        let interface = &self.network_interface;
         json!({
             "taskArn": self.arn,
             "clusterArn": self.arn.split(":task/").next().map(|prefix| format!("{prefix}:cluster/{}", self.cluster)),
@@ -303,6 +353,17 @@ impl Task {
             "stoppedAt": self.stopped_at,
             "stoppedReason": self.stopped_reason,
             "stopCode": self.stop_code,
+            "attachments": [{
+                "id": interface.attachment_id,
+                "type": "ElasticNetworkInterface",
+                "status": if self.last_status == "STOPPED" { "DELETED" } else { "ATTACHED" },
+                "details": [
+                    {"name": "subnetId", "value": "subnet-0emulator"},
+                    {"name": "networkInterfaceId", "value": interface.id},
+                    {"name": "macAddress", "value": interface.mac_address},
+                    {"name": "privateIPv4Address", "value": interface.private_ip},
+                ],
+            }],
             "containers": self.containers.iter().map(|c| json!({
                 "name": c.name,
                 "taskArn": self.arn,
@@ -313,7 +374,34 @@ impl Task {
                 "essential": c.essential,
                 // As ECS: UNKNOWN without a health check, and until the first check passed.
                 "healthStatus": if c.has_health && self.healthy { "HEALTHY" } else { "UNKNOWN" },
+                "networkInterfaces": [{
+                    "attachmentId": interface.attachment_id,
+                    "privateIpv4Address": interface.private_ip,
+                }],
             })).collect::<Vec<_>>(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_interfaces_are_unique_and_stay_in_10_0() {
+        let first = NetworkInterface::numbered(1);
+        assert_eq!(first.private_ip, "10.0.0.1");
+        assert_eq!(NetworkInterface::numbered(254).private_ip, "10.0.0.254");
+        assert_eq!(NetworkInterface::numbered(255).private_ip, "10.0.1.1");
+        let addresses: std::collections::HashSet<String> = (1..=65_024)
+            .map(|number| NetworkInterface::numbered(number).private_ip)
+            .collect();
+        assert_eq!(addresses.len(), 65_024);
+        let other = NetworkInterface::numbered(2);
+        assert_ne!(first.attachment_id, other.attachment_id);
+        assert_ne!(first.id, other.id);
+        assert_ne!(first.mac_address, other.mac_address);
+        assert_eq!(first.attachment_id.len(), 36);
+        assert_eq!(first.id.len(), "eni-".len() + 17);
     }
 }

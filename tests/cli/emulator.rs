@@ -1364,3 +1364,170 @@ fn containers_of_a_killed_emulator_are_removed_by_the_stack_cleanup() {
     assert!(cleanup.success());
     assert_eq!(labelled_containers(&instance), Vec::<String>::new());
 }
+
+/// The service's one task once it runs (healthy, as the emulator judges it), from DescribeTasks.
+fn running_task(api: &Api, cluster: &str, service: &str) -> aws_sdk_ecs::types::Task {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let arns = api
+            .block_on(
+                api.ecs
+                    .list_tasks()
+                    .cluster(cluster)
+                    .service_name(service)
+                    .send(),
+            )
+            .unwrap()
+            .task_arns()
+            .to_vec();
+        if !arns.is_empty() {
+            let tasks = api
+                .block_on(
+                    api.ecs
+                        .describe_tasks()
+                        .cluster(cluster)
+                        .set_tasks(Some(arns))
+                        .send(),
+                )
+                .unwrap();
+            if let Some(task) = tasks
+                .tasks()
+                .iter()
+                .find(|task| task.last_status() == Some("RUNNING"))
+            {
+                return task.clone();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no task of {service} ran within 60s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// ELBv2 on `endpoint`, built as the tests build their ECS and ECR clients.
+fn load_balancing(api: &Api, endpoint: &str) -> aws_sdk_elasticloadbalancingv2::Client {
+    let config = api.block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .load(),
+    );
+    aws_sdk_elasticloadbalancingv2::Client::new(&config)
+}
+
+#[test]
+fn target_health_names_each_task_by_its_private_address_initial_then_healthy() {
+    use aws_sdk_elasticloadbalancingv2::types::{TargetHealthReasonEnum, TargetHealthStateEnum};
+    let stack = stack();
+    // A load balancer slow to pass its health checks: initial for 5s after the task is healthy.
+    let emulator = faulty_emulator(&["--target-health-delay-ms".into(), "5000".into()]);
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
+    let service = Service::adopt(
+        &stack,
+        &emulator.endpoint,
+        unique_repo("tutorial-site-task"),
+        unique_repo("tutorial-site-cluster"),
+        unique_repo("tutorial-site-service"),
+    );
+    let api = &service.api;
+    let first = api.register_seed_with_image(&service.family, &v1);
+    let group = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tutorial-site/0123456789abcdef";
+    let load_balancer = aws_sdk_ecs::types::LoadBalancer::builder()
+        .target_group_arn(group)
+        .container_name("tutorial-site-app")
+        .container_port(3000)
+        .build();
+    api.block_on(
+        api.ecs
+            .create_cluster()
+            .cluster_name(&service.cluster)
+            .send(),
+    )
+    .unwrap();
+    api.block_on(
+        api.ecs
+            .create_service()
+            .cluster(&service.cluster)
+            .service_name(&service.service)
+            .task_definition(&first)
+            .desired_count(1)
+            .load_balancers(load_balancer.clone())
+            .send(),
+    )
+    .unwrap();
+    assert_eq!(
+        described(api, &service.cluster, &service.service).load_balancers(),
+        [load_balancer]
+    );
+
+    let task = running_task(api, &service.cluster, &service.service);
+    let seen_running = Instant::now();
+    let attachment = &task.attachments()[0];
+    assert_eq!(attachment.r#type(), Some("ElasticNetworkInterface"));
+    assert_eq!(attachment.status(), Some("ATTACHED"));
+    let address = attachment
+        .details()
+        .iter()
+        .find(|detail| detail.name() == Some("privateIPv4Address"))
+        .and_then(|detail| detail.value())
+        .expect("the ENI's address")
+        .to_string();
+    assert!(address.starts_with("10.0."), "{address}");
+    let interface = &task.containers()[0].network_interfaces()[0];
+    assert_eq!(interface.private_ipv4_address(), Some(address.as_str()));
+    assert_eq!(interface.attachment_id(), attachment.id());
+
+    let elb = load_balancing(api, &emulator.endpoint);
+    let health = || {
+        let answer = api
+            .block_on(elb.describe_target_health().target_group_arn(group).send())
+            .unwrap();
+        let [target] = answer.target_health_descriptions() else {
+            panic!("one target: {answer:#?}");
+        };
+        target.clone()
+    };
+    let initial = health();
+    let target = initial.target().unwrap();
+    assert_eq!(
+        (target.id(), target.port(), initial.health_check_port()),
+        (Some(address.as_str()), Some(3000), Some("3000"))
+    );
+    let target_health = initial.target_health().unwrap();
+    assert_eq!(
+        (target_health.state(), target_health.reason()),
+        (
+            Some(&TargetHealthStateEnum::Initial),
+            Some(&TargetHealthReasonEnum::InitialHealthChecking)
+        ),
+        "the running task's target is still being checked: {initial:#?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let healthy = loop {
+        let now = health();
+        if now.target_health().unwrap().state() == Some(&TargetHealthStateEnum::Healthy) {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "never healthy: {now:#?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        seen_running.elapsed() >= Duration::from_secs(2),
+        "healthy after {:?}, before the slow health check could pass",
+        seen_running.elapsed()
+    );
+    assert_eq!(healthy.target().unwrap().id(), Some(address.as_str()));
+    assert_eq!(healthy.target_health().unwrap().reason(), None);
+
+    let error = api
+        .block_on(
+            elb.describe_target_health()
+                .target_group_arn(group.replace("tutorial-site", "nobody"))
+                .send(),
+        )
+        .unwrap_err()
+        .into_service_error();
+    assert!(error.is_target_group_not_found_exception(), "{error:#?}");
+}
