@@ -1208,6 +1208,67 @@ fn wait_until_running_returns_once_our_tasks_are_running_and_settled() {
 }
 
 #[test]
+fn wait_until_running_waits_for_the_load_balancer_to_find_our_tasks_healthy() {
+    let stack = stack();
+    // A load balancer slow to pass its health checks: initial for 4s after a task is healthy.
+    let emulator = faulty_emulator(&["--target-health-delay-ms".into(), "4000".into()]);
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
+    let v2 = push_site(&emulator.endpoint, &repo, "v2", "2", None);
+    let service = Service::adopt(
+        &stack,
+        &emulator.endpoint,
+        unique_repo("tutorial-site-task"),
+        unique_repo("tutorial-site-cluster"),
+        unique_repo("tutorial-site-service"),
+    );
+    let api = &service.api;
+    let first = api.register_seed_with_image(&service.family, &v1);
+    api.block_on(
+        api.ecs
+            .create_cluster()
+            .cluster_name(&service.cluster)
+            .send(),
+    )
+    .unwrap();
+    api.block_on(
+        api.ecs
+            .create_service()
+            .cluster(&service.cluster)
+            .service_name(&service.service)
+            .task_definition(&first)
+            .desired_count(1)
+            .load_balancers(
+                aws_sdk_ecs::types::LoadBalancer::builder()
+                    .target_group_arn("arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tutorial-site-tg/0123456789abcdef")
+                    .container_name("tutorial-site-app")
+                    .container_port(3000)
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+    let result = service.update(&[
+        "--container-image-name-updates",
+        &format!("container=tutorial-site-app,image-and-tag={v2}"),
+        "--wait-until",
+        "running",
+        "--settle-time",
+        "1s",
+        "--timeout",
+        "90s",
+    ]);
+    result
+        .assert_code(0)
+        .assert_stderr_contains("in tutorial-site-tg is initial (Elb.InitialHealthChecking)")
+        .assert_stderr_contains("is running and healthy; settling for 1s");
+    // The wait saw the target unhealthy before it said ready.
+    let initial_at = result.stderr.find("is initial").unwrap();
+    let ready_at = result.stderr.find("running and healthy").unwrap();
+    assert!(initial_at < ready_at, "{}", result.stderr);
+}
+
+#[test]
 fn a_deployment_the_first_answers_do_not_list_yet_is_waited_for_not_reported_gone() {
     let stack = stack();
     let emulator = faulty_emulator(&["--stale-describe-polls".into(), "3".into()]);
