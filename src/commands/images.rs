@@ -4,6 +4,7 @@
 use crate::adapters::aws::AwsConfig;
 use crate::adapters::ecr::{Ecr, ImageLookup};
 use crate::domain::ecr_image::{locate, ImageSelector};
+use crate::domain::reference::{ImageReference, InvalidReference};
 use crate::error::{Error, Result};
 use crate::output;
 
@@ -32,25 +33,28 @@ impl<'a> ImageCheck<'a> {
     /// repository is missing or archived.
     pub async fn verify(&self, images: &[(String, String)]) -> Result<()> {
         for (container, image) in images {
-            let location = locate(image).map_err(|e| {
+            let invalid = |e: InvalidReference| {
                 Error::usage(format!(
                     "container {container}: image {image:?} is not valid: {e}"
                 ))
-            })?;
-            let Some(location) = location else {
+            };
+            // The image this run pushes before it registers: not there yet, by design.
+            if self.pushing.as_deref()
+                == Some(
+                    ImageReference::parse(image)
+                        .map_err(invalid)?
+                        .name()
+                        .as_str(),
+                )
+            {
+                continue;
+            }
+            let Some(location) = locate(image).map_err(invalid)? else {
                 output::step(format!(
                     "{container}: {image} is not in a private ECR registry; not checked"
                 ));
                 continue;
             };
-            let name = image.split(['@']).next().unwrap_or(image);
-            let name = name
-                .rsplit_once(':')
-                .filter(|(_, tag)| !tag.contains('/'))
-                .map_or(name, |(name, _)| name);
-            if self.pushing.as_deref() == Some(name) {
-                continue;
-            }
             let ecr = Ecr::for_registry(self.config, &location.account, &location.region);
             let state = ecr
                 .image_status(&location.repository, &location.selector)
