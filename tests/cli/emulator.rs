@@ -1137,15 +1137,19 @@ fn the_stale_fault_answers_describe_services_as_before_the_update_for_a_few_poll
     assert_eq!(fresh.deployments()[0].id(), Some(new_id.as_str()));
 }
 
-#[test]
-fn the_placement_fault_writes_ecs_event_and_the_rollout_goes_on_once_tasks_fit() {
+/// The seed's service, running v1 with the circuit breaker, on an emulator that fails to place
+/// its first `unplaceable` tasks (ECS's "unable to place a task" events).
+fn unplaceable_service(unplaceable: u32) -> (FaultyEmulator, Service) {
     let stack = stack();
     let (family, cluster, name) = (
         unique_repo("tutorial-site-task"),
         unique_repo("tutorial-site-cluster"),
         unique_repo("tutorial-site-service"),
     );
-    let emulator = faulty_emulator(&["--unplaceable-service".into(), format!("{name}:2")]);
+    let emulator = faulty_emulator(&[
+        "--unplaceable-service".into(),
+        format!("{name}:{unplaceable}"),
+    ]);
     let repo = unique_repo("tutorial-site-registry");
     let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
     let service = Service::adopt(&stack, &emulator.endpoint, family, cluster, name.clone());
@@ -1160,6 +1164,13 @@ fn the_placement_fault_writes_ecs_event_and_the_rollout_goes_on_once_tasks_fit()
         Some(true),
         None,
     );
+    (emulator, service)
+}
+
+#[test]
+fn the_placement_fault_writes_ecs_event_and_the_rollout_goes_on_once_tasks_fit() {
+    let (_emulator, service) = unplaceable_service(2);
+    let name = service.service.clone();
     let message = format!(
         "(service {name}) was unable to place a task because no container instance met all of its requirements."
     );
@@ -1291,27 +1302,8 @@ fn a_deployment_the_first_answers_do_not_list_yet_is_waited_for_not_reported_gon
 
 #[test]
 fn placement_failures_stop_the_wait_only_when_they_are_of_this_deployment() {
-    let stack = stack();
-    let (family, cluster, name) = (
-        unique_repo("tutorial-site-task"),
-        unique_repo("tutorial-site-cluster"),
-        unique_repo("tutorial-site-service"),
-    );
-    let emulator = faulty_emulator(&["--unplaceable-service".into(), format!("{name}:4")]);
-    let repo = unique_repo("tutorial-site-registry");
-    let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
-    let service = Service::adopt(&stack, &emulator.endpoint, family, cluster, name.clone());
-    let first = service.api.register_seed_with_image(&service.family, &v1);
-    create_service(
-        &service.api,
-        &service.cluster,
-        &name,
-        &first,
-        1,
-        (200, 100),
-        Some(true),
-        None,
-    );
+    let (_emulator, service) = unplaceable_service(4);
+    let name = service.service.clone();
     // This deployment's own placement failure stops the wait when asked.
     service
         .update(&[
