@@ -1218,14 +1218,16 @@ fn wait_until_running_returns_once_our_tasks_are_running_and_settled() {
     );
 }
 
-#[test]
-fn wait_until_running_waits_for_the_load_balancer_to_find_our_tasks_healthy() {
+const TARGET_GROUP: &str =
+    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tutorial-site-tg/0123456789abcdef";
+
+/// The seed's service running v1 behind `TARGET_GROUP`, on an emulator whose targets stay
+/// `initial` for `delay_ms` after their task is healthy; and the repository v1 came from.
+fn service_behind_a_slow_load_balancer(delay_ms: u64) -> (FaultyEmulator, Service, String) {
     let stack = stack();
-    // A load balancer slow to pass its health checks: initial for 4s after a task is healthy.
-    let emulator = faulty_emulator(&["--target-health-delay-ms".into(), "4000".into()]);
+    let emulator = faulty_emulator(&["--target-health-delay-ms".into(), delay_ms.to_string()]);
     let repo = unique_repo("tutorial-site-registry");
     let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
-    let v2 = push_site(&emulator.endpoint, &repo, "v2", "2", None);
     let service = Service::adopt(
         &stack,
         &emulator.endpoint,
@@ -1251,7 +1253,7 @@ fn wait_until_running_waits_for_the_load_balancer_to_find_our_tasks_healthy() {
             .desired_count(1)
             .load_balancers(
                 aws_sdk_ecs::types::LoadBalancer::builder()
-                    .target_group_arn("arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tutorial-site-tg/0123456789abcdef")
+                    .target_group_arn(TARGET_GROUP)
                     .container_name("tutorial-site-app")
                     .container_port(3000)
                     .build(),
@@ -1259,6 +1261,14 @@ fn wait_until_running_waits_for_the_load_balancer_to_find_our_tasks_healthy() {
             .send(),
     )
     .unwrap();
+    (emulator, service, repo)
+}
+
+#[test]
+fn wait_until_running_waits_for_the_load_balancer_to_find_our_tasks_healthy() {
+    // A load balancer slow to pass its health checks: initial for 4s after a task is healthy.
+    let (emulator, service, repo) = service_behind_a_slow_load_balancer(4000);
+    let v2 = push_site(&emulator.endpoint, &repo, "v2", "2", None);
     let result = service.update(&[
         "--container-image-name-updates",
         &format!("container=tutorial-site-app,image-and-tag={v2}"),
@@ -1472,44 +1482,15 @@ fn load_balancing(api: &Api, endpoint: &str) -> aws_sdk_elasticloadbalancingv2::
 #[test]
 fn target_health_names_each_task_by_its_private_address_initial_then_healthy() {
     use aws_sdk_elasticloadbalancingv2::types::{TargetHealthReasonEnum, TargetHealthStateEnum};
-    let stack = stack();
     // A load balancer slow to pass its health checks: initial for 5s after the task is healthy.
-    let emulator = faulty_emulator(&["--target-health-delay-ms".into(), "5000".into()]);
-    let repo = unique_repo("tutorial-site-registry");
-    let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
-    let service = Service::adopt(
-        &stack,
-        &emulator.endpoint,
-        unique_repo("tutorial-site-task"),
-        unique_repo("tutorial-site-cluster"),
-        unique_repo("tutorial-site-service"),
-    );
+    let (emulator, service, _) = service_behind_a_slow_load_balancer(5000);
     let api = &service.api;
-    let first = api.register_seed_with_image(&service.family, &v1);
-    let group = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tutorial-site/0123456789abcdef";
+    let group = TARGET_GROUP;
     let load_balancer = aws_sdk_ecs::types::LoadBalancer::builder()
         .target_group_arn(group)
         .container_name("tutorial-site-app")
         .container_port(3000)
         .build();
-    api.block_on(
-        api.ecs
-            .create_cluster()
-            .cluster_name(&service.cluster)
-            .send(),
-    )
-    .unwrap();
-    api.block_on(
-        api.ecs
-            .create_service()
-            .cluster(&service.cluster)
-            .service_name(&service.service)
-            .task_definition(&first)
-            .desired_count(1)
-            .load_balancers(load_balancer.clone())
-            .send(),
-    )
-    .unwrap();
     assert_eq!(
         described(api, &service.cluster, &service.service).load_balancers(),
         [load_balancer]
