@@ -15,6 +15,24 @@ struct Seeded {
     first: String,
 }
 
+impl Seeded {
+    /// update-service of this service with `flags`, not waiting.
+    fn update(&self, flags: &[&str]) -> crate::support::Run {
+        run(deployer(Path::new("/"))
+            .args([
+                "update-service",
+                "--family",
+                &self.family,
+                "--cluster",
+                &self.cluster,
+                "--service",
+                &self.service,
+                "--no-wait",
+            ])
+            .args(flags))
+    }
+}
+
 fn seeded(ecs: &Api, image: &str) -> Seeded {
     let family = unique_repo("tutorial-site-task");
     let cluster = unique_repo("tutorial-site-cluster");
@@ -216,18 +234,10 @@ fn a_tag_missing_from_ecr_is_refused_before_registration_and_one_that_exists_goe
     ecs.put_manifest(&repo, "v2");
     let seeded = seeded(&ecs, &format!("{ECR}/{repo}:v1"));
     let update = |tag: &str| {
-        run(deployer(Path::new("/")).args([
-            "update-service",
-            "--family",
-            &seeded.family,
-            "--cluster",
-            &seeded.cluster,
-            "--service",
-            &seeded.service,
+        seeded.update(&[
             "--container-image-name-updates",
             &format!("container=tutorial-site-app,tag={tag}"),
-            "--no-wait",
-        ]))
+        ])
     };
     let typo = update("v2-typo");
     typo.assert_code(2).assert_stderr_contains(&format!(
@@ -246,18 +256,10 @@ fn a_tag_missing_from_ecr_is_refused_before_registration_and_one_that_exists_goe
     assert_eq!(ecs.revisions(&seeded.family).len(), 2);
 
     // An image outside ECR is not checked, and the log says so.
-    let elsewhere = run(deployer(Path::new("/")).args([
-        "update-service",
-        "--family",
-        &seeded.family,
-        "--cluster",
-        &seeded.cluster,
-        "--service",
-        &seeded.service,
+    let elsewhere = seeded.update(&[
         "--container-image-name-updates",
         "container=tutorial-site-app,image-and-tag=ghcr.io/deployer-dev/site:v3",
-        "--no-wait",
-    ]));
+    ]);
     elsewhere.assert_code(0).assert_stderr_contains(
         "ghcr.io/deployer-dev/site:v3 is not in a private ECR registry; not checked",
     );
@@ -344,20 +346,12 @@ fn a_revision_ecs_would_refuse_is_not_registered() {
     let repo = unique_repo("plan-refused");
     let seeded = seeded(&ecs, &format!("{}/{repo}:v1", stack.registry));
     // One name as both an environment variable and a secret: ECS refuses the registration.
-    let result = run(deployer(Path::new("/")).args([
-        "update-service",
-        "--family",
-        &seeded.family,
-        "--cluster",
-        &seeded.cluster,
-        "--service",
-        &seeded.service,
+    let result = seeded.update(&[
         "--container-env-var-updates",
         "container=tutorial-site-app,name=DB_PASSWORD,value=from-env",
         "--container-secret-updates",
         "container=tutorial-site-app,name=DB_PASSWORD,valueFrom=arn:aws:secretsmanager:eu-west-1:123456789012:secret:tutorial-site-db",
-        "--no-wait",
-    ]));
+    ]);
     result
         .assert_code(2)
         .assert_stderr_contains("the new revision would be refused by ECS")
