@@ -844,18 +844,8 @@ mod tests {
 
     fn registered_service(faults: &Faults) -> State {
         let settings = crate::Settings {
-            listen: "127.0.0.1:1".parse().unwrap(),
-            registry: String::new(),
-            registry_user: String::new(),
-            registry_password: String::new(),
-            load_balancer: None,
-            account: "123456789012".into(),
-            region: "eu-west-1".into(),
             faults: faults.clone(),
-            registry_proxy: None,
-            registry_proxy_failures: 0,
-            breaker_threshold: 0,
-            instance: "test".into(),
+            ..crate::Settings::for_tests()
         };
         let mut state = State::new(&settings);
         create_cluster(&mut state, &json!({"clusterName": "c"})).unwrap();

@@ -38,6 +38,27 @@ pub struct Settings {
     pub instance: String,
 }
 
+#[cfg(test)]
+impl Settings {
+    /// The account and region of the tests' fixtures, no registry, no faults.
+    pub fn for_tests() -> Self {
+        Settings {
+            listen: "127.0.0.1:1".parse().unwrap(),
+            registry: String::new(),
+            registry_user: String::new(),
+            registry_password: String::new(),
+            load_balancer: None,
+            account: "123456789012".into(),
+            region: "eu-west-1".into(),
+            faults: Default::default(),
+            registry_proxy: None,
+            registry_proxy_failures: 0,
+            breaker_threshold: 0,
+            instance: "test".into(),
+        }
+    }
+}
+
 fn usage() -> ! {
     eprintln!(
         "usage: deployer-emulator --listen 127.0.0.1:15002 --registry 127.0.0.1:15000 \

@@ -940,20 +940,7 @@ mod tests {
     }
 
     fn service_with(deployments: Vec<crate::state::Deployment>, rollback: bool) -> State {
-        let settings = crate::Settings {
-            listen: "127.0.0.1:1".parse().unwrap(),
-            registry: String::new(),
-            registry_user: String::new(),
-            registry_password: String::new(),
-            load_balancer: None,
-            account: "123456789012".into(),
-            region: "eu-west-1".into(),
-            faults: Default::default(),
-            registry_proxy: None,
-            registry_proxy_failures: 0,
-            breaker_threshold: 0,
-            instance: "test".into(),
-        };
+        let settings = crate::Settings::for_tests();
         let mut state = State::new(&settings);
         state.services.push(crate::state::Service {
             arn: "arn:aws:ecs:eu-west-1:123456789012:service/c/web".into(),

@@ -424,7 +424,8 @@ mod tests {
             .build()
     }
 
-    fn in_progress() -> DescribeServicesOutput {
+    /// Ours PRIMARY and IN_PROGRESS with `running` of 1 task, the old one ACTIVE and complete.
+    fn ours_in_progress_beside_the_old(running: i32, events: &[&str]) -> DescribeServicesOutput {
         service(
             NEW,
             vec![
@@ -432,7 +433,7 @@ mod tests {
                     "ecs-svc/2",
                     "PRIMARY",
                     NEW,
-                    0,
+                    running,
                     DeploymentRolloutState::InProgress,
                 ),
                 deployment(
@@ -443,6 +444,13 @@ mod tests {
                     DeploymentRolloutState::Completed,
                 ),
             ],
+            events,
+        )
+    }
+
+    fn in_progress() -> DescribeServicesOutput {
+        ours_in_progress_beside_the_old(
+            0,
             &["(service tutorial-site-service) has started 1 tasks: (task 0a1b)."],
         )
     }
@@ -678,12 +686,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn placement_failures_stop_the_wait_when_asked() {
         let describe = mock!(Client::describe_services).then_output(|| {
-            service(
-                NEW,
-                vec![
-                    deployment("ecs-svc/2", "PRIMARY", NEW, 0, DeploymentRolloutState::InProgress),
-                    deployment("ecs-svc/1", "ACTIVE", OLD, 1, DeploymentRolloutState::Completed),
-                ],
+            ours_in_progress_beside_the_old(
+                0,
                 &["(service tutorial-site-service) was unable to place a task because no container instance met all of its requirements."],
             )
         });
@@ -696,26 +700,7 @@ mod tests {
     }
 
     fn running_while_old_drains() -> DescribeServicesOutput {
-        service(
-            NEW,
-            vec![
-                deployment(
-                    "ecs-svc/2",
-                    "PRIMARY",
-                    NEW,
-                    1,
-                    DeploymentRolloutState::InProgress,
-                ),
-                deployment(
-                    "ecs-svc/1",
-                    "ACTIVE",
-                    OLD,
-                    1,
-                    DeploymentRolloutState::Completed,
-                ),
-            ],
-            &[],
-        )
+        ours_in_progress_beside_the_old(1, &[])
     }
 
     /// DescribeTaskDefinition of our revision, whose app container has a health check.

@@ -570,6 +570,13 @@ mod tests {
 
     /// A DescribeTaskDefinition answer as `aws ecs describe-task-definition --include TAGS`
     /// prints it, from `tests/fixtures/task-definitions/`.
+    /// The revision rendered with the app container's image at `tag`.
+    fn with_app_tag(described: &Value, tag: &str) -> Value {
+        let updates =
+            parse_image_updates(&format!("container=tutorial-site-app,tag={tag}")).unwrap();
+        render(described, &updates).unwrap()
+    }
+
     fn described(name: &str) -> Value {
         let path = format!(
             "{}/tests/fixtures/task-definitions/{name}.json",
@@ -644,11 +651,7 @@ mod tests {
     #[test]
     fn ec2_bridge_revision_keeps_its_volumes_constraints_and_task_role() {
         let described = described("ec2-bridge");
-        let rendered = render(
-            &described,
-            &parse_image_updates("container=tutorial-site-app,tag=v12").unwrap(),
-        )
-        .unwrap();
+        let rendered = with_app_tag(&described, "v12");
         assert_eq!(
             rendered,
             json!({
@@ -783,11 +786,7 @@ mod tests {
     #[test]
     fn a_deregistered_revisions_tags_are_kept_and_its_status_dropped() {
         let described = described("tagged-inactive");
-        let rendered = render(
-            &described,
-            &parse_image_updates("container=tutorial-site-app,tag=v3-hotfix").unwrap(),
-        )
-        .unwrap();
+        let rendered = with_app_tag(&described, "v3-hotfix");
         assert_eq!(
             rendered,
             json!({

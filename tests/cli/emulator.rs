@@ -68,13 +68,7 @@ impl Service {
         image: &str,
         circuit_breaker: bool,
     ) -> Service {
-        let service = Service::adopt(
-            stack,
-            endpoint,
-            unique_repo("tutorial-site-task"),
-            unique_repo("tutorial-site-cluster"),
-            unique_repo("tutorial-site-service"),
-        );
+        let service = Service::fresh(stack, endpoint);
         let first = service.api.register_seed_with_image(&service.family, image);
         service.api.create_cluster_and_service_with(
             &service.cluster,
@@ -86,6 +80,17 @@ impl Service {
             .update(&["--skip-task-definition-registration", "--timeout", "60s"])
             .assert_code(0);
         service
+    }
+
+    /// A service of names no other test uses on `endpoint`, that the test itself sets up.
+    pub(crate) fn fresh(stack: &Stack, endpoint: &str) -> Service {
+        Service::adopt(
+            stack,
+            endpoint,
+            unique_repo("tutorial-site-task"),
+            unique_repo("tutorial-site-cluster"),
+            unique_repo("tutorial-site-service"),
+        )
     }
 
     /// A service of these names on `endpoint` that the test itself sets up (or has deployer create).
@@ -856,13 +861,7 @@ fn without_rollback_a_tripped_breaker_leaves_the_deployment_primary_and_failed()
     let repo = unique_repo("tutorial-site-registry");
     let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
     let broken = push_broken(&stack, &emulator.endpoint, &repo);
-    let service = Service::adopt(
-        &stack,
-        &emulator.endpoint,
-        unique_repo("tutorial-site-task"),
-        unique_repo("tutorial-site-cluster"),
-        unique_repo("tutorial-site-service"),
-    );
+    let service = Service::fresh(&stack, &emulator.endpoint);
     let api = &service.api;
     let first = api.register_seed_with_image(&service.family, &v1);
     create_service(
@@ -949,13 +948,7 @@ fn a_rolling_update_stays_within_the_maximum_and_the_healthy_minimum() {
     let repo = unique_repo("tutorial-site-registry");
     let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
     let v2 = push_site(&stack.emulator, &repo, "v2", "2", None);
-    let service = Service::adopt(
-        &stack,
-        &stack.emulator,
-        unique_repo("tutorial-site-task"),
-        unique_repo("tutorial-site-cluster"),
-        unique_repo("tutorial-site-service"),
-    );
+    let service = Service::fresh(&stack, &stack.emulator);
     let first = service.api.register_seed_with_image(&service.family, &v1);
     // Two tasks, at most two at a time, at least one healthy: one old task makes room at a time.
     create_service(
@@ -1023,13 +1016,7 @@ fn health_check_failures_during_the_grace_period_do_not_stop_the_task() {
         ),
     );
     let slow = push_site(&stack.emulator, &repo, "slow", "slow", Some(context.path()));
-    let service = Service::adopt(
-        &stack,
-        &stack.emulator,
-        unique_repo("tutorial-site-task"),
-        unique_repo("tutorial-site-cluster"),
-        unique_repo("tutorial-site-service"),
-    );
+    let service = Service::fresh(&stack, &stack.emulator);
     let api = &service.api;
     let first = api.register_seed_with_image(&service.family, &v1);
     create_service(
@@ -1228,13 +1215,7 @@ fn service_behind_a_slow_load_balancer(delay_ms: u64) -> (FaultyEmulator, Servic
     let emulator = faulty_emulator(&["--target-health-delay-ms".into(), delay_ms.to_string()]);
     let repo = unique_repo("tutorial-site-registry");
     let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
-    let service = Service::adopt(
-        &stack,
-        &emulator.endpoint,
-        unique_repo("tutorial-site-task"),
-        unique_repo("tutorial-site-cluster"),
-        unique_repo("tutorial-site-service"),
-    );
+    let service = Service::fresh(&stack, &emulator.endpoint);
     let api = &service.api;
     let first = api.register_seed_with_image(&service.family, &v1);
     api.block_on(

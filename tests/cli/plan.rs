@@ -292,19 +292,7 @@ fn names_that_do_not_exist_are_bad_input_and_change_nothing() {
     update(&seeded.cluster, &seeded.service, "no-such-family")
         .assert_code(2)
         .assert_stderr_contains("task definition no-such-family does not exist");
-    // A repository to push to that does not exist, without --create-repo.
-    let context = site_context(&stack, "");
-    let result = run(deployer(context.path()).args([
-        "push",
-        "--repo",
-        &repo,
-        "--registry",
-        &stack.registry,
-    ]));
-    result
-        .assert_code(2)
-        .assert_stderr_contains(&format!("repository {repo} does not exist"));
-    assert!(!result.stderr.contains("building"), "{}", result.stderr);
+    // A repository that does not exist: push.rs's a_missing_repository_is_an_error_and_nothing_is_created.
     assert_nothing_changed(&stack, &ecs, &repo, &seeded);
 }
 

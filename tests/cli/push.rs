@@ -611,6 +611,7 @@ fn a_missing_repository_is_an_error_and_nothing_is_created() {
         .assert_code(2)
         .assert_stderr_contains(&format!("repository {repo} does not exist"))
         .assert_stderr_contains("--create-repo");
+    assert!(!result.stderr.contains("building"), "{}", result.stderr);
     assert!(!moto.repository_exists(&repo));
 }
 
