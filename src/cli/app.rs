@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use super::args::*;
 use super::settings::*;
-use crate::commands::{deploy, ecr_login, push, render, rollback, update_service};
+use crate::commands::{deploy, ecr_login, push, render, rollback, update_service, wait_service};
 use crate::env;
 use crate::error::{Error, ErrorKind, Result};
 use crate::journal;
@@ -162,10 +162,31 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 cluster: command.service.cluster,
                 service: command.service.service,
                 to_revision: command.to_revision,
-                wait: wait_settings(&command.wait),
+                wait: wait_settings(&command.wait)?,
             };
             let outcome = rollback::run(settings).await?;
             print_update(format, &outcome);
+            if let Some(path) = command.export_env {
+                output::append_export_env(&path, &outcome.export_env())?;
+            }
+        }
+        Command::Wait(command) => {
+            let (wait, until) = wait_options(&command.wait)?;
+            let settings = wait_service::WaitServiceSettings {
+                aws,
+                cluster: command.service.cluster,
+                service: command.service.service,
+                task_definition: command.task_definition,
+                wait,
+                until,
+            };
+            let outcome = wait_service::run(settings).await?;
+            match format {
+                OutputFormat::Text => output::data(&outcome.task_definition_arn),
+                OutputFormat::Json => {
+                    output::json(&serde_json::to_value(&outcome).unwrap_or_default())
+                }
+            }
             if let Some(path) = command.export_env {
                 output::append_export_env(&path, &outcome.export_env())?;
             }

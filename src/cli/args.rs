@@ -72,6 +72,8 @@ pub enum Command {
     Deploy(Box<DeployCommand>),
     /// Re-deploy the revision the service ran before its latest deployment, and wait.
     Rollback(Box<RollbackCommand>),
+    /// Wait until the service runs a revision (default: its newest deployment's), as update-service waits.
+    Wait(Box<WaitCommand>),
     /// Print the RegisterTaskDefinition input update-service would send (offline).
     RenderTaskDefinition(Box<RenderCommand>),
     /// Write ECR credentials into the Docker CLI's config file (mode 0600) for later docker commands.
@@ -352,6 +354,13 @@ pub struct WaitArgs {
     #[arg(long)]
     pub no_wait: bool,
 
+    #[command(flatten)]
+    pub options: WaitOptions,
+}
+
+/// How to wait for a deployment: shared by every command that waits for one.
+#[derive(Debug, Args)]
+pub struct WaitOptions {
     /// Give up waiting after this long (e.g. 90s, 10m).
     #[arg(long, default_value = "10m", value_parser = duration)]
     pub timeout: std::time::Duration,
@@ -429,6 +438,24 @@ pub struct RollbackServiceArgs {
     /// The service.
     #[arg(long = "service", alias = "service-name", env = env::DEPLOYER_SERVICE)]
     pub service: String,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitCommand {
+    #[command(flatten)]
+    pub service: RollbackServiceArgs,
+
+    /// The revision to wait for: ARN, FAMILY:REVISION or FAMILY (its latest revision)
+    /// [default: the revision of the service's newest deployment].
+    #[arg(long)]
+    pub task_definition: Option<String>,
+
+    #[command(flatten)]
+    pub wait: WaitOptions,
+
+    /// Append DEPLOYER_TASK_DEFINITION_ARN=… and friends to this file.
+    #[arg(long, value_name = "FILE")]
+    pub export_env: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

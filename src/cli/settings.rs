@@ -64,15 +64,22 @@ pub fn task_definition_tags(flags: &UpdateFlags) -> Result<Vec<(String, String)>
     Ok(tags)
 }
 
-pub fn wait_settings(args: &WaitArgs) -> Option<(WaitSettings, WaitUntil)> {
+pub fn wait_settings(args: &WaitArgs) -> Result<Option<(WaitSettings, WaitUntil)>> {
     if args.no_wait {
-        return None;
+        return Ok(None);
+    }
+    wait_options(&args.options).map(Some)
+}
+
+pub fn wait_options(args: &WaitOptions) -> Result<(WaitSettings, WaitUntil)> {
+    if args.poll_interval.is_zero() {
+        return Err(Error::usage("--poll-interval must be more than 0"));
     }
     let until = match args.wait_until {
         WaitUntilArg::Stable => WaitUntil::Stable,
         WaitUntilArg::Running => WaitUntil::Running,
     };
-    Some((
+    Ok((
         WaitSettings {
             timeout: args.timeout,
             poll_interval: args.poll_interval,
@@ -101,9 +108,6 @@ pub fn update_settings(
                 "--desired-count {count} must be 0 or more"
             )));
         }
-    }
-    if wait.poll_interval.is_zero() {
-        return Err(Error::usage("--poll-interval must be more than 0"));
     }
     let service = args
         .service
@@ -146,7 +150,7 @@ pub fn update_settings(
                 .to_string()
             }),
         }),
-        wait: wait_settings(wait),
+        wait: wait_settings(wait)?,
         dry_run: args.dry_run,
     })
 }

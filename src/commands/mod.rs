@@ -9,3 +9,4 @@ pub mod render;
 pub mod rollback;
 pub mod update_service;
 pub mod wait;
+pub mod wait_service;

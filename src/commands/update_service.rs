@@ -10,8 +10,8 @@ use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::{Ecs, ServiceCreation, ServiceState, ServiceUpdate};
 use crate::domain::controller;
 use crate::domain::ecr_image::changed_images;
-use crate::domain::rollout::ServiceSnapshot;
 use crate::domain::rollout::{same_task_definition, short_task_definition, Target, WaitUntil};
+use crate::domain::rollout::{Deployment, ServiceSnapshot};
 use crate::domain::task_definition;
 use crate::domain::update_spec::ContainerUpdate;
 use crate::error::{Error, Result};
@@ -230,7 +230,7 @@ pub async fn service_to_update(
     }
     match ecs.describe_service(&settings.cluster, &settings.service).await? {
         Some(state) if state.snapshot.status == "ACTIVE" => {
-            check_drivable(&state, &settings.service)?;
+            check_drivable(&state, &settings.service, "deploy")?;
             Ok(Some(state))
         }
         Some(state) if state.snapshot.status != "INACTIVE" => Err(Error::usage(format!(
@@ -241,11 +241,12 @@ pub async fn service_to_update(
     }
 }
 
-/// Refuses a service whose deployments deployer cannot drive and follow.
-fn check_drivable(state: &ServiceState, service: &str) -> Result<()> {
+/// Refuses a service whose deployments deployer cannot drive and follow; `doing` is what was
+/// asked ("deploy", "wait for").
+pub fn check_drivable(state: &ServiceState, service: &str, doing: &str) -> Result<()> {
     controller::check_drivable(&state.raw).map_err(|undrivable| {
         Error::usage(format!(
-            "deployer cannot deploy service {service}: {undrivable}"
+            "deployer cannot {doing} service {service}: {undrivable}"
         ))
         .with_hint(undrivable.hint())
     })
@@ -450,59 +451,87 @@ async fn track(
     let Some((wait, until)) = &settings.wait else {
         return Ok(outcome);
     };
+    outcome.result = follow(
+        ecs,
+        &settings.cluster,
+        &settings.service,
+        deployment,
+        until,
+        wait,
+        initial,
+    )
+    .await?;
+    Ok(outcome)
+}
+
+/// Waits for `deployment` as asked and returns the result's word: `completed`, `running`, or
+/// `no-tasks` when it completed with a desired count of 0. Shared with `deployer wait`.
+pub async fn follow(
+    ecs: &Ecs,
+    cluster: &str,
+    service: &str,
+    deployment: &Deployment,
+    until: &WaitUntil,
+    wait: &WaitSettings,
+    initial: &ServiceSnapshot,
+) -> Result<String> {
     let target = Target {
         deployment_id: deployment.id.clone(),
         task_definition_arn: deployment.task_definition.clone(),
         wait_until: until.clone(),
         created_at: deployment.created_at.clone(),
     };
-    let finished = wait_for_rollout(
-        ecs,
-        &settings.cluster,
-        &settings.service,
-        &target,
-        initial,
-        wait,
-    )
-    .await?;
+    let finished = wait_for_rollout(ecs, cluster, service, &target, initial, wait).await?;
+    let short = short_task_definition(&deployment.task_definition);
     if finished.desired_count == 0 {
         // Nothing ran: a completed rollout of zero tasks proves nothing about the revision.
-        outcome.result = "no-tasks".to_string();
         output::warn(format!(
-            "deployment {} of {} completed with no task running: the service's desired count is 0, so the revision was not started",
+            "deployment {} of {short} completed with no task running: the service's desired count is 0, so the revision was not started",
             deployment.id,
-            short_task_definition(task_definition_arn)
         ));
-        return Ok(outcome);
+        return Ok("no-tasks".to_string());
     }
-    outcome.result = match until {
+    let result = match until {
         WaitUntil::Running => "running",
         WaitUntil::Stable => "completed",
-    }
-    .to_string();
+    };
     output::step(format!(
-        "deployment {} of {} is {}",
-        deployment.id,
-        short_task_definition(task_definition_arn),
-        outcome.result
+        "deployment {} of {short} is {result}",
+        deployment.id
     ));
-    Ok(outcome)
+    Ok(result.to_string())
 }
 
 /// The service, which must exist and be active: the orb's silent success on a missing service
 /// is the first thing deployer does differently.
 pub async fn existing_service(ecs: &Ecs, cluster: &str, service: &str) -> Result<ServiceState> {
-    let state = ecs.describe_service(cluster, service).await?.ok_or_else(|| {
-        Error::usage(format!("service {service} does not exist in cluster {cluster}"))
-            .with_hint("check --service (default: the family name) and --cluster, or pass --create-service to create it")
-    })?;
+    let state = active_service(ecs, cluster, service, "check --service (default: the family name) and --cluster, or pass --create-service to create it").await?;
+    check_drivable(&state, service, "deploy")?;
+    Ok(state)
+}
+
+/// The service, which must exist (`missing_hint` says what to do when it does not) and be ACTIVE.
+pub async fn active_service(
+    ecs: &Ecs,
+    cluster: &str,
+    service: &str,
+    missing_hint: &str,
+) -> Result<ServiceState> {
+    let state = ecs
+        .describe_service(cluster, service)
+        .await?
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "service {service} does not exist in cluster {cluster}"
+            ))
+            .with_hint(missing_hint)
+        })?;
     if state.snapshot.status != "ACTIVE" {
         return Err(Error::usage(format!(
             "service {service} in cluster {cluster} is {}, not ACTIVE",
             state.snapshot.status
         )));
     }
-    check_drivable(&state, service)?;
     Ok(state)
 }
 

@@ -376,6 +376,66 @@ fn rollback_restores_the_revision_that_ran_before() {
     assert_eq!(service.pages(), ["version 1"]);
 }
 
+#[test]
+fn wait_follows_a_deployment_started_without_waiting_and_refuses_revisions_not_deployed() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let v2 = push_site(&stack.emulator, &repo, "v2", "2", None);
+    let service = Service::start(&stack, &stack.emulator, &v1, true);
+    let started = service.update(&[
+        "--container-image-name-updates",
+        &format!("container=tutorial-site-app,image-and-tag={v2}"),
+        "--no-wait",
+    ]);
+    started.assert_code(0);
+    let v2_arn = started.stdout.trim().to_string();
+    let wait = |flags: &[&str]| {
+        run(on(&stack.emulator)
+            .args([
+                "wait",
+                "--cluster",
+                &service.cluster,
+                "--service",
+                &service.service,
+                "--poll-interval",
+                "500ms",
+                "--timeout",
+                "60s",
+            ])
+            .args(flags))
+    };
+
+    let waited = wait(&[]);
+    waited
+        .assert_code(0)
+        .assert_stderr_contains(&format!("of {}:2 is completed", service.family));
+    assert_eq!(waited.stdout.trim(), v2_arn);
+    assert_eq!(service.pages(), ["version 2"]);
+
+    // The revision that ran before is no longer deployed: that is a failed check, at once.
+    wait(&["--task-definition", &format!("{}:1", service.family)])
+        .assert_code(1)
+        .assert_stderr_contains(&format!(
+            "has no deployment of that revision; it runs {}:2",
+            service.family
+        ));
+    // A revision that does not exist is bad input.
+    let missing = wait(&["--task-definition", &format!("{}:99", service.family)]);
+    missing.assert_code(2);
+    assert!(missing.stdout.is_empty(), "{}", missing.stdout);
+    // So is a service that does not exist.
+    run(on(&stack.emulator).args([
+        "wait",
+        "--cluster",
+        &service.cluster,
+        "--service",
+        "no-such-service",
+    ]))
+    .assert_code(2)
+    .assert_stderr_contains("service no-such-service does not exist");
+}
+
 /// A second emulator with fault injection, on a port of its own.
 struct FaultyEmulator {
     child: Child,
