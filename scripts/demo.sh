@@ -49,9 +49,8 @@ ecs.create_service(cluster="tutorial-site-cluster", serviceName="tutorial-site-s
 print(f"created tutorial-site-service on {arn}")
 PY
 
-say "waiting for v1 to run (deployer update-service on the revision as it is)"
-$deployer update-service --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
-  --skip-task-definition-registration --poll-interval 1s >/dev/null
+say "deployer wait: until the service Terraform just created runs v1 (the orb's verify_revision_is_deployed)"
+$deployer wait --cluster tutorial-site-cluster --service tutorial-site-service --poll-interval 1s >/dev/null
 echo "http://$DEPLOYER_STACK_LB/ says: $(page)"
 
 say "deployer deploy --dry-run: the plan for v2 (repository, service and its controller, containers, the revision to register); nothing is built or changed"
