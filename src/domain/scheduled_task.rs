@@ -4,16 +4,7 @@
 //! what they are given whole).
 use serde_json::{Map, Value};
 
-use super::rollout::short_task_definition;
-
-/// The family a task definition ARN (or `family:revision`) names.
-pub fn family_of(task_definition: &str) -> &str {
-    let short = short_task_definition(task_definition);
-    match short.rsplit_once(':') {
-        Some((family, revision)) if revision.chars().all(|c| c.is_ascii_digit()) => family,
-        _ => short,
-    }
-}
+use super::rollout::{family_of, short_task_definition};
 
 /// The rule's targets that run a task of `family` (ListTargetsByRule's `Targets`), each with
 /// every field as it was but `EcsParameters.TaskDefinitionArn`, which becomes `new_arn`.
@@ -220,7 +211,8 @@ mod tests {
             "it runs tutorial-site-task:7, of another family"
         );
         let mut lambda = schedule();
-        lambda["Target"] = json!({"Arn": "arn:aws:lambda:eu-west-1:123456789012:function:notify", "RoleArn": "r"});
+        lambda["Target"] =
+            json!({"Arn": "arn:aws:lambda:eu-west-1:123456789012:function:notify", "RoleArn": "r"});
         assert_eq!(
             schedule_update_input(&lambda, "tutorial-site-task", NEW)
                 .unwrap_err()

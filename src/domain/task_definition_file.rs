@@ -197,7 +197,9 @@ fn check(definition: &Map<String, Value>, prefix: &str) -> Result<(), (String, S
         for field in ["name", "image"] {
             match container.get(field) {
                 Some(Value::String(value)) if !value.is_empty() => {}
-                Some(Value::String(_)) => return Err((format!("{path}.{field}"), "is empty".into())),
+                Some(Value::String(_)) => {
+                    return Err((format!("{path}.{field}"), "is empty".into()))
+                }
                 Some(other) => {
                     return Err((
                         format!("{path}.{field}"),
@@ -368,7 +370,11 @@ mod tests {
             (r#"{"family": "x", "containerDefinitions": [{"name": "a", "image": "b"}], "tags": [{"value": "v"}]}"#, "task definition file f.json: tags[0]: has no \"key\": tags are {\"key\": …, \"value\": …}"),
         ];
         for (text, expected) in cases {
-            assert_eq!(load("f.json", text).unwrap_err().to_string(), expected, "{text}");
+            assert_eq!(
+                load("f.json", text).unwrap_err().to_string(),
+                expected,
+                "{text}"
+            );
         }
     }
 }
