@@ -57,6 +57,7 @@ pub async fn run(settings: RollbackSettings) -> Result<UpdateServiceOutcome> {
         cluster: settings.cluster.clone(),
         service: settings.service.clone(),
         family: family_of(&target).to_string(),
+        file: None,
         updates: Vec::new(),
         tags: Vec::new(),
         skip_registration: true,
@@ -66,6 +67,7 @@ pub async fn run(settings: RollbackSettings) -> Result<UpdateServiceOutcome> {
         create: None,
         wait: settings.wait.clone(),
         dry_run: false,
+        scheduled: Default::default(),
     };
     roll(&ecs, &update, &state, &target, false).await
 }

@@ -20,6 +20,8 @@ pub enum FileShape {
 /// A task-definition file read into the RegisterTaskDefinition input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskDefinitionFile {
+    /// The file's name as the user gave it (`stdin` for `-`).
+    pub file: String,
     pub input: Value,
     pub shape: FileShape,
     /// Describe-only fields and explicit `null`s left out, as JSON paths.
@@ -148,6 +150,7 @@ pub fn load(file: &str, text: &str) -> Result<TaskDefinitionFile, FileError> {
     }
     check(&definition, prefix).map_err(|(path, problem)| error(&path, problem))?;
     Ok(TaskDefinitionFile {
+        file: file.to_string(),
         input: Value::Object(definition),
         shape,
         dropped,
