@@ -614,3 +614,78 @@ fn stopped_task(task: &aws_sdk_ecs::types::Task) -> StoppedTask {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    /// Answers one HTTP request with `answer`; hands back the request's body.
+    fn one_request_server(answer: &'static str) -> (String, std::thread::JoinHandle<Vec<u8>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':') {
+                    if name.eq_ignore_ascii_case("content-length") {
+                        length = value.trim().parse().unwrap();
+                    }
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let mut stream = stream;
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            )
+            .unwrap();
+            body
+        });
+        (address, handle)
+    }
+
+    /// The SDK's typed input knows no field newer than the SDK: deployer sends its own JSON, so
+    /// a file's or a revision's unknown fields reach ECS as they are.
+    #[tokio::test]
+    async fn register_task_definition_sends_the_json_as_it_is() {
+        let (endpoint, server) = one_request_server(
+            r#"{"taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:8"}}"#,
+        );
+        let config = aws_sdk_ecs::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_ecs::config::Region::new("eu-west-1"))
+            .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+                "AKIAIOSFODNN7EXAMPLE",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(endpoint)
+            .build();
+        let ecs = Ecs::from_client(aws_sdk_ecs::Client::from_conf(config));
+        let input = serde_json::json!({
+            "family": "tutorial-site-task",
+            "someFutureField": {"enabled": true},
+            "cpu": "512",
+            "containerDefinitions": [{"name": "tutorial-site-app", "image": "app:v1", "someFutureContainerField": "kept"}]
+        });
+        let arn = ecs.register_task_definition(&input).await.unwrap();
+        assert_eq!(
+            arn,
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:8"
+        );
+        let sent: Value = serde_json::from_slice(&server.join().unwrap()).unwrap();
+        assert_eq!(sent, input);
+    }
+}

@@ -474,12 +474,19 @@ fn update_service_deploys_a_task_definition_file() {
         .assert_stderr_contains("tutorial-site-app: secrets DB_PASSWORD added");
     assert_eq!(api.revisions(&family).len(), 1, "dry run registers nothing");
 
+    let (rule, _) = scheduled_rule(&family, &first);
+    let before = rule_targets(&rule);
     let result = update(&[
         "--container-env-var-updates",
         "container=tutorial-site-app,name=VERSION,value=v2",
+        "--update-scheduled-task",
+        &rule,
     ]);
     result.assert_code(0);
     let arn = result.stdout.trim();
+    let mut expected = before.clone();
+    expected[0]["EcsParameters"]["TaskDefinitionArn"] = json!(arn);
+    assert_eq!(rule_targets(&rule), expected, "the scheduled task follows");
     assert!(arn.ends_with(&format!("{family}:2")), "{arn}");
     assert!(api
         .service_task_definition(&cluster, &service)
