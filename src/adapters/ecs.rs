@@ -1,84 +1,19 @@
 //! Amazon ECS: task definitions as raw JSON (so every field, even ones this SDK version does not
 //! know, survives a re-registration), services, deployments and stopped tasks.
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::aws::AwsConfig;
-use aws_sdk_ecs::config::interceptors::{
-    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
-};
-use aws_sdk_ecs::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_ecs::types::{DesiredStatus, TaskDefinitionField};
-use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::date_time::Format;
 use serde_json::Value;
 
 use super::aws::ApiError;
+use super::raw_json::{CaptureBody, ReplaceBody};
 use crate::domain::rollout::{
     Deployment, LoadBalancer, RunningTask, ServiceEvent, ServiceSnapshot, StoppedContainer,
     StoppedTask,
 };
 use crate::error::Error;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Keeps a copy of the raw response body, read after the SDK has buffered it.
-#[derive(Debug, Clone, Default)]
-struct CaptureBody(Arc<Mutex<Option<Vec<u8>>>>);
-
-impl Intercept for CaptureBody {
-    fn name(&self) -> &'static str {
-        "deployer::CaptureBody"
-    }
-
-    fn read_after_deserialization(
-        &self,
-        context: &AfterDeserializationInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(bytes) = context.response().body().bytes() {
-            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes.to_vec());
-        }
-        Ok(())
-    }
-}
-
-impl CaptureBody {
-    fn json(&self, action: &str) -> Result<Value, Error> {
-        let bytes = self
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-            .ok_or_else(|| Error::environment(format!("{action} answered no body")))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| Error::environment(format!("{action} answered invalid JSON: {e}")))
-    }
-}
-
-/// Sends a JSON document of ours as the request body, before the request is signed.
-#[derive(Debug, Clone)]
-struct ReplaceBody(Arc<Vec<u8>>);
-
-impl Intercept for ReplaceBody {
-    fn name(&self) -> &'static str {
-        "deployer::ReplaceBody"
-    }
-
-    fn modify_before_signing(
-        &self,
-        context: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let request = context.request_mut();
-        *request.body_mut() = SdkBody::from(self.0.as_slice());
-        request
-            .headers_mut()
-            .insert("content-length", self.0.len().to_string());
-        Ok(())
-    }
-}
 
 /// A service as DescribeServices answered it: the snapshot the waiter reads, and the raw JSON
 /// (deployment controller, configuration) that plans read and `update-service` merges into.
@@ -172,6 +107,26 @@ impl Ecs {
                 )
             })?;
         capture.json("ecs:DescribeTaskDefinition")
+    }
+
+    /// The family's latest revision, or `None` when the family has none (a first registration).
+    pub async fn latest_task_definition(&self, family: &str) -> Result<Option<Value>, Error> {
+        let capture = CaptureBody::default();
+        let answer = self
+            .client
+            .describe_task_definition()
+            .task_definition(family)
+            .include(TaskDefinitionField::Tags)
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:DescribeTaskDefinition", e));
+        match answer {
+            Ok(_) => capture.json("ecs:DescribeTaskDefinition").map(Some),
+            Err(error) if is_missing_task_definition(&error) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Registers the rendered RegisterTaskDefinition input as is; returns the new ARN.
@@ -551,13 +506,17 @@ impl Ecs {
     }
 }
 
-fn not_found_hint(error: ApiError, task_definition: &str) -> Error {
-    let invalid = error.is_code("ClientException")
+/// ECS says a task definition does not exist with a ClientException and these words.
+fn is_missing_task_definition(error: &ApiError) -> bool {
+    error.is_code("ClientException")
         && error
             .message
             .to_lowercase()
-            .contains("unable to describe task definition");
-    if invalid {
+            .contains("unable to describe task definition")
+}
+
+fn not_found_hint(error: ApiError, task_definition: &str) -> Error {
+    if is_missing_task_definition(&error) {
         Error::usage(format!(
             "task definition {task_definition} does not exist: {}",
             error.message
@@ -653,5 +612,80 @@ fn stopped_task(task: &aws_sdk_ecs::types::Task) -> StoppedTask {
                 last_status: container.last_status().map(str::to_string),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    /// Answers one HTTP request with `answer`; hands back the request's body.
+    fn one_request_server(answer: &'static str) -> (String, std::thread::JoinHandle<Vec<u8>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':') {
+                    if name.eq_ignore_ascii_case("content-length") {
+                        length = value.trim().parse().unwrap();
+                    }
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let mut stream = stream;
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            )
+            .unwrap();
+            body
+        });
+        (address, handle)
+    }
+
+    /// The SDK's typed input knows no field newer than the SDK: deployer sends its own JSON, so
+    /// a file's or a revision's unknown fields reach ECS as they are.
+    #[tokio::test]
+    async fn register_task_definition_sends_the_json_as_it_is() {
+        let (endpoint, server) = one_request_server(
+            r#"{"taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:8"}}"#,
+        );
+        let config = aws_sdk_ecs::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_ecs::config::Region::new("eu-west-1"))
+            .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+                "AKIAIOSFODNN7EXAMPLE",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(endpoint)
+            .build();
+        let ecs = Ecs::from_client(aws_sdk_ecs::Client::from_conf(config));
+        let input = serde_json::json!({
+            "family": "tutorial-site-task",
+            "someFutureField": {"enabled": true},
+            "cpu": "512",
+            "containerDefinitions": [{"name": "tutorial-site-app", "image": "app:v1", "someFutureContainerField": "kept"}]
+        });
+        let arn = ecs.register_task_definition(&input).await.unwrap();
+        assert_eq!(
+            arn,
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:8"
+        );
+        let sent: Value = serde_json::from_slice(&server.join().unwrap()).unwrap();
+        assert_eq!(sent, input);
     }
 }

@@ -6,3 +6,6 @@ pub mod ecr;
 pub mod ecr_public;
 pub mod ecs;
 pub mod elb;
+pub mod events;
+pub mod raw_json;
+pub mod scheduler;

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use super::args::*;
 use super::settings::*;
-use crate::commands::{deploy, ecr_login, push, render, rollback, update_service, wait_service};
+use crate::commands::{
+    deploy, ecr_login, push, register, render, rollback, update_service, wait_service,
+};
 use crate::env;
 use crate::error::{Error, ErrorKind, Result};
 use crate::journal;
@@ -194,8 +196,19 @@ async fn dispatch(cli: Cli) -> Result<()> {
         Command::RenderTaskDefinition(command) => {
             let updates = container_updates(&command.updates)?;
             let tags = task_definition_tags(&command.updates)?;
-            let rendered = render::run(&command.input, &updates, &tags)?;
+            let file = read_task_definition_file(&command.input)?;
+            let rendered = render::run(&file, &updates, &tags)?;
             output::json(&rendered);
+        }
+        Command::RegisterTaskDefinition(command) => {
+            let settings = register_settings(&command, aws)?;
+            let outcome = register::run(settings).await?;
+            print_register(format, &outcome);
+            if let Some(path) = &command.export_env {
+                if outcome.plan.is_none() {
+                    output::append_export_env(path, &outcome.export_env())?;
+                }
+            }
         }
         Command::Orb(_) => {
             return Err(Error::usage("orb steps are resolved before dispatch"));
@@ -221,6 +234,16 @@ fn print_push(outcome: &push::PushOutcome) {
     }
     for reference in &outcome.references {
         output::data(reference);
+    }
+}
+
+fn print_register(format: OutputFormat, outcome: &register::RegisterOutcome) {
+    match format {
+        OutputFormat::Text => match &outcome.plan {
+            Some(plan) => output::json(&plan.register_task_definition_input),
+            None => output::data(&outcome.task_definition_arn),
+        },
+        OutputFormat::Json => output::json(&serde_json::to_value(outcome).unwrap_or_default()),
     }
 }
 

@@ -76,6 +76,8 @@ pub enum Command {
     Wait(Box<WaitCommand>),
     /// Print the RegisterTaskDefinition input update-service would send (offline).
     RenderTaskDefinition(Box<RenderCommand>),
+    /// Register a new task-definition revision (of the family's latest, or of a file); no service is touched.
+    RegisterTaskDefinition(Box<RegisterCommand>),
     /// Write ECR credentials into the Docker CLI's config file (mode 0600) for later docker commands.
     EcrLogin(EcrLoginArgs),
     /// The CircleCI orb's entry point: run a step with its parameters from PARAM_* variables.
@@ -268,17 +270,51 @@ pub struct ServiceArgs {
     pub service: Option<String>,
 }
 
+/// What the new revision is made from: the family's latest revision, or a file.
+#[derive(Debug, Args)]
+pub struct TaskDefinitionArgs {
+    /// The task definition family whose latest revision is the base of the new one [default with --task-definition-file: the file's family].
+    #[arg(long, env = env::DEPLOYER_FAMILY, required_unless_present = "task_definition_file")]
+    pub family: Option<String>,
+
+    /// Register this file instead of the family's latest revision: a RegisterTaskDefinition input or the output of aws ecs describe-task-definition (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub task_definition_file: Option<PathBuf>,
+}
+
+/// Scheduled tasks that follow the family to the new revision.
+#[derive(Debug, Args)]
+pub struct ScheduledTaskArgs {
+    /// Point this EventBridge rule's ECS targets of the family at the new revision, every other setting kept (repeatable).
+    #[arg(
+        long = "update-scheduled-task",
+        alias = "rule-name",
+        value_name = "RULE"
+    )]
+    pub rules: Vec<String>,
+
+    /// Point this EventBridge Scheduler schedule's ECS target at the new revision, every other field kept (repeatable).
+    #[arg(long = "update-schedule", value_name = "NAME")]
+    pub schedules: Vec<String>,
+
+    /// The schedule group of --update-schedule.
+    #[arg(long, default_value = "default", value_name = "GROUP")]
+    pub schedule_group: String,
+}
+
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
-    /// The task definition family whose latest revision is the base of the new one.
-    #[arg(long, env = env::DEPLOYER_FAMILY)]
-    pub family: String,
+    #[command(flatten)]
+    pub task_definition: TaskDefinitionArgs,
 
     #[command(flatten)]
     pub service: ServiceArgs,
 
     #[command(flatten)]
     pub updates: UpdateFlags,
+
+    #[command(flatten)]
+    pub scheduled: ScheduledTaskArgs,
 
     /// Deploy the family's latest revision as it is, registering nothing.
     #[arg(long)]
@@ -404,12 +440,36 @@ pub struct UpdateServiceCommand {
 
 #[derive(Debug, Args)]
 pub struct RenderCommand {
-    /// A DescribeTaskDefinition answer as the AWS CLI prints it (`-` for stdin).
-    #[arg(long, value_name = "FILE")]
+    /// A RegisterTaskDefinition input or the output of aws ecs describe-task-definition (`-` for stdin).
+    #[arg(
+        long = "task-definition-file",
+        visible_alias = "input",
+        value_name = "FILE"
+    )]
     pub input: PathBuf,
 
     #[command(flatten)]
     pub updates: UpdateFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterCommand {
+    #[command(flatten)]
+    pub task_definition: TaskDefinitionArgs,
+
+    #[command(flatten)]
+    pub updates: UpdateFlags,
+
+    #[command(flatten)]
+    pub scheduled: ScheduledTaskArgs,
+
+    /// Show the plan (the base revision, the new one, what changes, the scheduled tasks) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Append DEPLOYER_TASK_DEFINITION_ARN=… to this file (e.g. $BASH_ENV).
+    #[arg(long, value_name = "FILE")]
+    pub export_env: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

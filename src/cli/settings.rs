@@ -7,6 +7,7 @@ use crate::adapters::aws::AwsSettings;
 use crate::adapters::ecr::NewRepository;
 use crate::adapters::ecs::ServiceCreation;
 use crate::build_context;
+use crate::commands::register::{self, ScheduledTasks};
 use crate::commands::wait::WaitSettings;
 use crate::commands::{ecr_login, push, update_service};
 use crate::domain::build_inputs::{
@@ -14,6 +15,7 @@ use crate::domain::build_inputs::{
 };
 use crate::domain::reference::{validate_registry_host, validate_repository};
 use crate::domain::rollout::WaitUntil;
+use crate::domain::task_definition_file::{self, TaskDefinitionFile};
 use crate::domain::update_spec::{self, ContainerUpdate};
 use crate::env;
 use crate::error::{Error, Result};
@@ -64,6 +66,92 @@ pub fn task_definition_tags(flags: &UpdateFlags) -> Result<Vec<(String, String)>
     Ok(tags)
 }
 
+/// Reads a task-definition file (`-`: stdin) into the RegisterTaskDefinition input, checked.
+pub fn read_task_definition_file(path: &Path) -> Result<TaskDefinitionFile> {
+    let (name, text) = if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
+            Error::usage(format!("cannot read the task definition from stdin: {e}"))
+        })?;
+        ("stdin".to_string(), text)
+    } else {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::usage(format!(
+                "--task-definition-file {}: cannot read it: {e}",
+                path.display()
+            ))
+        })?;
+        (path.display().to_string(), text)
+    };
+    task_definition_file::load(&name, &text)
+        .map_err(|e| Error::usage(e.to_string()).with_hint("nothing was registered; fix the file"))
+}
+
+/// The family of the new revision and the file it is made from, if any: with a file, its
+/// family, which `--family` may only repeat.
+pub fn task_definition_source(
+    args: &TaskDefinitionArgs,
+) -> Result<(String, Option<TaskDefinitionFile>)> {
+    let family = args.family.clone().filter(|family| !family.is_empty());
+    let Some(path) = &args.task_definition_file else {
+        return family
+            .map(|family| (family, None))
+            .ok_or_else(|| Error::usage("--family or --task-definition-file is needed"));
+    };
+    let file = read_task_definition_file(path)?;
+    if let Some(family) = family.filter(|family| family != file.family()) {
+        return Err(Error::usage(format!(
+            "--family {family} and --task-definition-file {} (family {}) disagree",
+            file.file,
+            file.family()
+        ))
+        .with_hint("leave out --family (the file's family is used), or make them the same"));
+    }
+    Ok((file.family().to_string(), Some(file)))
+}
+
+pub fn scheduled_tasks(args: &ScheduledTaskArgs) -> Result<ScheduledTasks> {
+    let names = |flag: &str, values: &[String]| -> Result<Vec<String>> {
+        let mut names: Vec<String> = Vec::new();
+        for value in values {
+            let value = value.trim();
+            if value.is_empty() {
+                return Err(Error::usage(format!("{flag} needs a name")));
+            }
+            if !names.iter().any(|name| name == value) {
+                names.push(value.to_string());
+            }
+        }
+        Ok(names)
+    };
+    let rules = names("--update-scheduled-task", &args.rules)?;
+    let schedules = names("--update-schedule", &args.schedules)?;
+    if args.schedule_group.trim().is_empty() {
+        return Err(Error::usage("--schedule-group needs a name"));
+    }
+    Ok(ScheduledTasks {
+        rules,
+        schedules,
+        group: args.schedule_group.trim().to_string(),
+    })
+}
+
+pub fn register_settings(
+    args: &RegisterCommand,
+    aws: AwsSettings,
+) -> Result<register::RegisterSettings> {
+    let (family, file) = task_definition_source(&args.task_definition)?;
+    Ok(register::RegisterSettings {
+        aws,
+        family,
+        file,
+        updates: container_updates(&args.updates)?,
+        tags: task_definition_tags(&args.updates)?,
+        scheduled: scheduled_tasks(&args.scheduled)?,
+        dry_run: args.dry_run,
+    })
+}
+
 pub fn wait_settings(args: &WaitArgs) -> Result<Option<(WaitSettings, WaitUntil)>> {
     if args.no_wait {
         return Ok(None);
@@ -97,6 +185,12 @@ pub fn update_settings(
 ) -> Result<update_service::UpdateServiceSettings> {
     let updates = container_updates(&args.updates)?;
     let tags = task_definition_tags(&args.updates)?;
+    if args.skip_task_definition_registration && args.task_definition.task_definition_file.is_some()
+    {
+        return Err(Error::usage(
+            "--skip-task-definition-registration deploys the latest revision as it is: it cannot register --task-definition-file",
+        ));
+    }
     if args.skip_task_definition_registration && !(updates.is_empty() && tags.is_empty()) {
         return Err(Error::usage(
             "--skip-task-definition-registration deploys the latest revision as it is: it cannot take container updates or tags",
@@ -109,16 +203,18 @@ pub fn update_settings(
             )));
         }
     }
+    let (family, file) = task_definition_source(&args.task_definition)?;
     let service = args
         .service
         .service
         .clone()
-        .unwrap_or_else(|| args.family.clone());
+        .unwrap_or_else(|| family.clone());
     Ok(update_service::UpdateServiceSettings {
         aws,
         cluster: args.service.cluster,
         service,
-        family: args.family,
+        family,
+        file,
         updates,
         tags,
         skip_registration: args.skip_task_definition_registration,
@@ -152,6 +248,7 @@ pub fn update_settings(
         }),
         wait: wait_settings(wait)?,
         dry_run: args.dry_run,
+        scheduled: scheduled_tasks(&args.scheduled)?,
     })
 }
 

@@ -93,6 +93,7 @@ pub async fn run(settings: DeploySettings) -> Result<DeployOutcome> {
             &plan.described,
             &updates,
             &update.tags,
+            plan.latest.as_ref(),
         )?);
     }
     let updated = update_service::apply(&ecs, update, plan).await?;

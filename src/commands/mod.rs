@@ -5,6 +5,7 @@ pub mod deploy;
 pub mod ecr_login;
 pub mod images;
 pub mod push;
+pub mod register;
 pub mod render;
 pub mod rollback;
 pub mod update_service;

@@ -8,7 +8,7 @@ use super::wait::WaitSettings;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::{Ecs, HistoricDeployment, ServiceState};
 use crate::domain::rollout::{
-    parse_timestamp, same_task_definition, short_task_definition, WaitUntil,
+    family_of, parse_timestamp, same_task_definition, short_task_definition, WaitUntil,
 };
 use crate::error::{Error, Result};
 use crate::output;
@@ -57,6 +57,7 @@ pub async fn run(settings: RollbackSettings) -> Result<UpdateServiceOutcome> {
         cluster: settings.cluster.clone(),
         service: settings.service.clone(),
         family: family_of(&target).to_string(),
+        file: None,
         updates: Vec::new(),
         tags: Vec::new(),
         skip_registration: true,
@@ -66,6 +67,7 @@ pub async fn run(settings: RollbackSettings) -> Result<UpdateServiceOutcome> {
         create: None,
         wait: settings.wait.clone(),
         dry_run: false,
+        scheduled: Default::default(),
     };
     roll(&ecs, &update, &state, &target, false).await
 }
@@ -120,24 +122,9 @@ fn newest_first(history: &mut [HistoricDeployment]) {
     });
 }
 
-/// `tutorial-site-task` of `arn:…:task-definition/tutorial-site-task:3` or `tutorial-site-task:3`.
-fn family_of(task_definition: &str) -> &str {
-    let short = short_task_definition(task_definition);
-    short.rsplit_once(':').map_or(short, |(family, _)| family)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn family_from_arns_and_short_names() {
-        assert_eq!(
-            family_of("arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:3"),
-            "tutorial-site-task"
-        );
-        assert_eq!(family_of("tutorial-site-task:3"), "tutorial-site-task");
-    }
 
     #[test]
     fn history_is_ordered_by_creation_time_whatever_order_ecs_answers() {

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::images::ImageCheck;
+use super::register::{self, ScheduledPlan, ScheduledTasks};
 use super::wait::{wait_for_rollout, WaitSettings};
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::{Ecs, ServiceCreation, ServiceState, ServiceUpdate};
@@ -13,6 +14,7 @@ use crate::domain::ecr_image::changed_images;
 use crate::domain::rollout::{same_task_definition, short_task_definition, Target, WaitUntil};
 use crate::domain::rollout::{Deployment, ServiceSnapshot};
 use crate::domain::task_definition;
+use crate::domain::task_definition_file::TaskDefinitionFile;
 use crate::domain::update_spec::ContainerUpdate;
 use crate::error::{Error, Result};
 use crate::journal;
@@ -25,6 +27,8 @@ pub struct UpdateServiceSettings {
     pub cluster: String,
     pub service: String,
     pub family: String,
+    /// The file to register instead of the family's latest revision.
+    pub file: Option<TaskDefinitionFile>,
     pub updates: Vec<ContainerUpdate>,
     /// Tags set on the new revision, upserted by key.
     pub tags: Vec<(String, String)>,
@@ -37,6 +41,8 @@ pub struct UpdateServiceSettings {
     /// `None` with `--no-wait`.
     pub wait: Option<(WaitSettings, WaitUntil)>,
     pub dry_run: bool,
+    /// Scheduled tasks to point at the deployed revision once the service is on it.
+    pub scheduled: ScheduledTasks,
 }
 
 /// What happened, for stdout and `--export-env`.
@@ -90,11 +96,18 @@ pub struct ServicePlan {
     pub state: Option<ServiceState>,
     /// How it will be created, checked against the task definition.
     pub creation: Option<ServiceCreation>,
-    /// The family's latest revision, as DescribeTaskDefinition answered it.
+    /// What the new revision is made from, in DescribeTaskDefinition's shape: the family's latest
+    /// revision, or the file.
     pub described: Value,
+    /// The family's latest revision, as DescribeTaskDefinition answered it (`None` when a file
+    /// registers the family's first revision).
+    pub latest: Option<Value>,
+    /// The latest revision's ARN (empty when there is none).
     pub base_arn: String,
     /// The revision to register; `None` deploys `base_arn` as it is.
     pub registration: Option<Plan>,
+    /// The scheduled tasks that will follow, found and checked.
+    pub scheduled: ScheduledPlan,
 }
 
 pub async fn run(settings: UpdateServiceSettings) -> Result<UpdateServiceOutcome> {
@@ -121,8 +134,22 @@ pub async fn plan(
     more_updates: impl FnOnce(&Value) -> Result<Vec<ContainerUpdate>>,
 ) -> Result<ServicePlan> {
     let state = service_to_update(ecs, settings).await?;
-    let described = ecs.describe_task_definition(&settings.family).await?;
-    let base_arn = described
+    let (described, latest) = match &settings.file {
+        None => {
+            let latest = ecs.describe_task_definition(&settings.family).await?;
+            (latest.clone(), Some(latest))
+        }
+        Some(file) => {
+            register::show_file(file);
+            (
+                file.as_described(),
+                ecs.latest_task_definition(&settings.family).await?,
+            )
+        }
+    };
+    let base_arn = latest
+        .as_ref()
+        .unwrap_or(&Value::Null)
         .pointer("/taskDefinition/taskDefinitionArn")
         .and_then(Value::as_str)
         .unwrap_or_default()
@@ -136,30 +163,42 @@ pub async fn plan(
     let registration = if settings.skip_registration {
         None
     } else {
-        let registration = render(&described, &updates, &settings.tags)?;
+        let registration = render(&described, &updates, &settings.tags, latest.as_ref())?;
         images
             .verify(&changed_images(
-                &described,
+                latest.as_ref().unwrap_or(&Value::Null),
                 &registration.register_task_definition_input,
             ))
             .await?;
         Some(registration)
     };
+    let scheduled = if settings.scheduled.is_empty() {
+        ScheduledPlan::default()
+    } else {
+        let config = ecs
+            .config()
+            .ok_or_else(|| Error::environment("no AWS configuration to reach EventBridge with"))?;
+        register::plan_scheduled(config, &settings.family, &settings.scheduled).await?
+    };
     Ok(ServicePlan {
         state,
         creation,
         described,
+        latest,
         base_arn,
         registration,
+        scheduled,
     })
 }
 
-/// The RegisterTaskDefinition input for `updates` and `tags` on the described revision, checked
-/// as ECS would check it after registration, and what changes.
+/// The RegisterTaskDefinition input for `updates` and `tags` on the described revision (or
+/// file), checked as ECS would check it after registration, and what changes from `latest`, the
+/// family's latest revision.
 pub fn render(
     described: &Value,
     updates: &[ContainerUpdate],
     tags: &[(String, String)],
+    latest: Option<&Value>,
 ) -> Result<Plan> {
     let mut rendered =
         task_definition::render(described, updates).map_err(|e| Error::usage(e.to_string()))?;
@@ -168,7 +207,10 @@ pub fn render(
         Error::usage(format!("the new revision would be refused by ECS: {e}"))
             .with_hint("nothing was registered; fix the task definition or the update flags")
     })?;
-    let changes = task_definition::diff(described, &rendered);
+    let changes = match latest {
+        Some(latest) => task_definition::diff(latest, &rendered),
+        None => vec!["the family's first revision".to_string()],
+    };
     Ok(Plan {
         register_task_definition_input: rendered,
         changes,
@@ -194,7 +236,7 @@ pub async fn apply(
             output::step(format!(
                 "registering a new revision of {} from {} ({})",
                 settings.family,
-                short_task_definition(&plan.base_arn),
+                base_name(settings, &plan),
                 if registration.changes.is_empty() {
                     "no changes".to_string()
                 } else {
@@ -209,12 +251,24 @@ pub async fn apply(
             (arn, true)
         }
     };
-    match (&plan.state, plan.creation) {
-        (Some(state), _) => roll(ecs, settings, state, &task_definition_arn, registered).await,
+    let outcome = match (&plan.state, plan.creation) {
+        (Some(state), _) => roll(ecs, settings, state, &task_definition_arn, registered).await?,
         (None, creation) => {
             let creation = creation.unwrap_or_default();
-            create(ecs, settings, &creation, &task_definition_arn, registered).await
+            create(ecs, settings, &creation, &task_definition_arn, registered).await?
         }
+    };
+    if let Some(config) = ecs.config().filter(|_| !settings.scheduled.is_empty()) {
+        register::apply_scheduled(config, plan.scheduled, &task_definition_arn).await?;
+    }
+    Ok(outcome)
+}
+
+/// Where the new revision comes from, for the log: the file, or the latest revision.
+fn base_name(settings: &UpdateServiceSettings, plan: &ServicePlan) -> String {
+    match &settings.file {
+        Some(file) => file.file.clone(),
+        None => short_task_definition(&plan.base_arn).to_string(),
     }
 }
 
@@ -541,7 +595,7 @@ pub fn planned(settings: &UpdateServiceSettings, plan: &ServicePlan) -> UpdateSe
         Some(_) => format!(
             "register a new revision of {} from {}",
             settings.family,
-            short_task_definition(&plan.base_arn)
+            base_name(settings, plan)
         ),
         None => format!("deploy {} as it is", short_task_definition(&plan.base_arn)),
     };
@@ -550,13 +604,16 @@ pub fn planned(settings: &UpdateServiceSettings, plan: &ServicePlan) -> UpdateSe
     });
     match &plan.state {
         Some(_) => output::step(format!(
-            "dry run, nothing changed: would {what}, then update {} (now on {})",
+            "dry run, nothing changed: would {what}, then update {} (now on {}){}",
             settings.service,
-            short_task_definition(&current)
+            short_task_definition(&current),
+            plan.scheduled.describe()
         )),
         None => output::step(format!(
-            "dry run, nothing changed: would {what}, then create {} in cluster {}",
-            settings.service, settings.cluster
+            "dry run, nothing changed: would {what}, then create {} in cluster {}{}",
+            settings.service,
+            settings.cluster,
+            plan.scheduled.describe()
         )),
     }
     let registration = plan.registration.clone().unwrap_or(Plan {
@@ -592,7 +649,7 @@ mod tests {
         let updates =
             crate::domain::update_spec::parse_image_updates("container=tutorial-site-app,tag=v2")
                 .unwrap();
-        let plan = render(&described, &updates, &[]).unwrap();
+        let plan = render(&described, &updates, &[], Some(&described)).unwrap();
         assert_eq!(
             plan.register_task_definition_input["containerDefinitions"][0]["image"],
             "127.0.0.1:15000/tutorial-site-registry:v2"
@@ -601,7 +658,9 @@ mod tests {
         let unknown =
             crate::domain::update_spec::parse_image_updates("container=typo,tag=v2").unwrap();
         assert_eq!(
-            render(&described, &unknown, &[]).unwrap_err().kind,
+            render(&described, &unknown, &[], Some(&described))
+                .unwrap_err()
+                .kind,
             crate::error::ErrorKind::Usage
         );
     }

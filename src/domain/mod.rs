@@ -10,6 +10,8 @@ pub mod orb_values;
 pub mod push_progress;
 pub mod reference;
 pub mod rollout;
+pub mod scheduled_task;
 pub mod tag_mutability;
 pub mod task_definition;
+pub mod task_definition_file;
 pub mod update_spec;

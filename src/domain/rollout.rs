@@ -434,6 +434,15 @@ pub fn short_task_definition(arn: &str) -> &str {
         .map_or(arn, |(_, short)| short)
 }
 
+/// The family a task definition ARN (or `family:revision`) names.
+pub fn family_of(task_definition: &str) -> &str {
+    let short = short_task_definition(task_definition);
+    match short.rsplit_once(':') {
+        Some((family, revision)) if revision.chars().all(|c| c.is_ascii_digit()) => family,
+        _ => short,
+    }
+}
+
 /// Full ARNs and `family:revision` (as some emulators answer) compare equal when they name the
 /// same revision.
 pub fn same_task_definition(left: &str, right: &str) -> bool {

@@ -599,3 +599,42 @@ pub fn moto_ec2_ids(stack: &Stack, action: &str, element: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// One call to moto, unsigned (moto does not check signatures): `target` names a JSON 1.1
+/// action (`AWSEvents.PutRule`), or none for a REST call (Scheduler). Answers the status and
+/// the JSON body, so tests seed and read EventBridge state without deployer's code.
+pub fn moto_call(
+    stack: &Stack,
+    service: &str,
+    target: Option<&str>,
+    method: &str,
+    path: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let mut request = ureq::request(method, &format!("{}{path}", stack.moto)).set(
+        "Authorization",
+        &format!("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261124/eu-west-1/{service}/aws4_request, SignedHeaders=host, Signature=0"),
+    );
+    request = match target {
+        Some(target) => request
+            .set("X-Amz-Target", target)
+            .set("Content-Type", "application/x-amz-json-1.1"),
+        None => request.set("Content-Type", "application/json"),
+    };
+    let response = if method == "GET" {
+        request.call()
+    } else {
+        request.send_string(&body.to_string())
+    };
+    let response = match response {
+        Ok(response) => response,
+        Err(ureq::Error::Status(_, response)) => response,
+        Err(error) => panic!("moto {service} {path}: {error}"),
+    };
+    let status = response.status();
+    let text = response.into_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}

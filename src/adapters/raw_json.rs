@@ -1,0 +1,74 @@
+//! Request and response bodies as JSON documents of ours, for any AWS SDK client: what AWS
+//! answered, read whole (the SDK's types drop fields newer than the SDK), and what to send,
+//! sent whole (so those fields go back). Interceptors are shared by every SDK crate.
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_ecs::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+};
+use aws_sdk_ecs::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_smithy_types::body::SdkBody;
+use serde_json::Value;
+
+use crate::error::Error;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Keeps a copy of the raw response body, read after the SDK has buffered it.
+#[derive(Debug, Clone, Default)]
+pub struct CaptureBody(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl Intercept for CaptureBody {
+    fn name(&self) -> &'static str {
+        "deployer::CaptureBody"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(bytes) = context.response().body().bytes() {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}
+
+impl CaptureBody {
+    pub fn json(&self, action: &str) -> Result<Value, Error> {
+        let bytes = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| Error::environment(format!("{action} answered no body")))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::environment(format!("{action} answered invalid JSON: {e}")))
+    }
+}
+
+/// Sends a JSON document of ours as the request body, before the request is signed.
+#[derive(Debug, Clone)]
+pub struct ReplaceBody(pub Arc<Vec<u8>>);
+
+impl Intercept for ReplaceBody {
+    fn name(&self) -> &'static str {
+        "deployer::ReplaceBody"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        *request.body_mut() = SdkBody::from(self.0.as_slice());
+        request
+            .headers_mut()
+            .insert("content-length", self.0.len().to_string());
+        Ok(())
+    }
+}

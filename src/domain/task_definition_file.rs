@@ -1,0 +1,383 @@
+//! Task-definition files as people keep them: the bare RegisterTaskDefinition input (what
+//! `aws ecs register-task-definition --cli-input-json` and the aws-ecs orb take) or a saved
+//! `aws ecs describe-task-definition` answer. Both become the RegisterTaskDefinition input,
+//! refused only where ECS itself would refuse it; unknown fields pass through.
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::task_definition::READ_ONLY_FIELDS;
+
+/// Which shape the file had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileShape {
+    /// The RegisterTaskDefinition input itself.
+    RegisterInput,
+    /// `{"taskDefinition": {…}, "tags": […]}`, as DescribeTaskDefinition answers.
+    DescribeAnswer,
+}
+
+/// A task-definition file read into the RegisterTaskDefinition input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskDefinitionFile {
+    /// The file's name as the user gave it (`stdin` for `-`).
+    pub file: String,
+    pub input: Value,
+    pub shape: FileShape,
+    /// Describe-only fields and explicit `null`s left out, as JSON paths.
+    pub dropped: Vec<String>,
+}
+
+impl TaskDefinitionFile {
+    pub fn family(&self) -> &str {
+        self.input["family"].as_str().unwrap_or_default()
+    }
+
+    /// The input in the shape the renderer reads, a DescribeTaskDefinition answer: the
+    /// definition, and its tags beside it.
+    pub fn as_described(&self) -> Value {
+        let mut definition = self.input.as_object().cloned().unwrap_or_default();
+        let tags = definition.remove("tags");
+        let mut described = Map::new();
+        described.insert("taskDefinition".into(), Value::Object(definition));
+        if let Some(tags) = tags {
+            described.insert("tags".into(), tags);
+        }
+        Value::Object(described)
+    }
+}
+
+/// Why a file cannot be registered: the file, where in it, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    pub file: String,
+    /// A JSON path such as `taskDefinition.containerDefinitions[1].image`; empty for the whole file.
+    pub path: String,
+    pub problem: String,
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "task definition file {}: {}", self.file, self.problem)
+        } else {
+            write!(
+                f,
+                "task definition file {}: {}: {}",
+                self.file, self.path, self.problem
+            )
+        }
+    }
+}
+
+impl std::error::Error for FileError {}
+
+/// Top-level fields ECS takes as strings that files often hold as numbers (`"cpu": 256`); the
+/// AWS CLI turns such numbers into strings, and so does this.
+const STRING_FIELDS: &[&str] = &["cpu", "memory"];
+
+/// Reads the text of the file named `file` into the RegisterTaskDefinition input.
+pub fn load(file: &str, text: &str) -> Result<TaskDefinitionFile, FileError> {
+    let error = |path: &str, problem: String| FileError {
+        file: file.to_string(),
+        path: path.to_string(),
+        problem,
+    };
+    let document: Value = serde_json::from_str(text).map_err(|e| {
+        error(
+            "",
+            format!(
+                "not JSON: {e} (expected a RegisterTaskDefinition input or the output of aws ecs describe-task-definition)"
+            ),
+        )
+    })?;
+    let Value::Object(mut document) = document else {
+        return Err(error(
+            "",
+            format!(
+                "is JSON {}, not an object: expected a RegisterTaskDefinition input or the output of aws ecs describe-task-definition",
+                kind(&document)
+            ),
+        ));
+    };
+    let mut dropped = Vec::new();
+    let (mut definition, shape, prefix) = match document.remove("taskDefinition") {
+        Some(Value::Object(definition)) => {
+            let mut definition = definition;
+            match document.remove("tags") {
+                Some(Value::Array(tags)) => {
+                    definition.insert("tags".into(), Value::Array(tags));
+                }
+                Some(Value::Null) | None => {}
+                Some(other) => {
+                    return Err(error(
+                        "tags",
+                        format!("is {}, not a list of {{key, value}}", kind(&other)),
+                    ))
+                }
+            }
+            for (key, _) in document {
+                dropped.push(key);
+            }
+            (definition, FileShape::DescribeAnswer, "taskDefinition.")
+        }
+        Some(other) => {
+            return Err(error(
+                "taskDefinition",
+                format!("is {}, not an object", kind(&other)),
+            ))
+        }
+        None => (document, FileShape::RegisterInput, ""),
+    };
+    drop_nulls(&mut definition, prefix, &mut dropped);
+    for field in READ_ONLY_FIELDS {
+        if definition.remove(*field).is_some() {
+            dropped.push(format!("{prefix}{field}"));
+        }
+    }
+    if definition
+        .get("tags")
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+    {
+        definition.remove("tags");
+    }
+    for field in STRING_FIELDS {
+        if let Some(Value::Number(number)) = definition.get(*field) {
+            let text = number.to_string();
+            definition.insert((*field).to_string(), Value::String(text));
+        }
+    }
+    check(&definition, prefix).map_err(|(path, problem)| error(&path, problem))?;
+    Ok(TaskDefinitionFile {
+        file: file.to_string(),
+        input: Value::Object(definition),
+        shape,
+        dropped,
+    })
+}
+
+/// What ECS would refuse before looking any closer: a family, containers with names and images.
+fn check(definition: &Map<String, Value>, prefix: &str) -> Result<(), (String, String)> {
+    let at = |path: &str| format!("{prefix}{path}");
+    match definition.get("family") {
+        Some(Value::String(family)) if !family.is_empty() => {}
+        Some(Value::String(_)) => return Err((at("family"), "is empty".into())),
+        Some(other) => return Err((at("family"), format!("is {}, not a string", kind(other)))),
+        None => {
+            return Err((
+                at("family"),
+                "is missing: RegisterTaskDefinition needs the family".into(),
+            ))
+        }
+    }
+    let containers = match definition.get("containerDefinitions") {
+        Some(Value::Array(containers)) if !containers.is_empty() => containers,
+        Some(Value::Array(_)) => {
+            return Err((
+                at("containerDefinitions"),
+                "is empty: a task definition needs at least one container".into(),
+            ))
+        }
+        Some(other) => {
+            return Err((
+                at("containerDefinitions"),
+                format!("is {}, not a list", kind(other)),
+            ))
+        }
+        None => {
+            return Err((
+                at("containerDefinitions"),
+                "is missing: RegisterTaskDefinition needs the containers".into(),
+            ))
+        }
+    };
+    for (index, container) in containers.iter().enumerate() {
+        let path = at(&format!("containerDefinitions[{index}]"));
+        let Value::Object(container) = container else {
+            return Err((path, format!("is {}, not an object", kind(container))));
+        };
+        for field in ["name", "image"] {
+            match container.get(field) {
+                Some(Value::String(value)) if !value.is_empty() => {}
+                Some(Value::String(_)) => {
+                    return Err((format!("{path}.{field}"), "is empty".into()))
+                }
+                Some(other) => {
+                    return Err((
+                        format!("{path}.{field}"),
+                        format!("is {}, not a string", kind(other)),
+                    ))
+                }
+                None => {
+                    return Err((
+                        format!("{path}.{field}"),
+                        "is missing: every container needs a name and an image".into(),
+                    ))
+                }
+            }
+        }
+    }
+    if let Some(tags) = definition.get("tags") {
+        let Value::Array(tags) = tags else {
+            return Err((at("tags"), format!("is {}, not a list", kind(tags))));
+        };
+        for (index, tag) in tags.iter().enumerate() {
+            if !tag.get("key").is_some_and(Value::is_string) {
+                return Err((
+                    at(&format!("tags[{index}]")),
+                    "has no \"key\": tags are {\"key\": …, \"value\": …}".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes members whose value is `null`, at any depth: the AWS CLI and SDKs treat them as absent,
+/// and ECS refuses some of them as values.
+fn drop_nulls(object: &mut Map<String, Value>, path: &str, dropped: &mut Vec<String>) {
+    object.retain(|key, value| {
+        if value.is_null() {
+            dropped.push(format!("{path}{key}"));
+        }
+        !value.is_null()
+    });
+    for (key, value) in object.iter_mut() {
+        drop_nulls_in(value, &format!("{path}{key}"), dropped);
+    }
+}
+
+fn drop_nulls_in(value: &mut Value, path: &str, dropped: &mut Vec<String>) {
+    match value {
+        Value::Object(object) => drop_nulls(object, &format!("{path}."), dropped),
+        Value::Array(items) => {
+            for (index, item) in items.iter_mut().enumerate() {
+                drop_nulls_in(item, &format!("{path}[{index}]"), dropped);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fixture(name: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/task-definition-files")
+            .join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn load_fixture(name: &str) -> TaskDefinitionFile {
+        load(name, &fixture(name)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_register_input_file_is_taken_as_it_is() {
+        let text = fixture("register-input.json");
+        let file = load_fixture("register-input.json");
+        assert_eq!(file.shape, FileShape::RegisterInput);
+        assert_eq!(file.input, serde_json::from_str::<Value>(&text).unwrap());
+        assert_eq!(file.family(), "tutorial-site-task");
+        assert!(file.dropped.is_empty(), "{:?}", file.dropped);
+    }
+
+    #[test]
+    fn a_describe_answer_with_tags_becomes_the_input_with_its_tags() {
+        let file = load_fixture("describe-with-tags.json");
+        assert_eq!(file.shape, FileShape::DescribeAnswer);
+        let input = file.input.as_object().unwrap();
+        for field in READ_ONLY_FIELDS {
+            assert!(!input.contains_key(*field), "{field} kept");
+        }
+        assert_eq!(
+            file.input["tags"],
+            json!([{"key": "team", "value": "web"}, {"key": "app", "value": "tutorial-site"}])
+        );
+        assert_eq!(file.input["cpu"], "256");
+        assert_eq!(
+            file.input["containerDefinitions"][0]["image"],
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v1"
+        );
+        assert!(file
+            .dropped
+            .contains(&"taskDefinition.requiresAttributes".to_string()));
+        // The renderer's view gives the same input back.
+        let rendered = crate::domain::task_definition::render(&file.as_described(), &[]).unwrap();
+        assert_eq!(rendered, file.input);
+    }
+
+    #[test]
+    fn a_describe_answer_without_tags_has_none() {
+        let file = load_fixture("describe-without-tags.json");
+        assert_eq!(file.shape, FileShape::DescribeAnswer);
+        assert!(file.input.get("tags").is_none());
+        assert!(file.input.get("registeredBy").is_none());
+        assert_eq!(file.family(), "tutorial-site-task");
+    }
+
+    #[test]
+    fn a_messy_file_loses_nulls_and_keeps_unknown_fields_and_empty_lists() {
+        let file = load_fixture("messy.json");
+        let input = &file.input;
+        assert_eq!(input["cpu"], "512", "numbers become strings");
+        assert_eq!(input["memory"], "1024");
+        assert!(input.get("taskRoleArn").is_none(), "null dropped");
+        assert!(input.get("pidMode").is_none(), "null dropped");
+        assert!(input.get("tags").is_none(), "an empty tag list is no tags");
+        assert!(input.get("status").is_none());
+        assert_eq!(input["volumes"], json!([]));
+        assert_eq!(input["someFutureField"], json!({"enabled": true}));
+        let app = &input["containerDefinitions"][0];
+        assert!(app.get("command").is_none());
+        assert!(app["logConfiguration"].get("secretOptions").is_none());
+        assert_eq!(app["someFutureContainerField"], "kept");
+        assert_eq!(app["cpu"], 0, "container cpu stays a number");
+        assert!(file.dropped.contains(&"taskRoleArn".to_string()));
+        assert!(file
+            .dropped
+            .contains(&"containerDefinitions[0].logConfiguration.secretOptions".to_string()));
+        assert_eq!(
+            crate::domain::task_definition::validate_for_registration(input),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn what_ecs_would_refuse_names_the_file_the_path_and_the_field() {
+        let cases = [
+            ("{", "task definition file f.json: not JSON: EOF while parsing an object at line 1 column 1 (expected a RegisterTaskDefinition input or the output of aws ecs describe-task-definition)"),
+            ("[]", "task definition file f.json: is JSON a list, not an object: expected a RegisterTaskDefinition input or the output of aws ecs describe-task-definition"),
+            (r#"{"containerDefinitions": [{"name": "a", "image": "b"}]}"#, "task definition file f.json: family: is missing: RegisterTaskDefinition needs the family"),
+            (r#"{"taskDefinition": {"family": "x"}}"#, "task definition file f.json: taskDefinition.containerDefinitions: is missing: RegisterTaskDefinition needs the containers"),
+            (r#"{"family": "x", "containerDefinitions": []}"#, "task definition file f.json: containerDefinitions: is empty: a task definition needs at least one container"),
+            (r#"{"family": "x", "containerDefinitions": [{"name": "a", "image": "b"}, {"name": "c"}]}"#, "task definition file f.json: containerDefinitions[1].image: is missing: every container needs a name and an image"),
+            (r#"{"family": "x", "containerDefinitions": [{"image": "b"}]}"#, "task definition file f.json: containerDefinitions[0].name: is missing: every container needs a name and an image"),
+            (r#"{"family": 3, "containerDefinitions": [{"name": "a", "image": "b"}]}"#, "task definition file f.json: family: is a number, not a string"),
+            (r#"{"taskDefinition": "x"}"#, "task definition file f.json: taskDefinition: is a string, not an object"),
+            (r#"{"family": "x", "containerDefinitions": [{"name": "a", "image": "b"}], "tags": [{"value": "v"}]}"#, "task definition file f.json: tags[0]: has no \"key\": tags are {\"key\": …, \"value\": …}"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(
+                load("f.json", text).unwrap_err().to_string(),
+                expected,
+                "{text}"
+            );
+        }
+    }
+}
