@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::emulator::{push_site, tutorial_site, Service};
-use crate::support::{describe_task_definition_json, run, stack, unique_repo, Api, Run};
+use crate::support::{
+    describe_task_definition_json, exported_to_later_steps, run, stack, unique_repo, Api, Run,
+};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -105,11 +107,7 @@ fn the_push_step_builds_and_pushes_with_the_aws_ecr_orbs_parameters() {
         "{image}"
     );
     assert!(result.stdout.contains(&format!("{repo}:0a1b2c3")));
-    let exported = std::fs::read_to_string(&bash_env).unwrap();
-    assert!(
-        exported.contains(&format!("DEPLOYER_IMAGE={image}")),
-        "{exported}"
-    );
+    assert_eq!(exported_to_later_steps(&bash_env)["DEPLOYER_IMAGE"], image);
 }
 
 #[test]
@@ -192,6 +190,14 @@ fn the_update_service_step_rolls_the_service_on_moto_like_the_aws_ecs_orb() {
     let first = api.register_seed(&family);
     api.create_cluster_and_service(&cluster, &service, &first);
 
+    // A file an earlier step of the job wrote: a value bash must keep as it is.
+    let bash_env = dir.path().join("bash_env");
+    let awkward = "it's \"a\" $HOME value\nsecond line";
+    std::fs::write(
+        &bash_env,
+        format!("export EARLIER='{}'\n", awkward.replace('\'', r"'\''")),
+    )
+    .unwrap();
     // The seed's step, old-style region name included; the aws-ecs orb does not wait by default.
     let result = run_step(
         dir.path(),
@@ -214,6 +220,7 @@ fn the_update_service_step_rolls_the_service_on_moto_like_the_aws_ecs_orb() {
         &[
             ("AWS_ENDPOINT_URL", &stack.moto),
             ("CIRCLE_SHA1", "0a1b2c3"),
+            ("BASH_ENV", bash_env.to_str().unwrap()),
         ],
     );
     result
@@ -235,6 +242,12 @@ fn the_update_service_step_rolls_the_service_on_moto_like_the_aws_ecs_orb() {
         revisions[1]
     );
     assert_eq!(result.stdout.trim(), revisions[1]);
+    // The next step's programs see what deployer exported, and the earlier step's value intact.
+    let exported = exported_to_later_steps(&bash_env);
+    assert_eq!(exported["DEPLOYER_TASK_DEFINITION_ARN"], revisions[1]);
+    assert_eq!(exported["DEPLOYER_PREVIOUS_TASK_DEFINITION_ARN"], first);
+    assert_eq!(exported["DEPLOYER_CLUSTER"], cluster);
+    assert_eq!(exported["EARLIER"], awkward);
     let registered = describe_task_definition_json(&stack, &revisions[1]);
     let tags = registered["tags"].as_array().unwrap();
     assert!(
@@ -520,4 +533,101 @@ fn install_checks_the_release_checksum_and_installs_once() {
     result
         .assert_code(1)
         .assert_stderr_contains("cannot download deployer 9.9.9");
+}
+
+/// A PATH directory as a Docker executor might have it: a `deployer` script that reports
+/// `deployer VERSION`, the tools install.sh uses, no curl and no wget; `curl` and `wget` are
+/// added when `downloader_marker` is given, as scripts that only record that they ran.
+fn executor_path(version: &str, downloader_marker: Option<&Path>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let script = |name: &str, body: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    script("deployer", format!("echo 'deployer {version}'"));
+    if let Some(marker) = downloader_marker {
+        for name in ["curl", "wget"] {
+            script(
+                name,
+                format!("echo {name} >>'{}'; exit 1", marker.display()),
+            );
+        }
+    }
+    for tool in [
+        "bash",
+        "sh",
+        "uname",
+        "mktemp",
+        "rm",
+        "cut",
+        "sha256sum",
+        "tar",
+        "gzip",
+        "id",
+        "install",
+        "mkdir",
+        "ln",
+        "cat",
+    ] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .unwrap();
+        let found = String::from_utf8(found.stdout).unwrap();
+        if !found.trim().is_empty() {
+            std::os::unix::fs::symlink(found.trim(), dir.path().join(tool)).unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn install_uses_the_executors_deployer_and_says_when_it_cannot_download() {
+    let version = env!("CARGO_PKG_VERSION");
+    let install_dir = tempfile::tempdir().unwrap();
+    let marker = install_dir.path().join("downloads");
+    let install_on = |path: &Path, wanted: &str| {
+        run(Command::new("bash")
+            .arg(root().join("orb/src/scripts/install.sh"))
+            .env("PATH", path)
+            .env("PARAM_VERSION", wanted)
+            .env("PARAM_INSTALL_DIR", install_dir.path())
+            .env("PARAM_RELEASE_URL", "http://127.0.0.1:9/releases"))
+    };
+
+    // The deployer image: its own deployer is the version asked for; nothing is downloaded.
+    let image = executor_path(version, Some(&marker));
+    let result = install_on(image.path(), version);
+    result.assert_code(0);
+    assert!(
+        result.stdout.contains(&format!(
+            "deployer {version} is already installed at {}",
+            image.path().join("deployer").display()
+        )),
+        "{}",
+        result.stdout
+    );
+    assert!(!marker.exists(), "a download was attempted");
+    assert!(!install_dir.path().join("deployer").exists());
+
+    // Another version on an image without curl or wget: the error says so and names the
+    // version the image has.
+    let bare = executor_path("0.0.9", None);
+    let result = install_on(bare.path(), version);
+    result
+        .assert_code(1)
+        .assert_stderr_contains("neither curl nor wget")
+        .assert_stderr_contains(&format!(
+            "The executor's own deployer ({}) is 0.0.9: set deployer_version",
+            bare.path().join("deployer").display()
+        ));
+    assert!(!install_dir.path().join("deployer").exists());
+
+    // With a downloader, another version is fetched (here from a closed port: a clear failure).
+    let result = install_on(image.path(), "0.0.8");
+    result
+        .assert_code(1)
+        .assert_stderr_contains("cannot download deployer 0.0.8");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "curl\n");
 }
