@@ -52,9 +52,13 @@ fn the_orb_packs_and_passes_its_checks() {
     let result = run(Command::new("python3")
         .arg(root().join("scripts/orb.py"))
         .args(["check", "--deployer", env!("CARGO_BIN_EXE_deployer")]));
+    // The share of the aws orbs' parameters the orb takes, per job and command (shown with
+    // --nocapture; the README's table is checked to be the same).
+    println!("{}", result.stderr);
     result
         .assert_code(0)
-        .assert_stderr_contains("orb check: ok");
+        .assert_stderr_contains("orb check: ok")
+        .assert_stderr_contains("circleci/aws-ecs@8.0.0 commands/install_ecs_cli: retired");
 
     let scripts: Vec<PathBuf> = ["orb/src/scripts", "scripts", "benches", ".ci"]
         .iter()
@@ -68,6 +72,91 @@ fn the_orb_packs_and_passes_its_checks() {
     assert!(scripts.len() >= 6, "found only {scripts:?}");
     let result = run(Command::new("shellcheck").args(&scripts));
     result.assert_code(0);
+}
+
+/// CircleCI places a boolean parameter that is a variable's whole value as 1 or 0; the orb's
+/// steps are run in the tests with the environment it really gives them.
+#[test]
+fn boolean_parameters_reach_the_step_as_1_or_0() {
+    let env = step_env(
+        "update_service",
+        &[
+            ("family", "tutorial-site-task"),
+            ("cluster", "tutorial-site-cluster"),
+            ("force_new_deployment", "true"),
+        ],
+    );
+    assert_eq!(env["PARAM_FORCE_NEW_DEPLOYMENT"], "1");
+    assert_eq!(env["PARAM_CREATE_SERVICE"], "0");
+    assert_eq!(env["PARAM_FAMILY"], "tutorial-site-task");
+}
+
+/// A copy of the orb's source with what CircleCI's orb review (orb-tools-orb's review.bats)
+/// and yamllint object to: `scripts/orb.py review` names each rule it breaks.
+#[test]
+fn the_orb_review_rules_and_yamllint_name_what_they_find() {
+    let src = tempfile::tempdir().unwrap();
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(root().join("orb/src/."))
+        .arg(src.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let clean = run(Command::new("python3")
+        .arg(root().join("scripts/orb.py"))
+        .args(["review", "--src"])
+        .arg(src.path()));
+    clean.assert_code(0);
+
+    let write = |path: &str, text: &str| std::fs::write(src.path().join(path), text).unwrap();
+    write(
+        "@orb.yml",
+        "version: 2.1\ndescription: Deploys.\ndisplay:\n  home_url: ftp://example.com\n",
+    );
+    write(
+        "commands/tag-image.yml",
+        "parameters:\n  source-tag:\n    type: string\n    default: ''\n    description: d\n\
+         steps:\n  - run: echo << parameters.source-tag >>\n  - run:\n      command: \
+         echo one line that is much longer than sixty-four characters, with no script\n",
+    );
+    write(
+        "jobs/cache.yml",
+        "description: d\nparameters:\n  region:\n    type: string\n    default: ${AWS_REGION}\n\
+         \x20   description: d\nexecutor: default\nsteps:\n  - save_cache:\n      \
+         key: v1-<< parameters.region >>\n      paths: [x]\n",
+    );
+    write(
+        "executors/latest.yml",
+        "description: d\ndocker:\n  - image: cimg/base:latest\n",
+    );
+    write(
+        "examples/usage_example.yml",
+        "description: d \nusage:\n  version: 2.1\n  orbs:\n    deployer: deployer-dev/deployer@99.0.0\n",
+    );
+    let result = run(Command::new("python3")
+        .arg(root().join("scripts/orb.py"))
+        .args(["review", "--src"])
+        .arg(src.path()));
+    result.assert_code(1);
+    for expected in [
+        "@orb.yml: RC001: set display.source_url",
+        "commands/tag-image.yml: RC002: has no description",
+        "examples/usage_example.yml: RC004",
+        "@orb.yml: RC005",
+        "@orb.yml: RC007: display.home_url 'ftp://example.com' is not an https URL",
+        "commands/tag-image.yml: RC008: the run step at steps.0.run is a string",
+        "commands/tag-image.yml: RC008: the run step at steps.1.run has no name",
+        "commands/tag-image.yml: RC009: the run step at steps.1.run has a command of 76 characters",
+        "commands/tag-image.yml: RC010: component file names should be snake_case",
+        "commands/tag-image.yml: RC010: parameter source-tag should be snake_case",
+        "examples/usage_example.yml: RC011: the example uses deployer-dev/deployer@99.0.0",
+        "jobs/cache.yml: RC012: parameter region defaults to an environment variable",
+        "executors/latest.yml: executor image cimg/base:latest is not pinned",
+        "yamllint: examples/usage_example.yml:1:15: [error] trailing spaces (trailing-spaces)",
+    ] {
+        result.assert_stderr_contains(expected);
+    }
 }
 
 #[test]
