@@ -17,6 +17,7 @@ LB_PORT=${DEPLOYER_STACK_LB_PORT:-15003}
 EMULATOR_BIN=${DEPLOYER_EMULATOR_BIN:-$ROOT/target/debug/deployer-emulator}
 MOTO_VERSION=5.2.1
 CHECK_JSONSCHEMA_VERSION=0.39.0
+YAMLLINT_VERSION=1.38.0
 ACCOUNT_ID=123456789012
 REGION=eu-west-1
 # moto's GetAuthorizationToken answers user AWS with password "<registry id>-auth-token";
@@ -34,7 +35,8 @@ install() {
   command -v htpasswd >/dev/null || missing+=(apache2-utils)
   if ! { [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -x httpd >/dev/null; }; then missing+=(busybox-static); fi
   command -v curl >/dev/null || missing+=(curl)
-  # The orb's checks: shellcheck for its scripts, CircleCI's config schema through check-jsonschema.
+  # The orb's checks: shellcheck for its scripts, CircleCI's config schema through check-jsonschema,
+  # yamllint.
   command -v shellcheck >/dev/null || missing+=(shellcheck)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
@@ -48,6 +50,11 @@ install() {
   if ! python3 -m check_jsonschema --version 2>/dev/null | grep -q "$CHECK_JSONSCHEMA_VERSION"; then
     log "installing check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
     python3 -m pip install -q "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
+  fi
+  # orb-tools-orb's lint job runs yamllint on the orb's source; scripts/orb.py check does too.
+  if ! python3 -m yamllint --version 2>/dev/null | grep -q "$YAMLLINT_VERSION"; then
+    log "installing yamllint==$YAMLLINT_VERSION"
+    python3 -m pip install -q "yamllint==$YAMLLINT_VERSION"
   fi
   command -v docker >/dev/null || { log "no docker CLI found after install"; exit 1; }
 }

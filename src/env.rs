@@ -38,6 +38,7 @@ variables! {
     HOME => "~/.docker/config.json when DOCKER_CONFIG is unset";
     PATH => "where ecr-login --credential-helper looks for docker-credential-deployer";
     NO_COLOR => "no colour on a terminal";
+    GITHUB_ENV => "GitHub Actions' environment file: --export-env writes its KEY=value syntax there, `export KEY='value'` lines elsewhere";
     RUST_LOG => "overrides -v's log filter (the SDKs' response bodies stay hidden)";
 }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::Instant;
 
+use crate::domain::export_env::{export_lines, ExportSyntax};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -150,12 +151,10 @@ pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
-/// Appends `KEY=value` lines for later CI steps (CircleCI's `$BASH_ENV`, GitHub's `$GITHUB_ENV`).
+/// Appends the variables for later CI steps: `export KEY='value'` lines, which bash sources
+/// (CircleCI's `$BASH_ENV`), or GitHub's `KEY=value` syntax when the file is `$GITHUB_ENV`.
 pub fn append_export_env(path: &Path, pairs: &[(&str, String)]) -> Result<()> {
-    let mut text = String::new();
-    for (key, value) in pairs {
-        text.push_str(&format!("{key}={value}\n"));
-    }
+    let text = export_lines(export_syntax(path), pairs);
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -172,6 +171,25 @@ pub fn append_export_env(path: &Path, pairs: &[(&str, String)]) -> Result<()> {
             path.display()
         ))
     })
+}
+
+/// GitHub's syntax for the file GitHub Actions names in `GITHUB_ENV`, bash's for any other.
+fn export_syntax(path: &Path) -> ExportSyntax {
+    let Some(github_env) = crate::env::var_os(crate::env::GITHUB_ENV).filter(|v| !v.is_empty())
+    else {
+        return ExportSyntax::Bash;
+    };
+    let github_env = Path::new(&github_env);
+    let same = path == github_env
+        || matches!(
+            (path.canonicalize(), github_env.canonicalize()),
+            (Ok(a), Ok(b)) if a == b
+        );
+    if same {
+        ExportSyntax::GithubEnv
+    } else {
+        ExportSyntax::Bash
+    }
 }
 
 /// A `tracing` writer that masks secrets: debug logs of the SDKs go through it too.
@@ -230,14 +248,37 @@ mod tests {
     }
 
     #[test]
-    fn export_env_appends_lines() {
+    fn export_env_appends_lines_a_later_bash_steps_children_see() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bash_env");
-        std::fs::write(&path, "EXISTING=1\n").unwrap();
-        append_export_env(&path, &[("DEPLOYER_IMAGE", "repo@sha256:abc".to_string())]).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            "EXISTING=1\nDEPLOYER_IMAGE=repo@sha256:abc\n"
-        );
+        std::fs::write(&path, "export EXISTING=1\n").unwrap();
+        let awkward = "it's \"a\" $HOME `x` \\ value\nsecond line";
+        append_export_env(
+            &path,
+            &[
+                ("DEPLOYER_IMAGE", "repo@sha256:abc".to_string()),
+                ("DEPLOYER_CLUSTER", awkward.to_string()),
+            ],
+        )
+        .unwrap();
+        // As CircleCI runs a later step: bash sources $BASH_ENV, the step starts a program.
+        let child = std::process::Command::new("bash")
+            .arg("-c")
+            .arg("source \"$1\" && exec env -0")
+            .arg("bash")
+            .arg(&path)
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(child.status.success(), "{child:?}");
+        let seen: std::collections::HashMap<String, String> = String::from_utf8(child.stdout)
+            .unwrap()
+            .split('\0')
+            .filter_map(|entry| entry.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(seen["EXISTING"], "1");
+        assert_eq!(seen["DEPLOYER_IMAGE"], "repo@sha256:abc");
+        assert_eq!(seen["DEPLOYER_CLUSTER"], awkward);
     }
 }

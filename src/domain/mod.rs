@@ -6,6 +6,7 @@ pub mod dockerignore;
 pub mod duration;
 pub mod ecr_image;
 pub mod ecr_token;
+pub mod export_env;
 pub mod orb_values;
 pub mod push_progress;
 pub mod reference;

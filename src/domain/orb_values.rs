@@ -67,7 +67,9 @@ pub fn read_through_env_name(
     }
 }
 
-/// Parses a boolean as CircleCI renders it (`true`/`false`), also accepting `1`/`0`.
+/// Parses a boolean as CircleCI places it in a step's environment: `1`/`0` when the variable's
+/// whole value is `<< parameters.x >>` (CircleCI writes the YAML boolean as a number), `true`/
+/// `false` when the parameter is interpolated inside a longer string.
 pub fn parse_bool(name: &str, value: &str) -> Result<bool, String> {
     match value.trim() {
         "true" | "1" => Ok(true),
@@ -274,6 +276,8 @@ mod tests {
         assert!(parse_bool("create_repo", "true").unwrap());
         assert!(!parse_bool("create_repo", "false").unwrap());
         assert!(parse_bool("create_repo", "1").unwrap());
+        assert!(!parse_bool("create_repo", "0").unwrap());
+        assert!(!parse_bool("create_repo", "").unwrap());
         let error = parse_bool("create_repo", "yes").unwrap_err();
         assert!(error.contains("create_repo"), "{error}");
     }

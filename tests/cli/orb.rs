@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::emulator::{push_site, tutorial_site, Service};
-use crate::support::{describe_task_definition_json, run, stack, unique_repo, Api, Run};
+use crate::support::{
+    describe_task_definition_json, exported_to_later_steps, run, stack, unique_repo, Api, Run,
+};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -50,9 +52,13 @@ fn the_orb_packs_and_passes_its_checks() {
     let result = run(Command::new("python3")
         .arg(root().join("scripts/orb.py"))
         .args(["check", "--deployer", env!("CARGO_BIN_EXE_deployer")]));
+    // The share of the aws orbs' parameters the orb takes, per job and command (shown with
+    // --nocapture; the README's table is checked to be the same).
+    println!("{}", result.stderr);
     result
         .assert_code(0)
-        .assert_stderr_contains("orb check: ok");
+        .assert_stderr_contains("orb check: ok")
+        .assert_stderr_contains("circleci/aws-ecs@8.0.0 commands/install_ecs_cli: retired");
 
     let scripts: Vec<PathBuf> = ["orb/src/scripts", "scripts", "benches", ".ci"]
         .iter()
@@ -66,6 +72,91 @@ fn the_orb_packs_and_passes_its_checks() {
     assert!(scripts.len() >= 6, "found only {scripts:?}");
     let result = run(Command::new("shellcheck").args(&scripts));
     result.assert_code(0);
+}
+
+/// CircleCI places a boolean parameter that is a variable's whole value as 1 or 0; the orb's
+/// steps are run in the tests with the environment it really gives them.
+#[test]
+fn boolean_parameters_reach_the_step_as_1_or_0() {
+    let env = step_env(
+        "update_service",
+        &[
+            ("family", "tutorial-site-task"),
+            ("cluster", "tutorial-site-cluster"),
+            ("force_new_deployment", "true"),
+        ],
+    );
+    assert_eq!(env["PARAM_FORCE_NEW_DEPLOYMENT"], "1");
+    assert_eq!(env["PARAM_CREATE_SERVICE"], "0");
+    assert_eq!(env["PARAM_FAMILY"], "tutorial-site-task");
+}
+
+/// A copy of the orb's source with what CircleCI's orb review (orb-tools-orb's review.bats)
+/// and yamllint object to: `scripts/orb.py review` names each rule it breaks.
+#[test]
+fn the_orb_review_rules_and_yamllint_name_what_they_find() {
+    let src = tempfile::tempdir().unwrap();
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(root().join("orb/src/."))
+        .arg(src.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let clean = run(Command::new("python3")
+        .arg(root().join("scripts/orb.py"))
+        .args(["review", "--src"])
+        .arg(src.path()));
+    clean.assert_code(0);
+
+    let write = |path: &str, text: &str| std::fs::write(src.path().join(path), text).unwrap();
+    write(
+        "@orb.yml",
+        "version: 2.1\ndescription: Deploys.\ndisplay:\n  home_url: ftp://example.com\n",
+    );
+    write(
+        "commands/tag-image.yml",
+        "parameters:\n  source-tag:\n    type: string\n    default: ''\n    description: d\n\
+         steps:\n  - run: echo << parameters.source-tag >>\n  - run:\n      command: \
+         echo one line that is much longer than sixty-four characters, with no script\n",
+    );
+    write(
+        "jobs/cache.yml",
+        "description: d\nparameters:\n  region:\n    type: string\n    default: ${AWS_REGION}\n\
+         \x20   description: d\nexecutor: default\nsteps:\n  - save_cache:\n      \
+         key: v1-<< parameters.region >>\n      paths: [x]\n",
+    );
+    write(
+        "executors/latest.yml",
+        "description: d\ndocker:\n  - image: cimg/base:latest\n",
+    );
+    write(
+        "examples/usage_example.yml",
+        "description: d \nusage:\n  version: 2.1\n  orbs:\n    deployer: deployer-dev/deployer@99.0.0\n",
+    );
+    let result = run(Command::new("python3")
+        .arg(root().join("scripts/orb.py"))
+        .args(["review", "--src"])
+        .arg(src.path()));
+    result.assert_code(1);
+    for expected in [
+        "@orb.yml: RC001: set display.source_url",
+        "commands/tag-image.yml: RC002: has no description",
+        "examples/usage_example.yml: RC004",
+        "@orb.yml: RC005",
+        "@orb.yml: RC007: display.home_url 'ftp://example.com' is not an https URL",
+        "commands/tag-image.yml: RC008: the run step at steps.0.run is a string",
+        "commands/tag-image.yml: RC008: the run step at steps.1.run has no name",
+        "commands/tag-image.yml: RC009: the run step at steps.1.run has a command of 76 characters",
+        "commands/tag-image.yml: RC010: component file names should be snake_case",
+        "commands/tag-image.yml: RC010: parameter source-tag should be snake_case",
+        "examples/usage_example.yml: RC011: the example uses deployer-dev/deployer@99.0.0",
+        "jobs/cache.yml: RC012: parameter region defaults to an environment variable",
+        "executors/latest.yml: executor image cimg/base:latest is not pinned",
+        "yamllint: examples/usage_example.yml:1:15: [error] trailing spaces (trailing-spaces)",
+    ] {
+        result.assert_stderr_contains(expected);
+    }
 }
 
 #[test]
@@ -105,11 +196,7 @@ fn the_push_step_builds_and_pushes_with_the_aws_ecr_orbs_parameters() {
         "{image}"
     );
     assert!(result.stdout.contains(&format!("{repo}:0a1b2c3")));
-    let exported = std::fs::read_to_string(&bash_env).unwrap();
-    assert!(
-        exported.contains(&format!("DEPLOYER_IMAGE={image}")),
-        "{exported}"
-    );
+    assert_eq!(exported_to_later_steps(&bash_env)["DEPLOYER_IMAGE"], image);
 }
 
 #[test]
@@ -192,6 +279,14 @@ fn the_update_service_step_rolls_the_service_on_moto_like_the_aws_ecs_orb() {
     let first = api.register_seed(&family);
     api.create_cluster_and_service(&cluster, &service, &first);
 
+    // A file an earlier step of the job wrote: a value bash must keep as it is.
+    let bash_env = dir.path().join("bash_env");
+    let awkward = "it's \"a\" $HOME value\nsecond line";
+    std::fs::write(
+        &bash_env,
+        format!("export EARLIER='{}'\n", awkward.replace('\'', r"'\''")),
+    )
+    .unwrap();
     // The seed's step, old-style region name included; the aws-ecs orb does not wait by default.
     let result = run_step(
         dir.path(),
@@ -214,6 +309,7 @@ fn the_update_service_step_rolls_the_service_on_moto_like_the_aws_ecs_orb() {
         &[
             ("AWS_ENDPOINT_URL", &stack.moto),
             ("CIRCLE_SHA1", "0a1b2c3"),
+            ("BASH_ENV", bash_env.to_str().unwrap()),
         ],
     );
     result
@@ -235,6 +331,12 @@ fn the_update_service_step_rolls_the_service_on_moto_like_the_aws_ecs_orb() {
         revisions[1]
     );
     assert_eq!(result.stdout.trim(), revisions[1]);
+    // The next step's programs see what deployer exported, and the earlier step's value intact.
+    let exported = exported_to_later_steps(&bash_env);
+    assert_eq!(exported["DEPLOYER_TASK_DEFINITION_ARN"], revisions[1]);
+    assert_eq!(exported["DEPLOYER_PREVIOUS_TASK_DEFINITION_ARN"], first);
+    assert_eq!(exported["DEPLOYER_CLUSTER"], cluster);
+    assert_eq!(exported["EARLIER"], awkward);
     let registered = describe_task_definition_json(&stack, &revisions[1]);
     let tags = registered["tags"].as_array().unwrap();
     assert!(
@@ -520,4 +622,101 @@ fn install_checks_the_release_checksum_and_installs_once() {
     result
         .assert_code(1)
         .assert_stderr_contains("cannot download deployer 9.9.9");
+}
+
+/// A PATH directory as a Docker executor might have it: a `deployer` script that reports
+/// `deployer VERSION`, the tools install.sh uses, no curl and no wget; `curl` and `wget` are
+/// added when `downloader_marker` is given, as scripts that only record that they ran.
+fn executor_path(version: &str, downloader_marker: Option<&Path>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let script = |name: &str, body: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    script("deployer", format!("echo 'deployer {version}'"));
+    if let Some(marker) = downloader_marker {
+        for name in ["curl", "wget"] {
+            script(
+                name,
+                format!("echo {name} >>'{}'; exit 1", marker.display()),
+            );
+        }
+    }
+    for tool in [
+        "bash",
+        "sh",
+        "uname",
+        "mktemp",
+        "rm",
+        "cut",
+        "sha256sum",
+        "tar",
+        "gzip",
+        "id",
+        "install",
+        "mkdir",
+        "ln",
+        "cat",
+    ] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .unwrap();
+        let found = String::from_utf8(found.stdout).unwrap();
+        if !found.trim().is_empty() {
+            std::os::unix::fs::symlink(found.trim(), dir.path().join(tool)).unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn install_uses_the_executors_deployer_and_says_when_it_cannot_download() {
+    let version = env!("CARGO_PKG_VERSION");
+    let install_dir = tempfile::tempdir().unwrap();
+    let marker = install_dir.path().join("downloads");
+    let install_on = |path: &Path, wanted: &str| {
+        run(Command::new("bash")
+            .arg(root().join("orb/src/scripts/install.sh"))
+            .env("PATH", path)
+            .env("PARAM_VERSION", wanted)
+            .env("PARAM_INSTALL_DIR", install_dir.path())
+            .env("PARAM_RELEASE_URL", "http://127.0.0.1:9/releases"))
+    };
+
+    // The deployer image: its own deployer is the version asked for; nothing is downloaded.
+    let image = executor_path(version, Some(&marker));
+    let result = install_on(image.path(), version);
+    result.assert_code(0);
+    assert!(
+        result.stdout.contains(&format!(
+            "deployer {version} is already installed at {}",
+            image.path().join("deployer").display()
+        )),
+        "{}",
+        result.stdout
+    );
+    assert!(!marker.exists(), "a download was attempted");
+    assert!(!install_dir.path().join("deployer").exists());
+
+    // Another version on an image without curl or wget: the error says so and names the
+    // version the image has.
+    let bare = executor_path("0.0.9", None);
+    let result = install_on(bare.path(), version);
+    result
+        .assert_code(1)
+        .assert_stderr_contains("neither curl nor wget")
+        .assert_stderr_contains(&format!(
+            "The executor's own deployer ({}) is 0.0.9: set deployer_version",
+            bare.path().join("deployer").display()
+        ));
+    assert!(!install_dir.path().join("deployer").exists());
+
+    // With a downloader, another version is fetched (here from a closed port: a clear failure).
+    let result = install_on(image.path(), "0.0.8");
+    result
+        .assert_code(1)
+        .assert_stderr_contains("cannot download deployer 0.0.8");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "curl\n");
 }

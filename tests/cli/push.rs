@@ -1,7 +1,10 @@
 //! `deployer push` against the real registry with credentials from moto's GetAuthorizationToken.
 use base64::Engine;
 
-use crate::support::{deployer, push, run, site_context, stack, unique_repo, write, Api, Registry};
+use crate::support::{
+    deployer, exported_to_later_steps, push, run, site_context, stack, unique_repo, write, Api,
+    Registry,
+};
 
 #[test]
 fn pushes_every_tag_and_prints_the_registrys_digest() {
@@ -39,18 +42,12 @@ fn pushes_every_tag_and_prints_the_registrys_digest() {
             "tag {tag}"
         );
     }
-    let exported = std::fs::read_to_string(&env_file).unwrap();
-    assert!(
-        exported.contains(&format!(
-            "DEPLOYER_IMAGE={}/{repo}@{digest}\n",
-            stack.registry
-        )),
-        "{exported}"
+    let exported = exported_to_later_steps(&env_file);
+    assert_eq!(
+        exported["DEPLOYER_IMAGE"],
+        format!("{}/{repo}@{digest}", stack.registry)
     );
-    assert!(
-        exported.contains("DEPLOYER_IMAGE_TAGS=latest,v1,sha-abc123\n"),
-        "{exported}"
-    );
+    assert_eq!(exported["DEPLOYER_IMAGE_TAGS"], "latest,v1,sha-abc123");
     // Progress is on stderr, one line per layer state change, never byte counts.
     result.assert_stderr_contains("pushed tag latest as sha256:");
     assert!(!result.stderr.contains("Pushing ["), "{}", result.stderr);
@@ -390,10 +387,9 @@ fn no_push_builds_and_tags_locally_and_pushes_nothing() {
         assert!(inspect.status.success(), "{reference} is not in the daemon");
     }
     assert_eq!(Registry::new(&stack).digest(&repo, "latest"), None);
-    let exported = std::fs::read_to_string(&env_file).unwrap();
-    assert!(
-        exported.contains(&format!("DEPLOYER_IMAGE={}\n", references[0])),
-        "{exported}"
+    assert_eq!(
+        exported_to_later_steps(&env_file)["DEPLOYER_IMAGE"],
+        references[0]
     );
 
     let both = run(push(context.path(), &stack, &repo).args([

@@ -111,6 +111,29 @@ pub fn run(command: &mut Command) -> Run {
     Run::from(command.output().expect("deployer runs"))
 }
 
+/// What a later CircleCI step's programs see after `--export-env FILE`: bash sources the file
+/// (as CircleCI does with `$BASH_ENV`) and starts a program, whose environment is returned.
+pub fn exported_to_later_steps(file: &Path) -> std::collections::BTreeMap<String, String> {
+    let output = Command::new("bash")
+        .args(["-c", "source \"$1\" && exec env -0", "bash"])
+        .arg(file)
+        .env_clear()
+        .output()
+        .expect("bash runs");
+    assert!(
+        output.status.success(),
+        "bash cannot source {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .split('\0')
+        .filter_map(|entry| entry.split_once('='))
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect()
+}
+
 /// A build context with the tutorial site's Dockerfile on the imported busybox base.
 pub fn site_context(stack: &Stack, extra_dockerfile: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

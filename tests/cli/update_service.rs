@@ -2,8 +2,8 @@
 //! wrote checks the requests. moto never rolls services, so these runs use --no-wait; the waits
 //! are tested on scripted DescribeServices answers in the unit tests.
 use crate::support::{
-    deployer, describe_task_definition_json, moto_ec2_ids, run, seed_task_definition, stack,
-    unique_repo, Api,
+    deployer, describe_task_definition_json, exported_to_later_steps, moto_ec2_ids, run,
+    seed_task_definition, stack, unique_repo, Api,
 };
 
 struct Seed {
@@ -100,18 +100,43 @@ fn registers_a_revision_equal_in_every_field_but_the_image_and_points_the_servic
         service_task_definition.ends_with(&format!("{}:2", seed.family)),
         "service points at {service_task_definition}"
     );
-    let exported = std::fs::read_to_string(&env_file).unwrap();
+    let exported = exported_to_later_steps(&env_file);
+    assert_eq!(exported["DEPLOYER_TASK_DEFINITION_ARN"], new_arn);
+    assert_eq!(
+        exported["DEPLOYER_PREVIOUS_TASK_DEFINITION_ARN"],
+        seed.first_arn
+    );
+    assert_eq!(exported["DEPLOYER_SERVICE"], seed.service);
+}
+
+#[test]
+fn export_env_writes_github_actions_syntax_into_github_env() {
+    let seed = seed();
+    let dir = tempfile::tempdir().unwrap();
+    let github_env = dir.path().join("github_env");
+    std::fs::write(&github_env, "EARLIER=1\n").unwrap();
+    let result = run(update_service(&seed)
+        .args([
+            "--container-image-name-updates",
+            "container=tutorial-site-app,tag=v2",
+        ])
+        .args(["--no-wait", "--export-env"])
+        .arg(&github_env)
+        .env("GITHUB_ENV", &github_env));
+    result.assert_code(0);
+    let new_arn = result.stdout.trim();
+    let written = std::fs::read_to_string(&github_env).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines[0], "EARLIER=1");
     assert!(
-        exported.contains(&format!("DEPLOYER_TASK_DEFINITION_ARN={new_arn}\n")),
-        "{exported}"
+        lines.contains(&format!("DEPLOYER_TASK_DEFINITION_ARN={new_arn}").as_str()),
+        "{written}"
     );
     assert!(
-        exported.contains(&format!(
-            "DEPLOYER_PREVIOUS_TASK_DEFINITION_ARN={}\n",
-            seed.first_arn
-        )),
-        "{exported}"
+        lines.contains(&format!("DEPLOYER_SERVICE={}", seed.service).as_str()),
+        "{written}"
     );
+    assert!(!written.contains("export "), "{written}");
 }
 
 #[test]

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the deployer release binary for this executor's platform, after checking its
-# SHA-256 against the release's checksum file. Does nothing when that version is installed.
+# SHA-256 against the release's checksum file. Does nothing when that version is already on
+# PATH (the deployer image) or in the install directory. Downloads with curl or wget, whichever
+# the executor has.
 set -euo pipefail
 
 version=${PARAM_VERSION:?PARAM_VERSION is the deployer version to install}
@@ -8,10 +10,35 @@ version=${version#v}
 install_dir=${PARAM_INSTALL_DIR:-/usr/local/bin}
 release_url=${PARAM_RELEASE_URL:-https://github.com/deployer-dev/deployer/releases}
 
+on_path=$(command -v deployer 2>/dev/null || true)
+path_version=
+if [ -n "$on_path" ]; then
+  path_version=$("$on_path" --version 2>/dev/null || true)
+  if [ "$path_version" = "deployer $version" ]; then
+    echo "deployer $version is already installed at $on_path"
+    exit 0
+  fi
+fi
 installed=$("$install_dir/deployer" --version 2>/dev/null || true)
 if [ "$installed" = "deployer $version" ]; then
   echo "deployer $version is already installed in $install_dir"
   exit 0
+fi
+
+if command -v curl >/dev/null 2>&1; then
+  fetch() { curl --fail --silent --show-error --location --retry 3 --output "$2" "$1"; }
+elif command -v wget >/dev/null 2>&1; then
+  fetch() { wget --quiet --tries 3 --output-document "$2" "$1"; }
+else
+  {
+    echo "cannot install deployer $version: this executor has neither curl nor wget to download it."
+    if [ -n "$path_version" ]; then
+      echo "The executor's own deployer ($on_path) is ${path_version#deployer }: set deployer_version (or install's version) to ${path_version#deployer }, or use an executor with curl or wget, such as deployer/machine."
+    else
+      echo "Use an executor with curl or wget, such as deployer/machine, or one with deployer $version installed."
+    fi
+  } >&2
+  exit 1
 fi
 
 case "$(uname -s)/$(uname -m)" in
@@ -27,14 +54,6 @@ asset="deployer-$target.tar.gz"
 url="${release_url%/}/download/v$version/$asset"
 workdir=$(mktemp -d)
 trap 'rm -rf "$workdir"' EXIT
-
-fetch() { # fetch URL FILE
-  if command -v curl >/dev/null 2>&1; then
-    curl --fail --silent --show-error --location --retry 3 --output "$2" "$1"
-  else
-    wget --quiet --tries 3 --output-document "$2" "$1"
-  fi
-}
 
 echo "Downloading $url"
 if ! fetch "$url" "$workdir/$asset" || ! fetch "$url.sha256" "$workdir/$asset.sha256"; then
