@@ -94,6 +94,9 @@ start_docker() {
     >"$STACK_DIR/dockerd.log" 2>&1 &
   export DOCKER_HOST="unix://$STACK_DIR/docker.sock"
   echo "export DOCKER_HOST=$DOCKER_HOST" >>"$STACK_DIR/env"
+  # BuildKit's RUN steps join the "bridge" network unless told otherwise, and this engine has
+  # none: builds here run theirs without a network (push --network none).
+  echo "export DEPLOYER_BUILD_NETWORK=none" >>"$STACK_DIR/env"
   wait_for dockerd docker info
 }
 

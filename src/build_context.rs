@@ -25,6 +25,16 @@ pub struct ContextPlan {
     rules: IgnoreRules,
 }
 
+impl ContextPlan {
+    /// Where the Dockerfile is on disk.
+    pub fn dockerfile_path(&self) -> PathBuf {
+        match &self.external_dockerfile {
+            Some(path) => path.clone(),
+            None => self.context_dir.join(&self.dockerfile_in_tar),
+        }
+    }
+}
+
 /// Counts of what was sent, for the log.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ContextStats {

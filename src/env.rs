@@ -33,7 +33,11 @@ variables! {
     DEPLOYER_CLUSTER => "--cluster";
     DEPLOYER_SERVICE => "--service";
     DEPLOYER_FAMILY => "--family";
+    DEPLOYER_BUILD_NETWORK => "push --network (the network of RUN steps: default, none or host)";
     DOCKER_HOST => "the Docker daemon (as the Docker CLI reads it, with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH)";
+    DOCKER_TLS_VERIFY => "with DOCKER_HOST=tcp://…: TLS to the daemon, which deployer's BuildKit sessions do not speak yet (the classic builder is used)";
+    DOCKER_BUILDKIT => "0 selects the classic builder when --builder is auto, as with the Docker CLI; 1 asks for BuildKit";
+    SSH_AUTH_SOCK => "the SSH agent that push --ssh default forwards to the build";
     DOCKER_CONFIG => "the directory of the Docker CLI's config.json that ecr-login writes";
     HOME => "~/.docker/config.json when DOCKER_CONFIG is unset";
     PATH => "where ecr-login --credential-helper looks for docker-credential-deployer";

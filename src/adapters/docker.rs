@@ -1,15 +1,24 @@
 //! The Docker engine: builds from a streamed context, tags, and pushes with registry
 //! credentials sent per request (never written to disk). Streams are read to their end and an
 //! error anywhere in them fails the call with the daemon's own message.
+mod session;
+
 use std::collections::HashMap;
 use std::io;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bollard::auth::DockerCredentials;
-use bollard::query_parameters::{BuildImageOptions, PushImageOptions, TagImageOptions};
+use bollard::models::{BuildInfo, BuildInfoAux};
+use bollard::query_parameters::{
+    BuildImageOptions, BuilderVersion, PushImageOptions, TagImageOptions,
+};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
+pub use session::{SecretSource, MAX_SECRET_BYTES};
+
+use crate::domain::build_progress::{self, BuildProgress};
 use crate::domain::ecr_token::RegistryCredentials;
 use crate::domain::push_progress::PushProgress;
 use crate::error::Error;
@@ -60,6 +69,7 @@ impl From<DockerError> for Error {
 /// Build parameters, in the daemon's terms.
 #[derive(Debug, Clone, Default)]
 pub struct BuildRequest {
+    pub builder: Builder,
     pub dockerfile: String,
     pub tag: String,
     pub build_args: HashMap<String, String>,
@@ -69,7 +79,41 @@ pub struct BuildRequest {
     pub cache_from: Vec<String>,
     pub no_cache: bool,
     pub pull: bool,
+    /// `networkmode`: default, none or host; `None` leaves it to the daemon.
+    pub network: Option<String>,
+    /// BuildKit only: inline cache metadata in the image (`BUILDKIT_INLINE_CACHE=1`).
+    pub cache_inline: bool,
+    /// BuildKit only: `RUN --mount=type=secret,id=ID` values, by ID.
+    pub secrets: HashMap<String, SecretSource>,
+    /// BuildKit only: the SSH agent's socket, forwarded as `--ssh default`.
+    pub ssh_agent: Option<PathBuf>,
 }
+
+/// Which of the daemon's builders runs the build.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Builder {
+    /// The daemon's classic builder (`/build`, version 1): what `docker build` ran before 23.0.
+    #[default]
+    Classic,
+    /// The daemon's embedded BuildKit (`/build`, version 2, with a session).
+    BuildKit,
+}
+
+/// What the daemon can build with, from its version answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Engine {
+    /// `20.10.24`.
+    pub version: String,
+    /// The API version agreed with it, `1.41`.
+    pub api_version: String,
+    /// `linux` or `windows`.
+    pub os: String,
+    /// Why BuildKit cannot be used through this connection, if it cannot.
+    pub buildkit_unavailable: Option<String>,
+}
+
+/// BuildKit builds through `/build` with a session from this API version (Engine 18.09).
+const BUILDKIT_MIN_API: (usize, usize) = (1, 39);
 
 /// How long a short call (ping, inspect, tag) may wait for the daemon's answer: bollard's default.
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
@@ -125,8 +169,62 @@ impl Docker {
         &self.host
     }
 
+    /// The engine's version and whether its BuildKit can be reached from here.
+    pub async fn engine(&self) -> Result<Engine, DockerError> {
+        let version = self
+            .client
+            .version()
+            .await
+            .map_err(|e| api_error("version", &self.host, e))?;
+        let agreed = self.client.client_version();
+        let os = version.os.unwrap_or_else(|| "linux".to_string());
+        let buildkit_unavailable = if (agreed.major_version, agreed.minor_version)
+            < BUILDKIT_MIN_API
+        {
+            Some(format!(
+                "the daemon speaks API {agreed}; BuildKit through the daemon needs API 1.39 (Engine 18.09) or newer"
+            ))
+        } else if os != "linux" {
+            Some(format!(
+                "the daemon runs on {os}; its builder has no BuildKit"
+            ))
+        } else if !self.host.starts_with("unix://") && !self.host.starts_with("tcp://") {
+            Some(format!(
+                "deployer opens BuildKit sessions over unix:// and tcp:// only, not {}",
+                self.host
+            ))
+        } else if self.host.starts_with("tcp://")
+            && crate::env::var(crate::env::DOCKER_TLS_VERIFY).is_some_and(|v| !v.is_empty())
+        {
+            Some(
+                "deployer does not open BuildKit sessions over TLS yet (DOCKER_TLS_VERIFY is set)"
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        Ok(Engine {
+            version: version.version.unwrap_or_else(|| "unknown".to_string()),
+            api_version: agreed.to_string(),
+            os,
+            buildkit_unavailable,
+        })
+    }
+
     /// Builds, printing the daemon's output line by line; returns the image ID.
     pub async fn build(
+        &self,
+        request: &BuildRequest,
+        context: impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static,
+        registry: Option<&RegistryCredentials>,
+    ) -> Result<String, DockerError> {
+        match request.builder {
+            Builder::Classic => self.build_classic(request, context, registry).await,
+            Builder::BuildKit => self.build_with_buildkit(request, context, registry).await,
+        }
+    }
+
+    async fn build_classic(
         &self,
         request: &BuildRequest,
         context: impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static,
@@ -144,6 +242,7 @@ impl Docker {
             labels: Some(request.labels.clone()),
             platform: request.platform.clone().unwrap_or_default(),
             target: request.target.clone().unwrap_or_default(),
+            networkmode: request.network.clone(),
             ..Default::default()
         };
         // Credentials for base images and cache sources in the same registry.
@@ -183,14 +282,125 @@ impl Docker {
                 flush_pending(&mut pending);
                 return Err(DockerError::BuildFailed { message: error });
             }
-            if let Some(id) = info.aux.and_then(|aux| aux.id) {
-                image_id = Some(id);
+            if let Some(BuildInfoAux::Default(image)) = info.aux {
+                image_id = image.id.or(image_id);
             }
         }
         flush_pending(&mut pending);
         match image_id {
             Some(id) => Ok(id),
             // Older engines only announce the ID in the output; ask for the tag instead.
+            None => self.image_id(&request.tag).await,
+        }
+    }
+
+    /// Builds with the daemon's BuildKit: the context goes up as the request body (streamed, as
+    /// for the classic builder), and a session beside it answers the daemon's calls for
+    /// registry credentials, secrets and the SSH agent. The status stream is printed as lines.
+    async fn build_with_buildkit(
+        &self,
+        request: &BuildRequest,
+        context: impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static,
+        registry: Option<&RegistryCredentials>,
+    ) -> Result<String, DockerError> {
+        let unreachable = |error: io::Error| DockerError::Unreachable {
+            host: self.host.clone(),
+            message: format!("cannot open a BuildKit session: {error}"),
+        };
+        let connection = session::dial(&self.host).await.map_err(unreachable)?;
+        let services = session::SessionServices {
+            registry: registry.map(|registry| {
+                (
+                    registry.registry.clone(),
+                    registry.username.clone(),
+                    registry.password.clone(),
+                )
+            }),
+            secrets: request.secrets.clone(),
+            ssh_agent: request.ssh_agent.clone(),
+        };
+        let api_version = self.client.client_version().to_string();
+        let session = match session::open(connection, &api_version, services).await {
+            Ok(session) => session,
+            Err(session::OpenError::Connection(error)) => return Err(unreachable(error)),
+            Err(session::OpenError::Refused(message)) => {
+                return Err(DockerError::BuildFailed { message })
+            }
+        };
+        let mut build_args = request.build_args.clone();
+        if request.cache_inline {
+            build_args.insert("BUILDKIT_INLINE_CACHE".to_string(), "1".to_string());
+        }
+        let options = BuildImageOptions {
+            dockerfile: request.dockerfile.clone(),
+            t: Some(request.tag.clone()),
+            nocache: request.no_cache,
+            cachefrom: (!request.cache_from.is_empty()).then(|| request.cache_from.clone()),
+            pull: request.pull.then(|| "1".to_string()),
+            rm: true,
+            forcerm: true,
+            buildargs: Some(build_args),
+            labels: Some(request.labels.clone()),
+            platform: request.platform.clone().unwrap_or_default(),
+            target: request.target.clone().unwrap_or_default(),
+            networkmode: request.network.clone(),
+            session: Some(session.id.clone()),
+            // bollard's BuildKit mode opens its own session, which serves registry credentials
+            // only; deployer's session serves secrets and SSH too, so the request goes out in
+            // bollard's classic mode and `select_buildkit` asks the daemon for BuildKit.
+            version: BuilderVersion::BuilderV1,
+            ..Default::default()
+        };
+        let client = self
+            .streaming
+            .clone()
+            .with_request_modifier(select_buildkit);
+        let mut stream = client.build_image(options, None, Some(bollard::body_try_stream(context)));
+        let mut progress = BuildProgress::default();
+        let mut image_id = None;
+        let mut failure = None;
+        while let Some(item) = stream.next().await {
+            let info = match item {
+                Ok(info) => info,
+                Err(bollard::errors::Error::DockerStreamError { error }) => {
+                    failure = Some(error);
+                    break;
+                }
+                Err(error) => {
+                    print_lines(progress.finish());
+                    return Err(build_error(&self.host, error));
+                }
+            };
+            let BuildInfo {
+                stream: text,
+                aux,
+                error_detail,
+                ..
+            } = info;
+            if let Some(text) = text {
+                for line in text.lines().filter(|line| !line.trim().is_empty()) {
+                    output::passthrough(line.trim_end());
+                }
+            }
+            match aux {
+                Some(BuildInfoAux::BuildKit(status)) => {
+                    print_lines(progress.observe(&solve_status(status)));
+                }
+                Some(BuildInfoAux::Default(image)) => image_id = image.id.or(image_id),
+                None => {}
+            }
+            if let Some(message) = error_detail.and_then(|detail| detail.message) {
+                failure = Some(message);
+                break;
+            }
+        }
+        print_lines(progress.finish());
+        drop(session);
+        if let Some(message) = failure {
+            return Err(DockerError::BuildFailed { message });
+        }
+        match image_id {
+            Some(id) => Ok(id),
             None => self.image_id(&request.tag).await,
         }
     }
@@ -311,6 +521,73 @@ fn credentials(registry: &RegistryCredentials) -> DockerCredentials {
         password: Some(registry.password.expose().to_string()),
         serveraddress: Some(registry.registry.clone()),
         ..Default::default()
+    }
+}
+
+/// Makes the `/build` request a BuildKit one (`version=2`); see `build_with_buildkit`.
+fn select_buildkit(mut request: bollard::BollardRequest) -> bollard::BollardRequest {
+    let uri = request.uri();
+    if !uri.path().ends_with("/build") {
+        return request;
+    }
+    let Some(query) = uri.query() else {
+        return request;
+    };
+    let query: Vec<&str> = query
+        .split('&')
+        .map(|pair| {
+            if pair == "version=1" {
+                "version=2"
+            } else {
+                pair
+            }
+        })
+        .collect();
+    let rewritten = format!("{}?{}", uri.path(), query.join("&"));
+    let mut parts = uri.clone().into_parts();
+    if let Ok(path_and_query) = rewritten.parse() {
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = hyper::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// BuildKit's status message in the domain's terms.
+fn solve_status(
+    status: bollard::moby::buildkit::v1::StatusResponse,
+) -> build_progress::SolveStatus {
+    let seconds = |time: Option<bollard_buildkit_proto::google::protobuf::Timestamp>| {
+        time.map(|time| time.seconds as f64 + f64::from(time.nanos) / 1e9)
+    };
+    build_progress::SolveStatus {
+        vertexes: status
+            .vertexes
+            .into_iter()
+            .map(|vertex| build_progress::Vertex {
+                digest: vertex.digest,
+                name: vertex.name,
+                started: seconds(vertex.started),
+                completed: seconds(vertex.completed),
+                cached: vertex.cached,
+                error: vertex.error,
+            })
+            .collect(),
+        logs: status
+            .logs
+            .into_iter()
+            .map(|log| build_progress::VertexLog {
+                vertex: log.vertex,
+                data: log.msg,
+            })
+            .collect(),
+    }
+}
+
+fn print_lines(lines: Vec<String>) {
+    for line in lines {
+        output::passthrough(&line);
     }
 }
 

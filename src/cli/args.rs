@@ -196,9 +196,33 @@ pub struct PushArgs {
     #[arg(long = "label", value_name = "K=V")]
     pub labels: Vec<String>,
 
-    /// Image to use as a cache source (repeatable).
+    /// Image to use as a cache source, or type=registry,ref=IMAGE (repeatable).
     #[arg(long = "cache-from", value_name = "IMAGE")]
     pub cache_from: Vec<String>,
+
+    /// BuildKit: put inline cache metadata in the image, so a later build's --cache-from can use it [default: on with --cache-from].
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub cache_inline: Option<bool>,
+
+    /// Cache export: only type=inline, the one the daemon's BuildKit has (the same as --cache-inline).
+    #[arg(long = "cache-to", value_name = "type=inline")]
+    pub cache_to: Vec<String>,
+
+    /// The daemon's builder: auto is BuildKit when the daemon has it (DOCKER_BUILDKIT=0 picks classic, as with the Docker CLI).
+    #[arg(long, value_enum, default_value_t = BuilderArg::Auto)]
+    pub builder: BuilderArg,
+
+    /// BuildKit: a secret for RUN --mount=type=secret, as id=ID,src=FILE or id=ID,env=VARIABLE (repeatable); it never reaches the image or the log.
+    #[arg(long = "secret", value_name = "id=ID,src=FILE|env=VAR")]
+    pub secrets: Vec<String>,
+
+    /// The network RUN steps get: default, none or host (docker build's --network).
+    #[arg(long, value_name = "MODE", env = env::DEPLOYER_BUILD_NETWORK)]
+    pub network: Option<String>,
+
+    /// BuildKit: forward the SSH agent at SSH_AUTH_SOCK to RUN --mount=type=ssh; only "default".
+    #[arg(long, value_name = "default")]
+    pub ssh: Option<String>,
 
     /// Do not use the build cache.
     #[arg(long)]
@@ -558,6 +582,14 @@ pub struct EcrLoginArgs {
     /// Store no token: have the Docker CLI fetch one when it needs it from docker-credential-deployer.
     #[arg(long)]
     pub credential_helper: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuilderArg {
+    Auto,
+    #[value(name = "buildkit")]
+    BuildKit,
+    Classic,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,9 +1,11 @@
 //! Flags and environment resolved into the plain settings structs the commands take: every
 //! value checked here, before any command runs.
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::args::*;
 use crate::adapters::aws::AwsSettings;
+use crate::adapters::docker::{SecretSource, MAX_SECRET_BYTES};
 use crate::adapters::ecr::NewRepository;
 use crate::adapters::ecs::ServiceCreation;
 use crate::build_context;
@@ -11,7 +13,8 @@ use crate::commands::register::{self, ScheduledTasks};
 use crate::commands::wait::WaitSettings;
 use crate::commands::{ecr_login, push, update_service};
 use crate::domain::build_inputs::{
-    parse_build_args, parse_key_values, parse_platform, parse_resource_tags, parse_tags,
+    parse_build_args, parse_cache_from, parse_cache_to, parse_key_values, parse_platform,
+    parse_resource_tags, parse_secret, parse_tags, SecretOrigin,
 };
 use crate::domain::reference::{validate_registry_host, validate_repository};
 use crate::domain::rollout::WaitUntil;
@@ -455,16 +458,139 @@ pub fn build_settings(args: &PushArgs) -> Result<push::BuildSettings> {
         .transpose()
         .map_err(Error::usage)?;
     let context = build_context::plan(&args.build_path, &args.path, &args.dockerfile)?;
+    let cache_from = args
+        .cache_from
+        .iter()
+        .filter(|value| !value.is_empty())
+        .map(|value| parse_cache_from(value))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(Error::usage)?;
+    for value in args.cache_to.iter().filter(|value| !value.is_empty()) {
+        parse_cache_to(value).map_err(Error::usage)?;
+    }
+    let cache_inline = match (
+        args.cache_inline,
+        args.cache_to.iter().any(|v| !v.is_empty()),
+    ) {
+        (Some(false), true) => {
+            return Err(Error::usage(
+                "--cache-to type=inline and --cache-inline false contradict each other",
+            ))
+        }
+        (Some(explicit), _) => push::CacheInline::Explicit(explicit),
+        (None, true) => push::CacheInline::Explicit(true),
+        (None, false) => push::CacheInline::Default(!cache_from.is_empty()),
+    };
     Ok(push::BuildSettings {
         context,
         build_args,
         labels,
         target: args.target.clone().filter(|t| !t.is_empty()),
         platform,
-        cache_from: args.cache_from.clone(),
+        cache_from,
         no_cache: args.no_cache,
         pull: args.pull,
+        builder: builder_choice(args.builder)?,
+        network: match args.network.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(mode @ ("default" | "none" | "host")) => Some(mode.to_string()),
+            Some(other) => {
+                return Err(Error::usage(format!(
+                    "--network {other:?}: a build's RUN steps take default, none or host"
+                )))
+            }
+        },
+        cache_inline,
+        secrets: secrets(&args.secrets)?,
+        ssh_agent: ssh_agent(args.ssh.as_deref())?,
     })
+}
+
+/// `--builder`, with `DOCKER_BUILDKIT` deciding `auto` as the Docker CLI lets it.
+fn builder_choice(arg: BuilderArg) -> Result<push::BuilderChoice> {
+    Ok(match arg {
+        BuilderArg::Classic => push::BuilderChoice::Classic("--builder classic"),
+        BuilderArg::BuildKit => push::BuilderChoice::BuildKit("--builder buildkit"),
+        BuilderArg::Auto => match env::var(env::DOCKER_BUILDKIT).as_deref().map(str::trim) {
+            None | Some("") => push::BuilderChoice::Auto,
+            Some("0" | "false" | "FALSE" | "False") => {
+                push::BuilderChoice::Classic("DOCKER_BUILDKIT=0")
+            }
+            Some("1" | "true" | "TRUE" | "True") => {
+                push::BuilderChoice::BuildKit("DOCKER_BUILDKIT=1")
+            }
+            Some(other) => {
+                return Err(
+                    Error::usage(format!("DOCKER_BUILDKIT={other:?} is neither 0 nor 1"))
+                        .with_hint(
+                            "unset it, or pick the builder with --builder auto|buildkit|classic",
+                        ),
+                )
+            }
+        },
+    })
+}
+
+/// `--secret` values, checked now: a missing file or variable stops the run before anything is
+/// built. Their values are registered so that no line deployer prints shows them.
+fn secrets(values: &[String]) -> Result<BTreeMap<String, SecretSource>> {
+    let mut secrets = BTreeMap::new();
+    for value in values.iter().filter(|value| !value.is_empty()) {
+        let (id, origin) = parse_secret(value).map_err(Error::usage)?;
+        let source = match origin {
+            SecretOrigin::Environment(name) => {
+                let value = env::user_named(&name).ok_or_else(|| {
+                    Error::usage(format!(
+                        "--secret {id}: the environment variable {name} is not set"
+                    ))
+                })?;
+                let value = Secret::new(value);
+                crate::output::register_secret(&value);
+                SecretSource::Value(value)
+            }
+            SecretOrigin::File(path) => {
+                let path = PathBuf::from(path);
+                let contents = std::fs::read(&path).map_err(|e| {
+                    Error::usage(format!(
+                        "--secret {id}: cannot read {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                if contents.len() as u64 > MAX_SECRET_BYTES {
+                    return Err(Error::usage(format!(
+                        "--secret {id}: {} is larger than BuildKit's limit of 500 KiB",
+                        path.display()
+                    )));
+                }
+                if let Ok(text) = String::from_utf8(contents) {
+                    crate::output::register_secret(&Secret::new(text.trim_end()));
+                }
+                SecretSource::File(path)
+            }
+        };
+        if secrets.insert(id.clone(), source).is_some() {
+            return Err(Error::usage(format!("--secret {id} is given twice")));
+        }
+    }
+    Ok(secrets)
+}
+
+/// `--ssh default`: the agent at `SSH_AUTH_SOCK`.
+fn ssh_agent(value: Option<&str>) -> Result<Option<PathBuf>> {
+    let Some(value) = value.filter(|value| !value.is_empty()) else {
+        return Ok(None);
+    };
+    if value != "default" {
+        return Err(Error::usage(format!(
+            "--ssh {value}: deployer forwards only the running agent, --ssh default"
+        ))
+        .with_hint("load the key into the agent (ssh-add KEY) and pass --ssh default"));
+    }
+    match env::var_os(env::SSH_AUTH_SOCK).filter(|socket| !socket.is_empty()) {
+        Some(socket) => Ok(Some(PathBuf::from(socket))),
+        None => Err(Error::usage("--ssh default: SSH_AUTH_SOCK is not set, so there is no agent to forward")
+            .with_hint("start an agent (eval $(ssh-agent); ssh-add KEY), or in CircleCI add the key with add_ssh_keys")),
+    }
 }
 
 pub fn ecr_login_settings(

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::adapters::aws::{self, AwsSettings};
-use crate::adapters::docker::{BuildRequest, Docker};
+use crate::adapters::docker::{BuildRequest, Builder, Docker, DockerError, Engine, SecretSource};
 use crate::adapters::ecr::{Ecr, NewRepository, Repository};
 use crate::adapters::ecr_public::{EcrPublic, PUBLIC_REGISTRY};
 use crate::build_context::{self, ContextPlan};
+use crate::domain::dockerfile_features::{self, BuilderKind};
 use crate::domain::ecr_token::{registry_from_repository_uri, RegistryCredentials};
 use crate::domain::tag_mutability::tag_is_immutable;
 use crate::error::{Error, Result};
@@ -35,6 +36,81 @@ pub struct BuildSettings {
     pub cache_from: Vec<String>,
     pub no_cache: bool,
     pub pull: bool,
+    pub builder: BuilderChoice,
+    /// `--network`: the RUN steps' network mode; `None` is the daemon's default.
+    pub network: Option<String>,
+    pub cache_inline: CacheInline,
+    /// `--secret` sources by ID, checked to exist.
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// `--ssh default`: the agent's socket.
+    pub ssh_agent: Option<PathBuf>,
+}
+
+/// `--builder`, with what asked for it when it was not left to `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuilderChoice {
+    /// BuildKit when the daemon has it, else the classic builder.
+    Auto,
+    BuildKit(&'static str),
+    Classic(&'static str),
+}
+
+/// `--cache-inline`: asked for, or the default (on with `--cache-from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheInline {
+    Explicit(bool),
+    Default(bool),
+}
+
+impl BuildSettings {
+    /// The flags only BuildKit can carry out, as the user wrote them.
+    fn buildkit_only_flags(&self) -> Vec<&'static str> {
+        let mut flags = Vec::new();
+        if !self.secrets.is_empty() {
+            flags.push("--secret");
+        }
+        if self.ssh_agent.is_some() {
+            flags.push("--ssh");
+        }
+        if self.cache_inline == CacheInline::Explicit(true) {
+            flags.push("--cache-inline");
+        }
+        flags
+    }
+
+    /// The builder to use on this engine, and why: checked before anything is changed.
+    fn resolve_builder(&self, engine: &Engine) -> Result<(Builder, String)> {
+        let engine_name = format!("Engine {}, API {}", engine.version, engine.api_version);
+        let wanted_by_flags = self.buildkit_only_flags();
+        let (builder, why) = match (self.builder, &engine.buildkit_unavailable) {
+            (BuilderChoice::Classic(cause), _) => (Builder::Classic, cause.to_string()),
+            (BuilderChoice::BuildKit(_), None) | (BuilderChoice::Auto, None) => {
+                (Builder::BuildKit, engine_name)
+            }
+            (BuilderChoice::BuildKit(cause), Some(reason)) => {
+                return Err(Error::environment(format!(
+                    "{cause}: this Docker daemon's BuildKit cannot be used: {reason}"
+                ))
+                .with_hint("use --builder classic, or a daemon of Engine 18.09 or newer reached over unix:// or plain tcp://"))
+            }
+            (BuilderChoice::Auto, Some(reason)) if !wanted_by_flags.is_empty() => {
+                return Err(Error::environment(format!(
+                    "{} need BuildKit, and this Docker daemon's BuildKit cannot be used: {reason}",
+                    wanted_by_flags.join(", ")
+                ))
+                .with_hint("drop those flags to build with the classic builder, or use a daemon of Engine 18.09 or newer"))
+            }
+            (BuilderChoice::Auto, Some(reason)) => (Builder::Classic, reason.clone()),
+        };
+        if builder == Builder::Classic && !wanted_by_flags.is_empty() {
+            return Err(Error::usage(format!(
+                "{} need BuildKit, and the classic builder was chosen ({why})",
+                wanted_by_flags.join(", ")
+            ))
+            .with_hint("drop --builder classic / DOCKER_BUILDKIT=0, or those flags"));
+        }
+        Ok((builder, why))
+    }
 }
 
 /// A policy document read and parsed before anything is changed.
@@ -163,6 +239,8 @@ pub struct PushPlan {
     skipped: Option<PushOutcome>,
     /// The daemon and the registry's credentials, when something is to be built or pushed.
     session: Option<(Docker, RegistryCredentials)>,
+    /// The builder for a build, and why it was chosen.
+    builder: Option<(Builder, String)>,
 }
 
 impl PushPlan {
@@ -260,12 +338,16 @@ pub async fn plan(config: &aws::AwsConfig, settings: &PushSettings) -> Result<Pu
     // Connect to the daemon before asking for a token, so a missing daemon fails fast.
     let all_tags_there =
         settings.skip_when_tags_exist && settings.tags.iter().all(|tag| existing.contains_key(tag));
-    let session = if all_tags_there {
-        None
+    let (session, builder) = if all_tags_there {
+        (None, None)
     } else {
         let docker = Docker::connect().await?;
+        let builder = match &settings.source {
+            ImageSource::Build(build) => Some(build.resolve_builder(&docker.engine().await?)?),
+            ImageSource::Local(_) => None,
+        };
         let credentials = api.authorization().await?;
-        Some((docker, credentials))
+        (Some((docker, credentials)), builder)
     };
     // A repository still to be created has its name from ECR at creation; until then the
     // registry host is what the credentials name.
@@ -302,6 +384,7 @@ pub async fn plan(config: &aws::AwsConfig, settings: &PushSettings) -> Result<Pu
         existing,
         skipped,
         session,
+        builder,
     })
 }
 
@@ -319,6 +402,7 @@ pub async fn apply(plan: PushPlan, settings: &PushSettings) -> Result<PushOutcom
         mut existing,
         skipped,
         session,
+        builder,
     } = plan;
     if let Some(outcome) = skipped {
         return Ok(outcome);
@@ -347,7 +431,20 @@ pub async fn apply(plan: PushPlan, settings: &PushSettings) -> Result<PushOutcom
 
     let image_id = match &settings.source {
         ImageSource::Build(build) => {
-            build_image(&docker, build, &target, &settings.tags[0], &credentials).await?
+            let (builder, why) = builder.unwrap_or((Builder::Classic, String::new()));
+            output::step(match builder {
+                Builder::BuildKit => format!("builder: BuildKit ({why})"),
+                Builder::Classic => format!("builder: classic ({why})"),
+            });
+            build_image(
+                &docker,
+                build,
+                builder,
+                &target,
+                &settings.tags[0],
+                &credentials,
+            )
+            .await?
         }
         ImageSource::Local(image) => {
             let id = docker.image_id(image).await?;
@@ -545,6 +642,7 @@ fn skip_if_present(
 async fn build_image(
     docker: &Docker,
     build: &BuildSettings,
+    builder: Builder,
     target: &str,
     first_tag: &str,
     credentials: &RegistryCredentials,
@@ -559,6 +657,19 @@ async fn build_image(
         cache_from: build.cache_from.clone(),
         no_cache: build.no_cache,
         pull: build.pull,
+        builder,
+        network: build.network.clone(),
+        cache_inline: builder == Builder::BuildKit
+            && matches!(
+                build.cache_inline,
+                CacheInline::Explicit(true) | CacheInline::Default(true)
+            ),
+        secrets: build
+            .secrets
+            .iter()
+            .map(|(id, source)| (id.clone(), source.clone()))
+            .collect(),
+        ssh_agent: build.ssh_agent.clone(),
     };
     output::step(format!(
         "building {} from {} (Dockerfile {})",
@@ -573,7 +684,28 @@ async fn build_image(
         .map_err(|e| Error::failed(format!("the build context writer stopped: {e}")))?;
     // A context that could not be read explains a failed upload better than the daemon can.
     let stats = walked?;
-    let image_id = built?;
+    let image_id = match built {
+        Ok(image_id) => image_id,
+        Err(DockerError::BuildFailed { message }) => {
+            let dockerfile =
+                std::fs::read_to_string(build.context.dockerfile_path()).unwrap_or_default();
+            let kind = match builder {
+                Builder::BuildKit => BuilderKind::BuildKit,
+                Builder::Classic => BuilderKind::Classic,
+            };
+            let error: Error = DockerError::BuildFailed {
+                message: message.clone(),
+            }
+            .into();
+            return Err(
+                match dockerfile_features::hint(&message, &dockerfile, kind) {
+                    Some(hint) => error.with_hint(hint),
+                    None => error,
+                },
+            );
+        }
+        Err(other) => return Err(other.into()),
+    };
     output::step(format!(
         "built {} ({} files, {} sent as context)",
         short_id(&image_id),

@@ -118,6 +118,100 @@ pub fn parse_platform(value: &str) -> Result<String, String> {
     }
 }
 
+/// Where a `--secret` value comes from, as `docker buildx build --secret` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretOrigin {
+    File(String),
+    Environment(String),
+}
+
+/// `--secret id=ID[,src=FILE|,env=VARIABLE]` (also `source=`, `type=file|env`); with neither
+/// `src` nor `env`, the value is the environment variable named like the ID, as buildx does.
+pub fn parse_secret(value: &str) -> Result<(String, SecretOrigin), String> {
+    let malformed = |why: &str| {
+        format!(
+            "--secret {value:?} is malformed: {why}; expected id=ID,src=FILE or id=ID,env=VARIABLE"
+        )
+    };
+    let mut id = None;
+    let mut kind = None;
+    let mut file = None;
+    let mut variable = None;
+    for field in value.split(',').filter(|field| !field.is_empty()) {
+        let (key, val) = field
+            .split_once('=')
+            .ok_or_else(|| malformed(&format!("{field:?} has no '='")))?;
+        if val.is_empty() {
+            return Err(malformed(&format!("{key} is empty")));
+        }
+        match key {
+            "id" => id = Some(val.to_string()),
+            "type" if val == "file" || val == "env" => kind = Some(val.to_string()),
+            "type" => return Err(malformed(&format!("type {val:?} is neither file nor env"))),
+            "src" | "source" => file = Some(val.to_string()),
+            "env" => variable = Some(val.to_string()),
+            other => return Err(malformed(&format!("unknown field {other:?}"))),
+        }
+    }
+    let id = id.ok_or_else(|| malformed("id is missing"))?;
+    let origin = match (file, variable, kind.as_deref()) {
+        (Some(_), Some(_), _) => return Err(malformed("give src or env, not both")),
+        (Some(file), None, Some("env")) => SecretOrigin::Environment(file),
+        (Some(file), None, _) => SecretOrigin::File(file),
+        (None, Some(variable), _) => SecretOrigin::Environment(variable),
+        (None, None, Some("file")) => SecretOrigin::File(id.clone()),
+        (None, None, _) => SecretOrigin::Environment(id.clone()),
+    };
+    Ok((id, origin))
+}
+
+/// A `--cache-from` value: an image, or buildx's `type=registry,ref=IMAGE` for the same. The
+/// daemon's BuildKit imports cache from images only.
+pub fn parse_cache_from(value: &str) -> Result<String, String> {
+    if !value.contains('=') {
+        return Ok(value.to_string());
+    }
+    let mut kind = None;
+    let mut reference = None;
+    for field in value.split(',') {
+        match field.split_once('=') {
+            Some(("type", val)) => kind = Some(val),
+            Some(("ref", val)) => reference = Some(val),
+            _ => {}
+        }
+    }
+    match (kind, reference) {
+        (Some("registry") | None, Some(reference)) if !reference.is_empty() => {
+            Ok(reference.to_string())
+        }
+        (Some(other), _) if other != "registry" => Err(format!(
+            "--cache-from {value:?}: the Docker daemon's BuildKit imports cache from images only \
+             (an IMAGE, or type=registry,ref=IMAGE); type={other} needs a buildx builder of its own"
+        )),
+        _ => Err(format!(
+            "--cache-from {value:?} is malformed: expected IMAGE or type=registry,ref=IMAGE"
+        )),
+    }
+}
+
+/// A `--cache-to` value: only `type=inline` (the same as `--cache-inline`), the one cache export
+/// the daemon's embedded BuildKit has.
+pub fn parse_cache_to(value: &str) -> Result<(), String> {
+    let kind = value
+        .split(',')
+        .find_map(|field| field.strip_prefix("type="))
+        .unwrap_or(value);
+    if kind == "inline" {
+        return Ok(());
+    }
+    Err(format!(
+        "--cache-to {value:?}: the Docker daemon's embedded BuildKit exports cache only inline, into \
+         the pushed image (--cache-to type=inline, or --cache-inline); type={kind} cache export \
+         needs a BuildKit builder of its own (docker buildx create --driver docker-container), \
+         which deployer does not drive"
+    ))
+}
+
 fn check_key(flag: &str, key: &str, whole: &str) -> Result<(), String> {
     if key.is_empty() || key.chars().any(char::is_whitespace) {
         Err(format!("{flag} {whole:?} is malformed: the name before '=' must be non-empty and have no spaces"))
@@ -132,6 +226,72 @@ mod tests {
 
     fn strings(values: &[&str]) -> Vec<String> {
         values.iter().map(|v| v.to_string()).collect()
+    }
+
+    #[test]
+    fn secrets_read_as_buildx_reads_them() {
+        let file = |id: &str, path: &str| Ok((id.to_string(), SecretOrigin::File(path.into())));
+        let env =
+            |id: &str, name: &str| Ok((id.to_string(), SecretOrigin::Environment(name.into())));
+        assert_eq!(
+            parse_secret("id=npmrc,src=/home/ci/.npmrc"),
+            file("npmrc", "/home/ci/.npmrc")
+        );
+        assert_eq!(
+            parse_secret("id=npmrc,source=.npmrc,type=file"),
+            file("npmrc", ".npmrc")
+        );
+        assert_eq!(
+            parse_secret("id=token,env=NPM_TOKEN"),
+            env("token", "NPM_TOKEN")
+        );
+        assert_eq!(
+            parse_secret("type=env,id=token,src=NPM_TOKEN"),
+            env("token", "NPM_TOKEN")
+        );
+        assert_eq!(parse_secret("id=NPM_TOKEN"), env("NPM_TOKEN", "NPM_TOKEN"));
+        assert_eq!(parse_secret("id=aws,type=file"), file("aws", "aws"));
+        for (bad, why) in [
+            ("src=/tmp/x", "id is missing"),
+            ("id=a,src=f,env=V", "not both"),
+            ("id=a,type=ssh", "neither file nor env"),
+            ("id=a,mode=0400", "unknown field \"mode\""),
+            ("id=,env=V", "id is empty"),
+            ("npmrc", "has no '='"),
+        ] {
+            let error = parse_secret(bad).unwrap_err();
+            assert!(error.contains(why), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn cache_sources_are_images_and_cache_export_is_inline_only() {
+        assert_eq!(
+            parse_cache_from("127.0.0.1:5000/site:main").unwrap(),
+            "127.0.0.1:5000/site:main"
+        );
+        assert_eq!(
+            parse_cache_from(
+                "type=registry,ref=123456789012.dkr.ecr.eu-west-1.amazonaws.com/site:cache"
+            )
+            .unwrap(),
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/site:cache"
+        );
+        let local = parse_cache_from("type=local,src=/tmp/cache").unwrap_err();
+        assert!(
+            local.contains("type=local needs a buildx builder"),
+            "{local}"
+        );
+        assert!(parse_cache_from("type=registry")
+            .unwrap_err()
+            .contains("malformed"));
+        assert!(parse_cache_to("type=inline").is_ok());
+        assert!(parse_cache_to("inline").is_ok());
+        let registry = parse_cache_to("type=registry,ref=site:cache,mode=max").unwrap_err();
+        assert!(
+            registry.contains("type=registry cache export needs a BuildKit builder of its own"),
+            "{registry}"
+        );
     }
 
     #[test]

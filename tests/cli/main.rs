@@ -1,5 +1,6 @@
 //! One integration-test binary: runs the built `deployer` against the local stack (Docker engine,
 //! docker-registry, moto) that `./scripts/test.sh` starts, and checks what it left there.
+mod buildkit;
 mod deploy;
 mod ecr_login;
 mod emulator;

@@ -355,7 +355,8 @@ fn a_failing_build_step_fails_with_the_daemons_message_and_pushes_nothing() {
     let stack = stack();
     let repo = unique_repo("broken");
     let context = site_context(&stack, "RUN echo compiling && exit 3");
-    let result = run(&mut push(context.path(), &stack, &repo));
+    // The classic builder's wording; BuildKit's is in buildkit.rs.
+    let result = run(push(context.path(), &stack, &repo).args(["--builder", "classic"]));
     result
         .assert_code(1)
         .assert_stderr_contains("error: the Docker build failed")
