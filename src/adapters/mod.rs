@@ -6,3 +6,4 @@ pub mod ecr;
 pub mod ecr_public;
 pub mod ecs;
 pub mod elb;
+pub mod logs;

@@ -7,5 +7,6 @@ pub mod images;
 pub mod push;
 pub mod render;
 pub mod rollback;
+pub mod run_task;
 pub mod update_service;
 pub mod wait;

@@ -10,6 +10,7 @@ pub mod orb_values;
 pub mod push_progress;
 pub mod reference;
 pub mod rollout;
+pub mod run_task;
 pub mod tag_mutability;
 pub mod task_definition;
 pub mod update_spec;
