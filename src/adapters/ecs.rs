@@ -36,6 +36,10 @@ impl Intercept for CaptureBody {
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        // Only answers: an error's body is the SDK's to word.
+        if !context.response().status().is_success() {
+            return Ok(());
+        }
         if let Some(bytes) = context.response().body().bytes() {
             *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes.to_vec());
         }
@@ -44,6 +48,48 @@ impl Intercept for CaptureBody {
 }
 
 impl CaptureBody {
+    fn has_body(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    /// The answer of a call whose JSON is all deployer reads: a successful answer the SDK's
+    /// types cannot hold (a number where the model says string, as moto sends containers'
+    /// `cpu`) is still the answer.
+    fn answer<T, R>(
+        &self,
+        action: &'static str,
+        sent: Result<
+            T,
+            aws_sdk_ecs::error::SdkError<
+                impl aws_sdk_ecs::error::ProvideErrorMetadata
+                    + std::error::Error
+                    + Send
+                    + Sync
+                    + 'static,
+                R,
+            >,
+        >,
+    ) -> Result<Value, ApiError>
+    where
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        match sent {
+            Ok(_) => {}
+            Err(aws_sdk_ecs::error::SdkError::ResponseError(unreadable)) if self.has_body() => {
+                tracing::debug!(
+                    "{action}: the SDK cannot read the answer ({unreadable:?}); reading it as JSON"
+                );
+            }
+            Err(error) => return Err(ApiError::from_sdk(action, error)),
+        }
+        self.json(action).map_err(|error| ApiError {
+            action,
+            kind: super::aws::ApiErrorKind::Other,
+            code: None,
+            message: error.message,
+        })
+    }
+
     fn json(&self, action: &str) -> Result<Value, Error> {
         let bytes = self
             .0
@@ -206,7 +252,8 @@ impl Ecs {
             serde_json::to_vec(input).map_err(|e| Error::usage(format!("RunTask JSON: {e}")))?;
         let text = |key: &str| input.get(key).and_then(Value::as_str).unwrap_or_default();
         let capture = CaptureBody::default();
-        self.client
+        let sent = self
+            .client
             .run_task()
             .cluster(text("cluster"))
             .task_definition(text("taskDefinition"))
@@ -214,30 +261,26 @@ impl Ecs {
             .interceptor(ReplaceBody(Arc::new(body)))
             .interceptor(capture.clone())
             .send()
-            .await
-            .map_err(|e| cluster_hint(ApiError::from_sdk("ecs:RunTask", e), text("cluster")))?;
-        capture.json("ecs:RunTask")
+            .await;
+        capture
+            .answer("ecs:RunTask", sent)
+            .map_err(|e| cluster_hint(e, text("cluster")))
     }
 
     /// DescribeTasks of these tasks, as ECS sent it; errors keep their kind so a waiter can
     /// back off on throttling.
     pub async fn describe_tasks(&self, cluster: &str, tasks: &[String]) -> Result<Value, ApiError> {
         let capture = CaptureBody::default();
-        self.client
+        let sent = self
+            .client
             .describe_tasks()
             .cluster(cluster)
             .set_tasks(Some(tasks.to_vec()))
             .customize()
             .interceptor(capture.clone())
             .send()
-            .await
-            .map_err(|e| ApiError::from_sdk("ecs:DescribeTasks", e))?;
-        capture.json("ecs:DescribeTasks").map_err(|error| ApiError {
-            action: "ecs:DescribeTasks",
-            kind: super::aws::ApiErrorKind::Other,
-            code: None,
-            message: error.message,
-        })
+            .await;
+        capture.answer("ecs:DescribeTasks", sent)
     }
 
     /// Asks ECS to stop the task, saying why.

@@ -145,10 +145,11 @@ pub async fn run(settings: RunTaskSettings) -> Result<RunTaskOutcome> {
     for task in &started {
         journal::record(format!("started task {}", task.task_arn));
         output::step(format!(
-            "started task {} of {} on {}",
+            "started task {} of {} on {} ({})",
             task.id(),
             short_task_definition(&task_definition),
-            settings.request.cluster
+            settings.request.cluster,
+            task.last_status
         ));
     }
     if started.is_empty() {
@@ -200,7 +201,7 @@ pub async fn run(settings: RunTaskSettings) -> Result<RunTaskOutcome> {
             .logs
             .then(|| LogFollower::new(Logs::new(&config), &plan.containers)),
     };
-    match follower.follow(&outcome.task_arns).await {
+    match follower.follow(&started).await {
         Ok(tasks) => {
             let verdict = run_task::outcome(&tasks, &exit_code_from);
             outcome.exit_code = exit_code(&tasks, &exit_code_from);
@@ -354,8 +355,11 @@ struct TaskFollower<'a> {
 }
 
 impl TaskFollower<'_> {
-    async fn follow(mut self, task_arns: &[String]) -> Result<Vec<TaskState>> {
+    /// Polls the tasks RunTask started (its answer's states are the first ones printed).
+    async fn follow(mut self, tasks_started: &[TaskState]) -> Result<Vec<TaskState>> {
         let started = Instant::now();
+        let task_arns: Vec<String> = tasks_started.iter().map(|t| t.task_arn.clone()).collect();
+        let task_arns = task_arns.as_slice();
         let ids: Vec<&str> = task_arns.iter().map(|arn| run_task::task_id(arn)).collect();
         output::set_interrupt_hint(format!(
             "deployer stopped waiting; the task(s) keep running: {} (aws ecs stop-task --cluster {} --task …)",
@@ -363,7 +367,10 @@ impl TaskFollower<'_> {
             self.cluster
         ));
         let mut cancel = self.wait.stop_on_cancel.then(output::claim_interrupt);
-        let mut last_status: Vec<Option<String>> = vec![None; task_arns.len()];
+        let mut last_status: Vec<Option<String>> = tasks_started
+            .iter()
+            .map(|task| Some(task.last_status.clone()))
+            .collect();
         let mut interval = self.wait.poll_interval;
         let mut last_output = Instant::now();
         let mut attempt: u64 = 0;
@@ -613,6 +620,147 @@ mod tests {
                 reason: None,
             }],
         }
+    }
+
+    use aws_sdk_ecs::operation::stop_task::StopTaskOutput;
+    use aws_sdk_ecs::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    const TASK: &str = "arn:aws:ecs:eu-west-1:123456789012:task/tutorial-site-cluster/0a1b2c3d";
+
+    /// DescribeTasks of the task in `status` (the container's exit code 0 once STOPPED).
+    fn described(status: &'static str) -> aws_smithy_mocks::Rule {
+        mock!(Client::describe_tasks).then_http_response(move || {
+            let container = if status == "STOPPED" {
+                serde_json::json!({"name": "migrate", "lastStatus": "STOPPED", "exitCode": 0})
+            } else {
+                serde_json::json!({"name": "migrate", "lastStatus": status})
+            };
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(200).unwrap(),
+                aws_smithy_types::body::SdkBody::from(
+                    serde_json::json!({"tasks": [{
+                        "taskArn": TASK, "lastStatus": status, "desiredStatus": "RUNNING",
+                        "containers": [container]
+                    }], "failures": []})
+                    .to_string(),
+                ),
+            )
+        })
+    }
+
+    fn wait(stop_on_cancel: bool) -> RunWait {
+        RunWait {
+            timeout: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(5),
+            exit_code_from: None,
+            stop_on_cancel,
+            logs: false,
+        }
+    }
+
+    fn provisioning() -> Vec<TaskState> {
+        vec![TaskState {
+            task_arn: TASK.into(),
+            last_status: "PROVISIONING".into(),
+            stop_code: None,
+            stopped_reason: None,
+            containers: Vec::new(),
+        }]
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_wait_ends_when_every_task_has_stopped() {
+        let running = described("RUNNING");
+        let stopped = described("STOPPED");
+        let ecs = Ecs::from_client(mock_client!(
+            aws_sdk_ecs,
+            RuleMode::Sequential,
+            [&running, &stopped]
+        ));
+        let settings = wait(false);
+        let follower = TaskFollower {
+            ecs: &ecs,
+            cluster: "tutorial-site-cluster",
+            wait: &settings,
+            logs: None,
+        };
+        let tasks = follower.follow(&provisioning()).await.unwrap();
+        assert_eq!(tasks[0].last_status, "STOPPED");
+        assert_eq!(tasks[0].containers[0].exit_code, Some(0));
+        assert_eq!((running.num_calls(), stopped.num_calls()), (1, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn at_the_timeout_the_task_keeps_running_unless_asked_to_stop_it() {
+        let running = described("RUNNING");
+        let stop = mock!(Client::stop_task).then_output(|| StopTaskOutput::builder().build());
+        let ecs = Ecs::from_client(mock_client!(
+            aws_sdk_ecs,
+            RuleMode::MatchAny,
+            [&running, &stop]
+        ));
+        let settings = wait(false);
+        let follower = TaskFollower {
+            ecs: &ecs,
+            cluster: "tutorial-site-cluster",
+            wait: &settings,
+            logs: None,
+        };
+        let error = follower.follow(&provisioning()).await.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Failed);
+        assert!(
+            error.message.contains("did not stop within 1m00s"),
+            "{error}"
+        );
+        assert!(error.hint.as_deref().unwrap().contains(TASK), "{error}");
+        assert_eq!(stop.num_calls(), 0);
+
+        let settings = wait(true);
+        let follower = TaskFollower {
+            ecs: &ecs,
+            cluster: "tutorial-site-cluster",
+            wait: &settings,
+            logs: None,
+        };
+        let error = follower.follow(&provisioning()).await.unwrap_err();
+        assert!(error.message.contains("did not stop within"), "{error}");
+        assert_eq!(stop.num_calls(), 1, "--stop-on-cancel stops the task");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttled_polls_back_off_and_the_wait_goes_on() {
+        let throttled = mock!(Client::describe_tasks)
+            .sequence()
+            .http_status(
+                400,
+                Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_string()),
+            )
+            .times(3)
+            .build();
+        let stopped = described("STOPPED");
+        let ecs = Ecs::from_client(mock_client!(
+            aws_sdk_ecs,
+            RuleMode::Sequential,
+            [&throttled, &stopped]
+        ));
+        let settings = wait(false);
+        let follower = TaskFollower {
+            ecs: &ecs,
+            cluster: "tutorial-site-cluster",
+            wait: &settings,
+            logs: None,
+        };
+        let started = Instant::now();
+        follower.follow(&provisioning()).await.unwrap();
+        // The SDK retries the throttled call itself (three attempts); when that gives up, the
+        // next poll comes after twice the interval (both jittered down by at most 15%).
+        assert_eq!(throttled.num_calls(), 3);
+        assert!(
+            started.elapsed() >= Duration::from_millis(12_700),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

@@ -138,7 +138,8 @@ pub fn pick_container(
 }
 
 /// One of the AWS CLI's list values in either form it takes: JSON (a list, or one object), or
-/// shorthand `k=v,k=v` items separated by spaces (`type=spread,field=… type=binpack,field=…`).
+/// shorthand `k=v,k=v` items separated by spaces (`type=spread,field=… type=binpack,field=…`),
+/// a value with spaces quoted (`expression="attribute:ecs.instance-type =~ t3.*"`).
 /// Only `keys` are accepted; `integers` among them must be whole numbers.
 pub fn parse_list(
     flag: &'static str,
@@ -168,7 +169,7 @@ pub fn parse_list(
         return Ok(items);
     }
     let mut items = Vec::new();
-    for item in value.split_whitespace() {
+    for item in split_words(flag, value)? {
         let mut object = Map::new();
         for pair in item.split(',').filter(|pair| !pair.is_empty()) {
             let (key, raw) = pair
@@ -249,10 +250,19 @@ pub fn parse_env(values: &[String]) -> Result<Vec<(String, String)>, RunTaskErro
     Ok(pairs)
 }
 
-/// Splits a command line as a POSIX shell would split its words: spaces separate, single quotes
-/// keep everything, double quotes keep all but `\"` and `\\`, a backslash escapes one character.
-/// Nothing is expanded.
+/// `--command`'s words, split as a shell splits them (see `split_words`).
 pub fn split_command(line: &str) -> Result<Vec<String>, RunTaskError> {
+    let words = split_words("--command", line)?;
+    if words.is_empty() {
+        return Err(bad("--command", "it is empty"));
+    }
+    Ok(words)
+}
+
+/// Splits a line as a POSIX shell would split its words: spaces separate, single quotes keep
+/// everything, double quotes keep all but `\"` and `\\`, a backslash escapes one character.
+/// Nothing is expanded.
+fn split_words(flag: &'static str, line: &str) -> Result<Vec<String>, RunTaskError> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut in_word = false;
@@ -271,7 +281,7 @@ pub fn split_command(line: &str) -> Result<Vec<String>, RunTaskError> {
                     match chars.next() {
                         Some('\'') => break,
                         Some(c) => word.push(c),
-                        None => return Err(bad("--command", "a single quote is not closed")),
+                        None => return Err(bad(flag, "a single quote is not closed")),
                     }
                 }
             }
@@ -286,10 +296,10 @@ pub fn split_command(line: &str) -> Result<Vec<String>, RunTaskError> {
                                 word.push('\\');
                                 word.push(c);
                             }
-                            None => return Err(bad("--command", "a double quote is not closed")),
+                            None => return Err(bad(flag, "a double quote is not closed")),
                         },
                         Some(c) => word.push(c),
-                        None => return Err(bad("--command", "a double quote is not closed")),
+                        None => return Err(bad(flag, "a double quote is not closed")),
                     }
                 }
             }
@@ -297,7 +307,7 @@ pub fn split_command(line: &str) -> Result<Vec<String>, RunTaskError> {
                 in_word = true;
                 match chars.next() {
                     Some(c) => word.push(c),
-                    None => return Err(bad("--command", "it ends with a lone backslash")),
+                    None => return Err(bad(flag, "it ends with a lone backslash")),
                 }
             }
             c => {
@@ -308,9 +318,6 @@ pub fn split_command(line: &str) -> Result<Vec<String>, RunTaskError> {
     }
     if in_word {
         words.push(word);
-    }
-    if words.is_empty() {
-        return Err(bad("--command", "it is empty"));
     }
     Ok(words)
 }

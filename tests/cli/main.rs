@@ -6,6 +6,7 @@ mod emulator;
 mod orb;
 mod plan;
 mod push;
+mod run_task;
 mod support;
 mod update_service;
 mod wait;
