@@ -186,13 +186,10 @@ pub async fn run(settings: RunTaskSettings) -> Result<RunTaskOutcome> {
             .with_detail(refused.join("; ")),
         );
     }
-    let Some(wait) = &settings.wait else {
+    // The plan names the container to judge exactly when there is a wait.
+    let (Some(wait), Some(exit_code_from)) = (&settings.wait, plan.exit_code_from.clone()) else {
         return Ok(outcome);
     };
-    let exit_code_from = plan
-        .exit_code_from
-        .clone()
-        .expect("the plan names the container when waiting");
     let follower = TaskFollower {
         ecs: &ecs,
         cluster: &settings.request.cluster,
@@ -517,6 +514,18 @@ const MAX_PAGES: usize = 100;
 
 impl LogFollower {
     fn new(logs: Logs, containers: &[ContainerInfo]) -> Self {
+        for container in containers {
+            if container
+                .awslogs
+                .as_ref()
+                .is_some_and(|awslogs| awslogs.stream_prefix.is_none())
+            {
+                output::warn(format!(
+                    "container {} logs with awslogs without awslogs-stream-prefix: ECS names its stream after the Docker container, which no API tells, so its lines are not shown",
+                    container.name
+                ));
+            }
+        }
         LogFollower {
             logs,
             containers: containers.to_vec(),
