@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use super::args::*;
 use super::settings::*;
 use crate::commands::{
-    deploy, ecr_login, push, register, render, rollback, update_service, wait_service,
+    deploy, ecr_login, push, register, render, rollback, run_task, update_service, wait_service,
 };
 use crate::env;
 use crate::error::{Error, ErrorKind, Result};
@@ -30,10 +30,21 @@ pub fn execute(cli: Cli) -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        let dispatch = dispatch(cli);
+        tokio::pin!(dispatch);
         tokio::select! {
-            result = dispatch(cli) => result,
-            signal = interrupted() => Err(Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"))
-                .with_hint(output::interrupt_hint().unwrap_or_else(|| "nothing more was started".to_string()))),
+            result = &mut dispatch => result,
+            signal = interrupted() => {
+                if output::hand_over_interrupt(signal) {
+                    // The command cleans up what it started and ends; a second signal ends it now.
+                    tokio::select! {
+                        result = &mut dispatch => result,
+                        signal = interrupted() => Err(interruption(signal)),
+                    }
+                } else {
+                    Err(interruption(signal))
+                }
+            }
         }
     });
     // Do not wait for the blocking context writer: the daemon connection is gone.
@@ -46,6 +57,12 @@ pub fn execute(cli: Cli) -> ExitCode {
             error.exit_code()
         }
     }
+}
+
+fn interruption(signal: &str) -> Error {
+    Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}")).with_hint(
+        output::interrupt_hint().unwrap_or_else(|| "nothing more was started".to_string()),
+    )
 }
 
 async fn interrupted() -> &'static str {
@@ -193,6 +210,18 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 output::append_export_env(&path, &outcome.export_env())?;
             }
         }
+        Command::RunTask(command) => {
+            let export_env = command.export_env.clone();
+            let settings = run_task_settings(*command, aws)?;
+            let mut outcome = run_task::run(settings).await?;
+            print_run_task(format, &outcome);
+            if let Some(path) = export_env.filter(|_| outcome.run_task_input.is_none()) {
+                output::append_export_env(&path, &outcome.export_env())?;
+            }
+            if let Some(failure) = outcome.failure.take() {
+                return Err(failure);
+            }
+        }
         Command::RenderTaskDefinition(command) => {
             let updates = container_updates(&command.updates)?;
             let tags = task_definition_tags(&command.updates)?;
@@ -244,6 +273,18 @@ fn print_register(format: OutputFormat, outcome: &register::RegisterOutcome) {
             None => output::data(&outcome.task_definition_arn),
         },
         OutputFormat::Json => output::json(&serde_json::to_value(outcome).unwrap_or_default()),
+    }
+}
+
+fn print_run_task(format: OutputFormat, outcome: &run_task::RunTaskOutcome) {
+    match (format, &outcome.run_task_input) {
+        (OutputFormat::Text, Some(input)) => output::json(input),
+        (OutputFormat::Text, None) => {
+            for arn in &outcome.task_arns {
+                output::data(arn);
+            }
+        }
+        (OutputFormat::Json, _) => output::json(&serde_json::to_value(outcome).unwrap_or_default()),
     }
 }
 

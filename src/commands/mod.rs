@@ -8,6 +8,7 @@ pub mod push;
 pub mod register;
 pub mod render;
 pub mod rollback;
+pub mod run_task;
 pub mod update_service;
 pub mod wait;
 pub mod wait_service;
