@@ -2,7 +2,7 @@
 # The main job, run locally: the story of ecs-basics.md on one machine. Starts the local stack
 # (Docker engine, registry, deployer-emulator as ECS and ECR, its load balancer on
 # 127.0.0.1:3000), creates the seed's cluster, task definition and service, then lets deployer
-# build, push and roll out v1 and v2 of the tutorial site, shows the page change, and shows a
+# build, push and roll out v1 and v2 of the tutorial site (a migration task run before v2), shows the page change, and shows a
 # broken release fail and leave v2 serving. Stops everything on exit, success or not.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -47,6 +47,14 @@ ecs.create_service(cluster="tutorial-site-cluster", serviceName="tutorial-site-s
     deploymentConfiguration={"maximumPercent": 200, "minimumHealthyPercent": 100,
                              "deploymentCircuitBreaker": {"enable": True, "rollback": True}})
 print(f"created tutorial-site-service on {arn}")
+ecs.register_task_definition(
+    family="tutorial-site-migrate", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
+    executionRoleArn="arn:aws:iam::123456789012:role/tutorial-site-EcsTaskExecutionRole",
+    containerDefinitions=[{"name": "tutorial-site-migrate", "image": sys.argv[1], "essential": True,
+        "command": ["sh", "-c", "echo 'applying migration 0002_add_visit_counter'; sleep 1; echo 'migrations up to date (2 applied)'"],
+        "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/tutorial-site-migrate",
+            "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs"}}}])
+print("registered tutorial-site-migrate, the one-off migration task")
 PY
 
 say "deployer wait: until the service Terraform just created runs v1 (the orb's verify_revision_is_deployed)"
@@ -66,6 +74,10 @@ $deployer deploy --repo tutorial-site-registry --tag v2 --build-path "$site" --p
 echo "deployer exited $status (2: bad input, nothing changed)"
 [ "$status" -eq 2 ] || { echo "expected the typo to be refused with exit 2" >&2; exit 1; }
 
+say "deployer run-task: the migration v2 needs, before the rollout; its lines come back through CloudWatch Logs, its exit code is deployer's"
+$deployer run-task --cluster tutorial-site-cluster --task-definition tutorial-site-migrate \
+  --subnets subnet-0a1b2c3d --wait --poll-interval 1s >/dev/null
+
 say "deployer deploy: build v2, push it, register revision 2 pinned by digest, roll the service, wait"
 $deployer deploy --repo tutorial-site-registry --tag v2 --build-path "$site" --path "$site" --build-arg VERSION=2 \
   --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
@@ -84,4 +96,4 @@ echo "deployer exited $status (1: the deployment failed)"
 [ "$status" -eq 1 ] || { echo "expected the broken release to fail with exit 1" >&2; exit 1; }
 echo "http://$DEPLOYER_STACK_LB/ still says: $(page)"
 
-say "done: v1 and v2 deployed and served, a typo refused before anything changed, the broken release rolled back; stopping the stack"
+say "done: v1 and v2 deployed and served, the migration run before v2, a typo refused before anything changed, the broken release rolled back; stopping the stack"
