@@ -14,6 +14,8 @@ MOTO_PORT=${DEPLOYER_STACK_MOTO_PORT:-15001}
 EMULATOR_PORT=${DEPLOYER_STACK_EMULATOR_PORT:-15002}
 # The emulator plays the seed's load balancer on this port (3000 in ecs-basics.md).
 LB_PORT=${DEPLOYER_STACK_LB_PORT:-15003}
+# The stack's own dockerd also listens here with TLS, as CircleCI's remote Docker does on 2376.
+DOCKER_TLS_PORT=${DEPLOYER_STACK_DOCKER_TLS_PORT:-$((REGISTRY_PORT + 4))}
 EMULATOR_BIN=${DEPLOYER_EMULATOR_BIN:-$ROOT/target/debug/deployer-emulator}
 MOTO_VERSION=5.2.1
 CHECK_JSONSCHEMA_VERSION=0.39.0
@@ -82,10 +84,14 @@ start_docker() {
   fi
   local data_root=${DEPLOYER_STACK_DOCKER_DATA:-/var/lib/deployer-stack/docker}
   mkdir -p "$data_root" "$STACK_DIR/docker-exec"
-  log "starting dockerd (bridge off, no iptables; data in $data_root)"
+  make_docker_certificates "$STACK_DIR/docker-tls"
+  log "starting dockerd (bridge off, no iptables; data in $data_root; TLS on 127.0.0.1:$DOCKER_TLS_PORT)"
   # No bridge: tasks run with --network none or host, never on Docker's 172.17.x bridge.
   setsid dockerd \
     --host "unix://$STACK_DIR/docker.sock" \
+    --host "tcp://127.0.0.1:$DOCKER_TLS_PORT" --tlsverify \
+    --tlscacert "$STACK_DIR/docker-tls/ca.pem" \
+    --tlscert "$STACK_DIR/docker-tls/server-cert.pem" --tlskey "$STACK_DIR/docker-tls/server-key.pem" \
     --data-root "$data_root" \
     --exec-root "$STACK_DIR/docker-exec" \
     --pidfile "$STACK_DIR/dockerd.pid" \
@@ -97,7 +103,33 @@ start_docker() {
   # BuildKit's RUN steps join the "bridge" network unless told otherwise, and this engine has
   # none: builds here run theirs without a network (push --network none).
   echo "export DEPLOYER_BUILD_NETWORK=none" >>"$STACK_DIR/env"
+  # The same engine as remote Docker is reached: DOCKER_HOST=tcp://…, DOCKER_TLS_VERIFY=1,
+  # DOCKER_CERT_PATH with ca.pem, cert.pem, key.pem.
+  echo "export DEPLOYER_STACK_DOCKER_TLS_HOST=tcp://127.0.0.1:$DOCKER_TLS_PORT" >>"$STACK_DIR/env"
+  echo "export DEPLOYER_STACK_DOCKER_CERT_PATH=$STACK_DIR/docker-tls" >>"$STACK_DIR/env"
   wait_for dockerd docker info
+}
+
+# A CA of the stack's own, a server certificate for 127.0.0.1 and a client certificate, as
+# `docker-machine` and CircleCI's remote Docker hand them out.
+make_docker_certificates() { # make_docker_certificates DIR
+  local dir=$1
+  if [ -f "$dir/key.pem" ]; then return; fi
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=deployer-stack CA" \
+      -keyout ca-key.pem -out ca.pem 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server-key.pem -out server.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 \
+      -extfile server.ext -out server-cert.pem 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=deployer-client" -keyout key.pem -out client.csr 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 \
+      -extfile client.ext -out cert.pem 2>/dev/null
+    rm -f server.csr client.csr server.ext client.ext
+  )
 }
 
 start_registry() {
