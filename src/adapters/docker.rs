@@ -109,6 +109,8 @@ pub struct Engine {
     pub api_version: String,
     /// `linux` or `windows`.
     pub os: String,
+    /// The host's architecture in Docker's terms: `amd64`, `arm64`.
+    pub architecture: String,
     /// Why BuildKit cannot be used through this connection, if it cannot.
     pub buildkit_unavailable: Option<String>,
 }
@@ -206,6 +208,10 @@ impl Docker {
             version: version.version.unwrap_or_else(|| "unknown".to_string()),
             api_version: agreed.to_string(),
             os,
+            architecture: crate::domain::platform::docker_architecture(
+                version.arch.as_deref().unwrap_or("amd64"),
+            )
+            .to_string(),
             buildkit_unavailable,
         })
     }

@@ -4,21 +4,7 @@
 //! (`DEPLOYER_BUILD_NETWORK=none` from the stack's env).
 use std::process::Command;
 
-use crate::support::{push, run, site_context, stack, unique_repo, write, Registry};
-
-/// The docker CLI against the stack's engine; panics with its stderr when it fails.
-fn docker(args: &[&str]) -> Vec<u8> {
-    let output = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("the docker CLI runs");
-    assert!(
-        output.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
+use crate::support::{docker, push, run, site_context, stack, unique_repo, write, Registry};
 
 #[test]
 fn buildkit_is_the_default_and_its_steps_read_line_by_line() {
