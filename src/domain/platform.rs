@@ -29,14 +29,15 @@ impl Platform {
     }
 }
 
-/// Every `--platform` value (a comma list, or the flag repeated), in order, each once.
+/// Every `--platform` value (a comma or blank separated list, or the flag repeated), in order,
+/// each once.
 /// `x86_64` and `aarch64` are taken as Docker's `amd64` and `arm64`.
 pub fn parse_platforms(values: &[String]) -> Result<Vec<Platform>, String> {
     let mut platforms: Vec<Platform> = Vec::new();
     for one in values
         .iter()
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
+        // Commas, or blanks as the aws-ecr orb's `platform` also takes them.
+        .flat_map(|value| value.split(|c: char| c == ',' || c.is_whitespace()))
         .filter(|one| !one.is_empty())
     {
         let parts: Vec<&str> = one.split('/').collect();
@@ -292,7 +293,7 @@ mod tests {
     fn platform_lists_comma_separated_or_repeated() {
         let parsed = parse_platforms(&[
             "linux/amd64, linux/arm64".to_string(),
-            "linux/arm/v7".to_string(),
+            "linux/arm/v7 linux/arm64".to_string(),
             "linux/aarch64".to_string(),
         ])
         .unwrap();
