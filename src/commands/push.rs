@@ -648,6 +648,62 @@ pub async fn apply(plan: PushPlan, settings: &PushSettings) -> Result<PushOutcom
     ))
 }
 
+/// Immutable tags that already exist must hold an index of exactly these images (the images
+/// this daemon built or pulled, by their registry digests): anything else stops the push
+/// before a platform image or the index is sent.
+async fn refuse_immutable_tags_holding_another_index(
+    docker: &Docker,
+    api: &RegistryApi,
+    settings: &PushSettings,
+    built: &[(Platform, String, String)],
+    existing: &BTreeMap<String, String>,
+    immutable: &dyn Fn(&str) -> bool,
+) -> Result<()> {
+    let taken: Vec<String> = settings
+        .tags
+        .iter()
+        .filter(|tag| existing.contains_key(*tag) && immutable(tag))
+        .cloned()
+        .collect();
+    let RegistryApi::Private(ecr) = api else {
+        return Ok(());
+    };
+    if taken.is_empty() {
+        return Ok(());
+    }
+    let digests: Vec<String> = taken.iter().map(|tag| existing[tag].clone()).collect();
+    let manifests = ecr
+        .manifests_by_digest(&settings.repository, &digests)
+        .await?;
+    let mut local = BTreeMap::new();
+    for (platform, _, image_id) in built {
+        let digests = local_registry_digests(image_id, &docker.repo_digests(image_id).await?);
+        local.insert(platform.clone(), digests);
+    }
+    for tag in taken {
+        let listed = manifests
+            .get(&existing[&tag])
+            .and_then(|manifest| platform::index_images(manifest));
+        let same = listed.is_some_and(|listed| {
+            listed.len() == built.len()
+                && listed.iter().all(|(platform, digest)| {
+                    local
+                        .get(platform)
+                        .is_some_and(|digests| digests.contains(digest))
+                })
+        });
+        if !same {
+            return Err(Error::failed(format!(
+                "tag {tag} already exists in the immutable repository {} and holds another image ({})",
+                settings.repository, existing[&tag]
+            ))
+            .with_detail("it is not an index of the images this run built")
+            .with_hint("push under a new tag (a version or the commit SHA); immutable tags cannot be moved"));
+        }
+    }
+    Ok(())
+}
+
 /// Where a push goes, once the repository exists.
 struct Destination<'a> {
     api: &'a RegistryApi,
@@ -712,6 +768,10 @@ async fn push_multi_platform(
     {
         existing = api.tagged_digests(&settings.repository).await?;
     }
+    refuse_immutable_tags_holding_another_index(
+        docker, api, settings, &built, &existing, &immutable,
+    )
+    .await?;
     let registry_api = Registry::new(credentials)?;
     let mut images = Vec::new();
     let mut platforms = Vec::new();

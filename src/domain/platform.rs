@@ -268,6 +268,34 @@ pub fn image_index(images: &[(Platform, Descriptor)]) -> (String, &'static str) 
     )
 }
 
+/// The images an index lists, with their platforms; `None` for a manifest that is no index.
+pub fn index_images(manifest: &str) -> Option<Vec<(Platform, String)>> {
+    let value: serde_json::Value = serde_json::from_str(manifest).ok()?;
+    let manifests = value.get("manifests")?.as_array()?;
+    Some(
+        manifests
+            .iter()
+            .filter_map(|entry| {
+                let platform = entry.get("platform")?;
+                let text = |key: &str| {
+                    platform
+                        .get(key)
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string)
+                };
+                Some((
+                    Platform {
+                        os: text("os")?,
+                        architecture: text("architecture")?,
+                        variant: text("variant"),
+                    },
+                    entry.get("digest")?.as_str()?.to_string(),
+                ))
+            })
+            .collect(),
+    )
+}
+
 /// Whether a manifest (as a registry or ECR returns it) is an index rather than an image.
 pub fn is_index(manifest: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(manifest)
@@ -397,5 +425,13 @@ mod tests {
         let (_, media_type) = image_index(&[(wanted[0].clone(), oci)]);
         assert_eq!(media_type, OCI_INDEX);
         assert!(!is_index(r#"{"schemaVersion":2,"config":{},"layers":[]}"#));
+        let listed = index_images(&index).unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[1].0, wanted[1]);
+        assert_eq!(listed[1].1, format!("sha256:{}", "b".repeat(64)));
+        assert_eq!(
+            index_images(r#"{"schemaVersion":2,"config":{},"layers":[]}"#),
+            None
+        );
     }
 }

@@ -267,11 +267,39 @@ fn skip_when_tags_exist_and_immutable_tags_with_an_index() {
     );
     assert_eq!(result.stdout.lines().next(), Some(image.as_str()));
 
+    // An immutable tag holding something else than an index of these images: refused before
+    // any platform image is pushed.
+    api.put_manifest(&repo, "v9");
+    let result = run(push(context.path(), &stack, &repo).args([
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "--tag",
+        "v9",
+    ]));
+    result.assert_code(1);
+    result.assert_stderr_contains("tag v9 already exists in the immutable repository");
+    result.assert_stderr_contains("it is not an index of the images this run built");
+    assert!(!result.stderr.contains("pushing"), "{}", result.stderr);
+    assert_eq!(registry.digest(&repo, "v9-linux-amd64"), None);
+
+    // A platform's tag holding another image: refused the same way.
+    api.put_manifest(&repo, "v7-linux-amd64");
+    let result = run(push(context.path(), &stack, &repo).args([
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "--tag",
+        "v7",
+    ]));
+    result.assert_code(1);
+    result.assert_stderr_contains("tag v7-linux-amd64 already exists in the immutable repository");
+    assert!(!result.stderr.contains("pushing"), "{}", result.stderr);
+    assert_eq!(registry.digest(&repo, "v7"), None);
+
     // Another image under the same immutable tags: refused, nothing pushed.
     write(context.path(), "site/index.html", "changed\n");
     let result = run(&mut push_platforms(context.path(), &stack, &repo));
     result.assert_code(1);
-    result.assert_stderr_contains("tag v1-linux-amd64 already exists in the immutable repository");
+    result.assert_stderr_contains("tag v1 already exists in the immutable repository");
     assert!(!result.stderr.contains("pushing"), "{}", result.stderr);
     assert_eq!(
         registry.digest(&repo, "v1").as_deref(),
