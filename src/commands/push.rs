@@ -983,10 +983,26 @@ async fn build_image(
     reference: &str,
     credentials: &RegistryCredentials,
 ) -> Result<String> {
+    let mut build_args = to_hash_map(&build.build_args);
+    if let (Builder::Classic, Some(platform)) = (builder, platform) {
+        // BuildKit sets these for every build; the classic builder takes them as build
+        // arguments (a Dockerfile declares `ARG TARGETARCH` before a `FROM` that uses it).
+        let mut automatic = vec![
+            ("TARGETPLATFORM", platform.to_string()),
+            ("TARGETOS", platform.os.clone()),
+            ("TARGETARCH", platform.architecture.clone()),
+        ];
+        if let Some(variant) = &platform.variant {
+            automatic.push(("TARGETVARIANT", variant.clone()));
+        }
+        for (name, value) in automatic {
+            build_args.entry(name.to_string()).or_insert(value);
+        }
+    }
     let request = BuildRequest {
         dockerfile: build.context.dockerfile_in_tar.clone(),
         tag: reference.to_string(),
-        build_args: to_hash_map(&build.build_args),
+        build_args,
         labels: to_hash_map(&build.labels),
         target: build.target.clone(),
         platform: platform.map(Platform::to_string),

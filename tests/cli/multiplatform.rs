@@ -211,6 +211,25 @@ fn a_copy_only_build_needs_no_emulation() {
 }
 
 #[test]
+fn the_classic_builder_gets_the_target_platform_as_build_arguments() {
+    let stack = stack();
+    let repo = unique_repo("multiplatform-classic");
+    let context = platform_context(&stack, "RUN uname -m > /arch");
+    let dockerfile = std::fs::read_to_string(context.path().join("Dockerfile")).unwrap();
+    write(
+        context.path(),
+        "Dockerfile",
+        &format!("ARG TARGETARCH\n{dockerfile}"),
+    );
+    let result = run(push_platforms(context.path(), &stack, &repo).args(["--builder", "classic"]));
+    result.assert_code(0);
+    result.assert_stderr_contains("builder: classic (--builder classic)");
+    let registry = Registry::new(&stack);
+    let platforms = index_platforms(&registry, &repo, "v1");
+    assert_eq!(platforms.keys().collect::<Vec<_>>(), ["amd64", "arm64"]);
+}
+
+#[test]
 fn run_steps_for_a_platform_without_a_binfmt_handler_are_refused_before_building() {
     let stack = stack();
     let repo = unique_repo("multiplatform-nobinfmt");
