@@ -95,7 +95,7 @@ impl BuildSettings {
                 return Err(Error::environment(format!(
                     "{cause}: this Docker daemon's BuildKit cannot be used: {reason}"
                 ))
-                .with_hint("use --builder classic, or a daemon of Engine 18.09 or newer reached over unix:// or plain tcp://"))
+                .with_hint("use --builder classic, or a daemon of Engine 18.09 or newer reached over unix:// or tcp:// (TLS included)"))
             }
             (BuilderChoice::Auto, Some(reason)) if !wanted_by_flags.is_empty() => {
                 return Err(Error::environment(format!(
