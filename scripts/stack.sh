@@ -14,6 +14,8 @@ MOTO_PORT=${DEPLOYER_STACK_MOTO_PORT:-15001}
 EMULATOR_PORT=${DEPLOYER_STACK_EMULATOR_PORT:-15002}
 # The emulator plays the seed's load balancer on this port (3000 in ecs-basics.md).
 LB_PORT=${DEPLOYER_STACK_LB_PORT:-15003}
+# The stack's own dockerd also listens here with TLS, as CircleCI's remote Docker does on 2376.
+DOCKER_TLS_PORT=${DEPLOYER_STACK_DOCKER_TLS_PORT:-$((REGISTRY_PORT + 4))}
 EMULATOR_BIN=${DEPLOYER_EMULATOR_BIN:-$ROOT/target/debug/deployer-emulator}
 MOTO_VERSION=5.2.1
 CHECK_JSONSCHEMA_VERSION=0.39.0
@@ -25,6 +27,7 @@ REGION=eu-west-1
 REGISTRY_USER=AWS
 REGISTRY_PASSWORD="${ACCOUNT_ID}-auth-token"
 BASE_IMAGE=deployer-test/busybox:local
+PLATFORM_BASE=deployer-test/busybox
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 
@@ -38,6 +41,9 @@ install() {
   # The orb's checks: shellcheck for its scripts, CircleCI's config schema through check-jsonschema,
   # yamllint.
   command -v shellcheck >/dev/null || missing+=(shellcheck)
+  # RUN steps of another architecture (push --platform linux/arm64 on amd64) run under QEMU.
+  command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
+  command -v update-binfmts >/dev/null || missing+=(binfmt-support)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     apt-get update -qq
@@ -57,6 +63,20 @@ install() {
     python3 -m pip install -q "yamllint==$YAMLLINT_VERSION"
   fi
   command -v docker >/dev/null || { log "no docker CLI found after install"; exit 1; }
+  enable_binfmt
+}
+
+# QEMU's handlers in the kernel's binfmt_misc, for the Docker engine on this machine.
+enable_binfmt() {
+  if [ ! -f /proc/sys/fs/binfmt_misc/status ]; then
+    log "mounting binfmt_misc"
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
+      { log "binfmt_misc cannot be mounted: foreign-architecture RUN steps will fail"; return 0; }
+  fi
+  if [ ! -f /proc/sys/fs/binfmt_misc/qemu-aarch64 ] && [ "$(uname -m)" != aarch64 ]; then
+    log "registering QEMU's binfmt handlers"
+    update-binfmts --enable >/dev/null 2>&1 || true
+  fi
 }
 
 wait_for() { # wait_for DESCRIPTION COMMAND...
@@ -82,10 +102,14 @@ start_docker() {
   fi
   local data_root=${DEPLOYER_STACK_DOCKER_DATA:-/var/lib/deployer-stack/docker}
   mkdir -p "$data_root" "$STACK_DIR/docker-exec"
-  log "starting dockerd (bridge off, no iptables; data in $data_root)"
+  make_docker_certificates "$STACK_DIR/docker-tls"
+  log "starting dockerd (bridge off, no iptables; data in $data_root; TLS on 127.0.0.1:$DOCKER_TLS_PORT)"
   # No bridge: tasks run with --network none or host, never on Docker's 172.17.x bridge.
   setsid dockerd \
     --host "unix://$STACK_DIR/docker.sock" \
+    --host "tcp://127.0.0.1:$DOCKER_TLS_PORT" --tlsverify \
+    --tlscacert "$STACK_DIR/docker-tls/ca.pem" \
+    --tlscert "$STACK_DIR/docker-tls/server-cert.pem" --tlskey "$STACK_DIR/docker-tls/server-key.pem" \
     --data-root "$data_root" \
     --exec-root "$STACK_DIR/docker-exec" \
     --pidfile "$STACK_DIR/dockerd.pid" \
@@ -93,11 +117,39 @@ start_docker() {
     --containerd-namespace deployer-stack --containerd-plugins-namespace deployer-stack-plugins \
     >"$STACK_DIR/dockerd.log" 2>&1 &
   export DOCKER_HOST="unix://$STACK_DIR/docker.sock"
-  echo "export DOCKER_HOST=$DOCKER_HOST" >>"$STACK_DIR/env"
-  # BuildKit's RUN steps join the "bridge" network unless told otherwise, and this engine has
-  # none: builds here run theirs without a network (push --network none).
-  echo "export DEPLOYER_BUILD_NETWORK=none" >>"$STACK_DIR/env"
+  {
+    echo "export DOCKER_HOST=$DOCKER_HOST"
+    # BuildKit's RUN steps join the "bridge" network unless told otherwise, and this engine has
+    # none: builds here run theirs without a network (push --network none).
+    echo "export DEPLOYER_BUILD_NETWORK=none"
+    # The same engine as remote Docker is reached: DOCKER_HOST=tcp://…, DOCKER_TLS_VERIFY=1,
+    # DOCKER_CERT_PATH with ca.pem, cert.pem, key.pem.
+    echo "export DEPLOYER_STACK_DOCKER_TLS_HOST=tcp://127.0.0.1:$DOCKER_TLS_PORT"
+    echo "export DEPLOYER_STACK_DOCKER_CERT_PATH=$STACK_DIR/docker-tls"
+  } >>"$STACK_DIR/env"
   wait_for dockerd docker info
+}
+
+# A CA of the stack's own, a server certificate for 127.0.0.1 and a client certificate, as
+# `docker-machine` and CircleCI's remote Docker hand them out.
+make_docker_certificates() { # make_docker_certificates DIR
+  local dir=$1
+  if [ -f "$dir/key.pem" ]; then return; fi
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=deployer-stack CA" \
+      -keyout ca-key.pem -out ca.pem 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server-key.pem -out server.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 \
+      -extfile server.ext -out server-cert.pem 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=deployer-client" -keyout key.pem -out client.csr 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 \
+      -extfile client.ext -out cert.pem 2>/dev/null
+    rm -f server.csr client.csr server.ext client.ext
+  )
 }
 
 start_registry() {
@@ -161,6 +213,43 @@ import_base_image() {
   rm -rf "$rootfs"
 }
 
+# Multi-platform builds start FROM deployer-test/busybox:$TARGETARCH: the host's busybox as
+# its architecture's tag, and arm64's from Debian's busybox-static:arm64 package.
+import_platform_bases() {
+  local host_arch
+  host_arch=$(docker version -f '{{.Server.Arch}}')
+  docker tag "$BASE_IMAGE" "$PLATFORM_BASE:$host_arch"
+  if [ "$host_arch" = arm64 ] || docker image inspect "$PLATFORM_BASE:arm64" >/dev/null 2>&1; then return; fi
+  log "importing $PLATFORM_BASE:arm64 from busybox-static:arm64"
+  local work
+  work=$(mktemp -d)
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    dpkg --add-architecture arm64
+    apt-get update -qq
+  fi
+  (cd "$work" && apt-get download -qq busybox-static:arm64 2>/dev/null) ||
+    { apt-get update -qq && (cd "$work" && apt-get download -qq busybox-static:arm64); }
+  dpkg-deb -x "$work"/busybox-static_*_arm64.deb "$work/package"
+  mkdir -p "$work/rootfs/bin" "$work/rootfs/tmp" "$work/rootfs/etc"
+  cp "$work/package/bin/busybox" "$work/rootfs/bin/busybox"
+  for applet in sh cat echo ls uname true false env mkdir; do ln -s busybox "$work/rootfs/bin/$applet"; done
+  echo "root:x:0:0:root:/:/bin/sh" >"$work/rootfs/etc/passwd"
+  # `docker import --platform` leaves the architecture to Engine 20.10's own: the image is
+  # loaded instead, as `docker save` writes one, with a config that says arm64.
+  mkdir -p "$work/image"
+  tar -C "$work/rootfs" -cf "$work/image/layer.tar" .
+  local diff_id config_id
+  diff_id=$(sha256sum "$work/image/layer.tar" | cut -d' ' -f1)
+  printf '{"architecture":"arm64","variant":"v8","os":"linux","config":{"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+    "$diff_id" >"$work/image/config.json"
+  config_id=$(sha256sum "$work/image/config.json" | cut -d' ' -f1)
+  mv "$work/image/config.json" "$work/image/$config_id.json"
+  printf '[{"Config":"%s.json","RepoTags":["%s:arm64"],"Layers":["layer.tar"]}]' \
+    "$config_id" "$PLATFORM_BASE" >"$work/image/manifest.json"
+  tar -C "$work/image" -c . | docker load >/dev/null
+  rm -rf "$work"
+}
+
 write_env() {
   cat >>"$STACK_DIR/env" <<ENV
 export DEPLOYER_STACK_DIR=$STACK_DIR
@@ -168,6 +257,7 @@ export DEPLOYER_STACK_REGISTRY=127.0.0.1:$REGISTRY_PORT
 export DEPLOYER_STACK_REGISTRY_USER=$REGISTRY_USER
 export DEPLOYER_STACK_REGISTRY_PASSWORD=$REGISTRY_PASSWORD
 export DEPLOYER_STACK_BASE_IMAGE=$BASE_IMAGE
+export DEPLOYER_STACK_PLATFORM_BASE=$PLATFORM_BASE
 export DEPLOYER_STACK_MOTO=http://127.0.0.1:$MOTO_PORT
 export DEPLOYER_STACK_EMULATOR=http://127.0.0.1:$EMULATOR_PORT
 export DEPLOYER_STACK_LB=127.0.0.1:$LB_PORT
@@ -243,6 +333,7 @@ start() {
   start_registry
   start_moto
   import_base_image
+  import_platform_bases
   start_emulator
   write_env
   log "ready: source $STACK_DIR/env"

@@ -35,8 +35,10 @@ variables! {
     DEPLOYER_FAMILY => "--family";
     DEPLOYER_BUILD_NETWORK => "push --network (the network of RUN steps: default, none or host)";
     DOCKER_HOST => "the Docker daemon (as the Docker CLI reads it, with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH)";
-    DOCKER_TLS_VERIFY => "with DOCKER_HOST=tcp://…: TLS to the daemon, which deployer's BuildKit sessions do not speak yet (the classic builder is used)";
+    DOCKER_TLS_VERIFY => "with DOCKER_HOST=tcp://…: TLS to the daemon (its BuildKit session included), verifying the daemon with ca.pem and presenting cert.pem and key.pem";
+    DOCKER_CERT_PATH => "the directory of ca.pem, cert.pem and key.pem for DOCKER_TLS_VERIFY (default ~/.docker)";
     DOCKER_BUILDKIT => "0 selects the classic builder when --builder is auto, as with the Docker CLI; 1 asks for BuildKit";
+    DEPLOYER_BINFMT_MISC => "for diagnosis and tests: the directory of binfmt_misc handlers push --platform checks (default /proc/sys/fs/binfmt_misc)";
     SSH_AUTH_SOCK => "the SSH agent that push --ssh default forwards to the build";
     DOCKER_CONFIG => "the directory of the Docker CLI's config.json that ecr-login writes";
     HOME => "~/.docker/config.json when DOCKER_CONFIG is unset";

@@ -2,6 +2,7 @@
 //! credentials sent per request (never written to disk). Streams are read to their end and an
 //! error anywhere in them fails the call with the daemon's own message.
 mod session;
+mod tls;
 
 use std::collections::HashMap;
 use std::io;
@@ -108,6 +109,8 @@ pub struct Engine {
     pub api_version: String,
     /// `linux` or `windows`.
     pub os: String,
+    /// The host's architecture in Docker's terms: `amd64`, `arm64`.
+    pub architecture: String,
     /// Why BuildKit cannot be used through this connection, if it cannot.
     pub buildkit_unavailable: Option<String>,
 }
@@ -130,6 +133,8 @@ pub struct Docker {
     /// The same connection for builds and pushes, bounded by `STREAM_TIMEOUT`.
     streaming: bollard::Docker,
     host: String,
+    /// TLS for connections deployer opens itself (the BuildKit session), as bollard's.
+    tls: Option<tls::DaemonTls>,
 }
 
 impl Docker {
@@ -154,7 +159,9 @@ impl Docker {
             .await
             .map_err(|e| unreachable(e.to_string()))?;
         tracing::debug!(host = %host, api = ?client.client_version(), "connected to the Docker daemon");
-        Ok(Docker::with_timeouts(client, host))
+        let mut docker = Docker::with_timeouts(client, host);
+        docker.tls = tls::DaemonTls::from_env(&docker.host);
+        Ok(docker)
     }
 
     fn with_timeouts(client: bollard::Docker, host: String) -> Self {
@@ -162,6 +169,7 @@ impl Docker {
             streaming: client.clone().with_timeout(STREAM_TIMEOUT),
             client: client.with_timeout(CALL_TIMEOUT),
             host,
+            tls: None,
         }
     }
 
@@ -193,13 +201,6 @@ impl Docker {
                 "deployer opens BuildKit sessions over unix:// and tcp:// only, not {}",
                 self.host
             ))
-        } else if self.host.starts_with("tcp://")
-            && crate::env::var(crate::env::DOCKER_TLS_VERIFY).is_some_and(|v| !v.is_empty())
-        {
-            Some(
-                "deployer does not open BuildKit sessions over TLS yet (DOCKER_TLS_VERIFY is set)"
-                    .to_string(),
-            )
         } else {
             None
         };
@@ -207,6 +208,10 @@ impl Docker {
             version: version.version.unwrap_or_else(|| "unknown".to_string()),
             api_version: agreed.to_string(),
             os,
+            architecture: crate::domain::platform::docker_architecture(
+                version.arch.as_deref().unwrap_or("amd64"),
+            )
+            .to_string(),
             buildkit_unavailable,
         })
     }
@@ -307,7 +312,9 @@ impl Docker {
             host: self.host.clone(),
             message: format!("cannot open a BuildKit session: {error}"),
         };
-        let connection = session::dial(&self.host).await.map_err(unreachable)?;
+        let connection = session::dial(&self.host, self.tls.as_ref())
+            .await
+            .map_err(unreachable)?;
         let services = session::SessionServices {
             registry: registry.map(|registry| {
                 (

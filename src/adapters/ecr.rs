@@ -339,6 +339,48 @@ impl Ecr {
     }
 }
 
+impl Ecr {
+    /// The manifests (image manifests or indexes) of these digests, keyed by digest; digests
+    /// the repository does not hold are left out.
+    pub async fn manifests_by_digest(
+        &self,
+        name: &str,
+        digests: &[String],
+    ) -> Result<BTreeMap<String, String>, Error> {
+        if digests.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let answer = self
+            .client
+            .batch_get_image()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(name)
+            .set_image_ids(Some(
+                digests
+                    .iter()
+                    .map(|digest| ImageIdentifier::builder().image_digest(digest).build())
+                    .collect(),
+            ))
+            .set_accepted_media_types(Some(vec![
+                "application/vnd.docker.distribution.manifest.v2+json".to_string(),
+                "application/vnd.docker.distribution.manifest.list.v2+json".to_string(),
+                "application/vnd.oci.image.manifest.v1+json".to_string(),
+                "application/vnd.oci.image.index.v1+json".to_string(),
+            ]))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecr:BatchGetImage", e))?;
+        Ok(answer
+            .images()
+            .iter()
+            .filter_map(|image| {
+                let digest = image.image_id()?.image_digest()?;
+                Some((digest.to_string(), image.image_manifest()?.to_string()))
+            })
+            .collect())
+    }
+}
+
 fn repository(repository: &aws_sdk_ecr::types::Repository) -> Repository {
     Repository {
         name: repository.repository_name().unwrap_or_default().to_string(),

@@ -1,6 +1,7 @@
 //! The only modules that talk to remote systems: AWS (through aws-sdk-*) and Docker (through
-//! bollard). Each turns its SDK's errors into its own error type with the action that failed.
+//! bollard), registries' HTTP API, and the local kernel's binfmt_misc handlers. Each turns its SDK's errors into its own error type with the action that failed.
 pub mod aws;
+pub mod binfmt;
 pub mod docker;
 pub mod ecr;
 pub mod ecr_public;
@@ -9,4 +10,5 @@ pub mod elb;
 pub mod events;
 pub mod logs;
 pub mod raw_json;
+pub mod registry;
 pub mod scheduler;

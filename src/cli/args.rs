@@ -190,9 +190,10 @@ pub struct PushArgs {
     #[arg(long)]
     pub target: Option<String>,
 
-    /// Build for this platform (os/arch[/variant]); one per run.
-    #[arg(long)]
-    pub platform: Option<String>,
+    /// Build for these platforms (os/arch[/variant], comma-separated or repeated); several make
+    /// a multi-platform image: one build per platform, then an image index under every tag.
+    #[arg(long = "platform", value_name = "OS/ARCH[,…]")]
+    pub platforms: Vec<String>,
 
     /// Image label K=V (repeatable).
     #[arg(long = "label", value_name = "K=V")]

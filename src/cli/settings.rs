@@ -14,9 +14,10 @@ use crate::commands::run_task::{RunTaskSettings, RunWait, TaskDefinitionSource};
 use crate::commands::wait::WaitSettings;
 use crate::commands::{ecr_login, push, update_service};
 use crate::domain::build_inputs::{
-    parse_build_args, parse_cache_from, parse_cache_to, parse_key_values, parse_platform,
-    parse_resource_tags, parse_secret, parse_tags, SecretOrigin,
+    parse_build_args, parse_cache_from, parse_cache_to, parse_key_values, parse_resource_tags,
+    parse_secret, parse_tags, SecretOrigin,
 };
+use crate::domain::platform::parse_platforms;
 use crate::domain::reference::{validate_registry_host, validate_repository};
 use crate::domain::rollout::WaitUntil;
 use crate::domain::task_definition_file::{self, TaskDefinitionFile};
@@ -437,6 +438,16 @@ pub fn push_settings(args: PushArgs, aws: AwsSettings) -> Result<push::PushSetti
         (Some(image), true) => push::ImageSource::Local(image.clone()),
         _ => push::ImageSource::Build(Box::new(build_settings(&args)?)),
     };
+    if let push::ImageSource::Build(build) = &source {
+        if build.platforms.len() > 1 && args.no_push {
+            return Err(Error::usage(format!(
+                "--no-push with {} platforms: the Docker engine's image store holds one platform per tag, \
+                 and a multi-platform image exists only as the index pushed to the registry",
+                build.platforms.len()
+            ))
+            .with_hint("build one platform per run with --no-push, or push"));
+        }
+    }
     Ok(push::PushSettings {
         aws,
         repository: args.repo,
@@ -570,13 +581,7 @@ pub fn read_policy(flag: &str, path: &Path) -> Result<push::PolicyFile> {
 pub fn build_settings(args: &PushArgs) -> Result<push::BuildSettings> {
     let build_args = parse_build_args(&args.build_args, env::user_named).map_err(Error::usage)?;
     let labels = parse_key_values("--label", &args.labels).map_err(Error::usage)?;
-    let platform = args
-        .platform
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .map(parse_platform)
-        .transpose()
-        .map_err(Error::usage)?;
+    let platforms = parse_platforms(&args.platforms).map_err(Error::usage)?;
     let context = build_context::plan(&args.build_path, &args.path, &args.dockerfile)?;
     let cache_from = args
         .cache_from
@@ -606,7 +611,7 @@ pub fn build_settings(args: &PushArgs) -> Result<push::BuildSettings> {
         build_args,
         labels,
         target: args.target.clone().filter(|t| !t.is_empty()),
-        platform,
+        platforms,
         cache_from,
         no_cache: args.no_cache,
         pull: args.pull,

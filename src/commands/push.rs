@@ -6,12 +6,15 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::adapters::aws::{self, AwsSettings};
+use crate::adapters::binfmt;
 use crate::adapters::docker::{BuildRequest, Builder, Docker, DockerError, Engine, SecretSource};
 use crate::adapters::ecr::{Ecr, NewRepository, Repository};
 use crate::adapters::ecr_public::{EcrPublic, PUBLIC_REGISTRY};
+use crate::adapters::registry::{sha256_digest, Registry};
 use crate::build_context::{self, ContextPlan};
 use crate::domain::dockerfile_features::{self, BuilderKind};
 use crate::domain::ecr_token::{registry_from_repository_uri, RegistryCredentials};
+use crate::domain::platform::{self, Platform};
 use crate::domain::tag_mutability::tag_is_immutable;
 use crate::error::{Error, Result};
 use crate::journal;
@@ -32,7 +35,8 @@ pub struct BuildSettings {
     pub build_args: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub target: Option<String>,
-    pub platform: Option<String>,
+    /// `--platform`: none (the daemon's own), one, or several for a multi-platform image.
+    pub platforms: Vec<Platform>,
     pub cache_from: Vec<String>,
     pub no_cache: bool,
     pub pull: bool,
@@ -91,7 +95,7 @@ impl BuildSettings {
                 return Err(Error::environment(format!(
                     "{cause}: this Docker daemon's BuildKit cannot be used: {reason}"
                 ))
-                .with_hint("use --builder classic, or a daemon of Engine 18.09 or newer reached over unix:// or plain tcp://"))
+                .with_hint("use --builder classic, or a daemon of Engine 18.09 or newer reached over unix:// or tcp:// (TLS included)"))
             }
             (BuilderChoice::Auto, Some(reason)) if !wanted_by_flags.is_empty() => {
                 return Err(Error::environment(format!(
@@ -110,6 +114,66 @@ impl BuildSettings {
             .with_hint("drop --builder classic / DOCKER_BUILDKIT=0, or those flags"));
         }
         Ok((builder, why))
+    }
+}
+
+impl BuildSettings {
+    /// Foreign platforms' `RUN` steps run under QEMU through the kernel's binfmt_misc: checked
+    /// before anything is built, on the machine of a local engine (`unix://`), so a missing
+    /// handler is a clear error rather than `exec format error` inside the build.
+    fn check_emulation(&self, engine: &Engine, host: &str) -> Result<()> {
+        let foreign: Vec<&Platform> = self
+            .platforms
+            .iter()
+            .filter(|platform| platform.architecture != engine.architecture)
+            .collect();
+        if foreign.is_empty() {
+            return Ok(());
+        }
+        let dockerfile =
+            std::fs::read_to_string(self.context.dockerfile_path()).unwrap_or_default();
+        if !platform::runs_steps_on_target(&dockerfile) {
+            return Ok(());
+        }
+        let names = |platforms: &[&Platform]| {
+            platforms
+                .iter()
+                .map(|platform| platform.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let checked_here = host.starts_with("unix://")
+            || crate::env::var_os(crate::env::DEPLOYER_BINFMT_MISC).is_some();
+        if !checked_here {
+            output::step(format!(
+                "the Docker engine at {host} is remote: its host needs QEMU's binfmt_misc handlers for {} (not checked from here)",
+                names(&foreign)
+            ));
+            return Ok(());
+        }
+        let handlers = binfmt::handlers();
+        let missing = platform::without_emulation(&engine.architecture, &self.platforms, &handlers);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let architectures: Vec<&str> = missing
+            .iter()
+            .map(|platform| platform.architecture.as_str())
+            .collect();
+        Err(Error::environment(format!(
+            "the Dockerfile runs RUN steps for {}, and the Docker engine's host ({}) has no binfmt_misc handler to run {} binaries ({} lists none)",
+            names(&missing),
+            engine.architecture,
+            architectures.join(", "),
+            binfmt::directory().display()
+        ))
+        .with_hint(format!(
+            "install QEMU's handlers on the engine's host: Debian/Ubuntu `apt-get install qemu-user-static binfmt-support` \
+             (mount binfmt_misc first if it is not: `mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc`), \
+             or through the engine `docker run --privileged --rm tonistiigi/binfmt --install {}` (the aws-ecr orb's binfmt_version step); \
+             stages FROM --platform=$BUILDPLATFORM and COPY-only stages need no emulation",
+            architectures.join(",")
+        )))
     }
 }
 
@@ -206,6 +270,21 @@ pub struct PushOutcome {
     pub unchanged_tags: Vec<String>,
     /// True when `--skip-when-tags-exist` found every tag and nothing was built or pushed.
     pub skipped: bool,
+    /// A multi-platform push: each platform's image, which the index (`digest`) lists.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<PlatformImage>,
+}
+
+/// One platform's image of a multi-platform push.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlatformImage {
+    /// `linux/arm64`.
+    pub platform: String,
+    pub digest: String,
+    /// `REGISTRY/REPO@sha256:…` of this platform's image.
+    pub image: String,
+    /// The tag it was pushed under: the first tag with the platform as suffix.
+    pub tag: String,
 }
 
 impl PushOutcome {
@@ -280,9 +359,23 @@ impl PushPlan {
         }
         let source = match &settings.source {
             ImageSource::Build(build) => format!(
-                "build {} (Dockerfile {})",
+                "build {} (Dockerfile {}){}",
                 build.context.context_dir.display(),
-                build.context.dockerfile_in_tar
+                build.context.dockerfile_in_tar,
+                match build.platforms.len() {
+                    0 => String::new(),
+                    1 => format!(" for {}", build.platforms[0]),
+                    _ => format!(
+                        " for {}, push each under {}-OS-ARCH and an image index of them",
+                        build
+                            .platforms
+                            .iter()
+                            .map(Platform::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        settings.tags[0]
+                    ),
+                }
             ),
             ImageSource::Local(image) => format!("take local image {image}"),
         };
@@ -343,7 +436,11 @@ pub async fn plan(config: &aws::AwsConfig, settings: &PushSettings) -> Result<Pu
     } else {
         let docker = Docker::connect().await?;
         let builder = match &settings.source {
-            ImageSource::Build(build) => Some(build.resolve_builder(&docker.engine().await?)?),
+            ImageSource::Build(build) => {
+                let engine = docker.engine().await?;
+                build.check_emulation(&engine, docker.host())?;
+                Some(build.resolve_builder(&engine)?)
+            }
             ImageSource::Local(_) => None,
         };
         let credentials = api.authorization().await?;
@@ -436,12 +533,31 @@ pub async fn apply(plan: PushPlan, settings: &PushSettings) -> Result<PushOutcom
                 Builder::BuildKit => format!("builder: BuildKit ({why})"),
                 Builder::Classic => format!("builder: classic ({why})"),
             });
+            if build.platforms.len() > 1 {
+                let destination = Destination {
+                    api: &api,
+                    repository: &repository,
+                    registry: &registry,
+                    path: &path,
+                    target: &target,
+                };
+                return push_multi_platform(
+                    &docker,
+                    build,
+                    builder,
+                    destination,
+                    settings,
+                    &credentials,
+                    existing,
+                )
+                .await;
+            }
             build_image(
                 &docker,
                 build,
+                build.platforms.first(),
                 builder,
-                &target,
-                &settings.tags[0],
+                &format!("{target}:{}", settings.tags[0]),
                 &credentials,
             )
             .await?
@@ -530,6 +646,225 @@ pub async fn apply(plan: PushPlan, settings: &PushSettings) -> Result<PushOutcom
         unchanged,
         false,
     ))
+}
+
+/// Immutable tags that already exist must hold an index of exactly these images (the images
+/// this daemon built or pulled, by their registry digests): anything else stops the push
+/// before a platform image or the index is sent.
+async fn refuse_immutable_tags_holding_another_index(
+    docker: &Docker,
+    api: &RegistryApi,
+    settings: &PushSettings,
+    built: &[(Platform, String, String)],
+    existing: &BTreeMap<String, String>,
+    immutable: &dyn Fn(&str) -> bool,
+) -> Result<()> {
+    let taken: Vec<String> = settings
+        .tags
+        .iter()
+        .filter(|tag| existing.contains_key(*tag) && immutable(tag))
+        .cloned()
+        .collect();
+    let RegistryApi::Private(ecr) = api else {
+        return Ok(());
+    };
+    if taken.is_empty() {
+        return Ok(());
+    }
+    let digests: Vec<String> = taken.iter().map(|tag| existing[tag].clone()).collect();
+    let manifests = ecr
+        .manifests_by_digest(&settings.repository, &digests)
+        .await?;
+    let mut local = BTreeMap::new();
+    for (platform, _, image_id) in built {
+        let digests = local_registry_digests(image_id, &docker.repo_digests(image_id).await?);
+        local.insert(platform.clone(), digests);
+    }
+    for tag in taken {
+        let listed = manifests
+            .get(&existing[&tag])
+            .and_then(|manifest| platform::index_images(manifest));
+        let same = listed.is_some_and(|listed| {
+            listed.len() == built.len()
+                && listed.iter().all(|(platform, digest)| {
+                    local
+                        .get(platform)
+                        .is_some_and(|digests| digests.contains(digest))
+                })
+        });
+        if !same {
+            return Err(Error::failed(format!(
+                "tag {tag} already exists in the immutable repository {} and holds another image ({})",
+                settings.repository, existing[&tag]
+            ))
+            .with_detail("it is not an index of the images this run built")
+            .with_hint("push under a new tag (a version or the commit SHA); immutable tags cannot be moved"));
+        }
+    }
+    Ok(())
+}
+
+/// Where a push goes, once the repository exists.
+struct Destination<'a> {
+    api: &'a RegistryApi,
+    repository: &'a Repository,
+    registry: &'a str,
+    /// The image's path in the registry.
+    path: &'a str,
+    /// `REGISTRY/PATH`.
+    target: &'a str,
+}
+
+/// A multi-platform image: one build per platform (all before any push, so a failing build
+/// pushes nothing), each pushed under the first tag with the platform as suffix
+/// (`v1-linux-arm64`, as the Docker engine pushes only tagged images), then one image index
+/// listing them pushed under every tag. Immutable tags already holding the same image or index
+/// are left as they are; holding another is refused before the index is pushed.
+async fn push_multi_platform(
+    docker: &Docker,
+    build: &BuildSettings,
+    builder: Builder,
+    destination: Destination<'_>,
+    settings: &PushSettings,
+    credentials: &RegistryCredentials,
+    mut existing: BTreeMap<String, String>,
+) -> Result<PushOutcome> {
+    let Destination {
+        api,
+        repository,
+        registry,
+        path,
+        target,
+    } = destination;
+    let first_tag = &settings.tags[0];
+    let mut built = Vec::new();
+    for platform in &build.platforms {
+        let tag = format!("{first_tag}-{}", platform.tag_suffix());
+        let image_id = build_image(
+            docker,
+            build,
+            Some(platform),
+            builder,
+            &format!("{target}:{tag}"),
+            credentials,
+        )
+        .await?;
+        built.push((platform.clone(), tag, image_id));
+    }
+    let immutable = |tag: &str| {
+        tag_is_immutable(
+            &repository.tag_mutability,
+            &repository.exclusion_filters,
+            tag,
+        )
+    };
+    let platform_tags = built.iter().map(|(_, tag, _)| tag);
+    if existing.is_empty()
+        && settings
+            .tags
+            .iter()
+            .chain(platform_tags)
+            .any(|tag| immutable(tag))
+    {
+        existing = api.tagged_digests(&settings.repository).await?;
+    }
+    refuse_immutable_tags_holding_another_index(
+        docker, api, settings, &built, &existing, &immutable,
+    )
+    .await?;
+    let registry_api = Registry::new(credentials)?;
+    let mut images = Vec::new();
+    let mut platforms = Vec::new();
+    let mut pushed_tags = Vec::new();
+    let mut unchanged = Vec::new();
+    for (platform, tag, image_id) in built {
+        let digest = match existing.get(&tag).filter(|_| immutable(&tag)) {
+            Some(held) => {
+                let local =
+                    local_registry_digests(&image_id, &docker.repo_digests(&image_id).await?);
+                if !local.contains(held) {
+                    return Err(Error::failed(format!(
+                        "tag {tag} already exists in the immutable repository {} and holds another image ({held})",
+                        settings.repository
+                    ))
+                    .with_detail(format!("this build for {platform} is {}", short_id(&image_id)))
+                    .with_hint("push under a new tag (a version or the commit SHA); immutable tags cannot be moved"));
+                }
+                output::step(format!(
+                    "{target}:{tag} already holds this {platform} image in an immutable repository: left as it is"
+                ));
+                unchanged.push(tag.clone());
+                held.clone()
+            }
+            None => {
+                docker.tag(&image_id, target, &tag).await?;
+                output::step(format!("pushing {target}:{tag} ({platform})"));
+                let pushed = docker.push(target, &tag, credentials).await?;
+                journal::record(format!("pushed {target}:{tag} ({target}@{pushed})"));
+                pushed_tags.push(tag.clone());
+                pushed
+            }
+        };
+        let descriptor = registry_api.descriptor(path, &digest).await?;
+        platforms.push(PlatformImage {
+            platform: platform.to_string(),
+            digest: descriptor.digest.clone(),
+            image: format!("{target}@{}", descriptor.digest),
+            tag,
+        });
+        images.push((platform, descriptor));
+    }
+    let (index, media_type) = platform::image_index(&images);
+    let index_digest = sha256_digest(index.as_bytes());
+    let mut to_push = Vec::new();
+    for tag in &settings.tags {
+        match existing.get(tag).filter(|_| immutable(tag)) {
+            Some(held) if held == &index_digest => {
+                output::step(format!(
+                    "{target}:{tag} already holds this index in an immutable repository: left as it is"
+                ));
+                unchanged.push(tag.clone());
+            }
+            Some(held) => {
+                return Err(Error::failed(format!(
+                    "tag {tag} already exists in the immutable repository {} and holds another image ({held})",
+                    settings.repository
+                ))
+                .with_detail(format!("this build's index is {index_digest}"))
+                .with_hint("push under a new tag (a version or the commit SHA); immutable tags cannot be moved"))
+            }
+            None => to_push.push(tag),
+        }
+    }
+    for tag in to_push {
+        output::step(format!(
+            "pushing the index of {} platforms as {target}:{tag}",
+            images.len()
+        ));
+        let stored = registry_api
+            .put_index(path, tag, media_type, &index)
+            .await?;
+        journal::record(format!(
+            "pushed the index {target}:{tag} ({target}@{stored})"
+        ));
+        if stored != index_digest {
+            output::warn(format!(
+                "the registry stored the index of {tag} as {stored}, not {index_digest}"
+            ));
+        }
+        pushed_tags.push(tag.clone());
+    }
+    let mut outcome = outcome(
+        settings,
+        registry,
+        path,
+        index_digest,
+        pushed_tags,
+        unchanged,
+        false,
+    );
+    outcome.platforms = platforms;
+    Ok(outcome)
 }
 
 /// The image's path in the registry: the repository name, under the alias for ECR Public.
@@ -639,21 +974,38 @@ fn skip_if_present(
     ))
 }
 
+/// Builds `build` (for `platform`, else the daemon's own) and tags it `reference`.
 async fn build_image(
     docker: &Docker,
     build: &BuildSettings,
+    platform: Option<&Platform>,
     builder: Builder,
-    target: &str,
-    first_tag: &str,
+    reference: &str,
     credentials: &RegistryCredentials,
 ) -> Result<String> {
+    let mut build_args = to_hash_map(&build.build_args);
+    if let (Builder::Classic, Some(platform)) = (builder, platform) {
+        // BuildKit sets these for every build; the classic builder takes them as build
+        // arguments (a Dockerfile declares `ARG TARGETARCH` before a `FROM` that uses it).
+        let mut automatic = vec![
+            ("TARGETPLATFORM", platform.to_string()),
+            ("TARGETOS", platform.os.clone()),
+            ("TARGETARCH", platform.architecture.clone()),
+        ];
+        if let Some(variant) = &platform.variant {
+            automatic.push(("TARGETVARIANT", variant.clone()));
+        }
+        for (name, value) in automatic {
+            build_args.entry(name.to_string()).or_insert(value);
+        }
+    }
     let request = BuildRequest {
         dockerfile: build.context.dockerfile_in_tar.clone(),
-        tag: format!("{target}:{first_tag}"),
-        build_args: to_hash_map(&build.build_args),
+        tag: reference.to_string(),
+        build_args,
         labels: to_hash_map(&build.labels),
         target: build.target.clone(),
-        platform: build.platform.clone(),
+        platform: platform.map(Platform::to_string),
         cache_from: build.cache_from.clone(),
         no_cache: build.no_cache,
         pull: build.pull,
@@ -672,8 +1024,9 @@ async fn build_image(
         ssh_agent: build.ssh_agent.clone(),
     };
     output::step(format!(
-        "building {} from {} (Dockerfile {})",
+        "building {}{} from {} (Dockerfile {})",
         request.tag,
+        platform.map_or_else(String::new, |platform| format!(" for {platform}")),
         build.context.context_dir.display(),
         request.dockerfile
     ));
@@ -825,6 +1178,7 @@ fn outcome(
         pushed_tags,
         unchanged_tags,
         skipped,
+        platforms: Vec::new(),
     }
 }
 

@@ -90,34 +90,6 @@ pub fn parse_resource_tags(value: &str) -> Result<Vec<(String, String)>, String>
         .collect()
 }
 
-/// One platform (`os/arch[/variant]`); several need BuildKit, which deployer does not drive yet.
-pub fn parse_platform(value: &str) -> Result<String, String> {
-    let platforms: Vec<&str> = value
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    match platforms.as_slice() {
-        [] => Err("--platform is empty: expected os/arch, e.g. linux/amd64".into()),
-        [one] => {
-            let parts: Vec<&str> = one.split('/').collect();
-            let well_formed = (2..=3).contains(&parts.len())
-                && parts.iter().all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-            if well_formed {
-                Ok(one.to_string())
-            } else {
-                Err(format!("--platform {one:?} is malformed: expected os/arch[/variant], e.g. linux/arm64"))
-            }
-        }
-        many => Err(format!(
-            "--platform {} names {} platforms; deployer builds one platform per run through the Docker engine's \
-             classic builder (multi-platform builds need BuildKit, which is not supported yet): run deployer once per platform",
-            many.join(","),
-            many.len()
-        )),
-    }
-}
-
 /// Where a `--secret` value comes from, as `docker buildx build --secret` names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretOrigin {
@@ -357,13 +329,5 @@ mod tests {
         assert!(parse_resource_tags("team").is_err());
         assert!(parse_resource_tags("[{").is_err());
         assert!(parse_resource_tags("").unwrap().is_empty());
-    }
-
-    #[test]
-    fn one_platform_or_a_clear_no() {
-        assert_eq!(parse_platform("linux/arm64/v8").unwrap(), "linux/arm64/v8");
-        assert!(parse_platform("linux").is_err());
-        let error = parse_platform("linux/amd64,linux/arm64").unwrap_err();
-        assert!(error.contains("BuildKit"), "{error}");
     }
 }

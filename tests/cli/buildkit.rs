@@ -4,21 +4,7 @@
 //! (`DEPLOYER_BUILD_NETWORK=none` from the stack's env).
 use std::process::Command;
 
-use crate::support::{push, run, site_context, stack, unique_repo, write, Registry};
-
-/// The docker CLI against the stack's engine; panics with its stderr when it fails.
-fn docker(args: &[&str]) -> Vec<u8> {
-    let output = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("the docker CLI runs");
-    assert!(
-        output.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
+use crate::support::{docker, push, run, site_context, stack, unique_repo, write, Registry};
 
 #[test]
 fn buildkit_is_the_default_and_its_steps_read_line_by_line() {
@@ -412,4 +398,79 @@ fn cache_from_the_pushed_image_on_an_empty_cache_runs_no_step_again() {
         "{}",
         second.stderr
     );
+}
+
+/// CircleCI's remote Docker: `DOCKER_HOST=tcp://…` with `DOCKER_TLS_VERIFY=1` and the client
+/// certificate in `DOCKER_CERT_PATH`. The stack's engine listens on TLS only on that port, with
+/// certificates of the stack's own CA: the session's connection must speak TLS for the secret
+/// to reach the step.
+#[test]
+fn buildkit_over_tls_to_a_remote_engine_with_a_secret() {
+    let stack = stack();
+    let tls_host = std::env::var("DEPLOYER_STACK_DOCKER_TLS_HOST").expect(
+        "DEPLOYER_STACK_DOCKER_TLS_HOST is not set: the stack's own dockerd (scripts/stack.sh start) listens with TLS",
+    );
+    let cert_path = std::env::var("DEPLOYER_STACK_DOCKER_CERT_PATH").unwrap();
+    let repo = unique_repo("buildkit-tls");
+    let value = format!("tls-s3cr3t-{}", std::process::id());
+    let context = tempfile::tempdir().unwrap();
+    write(
+        context.path(),
+        "Dockerfile",
+        &format!(
+            "FROM {}\n\
+             RUN --mount=type=secret,id=token,required=true echo token has $(wc -c < /run/secrets/token) bytes\n\
+             RUN uname -m > /arch\n",
+            stack.base_image
+        ),
+    );
+    let result = run(push(context.path(), &stack, &repo)
+        .env("DOCKER_HOST", &tls_host)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", &cert_path)
+        .env("BUILD_TOKEN", &value)
+        .env_remove("DOCKER_BUILDKIT")
+        .args(["--no-cache", "--secret", "id=token,env=BUILD_TOKEN"]));
+    result.assert_code(0);
+    result.assert_stderr_contains("builder: BuildKit (Engine 20.10");
+    result.assert_stderr_contains(&format!("token has {} bytes", value.len()));
+    assert!(!result.stderr.contains(&value), "{}", result.stderr);
+    let digest = Registry::new(&stack).digest(&repo, "latest").unwrap();
+    assert_eq!(
+        result.stdout.lines().next(),
+        Some(format!("{}/{repo}@{digest}", stack.registry).as_str())
+    );
+
+    // Certificates of another CA: the daemon is not trusted and nothing is built or pushed.
+    let other = tempfile::tempdir().unwrap();
+    for file in ["cert.pem", "key.pem"] {
+        std::fs::copy(
+            std::path::Path::new(&cert_path).join(file),
+            other.path().join(file),
+        )
+        .unwrap();
+    }
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=another CA", "-keyout"])
+        .arg(other.path().join("ca-key.pem"))
+        .arg("-out")
+        .arg(other.path().join("ca.pem"))
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let repo = unique_repo("buildkit-tls-untrusted");
+    let result = run(push(context.path(), &stack, &repo)
+        .env("DOCKER_HOST", &tls_host)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", other.path())
+        .env("BUILD_TOKEN", &value)
+        .args(["--secret", "id=token,env=BUILD_TOKEN"]));
+    result.assert_code(3);
+    result.assert_stderr_contains(&format!(
+        "the Docker daemon at {tls_host} cannot be reached"
+    ));
+    assert_eq!(Registry::new(&stack).digest(&repo, "latest"), None);
 }

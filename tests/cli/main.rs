@@ -4,6 +4,7 @@ mod buildkit;
 mod deploy;
 mod ecr_login;
 mod emulator;
+mod multiplatform;
 mod orb;
 mod plan;
 mod push;

@@ -216,7 +216,11 @@ fn parameters_deployer_cannot_honour_fail_the_step_before_anything_changes() {
         ),
         ("repo_image_tag_mutability", "SOMETIMES", "SOMETIMES"),
         ("binfmt_version", "qemu-v8.1.5", "binfmt"),
-        ("platform", "linux/amd64,linux/arm64", "BuildKit"),
+        (
+            "platform",
+            "linux/amd64,linux",
+            "--platform \"linux\" is malformed",
+        ),
     ] {
         let result = run_step(
             dir.path(),

@@ -673,8 +673,12 @@ fn bad_input_is_a_usage_error_and_nothing_is_created() {
         ),
         (vec!["--build-path", "not-a-dir"], "is not a directory"),
         (
-            vec!["--platform", "linux/amd64,linux/arm64"],
-            "multi-platform builds need BuildKit",
+            vec!["--platform", "linux/amd64,linux"],
+            "--platform \"linux\" is malformed",
+        ),
+        (
+            vec!["--platform", "linux/amd64,linux/arm64", "--no-push"],
+            "--no-push with 2 platforms",
         ),
         (vec!["--registry", "https://example.test/x"], "--registry"),
         (

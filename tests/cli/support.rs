@@ -107,6 +107,20 @@ pub fn deployer(dir: &Path) -> Command {
     command
 }
 
+/// The docker CLI against the stack's engine; panics with its stderr when it fails.
+pub fn docker(args: &[&str]) -> Vec<u8> {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI runs");
+    assert!(
+        output.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
 pub fn run(command: &mut Command) -> Run {
     Run::from(command.output().expect("deployer runs"))
 }
@@ -157,7 +171,7 @@ pub struct Registry<'a> {
     stack: &'a Stack,
 }
 
-const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
+const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
 
 impl<'a> Registry<'a> {
     pub fn new(stack: &'a Stack) -> Self {
@@ -221,6 +235,26 @@ impl<'a> Registry<'a> {
             .unwrap()
             .into_string()
             .unwrap()
+    }
+
+    /// The manifest (or index) `repo:reference` as JSON, and its media type.
+    pub fn manifest_json(&self, repo: &str, reference: &str) -> (serde_json::Value, String) {
+        let response = self
+            .get(&format!("{repo}/manifests/{reference}"))
+            .unwrap_or_else(|error| panic!("registry: {repo}:{reference}: {error}"));
+        let media_type = response.content_type().to_string();
+        let text = response.into_string().unwrap();
+        (serde_json::from_str(&text).unwrap(), media_type)
+    }
+
+    /// A blob of `repo` (an image config) as JSON.
+    pub fn blob_json(&self, repo: &str, digest: &str) -> serde_json::Value {
+        let text = self
+            .get(&format!("{repo}/blobs/{digest}"))
+            .unwrap()
+            .into_string()
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
     }
 
     /// The image config (labels, env, cmd) of `repo:tag`.

@@ -35,6 +35,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tonic::transport::server::Connected;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::tls::DaemonTls;
 use crate::secret::Secret;
 
 /// BuildKit refuses secrets above this size; so does deployer, before sending one.
@@ -89,13 +90,19 @@ pub fn new_id() -> String {
 pub trait DaemonStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> DaemonStream for T {}
 
-/// Connects to the daemon's socket: `unix://PATH` or plain `tcp://HOST:PORT`.
-pub async fn dial(host: &str) -> io::Result<Box<dyn DaemonStream>> {
+/// Connects to the daemon's socket: `unix://PATH`, or `tcp://HOST:PORT` in plain text or, with
+/// `tls`, over TLS with the client certificate.
+pub async fn dial(host: &str, tls: Option<&DaemonTls>) -> io::Result<Box<dyn DaemonStream>> {
     if let Some(path) = host.strip_prefix("unix://") {
         return Ok(Box::new(tokio::net::UnixStream::connect(path).await?));
     }
     if let Some(address) = host.strip_prefix("tcp://") {
-        return Ok(Box::new(tokio::net::TcpStream::connect(address).await?));
+        let address = address.trim_end_matches('/');
+        let stream = tokio::net::TcpStream::connect(address).await?;
+        return match tls {
+            Some(tls) => Ok(Box::new(super::tls::connect(tls, address, stream).await?)),
+            None => Ok(Box::new(stream)),
+        };
     }
     Err(io::Error::other(format!(
         "a BuildKit session cannot be opened to {host}"
