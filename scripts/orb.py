@@ -48,7 +48,7 @@ COVERAGE_END = "<!-- end of orb coverage -->"
 YAMLLINT_CONFIG = os.path.join(ROOT, ".yamllint")
 PARAM_USE = re.compile(r"<<\s*parameters\.([A-Za-z0-9_-]+)\s*>>")
 # Parameters a command uses in its own YAML rather than passing to deployer.
-YAML_LEVEL = {"no_output_timeout"}
+YAML_LEVEL = {"no_output_timeout", "extra_command_label"}
 # Where our jobs differ from the aws orbs on purpose (see the README's migration table).
 DELIBERATE_DEFAULTS = {
     # deployer builds on the machine executor; the aws-ecr orb's default executor is one too.
@@ -387,7 +387,7 @@ def check_steps_reach_flags(problems, orb, deployer, table):
                 continue
             where = f"commands/{name}"
             entry = table.get(name)
-            if entry is None or entry["subcommand"] != step:
+            if entry is None or entry.get("step", entry["subcommand"]) != step:
                 problems.add(where, f"runs step {step!r}, which `deployer orb params` does not list as {name}")
                 continue
             seen_steps.add(name)
@@ -496,15 +496,15 @@ EQUIVALENTS = {
     ("aws-ecr", "commands", "tag_image"): None,
     ("aws-ecr", "commands", "tag_repo"): None,
     ("aws-ecs", "jobs", "deploy_service_update"): "jobs/deploy_service_update",
-    ("aws-ecs", "jobs", "run_task"): None,
-    ("aws-ecs", "jobs", "update_task_definition"): None,
-    ("aws-ecs", "jobs", "update_task_definition_from_json"): None,
-    ("aws-ecs", "commands", "deploy_ecs_scheduled_task"): None,
-    ("aws-ecs", "commands", "run_task"): None,
+    ("aws-ecs", "jobs", "run_task"): "jobs/run_task",
+    ("aws-ecs", "jobs", "update_task_definition"): "jobs/update_task_definition",
+    ("aws-ecs", "jobs", "update_task_definition_from_json"): "jobs/update_task_definition_from_json",
+    ("aws-ecs", "commands", "deploy_ecs_scheduled_task"): "commands/deploy_ecs_scheduled_task",
+    ("aws-ecs", "commands", "run_task"): "commands/run_task",
     ("aws-ecs", "commands", "update_service"): "commands/update_service",
-    ("aws-ecs", "commands", "update_task_definition"): None,
-    ("aws-ecs", "commands", "update_task_definition_from_json"): None,
-    ("aws-ecs", "commands", "verify_revision_is_deployed"): None,
+    ("aws-ecs", "commands", "update_task_definition"): "commands/update_task_definition",
+    ("aws-ecs", "commands", "update_task_definition_from_json"): "commands/update_task_definition_from_json",
+    ("aws-ecs", "commands", "verify_revision_is_deployed"): "commands/verify_revision_is_deployed",
 }
 # What a parameter of ours does, by its kind in `deployer orb params`.
 REACHES_FLAG = {"value", "each_of", "switch", "switch_when_false", "bool", "seconds", "derived"}
