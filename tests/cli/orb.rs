@@ -1029,3 +1029,105 @@ fn the_verify_revision_is_deployed_step_waits_for_the_exported_revision_on_the_e
         revision
     );
 }
+
+/// The environment CircleCI gives the deployer step of `job` invoked with `params`: its `when`
+/// steps evaluated (a refusal comes back as `REFUSAL`), its command's arguments filled in.
+fn job_step_env(job: &str, params: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let output = Command::new("python3")
+        .arg(root().join("scripts/orb.py"))
+        .args(["env", "--job", job])
+        .args(params.iter().map(|(k, v)| format!("{k}={v}")))
+        .output()
+        .expect("python3 runs scripts/orb.py");
+    assert!(
+        output.status.success(),
+        "scripts/orb.py env --job failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The seed's own aws-ecs step, unchanged but for the `orbs:` line: the generated
+/// `deploy-service-update` alias (aws-ecs 0.0.x-3.x names) expands to our update_service step,
+/// which rolls the service on moto; what the old orb would not take is refused before any step.
+#[test]
+fn the_seeds_deploy_service_update_runs_through_the_generated_alias_on_moto() {
+    let stack = stack();
+    let api = Api::moto(&stack);
+    let dir = tempfile::tempdir().unwrap();
+    let family = unique_repo("tutorial-site-task");
+    let cluster = unique_repo("tutorial-site-cluster");
+    let service = unique_repo("tutorial-site-service");
+    let first = api.register_seed(&family);
+    api.create_cluster_and_service(&cluster, &service, &first);
+    let seed = [
+        ("aws-region", "AWS_DEFAULT_REGION"),
+        ("family", family.as_str()),
+        ("service-name", service.as_str()),
+        ("cluster-name", cluster.as_str()),
+        (
+            "container-image-name-updates",
+            "container=tutorial-site-app,tag=v2",
+        ),
+    ];
+    let env = job_step_env("deploy-service-update", &seed);
+    assert_eq!(env["PARAM_CLUSTER"], cluster);
+    assert_eq!(env["PARAM_VERIFY_REVISION_IS_DEPLOYED"], "0");
+    let bash_env = dir.path().join("bash_env");
+    let result = run(Command::new("bash")
+        .arg(root().join("orb/src/scripts/run.sh"))
+        .current_dir(dir.path())
+        .env("DEPLOYER_BIN", env!("CARGO_BIN_EXE_deployer"))
+        .env_remove("DEPLOYER_ROLE_ARN")
+        .env_remove("RUST_LOG")
+        .envs(&env)
+        .env("AWS_ENDPOINT_URL", &stack.moto)
+        .env("BASH_ENV", &bash_env));
+    result.assert_code(0).assert_stderr_contains(&format!(
+        "--region eu-west-1 --family {family} --cluster {cluster} --service {service}"
+    ));
+    let revisions = api.revisions(&family);
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(
+        api.service_task_definition(&cluster, &service),
+        revisions[1]
+    );
+    assert_eq!(
+        exported_to_later_steps(&bash_env)["DEPLOYER_TASK_DEFINITION_ARN"],
+        revisions[1]
+    );
+
+    // What the job refuses before its first step, as CircleCI would run it.
+    for (extra, named) in [
+        (
+            ("cluster", "other-cluster"),
+            "give one of cluster, cluster-name",
+        ),
+        (
+            ("aws-access-key-id", "PROD_AWS_ACCESS_KEY_ID"),
+            "names a variable other than AWS_ACCESS_KEY_ID",
+        ),
+        (
+            ("session-duration", "900"),
+            "session-duration other than 3600",
+        ),
+    ] {
+        let mut params = seed.to_vec();
+        params.push(extra);
+        let env = job_step_env("deploy-service-update", &params);
+        assert!(env["REFUSAL"].contains(named), "{extra:?}: {env:?}");
+    }
+    let mut params = seed.to_vec();
+    params.push(("aws-access-key-id", "$AWS_ACCESS_KEY_ID"));
+    assert!(!job_step_env("deploy-service-update", &params).contains_key("REFUSAL"));
+    let without_cluster: Vec<_> = seed
+        .iter()
+        .filter(|(k, _)| *k != "cluster-name")
+        .copied()
+        .collect();
+    assert!(
+        job_step_env("deploy-service-update", &without_cluster)["REFUSAL"]
+            .contains("cluster or cluster-name is required")
+    );
+    assert_eq!(api.revisions(&family).len(), 2, "nothing more registered");
+}
