@@ -212,9 +212,28 @@ async fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::RunTask(command) => {
             let export_env = command.export_env.clone();
+            let output_file = command.output_file.clone();
             let settings = run_task_settings(*command, aws)?;
+            if let Some(path) = &output_file {
+                // Checked before the task starts: a file that cannot be written changes nothing.
+                std::fs::write(path, "").map_err(|e| {
+                    Error::usage(format!(
+                        "cannot write --output-file {}: {e}",
+                        path.display()
+                    ))
+                })?;
+            }
             let mut outcome = run_task::run(settings).await?;
             print_run_task(format, &outcome);
+            if let Some(path) = &output_file {
+                let answer = serde_json::to_string_pretty(&outcome).unwrap_or_default();
+                std::fs::write(path, answer + "\n").map_err(|e| {
+                    Error::environment(format!(
+                        "cannot write --output-file {}: {e}",
+                        path.display()
+                    ))
+                })?;
+            }
             if let Some(path) = export_env.filter(|_| outcome.run_task_input.is_none()) {
                 output::append_export_env(&path, &outcome.export_env())?;
             }
@@ -234,7 +253,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let outcome = register::run(settings).await?;
             print_register(format, &outcome);
             if let Some(path) = &command.export_env {
-                if outcome.plan.is_none() {
+                if outcome.result != "planned" {
                     output::append_export_env(path, &outcome.export_env())?;
                 }
             }

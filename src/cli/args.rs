@@ -301,7 +301,7 @@ pub struct ServiceArgs {
 #[derive(Debug, Args)]
 pub struct TaskDefinitionArgs {
     /// The task definition family whose latest revision is the base of the new one [default with --task-definition-file: the file's family].
-    #[arg(long, env = env::DEPLOYER_FAMILY, required_unless_present = "task_definition_file")]
+    #[arg(long, env = env::DEPLOYER_FAMILY)]
     pub family: Option<String>,
 
     /// Register this file instead of the family's latest revision: a RegisterTaskDefinition input or the output of aws ecs describe-task-definition (`-` for stdin).
@@ -489,6 +489,10 @@ pub struct RegisterCommand {
 
     #[command(flatten)]
     pub scheduled: ScheduledTaskArgs,
+
+    /// Register nothing: point --update-scheduled-task / --update-schedule at this existing revision (FAMILY:REVISION or ARN), e.g. the one an earlier step registered.
+    #[arg(long, value_name = "REVISION", conflicts_with = "task_definition_file")]
+    pub existing_revision: Option<String>,
 
     /// Show the plan (the base revision, the new one, what changes, the scheduled tasks) and change nothing.
     #[arg(long)]
@@ -694,6 +698,10 @@ pub struct RunTaskCommand {
     /// Append DEPLOYER_TASK_ARNS=… (and DEPLOYER_TASK_EXIT_CODE=… with --wait) to this file.
     #[arg(long, value_name = "FILE")]
     pub export_env: Option<PathBuf>,
+
+    /// Also write the JSON answer (what --output json prints: the task ARNs, and with --wait the stopped tasks and the exit code) to this file, for jq in a later step.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -22,16 +22,34 @@ pub enum Step {
     Deploy,
     Rollback,
     EcrLogin,
+    UpdateTaskDefinition,
+    UpdateTaskDefinitionFromJson,
+    DeployEcsScheduledTask,
+    VerifyRevisionIsDeployed,
+    RunTask,
 }
 
 impl Step {
-    pub const ALL: [Step; 5] = [
+    pub const ALL: [Step; 10] = [
         Step::Push,
         Step::UpdateService,
         Step::Deploy,
         Step::Rollback,
         Step::EcrLogin,
+        Step::UpdateTaskDefinition,
+        Step::UpdateTaskDefinitionFromJson,
+        Step::DeployEcsScheduledTask,
+        Step::VerifyRevisionIsDeployed,
+        Step::RunTask,
     ];
+
+    /// The name `deployer orb run` takes (the orb's `DEPLOYER_ORB_STEP`).
+    pub fn name(self) -> String {
+        use clap::ValueEnum;
+        self.to_possible_value()
+            .map(|value| value.get_name().to_string())
+            .unwrap_or_default()
+    }
 
     /// The deployer subcommand the step runs.
     pub fn subcommand(self) -> &'static str {
@@ -41,6 +59,11 @@ impl Step {
             Step::Deploy => "deploy",
             Step::Rollback => "rollback",
             Step::EcrLogin => "ecr-login",
+            Step::UpdateTaskDefinition
+            | Step::UpdateTaskDefinitionFromJson
+            | Step::DeployEcsScheduledTask => "register-task-definition",
+            Step::VerifyRevisionIsDeployed => "wait",
+            Step::RunTask => "run-task",
         }
     }
 
@@ -52,6 +75,11 @@ impl Step {
             Step::Deploy => "deploy",
             Step::Rollback => "rollback",
             Step::EcrLogin => "ecr_login",
+            Step::UpdateTaskDefinition => "update_task_definition",
+            Step::UpdateTaskDefinitionFromJson => "update_task_definition_from_json",
+            Step::DeployEcsScheduledTask => "deploy_ecs_scheduled_task",
+            Step::VerifyRevisionIsDeployed => "verify_revision_is_deployed",
+            Step::RunTask => "run_task",
         }
     }
 
@@ -82,6 +110,22 @@ impl Step {
                 .chain(WAIT.iter())
                 .collect(),
             Step::EcrLogin => aws.chain(LOGIN.iter()).collect(),
+            Step::UpdateTaskDefinition => aws
+                .chain(SERVICE[..1].iter())
+                .chain(TASK_DEFINITION_UPDATE.iter())
+                .chain(SCHEDULED.iter())
+                .chain(PREVIOUS_REVISION.iter())
+                .collect(),
+            Step::UpdateTaskDefinitionFromJson => aws
+                .chain(FROM_JSON.iter())
+                .chain(TASK_DEFINITION_UPDATE.iter())
+                .chain(SCHEDULED.iter())
+                .collect(),
+            Step::DeployEcsScheduledTask => aws.chain(SCHEDULED_TASK.iter()).collect(),
+            Step::VerifyRevisionIsDeployed => {
+                aws.chain(VERIFY.iter()).chain(WAIT[1..].iter()).collect()
+            }
+            Step::RunTask => aws.chain(RUN_TASK.iter()).collect(),
         }
     }
 
@@ -149,6 +193,20 @@ pub enum Derived {
     PollAttempts,
     /// `--assign-public-ip` when `create_service` is on.
     PublicIp,
+    /// `--update-scheduled-task RULE` when `deploy_scheduled_task` is on.
+    ScheduledRule,
+    /// `--existing-revision`: the revision an earlier step registered.
+    ExistingRevision,
+    /// `--service`: `service_name`, or the family as the aws-ecs orb assumes.
+    ServiceOrFamily,
+    /// `--launch-type`, empty with a capacity provider strategy as in the aws-ecs orb.
+    LaunchType,
+    /// `--assign-public-ip` with subnets (deployer's RunTask needs them for it).
+    TaskPublicIp,
+    /// `--propagate-tags TASK_DEFINITION` when on, as the aws-ecs orb passes it.
+    PropagateTags,
+    /// `--exit-code-from`, which needs `wait_task_stopped`.
+    ExitCodeFrom,
 }
 
 const fn value(name: &'static str, flag: &'static str) -> Param {
@@ -363,6 +421,111 @@ const LOGIN: [Param; 5] = [
     switch("use_credentials_helper", "--credential-helper"),
 ];
 
+/// `update_task_definition`: the changes the aws-ecs orb makes to the family's latest revision.
+const TASK_DEFINITION_UPDATE: [Param; 6] = [
+    value(
+        "container_image_name_updates",
+        "--container-image-name-updates",
+    ),
+    value("container_env_var_updates", "--container-env-var-updates"),
+    value("container_env_var_removals", "--container-env-var-removals"),
+    value("container_secret_updates", "--container-secret-updates"),
+    value(
+        "container_docker_label_updates",
+        "--container-docker-label-updates",
+    ),
+    value("task_definition_tags", "--task-definition-tags"),
+];
+
+const PREVIOUS_REVISION: [Param; 1] = [lacking(
+    "previous_revision_number",
+    "",
+    "basing the new revision on an older revision than the family's latest",
+)];
+
+/// The aws-ecs orb's jobs run `deploy_ecs_scheduled_task` after registering; deployer points
+/// the rule at the new revision in the same step, checked before anything is registered.
+const SCHEDULED: [Param; 2] = [
+    Param {
+        name: "deploy_scheduled_task",
+        kind: Kind::NoFlag {
+            why: "it switches rule_name on",
+        },
+    },
+    derived(
+        "rule_name",
+        &["--update-scheduled-task"],
+        Derived::ScheduledRule,
+    ),
+];
+
+const FROM_JSON: [Param; 1] = [value("task_definition_json", "--task-definition-file")];
+
+const SCHEDULED_TASK: [Param; 2] = [
+    value("rule_name", "--update-scheduled-task"),
+    derived(
+        "task_definition_arn",
+        &["--existing-revision"],
+        Derived::ExistingRevision,
+    ),
+];
+
+const VERIFY: [Param; 4] = [
+    Param {
+        name: "family",
+        kind: Kind::NoFlag {
+            why: "it is the service when service_name is empty",
+        },
+    },
+    value("cluster", "--cluster"),
+    derived("service_name", &["--service"], Derived::ServiceOrFamily),
+    value("task_definition_arn", "--task-definition"),
+];
+
+const RUN_TASK: [Param; 22] = [
+    value("cluster", "--cluster"),
+    value("task_definition", "--task-definition"),
+    value("count", "--count"),
+    value("started_by", "--started-by"),
+    value("group", "--group"),
+    value("placement_constraints", "--placement-constraints"),
+    value("placement_strategy", "--placement-strategy"),
+    derived("launch_type", &["--launch-type"], Derived::LaunchType),
+    value("capacity_provider_strategy", "--capacity-provider-strategy"),
+    value("platform_version", "--platform-version"),
+    Param {
+        name: "awsvpc",
+        kind: Kind::NoFlag {
+            why: "the task definition's network mode decides: subnet_ids are passed when given, \
+                  and deployer refuses them for a task definition that is not awsvpc, or their \
+                  absence for one that is",
+        },
+    },
+    value("subnet_ids", "--subnets"),
+    value("security_group_ids", "--security-groups"),
+    derived(
+        "assign_public_ip",
+        &["--assign-public-ip"],
+        Derived::TaskPublicIp,
+    ),
+    value("overrides", "--overrides"),
+    value("tags", "--tags"),
+    switch("enable_ecs_managed_tags", "--enable-ecs-managed-tags"),
+    switch("enable_execute_command", "--enable-execute-command"),
+    derived(
+        "propagate_tags",
+        &["--propagate-tags"],
+        Derived::PropagateTags,
+    ),
+    value("run_task_output", "--output-file"),
+    switch("wait_task_stopped", "--wait"),
+    derived(
+        "exit_code_from",
+        &["--exit-code-from"],
+        Derived::ExitCodeFrom,
+    ),
+];
+
 /// The environment variable CircleCI's orb step sets for a parameter.
 pub fn env_name(param: &str) -> String {
     format!("PARAM_{}", param.to_ascii_uppercase())
@@ -556,6 +719,106 @@ fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) ->
                 push("--assign-public-ip", choice);
             }
         }
+        Derived::ScheduledRule => {
+            let rule = values.get(name);
+            match (values.flag("deploy_scheduled_task")?, rule.is_empty()) {
+                (true, false) => push("--update-scheduled-task", rule),
+                (true, true) => {
+                    return Err(orb_usage(
+                        name,
+                        "deploy_scheduled_task is true but rule_name is empty: name the \
+                         EventBridge rule whose ECS targets should run the new revision"
+                            .to_string(),
+                    ))
+                }
+                (false, false) => {
+                    return Err(orb_usage(
+                        name,
+                        format!(
+                            "rule_name is {rule:?} but deploy_scheduled_task is false, so the \
+                             rule would not follow the new revision"
+                        ),
+                    )
+                    .with_hint(
+                        "set deploy_scheduled_task: true to point the rule at the new revision, \
+                         or remove rule_name",
+                    ))
+                }
+                (false, true) => {}
+            }
+        }
+        Derived::ExistingRevision => {
+            let revision = values.get(name);
+            if revision.is_empty() {
+                return Err(orb_usage(
+                    name,
+                    "there is no task definition revision to point the rule at: \
+                     task_definition_arn is empty (DEPLOYER_TASK_DEFINITION_ARN is unset)"
+                        .to_string(),
+                )
+                .with_hint(
+                    "run update_task_definition (or update_service) earlier in the job: it \
+                     exports DEPLOYER_TASK_DEFINITION_ARN; or set task_definition_arn",
+                ));
+            }
+            push("--existing-revision", revision);
+        }
+        Derived::ServiceOrFamily => {
+            let service = Some(values.get(name))
+                .filter(|service| !service.is_empty())
+                .unwrap_or_else(|| values.get("family"));
+            if !service.is_empty() {
+                push("--service", service);
+            }
+        }
+        Derived::LaunchType => {
+            let launch_type = values.get(name);
+            if launch_type.is_empty() {
+                return Ok(());
+            }
+            if !values.get("capacity_provider_strategy").is_empty() {
+                return Err(orb_usage(
+                    name,
+                    format!(
+                        "launch_type is {launch_type:?} and capacity_provider_strategy is set: \
+                         RunTask takes one or the other; with a capacity provider strategy, \
+                         set launch_type to \"\" (its default is FARGATE)"
+                    ),
+                ));
+            }
+            push("--launch-type", launch_type);
+        }
+        Derived::TaskPublicIp => {
+            let choice = values.get(name);
+            // DISABLED is what RunTask does without it; ENABLED without subnets is refused by
+            // run-task (a public IP needs awsvpc subnets).
+            if !choice.is_empty() && (choice != "DISABLED" || !values.get("subnet_ids").is_empty())
+            {
+                push("--assign-public-ip", choice);
+            }
+        }
+        Derived::PropagateTags => {
+            if values.flag(name)? {
+                push("--propagate-tags", "TASK_DEFINITION".to_string());
+            }
+        }
+        Derived::ExitCodeFrom => {
+            let container = values.get(name);
+            if container.is_empty() {
+                return Ok(());
+            }
+            if !values.flag("wait_task_stopped")? {
+                return Err(orb_usage(
+                    name,
+                    format!(
+                        "exit_code_from is {container:?} but wait_task_stopped is false: the exit \
+                         code comes from a task the step waits for"
+                    ),
+                )
+                .with_hint("set wait_task_stopped: true, or remove exit_code_from"));
+            }
+            push("--exit-code-from", container);
+        }
         Derived::PollAttempts => {
             let attempts = values.seconds(name)?;
             let interval = values.seconds("poll_interval")?;
@@ -620,7 +883,11 @@ pub fn params_json() -> serde_json::Value {
                 .collect();
             (
                 step.orb_command().to_string(),
-                serde_json::json!({ "subcommand": step.subcommand(), "params": params }),
+                serde_json::json!({
+                    "step": step.name(),
+                    "subcommand": step.subcommand(),
+                    "params": params,
+                }),
             )
         })
         .collect();
@@ -912,6 +1179,205 @@ mod tests {
         );
         assert!(shown.contains("--build-arg NPM_TOKEN=…"), "{shown}");
         assert!(shown.contains("--label 'title=a b'"), "{shown}");
+    }
+
+    /// The aws-ecs orb's run_task defaults as CircleCI places them (booleans as 1/0).
+    fn run_task_defaults() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("PARAM_REGION", "${AWS_DEFAULT_REGION}"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+            ("PARAM_PROFILE_NAME", "default"),
+            ("PARAM_CLUSTER", "tutorial-site-cluster"),
+            ("PARAM_TASK_DEFINITION", "tutorial-site-migrate"),
+            ("PARAM_COUNT", "1"),
+            ("PARAM_LAUNCH_TYPE", "FARGATE"),
+            ("PARAM_AWSVPC", "1"),
+            ("PARAM_ASSIGN_PUBLIC_IP", "DISABLED"),
+            ("PARAM_ENABLE_ECS_MANAGED_TAGS", "0"),
+            ("PARAM_ENABLE_EXECUTE_COMMAND", "0"),
+            ("PARAM_PROPAGATE_TAGS", "0"),
+            ("PARAM_WAIT_TASK_STOPPED", "0"),
+        ]
+    }
+
+    #[test]
+    fn run_task_takes_the_aws_ecs_orbs_parameters() {
+        let args = run(Step::RunTask, &run_task_defaults()).unwrap();
+        assert_eq!(
+            args,
+            [
+                "run-task",
+                "--region",
+                "eu-west-1",
+                "--cluster",
+                "tutorial-site-cluster",
+                "--task-definition",
+                "tutorial-site-migrate",
+                "--count",
+                "1",
+                "--launch-type",
+                "FARGATE"
+            ]
+        );
+        let mut vars = run_task_defaults();
+        vars.extend([
+            ("PARAM_SUBNET_IDS", "subnet-0a1b,subnet-2c3d"),
+            ("PARAM_SECURITY_GROUP_IDS", "sg-0a1b"),
+            ("PARAM_PROPAGATE_TAGS", "1"),
+            ("PARAM_WAIT_TASK_STOPPED", "1"),
+            ("PARAM_EXIT_CODE_FROM", "migrate"),
+            ("PARAM_RUN_TASK_OUTPUT", "run-task.json"),
+            ("PARAM_TAGS", "key=team,value=web"),
+        ]);
+        let args = run(Step::RunTask, &vars).unwrap().join(" ");
+        for expected in [
+            "--subnets subnet-0a1b,subnet-2c3d --security-groups sg-0a1b --assign-public-ip DISABLED",
+            "--tags key=team,value=web",
+            "--propagate-tags TASK_DEFINITION",
+            "--output-file run-task.json --wait --exit-code-from migrate",
+        ] {
+            assert!(args.contains(expected), "{expected:?} missing from {args}");
+        }
+    }
+
+    #[test]
+    fn run_task_refuses_what_the_orb_would_not_run() {
+        let mut vars = run_task_defaults();
+        vars.push((
+            "PARAM_CAPACITY_PROVIDER_STRATEGY",
+            "capacityProvider=spot,weight=1",
+        ));
+        let error = run(Step::RunTask, &vars).unwrap_err();
+        assert!(error.message.contains("launch_type"), "{}", error.message);
+        vars.push(("PARAM_LAUNCH_TYPE", ""));
+        let args = run(Step::RunTask, &vars).unwrap();
+        assert!(!args.contains(&"--launch-type".to_string()), "{args:?}");
+
+        let mut vars = run_task_defaults();
+        vars.push(("PARAM_EXIT_CODE_FROM", "migrate"));
+        let error = run(Step::RunTask, &vars).unwrap_err();
+        assert!(
+            error.message.contains("wait_task_stopped"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn update_task_definition_points_the_rule_only_when_asked() {
+        let base = [
+            ("PARAM_FAMILY", "tutorial-site-task"),
+            ("PARAM_CONTAINER_IMAGE_NAME_UPDATES", "container=app,tag=v2"),
+            ("PARAM_DEPLOY_SCHEDULED_TASK", "0"),
+            ("PARAM_PREVIOUS_REVISION_NUMBER", ""),
+        ];
+        let args = run(Step::UpdateTaskDefinition, &base).unwrap();
+        assert_eq!(
+            args,
+            [
+                "register-task-definition",
+                "--family",
+                "tutorial-site-task",
+                "--container-image-name-updates",
+                "container=app,tag=v2"
+            ]
+        );
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("PARAM_DEPLOY_SCHEDULED_TASK", "1"),
+            ("PARAM_RULE_NAME", "nightly"),
+        ]);
+        assert!(run(Step::UpdateTaskDefinition, &vars)
+            .unwrap()
+            .join(" ")
+            .ends_with("--update-scheduled-task nightly"));
+        vars.push(("PARAM_RULE_NAME", ""));
+        let error = run(Step::UpdateTaskDefinition, &vars).unwrap_err();
+        assert!(
+            error.message.contains("rule_name is empty"),
+            "{}",
+            error.message
+        );
+        let mut vars = base.to_vec();
+        vars.push(("PARAM_RULE_NAME", "nightly"));
+        let error = run(Step::UpdateTaskDefinition, &vars).unwrap_err();
+        assert!(
+            error.message.contains("deploy_scheduled_task is false"),
+            "{}",
+            error.message
+        );
+        let mut vars = base.to_vec();
+        vars.push(("PARAM_PREVIOUS_REVISION_NUMBER", "3"));
+        let error = run(Step::UpdateTaskDefinition, &vars).unwrap_err();
+        assert!(
+            error.message.contains("older revision"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn the_scheduled_task_step_follows_the_exported_revision() {
+        let arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/nightly:7";
+        let vars = [
+            ("PARAM_RULE_NAME", "nightly"),
+            (
+                "PARAM_TASK_DEFINITION_ARN",
+                "${DEPLOYER_TASK_DEFINITION_ARN}",
+            ),
+            ("DEPLOYER_TASK_DEFINITION_ARN", arn),
+        ];
+        let args = run(Step::DeployEcsScheduledTask, &vars).unwrap();
+        assert_eq!(
+            args,
+            [
+                "register-task-definition",
+                "--update-scheduled-task",
+                "nightly",
+                "--existing-revision",
+                arn
+            ]
+        );
+        let error = run(Step::DeployEcsScheduledTask, &vars[..2]).unwrap_err();
+        assert!(
+            error.message.contains("DEPLOYER_TASK_DEFINITION_ARN"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn verify_revision_is_deployed_waits_for_the_service_named_by_the_family() {
+        let vars = [
+            ("PARAM_FAMILY", "tutorial-site"),
+            ("PARAM_CLUSTER", "tutorial-site-cluster"),
+            ("PARAM_SERVICE_NAME", ""),
+            ("PARAM_TASK_DEFINITION_ARN", "tutorial-site:4"),
+            ("PARAM_MAX_POLL_ATTEMPTS", "50"),
+            ("PARAM_POLL_INTERVAL", "20"),
+            ("PARAM_FAIL_ON_VERIFICATION_TIMEOUT", "1"),
+        ];
+        let args = run(Step::VerifyRevisionIsDeployed, &vars).unwrap();
+        assert_eq!(
+            args,
+            [
+                "wait",
+                "--cluster",
+                "tutorial-site-cluster",
+                "--service",
+                "tutorial-site",
+                "--task-definition",
+                "tutorial-site:4",
+                "--poll-interval",
+                "20s",
+                "--timeout",
+                "1000s"
+            ]
+        );
+        let mut vars = vars.to_vec();
+        vars.push(("PARAM_FAIL_ON_VERIFICATION_TIMEOUT", "0"));
+        let error = run(Step::VerifyRevisionIsDeployed, &vars).unwrap_err();
+        assert!(error.message.contains("times out"), "{}", error.message);
     }
 
     #[test]

@@ -145,14 +145,40 @@ pub fn register_settings(
     args: &RegisterCommand,
     aws: AwsSettings,
 ) -> Result<register::RegisterSettings> {
-    let (family, file) = task_definition_source(&args.task_definition)?;
+    let updates = container_updates(&args.updates)?;
+    let tags = task_definition_tags(&args.updates)?;
+    let scheduled = scheduled_tasks(&args.scheduled)?;
+    let (family, file, existing) = match &args.existing_revision {
+        Some(revision) => {
+            if !updates.is_empty() || !tags.is_empty() {
+                return Err(Error::usage(
+                    "--existing-revision registers nothing, so container updates and \
+                     --task-definition-tags have nothing to apply to",
+                )
+                .with_hint("leave out --existing-revision to register a new revision with them"));
+            }
+            if scheduled.is_empty() {
+                return Err(Error::usage(
+                    "--existing-revision needs --update-scheduled-task or --update-schedule: \
+                     it only points scheduled tasks at the revision",
+                ));
+            }
+            let family = args.task_definition.family.clone().unwrap_or_default();
+            (family, None, Some(revision.trim().to_string()))
+        }
+        None => {
+            let (family, file) = task_definition_source(&args.task_definition)?;
+            (family, file, None)
+        }
+    };
     Ok(register::RegisterSettings {
         aws,
         family,
         file,
-        updates: container_updates(&args.updates)?,
-        tags: task_definition_tags(&args.updates)?,
-        scheduled: scheduled_tasks(&args.scheduled)?,
+        existing,
+        updates,
+        tags,
+        scheduled,
         dry_run: args.dry_run,
     })
 }

@@ -1,7 +1,8 @@
 //! `deployer register-task-definition`: a new revision of the family's latest revision or of a
 //! file, with the container updates and tags applied, and the scheduled tasks (EventBridge rule
 //! targets, EventBridge Scheduler schedules) that run the family pointed at it. No service is
-//! touched. Rules and schedules are found and checked before anything is registered.
+//! touched. Rules and schedules are found and checked before anything is registered. With
+//! `--existing-revision` nothing is registered: the scheduled tasks follow that revision.
 use serde::Serialize;
 use serde_json::Value;
 
@@ -45,6 +46,8 @@ pub struct RegisterSettings {
     pub family: String,
     /// The file to register instead of the family's latest revision.
     pub file: Option<TaskDefinitionFile>,
+    /// `--existing-revision`: register nothing, point the scheduled tasks at this revision.
+    pub existing: Option<String>,
     pub updates: Vec<ContainerUpdate>,
     pub tags: Vec<(String, String)>,
     pub scheduled: ScheduledTasks,
@@ -80,6 +83,9 @@ impl RegisterOutcome {
 pub async fn run(settings: RegisterSettings) -> Result<RegisterOutcome> {
     let config = aws::load(&settings.aws).await?;
     let ecs = Ecs::new(&config);
+    if let Some(revision) = &settings.existing {
+        return point_at_existing(&config, &ecs, &settings, revision).await;
+    }
     let family = &settings.family;
 
     let latest = ecs.latest_task_definition(family).await?;
@@ -159,6 +165,68 @@ pub async fn run(settings: RegisterSettings) -> Result<RegisterOutcome> {
         previous_task_definition_arn: previous,
         scheduled_tasks,
         result: "registered".to_string(),
+        plan: None,
+    })
+}
+
+/// `--existing-revision`: the scheduled tasks follow a revision that is already registered (the
+/// aws-ecs orb's `deploy_ecs_scheduled_task` after `update_task_definition`); nothing is registered.
+async fn point_at_existing(
+    config: &AwsConfig,
+    ecs: &Ecs,
+    settings: &RegisterSettings,
+    revision: &str,
+) -> Result<RegisterOutcome> {
+    if revision.is_empty() {
+        return Err(Error::usage("--existing-revision is empty")
+            .with_hint("name the revision as FAMILY:REVISION or its ARN"));
+    }
+    let described = ecs.describe_task_definition(revision).await?;
+    let definition = &described["taskDefinition"];
+    let arn = definition["taskDefinitionArn"]
+        .as_str()
+        .unwrap_or(revision)
+        .to_string();
+    let family = definition["family"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if !settings.family.is_empty() && settings.family != family {
+        return Err(Error::usage(format!(
+            "--family {} and --existing-revision {revision} (family {family}) disagree",
+            settings.family
+        ))
+        .with_hint("leave out --family: the revision's family is used"));
+    }
+    let scheduled = plan_scheduled(config, &family, &settings.scheduled).await?;
+    let short = short_task_definition(&arn).to_string();
+    let previous = None;
+    if settings.dry_run {
+        output::step(format!(
+            "dry run, nothing changed: would point {} at {short}",
+            scheduled.names().join(", ")
+        ));
+        return Ok(RegisterOutcome {
+            task_definition_arn: arn,
+            family,
+            revision: None,
+            previous_task_definition_arn: previous,
+            scheduled_tasks: scheduled.names(),
+            result: "planned".to_string(),
+            plan: None,
+        });
+    }
+    output::step(format!(
+        "registering nothing: {short} is already registered"
+    ));
+    let scheduled_tasks = apply_scheduled(config, scheduled, &arn).await?;
+    Ok(RegisterOutcome {
+        revision: arn.rsplit(':').next().and_then(|r| r.parse().ok()),
+        task_definition_arn: arn,
+        family,
+        previous_task_definition_arn: previous,
+        scheduled_tasks,
+        result: "existing".to_string(),
         plan: None,
     })
 }

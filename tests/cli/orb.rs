@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::emulator::{push_site, tutorial_site, Service};
+use crate::register::{rule_targets, scheduled_rule};
+use crate::run_task::{container as migration_container, migration};
 use crate::support::{
     describe_task_definition_json, exported_to_later_steps, run, stack, unique_repo, Api, Run,
 };
@@ -723,4 +725,413 @@ fn install_uses_the_executors_deployer_and_says_when_it_cannot_download() {
         .assert_code(1)
         .assert_stderr_contains("cannot download deployer 0.0.8");
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "curl\n");
+}
+
+/// The aws-ecs orb's run_task as teams use it for migrations: on the emulator the task is a
+/// real container; the step waits, shows its log lines, writes run_task_output and exports
+/// what later steps' programs see; a container that exits 3 fails the step with 3.
+#[test]
+fn the_run_task_step_runs_a_migration_and_ends_with_its_exit_code_on_the_emulator() {
+    let stack = stack();
+    let api = Api::emulator(&stack);
+    let (cluster, family) = migration(
+        &api,
+        vec![migration_container(
+            "migrate",
+            &stack.base_image,
+            "echo 'migration 1 of 1 applied'",
+            true,
+        )],
+    );
+    let (_, failing) = migration(
+        &api,
+        vec![migration_container(
+            "migrate",
+            &stack.base_image,
+            "echo 'relation users already exists'; exit 3",
+            true,
+        )],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bash_env = dir.path().join("bash_env");
+    let job_env = [
+        ("AWS_ENDPOINT_URL", stack.emulator.as_str()),
+        ("BASH_ENV", bash_env.to_str().unwrap()),
+    ];
+    // The orb's defaults (launch_type FARGATE, awsvpc true) with this bridge-mode task
+    // definition: EC2, and no subnets, which only awsvpc task definitions take.
+    let step = |task_definition: &str| {
+        run_step(
+            dir.path(),
+            "run_task",
+            &[
+                ("cluster", &cluster),
+                ("task_definition", task_definition),
+                ("launch_type", "EC2"),
+                ("started_by", "circleci-${CIRCLE_BUILD_NUM}"),
+                ("wait_task_stopped", "true"),
+                ("exit_code_from", "migrate"),
+                ("run_task_output", "run-task.json"),
+            ],
+            &[job_env[0], job_env[1], ("CIRCLE_BUILD_NUM", "1234")],
+        )
+    };
+    let result = step(&family);
+    result
+        .assert_code(0)
+        .assert_stderr_contains(
+            "--started-by circleci-1234 --launch-type EC2 --output-file run-task.json --wait --exit-code-from migrate",
+        )
+        .assert_stderr_contains("migrate: migration 1 of 1 applied")
+        .assert_stderr_contains("container migrate exited 0");
+    let arn = result.stdout.trim().to_string();
+    assert!(arn.contains(":task/"), "{arn}");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("run-task.json")).unwrap())
+            .unwrap();
+    assert_eq!(written["taskArns"], serde_json::json!([arn]));
+    assert_eq!(written["exitCode"], 0);
+    assert_eq!(written["tasks"][0]["lastStatus"], "STOPPED");
+    let exported = exported_to_later_steps(&bash_env);
+    assert_eq!(exported["DEPLOYER_TASK_ARNS"], arn);
+    assert_eq!(exported["DEPLOYER_TASK_EXIT_CODE"], "0");
+
+    let result = step(&failing);
+    result
+        .assert_code(3)
+        .assert_stderr_contains("migrate: relation users already exists");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("run-task.json")).unwrap())
+            .unwrap();
+    assert_eq!(written["exitCode"], 3, "written even when the task fails");
+}
+
+/// What the aws-ecs orb would have run but deployer refuses, each before a task starts.
+#[test]
+fn the_run_task_step_refuses_before_starting_anything() {
+    let stack = stack();
+    let api = Api::emulator(&stack);
+    let (cluster, family) = migration(
+        &api,
+        vec![migration_container(
+            "migrate",
+            &stack.base_image,
+            "true",
+            true,
+        )],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (param, value, named) in [
+        // subnet_ids for a task definition that is not awsvpc: deployer's own refusal.
+        (
+            "subnet_ids",
+            "subnet-0a1b",
+            "only apply to awsvpc task definitions",
+        ),
+        // The orb's rule: a capacity provider strategy needs launch_type "".
+        (
+            "capacity_provider_strategy",
+            "capacityProvider=FARGATE_SPOT,weight=1",
+            "launch_type",
+        ),
+        ("exit_code_from", "migrate", "wait_task_stopped is false"),
+    ] {
+        let result = run_step(
+            dir.path(),
+            "run_task",
+            &[
+                ("cluster", &cluster),
+                ("task_definition", &family),
+                ("launch_type", "EC2"),
+                (param, value),
+            ],
+            &[("AWS_ENDPOINT_URL", &stack.emulator)],
+        );
+        result.assert_code(2).assert_stderr_contains(named);
+        assert!(result.stdout.is_empty(), "{param}: {}", result.stdout);
+    }
+    let listed = api
+        .block_on(api.ecs.list_tasks().cluster(&cluster).send())
+        .unwrap();
+    assert!(listed.task_arns().is_empty(), "a task was started");
+}
+
+/// update_task_definition, update_task_definition_from_json and deploy_ecs_scheduled_task as a
+/// job runs them, one step after another: each later step's deployer reads what an earlier
+/// one exported to $BASH_ENV (bash sources it, as CircleCI's steps do).
+#[test]
+fn the_task_definition_steps_register_and_the_scheduled_rule_follows_on_moto() {
+    let stack = stack();
+    let api = Api::moto(&stack);
+    let dir = tempfile::tempdir().unwrap();
+    let bash_env = dir.path().join("bash_env");
+    let job_env = [
+        ("AWS_ENDPOINT_URL", stack.moto.as_str()),
+        ("BASH_ENV", bash_env.to_str().unwrap()),
+        ("CIRCLE_SHA1", "0a1b2c3"),
+    ];
+    let family = unique_repo("tutorial-site-task");
+    let first = api.register_seed(&family);
+    let (rule, before) = scheduled_rule(&family, &first);
+
+    // Without a revision from an earlier step, the scheduled task step has nothing to follow.
+    run_step(
+        dir.path(),
+        "deploy_ecs_scheduled_task",
+        &[("rule_name", &rule)],
+        &job_env,
+    )
+    .assert_code(2)
+    .assert_stderr_contains("DEPLOYER_TASK_DEFINITION_ARN is unset");
+
+    // The aws-ecs orb's update_task_definition job: register, then point the rule.
+    let result = run_step(
+        dir.path(),
+        "update_task_definition",
+        &[
+            ("family", &family),
+            (
+                "container_env_var_updates",
+                "container=tutorial-site-app,name=RELEASE,value=${CIRCLE_SHA1}",
+            ),
+            ("deploy_scheduled_task", "true"),
+            ("rule_name", &rule),
+        ],
+        &job_env,
+    );
+    result
+        .assert_code(0)
+        .assert_stderr_contains(&format!(
+            "register-task-definition --region eu-west-1 --family {family} --container-env-var-updates … --update-scheduled-task {rule}"
+        ))
+        .assert_stderr_contains(&format!("rule {rule} target nightly-report now runs {family}:2"));
+    let second = result.stdout.trim().to_string();
+    assert_eq!(api.revisions(&family), [first.clone(), second.clone()]);
+    assert_eq!(
+        exported_to_later_steps(&bash_env)["DEPLOYER_TASK_DEFINITION_ARN"],
+        second
+    );
+    let registered = describe_task_definition_json(&stack, &second);
+    let environment = registered["taskDefinition"]["containerDefinitions"][0]["environment"]
+        .as_array()
+        .unwrap();
+    assert!(
+        environment.contains(&serde_json::json!({"name": "RELEASE", "value": "0a1b2c3"})),
+        "{environment:?}"
+    );
+
+    // The task definition kept in the repository, relative to the step's directory.
+    let mut file = describe_task_definition_json(&stack, &first);
+    file["taskDefinition"]["containerDefinitions"][0]["environment"] =
+        serde_json::json!([{"name": "FROM_THE_REPOSITORY", "value": "yes"}]);
+    std::fs::create_dir_all(dir.path().join("ecs")).unwrap();
+    std::fs::write(
+        dir.path().join("ecs/task-definition.json"),
+        serde_json::to_string_pretty(&file).unwrap(),
+    )
+    .unwrap();
+    let result = run_step(
+        dir.path(),
+        "update_task_definition_from_json",
+        &[("task_definition_json", "ecs/task-definition.json")],
+        &job_env,
+    );
+    result.assert_code(0);
+    let third = result.stdout.trim().to_string();
+    assert_eq!(api.revisions(&family).len(), 3);
+    let registered = describe_task_definition_json(&stack, &third);
+    assert_eq!(
+        registered["taskDefinition"]["containerDefinitions"][0]["environment"],
+        serde_json::json!([{"name": "FROM_THE_REPOSITORY", "value": "yes"}])
+    );
+    assert_eq!(
+        rule_targets(&rule)[0]["EcsParameters"]["TaskDefinitionArn"],
+        serde_json::json!(second),
+        "deploy_scheduled_task is off: the rule stays"
+    );
+
+    // The standalone command follows the revision the previous step exported; nothing new
+    // is registered.
+    let result = run_step(
+        dir.path(),
+        "deploy_ecs_scheduled_task",
+        &[("rule_name", &rule)],
+        &job_env,
+    );
+    result
+        .assert_code(0)
+        .assert_stderr_contains(&format!("--existing-revision {third}"));
+    assert_eq!(api.revisions(&family).len(), 3);
+    let after = rule_targets(&rule);
+    assert_eq!(
+        after[0]["EcsParameters"]["TaskDefinitionArn"],
+        serde_json::json!(third)
+    );
+    assert_eq!(after[1..], before[1..], "other targets untouched");
+}
+
+/// The aws-ecs orb's verify_revision_is_deployed after an update_service that does not wait:
+/// the revision comes from the exported variable, the service from the family's name
+/// or service_name, and the wait is deployer's.
+#[test]
+fn the_verify_revision_is_deployed_step_waits_for_the_exported_revision_on_the_emulator() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let service = Service::start(&stack, &stack.emulator, &v1, true);
+    let dir = tempfile::tempdir().unwrap();
+    let bash_env = dir.path().join("bash_env");
+    let job_env = [
+        ("AWS_ENDPOINT_URL", stack.emulator.as_str()),
+        ("BASH_ENV", bash_env.to_str().unwrap()),
+    ];
+    let result = run_step(
+        dir.path(),
+        "update_service",
+        &[
+            ("family", &service.family),
+            ("cluster", &service.cluster),
+            ("service_name", &service.service),
+            (
+                "container_env_var_updates",
+                "container=tutorial-site-app,name=RELEASE,value=2",
+            ),
+        ],
+        &job_env,
+    );
+    result.assert_code(0).assert_stderr_contains("--no-wait");
+    let revision = result.stdout.trim().to_string();
+
+    let verify = |extra: &[(&str, &str)]| {
+        let mut params = vec![
+            ("family", service.family.as_str()),
+            ("cluster", service.cluster.as_str()),
+            ("service_name", service.service.as_str()),
+            ("task_definition_arn", "${DEPLOYER_TASK_DEFINITION_ARN}"),
+            ("poll_interval", "1"),
+            ("max_poll_attempts", "90"),
+        ];
+        params.extend_from_slice(extra);
+        run_step(dir.path(), "verify_revision_is_deployed", &params, &job_env)
+    };
+    verify(&[("fail_on_verification_timeout", "false")])
+        .assert_code(2)
+        .assert_stderr_contains("fail_on_verification_timeout");
+    let result = verify(&[]);
+    result
+        .assert_code(0)
+        .assert_stderr_contains(&format!(
+            "wait --region eu-west-1 --cluster {} --service {} --task-definition {revision} --poll-interval 1s --timeout 90s",
+            service.cluster, service.service
+        ))
+        .assert_stderr_contains("has reached a steady state");
+    assert_eq!(result.stdout.trim(), revision);
+    assert_eq!(
+        service
+            .api
+            .service_task_definition(&service.cluster, &service.service),
+        revision
+    );
+}
+
+/// The environment CircleCI gives the deployer step of `job` invoked with `params`: its `when`
+/// steps evaluated (a refusal comes back as `REFUSAL`), its command's arguments filled in.
+fn job_step_env(job: &str, params: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let output = Command::new("python3")
+        .arg(root().join("scripts/orb.py"))
+        .args(["env", "--job", job])
+        .args(params.iter().map(|(k, v)| format!("{k}={v}")))
+        .output()
+        .expect("python3 runs scripts/orb.py");
+    assert!(
+        output.status.success(),
+        "scripts/orb.py env --job failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The seed's own aws-ecs step, unchanged but for the `orbs:` line: the generated
+/// `deploy-service-update` alias (aws-ecs 0.0.x-3.x names) expands to our update_service step,
+/// which rolls the service on moto; what the old orb would not take is refused before any step.
+#[test]
+fn the_seeds_deploy_service_update_runs_through_the_generated_alias_on_moto() {
+    let stack = stack();
+    let api = Api::moto(&stack);
+    let dir = tempfile::tempdir().unwrap();
+    let family = unique_repo("tutorial-site-task");
+    let cluster = unique_repo("tutorial-site-cluster");
+    let service = unique_repo("tutorial-site-service");
+    let first = api.register_seed(&family);
+    api.create_cluster_and_service(&cluster, &service, &first);
+    let seed = [
+        ("aws-region", "AWS_DEFAULT_REGION"),
+        ("family", family.as_str()),
+        ("service-name", service.as_str()),
+        ("cluster-name", cluster.as_str()),
+        (
+            "container-image-name-updates",
+            "container=tutorial-site-app,tag=v2",
+        ),
+    ];
+    let env = job_step_env("deploy-service-update", &seed);
+    assert_eq!(env["PARAM_CLUSTER"], cluster);
+    assert_eq!(env["PARAM_VERIFY_REVISION_IS_DEPLOYED"], "0");
+    let bash_env = dir.path().join("bash_env");
+    let result = run(Command::new("bash")
+        .arg(root().join("orb/src/scripts/run.sh"))
+        .current_dir(dir.path())
+        .env("DEPLOYER_BIN", env!("CARGO_BIN_EXE_deployer"))
+        .env_remove("DEPLOYER_ROLE_ARN")
+        .env_remove("RUST_LOG")
+        .envs(&env)
+        .env("AWS_ENDPOINT_URL", &stack.moto)
+        .env("BASH_ENV", &bash_env));
+    result.assert_code(0).assert_stderr_contains(&format!(
+        "--region eu-west-1 --family {family} --cluster {cluster} --service {service}"
+    ));
+    let revisions = api.revisions(&family);
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(
+        api.service_task_definition(&cluster, &service),
+        revisions[1]
+    );
+    assert_eq!(
+        exported_to_later_steps(&bash_env)["DEPLOYER_TASK_DEFINITION_ARN"],
+        revisions[1]
+    );
+
+    // What the job refuses before its first step, as CircleCI would run it.
+    for (extra, named) in [
+        (
+            ("cluster", "other-cluster"),
+            "give one of cluster, cluster-name",
+        ),
+        (
+            ("aws-access-key-id", "PROD_AWS_ACCESS_KEY_ID"),
+            "names a variable other than AWS_ACCESS_KEY_ID",
+        ),
+        (
+            ("session-duration", "900"),
+            "session-duration other than 3600",
+        ),
+    ] {
+        let mut params = seed.to_vec();
+        params.push(extra);
+        let env = job_step_env("deploy-service-update", &params);
+        assert!(env["REFUSAL"].contains(named), "{extra:?}: {env:?}");
+    }
+    let mut params = seed.to_vec();
+    params.push(("aws-access-key-id", "$AWS_ACCESS_KEY_ID"));
+    assert!(!job_step_env("deploy-service-update", &params).contains_key("REFUSAL"));
+    let without_cluster: Vec<_> = seed
+        .iter()
+        .filter(|(k, _)| *k != "cluster-name")
+        .copied()
+        .collect();
+    assert!(
+        job_step_env("deploy-service-update", &without_cluster)["REFUSAL"]
+            .contains("cluster or cluster-name is required")
+    );
+    assert_eq!(api.revisions(&family).len(), 2, "nothing more registered");
 }

@@ -275,7 +275,7 @@ fn events(target: &str, body: Value) -> (u16, Value) {
 
 /// A scheduled rule with a target of `family` that sets everything a target can, a target of
 /// another family, and a queue.
-fn scheduled_rule(family: &str, first: &str) -> (String, Vec<Value>) {
+pub(crate) fn scheduled_rule(family: &str, first: &str) -> (String, Vec<Value>) {
     let rule = unique_repo("tutorial-site-nightly");
     let (status, _) = events(
         "PutRule",
@@ -315,7 +315,7 @@ fn scheduled_rule(family: &str, first: &str) -> (String, Vec<Value>) {
     (rule, targets)
 }
 
-fn rule_targets(rule: &str) -> Vec<Value> {
+pub(crate) fn rule_targets(rule: &str) -> Vec<Value> {
     let (status, answer) = events("ListTargetsByRule", json!({"Rule": rule}));
     assert_eq!(status, 200, "{answer}");
     answer["Targets"].as_array().unwrap().clone()
@@ -344,6 +344,98 @@ fn update_scheduled_task_moves_only_this_familys_targets_and_keeps_their_setting
     expected["EcsParameters"]["TaskDefinitionArn"] = json!(arn);
     assert_eq!(after[0], expected);
     assert_eq!(after[1..], before[1..], "other targets untouched");
+}
+
+/// The orb's `deploy_ecs_scheduled_task` after `update_task_definition`: the rule follows a
+/// revision that is already registered, and nothing new is registered.
+#[test]
+fn existing_revision_points_the_rule_at_it_and_registers_nothing() {
+    let (api, family, first) = family_with_revision();
+    let second = api.register_seed(&family);
+    let (rule, _) = scheduled_rule(&family, &first);
+    let before = rule_targets(&rule);
+    for (args, named) in [
+        (
+            vec!["--existing-revision", second.as_str()],
+            "--update-scheduled-task",
+        ),
+        (
+            vec![
+                "--existing-revision",
+                &second,
+                "--update-scheduled-task",
+                &rule,
+                "--container-image-name-updates",
+                "container=tutorial-site-app,tag=v2",
+            ],
+            "registers nothing",
+        ),
+        (
+            vec![
+                "--existing-revision",
+                &second,
+                "--family",
+                "tutorial-site-other",
+                "--update-scheduled-task",
+                &rule,
+            ],
+            "disagree",
+        ),
+        (
+            vec![
+                "--existing-revision",
+                "tutorial-site-no-such-family:3",
+                "--update-scheduled-task",
+                &rule,
+            ],
+            "does not exist",
+        ),
+    ] {
+        register(&args).assert_code(2).assert_stderr_contains(named);
+    }
+    let dry = register(&[
+        "--existing-revision",
+        &second,
+        "--update-scheduled-task",
+        &rule,
+        "--dry-run",
+    ]);
+    dry.assert_code(0).assert_stderr_contains(&format!(
+        "would point rule {rule} target nightly-report at {family}:2"
+    ));
+    assert_eq!(
+        rule_targets(&rule),
+        before,
+        "a refusal or a dry run changes nothing"
+    );
+
+    let exports = tempfile::NamedTempFile::new().unwrap();
+    let result = register(&[
+        "--existing-revision",
+        &format!("{family}:2"),
+        "--update-scheduled-task",
+        &rule,
+        "--export-env",
+        exports.path().to_str().unwrap(),
+    ]);
+    result.assert_code(0).assert_stderr_contains(&format!(
+        "rule {rule} target nightly-report now runs {family}:2"
+    ));
+    assert_eq!(result.stdout.trim(), second);
+    assert_eq!(
+        api.revisions(&family),
+        [first, second.clone()],
+        "nothing registered"
+    );
+    let after = rule_targets(&rule);
+    let mut expected = before[0].clone();
+    expected["EcsParameters"]["TaskDefinitionArn"] = json!(second);
+    assert_eq!(after[0], expected);
+    assert_eq!(after[1..], before[1..], "other targets untouched");
+    assert_eq!(
+        crate::support::exported_to_later_steps(exports.path())["DEPLOYER_TASK_DEFINITION_ARN"],
+        second
+    );
 }
 
 #[test]

@@ -12,7 +12,12 @@ use crate::support::{deployer, run, stack, unique_repo, Api, Run, Stack};
 
 /// A container of a migration's task definition: the stack's busybox running `command`, logging
 /// through `awslogs` to /ecs/tutorial-site-migrate with the prefix `ecs`.
-fn container(name: &str, image: &str, command: &str, essential: bool) -> ContainerDefinition {
+pub(crate) fn container(
+    name: &str,
+    image: &str,
+    command: &str,
+    essential: bool,
+) -> ContainerDefinition {
     ContainerDefinition::builder()
         .name(name)
         .image(image)
@@ -34,7 +39,7 @@ fn container(name: &str, image: &str, command: &str, essential: bool) -> Contain
 }
 
 /// A cluster and a migration family of these containers (bridge network mode), both unique.
-fn migration(api: &Api, containers: Vec<ContainerDefinition>) -> (String, String) {
+pub(crate) fn migration(api: &Api, containers: Vec<ContainerDefinition>) -> (String, String) {
     let cluster = unique_repo("tutorial-site-cluster");
     let family = unique_repo("tutorial-site-migrate");
     api.block_on(api.ecs.create_cluster().cluster_name(&cluster).send())
