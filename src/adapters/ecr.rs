@@ -21,6 +21,7 @@ use crate::secret::Secret;
 #[derive(Debug, Clone)]
 pub struct Repository {
     pub name: String,
+    pub arn: String,
     pub uri: String,
     pub tag_mutability: String,
     pub exclusion_filters: Vec<String>,
@@ -42,6 +43,32 @@ pub enum ImageLookup {
     /// The caller may not ask (no `ecr:DescribeImages`): the reason, to show.
     NotAllowed(String),
 }
+
+/// An image's manifest as ECR stores it: the exact bytes, their media type and digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredManifest {
+    pub digest: String,
+    pub media_type: String,
+    pub manifest: String,
+}
+
+/// What PutImage did with a tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutImageResult {
+    /// The tag now names the manifest.
+    Tagged,
+    /// ECR says the tag names this manifest already (ImageAlreadyExistsException).
+    AlreadyThere,
+}
+
+/// Every manifest type BatchGetImage may answer, so an image index or manifest list comes back
+/// as it is stored rather than refused or converted.
+const MANIFEST_MEDIA_TYPES: [&str; 4] = [
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+];
 
 /// Settings for a repository that `--create-repo` creates.
 #[derive(Debug, Clone)]
@@ -339,9 +366,130 @@ impl Ecr {
     }
 }
 
+impl Ecr {
+    /// The manifest `tag` names, exactly as stored (index or manifest), or `None` when the
+    /// repository has no such tag.
+    pub async fn stored_manifest(
+        &self,
+        name: &str,
+        tag: &str,
+    ) -> Result<Option<StoredManifest>, Error> {
+        let answer = self
+            .client
+            .batch_get_image()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(name)
+            .image_ids(ImageIdentifier::builder().image_tag(tag).build())
+            .set_accepted_media_types(Some(
+                MANIFEST_MEDIA_TYPES.iter().map(|t| t.to_string()).collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecr:BatchGetImage", e))?;
+        if let Some(failure) = answer.failures().first() {
+            let code = failure
+                .failure_code()
+                .map(|code| code.as_str().to_string())
+                .unwrap_or_default();
+            if code == "ImageNotFound" || code == "ImageTagDoesNotMatchDigest" {
+                return Ok(None);
+            }
+            return Err(Error::environment(format!(
+                "ecr:BatchGetImage could not read {name}:{tag}: {code} {}",
+                failure.failure_reason().unwrap_or_default()
+            )));
+        }
+        let Some(image) = answer.images().first() else {
+            return Ok(None);
+        };
+        let manifest = image.image_manifest().ok_or_else(|| {
+            Error::environment(format!("ecr:BatchGetImage answered no manifest for {name}:{tag}"))
+        })?;
+        let digest = image
+            .image_id()
+            .and_then(|id| id.image_digest())
+            .ok_or_else(|| {
+                Error::environment(format!("ecr:BatchGetImage answered no digest for {name}:{tag}"))
+            })?;
+        // ECR names the media type; older answers leave it to the manifest's own field.
+        let media_type = image
+            .image_manifest_media_type()
+            .map(str::to_string)
+            .or_else(|| {
+                serde_json::from_str::<serde_json::Value>(manifest)
+                    .ok()?
+                    .get("mediaType")?
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        Ok(Some(StoredManifest {
+            digest: digest.to_string(),
+            media_type,
+            manifest: manifest.to_string(),
+        }))
+    }
+
+    /// Puts `manifest` under `tag` (ECR checks the bytes against the digest): no layer moves.
+    pub async fn put_image(
+        &self,
+        name: &str,
+        tag: &str,
+        manifest: &StoredManifest,
+    ) -> Result<PutImageResult, Error> {
+        let answer = self
+            .client
+            .put_image()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(name)
+            .image_tag(tag)
+            .image_manifest(&manifest.manifest)
+            .set_image_manifest_media_type(
+                (!manifest.media_type.is_empty()).then(|| manifest.media_type.clone()),
+            )
+            .image_digest(&manifest.digest)
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(PutImageResult::Tagged),
+            Err(error) => {
+                let error = ApiError::from_sdk("ecr:PutImage", error);
+                if error.is_code("ImageAlreadyExistsException") {
+                    Ok(PutImageResult::AlreadyThere)
+                } else {
+                    Err(error.into())
+                }
+            }
+        }
+    }
+
+    /// Adds (or overwrites by key) resource tags of the repository `arn`.
+    pub async fn tag_resource(&self, arn: &str, tags: &[(String, String)]) -> Result<(), Error> {
+        let tags = tags
+            .iter()
+            .map(|(key, value)| {
+                Tag::builder()
+                    .key(key)
+                    .value(value)
+                    .build()
+                    .map_err(|e| Error::usage(format!("--repo-tags {key}: {e}")))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecr:TagResource", e))?;
+        Ok(())
+    }
+}
+
 fn repository(repository: &aws_sdk_ecr::types::Repository) -> Repository {
     Repository {
         name: repository.repository_name().unwrap_or_default().to_string(),
+        arn: repository.repository_arn().unwrap_or_default().to_string(),
         uri: repository.repository_uri().unwrap_or_default().to_string(),
         tag_mutability: repository
             .image_tag_mutability()

@@ -12,6 +12,7 @@ pub mod export_env;
 pub mod orb_values;
 pub mod push_progress;
 pub mod reference;
+pub mod retag;
 pub mod rollout;
 pub mod scheduled_task;
 pub mod tag_mutability;
