@@ -403,13 +403,17 @@ impl Ecr {
             return Ok(None);
         };
         let manifest = image.image_manifest().ok_or_else(|| {
-            Error::environment(format!("ecr:BatchGetImage answered no manifest for {name}:{tag}"))
+            Error::environment(format!(
+                "ecr:BatchGetImage answered no manifest for {name}:{tag}"
+            ))
         })?;
         let digest = image
             .image_id()
             .and_then(|id| id.image_digest())
             .ok_or_else(|| {
-                Error::environment(format!("ecr:BatchGetImage answered no digest for {name}:{tag}"))
+                Error::environment(format!(
+                    "ecr:BatchGetImage answered no digest for {name}:{tag}"
+                ))
             })?;
         // ECR names the media type; older answers leave it to the manifest's own field.
         let media_type = image

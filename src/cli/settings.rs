@@ -340,10 +340,7 @@ pub fn public_registry(args: &PushArgs) -> Result<Option<push::PublicRegistry>> 
     if !args.public_registry {
         return Ok(None);
     }
-    refuse_for_public(
-        &args.new_repository,
-        args.lifecycle_policy_path.is_some(),
-    )?;
+    refuse_for_public(&args.new_repository, args.lifecycle_policy_path.is_some())?;
     if let Some(alias) = &args.public_registry_alias {
         validate_repository(alias)
             .map_err(|e| Error::usage(format!("--public-registry-alias: {e}")))?;

@@ -9,9 +9,9 @@ use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::docker::{BuildRequest, Builder, Docker, DockerError, Engine, SecretSource};
 use crate::adapters::ecr::{Ecr, NewRepository, Repository};
 use crate::adapters::ecr_public::{EcrPublic, PUBLIC_REGISTRY};
+use crate::build_context::{self, ContextPlan};
 pub use crate::commands::repository::PolicyFile;
 use crate::commands::repository::{self, RegistryApi};
-use crate::build_context::{self, ContextPlan};
 use crate::domain::dockerfile_features::{self, BuilderKind};
 use crate::domain::ecr_token::{registry_from_repository_uri, RegistryCredentials};
 use crate::domain::tag_mutability::tag_is_immutable;
@@ -413,8 +413,9 @@ pub async fn apply(plan: PushPlan, settings: &PushSettings) -> Result<PushOutcom
             output::step(format!("using local image {image} ({})", short_id(&id)));
             id
         }
-        ImageSource::LocalTagged => local_tagged
-            .ok_or_else(|| Error::usage("the local image was not found in the plan"))?,
+        ImageSource::LocalTagged => {
+            local_tagged.ok_or_else(|| Error::usage("the local image was not found in the plan"))?
+        }
     };
 
     if !settings.push {

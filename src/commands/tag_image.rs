@@ -50,13 +50,10 @@ pub async fn run(settings: TagImageSettings) -> Result<TagImageOutcome> {
     let ecr = Ecr::new(&config, settings.registry_id.clone());
     let name = &settings.repository;
 
-    let found = ecr
-        .find_repository(name)
-        .await?
-        .ok_or_else(|| {
-            repository::missing(name, settings.registry_id.as_deref())
-                .with_hint("check --repo and --registry-id; tag-image tags images already pushed")
-        })?;
+    let found = ecr.find_repository(name).await?.ok_or_else(|| {
+        repository::missing(name, settings.registry_id.as_deref())
+            .with_hint("check --repo and --registry-id; tag-image tags images already pushed")
+    })?;
     let source = ecr
         .stored_manifest(name, &settings.source_tag)
         .await?
@@ -148,10 +145,7 @@ async fn apply(
             TagAction::Add | TagAction::Move { .. } => {
                 match ecr.put_image(&settings.repository, &tag, source).await? {
                     PutImageResult::Tagged => {
-                        journal::record(format!(
-                            "tagged {image_name}:{tag} ({})",
-                            source.digest
-                        ));
+                        journal::record(format!("tagged {image_name}:{tag} ({})", source.digest));
                         output::step(format!("tagged {}", describe(image_name, &tag, &action)));
                         outcome.tagged.push(tag);
                     }
