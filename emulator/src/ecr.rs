@@ -21,6 +21,15 @@ pub async fn handle(context: &Context, operation: &str, input: &Value) -> Answer
             existing(context, &name).await?;
             Ok(json!({"repositoryName": name, "registryId": context.settings.account}))
         }
+        "TagResource" => {
+            // Accepted for a repository that exists; the emulator keeps no resource tags.
+            let arn = required(input, "resourceArn")?;
+            let name = arn
+                .rsplit_once(":repository/")
+                .map_or(arn, |(_, name)| name);
+            existing(context, name).await?;
+            Ok(json!({}))
+        }
         "ListImages" => list_images(context, input).await,
         "DescribeImages" => describe_images(context, input).await,
         "BatchGetImage" => batch_get_image(context, input).await,

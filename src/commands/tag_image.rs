@@ -111,7 +111,14 @@ pub async fn run(settings: TagImageSettings) -> Result<TagImageOutcome> {
     };
     if settings.dry_run {
         for (tag, action) in &actions {
-            output::step(format!("dry run: {}", describe(&image_name, tag, action)));
+            let verb = match action {
+                TagAction::Add | TagAction::Move { .. } => "would tag ",
+                TagAction::Unchanged | TagAction::Skipped { .. } => "",
+            };
+            output::step(format!(
+                "dry run: {verb}{}",
+                describe(&image_name, tag, action)
+            ));
         }
         return Ok(outcome);
     }

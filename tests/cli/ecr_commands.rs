@@ -76,11 +76,19 @@ fn tag_image_promotes_a_commit_tag_without_pulling_and_is_idempotent() {
     .assert_code(0)
     .assert_stderr_contains("holds this image already: left as it is");
 
-    // A mutable tag moves to the next commit's image.
+    // A mutable tag moves to the next commit's image; the registry named by its account.
+    let account = moto.repository(&repo).registry_id().unwrap().to_string();
     tag_image(
         None,
         &repo,
-        &["--source-tag", "old", "--target-tag", "production"],
+        &[
+            "--source-tag",
+            "old",
+            "--target-tag",
+            "production",
+            "--registry-id",
+            &account,
+        ],
     )
     .assert_code(0)
     .assert_stderr_contains(&format!("(moved from {})", before["abc123"]));
