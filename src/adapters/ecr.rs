@@ -506,3 +506,115 @@ fn repository(repository: &aws_sdk_ecr::types::Repository) -> Repository {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ecr::operation::batch_get_image::BatchGetImageOutput;
+    use aws_sdk_ecr::operation::put_image::PutImageError;
+    use aws_sdk_ecr::types::error::ImageAlreadyExistsException;
+    use aws_sdk_ecr::types::{Image, ImageFailure, ImageFailureCode};
+    use aws_sdk_ecr::Client;
+    use aws_smithy_mocks::{mock, mock_client};
+
+    const INDEX: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
+    const DIGEST: &str = "sha256:4444444444444444444444444444444444444444444444444444444444444444";
+
+    fn ecr(client: Client) -> Ecr {
+        Ecr {
+            client,
+            registry_id: None,
+            region: Some("eu-west-1".to_string()),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_index_is_read_as_stored_and_a_missing_tag_is_none() {
+        let found = mock!(Client::batch_get_image)
+            .match_requests(|request| {
+                request.image_ids()[0].image_tag() == Some("abc123")
+                    && request
+                        .accepted_media_types()
+                        .contains(&"application/vnd.oci.image.index.v1+json".to_string())
+            })
+            .then_output(|| {
+                // No imageManifestMediaType: the manifest's own field names it.
+                BatchGetImageOutput::builder()
+                    .images(
+                        Image::builder()
+                            .image_id(
+                                ImageIdentifier::builder()
+                                    .image_tag("abc123")
+                                    .image_digest(DIGEST)
+                                    .build(),
+                            )
+                            .image_manifest(INDEX)
+                            .build(),
+                    )
+                    .build()
+            });
+        let missing = mock!(Client::batch_get_image).then_output(|| {
+            BatchGetImageOutput::builder()
+                .failures(
+                    ImageFailure::builder()
+                        .image_id(ImageIdentifier::builder().image_tag("v9").build())
+                        .failure_code(ImageFailureCode::ImageNotFound)
+                        .failure_reason("Requested image not found")
+                        .build(),
+                )
+                .build()
+        });
+        let registry = ecr(mock_client!(aws_sdk_ecr, [&found, &missing]));
+        let stored = registry
+            .stored_manifest("tutorial-site", "abc123")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.media_type, "application/vnd.oci.image.index.v1+json");
+        assert_eq!(stored.digest, DIGEST);
+        assert_eq!(stored.manifest, INDEX);
+        assert_eq!(
+            registry
+                .stored_manifest("tutorial-site", "v9")
+                .await
+                .unwrap(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn put_image_sends_the_bytes_with_type_and_digest_and_knows_a_tag_already_there() {
+        let stored = StoredManifest {
+            digest: DIGEST.to_string(),
+            media_type: "application/vnd.oci.image.index.v1+json".to_string(),
+            manifest: INDEX.to_string(),
+        };
+        let already = mock!(Client::put_image)
+            .match_requests(|request| {
+                request.image_tag() == Some("production")
+                    && request.image_manifest() == Some(INDEX)
+                    && request.image_manifest_media_type()
+                        == Some("application/vnd.oci.image.index.v1+json")
+                    && request.image_digest() == Some(DIGEST)
+            })
+            .then_error(|| {
+                PutImageError::ImageAlreadyExistsException(
+                    ImageAlreadyExistsException::builder()
+                        .meta(
+                            aws_smithy_types::error::ErrorMetadata::builder()
+                                .code("ImageAlreadyExistsException")
+                                .build(),
+                        )
+                        .build(),
+                )
+            });
+        let registry = ecr(mock_client!(aws_sdk_ecr, [&already]));
+        assert_eq!(
+            registry
+                .put_image("tutorial-site", "production", &stored)
+                .await
+                .unwrap(),
+            PutImageResult::AlreadyThere
+        );
+    }
+}
