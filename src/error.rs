@@ -17,6 +17,9 @@ pub enum ErrorKind {
     PartlyDone,
     /// Exit 130: interrupted by Ctrl-C or SIGTERM.
     Interrupted,
+    /// `run-task --wait` only: the exit code (1 to 255) of the task's container, passed on as
+    /// the aws-ecs orb's `exit_code_from` does.
+    ContainerExit(u8),
 }
 
 impl ErrorKind {
@@ -27,6 +30,7 @@ impl ErrorKind {
             ErrorKind::Environment => 3,
             ErrorKind::PartlyDone => 4,
             ErrorKind::Interrupted => 130,
+            ErrorKind::ContainerExit(code) => code,
         }
     }
 }

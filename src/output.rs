@@ -128,6 +128,27 @@ pub fn set_interrupt_hint(hint: impl Into<String>) {
     *INTERRUPT_HINT.lock().unwrap_or_else(|e| e.into_inner()) = Some(hint.into());
 }
 
+/// A command that must act on Ctrl-C or SIGTERM itself (run-task --stop-on-cancel stops its
+/// tasks) claims the interruption: the app then tells it the signal's name and waits for it to
+/// finish, instead of dropping it. A second signal still ends deployer at once.
+static INTERRUPT_CLAIM: Mutex<Option<tokio::sync::watch::Sender<Option<&'static str>>>> =
+    Mutex::new(None);
+
+/// Claims the next interruption; the receiver sees the signal's name.
+pub fn claim_interrupt() -> tokio::sync::watch::Receiver<Option<&'static str>> {
+    let (sender, receiver) = tokio::sync::watch::channel(None);
+    *INTERRUPT_CLAIM.lock().unwrap_or_else(|e| e.into_inner()) = Some(sender);
+    receiver
+}
+
+/// Hands the interruption to the command that claimed it; false when none did.
+pub fn hand_over_interrupt(signal: &'static str) -> bool {
+    let claim = INTERRUPT_CLAIM.lock().unwrap_or_else(|e| e.into_inner());
+    claim
+        .as_ref()
+        .is_some_and(|sender| sender.send(Some(signal)).is_ok())
+}
+
 pub fn interrupt_hint() -> Option<String> {
     INTERRUPT_HINT
         .lock()

@@ -308,6 +308,7 @@ mod tests {
                 exit_code: None,
                 reason: None,
                 has_health: false,
+                ..Default::default()
             }],
             last_status: last.into(),
             desired_status: desired.into(),
@@ -319,6 +320,7 @@ mod tests {
             grace_until: 0.0,
             healthy_at,
             network_interface: NetworkInterface::numbered(number),
+            ..Default::default()
         }
     }
 

@@ -103,6 +103,7 @@ async fn handle(
             "AmazonEC2ContainerRegistry_V20150921" => {
                 crate::ecr::handle(&context, operation, &input).await
             }
+            "Logs_20140328" => crate::logs::handle(&context, operation, &input).await,
             "SpencerFrontendService" => crate::ecr::handle_public(&context, operation).await,
             _ => Err(ApiError::client(
                 "UnknownOperationException",

@@ -75,6 +75,8 @@ async fn observe(
 }
 
 async fn reconcile(settings: &Settings, state: &Arc<Mutex<State>>, docker: &bollard::Docker) {
+    // 0. Start what RunTask asked for.
+    launch_standalone(settings, state, docker).await;
     // 1. Follow every live task's containers.
     type Live = (usize, Vec<String>, f64, bool);
     let live: Vec<Live> = {
@@ -83,7 +85,7 @@ async fn reconcile(settings: &Settings, state: &Arc<Mutex<State>>, docker: &boll
             .tasks
             .iter()
             .enumerate()
-            .filter(|(_, task)| task.last_status != "STOPPED")
+            .filter(|(_, task)| task.last_status != "STOPPED" && !task.awaiting_launch)
             .map(|(index, task)| {
                 (
                     index,
@@ -110,6 +112,27 @@ async fn reconcile(settings: &Settings, state: &Arc<Mutex<State>>, docker: &boll
             };
             for (id, health) in ids.iter().zip(has_health) {
                 observed.push(observe(docker, id, started_at, health).await);
+            }
+        }
+        // After the look at the containers and before any is removed: what they wrote, for the
+        // CloudWatch Logs API.
+        let logging: Vec<(usize, String)> = {
+            let state = state.lock().await;
+            state.tasks[index]
+                .containers
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.log_stream.is_some())
+                .filter_map(|(position, c)| Some((position, c.id.clone()?)))
+                .collect()
+        };
+        for (position, id) in logging {
+            if let Some(lines) = read_logs(docker, &id).await {
+                let mut state = state.lock().await;
+                let container = &mut state.tasks[index].containers[position];
+                if lines.len() > container.log_lines.len() {
+                    container.log_lines = lines;
+                }
             }
         }
         let mut state = state.lock().await;
@@ -597,95 +620,19 @@ async fn launch_task(
     service_name: &str,
     grace_period: i64,
 ) {
-    let definitions: Vec<Value> = revision.definition["containerDefinitions"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let (task_id, task_arn, cluster, network_interface) = {
+    let (mut task, definitions) = {
         let mut state = state.lock().await;
-        let id = format!("{:032x}", crate::protocol::rand_id());
         let cluster = state.services[service_index].cluster.clone();
-        let arn = format!(
-            "arn:aws:ecs:{}:{}:task/{cluster}/{id}",
-            state.region, state.account
-        );
-        (id, arn, cluster, state.next_network_interface())
+        let mut task = new_task(&mut state, &cluster, revision);
+        task.service = service_name.to_string();
+        task.deployment_id = deployment_id.to_string();
+        task.started_by = Some(deployment_id.to_string());
+        task.group = format!("service:{service_name}");
+        task.grace_until = now() + grace_period as f64;
+        (task, container_definitions(revision, &Value::Null))
     };
-    let mut task = Task {
-        arn: task_arn.clone(),
-        id: task_id.clone(),
-        cluster,
-        service: service_name.to_string(),
-        deployment_id: deployment_id.to_string(),
-        task_definition: revision.arn.clone(),
-        containers: definitions
-            .iter()
-            .map(|container| TaskContainer {
-                name: container["name"].as_str().unwrap_or("app").to_string(),
-                essential: container["essential"].as_bool().unwrap_or(true),
-                id: None,
-                last_status: "PENDING".into(),
-                exit_code: None,
-                reason: None,
-                has_health: false,
-            })
-            .collect(),
-        last_status: "PROVISIONING".into(),
-        desired_status: "RUNNING".into(),
-        healthy: false,
-        stopped_reason: None,
-        stop_code: None,
-        started_at: now(),
-        stopped_at: None,
-        grace_until: now() + grace_period as f64,
-        healthy_at: None,
-        network_interface,
-    };
-    // The first container gets the task's own network namespace; the others join it, as the
-    // containers of an awsvpc task share one network interface.
-    let mut namespace: Option<String> = None;
-    for (index, container) in definitions.iter().enumerate() {
-        let health = container_health_check(container);
-        let name = match index {
-            0 => format!("deployer-emulator-{task_id}"),
-            _ => format!(
-                "deployer-emulator-{task_id}-{}",
-                task.containers[index].name
-            ),
-        };
-        let network = namespace
-            .as_ref()
-            .map_or_else(|| "none".to_string(), |first| format!("container:{first}"));
-        match start_container(
-            settings,
-            docker,
-            &task_arn,
-            container,
-            health.clone(),
-            &name,
-            &network,
-        )
-        .await
-        {
-            Ok((id, image_health)) => {
-                namespace.get_or_insert_with(|| id.clone());
-                task.containers[index].id = Some(id);
-                task.containers[index].has_health = health.is_some() || image_health;
-            }
-            Err(message) => {
-                let reason = format!("CannotPullContainerError: {message}");
-                task.containers[index].reason = Some(reason.clone());
-                stop(&mut task, &reason, "TaskFailedToStart");
-                for id in task.containers.iter().filter_map(|c| c.id.as_deref()) {
-                    remove(docker, id).await;
-                }
-                break;
-            }
-        }
-    }
-    if task.last_status != "STOPPED" {
-        task.last_status = "PENDING".into();
-    }
+    start_task(settings, docker, &mut task, &definitions).await;
+    let task_id = task.id.clone();
     let mut state = state.lock().await;
     let failed = task.last_status == "STOPPED";
     state.tasks.push(task);
@@ -702,6 +649,235 @@ async fn launch_task(
         service_index,
         format!("has started 1 tasks: (task {task_id})."),
     );
+}
+
+/// A task of `revision` on `cluster`, PROVISIONING, its containers not started yet: a new ID,
+/// ARN and network interface, and each container's `awslogs` stream.
+pub fn new_task(state: &mut State, cluster: &str, revision: &Revision) -> Task {
+    let id = format!("{:032x}", crate::protocol::rand_id());
+    let arn = format!(
+        "arn:aws:ecs:{}:{}:task/{cluster}/{id}",
+        state.region, state.account
+    );
+    let launch_type = if revision.definition["requiresCompatibilities"]
+        .as_array()
+        .is_some_and(|list| list.iter().any(|c| c == "FARGATE"))
+    {
+        "FARGATE"
+    } else {
+        "EC2"
+    };
+    let containers = revision.definition["containerDefinitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|container| {
+            let name = container["name"].as_str().unwrap_or("app").to_string();
+            TaskContainer {
+                log_stream: awslogs_stream(container, &name, &id),
+                name,
+                essential: container["essential"].as_bool().unwrap_or(true),
+                last_status: "PENDING".into(),
+                ..Default::default()
+            }
+        })
+        .collect();
+    Task {
+        arn,
+        id,
+        cluster: cluster.to_string(),
+        task_definition: revision.arn.clone(),
+        containers,
+        last_status: "PROVISIONING".into(),
+        desired_status: "RUNNING".into(),
+        started_at: now(),
+        network_interface: state.next_network_interface(),
+        launch_type: launch_type.into(),
+        overrides: serde_json::json!({"containerOverrides": [], "inferenceAcceleratorOverrides": []}),
+        tags: serde_json::json!([]),
+        ..Default::default()
+    }
+}
+
+/// The log group and stream the `awslogs` driver writes `container`'s output to in task
+/// `task_id`: `prefix/container/task-id` (none without a prefix: ECS then names the stream after
+/// the Docker container, which no API tells).
+fn awslogs_stream(container: &Value, name: &str, task_id: &str) -> Option<(String, String)> {
+    let log = &container["logConfiguration"];
+    if log["logDriver"] != "awslogs" {
+        return None;
+    }
+    let group = log["options"]["awslogs-group"].as_str()?;
+    let prefix = log["options"]["awslogs-stream-prefix"]
+        .as_str()
+        .filter(|prefix| !prefix.is_empty())?;
+    Some((group.to_string(), format!("{prefix}/{name}/{task_id}")))
+}
+
+/// The revision's container definitions with RunTask's `containerOverrides` applied: `command`
+/// replaces the definition's, `environment` is merged into its by name.
+pub fn container_definitions(revision: &Revision, overrides: &Value) -> Vec<Value> {
+    let mut definitions: Vec<Value> = revision.definition["containerDefinitions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for entry in overrides["containerOverrides"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let Some(definition) = definitions
+            .iter_mut()
+            .find(|definition| definition["name"] == entry["name"])
+        else {
+            continue;
+        };
+        if let Some(command) = entry.get("command").filter(|c| c.is_array()) {
+            definition["command"] = command.clone();
+        }
+        if let Some(extra) = entry["environment"].as_array() {
+            let mut environment = definition["environment"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for variable in extra {
+                environment.retain(|existing| existing["name"] != variable["name"]);
+                environment.push(variable.clone());
+            }
+            definition["environment"] = Value::Array(environment);
+        }
+    }
+    definitions
+}
+
+/// Starts the task's containers in order; the first gets the task's own network namespace and
+/// the others join it, as the containers of an awsvpc task share one network interface. An
+/// image that cannot be pulled stops the task as ECS does: TaskFailedToStart.
+async fn start_task(
+    settings: &Settings,
+    docker: &bollard::Docker,
+    task: &mut Task,
+    definitions: &[Value],
+) {
+    let mut namespace: Option<String> = None;
+    for (index, container) in definitions.iter().enumerate() {
+        let health = container_health_check(container);
+        let name = match index {
+            0 => format!("deployer-emulator-{}", task.id),
+            _ => format!(
+                "deployer-emulator-{}-{}",
+                task.id, task.containers[index].name
+            ),
+        };
+        let network = namespace
+            .as_ref()
+            .map_or_else(|| "none".to_string(), |first| format!("container:{first}"));
+        match start_container(
+            settings,
+            docker,
+            &task.arn,
+            container,
+            health.clone(),
+            &name,
+            &network,
+        )
+        .await
+        {
+            Ok((id, image_health)) => {
+                namespace.get_or_insert_with(|| id.clone());
+                task.containers[index].id = Some(id);
+                task.containers[index].has_health = health.is_some() || image_health;
+            }
+            Err(message) => {
+                let reason = format!("CannotPullContainerError: {message}");
+                task.containers[index].reason = Some(reason.clone());
+                stop(task, &reason, "TaskFailedToStart");
+                for id in task.containers.iter().filter_map(|c| c.id.as_deref()) {
+                    remove(docker, id).await;
+                }
+                break;
+            }
+        }
+    }
+    if task.last_status != "STOPPED" {
+        task.last_status = "PENDING".into();
+    }
+}
+
+/// Starts the containers of RunTask's tasks (one at a time, as the engine pulls); a task
+/// stopped before it was started never starts.
+async fn launch_standalone(
+    settings: &Settings,
+    state: &Arc<Mutex<State>>,
+    docker: &bollard::Docker,
+) {
+    loop {
+        let next = {
+            let mut state = state.lock().await;
+            let Some(index) = state.tasks.iter().position(|t| t.awaiting_launch) else {
+                return;
+            };
+            let task = &mut state.tasks[index];
+            if task.desired_status == "STOPPED" {
+                task.awaiting_launch = false;
+                let reason = task
+                    .stopped_reason
+                    .clone()
+                    .unwrap_or_else(|| "Task stopped by user".into());
+                let code = task
+                    .stop_code
+                    .clone()
+                    .unwrap_or_else(|| "UserInitiated".into());
+                stop(task, &reason, &code);
+                continue;
+            }
+            let task = task.clone();
+            let definitions = state
+                .find_revision(&task.task_definition)
+                .map(|revision| container_definitions(revision, &task.overrides))
+                .unwrap_or_default();
+            (task, definitions)
+        };
+        let (mut task, definitions) = next;
+        start_task(settings, docker, &mut task, &definitions).await;
+        let mut state = state.lock().await;
+        if let Some(stored) = state.tasks.iter_mut().find(|t| t.arn == task.arn) {
+            let stop_requested = stored.desired_status == "STOPPED";
+            let (reason, code) = (stored.stopped_reason.clone(), stored.stop_code.clone());
+            task.awaiting_launch = false;
+            if stop_requested {
+                task.desired_status = "STOPPED".into();
+                task.stopped_reason = task.stopped_reason.clone().or(reason);
+                task.stop_code = task.stop_code.clone().or(code);
+            }
+            *stored = task;
+        }
+    }
+}
+
+/// What each started container has written so far, with Docker's timestamps, for the CloudWatch
+/// Logs API (only containers that log with `awslogs`).
+async fn read_logs(docker: &bollard::Docker, container: &str) -> Option<Vec<(i64, String)>> {
+    let options = bollard::query_parameters::LogsOptions {
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        ..Default::default()
+    };
+    let mut stream = docker.logs(container, Some(options));
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        bytes.extend_from_slice(chunk.ok()?.as_ref());
+    }
+    Some(
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter_map(|line| {
+                let (time, message) = line.split_once(' ').unwrap_or((line, ""));
+                Some((crate::logs::rfc3339_millis(time)?, message.to_string()))
+            })
+            .collect(),
+    )
 }
 
 /// Pulls (with the registry's credentials) and starts the container; returns its ID and whether
@@ -736,7 +912,9 @@ async fn start_container(
         if let Err(error) = progress {
             // A local image (not from a registry) may still be there.
             if docker.inspect_image(image).await.is_err() {
-                return Err(format!("pull image {image}: {error}"));
+                return Err(format!(
+                    "pull image manifest has been retried 1 time(s): failed to resolve ref {image}: {error}"
+                ));
             }
             break;
         }

@@ -85,7 +85,7 @@ pub struct Service {
     pub last_placement_failure: f64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Task {
     pub arn: String,
     pub id: String,
@@ -109,11 +109,21 @@ pub struct Task {
     pub healthy_at: Option<f64>,
     /// The task's elastic network interface, as awsvpc tasks have one.
     pub network_interface: NetworkInterface,
+    /// `startedBy`: the deployment's ID for a service's tasks, RunTask's `startedBy` otherwise.
+    pub started_by: Option<String>,
+    /// `group`: `service:NAME`, or RunTask's (default `family:FAMILY`).
+    pub group: String,
+    pub launch_type: String,
+    /// RunTask's `overrides`, as given.
+    pub overrides: Value,
+    pub tags: Value,
+    /// A RunTask task whose containers the runner has not started yet.
+    pub awaiting_launch: bool,
 }
 
 /// A task's ENI as DescribeTasks reports it. The address is a label in the answers only: traffic
 /// reaches the task through its network namespace, never through this address.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NetworkInterface {
     pub attachment_id: String,
     pub id: String,
@@ -316,7 +326,7 @@ impl Service {
 }
 
 /// One container of a task, as DescribeTasks reports it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TaskContainer {
     pub name: String,
     pub essential: bool,
@@ -327,6 +337,11 @@ pub struct TaskContainer {
     pub reason: Option<String>,
     /// Whether it has a health check: the task definition's, or its image's HEALTHCHECK.
     pub has_health: bool,
+    /// With the `awslogs` driver: the log group and stream (`prefix/container/task-id`).
+    pub log_stream: Option<(String, String)>,
+    /// What the container wrote (stdout and stderr), with each line's time in milliseconds, as
+    /// CloudWatch Logs serves it; kept after the container is removed.
+    pub log_lines: Vec<(i64, String)>,
 }
 
 impl Task {
@@ -342,12 +357,14 @@ impl Task {
             "taskArn": self.arn,
             "clusterArn": self.arn.split(":task/").next().map(|prefix| format!("{prefix}:cluster/{}", self.cluster)),
             "taskDefinitionArn": self.task_definition,
-            "group": format!("service:{}", self.service),
+            "group": self.group,
             "lastStatus": self.last_status,
             "desiredStatus": self.desired_status,
             "healthStatus": if self.healthy { "HEALTHY" } else { "UNKNOWN" },
-            "launchType": "FARGATE",
-            "startedBy": self.deployment_id,
+            "launchType": self.launch_type,
+            "startedBy": self.started_by,
+            "overrides": self.overrides,
+            "tags": self.tags,
             "createdAt": self.started_at,
             "startedAt": self.started_at,
             "stoppedAt": self.stopped_at,

@@ -155,6 +155,56 @@ impl Ecs {
             })
     }
 
+    /// One RunTask call with the input as planned; answers RunTask's JSON (`tasks`, `failures`).
+    pub async fn run_task(&self, input: &Value) -> Result<Value, Error> {
+        let body =
+            serde_json::to_vec(input).map_err(|e| Error::usage(format!("RunTask JSON: {e}")))?;
+        let text = |key: &str| input.get(key).and_then(Value::as_str).unwrap_or_default();
+        let capture = CaptureBody::default();
+        let sent = self
+            .client
+            .run_task()
+            .cluster(text("cluster"))
+            .task_definition(text("taskDefinition"))
+            .customize()
+            .interceptor(ReplaceBody(Arc::new(body)))
+            .interceptor(capture.clone())
+            .send()
+            .await;
+        capture
+            .answer("ecs:RunTask", sent)
+            .map_err(|e| cluster_hint(e, text("cluster")))
+    }
+
+    /// DescribeTasks of these tasks, as ECS sent it; errors keep their kind so a waiter can
+    /// back off on throttling.
+    pub async fn describe_tasks(&self, cluster: &str, tasks: &[String]) -> Result<Value, ApiError> {
+        let capture = CaptureBody::default();
+        let sent = self
+            .client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(tasks.to_vec()))
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await;
+        capture.answer("ecs:DescribeTasks", sent)
+    }
+
+    /// Asks ECS to stop the task, saying why.
+    pub async fn stop_task(&self, cluster: &str, task: &str, reason: &str) -> Result<(), Error> {
+        self.client
+            .stop_task()
+            .cluster(cluster)
+            .task(task)
+            .reason(reason)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:StopTask", e))?;
+        Ok(())
+    }
+
     /// The service, or `None` when ECS reports it MISSING.
     pub async fn describe_service(
         &self,

@@ -7,5 +7,6 @@ pub mod ecr_public;
 pub mod ecs;
 pub mod elb;
 pub mod events;
+pub mod logs;
 pub mod raw_json;
 pub mod scheduler;

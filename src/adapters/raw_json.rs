@@ -10,6 +10,7 @@ use aws_sdk_ecs::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_types::body::SdkBody;
 use serde_json::Value;
 
+use super::aws::ApiError;
 use crate::error::Error;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -29,6 +30,10 @@ impl Intercept for CaptureBody {
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        // Only answers: an error's body is the SDK's to word.
+        if !context.response().status().is_success() {
+            return Ok(());
+        }
         if let Some(bytes) = context.response().body().bytes() {
             *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes.to_vec());
         }
@@ -37,6 +42,48 @@ impl Intercept for CaptureBody {
 }
 
 impl CaptureBody {
+    fn has_body(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    /// The answer of a call whose JSON is all deployer reads: a successful answer the SDK's
+    /// types cannot hold (a number where the model says string, as moto sends containers'
+    /// `cpu`) is still the answer.
+    pub fn answer<T, R>(
+        &self,
+        action: &'static str,
+        sent: Result<
+            T,
+            aws_sdk_ecs::error::SdkError<
+                impl aws_sdk_ecs::error::ProvideErrorMetadata
+                    + std::error::Error
+                    + Send
+                    + Sync
+                    + 'static,
+                R,
+            >,
+        >,
+    ) -> Result<Value, ApiError>
+    where
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        match sent {
+            Ok(_) => {}
+            Err(aws_sdk_ecs::error::SdkError::ResponseError(unreadable)) if self.has_body() => {
+                tracing::debug!(
+                    "{action}: the SDK cannot read the answer ({unreadable:?}); reading it as JSON"
+                );
+            }
+            Err(error) => return Err(ApiError::from_sdk(action, error)),
+        }
+        self.json(action).map_err(|error| ApiError {
+            action,
+            kind: super::aws::ApiErrorKind::Other,
+            code: None,
+            message: error.message,
+        })
+    }
+
     pub fn json(&self, action: &str) -> Result<Value, Error> {
         let bytes = self
             .0

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use super::args::*;
 use super::settings::*;
 use crate::commands::{
-    deploy, ecr_login, push, register, render, repo, rollback, tag_image, update_service,
+    deploy, ecr_login, push, register, render, repo, rollback, run_task, tag_image, update_service,
     wait_service,
 };
 use crate::env;
@@ -31,10 +31,21 @@ pub fn execute(cli: Cli) -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        let dispatch = dispatch(cli);
+        tokio::pin!(dispatch);
         tokio::select! {
-            result = dispatch(cli) => result,
-            signal = interrupted() => Err(Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"))
-                .with_hint(output::interrupt_hint().unwrap_or_else(|| "nothing more was started".to_string()))),
+            result = &mut dispatch => result,
+            signal = interrupted() => {
+                if output::hand_over_interrupt(signal) {
+                    // The command cleans up what it started and ends; a second signal ends it now.
+                    tokio::select! {
+                        result = &mut dispatch => result,
+                        signal = interrupted() => Err(interruption(signal)),
+                    }
+                } else {
+                    Err(interruption(signal))
+                }
+            }
         }
     });
     // Do not wait for the blocking context writer: the daemon connection is gone.
@@ -47,6 +58,12 @@ pub fn execute(cli: Cli) -> ExitCode {
             error.exit_code()
         }
     }
+}
+
+fn interruption(signal: &str) -> Error {
+    Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}")).with_hint(
+        output::interrupt_hint().unwrap_or_else(|| "nothing more was started".to_string()),
+    )
 }
 
 async fn interrupted() -> &'static str {
@@ -194,6 +211,18 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 output::append_export_env(&path, &outcome.export_env())?;
             }
         }
+        Command::RunTask(command) => {
+            let export_env = command.export_env.clone();
+            let settings = run_task_settings(*command, aws)?;
+            let mut outcome = run_task::run(settings).await?;
+            print_run_task(format, &outcome);
+            if let Some(path) = export_env.filter(|_| outcome.run_task_input.is_none()) {
+                output::append_export_env(&path, &outcome.export_env())?;
+            }
+            if let Some(failure) = outcome.failure.take() {
+                return Err(failure);
+            }
+        }
         Command::RenderTaskDefinition(command) => {
             let updates = container_updates(&command.updates)?;
             let tags = task_definition_tags(&command.updates)?;
@@ -271,6 +300,18 @@ fn print_register(format: OutputFormat, outcome: &register::RegisterOutcome) {
             None => output::data(&outcome.task_definition_arn),
         },
         OutputFormat::Json => output::json(&serde_json::to_value(outcome).unwrap_or_default()),
+    }
+}
+
+fn print_run_task(format: OutputFormat, outcome: &run_task::RunTaskOutcome) {
+    match (format, &outcome.run_task_input) {
+        (OutputFormat::Text, Some(input)) => output::json(input),
+        (OutputFormat::Text, None) => {
+            for arn in &outcome.task_arns {
+                output::data(arn);
+            }
+        }
+        (OutputFormat::Json, _) => output::json(&serde_json::to_value(outcome).unwrap_or_default()),
     }
 }
 

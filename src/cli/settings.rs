@@ -10,6 +10,7 @@ use crate::adapters::ecr::NewRepository;
 use crate::adapters::ecs::ServiceCreation;
 use crate::build_context;
 use crate::commands::register::{self, ScheduledTasks};
+use crate::commands::run_task::{RunTaskSettings, RunWait, TaskDefinitionSource};
 use crate::commands::wait::WaitSettings;
 use crate::commands::{ecr_login, push, repo, tag_image, update_service};
 use crate::domain::build_inputs::{
@@ -227,31 +228,150 @@ pub fn update_settings(
         create: args.create_service.then(|| ServiceCreation {
             subnets: args.subnets.clone(),
             security_groups: args.security_groups.clone(),
-            assign_public_ip: args.assign_public_ip.map(|ip| {
-                match ip {
-                    PublicIp::Enabled => "ENABLED",
-                    PublicIp::Disabled => "DISABLED",
-                }
-                .to_string()
-            }),
+            assign_public_ip: args.assign_public_ip.map(public_ip_name),
             load_balancer: args
                 .target_group
                 .clone()
                 .zip(args.container_name.clone())
                 .zip(args.container_port)
                 .map(|((group, name), port)| (group, name, port)),
-            launch_type: args.launch_type.map(|launch| {
-                match launch {
-                    LaunchTypeArg::Fargate => "FARGATE",
-                    LaunchTypeArg::Ec2 => "EC2",
-                    LaunchTypeArg::External => "EXTERNAL",
-                }
-                .to_string()
-            }),
+            launch_type: args.launch_type.map(launch_type_name),
         }),
         wait: wait_settings(wait)?,
         dry_run: args.dry_run,
         scheduled: scheduled_tasks(&args.scheduled)?,
+    })
+}
+
+fn launch_type_name(launch: LaunchTypeArg) -> String {
+    match launch {
+        LaunchTypeArg::Fargate => "FARGATE",
+        LaunchTypeArg::Ec2 => "EC2",
+        LaunchTypeArg::External => "EXTERNAL",
+    }
+    .to_string()
+}
+
+fn public_ip_name(ip: PublicIp) -> String {
+    match ip {
+        PublicIp::Enabled => "ENABLED",
+        PublicIp::Disabled => "DISABLED",
+    }
+    .to_string()
+}
+
+pub fn run_task_settings(args: RunTaskCommand, aws: AwsSettings) -> Result<RunTaskSettings> {
+    use crate::domain::run_task::{self, RunTaskRequest};
+    let usage = |error: run_task::RunTaskError| Error::usage(error.to_string());
+    if !(1..=10).contains(&args.count) {
+        return Err(Error::usage(format!(
+            "--count {} must be 1 to 10 (RunTask starts at most 10 tasks a call)",
+            args.count
+        )));
+    }
+    if args.poll_interval.is_zero() {
+        return Err(Error::usage("--poll-interval must be more than 0"));
+    }
+    let list = |flag: &'static str, value: &Option<String>, keys: &[&str], integers: &[&str]| {
+        value
+            .as_deref()
+            .filter(|value| !value.trim().is_empty())
+            .map(|value| run_task::parse_list(flag, value, keys, integers))
+            .transpose()
+            .map(Option::unwrap_or_default)
+            .map_err(usage)
+    };
+    let placement_constraints = list(
+        "--placement-constraints",
+        &args.placement_constraints,
+        &["type", "expression"],
+        &[],
+    )?;
+    let placement_strategy = list(
+        "--placement-strategy",
+        &args.placement_strategy,
+        &["type", "field"],
+        &[],
+    )?;
+    let capacity_provider_strategy = list(
+        "--capacity-provider-strategy",
+        &args.capacity_provider_strategy,
+        &["capacityProvider", "weight", "base"],
+        &["weight", "base"],
+    )?;
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for value in &args.tags {
+        for (key, val) in run_task::parse_tags(value).map_err(usage)? {
+            tags.retain(|(existing, _)| *existing != key);
+            tags.push((key, val));
+        }
+    }
+    let command = args
+        .command
+        .as_deref()
+        .map(run_task::split_command)
+        .transpose()
+        .map_err(usage)?;
+    let environment = run_task::parse_env(&args.env).map_err(usage)?;
+    let non_empty = |value: Option<String>| value.filter(|value| !value.is_empty());
+    let request = RunTaskRequest {
+        cluster: args.cluster,
+        count: args.count,
+        started_by: non_empty(args.started_by),
+        group: non_empty(args.group),
+        placement_constraints,
+        placement_strategy,
+        launch_type: args.launch_type.map(launch_type_name),
+        capacity_provider_strategy,
+        platform_version: non_empty(args.platform_version),
+        subnets: args.subnets.into_iter().filter(|s| !s.is_empty()).collect(),
+        security_groups: args
+            .security_groups
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect(),
+        assign_public_ip: args.assign_public_ip.map(public_ip_name),
+        overrides: None,
+        tags,
+        enable_ecs_managed_tags: args.enable_ecs_managed_tags,
+        propagate_tags: args.propagate_tags.map(|propagate| {
+            match propagate {
+                PropagateTags::TaskDefinition => "TASK_DEFINITION",
+                PropagateTags::Service => "SERVICE",
+                PropagateTags::None => "NONE",
+            }
+            .to_string()
+        }),
+        enable_execute_command: args.enable_execute_command,
+    };
+    Ok(RunTaskSettings {
+        aws,
+        task_definition: match (&args.task_definition_file, args.task_definition) {
+            (Some(path), _) => {
+                let file = read_task_definition_file(path)?;
+                register::show_file(&file);
+                TaskDefinitionSource::Rendered(file.input)
+            }
+            (None, Some(reference)) => TaskDefinitionSource::Reference(reference),
+            (None, None) => {
+                return Err(Error::usage(
+                    "--task-definition or --task-definition-file is needed",
+                ))
+            }
+        },
+        request,
+        overrides: args.overrides,
+        container: non_empty(args.container),
+        command,
+        environment,
+        wait: args.wait.then(|| RunWait {
+            timeout: args.timeout,
+            poll_interval: args.poll_interval,
+            exit_code_from: non_empty(args.exit_code_from),
+            stop_on_cancel: args.stop_on_cancel,
+            logs: !args.no_logs,
+        }),
+        dry_run: args.dry_run,
     })
 }
 

@@ -10,6 +10,7 @@ pub mod render;
 pub mod repo;
 pub mod repository;
 pub mod rollback;
+pub mod run_task;
 pub mod tag_image;
 pub mod update_service;
 pub mod wait;

@@ -30,9 +30,9 @@ pub struct WaitSettings {
 }
 
 /// Longest quiet stretch in the log: CircleCI kills a step after 10 minutes without output.
-const HEARTBEAT: Duration = Duration::from_secs(55);
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(55);
 /// Longest pause between polls once throttling has pushed the interval up.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long DescribeServices may leave out the deployment UpdateService just answered
 /// (it is eventually consistent) before that counts as the deployment being gone.
 const LISTING_GRACE: Duration = Duration::from_secs(30);
@@ -314,7 +314,7 @@ fn health_checked_containers(described: &serde_json::Value) -> Vec<String> {
 
 /// Spreads the polls of concurrent deployers: 85% to 95% of the interval, deterministic per
 /// attempt. Only ever shorter, so a state change is seen within one interval of happening.
-fn jittered(interval: Duration, attempt: u64) -> Duration {
+pub(crate) fn jittered(interval: Duration, attempt: u64) -> Duration {
     let spread = (attempt.wrapping_mul(2654435761) % 11) as f64 / 100.0;
     interval.mul_f64(0.85 + spread)
 }

@@ -14,6 +14,7 @@ pub mod push_progress;
 pub mod reference;
 pub mod retag;
 pub mod rollout;
+pub mod run_task;
 pub mod scheduled_task;
 pub mod tag_mutability;
 pub mod task_definition;

@@ -12,7 +12,7 @@ pub(crate) fn tutorial_site() -> PathBuf {
 }
 
 /// deployer pointed at an emulator endpoint.
-fn on(endpoint: &str) -> Command {
+pub(crate) fn on(endpoint: &str) -> Command {
     let mut command = deployer(Path::new("/"));
     command.env("AWS_ENDPOINT_URL", endpoint);
     command

@@ -9,6 +9,7 @@ mod orb;
 mod plan;
 mod push;
 mod register;
+mod run_task;
 mod support;
 mod update_service;
 mod wait;

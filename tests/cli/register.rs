@@ -79,9 +79,12 @@ fn registers_a_revision_of_the_family_with_an_image_update_and_exports_its_arn()
         registered["tags"],
         json!([{"key": "team", "value": "web"}, {"key": "app", "value": "tutorial-site"}, {"key": "release", "value": "v2"}])
     );
+    let exported = crate::support::exported_to_later_steps(&env_file);
     assert_eq!(
-        std::fs::read_to_string(&env_file).unwrap(),
-        format!("DEPLOYER_TASK_DEFINITION_ARN={arn}\n")
+        exported
+            .get("DEPLOYER_TASK_DEFINITION_ARN")
+            .map(String::as_str),
+        Some(arn)
     );
     assert_eq!(api.revisions(&family).len(), 2);
 
