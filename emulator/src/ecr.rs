@@ -21,12 +21,39 @@ pub async fn handle(context: &Context, operation: &str, input: &Value) -> Answer
             existing(context, &name).await?;
             Ok(json!({"repositoryName": name, "registryId": context.settings.account}))
         }
+        "TagResource" => {
+            // Accepted for a repository that exists; the emulator keeps no resource tags.
+            let arn = required(input, "resourceArn")?;
+            let name = arn
+                .rsplit_once(":repository/")
+                .map_or(arn, |(_, name)| name);
+            existing(context, name).await?;
+            Ok(json!({}))
+        }
         "ListImages" => list_images(context, input).await,
         "DescribeImages" => describe_images(context, input).await,
         "BatchGetImage" => batch_get_image(context, input).await,
+        "PutImage" => put_image(context, input).await,
         other => Err(ApiError::client(
             "UnknownOperationException",
             format!("the emulator does not implement ECR {other}"),
+        )),
+    }
+}
+
+/// ECR Public (`SpencerFrontendService`): only its token, for the registry the emulator fronts.
+pub async fn handle_public(context: &Context, operation: &str) -> Answer {
+    match operation {
+        "GetAuthorizationToken" => {
+            let data = authorization(context)["authorizationData"][0].clone();
+            Ok(json!({"authorizationData": {
+                "authorizationToken": data["authorizationToken"],
+                "expiresAt": data["expiresAt"],
+            }}))
+        }
+        other => Err(ApiError::client(
+            "UnknownOperationException",
+            format!("the emulator does not implement ECR Public {other}"),
         )),
     }
 }
@@ -268,4 +295,115 @@ async fn batch_get_image(context: &Context, input: &Value) -> Answer {
         }
     }
     Ok(json!({"images": found, "failures": failures}))
+}
+
+/// PutImage as ECR does it: the manifest bytes are stored under the tag in the registry (no
+/// layer moves); a tag holding these bytes already is ImageAlreadyExistsException, an IMMUTABLE
+/// tag holding others is ImageTagAlreadyExistsException, a wrong imageDigest is refused.
+async fn put_image(context: &Context, input: &Value) -> Answer {
+    use sha2::Digest;
+    let name = required(input, "repositoryName")?.to_string();
+    let manifest = required(input, "imageManifest")?.to_string();
+    let tag = required(input, "imageTag")?.to_string();
+    let repository = existing(context, &name).await?;
+    let media_type = match input.get("imageManifestMediaType").and_then(Value::as_str) {
+        Some(media_type) => media_type.to_string(),
+        None => serde_json::from_str::<Value>(&manifest)
+            .ok()
+            .and_then(|v| v["mediaType"].as_str().map(str::to_string))
+            .ok_or_else(|| {
+                ApiError::client(
+                    "InvalidParameterException",
+                    "image manifest mediatype not provided in manifest or parameter",
+                )
+            })?,
+    };
+    let hex: String = sha2::Sha256::digest(manifest.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let digest = format!("sha256:{hex}");
+    if let Some(given) = input.get("imageDigest").and_then(Value::as_str) {
+        if given != digest {
+            return Err(ApiError::client(
+                "ImageDigestDoesNotMatchException",
+                format!("The imageDigest {given} does not match the manifest's digest {digest}"),
+            ));
+        }
+    }
+    let held = images(context, &name)
+        .await?
+        .into_iter()
+        .find(|(t, _, _, _)| *t == tag)
+        .map(|(_, d, _, _)| d);
+    match held {
+        Some(held) if held == digest => {
+            return Err(ApiError::client(
+                "ImageAlreadyExistsException",
+                format!("Image with digest '{digest}' and tag '{tag}' already exists in the repository with name '{name}'"),
+            ))
+        }
+        Some(_) if repository.tag_mutability == "IMMUTABLE" => {
+            return Err(ApiError::client(
+                "ImageTagAlreadyExistsException",
+                format!("The image tag '{tag}' already exists in the '{name}' repository and cannot be overwritten because the repository is immutable."),
+            ))
+        }
+        _ => {}
+    }
+    registry_put_manifest(context, &name, &tag, &media_type, &manifest).await?;
+    Ok(json!({"image": {
+        "registryId": context.settings.account,
+        "repositoryName": name,
+        "imageId": {"imageTag": tag, "imageDigest": digest},
+        "imageManifest": manifest,
+        "imageManifestMediaType": media_type,
+    }}))
+}
+
+/// A manifest PUT on the registry's API with its credentials.
+async fn registry_put_manifest(
+    context: &Context,
+    name: &str,
+    tag: &str,
+    media_type: &str,
+    manifest: &str,
+) -> Result<(), ApiError> {
+    let settings = context.settings.clone();
+    let url = format!("http://{}/v2/{name}/manifests/{tag}", settings.registry);
+    let (media_type, manifest) = (media_type.to_string(), manifest.to_string());
+    tokio::task::spawn_blocking(move || {
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            settings.registry_user, settings.registry_password
+        ));
+        match ureq::put(&url)
+            .set("Authorization", &format!("Basic {basic}"))
+            .set("Content-Type", &media_type)
+            .send_string(&manifest)
+        {
+            Ok(_) => Ok(()),
+            // What the registry refuses (a manifest naming blobs it lacks) ECR refuses too.
+            Err(ureq::Error::Status(status, response)) if status < 500 => Err(ApiError::client(
+                "InvalidParameterException",
+                format!(
+                    "the registry refused the manifest ({status}): {}",
+                    response.into_string().unwrap_or_default()
+                ),
+            )),
+            Err(error) => Err(ApiError {
+                code: "ServerException",
+                message: format!("the registry cannot be reached: {error}"),
+                status: hyper::StatusCode::INTERNAL_SERVER_ERROR,
+            }),
+        }
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(ApiError {
+            code: "ServerException",
+            message: e.to_string(),
+            status: hyper::StatusCode::INTERNAL_SERVER_ERROR,
+        })
+    })
 }

@@ -21,6 +21,7 @@ use crate::secret::Secret;
 #[derive(Debug, Clone)]
 pub struct Repository {
     pub name: String,
+    pub arn: String,
     pub uri: String,
     pub tag_mutability: String,
     pub exclusion_filters: Vec<String>,
@@ -42,6 +43,32 @@ pub enum ImageLookup {
     /// The caller may not ask (no `ecr:DescribeImages`): the reason, to show.
     NotAllowed(String),
 }
+
+/// An image's manifest as ECR stores it: the exact bytes, their media type and digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredManifest {
+    pub digest: String,
+    pub media_type: String,
+    pub manifest: String,
+}
+
+/// What PutImage did with a tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutImageResult {
+    /// The tag now names the manifest.
+    Tagged,
+    /// ECR says the tag names this manifest already (ImageAlreadyExistsException).
+    AlreadyThere,
+}
+
+/// Every manifest type BatchGetImage may answer, so an image index or manifest list comes back
+/// as it is stored rather than refused or converted.
+const MANIFEST_MEDIA_TYPES: [&str; 4] = [
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+];
 
 /// Settings for a repository that `--create-repo` creates.
 #[derive(Debug, Clone)]
@@ -361,12 +388,9 @@ impl Ecr {
                     .map(|digest| ImageIdentifier::builder().image_digest(digest).build())
                     .collect(),
             ))
-            .set_accepted_media_types(Some(vec![
-                "application/vnd.docker.distribution.manifest.v2+json".to_string(),
-                "application/vnd.docker.distribution.manifest.list.v2+json".to_string(),
-                "application/vnd.oci.image.manifest.v1+json".to_string(),
-                "application/vnd.oci.image.index.v1+json".to_string(),
-            ]))
+            .set_accepted_media_types(Some(
+                MANIFEST_MEDIA_TYPES.iter().map(|t| t.to_string()).collect(),
+            ))
             .send()
             .await
             .map_err(|e| ApiError::from_sdk("ecr:BatchGetImage", e))?;
@@ -379,11 +403,134 @@ impl Ecr {
             })
             .collect())
     }
+
+    /// The manifest `tag` names, exactly as stored (index or manifest), or `None` when the
+    /// repository has no such tag.
+    pub async fn stored_manifest(
+        &self,
+        name: &str,
+        tag: &str,
+    ) -> Result<Option<StoredManifest>, Error> {
+        let answer = self
+            .client
+            .batch_get_image()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(name)
+            .image_ids(ImageIdentifier::builder().image_tag(tag).build())
+            .set_accepted_media_types(Some(
+                MANIFEST_MEDIA_TYPES.iter().map(|t| t.to_string()).collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecr:BatchGetImage", e))?;
+        if let Some(failure) = answer.failures().first() {
+            let code = failure
+                .failure_code()
+                .map(|code| code.as_str().to_string())
+                .unwrap_or_default();
+            if code == "ImageNotFound" || code == "ImageTagDoesNotMatchDigest" {
+                return Ok(None);
+            }
+            return Err(Error::environment(format!(
+                "ecr:BatchGetImage could not read {name}:{tag}: {code} {}",
+                failure.failure_reason().unwrap_or_default()
+            )));
+        }
+        let Some(image) = answer.images().first() else {
+            return Ok(None);
+        };
+        let manifest = image.image_manifest().ok_or_else(|| {
+            Error::environment(format!(
+                "ecr:BatchGetImage answered no manifest for {name}:{tag}"
+            ))
+        })?;
+        let digest = image
+            .image_id()
+            .and_then(|id| id.image_digest())
+            .ok_or_else(|| {
+                Error::environment(format!(
+                    "ecr:BatchGetImage answered no digest for {name}:{tag}"
+                ))
+            })?;
+        // ECR names the media type; older answers leave it to the manifest's own field.
+        let media_type = image
+            .image_manifest_media_type()
+            .map(str::to_string)
+            .or_else(|| {
+                serde_json::from_str::<serde_json::Value>(manifest)
+                    .ok()?
+                    .get("mediaType")?
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        Ok(Some(StoredManifest {
+            digest: digest.to_string(),
+            media_type,
+            manifest: manifest.to_string(),
+        }))
+    }
+
+    /// Puts `manifest` under `tag` (ECR checks the bytes against the digest): no layer moves.
+    pub async fn put_image(
+        &self,
+        name: &str,
+        tag: &str,
+        manifest: &StoredManifest,
+    ) -> Result<PutImageResult, Error> {
+        let answer = self
+            .client
+            .put_image()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(name)
+            .image_tag(tag)
+            .image_manifest(&manifest.manifest)
+            .set_image_manifest_media_type(
+                (!manifest.media_type.is_empty()).then(|| manifest.media_type.clone()),
+            )
+            .image_digest(&manifest.digest)
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(PutImageResult::Tagged),
+            Err(error) => {
+                let error = ApiError::from_sdk("ecr:PutImage", error);
+                if error.is_code("ImageAlreadyExistsException") {
+                    Ok(PutImageResult::AlreadyThere)
+                } else {
+                    Err(error.into())
+                }
+            }
+        }
+    }
+
+    /// Adds (or overwrites by key) resource tags of the repository `arn`.
+    pub async fn tag_resource(&self, arn: &str, tags: &[(String, String)]) -> Result<(), Error> {
+        let tags = tags
+            .iter()
+            .map(|(key, value)| {
+                Tag::builder()
+                    .key(key)
+                    .value(value)
+                    .build()
+                    .map_err(|e| Error::usage(format!("--repo-tags {key}: {e}")))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecr:TagResource", e))?;
+        Ok(())
+    }
 }
 
 fn repository(repository: &aws_sdk_ecr::types::Repository) -> Repository {
     Repository {
         name: repository.repository_name().unwrap_or_default().to_string(),
+        arn: repository.repository_arn().unwrap_or_default().to_string(),
         uri: repository.repository_uri().unwrap_or_default().to_string(),
         tag_mutability: repository
             .image_tag_mutability()
@@ -394,5 +541,117 @@ fn repository(repository: &aws_sdk_ecr::types::Repository) -> Repository {
             .iter()
             .map(|filter| filter.filter().to_string())
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ecr::operation::batch_get_image::BatchGetImageOutput;
+    use aws_sdk_ecr::operation::put_image::PutImageError;
+    use aws_sdk_ecr::types::error::ImageAlreadyExistsException;
+    use aws_sdk_ecr::types::{Image, ImageFailure, ImageFailureCode};
+    use aws_sdk_ecr::Client;
+    use aws_smithy_mocks::{mock, mock_client};
+
+    const INDEX: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
+    const DIGEST: &str = "sha256:4444444444444444444444444444444444444444444444444444444444444444";
+
+    fn ecr(client: Client) -> Ecr {
+        Ecr {
+            client,
+            registry_id: None,
+            region: Some("eu-west-1".to_string()),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_index_is_read_as_stored_and_a_missing_tag_is_none() {
+        let found = mock!(Client::batch_get_image)
+            .match_requests(|request| {
+                request.image_ids()[0].image_tag() == Some("abc123")
+                    && request
+                        .accepted_media_types()
+                        .contains(&"application/vnd.oci.image.index.v1+json".to_string())
+            })
+            .then_output(|| {
+                // No imageManifestMediaType: the manifest's own field names it.
+                BatchGetImageOutput::builder()
+                    .images(
+                        Image::builder()
+                            .image_id(
+                                ImageIdentifier::builder()
+                                    .image_tag("abc123")
+                                    .image_digest(DIGEST)
+                                    .build(),
+                            )
+                            .image_manifest(INDEX)
+                            .build(),
+                    )
+                    .build()
+            });
+        let missing = mock!(Client::batch_get_image).then_output(|| {
+            BatchGetImageOutput::builder()
+                .failures(
+                    ImageFailure::builder()
+                        .image_id(ImageIdentifier::builder().image_tag("v9").build())
+                        .failure_code(ImageFailureCode::ImageNotFound)
+                        .failure_reason("Requested image not found")
+                        .build(),
+                )
+                .build()
+        });
+        let registry = ecr(mock_client!(aws_sdk_ecr, [&found, &missing]));
+        let stored = registry
+            .stored_manifest("tutorial-site", "abc123")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.media_type, "application/vnd.oci.image.index.v1+json");
+        assert_eq!(stored.digest, DIGEST);
+        assert_eq!(stored.manifest, INDEX);
+        assert_eq!(
+            registry
+                .stored_manifest("tutorial-site", "v9")
+                .await
+                .unwrap(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn put_image_sends_the_bytes_with_type_and_digest_and_knows_a_tag_already_there() {
+        let stored = StoredManifest {
+            digest: DIGEST.to_string(),
+            media_type: "application/vnd.oci.image.index.v1+json".to_string(),
+            manifest: INDEX.to_string(),
+        };
+        let already = mock!(Client::put_image)
+            .match_requests(|request| {
+                request.image_tag() == Some("production")
+                    && request.image_manifest() == Some(INDEX)
+                    && request.image_manifest_media_type()
+                        == Some("application/vnd.oci.image.index.v1+json")
+                    && request.image_digest() == Some(DIGEST)
+            })
+            .then_error(|| {
+                PutImageError::ImageAlreadyExistsException(
+                    ImageAlreadyExistsException::builder()
+                        .meta(
+                            aws_smithy_types::error::ErrorMetadata::builder()
+                                .code("ImageAlreadyExistsException")
+                                .build(),
+                        )
+                        .build(),
+                )
+            });
+        let registry = ecr(mock_client!(aws_sdk_ecr, [&already]));
+        assert_eq!(
+            registry
+                .put_image("tutorial-site", "production", &stored)
+                .await
+                .unwrap(),
+            PutImageResult::AlreadyThere
+        );
     }
 }

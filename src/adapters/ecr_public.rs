@@ -119,6 +119,22 @@ impl EcrPublic {
         Ok(())
     }
 
+    /// Adds (or overwrites by key) resource tags of the repository `arn`.
+    pub async fn tag_resource(&self, arn: &str, tags: &[(String, String)]) -> Result<(), Error> {
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(key, value)| Tag::builder().key(key).value(value).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecr-public:TagResource", e))?;
+        Ok(())
+    }
+
     /// Every tag with its manifest digest, over all pages.
     pub async fn tagged_digests(&self, name: &str) -> Result<BTreeMap<String, String>, Error> {
         let mut pages = self
@@ -145,6 +161,7 @@ impl EcrPublic {
 fn repository(repository: &aws_sdk_ecrpublic::types::Repository) -> Repository {
     Repository {
         name: repository.repository_name().unwrap_or_default().to_string(),
+        arn: repository.repository_arn().unwrap_or_default().to_string(),
         uri: repository.repository_uri().unwrap_or_default().to_string(),
         // ECR Public has no immutable tags.
         tag_mutability: "MUTABLE".to_string(),

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use super::args::*;
 use super::settings::*;
 use crate::commands::{
-    deploy, ecr_login, push, register, render, rollback, run_task, update_service, wait_service,
+    deploy, ecr_login, push, register, render, repo, rollback, run_task, tag_image, update_service,
+    wait_service,
 };
 use crate::env;
 use crate::error::{Error, ErrorKind, Result};
@@ -266,6 +267,32 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let outcome = ecr_login::run(settings).await?;
             match format {
                 OutputFormat::Text => output::data(&outcome.registry),
+                OutputFormat::Json => {
+                    output::json(&serde_json::to_value(&outcome).unwrap_or_default())
+                }
+            }
+        }
+        Command::TagImage(args) => {
+            let settings = tag_image_settings(args, aws)?;
+            let outcome = tag_image::run(settings).await?;
+            match format {
+                OutputFormat::Text => {
+                    output::data(&outcome.image);
+                    for reference in &outcome.references {
+                        output::data(reference);
+                    }
+                }
+                OutputFormat::Json => {
+                    output::json(&serde_json::to_value(&outcome).unwrap_or_default())
+                }
+            }
+        }
+        Command::Repo(command) => {
+            let settings = repo_settings(command, aws)?;
+            let outcome = repo::run(settings).await?;
+            match format {
+                OutputFormat::Text if outcome.uri.is_empty() => {}
+                OutputFormat::Text => output::data(&outcome.uri),
                 OutputFormat::Json => {
                     output::json(&serde_json::to_value(&outcome).unwrap_or_default())
                 }

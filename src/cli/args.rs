@@ -82,6 +82,11 @@ pub enum Command {
     RegisterTaskDefinition(Box<RegisterCommand>),
     /// Write ECR credentials into the Docker CLI's config file (mode 0600) for later docker commands.
     EcrLogin(EcrLoginArgs),
+    /// Add tags to an image already in ECR without pulling it (an index keeps every platform); print REGISTRY/REPO@DIGEST.
+    TagImage(TagImageArgs),
+    /// Create an ECR repository, set its policies, or tag it.
+    #[command(subcommand)]
+    Repo(RepoCommand),
     /// The CircleCI orb's entry point: run a step with its parameters from PARAM_* variables.
     #[command(subcommand)]
     Orb(OrbCommand),
@@ -107,6 +112,34 @@ pub struct RegistryArgs {
     /// Registry HOST[:PORT] to push to instead of the one ECR names (VPC endpoints, tests).
     #[arg(long, env = env::DEPLOYER_REGISTRY)]
     pub registry: Option<String>,
+}
+
+/// How a repository is created (`push --create-repo`, `repo create`).
+#[derive(Debug, Args)]
+pub struct NewRepositoryArgs {
+    /// New repository: scan images on push.
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub repo_scan_on_push: bool,
+
+    /// New repository: tag mutability.
+    #[arg(long, value_enum, default_value_t = TagMutability::Mutable)]
+    pub repo_tag_mutability: TagMutability,
+
+    /// New repository with a *_WITH_EXCLUSION mutability: wildcard filters of the tags that are excepted (repeatable).
+    #[arg(long = "repo-tag-mutability-exclusion", value_name = "FILTER")]
+    pub repo_tag_mutability_exclusions: Vec<String>,
+
+    /// New repository: encryption type.
+    #[arg(long, value_enum)]
+    pub repo_encryption_type: Option<EncryptionType>,
+
+    /// New repository with --repo-encryption-type KMS or KMS_DSSE: the KMS key ARN or alias.
+    #[arg(long)]
+    pub repo_kms_key: Option<String>,
+
+    /// New repository: resource tags, as Key=Value,Key=Value or a JSON list of {"Key","Value"}.
+    #[arg(long)]
+    pub repo_tags: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -138,29 +171,8 @@ pub struct PushArgs {
     #[arg(long)]
     pub create_repo: bool,
 
-    /// With --create-repo: scan images on push.
-    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub repo_scan_on_push: bool,
-
-    /// With --create-repo: tag mutability.
-    #[arg(long, value_enum, default_value_t = TagMutability::Mutable)]
-    pub repo_tag_mutability: TagMutability,
-
-    /// With --create-repo and a *_WITH_EXCLUSION mutability: wildcard filters of the tags that are excepted (repeatable).
-    #[arg(long = "repo-tag-mutability-exclusion", value_name = "FILTER")]
-    pub repo_tag_mutability_exclusions: Vec<String>,
-
-    /// With --create-repo: encryption type.
-    #[arg(long, value_enum)]
-    pub repo_encryption_type: Option<EncryptionType>,
-
-    /// With --create-repo and --repo-encryption-type KMS or KMS_DSSE: the KMS key ARN or alias.
-    #[arg(long)]
-    pub repo_kms_key: Option<String>,
-
-    /// With --create-repo: resource tags, as Key=Value,Key=Value or a JSON list of {"Key","Value"}.
-    #[arg(long)]
-    pub repo_tags: Option<String>,
+    #[command(flatten)]
+    pub new_repository: NewRepositoryArgs,
 
     /// A JSON repository policy to apply (ecr:SetRepositoryPolicy).
     #[arg(long)]
@@ -235,8 +247,8 @@ pub struct PushArgs {
     #[arg(long)]
     pub pull: bool,
 
-    /// Do not build: push the local image named by --image.
-    #[arg(long, requires = "image")]
+    /// Do not build: push the local image named by --image [default: REGISTRY/REPO:TAG, as push --no-push or docker build -t tagged it].
+    #[arg(long)]
     pub no_build: bool,
 
     /// With --no-build: the local image to push (name[:tag] or ID).
@@ -728,6 +740,99 @@ pub struct EcrLoginArgs {
     /// Store no token: have the Docker CLI fetch one when it needs it from docker-credential-deployer.
     #[arg(long)]
     pub credential_helper: bool,
+
+    /// Log in to ECR Public (public.ecr.aws) with ecr-public:GetAuthorizationToken in us-east-1, instead of the private registry.
+    #[arg(long)]
+    pub public_registry: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TagImageArgs {
+    /// ECR repository name.
+    #[arg(long, env = env::DEPLOYER_REPO)]
+    pub repo: String,
+
+    /// The tag of the image to tag, e.g. $CIRCLE_SHA1.
+    #[arg(long)]
+    pub source_tag: String,
+
+    /// Tags to add: repeat the flag or separate with commas.
+    #[arg(long = "target-tag", default_value = "latest")]
+    pub target_tags: Vec<String>,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    /// Leave every target tag that already exists as it is (whatever image it holds).
+    #[arg(long)]
+    pub skip_when_tags_exist: bool,
+
+    /// Show what would be tagged and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RepoCommand {
+    /// Create the repository (a repository that exists is left as it is); print its URI.
+    Create(RepoCreateArgs),
+    /// Apply a repository policy (ecr:SetRepositoryPolicy) and/or a lifecycle policy.
+    Policy(RepoPolicyArgs),
+    /// Add resource tags to the repository (ecr:TagResource; existing keys get the new value).
+    Tag(RepoTagArgs),
+}
+
+/// The repository every `repo` subcommand works on.
+#[derive(Debug, Args)]
+pub struct RepoTarget {
+    /// ECR repository name.
+    #[arg(long, env = env::DEPLOYER_REPO)]
+    pub repo: String,
+
+    /// The account ID of the registry (default: the caller's account).
+    #[arg(long, env = env::AWS_ECR_REGISTRY_ID)]
+    pub registry_id: Option<String>,
+
+    /// An ECR Public repository (its API is in us-east-1).
+    #[arg(long)]
+    pub public_registry: bool,
+
+    /// Show what would change and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RepoCreateArgs {
+    #[command(flatten)]
+    pub target: RepoTarget,
+
+    #[command(flatten)]
+    pub new_repository: NewRepositoryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RepoPolicyArgs {
+    #[command(flatten)]
+    pub target: RepoTarget,
+
+    /// A JSON repository policy (ecr:SetRepositoryPolicy).
+    #[arg(long, required_unless_present = "lifecycle_policy_path")]
+    pub repo_policy_path: Option<PathBuf>,
+
+    /// A JSON lifecycle policy (ecr:PutLifecyclePolicy).
+    #[arg(long)]
+    pub lifecycle_policy_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RepoTagArgs {
+    #[command(flatten)]
+    pub target: RepoTarget,
+
+    /// Resource tags, as Key=Value,Key=Value or a JSON list of {"Key","Value"}.
+    #[arg(long)]
+    pub repo_tags: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

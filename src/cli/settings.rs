@@ -12,7 +12,7 @@ use crate::build_context;
 use crate::commands::register::{self, ScheduledTasks};
 use crate::commands::run_task::{RunTaskSettings, RunWait, TaskDefinitionSource};
 use crate::commands::wait::WaitSettings;
-use crate::commands::{ecr_login, push, update_service};
+use crate::commands::{ecr_login, push, repo, tag_image, update_service};
 use crate::domain::build_inputs::{
     parse_build_args, parse_cache_from, parse_cache_to, parse_key_values, parse_resource_tags,
     parse_secret, parse_tags, SecretOrigin,
@@ -446,7 +446,7 @@ pub fn push_settings(args: PushArgs, aws: AwsSettings) -> Result<push::PushSetti
     let registry_override = registry_override(&args.registry)?;
     let public = public_registry(&args)?;
     let create_repository = if args.create_repo {
-        Some(new_repository(&args)?)
+        Some(new_repository(&args.repo, &args.new_repository)?)
     } else {
         None
     };
@@ -462,6 +462,7 @@ pub fn push_settings(args: PushArgs, aws: AwsSettings) -> Result<push::PushSetti
         .transpose()?;
     let source = match (&args.image, args.no_build) {
         (Some(image), true) => push::ImageSource::Local(image.clone()),
+        (None, true) => push::ImageSource::LocalTagged,
         _ => push::ImageSource::Build(Box::new(build_settings(&args)?)),
     };
     if let push::ImageSource::Build(build) = &source {
@@ -496,11 +497,21 @@ pub fn public_registry(args: &PushArgs) -> Result<Option<push::PublicRegistry>> 
     if !args.public_registry {
         return Ok(None);
     }
+    refuse_for_public(&args.new_repository, args.lifecycle_policy_path.is_some())?;
+    if let Some(alias) = &args.public_registry_alias {
+        validate_repository(alias)
+            .map_err(|e| Error::usage(format!("--public-registry-alias: {e}")))?;
+    }
+    Ok(Some(push::PublicRegistry {
+        alias: args.public_registry_alias.clone(),
+    }))
+}
+
+/// ECR Public has no tag mutability, scanning, encryption settings or lifecycle policies:
+/// asking for them is an error, not a silent no-op.
+fn refuse_for_public(args: &NewRepositoryArgs, lifecycle_policy: bool) -> Result<()> {
     let unsupported = [
-        (
-            args.lifecycle_policy_path.is_some(),
-            "--lifecycle-policy-path",
-        ),
+        (lifecycle_policy, "--lifecycle-policy-path"),
         (
             args.repo_tag_mutability != TagMutability::Mutable,
             "--repo-tag-mutability",
@@ -515,21 +526,15 @@ pub fn public_registry(args: &PushArgs) -> Result<Option<push::PublicRegistry>> 
         ),
         (args.repo_kms_key.is_some(), "--repo-kms-key"),
     ];
-    if let Some((_, flag)) = unsupported.iter().find(|(given, _)| *given) {
-        return Err(Error::usage(format!(
+    match unsupported.iter().find(|(given, _)| *given) {
+        Some((_, flag)) => Err(Error::usage(format!(
             "{flag} does not apply to ECR Public (--public-registry)"
-        )));
+        ))),
+        None => Ok(()),
     }
-    if let Some(alias) = &args.public_registry_alias {
-        validate_repository(alias)
-            .map_err(|e| Error::usage(format!("--public-registry-alias: {e}")))?;
-    }
-    Ok(Some(push::PublicRegistry {
-        alias: args.public_registry_alias.clone(),
-    }))
 }
 
-pub fn new_repository(args: &PushArgs) -> Result<NewRepository> {
+pub fn new_repository(name: &str, args: &NewRepositoryArgs) -> Result<NewRepository> {
     let mutability = args.repo_tag_mutability;
     let with_exclusion = matches!(
         mutability,
@@ -583,7 +588,7 @@ pub fn new_repository(args: &PushArgs) -> Result<NewRepository> {
         None => Vec::new(),
     };
     Ok(NewRepository {
-        name: args.repo.clone(),
+        name: name.to_string(),
         scan_on_push: args.repo_scan_on_push,
         tag_mutability: mutability.as_str().to_string(),
         exclusion_filters: exclusions,
@@ -767,5 +772,92 @@ pub fn ecr_login_settings(
         registry_override,
         docker_config,
         credential_helper: args.credential_helper,
+        public: args.public_registry,
+    })
+}
+
+pub fn tag_image_settings(
+    args: TagImageArgs,
+    aws: AwsSettings,
+) -> Result<tag_image::TagImageSettings> {
+    validate_repository(&args.repo).map_err(|e| Error::usage(format!("--repo: {e}")))?;
+    let source = parse_tags(std::slice::from_ref(&args.source_tag))
+        .map_err(|e| Error::usage(format!("--source-tag: {e}")))?;
+    let [source_tag] = <[String; 1]>::try_from(source).map_err(|_| {
+        Error::usage(format!(
+            "--source-tag {:?}: give one tag (several go to --target-tag)",
+            args.source_tag
+        ))
+    })?;
+    let target_tags =
+        parse_tags(&args.target_tags).map_err(|e| Error::usage(format!("--target-tag: {e}")))?;
+    let registry_override = registry_override(&args.registry)?;
+    Ok(tag_image::TagImageSettings {
+        aws,
+        repository: args.repo,
+        source_tag,
+        target_tags,
+        registry_id: args.registry.registry_id,
+        registry_override,
+        skip_when_tags_exist: args.skip_when_tags_exist,
+        dry_run: args.dry_run,
+    })
+}
+
+pub fn repo_settings(command: RepoCommand, aws: AwsSettings) -> Result<repo::RepoSettings> {
+    let (target, action) = match command {
+        RepoCommand::Create(args) => {
+            if args.target.public_registry {
+                refuse_for_public(&args.new_repository, false)?;
+            }
+            let new = new_repository(&args.target.repo, &args.new_repository)?;
+            (args.target, repo::RepoAction::Create(new))
+        }
+        RepoCommand::Policy(args) => {
+            if args.target.public_registry && args.lifecycle_policy_path.is_some() {
+                return Err(Error::usage(
+                    "--lifecycle-policy-path does not apply to ECR Public (--public-registry)",
+                ));
+            }
+            let repository_policy = args
+                .repo_policy_path
+                .as_deref()
+                .map(|path| read_policy("--repo-policy-path", path))
+                .transpose()?;
+            let lifecycle_policy = args
+                .lifecycle_policy_path
+                .as_deref()
+                .map(|path| read_policy("--lifecycle-policy-path", path))
+                .transpose()?;
+            (
+                args.target,
+                repo::RepoAction::Policy {
+                    repository_policy,
+                    lifecycle_policy,
+                },
+            )
+        }
+        RepoCommand::Tag(args) => {
+            let tags = parse_resource_tags(&args.repo_tags).map_err(Error::usage)?;
+            if tags.is_empty() {
+                return Err(Error::usage(
+                    "--repo-tags needs at least one tag: Key=Value,Key=Value or [{\"Key\":…,\"Value\":…}]",
+                ));
+            }
+            (args.target, repo::RepoAction::Tag(tags))
+        }
+    };
+    validate_repository(&target.repo).map_err(|e| Error::usage(format!("--repo: {e}")))?;
+    registry_override(&RegistryArgs {
+        registry_id: target.registry_id.clone(),
+        registry: None,
+    })?;
+    Ok(repo::RepoSettings {
+        aws,
+        repository: target.repo,
+        registry_id: target.registry_id,
+        public: target.public_registry,
+        action,
+        dry_run: target.dry_run,
     })
 }

@@ -1,5 +1,5 @@
 //! `docker-credential-deployer`: the Docker CLI's credential-helper protocol, answered with ECR
-//! tokens fetched when the CLI asks, so nothing is ever stored on disk (what the aws-ecr orb's
+//! tokens fetched when the CLI asks (ECR Public's for `public.ecr.aws`), so nothing is ever stored on disk (what the aws-ecr orb's
 //! `use_credentials_helper` and amazon-ecr-credential-helper are for). `deployer ecr-login
 //! --credential-helper` points the Docker config at it; the binary answers under that name
 //! (a symlink to `deployer`).
@@ -13,6 +13,7 @@ use std::io::{IsTerminal, Read, Write};
 
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecr::Ecr;
+use crate::adapters::ecr_public::{EcrPublic, PUBLIC_REGISTRY};
 use crate::domain::ecr_token::parse_private_registry;
 use crate::error::{Error, Result};
 
@@ -83,6 +84,7 @@ fn answer_get(server: &str, aws: &mut AwsSettings) -> Result<String> {
     if server.is_empty() {
         return Err(Error::usage("no server URL on stdin"));
     }
+    let public = is_public_registry(server);
     // An ECR host names its account and region; any other (a VPC endpoint alias, a local
     // registry) is the caller's own registry in the configured region.
     let registry_id = match parse_private_registry(server) {
@@ -98,7 +100,11 @@ fn answer_get(server: &str, aws: &mut AwsSettings) -> Result<String> {
         .map_err(|e| Error::environment(format!("cannot start the async runtime: {e}")))?;
     let credentials = runtime.block_on(async {
         let config = aws::load(aws).await?;
-        Ecr::new(&config, registry_id).authorization().await
+        if public {
+            EcrPublic::new(&config, None).authorization().await
+        } else {
+            Ecr::new(&config, registry_id).authorization().await
+        }
     })?;
     let answer = serde_json::json!({
         "ServerURL": server,
@@ -106,4 +112,29 @@ fn answer_get(server: &str, aws: &mut AwsSettings) -> Result<String> {
         "Secret": credentials.password.expose(),
     });
     Ok(answer.to_string())
+}
+
+/// Whether the Docker CLI asks for ECR Public: `public.ecr.aws`, with or without a scheme or
+/// a path (`https://public.ecr.aws/ALIAS`).
+fn is_public_registry(server: &str) -> bool {
+    let host = server
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    host.split('/').next() == Some(PUBLIC_REGISTRY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_ecr_is_recognised_however_the_cli_names_it() {
+        assert!(is_public_registry("public.ecr.aws"));
+        assert!(is_public_registry("https://public.ecr.aws"));
+        assert!(is_public_registry("public.ecr.aws/a1b2c3d4"));
+        assert!(!is_public_registry(
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+        ));
+        assert!(!is_public_registry("public.ecr.aws.example.com"));
+    }
 }

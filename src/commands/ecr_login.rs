@@ -1,5 +1,5 @@
-//! `deployer ecr-login`: writes ECR credentials into the Docker CLI's config file (mode 0600)
-//! for later `docker` steps. `push` never needs this: it sends credentials per request.
+//! `deployer ecr-login`: writes ECR (or ECR Public) credentials into the Docker CLI's config
+//! file (mode 0600) for later `docker` steps. `push` never needs this: it sends credentials per request.
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::credential_helper;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecr::Ecr;
+use crate::adapters::ecr_public::EcrPublic;
 use crate::domain::docker_config::{
     credential_helper_for, with_credential_helper, with_registry_auth,
 };
@@ -23,6 +24,8 @@ pub struct EcrLoginSettings {
     pub docker_config: PathBuf,
     /// Point the Docker CLI at `docker-credential-deployer` instead of storing a token.
     pub credential_helper: bool,
+    /// Log in to ECR Public (`public.ecr.aws`) instead of the private registry.
+    pub public: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -43,8 +46,14 @@ pub async fn run(settings: EcrLoginSettings) -> Result<EcrLoginOutcome> {
         )));
     }
     let config = aws::load(&settings.aws).await?;
-    let ecr = Ecr::new(&config, settings.registry_id.clone());
-    let mut credentials = ecr.authorization().await?;
+    // ECR Public's token is the caller's, for every public repository: no registry ID.
+    let mut credentials = if settings.public {
+        EcrPublic::new(&config, None).authorization().await?
+    } else {
+        Ecr::new(&config, settings.registry_id.clone())
+            .authorization()
+            .await?
+    };
     if let Some(registry) = &settings.registry_override {
         credentials.registry = registry.clone();
     }

@@ -12,6 +12,8 @@ use crate::adapters::ecr::{Ecr, NewRepository, Repository};
 use crate::adapters::ecr_public::{EcrPublic, PUBLIC_REGISTRY};
 use crate::adapters::registry::{sha256_digest, Registry};
 use crate::build_context::{self, ContextPlan};
+pub use crate::commands::repository::PolicyFile;
+use crate::commands::repository::{self, RegistryApi};
 use crate::domain::dockerfile_features::{self, BuilderKind};
 use crate::domain::ecr_token::{registry_from_repository_uri, RegistryCredentials};
 use crate::domain::platform::{self, Platform};
@@ -26,6 +28,9 @@ pub enum ImageSource {
     Build(Box<BuildSettings>),
     /// `--no-build --image LOCAL`: an image the daemon already has.
     Local(String),
+    /// `--no-build` alone: the image the daemon has as `REGISTRY/REPO:TAG` (what `push
+    /// --no-push` or `docker build -t` left; the aws-ecr orb's `push_image`).
+    LocalTagged,
 }
 
 /// A checked build: the context plan exists, the values parsed.
@@ -177,13 +182,6 @@ impl BuildSettings {
     }
 }
 
-/// A policy document read and parsed before anything is changed.
-#[derive(Debug, Clone)]
-pub struct PolicyFile {
-    pub path: PathBuf,
-    pub text: String,
-}
-
 /// Everything `push` needs, resolved by the CLI layer.
 #[derive(Debug, Clone)]
 pub struct PushSettings {
@@ -208,49 +206,6 @@ pub struct PushSettings {
 #[derive(Debug, Clone, Default)]
 pub struct PublicRegistry {
     pub alias: Option<String>,
-}
-
-/// The registry API behind the push: private ECR or ECR Public.
-enum RegistryApi {
-    Private(Ecr),
-    Public(EcrPublic),
-}
-
-impl RegistryApi {
-    async fn find_repository(&self, name: &str) -> Result<Option<Repository>> {
-        match self {
-            RegistryApi::Private(ecr) => ecr.find_repository(name).await,
-            RegistryApi::Public(ecr) => ecr.find_repository(name).await,
-        }
-    }
-
-    async fn create_repository(&self, new: &NewRepository) -> Result<Repository> {
-        match self {
-            RegistryApi::Private(ecr) => ecr.create_repository(new).await,
-            RegistryApi::Public(ecr) => ecr.create_repository(new).await,
-        }
-    }
-
-    async fn set_repository_policy(&self, name: &str, policy: &str) -> Result<()> {
-        match self {
-            RegistryApi::Private(ecr) => ecr.set_repository_policy(name, policy).await,
-            RegistryApi::Public(ecr) => ecr.set_repository_policy(name, policy).await,
-        }
-    }
-
-    async fn tagged_digests(&self, name: &str) -> Result<BTreeMap<String, String>> {
-        match self {
-            RegistryApi::Private(ecr) => ecr.tagged_digests(name).await,
-            RegistryApi::Public(ecr) => ecr.tagged_digests(name).await,
-        }
-    }
-
-    async fn authorization(&self) -> Result<RegistryCredentials> {
-        match self {
-            RegistryApi::Private(ecr) => ecr.authorization().await,
-            RegistryApi::Public(ecr) => ecr.authorization().await,
-        }
-    }
 }
 
 /// What was pushed, for stdout.
@@ -320,6 +275,8 @@ pub struct PushPlan {
     session: Option<(Docker, RegistryCredentials)>,
     /// The builder for a build, and why it was chosen.
     builder: Option<(Builder, String)>,
+    /// For `--no-build` without `--image`: the ID of the local image every tag names.
+    local_tagged: Option<String>,
 }
 
 impl PushPlan {
@@ -378,6 +335,7 @@ impl PushPlan {
                 }
             ),
             ImageSource::Local(image) => format!("take local image {image}"),
+            ImageSource::LocalTagged => format!("take local image {name}:{}", settings.tags[0]),
         };
         let tags: Vec<String> = settings
             .tags
@@ -407,14 +365,7 @@ pub async fn plan(config: &aws::AwsConfig, settings: &PushSettings) -> Result<Pu
     };
     let repository = api.find_repository(&settings.repository).await?;
     if repository.is_none() && settings.create_repository.is_none() {
-        let registry = settings
-            .registry_id
-            .as_deref()
-            .unwrap_or("of the current account");
-        return Err(Error::usage(format!(
-            "repository {} does not exist in the ECR registry {registry}",
-            settings.repository
-        ))
+        return Err(repository::missing(&settings.repository, settings.registry_id.as_deref())
         .with_hint("check --repo and --registry-id, create it (Terraform's aws_ecr_repository), or pass --create-repo"));
     }
     let mut existing = BTreeMap::new();
@@ -441,7 +392,7 @@ pub async fn plan(config: &aws::AwsConfig, settings: &PushSettings) -> Result<Pu
                 build.check_emulation(&engine, docker.host())?;
                 Some(build.resolve_builder(&engine)?)
             }
-            ImageSource::Local(_) => None,
+            ImageSource::Local(_) | ImageSource::LocalTagged => None,
         };
         let credentials = api.authorization().await?;
         (Some((docker, credentials)), builder)
@@ -473,6 +424,15 @@ pub async fn plan(config: &aws::AwsConfig, settings: &PushSettings) -> Result<Pu
         (Some(path), true) => skip_if_present(settings, &registry, path, &existing),
         _ => None,
     };
+    let local_tagged = match (&settings.source, &session, &skipped) {
+        (ImageSource::LocalTagged, Some((docker, credentials)), None) => {
+            let name = target
+                .clone()
+                .unwrap_or_else(|| format!("{}/{}", credentials.registry, settings.repository));
+            Some(local_tagged_image(docker, &name, &settings.tags).await?)
+        }
+        _ => None,
+    };
     Ok(PushPlan {
         api,
         repository,
@@ -482,6 +442,7 @@ pub async fn plan(config: &aws::AwsConfig, settings: &PushSettings) -> Result<Pu
         skipped,
         session,
         builder,
+        local_tagged,
     })
 }
 
@@ -500,6 +461,7 @@ pub async fn apply(plan: PushPlan, settings: &PushSettings) -> Result<PushOutcom
         skipped,
         session,
         builder,
+        local_tagged,
     } = plan;
     if let Some(outcome) = skipped {
         return Ok(outcome);
@@ -566,6 +528,9 @@ pub async fn apply(plan: PushPlan, settings: &PushSettings) -> Result<PushOutcom
             let id = docker.image_id(image).await?;
             output::step(format!("using local image {image} ({})", short_id(&id)));
             id
+        }
+        ImageSource::LocalTagged => {
+            local_tagged.ok_or_else(|| Error::usage("the local image was not found in the plan"))?
         }
     };
 
@@ -867,6 +832,38 @@ async fn push_multi_platform(
     Ok(outcome)
 }
 
+/// `--no-build` without `--image`: the local image tagged `NAME:TAG` for every tag, which must
+/// be one image (a push sends one image under every tag).
+async fn local_tagged_image(docker: &Docker, name: &str, tags: &[String]) -> Result<String> {
+    let mut found: Option<(String, String)> = None;
+    for tag in tags {
+        let reference = format!("{name}:{tag}");
+        let id = docker.image_id(&reference).await.map_err(|error| {
+            Error::from(error).with_hint(format!(
+                "--no-build pushes the local {reference}: build it first (push --no-push, or docker build -t {reference}), or name another image with --image"
+            ))
+        })?;
+        match &found {
+            Some((first, first_id)) if *first_id != id => {
+                return Err(Error::usage(format!(
+                    "the local {reference} ({}) is another image than {first} ({}): one push sends one image under every tag",
+                    short_id(&id),
+                    short_id(first_id)
+                ))
+                .with_hint("push them in separate runs, or tag them alike"));
+            }
+            Some(_) => {}
+            None => {
+                output::step(format!("using local image {reference} ({})", short_id(&id)));
+                found = Some((reference, id));
+            }
+        }
+    }
+    found
+        .map(|(_, id)| id)
+        .ok_or_else(|| Error::usage("--no-build needs at least one --tag"))
+}
+
 /// The image's path in the registry: the repository name, under the alias for ECR Public.
 fn image_path(settings: &PushSettings, repository: &Repository) -> String {
     match &settings.public {
@@ -887,50 +884,18 @@ async fn ensure_repository(
     let repository = match found {
         Some(repository) => repository,
         None => match &settings.create_repository {
-            Some(new) => {
-                let created = api.create_repository(new).await?;
-                journal::record(format!("created repository {}", created.name));
-                output::step(format!(
-                    "created repository {} ({}, scan on push {})",
-                    created.name,
-                    created.tag_mutability,
-                    if new.scan_on_push { "on" } else { "off" }
-                ));
-                created
-            }
+            Some(new) => repository::create(api, new).await?,
             // The plan refused a missing repository without --create-repo.
-            None => {
-                return Err(Error::usage(format!(
-                    "repository {} does not exist",
-                    settings.repository
-                )))
-            }
+            None => return Err(repository::missing(&settings.repository, None)),
         },
     };
-    if let Some(policy) = &settings.repository_policy {
-        api.set_repository_policy(&settings.repository, &policy.text)
-            .await?;
-        journal::record(format!(
-            "applied the repository policy of {}",
-            settings.repository
-        ));
-        output::step(format!(
-            "applied repository policy {}",
-            policy.path.display()
-        ));
-    }
-    if let (Some(policy), RegistryApi::Private(ecr)) = (&settings.lifecycle_policy, api) {
-        ecr.put_lifecycle_policy(&settings.repository, &policy.text)
-            .await?;
-        journal::record(format!(
-            "applied the lifecycle policy of {}",
-            settings.repository
-        ));
-        output::step(format!(
-            "applied lifecycle policy {}",
-            policy.path.display()
-        ));
-    }
+    repository::apply_policies(
+        api,
+        &settings.repository,
+        settings.repository_policy.as_ref(),
+        settings.lifecycle_policy.as_ref(),
+    )
+    .await?;
     Ok(repository)
 }
 

@@ -13,6 +13,7 @@ pub mod orb_values;
 pub mod platform;
 pub mod push_progress;
 pub mod reference;
+pub mod retag;
 pub mod rollout;
 pub mod run_task;
 pub mod scheduled_task;

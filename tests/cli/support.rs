@@ -352,6 +352,44 @@ impl Api {
             .and_then(|answer| answer.policy_text().map(str::to_string))
     }
 
+    /// Every tag of the repository with the digest ECR reports for it.
+    pub fn tagged_digests(&self, name: &str) -> std::collections::BTreeMap<String, String> {
+        let answer = self
+            .runtime
+            .block_on(self.ecr.list_images().repository_name(name).send())
+            .unwrap();
+        answer
+            .image_ids()
+            .iter()
+            .filter_map(|id| Some((id.image_tag()?.to_string(), id.image_digest()?.to_string())))
+            .collect()
+    }
+
+    pub fn lifecycle_policy(&self, name: &str) -> Option<String> {
+        self.runtime
+            .block_on(self.ecr.get_lifecycle_policy().repository_name(name).send())
+            .ok()
+            .and_then(|answer| answer.lifecycle_policy_text().map(str::to_string))
+    }
+
+    /// The repository's resource tags, key to value.
+    pub fn repository_tags(&self, name: &str) -> std::collections::BTreeMap<String, String> {
+        let arn = self.repository(name).repository_arn().unwrap().to_string();
+        self.runtime
+            .block_on(self.ecr.list_tags_for_resource().resource_arn(arn).send())
+            .unwrap()
+            .tags()
+            .iter()
+            .map(|tag| (tag.key().to_string(), tag.value().to_string()))
+            .collect()
+    }
+
+    /// Stores `manifest` under `tag` as ECR's PutImage does (the media type from the manifest).
+    pub fn put_image_manifest(&self, repo: &str, tag: &str, manifest: &serde_json::Value) {
+        self.put_image(repo, tag, &manifest.to_string(), None)
+            .unwrap();
+    }
+
     /// The seed's repository with the tags its tests deploy (`latest`, `v2`, `v3`), as ECR would
     /// hold them after the pushes: deployer checks that a new ECR image exists before it
     /// registers a revision naming it. Shared by concurrent tests, so "already there" is fine.
