@@ -339,34 +339,13 @@ impl Ecr {
         name: &str,
         tags: &[String],
     ) -> Result<BTreeMap<String, String>, Error> {
-        if tags.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let answer = self
-            .client
-            .batch_get_image()
-            .set_registry_id(self.registry_id.clone())
-            .repository_name(name)
-            .set_image_ids(Some(
-                tags.iter()
-                    .map(|tag| ImageIdentifier::builder().image_tag(tag).build())
-                    .collect(),
-            ))
-            .send()
-            .await
-            .map_err(|e| ApiError::from_sdk("ecr:BatchGetImage", e))?;
-        Ok(answer
-            .images()
+        let ids = tags
             .iter()
-            .filter_map(|image| {
-                let tag = image.image_id()?.image_tag()?;
-                Some((tag.to_string(), image.image_manifest()?.to_string()))
-            })
-            .collect())
+            .map(|tag| ImageIdentifier::builder().image_tag(tag).build());
+        self.batch_manifests(name, ids.collect(), None, |id| id.image_tag())
+            .await
     }
-}
 
-impl Ecr {
     /// The manifests (image manifests or indexes) of these digests, keyed by digest; digests
     /// the repository does not hold are left out.
     pub async fn manifests_by_digest(
@@ -374,7 +353,25 @@ impl Ecr {
         name: &str,
         digests: &[String],
     ) -> Result<BTreeMap<String, String>, Error> {
-        if digests.is_empty() {
+        let ids = digests
+            .iter()
+            .map(|digest| ImageIdentifier::builder().image_digest(digest).build());
+        let every_type = MANIFEST_MEDIA_TYPES.iter().map(|t| t.to_string()).collect();
+        self.batch_manifests(name, ids.collect(), Some(every_type), |id| {
+            id.image_digest()
+        })
+        .await
+    }
+
+    /// BatchGetImage of `ids`, each manifest keyed by what `key` reads of its image ID.
+    async fn batch_manifests(
+        &self,
+        name: &str,
+        ids: Vec<ImageIdentifier>,
+        accepted_media_types: Option<Vec<String>>,
+        key: fn(&ImageIdentifier) -> Option<&str>,
+    ) -> Result<BTreeMap<String, String>, Error> {
+        if ids.is_empty() {
             return Ok(BTreeMap::new());
         }
         let answer = self
@@ -382,15 +379,8 @@ impl Ecr {
             .batch_get_image()
             .set_registry_id(self.registry_id.clone())
             .repository_name(name)
-            .set_image_ids(Some(
-                digests
-                    .iter()
-                    .map(|digest| ImageIdentifier::builder().image_digest(digest).build())
-                    .collect(),
-            ))
-            .set_accepted_media_types(Some(
-                MANIFEST_MEDIA_TYPES.iter().map(|t| t.to_string()).collect(),
-            ))
+            .set_image_ids(Some(ids))
+            .set_accepted_media_types(accepted_media_types)
             .send()
             .await
             .map_err(|e| ApiError::from_sdk("ecr:BatchGetImage", e))?;
@@ -398,8 +388,8 @@ impl Ecr {
             .images()
             .iter()
             .filter_map(|image| {
-                let digest = image.image_id()?.image_digest()?;
-                Some((digest.to_string(), image.image_manifest()?.to_string()))
+                let key = key(image.image_id()?)?;
+                Some((key.to_string(), image.image_manifest()?.to_string()))
             })
             .collect())
     }

@@ -682,6 +682,16 @@ mod tests {
         }]
     }
 
+    /// Follows the tasks of the seed's cluster without logs.
+    fn seed_follower<'a>(ecs: &'a Ecs, wait: &'a RunWait) -> TaskFollower<'a> {
+        TaskFollower {
+            ecs,
+            cluster: "tutorial-site-cluster",
+            wait,
+            logs: None,
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn the_wait_ends_when_every_task_has_stopped() {
         let running = described("RUNNING");
@@ -692,12 +702,7 @@ mod tests {
             [&running, &stopped]
         ));
         let settings = wait(false);
-        let follower = TaskFollower {
-            ecs: &ecs,
-            cluster: "tutorial-site-cluster",
-            wait: &settings,
-            logs: None,
-        };
+        let follower = seed_follower(&ecs, &settings);
         let tasks = follower.follow(&provisioning()).await.unwrap();
         assert_eq!(tasks[0].last_status, "STOPPED");
         assert_eq!(tasks[0].containers[0].exit_code, Some(0));
@@ -714,12 +719,7 @@ mod tests {
             [&running, &stop]
         ));
         let settings = wait(false);
-        let follower = TaskFollower {
-            ecs: &ecs,
-            cluster: "tutorial-site-cluster",
-            wait: &settings,
-            logs: None,
-        };
+        let follower = seed_follower(&ecs, &settings);
         let error = follower.follow(&provisioning()).await.unwrap_err();
         assert_eq!(error.kind, ErrorKind::Failed);
         assert!(
@@ -730,12 +730,7 @@ mod tests {
         assert_eq!(stop.num_calls(), 0);
 
         let settings = wait(true);
-        let follower = TaskFollower {
-            ecs: &ecs,
-            cluster: "tutorial-site-cluster",
-            wait: &settings,
-            logs: None,
-        };
+        let follower = seed_follower(&ecs, &settings);
         let error = follower.follow(&provisioning()).await.unwrap_err();
         assert!(error.message.contains("did not stop within"), "{error}");
         assert_eq!(stop.num_calls(), 1, "--stop-on-cancel stops the task");
@@ -758,12 +753,7 @@ mod tests {
             [&throttled, &stopped]
         ));
         let settings = wait(false);
-        let follower = TaskFollower {
-            ecs: &ecs,
-            cluster: "tutorial-site-cluster",
-            wait: &settings,
-            logs: None,
-        };
+        let follower = seed_follower(&ecs, &settings);
         let started = Instant::now();
         follower.follow(&provisioning()).await.unwrap();
         // The SDK retries the throttled call itself (three attempts); when that gives up, the
