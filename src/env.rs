@@ -32,6 +32,8 @@ variables! {
     DEPLOYER_TAG => "--tag";
     DEPLOYER_CLUSTER => "--cluster";
     DEPLOYER_SERVICE => "--service";
+    DEPLOYER_SERVICE_DEPLOYMENT_ARN => "deployer continue --deployment: the paused service deployment (as --wait-until paused exports it)";
+    DEPLOYER_HOOK_ID => "deployer continue --hook-id: the lifecycle hook it waits at (as --wait-until paused exports it)";
     DEPLOYER_FAMILY => "--family";
     DEPLOYER_BUILD_NETWORK => "push --network (the network of RUN steps: default, none or host)";
     DOCKER_HOST => "the Docker daemon (as the Docker CLI reads it, with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH)";

@@ -13,6 +13,7 @@ use crate::domain::rollout::{
     Deployment, LoadBalancer, RunningTask, ServiceEvent, ServiceSnapshot, StoppedContainer,
     StoppedTask,
 };
+use crate::domain::service_deployment::{self, ServiceDeployment};
 use crate::error::Error;
 
 /// A service as DescribeServices answered it: the snapshot the waiter reads, and the raw JSON
@@ -536,6 +537,102 @@ impl Ecs {
         Ok(history)
     }
 
+    /// One ServiceDeployment as DescribeServiceDeployments answers it; `None` when ECS lists it
+    /// among the failures (MISSING). Errors keep their kind: the waiter retries transient ones
+    /// and falls back to DescribeServices where the API does not exist.
+    pub async fn service_deployment(
+        &self,
+        arn: &str,
+    ) -> Result<Option<ServiceDeployment>, ApiError> {
+        const ACTION: &str = "ecs:DescribeServiceDeployments";
+        let capture = CaptureBody::default();
+        let sent = self
+            .client
+            .describe_service_deployments()
+            .service_deployment_arns(arn)
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await;
+        let answer = capture.answer(ACTION, sent)?;
+        let mut found = service_deployment::parse_answer(&answer).map_err(|message| ApiError {
+            action: ACTION,
+            kind: super::aws::ApiErrorKind::Other,
+            code: None,
+            message,
+        })?;
+        Ok(found
+            .iter()
+            .position(|deployment| deployment.service_deployment_arn == arn)
+            .map(|at| found.swap_remove(at)))
+    }
+
+    /// The service's unfinished service deployments (PENDING or IN_PROGRESS), newest first.
+    pub async fn unfinished_service_deployments(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<String>, Error> {
+        use aws_sdk_ecs::types::ServiceDeploymentStatus;
+        let answer = self
+            .client
+            .list_service_deployments()
+            .cluster(cluster)
+            .service(service)
+            .status(ServiceDeploymentStatus::Pending)
+            .status(ServiceDeploymentStatus::InProgress)
+            .max_results(100)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:ListServiceDeployments", e))?;
+        let mut listed: Vec<(f64, String)> = answer
+            .service_deployments()
+            .iter()
+            .filter_map(|brief| {
+                let created = brief.created_at().map_or(0.0, |t| t.as_secs_f64());
+                Some((created, brief.service_deployment_arn()?.to_string()))
+            })
+            .collect();
+        listed.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Ok(listed.into_iter().map(|(_, arn)| arn).collect())
+    }
+
+    /// StopServiceDeployment with stop type ROLLBACK: ECS rolls the deployment back.
+    pub async fn roll_back_service_deployment(&self, arn: &str) -> Result<(), Error> {
+        self.client
+            .stop_service_deployment()
+            .service_deployment_arn(arn)
+            .stop_type(aws_sdk_ecs::types::StopServiceDeploymentStopType::Rollback)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:StopServiceDeployment", e))?;
+        Ok(())
+    }
+
+    /// ContinueServiceDeployment: resumes (CONTINUE) or rolls back (ROLLBACK) a deployment
+    /// paused at lifecycle hook `hook_id`.
+    pub async fn continue_service_deployment(
+        &self,
+        arn: &str,
+        hook_id: &str,
+        roll_back: bool,
+    ) -> Result<(), Error> {
+        use aws_sdk_ecs::types::DeploymentLifecycleHookAction;
+        self.client
+            .continue_service_deployment()
+            .service_deployment_arn(arn)
+            .hook_id(hook_id)
+            .action(if roll_back {
+                DeploymentLifecycleHookAction::Rollback
+            } else {
+                DeploymentLifecycleHookAction::Continue
+            })
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:ContinueServiceDeployment", e))?;
+        Ok(())
+    }
+
     /// The task definition a service revision ran.
     pub async fn revision_task_definition(
         &self,
@@ -632,6 +729,7 @@ fn snapshot(service: &aws_sdk_ecs::types::Service) -> ServiceSnapshot {
                 message: event.message().unwrap_or_default().to_string(),
             })
             .collect(),
+        current_service_deployment: service.current_service_deployment().map(str::to_string),
         load_balancers: service
             .load_balancers()
             .iter()

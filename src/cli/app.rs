@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use super::args::*;
 use super::settings::*;
 use crate::commands::{
-    deploy, ecr_login, push, register, render, repo, rollback, run_task, tag_image, update_service,
-    wait_service,
+    continue_deployment, deploy, ecr_login, push, register, render, repo, rollback, run_task,
+    tag_image, update_service, wait_service,
 };
 use crate::env;
 use crate::error::{Error, ErrorKind, Result};
@@ -186,6 +186,28 @@ async fn dispatch(cli: Cli) -> Result<()> {
             };
             let outcome = rollback::run(settings).await?;
             print_update(format, &outcome);
+            if let Some(path) = command.export_env {
+                output::append_export_env(&path, &outcome.export_env())?;
+            }
+        }
+        Command::Continue(command) => {
+            let settings = continue_deployment::ContinueSettings {
+                aws,
+                cluster: command.service.cluster,
+                service: command.service.service,
+                deployment: command.deployment,
+                hook_id: command.hook_id,
+                roll_back: command.rollback,
+                dry_run: command.dry_run,
+                wait: wait_settings(&command.wait)?,
+            };
+            let outcome = continue_deployment::run(settings).await?;
+            match format {
+                OutputFormat::Text => output::data(&outcome.service_deployment_arn),
+                OutputFormat::Json => {
+                    output::json(&serde_json::to_value(&outcome).unwrap_or_default())
+                }
+            }
             if let Some(path) = command.export_env {
                 output::append_export_env(&path, &outcome.export_env())?;
             }

@@ -74,6 +74,8 @@ pub enum Command {
     Rollback(Box<RollbackCommand>),
     /// Wait until the service runs a revision (default: its newest deployment's), as update-service waits.
     Wait(Box<WaitCommand>),
+    /// Resume a deployment paused at a PAUSE lifecycle hook (or roll it back with --rollback), then wait as update-service waits.
+    Continue(Box<ContinueCommand>),
     /// Run a one-off task (a migration): plan, RunTask, and with --wait its logs and its container's exit code.
     RunTask(Box<RunTaskCommand>),
     /// Print the RegisterTaskDefinition input update-service would send (offline).
@@ -371,6 +373,33 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub enable_circuit_breaker: bool,
 
+    /// Change the service's deployment strategy (other deployment settings are kept; without
+    /// it the service's own strategy is used). blue-green, linear and canary shift traffic
+    /// through the load balancer's alternate target group.
+    #[arg(long, value_enum, help_heading = "Deployment strategy")]
+    pub strategy: Option<StrategyArg>,
+
+    /// How long both revisions run after production traffic shifted (blue-green, linear,
+    /// canary), in whole minutes (e.g. 5m).
+    #[arg(long, value_parser = duration, help_heading = "Deployment strategy")]
+    pub bake_time: Option<std::time::Duration>,
+
+    /// linear: the share of production traffic each step shifts (3 to 100, in tenths).
+    #[arg(long, help_heading = "Deployment strategy")]
+    pub linear_step_percent: Option<f64>,
+
+    /// linear: how long each step bakes before the next (whole minutes).
+    #[arg(long, value_parser = duration, help_heading = "Deployment strategy")]
+    pub linear_step_bake_time: Option<std::time::Duration>,
+
+    /// canary: the share of production traffic the canary gets first (0.1 to 100, in tenths).
+    #[arg(long, help_heading = "Deployment strategy")]
+    pub canary_percent: Option<f64>,
+
+    /// canary: how long the canary bakes before the rest of the traffic shifts (whole minutes).
+    #[arg(long, value_parser = duration, help_heading = "Deployment strategy")]
+    pub canary_bake_time: Option<std::time::Duration>,
+
     /// Show the plan (current revision, the new one, what changes) and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -436,18 +465,26 @@ pub struct WaitArgs {
 /// How to wait for a deployment: shared by every command that waits for one.
 #[derive(Debug, Args)]
 pub struct WaitOptions {
-    /// Give up waiting after this long (e.g. 90s, 10m).
-    #[arg(long, default_value = "10m", value_parser = duration)]
-    pub timeout: std::time::Duration,
+    /// Give up waiting after this long (e.g. 90s, 10m). Default: 10m, plus the service's bake
+    /// time, linear or canary step bakes and pause-hook timeouts (the log says how it added up).
+    #[arg(long, value_parser = duration)]
+    pub timeout: Option<std::time::Duration>,
 
     /// Time between polls of the service (jittered; backs off when throttled).
     #[arg(long, default_value = "5s", value_parser = duration)]
     pub poll_interval: std::time::Duration,
 
-    /// stable: ours COMPLETED, runs its desired count, the old deployment is gone; running: ours
-    /// runs its desired count, every task RUNNING and healthy for --settle-time.
+    /// stable: ours done (ServiceDeployment SUCCESSFUL, or COMPLETED with the old deployment
+    /// gone); running: ours runs its desired count, every task RUNNING and healthy for
+    /// --settle-time; bake-time: production traffic is on ours and it bakes (blue/green, linear,
+    /// canary); paused: ours waits at a PAUSE lifecycle hook (approve with `deployer continue`).
     #[arg(long, value_enum, default_value_t = WaitUntilArg::Stable)]
     pub wait_until: WaitUntilArg,
+
+    /// On timeout, Ctrl-C or SIGTERM (a cancelled CI job), ask ECS to roll our deployment back
+    /// (StopServiceDeployment ROLLBACK) and wait for the rollback.
+    #[arg(long)]
+    pub rollback_on_cancel: bool,
 
     /// With --wait-until running: how long our tasks must stay running and healthy.
     #[arg(long, default_value = "15s", value_parser = duration)]
@@ -459,9 +496,19 @@ pub struct WaitOptions {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StrategyArg {
+    Rolling,
+    BlueGreen,
+    Linear,
+    Canary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum WaitUntilArg {
     Stable,
     Running,
+    BakeTime,
+    Paused,
 }
 
 #[derive(Debug, Args)]
@@ -557,6 +604,36 @@ pub struct WaitCommand {
     pub wait: WaitOptions,
 
     /// Append DEPLOYER_TASK_DEFINITION_ARN=… and friends to this file.
+    #[arg(long, value_name = "FILE")]
+    pub export_env: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ContinueCommand {
+    #[command(flatten)]
+    pub service: RollbackServiceArgs,
+
+    /// Reject: roll the paused deployment back (ContinueServiceDeployment ROLLBACK) and wait
+    /// for the rollback.
+    #[arg(long)]
+    pub rollback: bool,
+
+    /// The paused service deployment (ARN or its id) [default: the service's current one].
+    #[arg(long, env = env::DEPLOYER_SERVICE_DEPLOYMENT_ARN)]
+    pub deployment: Option<String>,
+
+    /// The paused lifecycle hook [default: the one the deployment waits at].
+    #[arg(long, env = env::DEPLOYER_HOOK_ID)]
+    pub hook_id: Option<String>,
+
+    /// Show what would be resumed, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub wait: WaitArgs,
+
+    /// Append DEPLOYER_SERVICE_DEPLOYMENT_ARN=…, DEPLOYER_HOOK_ID=… (the next pause) and friends to this file.
     #[arg(long, value_name = "FILE")]
     pub export_env: Option<PathBuf>,
 }

@@ -17,6 +17,7 @@ use crate::domain::build_inputs::{
     parse_build_args, parse_cache_from, parse_cache_to, parse_key_values, parse_resource_tags,
     parse_secret, parse_tags, SecretOrigin,
 };
+use crate::domain::controller::StrategyChange;
 use crate::domain::platform::parse_platforms;
 use crate::domain::reference::{validate_registry_host, validate_repository};
 use crate::domain::rollout::WaitUntil;
@@ -190,6 +191,43 @@ pub fn wait_settings(args: &WaitArgs) -> Result<Option<(WaitSettings, WaitUntil)
     wait_options(&args.options).map(Some)
 }
 
+/// `--strategy` and its settings; bake times in whole minutes, as ECS takes them.
+fn strategy_change(args: &UpdateArgs) -> Result<StrategyChange> {
+    let minutes = |flag: &str, value: Option<std::time::Duration>| -> Result<Option<u64>> {
+        value
+            .map(|duration| {
+                let seconds = duration.as_secs();
+                if duration.subsec_nanos() != 0 || seconds % 60 != 0 {
+                    Err(Error::usage(format!(
+                        "{flag} is in whole minutes, as ECS takes it (e.g. 5m)"
+                    )))
+                } else {
+                    Ok(seconds / 60)
+                }
+            })
+            .transpose()
+    };
+    Ok(StrategyChange {
+        strategy: args.strategy.map(|strategy| {
+            match strategy {
+                StrategyArg::Rolling => "ROLLING",
+                StrategyArg::BlueGreen => "BLUE_GREEN",
+                StrategyArg::Linear => "LINEAR",
+                StrategyArg::Canary => "CANARY",
+            }
+            .to_string()
+        }),
+        bake_time_minutes: minutes("--bake-time", args.bake_time)?,
+        linear_step_percent: args.linear_step_percent,
+        linear_step_bake_minutes: minutes("--linear-step-bake-time", args.linear_step_bake_time)?,
+        canary_percent: args.canary_percent,
+        canary_bake_minutes: minutes("--canary-bake-time", args.canary_bake_time)?,
+    })
+}
+
+/// `--timeout`'s default, before the service's bake time and steps are added.
+pub const DEFAULT_WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 pub fn wait_options(args: &WaitOptions) -> Result<(WaitSettings, WaitUntil)> {
     if args.poll_interval.is_zero() {
         return Err(Error::usage("--poll-interval must be more than 0"));
@@ -197,10 +235,14 @@ pub fn wait_options(args: &WaitOptions) -> Result<(WaitSettings, WaitUntil)> {
     let until = match args.wait_until {
         WaitUntilArg::Stable => WaitUntil::Stable,
         WaitUntilArg::Running => WaitUntil::Running,
+        WaitUntilArg::BakeTime => WaitUntil::BakeTime,
+        WaitUntilArg::Paused => WaitUntil::Paused,
     };
     Ok((
         WaitSettings {
-            timeout: args.timeout,
+            timeout: args.timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT),
+            timeout_explicit: args.timeout.is_some(),
+            rollback_on_cancel: args.rollback_on_cancel,
             poll_interval: args.poll_interval,
             fail_on_placement_errors: args.fail_on_placement_errors,
             settle: args.settle_time,
@@ -235,6 +277,7 @@ pub fn update_settings(
         }
     }
     let (family, file) = task_definition_source(&args.task_definition)?;
+    let strategy = strategy_change(&args)?;
     let service = args
         .service
         .service
@@ -252,6 +295,7 @@ pub fn update_settings(
         force_new_deployment: args.force_new_deployment,
         desired_count: args.desired_count,
         enable_circuit_breaker: args.enable_circuit_breaker,
+        strategy,
         create: args.create_service.then(|| ServiceCreation {
             subnets: args.subnets.clone(),
             security_groups: args.security_groups.clone(),

@@ -1,8 +1,10 @@
 //! One module per verb. Each takes resolved settings (never clap types) and returns data for
 //! the CLI layer to print.
+pub mod continue_deployment;
 pub mod credential_helper;
 pub mod deploy;
 pub mod ecr_login;
+pub mod follow_deployment;
 pub mod images;
 pub mod push;
 pub mod register;

@@ -64,6 +64,7 @@ pub async fn run(settings: RollbackSettings) -> Result<UpdateServiceOutcome> {
         force_new_deployment: false,
         desired_count: None,
         enable_circuit_breaker: false,
+        strategy: Default::default(),
         create: None,
         wait: settings.wait.clone(),
         dry_run: false,

@@ -4,15 +4,18 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::follow_deployment::Followed;
 use super::images::ImageCheck;
 use super::register::{self, ScheduledPlan, ScheduledTasks};
-use super::wait::{wait_for_rollout, WaitSettings};
+use super::wait::{wait_following, WaitSettings};
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::{Ecs, ServiceCreation, ServiceState, ServiceUpdate};
-use crate::domain::controller;
+use crate::domain::controller::{self, merge_strategy, StrategyChange};
+use crate::domain::duration::format_duration;
 use crate::domain::ecr_image::changed_images;
 use crate::domain::rollout::{same_task_definition, short_task_definition, Target, WaitUntil};
 use crate::domain::rollout::{Deployment, ServiceSnapshot};
+use crate::domain::service_deployment::{short_id, strategy_of, strategy_time};
 use crate::domain::task_definition;
 use crate::domain::task_definition_file::TaskDefinitionFile;
 use crate::domain::update_spec::ContainerUpdate;
@@ -36,6 +39,8 @@ pub struct UpdateServiceSettings {
     pub force_new_deployment: bool,
     pub desired_count: Option<i32>,
     pub enable_circuit_breaker: bool,
+    /// `--strategy` and its settings, merged into the service's deployment configuration.
+    pub strategy: StrategyChange,
     /// With `--create-service`: how to create the service when it does not exist.
     pub create: Option<ServiceCreation>,
     /// `None` with `--no-wait`.
@@ -54,9 +59,16 @@ pub struct UpdateServiceOutcome {
     pub previous_task_definition_arn: String,
     pub registered: bool,
     pub deployment_id: Option<String>,
-    /// `completed`, `running` (with `--wait-until running`), `no-tasks` (done, but the service's
-    /// desired count is 0), `started` (with `--no-wait`) or `planned` (`--dry-run`).
+    /// `completed`, `running` (with `--wait-until running`), `paused` (`--wait-until paused`),
+    /// `baking` (`--wait-until bake-time`), `no-tasks` (done, but the service's desired count
+    /// is 0), `started` (with `--no-wait`) or `planned` (`--dry-run`).
     pub result: String,
+    /// Our ServiceDeployment, where ECS reports them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_deployment_arn: Option<String>,
+    /// With `result` paused: the lifecycle hook it waits at (`deployer continue` resumes it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hook_id: Option<String>,
     /// With `--dry-run`: the rendered RegisterTaskDefinition input and what changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
@@ -85,6 +97,11 @@ impl UpdateServiceOutcome {
             ),
             ("DEPLOYER_CLUSTER", self.cluster.clone()),
             ("DEPLOYER_SERVICE", self.service.clone()),
+            (
+                "DEPLOYER_SERVICE_DEPLOYMENT_ARN",
+                self.service_deployment_arn.clone().unwrap_or_default(),
+            ),
+            ("DEPLOYER_HOOK_ID", self.hook_id.clone().unwrap_or_default()),
         ]
     }
 }
@@ -134,6 +151,23 @@ pub async fn plan(
     more_updates: impl FnOnce(&Value) -> Result<Vec<ContainerUpdate>>,
 ) -> Result<ServicePlan> {
     let state = service_to_update(ecs, settings).await?;
+    let configuration = match &state {
+        Some(state) => planned_configuration(settings, state)?,
+        None if !settings.strategy.is_empty() => {
+            return Err(Error::usage(
+                "--strategy changes an existing service's deployment configuration, and --create-service would create the service",
+            )
+            .with_hint("create the service first (with its load balancer's alternate target group), then deploy with --strategy"))
+        }
+        None => None,
+    };
+    if let (Some((_, until)), Some(state)) = (&settings.wait, &state) {
+        check_wait_until(
+            until,
+            configuration.as_ref().or(state.deployment_configuration()),
+            &settings.service,
+        )?;
+    }
     let (described, latest) = match &settings.file {
         None => {
             let latest = ecs.describe_task_definition(&settings.family).await?;
@@ -295,6 +329,50 @@ pub async fn service_to_update(
     }
 }
 
+/// The deployment configuration UpdateService sends: the service's own with `--strategy` and
+/// `--enable-circuit-breaker` merged in (everything else kept); `None` leaves it as it is.
+pub fn planned_configuration(
+    settings: &UpdateServiceSettings,
+    state: &ServiceState,
+) -> Result<Option<Value>> {
+    if settings.strategy.is_empty() && !settings.enable_circuit_breaker {
+        return Ok(None);
+    }
+    let mut configuration = if settings.strategy.is_empty() {
+        state
+            .deployment_configuration()
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({}))
+    } else {
+        merge_strategy(&state.raw, &settings.strategy).map_err(|why| {
+            Error::usage(format!(
+                "cannot change the deployment strategy of {}: {why}",
+                settings.service
+            ))
+        })?
+    };
+    if settings.enable_circuit_breaker {
+        configuration["deploymentCircuitBreaker"] =
+            serde_json::json!({ "enable": true, "rollback": true });
+    }
+    Ok(Some(configuration))
+}
+
+/// Refuses a `--wait-until` the service's deployments cannot reach (nothing has changed yet).
+pub fn check_wait_until(
+    until: &WaitUntil,
+    configuration: Option<&Value>,
+    service: &str,
+) -> Result<()> {
+    let word = match until {
+        WaitUntil::Paused => "paused",
+        WaitUntil::BakeTime => "bake-time",
+        WaitUntil::Stable | WaitUntil::Running => return Ok(()),
+    };
+    controller::check_wait_until(word, configuration)
+        .map_err(|why| Error::usage(format!("service {service}: {why}")))
+}
+
 /// Refuses a service whose deployments deployer cannot drive and follow; `doing` is what was
 /// asked ("deploy", "wait for").
 pub fn check_drivable(state: &ServiceState, service: &str, doing: &str) -> Result<()> {
@@ -382,6 +460,7 @@ async fn create(
         settings,
         &initial,
         answered,
+        None,
         task_definition_arn,
         registered,
         "CreateService",
@@ -398,17 +477,7 @@ pub async fn roll(
     registered: bool,
 ) -> Result<UpdateServiceOutcome> {
     let previous = state.snapshot.task_definition.clone();
-    let deployment_configuration = if settings.enable_circuit_breaker {
-        let mut configuration = state
-            .deployment_configuration()
-            .cloned()
-            .unwrap_or_else(|| serde_json::json!({}));
-        configuration["deploymentCircuitBreaker"] =
-            serde_json::json!({ "enable": true, "rollback": true });
-        Some(configuration)
-    } else {
-        None
-    };
+    let deployment_configuration = planned_configuration(settings, state)?;
     let update = ServiceUpdate {
         cluster: settings.cluster.clone(),
         service: settings.service.clone(),
@@ -428,11 +497,16 @@ pub async fn roll(
         settings.service,
         short_task_definition(task_definition_arn)
     ));
+    let configuration = update
+        .deployment_configuration
+        .clone()
+        .or_else(|| state.deployment_configuration().cloned());
     track(
         ecs,
         settings,
         &state.snapshot,
         answered,
+        configuration,
         task_definition_arn,
         registered,
         "UpdateService",
@@ -442,11 +516,13 @@ pub async fn roll(
 
 /// Finds the PRIMARY deployment of `task_definition_arn` in ECS's answer to `action` and waits
 /// for it as asked.
+#[allow(clippy::too_many_arguments)]
 async fn track(
     ecs: &Ecs,
     settings: &UpdateServiceSettings,
     initial: &ServiceSnapshot,
     answered: ServiceSnapshot,
+    configuration: Option<Value>,
     task_definition_arn: &str,
     registered: bool,
     action: &str,
@@ -464,6 +540,8 @@ async fn track(
         registered,
         deployment_id: deployment.map(|deployment| deployment.id.clone()),
         result: "started".to_string(),
+        service_deployment_arn: None,
+        hook_id: None,
         plan: None,
     };
     let Some(deployment) = deployment else {
@@ -505,7 +583,7 @@ async fn track(
     let Some((wait, until)) = &settings.wait else {
         return Ok(outcome);
     };
-    outcome.result = follow(
+    let followed = follow(
         ecs,
         &settings.cluster,
         &settings.service,
@@ -513,13 +591,29 @@ async fn track(
         until,
         wait,
         initial,
+        configuration.as_ref(),
+        Followed::new(None, None),
     )
     .await?;
+    outcome.result = followed.result;
+    outcome.service_deployment_arn = followed.service_deployment_arn;
+    outcome.hook_id = followed.hook_id;
     Ok(outcome)
 }
 
-/// Waits for `deployment` as asked and returns the result's word: `completed`, `running`, or
-/// `no-tasks` when it completed with a desired count of 0. Shared with `deployer wait`.
+/// How a followed deployment ended: the result's word (`completed`, `running`, `no-tasks`,
+/// `paused`, `baking`) and, where ECS reports it, our ServiceDeployment and the hook it waits at.
+#[derive(Debug, Clone, Default)]
+pub struct FollowResult {
+    pub result: String,
+    pub service_deployment_arn: Option<String>,
+    pub hook_id: Option<String>,
+}
+
+/// Waits for `deployment` as asked. `configuration` is the service's deployment configuration:
+/// without `--timeout`, the wait lasts long enough for its bake time, steps and pause hooks.
+/// Shared with `deployer wait` and `deployer continue`.
+#[allow(clippy::too_many_arguments)]
 pub async fn follow(
     ecs: &Ecs,
     cluster: &str,
@@ -528,32 +622,94 @@ pub async fn follow(
     until: &WaitUntil,
     wait: &WaitSettings,
     initial: &ServiceSnapshot,
-) -> Result<String> {
+    configuration: Option<&Value>,
+    followed: Followed,
+) -> Result<FollowResult> {
     let target = Target {
         deployment_id: deployment.id.clone(),
         task_definition_arn: deployment.task_definition.clone(),
         wait_until: until.clone(),
         created_at: deployment.created_at.clone(),
     };
-    let finished = wait_for_rollout(ecs, cluster, service, &target, initial, wait).await?;
+    let mut wait = wait.clone();
+    if !wait.timeout_explicit {
+        if let Some((extra, how)) = strategy_time(configuration) {
+            let base = wait.timeout;
+            wait.timeout += extra;
+            output::step(format!(
+                "waiting up to {}: {} for the rollout + {how} ({} strategy; --timeout overrides)",
+                format_duration(wait.timeout),
+                format_duration(base),
+                strategy_of(configuration)
+            ));
+        }
+    }
+    let finished = wait_following(ecs, cluster, service, &target, initial, &wait, followed).await?;
     let short = short_task_definition(&deployment.task_definition);
-    if finished.desired_count == 0 {
+    let arn = finished
+        .service_deployment
+        .as_ref()
+        .map(|d| d.service_deployment_arn.clone());
+    if let Some(hook) = finished.paused_hook {
+        let id = arn.as_deref().map_or("", short_id).to_string();
+        output::step(format!(
+            "deployment {} of {short} is paused at lifecycle hook {hook} (service deployment {id}): approve with deployer continue --cluster {cluster} --service {service}, or reject with --rollback",
+            deployment.id
+        ));
+        return Ok(FollowResult {
+            result: "paused".to_string(),
+            service_deployment_arn: arn,
+            hook_id: Some(hook),
+        });
+    }
+    if finished.baking {
+        output::step(format!(
+            "deployment {} of {short} serves production traffic and is baking",
+            deployment.id
+        ));
+        return Ok(FollowResult {
+            result: "baking".to_string(),
+            service_deployment_arn: arn,
+            hook_id: None,
+        });
+    }
+    if finished.snapshot.desired_count == 0 {
         // Nothing ran: a completed rollout of zero tasks proves nothing about the revision.
         output::warn(format!(
             "deployment {} of {short} completed with no task running: the service's desired count is 0, so the revision was not started",
             deployment.id,
         ));
-        return Ok("no-tasks".to_string());
+        return Ok(FollowResult {
+            result: "no-tasks".to_string(),
+            service_deployment_arn: arn,
+            hook_id: None,
+        });
     }
     let result = match until {
         WaitUntil::Running => "running",
         WaitUntil::Stable => "completed",
+        WaitUntil::Paused | WaitUntil::BakeTime => {
+            output::warn(format!(
+                "deployment {} of {short} finished without {} first",
+                deployment.id,
+                if *until == WaitUntil::Paused {
+                    "pausing at a lifecycle hook"
+                } else {
+                    "a bake time"
+                }
+            ));
+            "completed"
+        }
     };
     output::step(format!(
         "deployment {} of {short} is {result}",
         deployment.id
     ));
-    Ok(result.to_string())
+    Ok(FollowResult {
+        result: result.to_string(),
+        service_deployment_arn: arn,
+        hook_id: None,
+    })
 }
 
 /// The service, which must exist and be active: the orb's silent success on a missing service
@@ -631,6 +787,8 @@ pub fn planned(settings: &UpdateServiceSettings, plan: &ServicePlan) -> UpdateSe
         registered: false,
         deployment_id: None,
         result: "planned".to_string(),
+        service_deployment_arn: None,
+        hook_id: None,
         plan: Some(registration),
     }
 }

@@ -9,13 +9,15 @@ use crate::adapters::ecs::Ecs;
 use crate::domain::duration::format_duration;
 use std::collections::BTreeMap;
 
+use super::follow_deployment::Followed;
 use crate::adapters::elb::Elb;
 use crate::domain::rollout::{
     assess_within_grace, describe_stopped_tasks, ours, placement_failure, short_task_definition,
     targets_ready, tasks_ready, RolloutLog, RunningTask, ServiceSnapshot, Target, Verdict,
     WaitUntil,
 };
-use crate::error::{Error, Result};
+use crate::domain::service_deployment::{ServiceDeployment, Verdict as DeploymentVerdict};
+use crate::error::{Error, ErrorKind, Result};
 use crate::output;
 
 /// How to wait, from `--timeout`, `--poll-interval`, `--wait-until`, `--fail-on-placement-errors`
@@ -23,6 +25,10 @@ use crate::output;
 #[derive(Debug, Clone)]
 pub struct WaitSettings {
     pub timeout: Duration,
+    /// `--timeout` was given: it wins over the time the service's strategy needs.
+    pub timeout_explicit: bool,
+    /// `--rollback-on-cancel`: on timeout or interruption, roll our deployment back.
+    pub rollback_on_cancel: bool,
     pub poll_interval: Duration,
     pub fail_on_placement_errors: bool,
     /// With `--wait-until running`: how long our tasks must stay running and healthy.
@@ -37,6 +43,18 @@ pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// (it is eventually consistent) before that counts as the deployment being gone.
 const LISTING_GRACE: Duration = Duration::from_secs(30);
 
+/// How a wait ended well.
+#[derive(Debug)]
+pub struct Finished {
+    pub snapshot: ServiceSnapshot,
+    /// Our ServiceDeployment as last described, where ECS reports them.
+    pub service_deployment: Option<ServiceDeployment>,
+    /// `--wait-until paused`: the lifecycle hook ours waits at.
+    pub paused_hook: Option<String>,
+    /// `--wait-until bake-time`: ours bakes with production traffic on it.
+    pub baking: bool,
+}
+
 /// Polls until the rollout of `target` succeeds, fails, or the timeout passes.
 pub async fn wait_for_rollout(
     ecs: &Ecs,
@@ -45,8 +63,23 @@ pub async fn wait_for_rollout(
     target: &Target,
     initial: &ServiceSnapshot,
     settings: &WaitSettings,
-) -> Result<ServiceSnapshot> {
+) -> Result<Finished> {
+    let followed = Followed::new(None, None);
+    wait_following(ecs, cluster, service, target, initial, settings, followed).await
+}
+
+/// [`wait_for_rollout`], with what is already known about our ServiceDeployment.
+pub async fn wait_following(
+    ecs: &Ecs,
+    cluster: &str,
+    service: &str,
+    target: &Target,
+    initial: &ServiceSnapshot,
+    settings: &WaitSettings,
+    mut followed: Followed,
+) -> Result<Finished> {
     let started = Instant::now();
+    let mut cancel = settings.rollback_on_cancel.then(output::claim_interrupt);
     let mut log = RolloutLog::new(initial);
     let mut last_output = started;
     let mut interval = settings.poll_interval;
@@ -62,6 +95,10 @@ pub async fn wait_for_rollout(
         let remaining = settings.timeout.saturating_sub(started.elapsed());
         if remaining.is_zero() {
             let mut error = timed_out(ecs, cluster, service, target, settings.timeout).await;
+            if settings.rollback_on_cancel {
+                error =
+                    roll_back_on_cancel(ecs, &mut followed, error, "the --timeout passed").await;
+            }
             if let Some(why) = &readiness.last_reason {
                 error = error.with_detail(format!("not ready: {why}"));
             }
@@ -71,7 +108,19 @@ pub async fn wait_for_rollout(
             return Err(error);
         }
         attempt += 1;
-        tokio::time::sleep(jittered(interval, attempt).min(remaining)).await;
+        let pause = jittered(interval, attempt).min(remaining);
+        if let Some(receiver) = cancel.as_mut() {
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                changed = receiver.changed() => {
+                    let signal = changed.ok().and_then(|_| *receiver.borrow()).unwrap_or("a signal");
+                    let error = Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"));
+                    return Err(roll_back_on_cancel(ecs, &mut followed, error, &format!("deployer was interrupted by {signal}")).await);
+                }
+            }
+        } else {
+            tokio::time::sleep(pause).await;
+        }
 
         let snapshot = match ecs.poll_service(cluster, service).await {
             Ok(Some(snapshot)) => snapshot,
@@ -120,6 +169,59 @@ pub async fn wait_for_rollout(
                 ));
             }
         }
+        let ours = followed.poll(ecs, &snapshot, target).await;
+        match ours {
+            Some(DeploymentVerdict::Failed(why)) => {
+                return Err(with_stopped_tasks(
+                    ecs,
+                    cluster,
+                    service,
+                    target,
+                    Error::failed(format!(
+                        "the deployment of {} to {service} failed: {why}",
+                        short_task_definition(&target.task_definition_arn)
+                    )),
+                )
+                .await)
+            }
+            Some(DeploymentVerdict::Paused { hook_id }) => {
+                return Ok(Finished {
+                    snapshot,
+                    service_deployment: followed.last.take(),
+                    paused_hook: Some(hook_id),
+                    baking: false,
+                })
+            }
+            Some(DeploymentVerdict::Baking) => {
+                return Ok(Finished {
+                    snapshot,
+                    service_deployment: followed.last.take(),
+                    paused_hook: None,
+                    baking: true,
+                })
+            }
+            Some(DeploymentVerdict::Succeeded) if target.wait_until != WaitUntil::Running => {
+                return Ok(Finished {
+                    snapshot,
+                    service_deployment: followed.last.take(),
+                    paused_hook: None,
+                    baking: false,
+                })
+            }
+            _ => {}
+        }
+        if matches!(target.wait_until, WaitUntil::Paused | WaitUntil::BakeTime)
+            && followed.is_unavailable()
+        {
+            return Err(Error::environment(format!(
+                "--wait-until {} needs ECS's ServiceDeployment API, which does not report {service}'s deployment",
+                if target.wait_until == WaitUntil::Paused { "paused" } else { "bake-time" }
+            ))
+            .with_hint("wait with --wait-until stable instead"));
+        }
+        // With the ServiceDeployment followed, only SUCCESSFUL ends a stable wait: a blue/green
+        // deployment is not done while it bakes, whatever DescribeServices says.
+        let followed_in_progress = ours.is_some();
         let in_grace = missing_since.is_none_or(|since| since.elapsed() < LISTING_GRACE);
         match assess_within_grace(target, &snapshot, in_grace) {
             Verdict::Succeeded if target.wait_until == WaitUntil::Running => {
@@ -127,11 +229,24 @@ pub async fn wait_for_rollout(
                     .check(ecs, cluster, service, target, &snapshot, settings)
                     .await
                 {
-                    return Ok(snapshot);
+                    return Ok(Finished {
+                        snapshot,
+                        service_deployment: followed.last.take(),
+                        paused_hook: None,
+                        baking: false,
+                    });
                 }
                 last_output = Instant::now();
             }
-            Verdict::Succeeded => return Ok(snapshot),
+            Verdict::Succeeded if followed_in_progress => {}
+            Verdict::Succeeded => {
+                return Ok(Finished {
+                    snapshot,
+                    service_deployment: followed.last.take(),
+                    paused_hook: None,
+                    baking: false,
+                })
+            }
             Verdict::Failed(failure) => {
                 return Err(with_stopped_tasks(
                     ecs,
@@ -162,12 +277,33 @@ pub async fn wait_for_rollout(
             }
         }
         if last_output.elapsed() >= HEARTBEAT {
-            output::step(format!(
-                "{elapsed} still waiting for deployment {}",
-                target.deployment_id
-            ));
+            match followed.summary() {
+                Some(summary) => output::step(format!("{elapsed} still waiting: {summary}")),
+                None => output::step(format!(
+                    "{elapsed} still waiting for deployment {}",
+                    target.deployment_id
+                )),
+            }
             last_output = Instant::now();
         }
+    }
+}
+
+/// How long `--rollback-on-cancel` waits for ECS's rollback (CircleCI gives a cancelled job
+/// little time).
+const ROLLBACK_WAIT: Duration = Duration::from_secs(300);
+
+/// `--rollback-on-cancel`: rolls our deployment back and adds what happened to `error`.
+async fn roll_back_on_cancel(ecs: &Ecs, followed: &mut Followed, error: Error, why: &str) -> Error {
+    match followed.roll_back(ecs, why, ROLLBACK_WAIT).await {
+        Ok(done) => {
+            output::step(&done);
+            error.with_detail(done)
+        }
+        Err(failed) => error.with_detail(format!(
+            "--rollback-on-cancel could not roll the deployment back: {}",
+            failed.message
+        )),
     }
 }
 
@@ -504,6 +640,7 @@ mod tests {
             deployments: Vec::new(),
             events: Vec::new(),
             load_balancers: Vec::new(),
+            current_service_deployment: None,
         }
     }
 
@@ -518,11 +655,14 @@ mod tests {
             settings,
         )
         .await
+        .map(|finished| finished.snapshot)
     }
 
     fn settings(timeout: u64) -> WaitSettings {
         WaitSettings {
             timeout: Duration::from_secs(timeout),
+            timeout_explicit: true,
+            rollback_on_cancel: false,
             poll_interval: Duration::from_secs(5),
             fail_on_placement_errors: false,
             settle: Duration::from_secs(15),

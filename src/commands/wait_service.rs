@@ -4,7 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::update_service::{active_service, check_drivable, follow};
+use super::follow_deployment::Followed;
+use super::update_service::{active_service, check_drivable, check_wait_until, follow};
 use super::wait::WaitSettings;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::Ecs;
@@ -32,8 +33,13 @@ pub struct WaitOutcome {
     pub service: String,
     pub task_definition_arn: String,
     pub deployment_id: String,
-    /// `completed`, `running` (with `--wait-until running`) or `no-tasks` (desired count 0).
+    /// `completed`, `running` (with `--wait-until running`), `paused`, `baking` or `no-tasks`
+    /// (desired count 0).
     pub result: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_deployment_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hook_id: Option<String>,
 }
 
 impl WaitOutcome {
@@ -46,6 +52,11 @@ impl WaitOutcome {
             ("DEPLOYER_DEPLOYMENT_ID", self.deployment_id.clone()),
             ("DEPLOYER_CLUSTER", self.cluster.clone()),
             ("DEPLOYER_SERVICE", self.service.clone()),
+            (
+                "DEPLOYER_SERVICE_DEPLOYMENT_ARN",
+                self.service_deployment_arn.clone().unwrap_or_default(),
+            ),
+            ("DEPLOYER_HOOK_ID", self.hook_id.clone().unwrap_or_default()),
         ]
     }
 }
@@ -78,7 +89,12 @@ pub async fn run(settings: WaitServiceSettings) -> Result<WaitOutcome> {
             .unwrap_or(&deployment.status)
             .to_lowercase()
     ));
-    let result = follow(
+    check_wait_until(
+        &settings.until,
+        state.deployment_configuration(),
+        &settings.service,
+    )?;
+    let followed = follow(
         &ecs,
         &settings.cluster,
         &settings.service,
@@ -86,6 +102,8 @@ pub async fn run(settings: WaitServiceSettings) -> Result<WaitOutcome> {
         &settings.until,
         &settings.wait,
         &state.snapshot,
+        state.deployment_configuration(),
+        Followed::new(None, None),
     )
     .await?;
     Ok(WaitOutcome {
@@ -93,7 +111,9 @@ pub async fn run(settings: WaitServiceSettings) -> Result<WaitOutcome> {
         service: settings.service,
         task_definition_arn: deployment.task_definition.clone(),
         deployment_id: deployment.id.clone(),
-        result,
+        result: followed.result,
+        service_deployment_arn: followed.service_deployment_arn,
+        hook_id: followed.hook_id,
     })
 }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 pub enum Undrivable {
     /// CODE_DEPLOY or EXTERNAL.
     Controller(String),
-    /// BLUE_GREEN, LINEAR, CANARY, or a strategy newer than deployer.
+    /// A strategy newer than deployer.
     Strategy(String),
 }
 
@@ -31,7 +31,7 @@ impl fmt::Display for Undrivable {
             ),
             Undrivable::Strategy(strategy) => write!(
                 f,
-                "its deployment strategy is {strategy}: deployer drives and waits for ROLLING deployments only so far (it cannot follow traffic shifts, bake time or lifecycle hooks yet)"
+                "its deployment strategy is {strategy}, which deployer does not know (it drives ROLLING, BLUE_GREEN, LINEAR and CANARY deployments)"
             ),
         }
     }
@@ -48,7 +48,7 @@ impl Undrivable {
                 "deploy it with the tooling that manages its task sets, or use a service with the ECS controller"
             }
             Undrivable::Strategy(_) => {
-                "deploy it from the ECS console or the AWS CLI, or set the service's strategy to ROLLING"
+                "deploy it from the ECS console or the AWS CLI, or use a newer deployer"
             }
         }
     }
@@ -68,10 +68,164 @@ pub fn check_drivable(service: &Value) -> Result<(), Undrivable> {
         .pointer("/deploymentConfiguration/strategy")
         .and_then(Value::as_str)
         .unwrap_or("ROLLING");
-    if strategy != "ROLLING" {
+    if !STRATEGIES.contains(&strategy) {
         return Err(Undrivable::Strategy(strategy.to_string()));
     }
     Ok(())
+}
+
+/// The deployment strategies ECS has and deployer follows.
+pub const STRATEGIES: [&str; 4] = ["ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"];
+
+/// `--strategy` and its settings, merged into the service's deployment configuration.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StrategyChange {
+    /// ROLLING, BLUE_GREEN, LINEAR or CANARY.
+    pub strategy: Option<String>,
+    pub bake_time_minutes: Option<u64>,
+    pub linear_step_percent: Option<f64>,
+    pub linear_step_bake_minutes: Option<u64>,
+    pub canary_percent: Option<f64>,
+    pub canary_bake_minutes: Option<u64>,
+}
+
+impl StrategyChange {
+    pub fn is_empty(&self) -> bool {
+        *self == StrategyChange::default()
+    }
+}
+
+/// ECS's limit on every bake time: 24 hours.
+const MAX_BAKE_MINUTES: u64 = 1440;
+
+/// Merges `change` into the service's deployment configuration (`services[0]`'s
+/// `deploymentConfiguration`), keeping everything else, checked as ECS checks it and against
+/// the service: a strategy's settings need that strategy, and traffic-shifting strategies need
+/// a load balancer with an alternate target group (or Service Connect) to shift traffic with.
+pub fn merge_strategy(service: &Value, change: &StrategyChange) -> Result<Value, String> {
+    let mut configuration = service
+        .get("deploymentConfiguration")
+        .cloned()
+        .filter(Value::is_object)
+        .unwrap_or_else(|| serde_json::json!({}));
+    if let Some(strategy) = &change.strategy {
+        configuration["strategy"] = Value::String(strategy.clone());
+    }
+    let strategy = configuration
+        .get("strategy")
+        .and_then(Value::as_str)
+        .unwrap_or("ROLLING")
+        .to_string();
+    let needs = |flag: &str, wanted: &str| -> Result<(), String> {
+        if strategy == wanted {
+            Ok(())
+        } else {
+            Err(format!(
+                "{flag} applies to the {wanted} strategy, and the service's is {strategy}: pass --strategy {}",
+                wanted.to_lowercase().replace('_', "-")
+            ))
+        }
+    };
+    let bake = |flag: &str, minutes: u64| -> Result<Value, String> {
+        if minutes > MAX_BAKE_MINUTES {
+            Err(format!("{flag} is at most 24h (1440 minutes)"))
+        } else {
+            Ok(Value::from(minutes))
+        }
+    };
+    if let Some(minutes) = change.bake_time_minutes {
+        if strategy == "ROLLING" {
+            return Err(
+                "--bake-time applies to the blue-green, linear and canary strategies, and the service's is ROLLING: pass --strategy".into(),
+            );
+        }
+        configuration["bakeTimeInMinutes"] = bake("--bake-time", minutes)?;
+    }
+    if let Some(percent) = change.linear_step_percent {
+        needs("--linear-step-percent", "LINEAR")?;
+        if !(3.0..=100.0).contains(&percent) || !tenths(percent) {
+            return Err(format!(
+                "--linear-step-percent {percent}: ECS takes multiples of 0.1 from 3.0 to 100.0"
+            ));
+        }
+        configuration["linearConfiguration"]["stepPercent"] = Value::from(percent);
+    }
+    if let Some(minutes) = change.linear_step_bake_minutes {
+        needs("--linear-step-bake-time", "LINEAR")?;
+        configuration["linearConfiguration"]["stepBakeTimeInMinutes"] =
+            bake("--linear-step-bake-time", minutes)?;
+    }
+    if let Some(percent) = change.canary_percent {
+        needs("--canary-percent", "CANARY")?;
+        if !(0.1..=100.0).contains(&percent) || !tenths(percent) {
+            return Err(format!(
+                "--canary-percent {percent}: ECS takes multiples of 0.1 from 0.1 to 100.0"
+            ));
+        }
+        configuration["canaryConfiguration"]["canaryPercent"] = Value::from(percent);
+    }
+    if let Some(minutes) = change.canary_bake_minutes {
+        needs("--canary-bake-time", "CANARY")?;
+        configuration["canaryConfiguration"]["canaryBakeTimeInMinutes"] =
+            bake("--canary-bake-time", minutes)?;
+    }
+    if strategy != "ROLLING" && !can_shift_traffic(service) {
+        return Err(format!(
+            "the {strategy} strategy shifts traffic between two target groups, and the service has no load balancer with an alternate target group (loadBalancers[].advancedConfiguration) nor Service Connect"
+        ));
+    }
+    Ok(configuration)
+}
+
+fn tenths(percent: f64) -> bool {
+    ((percent * 10.0).round() - percent * 10.0).abs() < 1e-6
+}
+
+/// Whether the service can shift traffic between revisions: a load balancer with an alternate
+/// target group, or Service Connect.
+pub fn can_shift_traffic(service: &Value) -> bool {
+    let balancers = service
+        .get("loadBalancers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let advanced = !balancers.is_empty()
+        && balancers.iter().all(|balancer| {
+            balancer
+                .pointer("/advancedConfiguration/alternateTargetGroupArn")
+                .and_then(Value::as_str)
+                .is_some_and(|arn| !arn.is_empty())
+        });
+    let service_connect = service
+        .pointer("/serviceConnectConfiguration/enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+        || service
+            .get("deployments")
+            .and_then(Value::as_array)
+            .and_then(|deployments| deployments.first())
+            .and_then(|primary| primary.pointer("/serviceConnectConfiguration/enabled"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+    advanced || service_connect
+}
+
+/// What `--wait-until` needs of the service's deployment configuration, checked before
+/// anything changes: `paused` a PAUSE lifecycle hook, `bake-time` a strategy with a bake time.
+pub fn check_wait_until(until: &str, configuration: Option<&Value>) -> Result<(), String> {
+    let strategy = configuration
+        .and_then(|c| c.get("strategy"))
+        .and_then(Value::as_str)
+        .unwrap_or("ROLLING");
+    match until {
+        "paused" if !crate::domain::service_deployment::has_pause_hook(configuration) => Err(
+            "--wait-until paused waits for a PAUSE lifecycle hook, and the service's deployment configuration has none (deploymentConfiguration.lifecycleHooks with targetType PAUSE)".into(),
+        ),
+        "bake-time" if strategy == "ROLLING" => Err(
+            "--wait-until bake-time waits for a blue-green, linear or canary deployment's bake time, and the service deploys ROLLING (pass --strategy, or wait with --wait-until stable)".into(),
+        ),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -105,12 +259,135 @@ mod tests {
             check_drivable(&json!({"deploymentController": {"type": "EXTERNAL"}})).unwrap_err();
         assert_eq!(external, Undrivable::Controller("EXTERNAL".into()));
         for strategy in ["BLUE_GREEN", "LINEAR", "CANARY"] {
-            let refused = check_drivable(&json!({
-                "deploymentController": {"type": "ECS"},
-                "deploymentConfiguration": {"strategy": strategy, "bakeTimeInMinutes": 5}
-            }))
-            .unwrap_err();
-            assert!(refused.to_string().contains(strategy), "{refused}");
+            assert_eq!(
+                check_drivable(&json!({
+                    "deploymentController": {"type": "ECS"},
+                    "deploymentConfiguration": {"strategy": strategy, "bakeTimeInMinutes": 5}
+                })),
+                Ok(())
+            );
         }
+        let newer = check_drivable(&json!({"deploymentConfiguration": {"strategy": "SHADOW"}}))
+            .unwrap_err();
+        assert!(newer.to_string().contains("SHADOW"), "{newer}");
+    }
+
+    /// A service as DescribeServices answers it, behind an ALB with an alternate target group.
+    fn blue_green_ready() -> Value {
+        json!({
+            "serviceName": "tutorial-site-service",
+            "loadBalancers": [{
+                "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tutorial-blue/1",
+                "containerName": "tutorial-site-app", "containerPort": 3000,
+                "advancedConfiguration": {
+                    "alternateTargetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tutorial-green/2",
+                    "productionListenerRule": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/tutorial/1/2/3",
+                    "roleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRole"
+                }
+            }],
+            "deploymentConfiguration": {
+                "deploymentCircuitBreaker": {"enable": true, "rollback": true},
+                "maximumPercent": 200, "minimumHealthyPercent": 100, "strategy": "ROLLING"
+            }
+        })
+    }
+
+    #[test]
+    fn a_strategy_change_keeps_the_rest_of_the_configuration() {
+        let change = StrategyChange {
+            strategy: Some("CANARY".into()),
+            bake_time_minutes: Some(5),
+            canary_percent: Some(10.0),
+            canary_bake_minutes: Some(2),
+            ..StrategyChange::default()
+        };
+        assert_eq!(
+            merge_strategy(&blue_green_ready(), &change).unwrap(),
+            json!({
+                "deploymentCircuitBreaker": {"enable": true, "rollback": true},
+                "maximumPercent": 200, "minimumHealthyPercent": 100, "strategy": "CANARY",
+                "bakeTimeInMinutes": 5,
+                "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 2}
+            })
+        );
+        let linear = StrategyChange {
+            strategy: Some("LINEAR".into()),
+            linear_step_percent: Some(25.0),
+            linear_step_bake_minutes: Some(1),
+            ..StrategyChange::default()
+        };
+        let merged = merge_strategy(&blue_green_ready(), &linear).unwrap();
+        assert_eq!(
+            merged["linearConfiguration"],
+            json!({"stepPercent": 25.0, "stepBakeTimeInMinutes": 1})
+        );
+    }
+
+    #[test]
+    fn a_strategy_setting_needs_its_strategy_and_ecs_limits() {
+        let service = blue_green_ready();
+        let canary_on_rolling = StrategyChange {
+            canary_percent: Some(10.0),
+            ..StrategyChange::default()
+        };
+        let refused = merge_strategy(&service, &canary_on_rolling).unwrap_err();
+        assert!(refused.contains("--strategy canary"), "{refused}");
+        let bake_on_rolling = StrategyChange {
+            bake_time_minutes: Some(5),
+            ..StrategyChange::default()
+        };
+        assert!(merge_strategy(&service, &bake_on_rolling).is_err());
+        for (step, ok) in [
+            (2.9, false),
+            (3.0, true),
+            (33.3, true),
+            (33.33, false),
+            (100.0, true),
+        ] {
+            let change = StrategyChange {
+                strategy: Some("LINEAR".into()),
+                linear_step_percent: Some(step),
+                ..StrategyChange::default()
+            };
+            assert_eq!(merge_strategy(&service, &change).is_ok(), ok, "{step}");
+        }
+        let long = StrategyChange {
+            strategy: Some("BLUE_GREEN".into()),
+            bake_time_minutes: Some(1441),
+            ..StrategyChange::default()
+        };
+        assert!(merge_strategy(&service, &long).unwrap_err().contains("24h"));
+    }
+
+    #[test]
+    fn traffic_shifting_needs_an_alternate_target_group() {
+        let mut plain = blue_green_ready();
+        plain["loadBalancers"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("advancedConfiguration");
+        let change = StrategyChange {
+            strategy: Some("BLUE_GREEN".into()),
+            ..StrategyChange::default()
+        };
+        let refused = merge_strategy(&plain, &change).unwrap_err();
+        assert!(refused.contains("alternate target group"), "{refused}");
+        let rolling = StrategyChange {
+            strategy: Some("ROLLING".into()),
+            ..StrategyChange::default()
+        };
+        assert!(merge_strategy(&plain, &rolling).is_ok());
+    }
+
+    #[test]
+    fn wait_until_paused_needs_a_pause_hook_and_bake_time_a_bake() {
+        let rolling = json!({"strategy": "ROLLING"});
+        assert!(check_wait_until("paused", Some(&rolling)).is_err());
+        assert!(check_wait_until("bake-time", Some(&rolling)).is_err());
+        assert!(check_wait_until("stable", None).is_ok());
+        let paused = json!({"strategy": "CANARY", "lifecycleHooks": [
+            {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]});
+        assert!(check_wait_until("paused", Some(&paused)).is_ok());
+        assert!(check_wait_until("bake-time", Some(&paused)).is_ok());
     }
 }

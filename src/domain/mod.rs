@@ -17,6 +17,7 @@ pub mod retag;
 pub mod rollout;
 pub mod run_task;
 pub mod scheduled_task;
+pub mod service_deployment;
 pub mod tag_mutability;
 pub mod task_definition;
 pub mod task_definition_file;

@@ -36,6 +36,10 @@ pub struct ServiceSnapshot {
     pub events: Vec<ServiceEvent>,
     #[serde(default)]
     pub load_balancers: Vec<LoadBalancer>,
+    /// The ARN of the service's current ServiceDeployment; absent where ECS (or an emulator)
+    /// does not report service deployments.
+    #[serde(default)]
+    pub current_service_deployment: Option<String>,
 }
 
 /// A load balancer the service registers its tasks with (DescribeServices `loadBalancers`).
@@ -281,6 +285,11 @@ pub enum WaitUntil {
     /// Our revision runs its desired count, every task of it RUNNING and healthy, and has for
     /// the settle time; old tasks may still drain.
     Running,
+    /// Production traffic is on our revision and it bakes (blue/green, linear and canary
+    /// deployments; only the ServiceDeployment API tells).
+    BakeTime,
+    /// Our deployment waits at a PAUSE lifecycle hook for ContinueServiceDeployment.
+    Paused,
 }
 
 /// The deployment we started: the PRIMARY deployment id UpdateService answered.
@@ -727,7 +736,9 @@ fn is_done(target: &Target, snapshot: &ServiceSnapshot, ours: &Deployment) -> bo
         None => !others_remain && at_desired_count,
     };
     match target.wait_until {
-        WaitUntil::Stable => stable,
+        // Baking and pausing are judged on the ServiceDeployment; DescribeServices can only
+        // say the whole deployment is done.
+        WaitUntil::Stable | WaitUntil::BakeTime | WaitUntil::Paused => stable,
         // Running never waits longer than Stable would.
         WaitUntil::Running => stable || at_desired_count,
     }

@@ -1,0 +1,337 @@
+//! `deployer continue`: approve (ContinueServiceDeployment CONTINUE) or reject (ROLLBACK) a
+//! deployment paused at a PAUSE lifecycle hook, then wait for the next pause or the end as
+//! update-service waits. With `--wait-until paused` before it and a CircleCI approval job
+//! between the two, a team gets canary → approve → full traffic from CI.
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::follow_deployment::Followed;
+use super::update_service::{active_service, check_drivable, check_wait_until, follow};
+use super::wait::WaitSettings;
+use crate::adapters::aws::{self, AwsSettings};
+use crate::adapters::ecs::Ecs;
+use crate::domain::rollout::{same_task_definition, short_task_definition, WaitUntil};
+use crate::domain::service_deployment::{short_id, ServiceDeployment};
+use crate::error::{Error, Result};
+use crate::journal;
+use crate::output;
+
+#[derive(Debug, Clone)]
+pub struct ContinueSettings {
+    pub aws: AwsSettings,
+    pub cluster: String,
+    pub service: String,
+    /// ARN or id; `None`: the service's current deployment.
+    pub deployment: Option<String>,
+    pub hook_id: Option<String>,
+    pub roll_back: bool,
+    pub dry_run: bool,
+    /// `None` with `--no-wait`.
+    pub wait: Option<(WaitSettings, WaitUntil)>,
+}
+
+/// What was done, for stdout and `--export-env`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContinueOutcome {
+    pub cluster: String,
+    pub service: String,
+    pub service_deployment_arn: String,
+    /// The hook that was resumed (or, with `--rollback`, rejected).
+    pub continued_hook_id: String,
+    /// CONTINUE or ROLLBACK.
+    pub action: String,
+    pub task_definition_arn: String,
+    /// `planned` (`--dry-run`), `continued`/`rolling-back` (`--no-wait`), `rolled-back`, or as
+    /// update-service: `completed`, `running`, `paused` (at the next hook), `baking`.
+    pub result: String,
+    /// With `result` paused: the hook it waits at now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hook_id: Option<String>,
+}
+
+impl ContinueOutcome {
+    pub fn export_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "DEPLOYER_SERVICE_DEPLOYMENT_ARN",
+                self.service_deployment_arn.clone(),
+            ),
+            ("DEPLOYER_HOOK_ID", self.hook_id.clone().unwrap_or_default()),
+            (
+                "DEPLOYER_TASK_DEFINITION_ARN",
+                self.task_definition_arn.clone(),
+            ),
+            ("DEPLOYER_CLUSTER", self.cluster.clone()),
+            ("DEPLOYER_SERVICE", self.service.clone()),
+        ]
+    }
+}
+
+/// How long a rejected deployment's rollback is waited for without `--timeout`.
+const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(600);
+
+pub async fn run(settings: ContinueSettings) -> Result<ContinueOutcome> {
+    let config = aws::load(&settings.aws).await?;
+    let ecs = Ecs::new(&config);
+    let state = active_service(
+        &ecs,
+        &settings.cluster,
+        &settings.service,
+        "check --service and --cluster",
+    )
+    .await?;
+    check_drivable(&state, &settings.service, "continue")?;
+    let arn = deployment_arn(
+        &ecs,
+        &settings,
+        state.snapshot.current_service_deployment.as_deref(),
+    )
+    .await?;
+    let deployment = ecs.service_deployment(&arn).await?.ok_or_else(|| {
+        Error::usage(format!(
+            "service deployment {arn} does not exist (DescribeServiceDeployments answered MISSING)"
+        ))
+    })?;
+    let hook = paused_hook(&deployment, &settings)?;
+    let revision = deployment
+        .target_service_revision
+        .as_ref()
+        .map(|target| target.arn.clone())
+        .unwrap_or_default();
+    let task_definition = ecs
+        .revision_task_definition(&revision)
+        .await?
+        .unwrap_or_default();
+    if let Some((_, until)) = &settings.wait {
+        if !settings.roll_back {
+            check_wait_until(until, state.deployment_configuration(), &settings.service)?;
+        }
+    }
+    let action = if settings.roll_back {
+        "ROLLBACK"
+    } else {
+        "CONTINUE"
+    };
+    let mut outcome = ContinueOutcome {
+        cluster: settings.cluster.clone(),
+        service: settings.service.clone(),
+        service_deployment_arn: arn.clone(),
+        continued_hook_id: hook.clone(),
+        action: action.to_string(),
+        task_definition_arn: task_definition.clone(),
+        result: "planned".to_string(),
+        hook_id: None,
+    };
+    let stage = deployment
+        .lifecycle_stage
+        .clone()
+        .unwrap_or_else(|| "its current stage".to_string());
+    let what = if settings.roll_back {
+        "roll back"
+    } else {
+        "resume"
+    };
+    if settings.dry_run {
+        output::step(format!(
+            "would {what} service deployment {} of {} ({}), paused at lifecycle hook {hook} at {stage}; nothing changed (--dry-run)",
+            deployment.id(),
+            settings.service,
+            short_task_definition(&task_definition)
+        ));
+        return Ok(outcome);
+    }
+
+    ecs.continue_service_deployment(&arn, &hook, settings.roll_back)
+        .await?;
+    let done = format!(
+        "{} service deployment {} of {} at lifecycle hook {hook} ({stage})",
+        if settings.roll_back {
+            "asked ECS to roll back"
+        } else {
+            "resumed"
+        },
+        deployment.id(),
+        settings.service
+    );
+    journal::record(done.clone());
+    output::step(&done);
+
+    let Some((wait, until)) = &settings.wait else {
+        outcome.result = if settings.roll_back {
+            "rolling-back"
+        } else {
+            "continued"
+        }
+        .to_string();
+        return Ok(outcome);
+    };
+    if settings.roll_back {
+        let limit = if wait.timeout_explicit {
+            wait.timeout
+        } else {
+            ROLLBACK_TIMEOUT
+        };
+        outcome.result = wait_for_rollback(&ecs, &arn, limit, wait.poll_interval).await?;
+        return Ok(outcome);
+    }
+    let ours = state
+        .snapshot
+        .deployments
+        .iter()
+        .filter(|d| same_task_definition(&d.task_definition, &task_definition))
+        .max_by_key(|d| d.status == "PRIMARY")
+        .ok_or_else(|| {
+            Error::failed(format!(
+                "the service lists no deployment of {} to wait for",
+                short_task_definition(&task_definition)
+            ))
+        })?;
+    let followed = Followed::new(
+        Some(arn.clone()),
+        Some((hook.clone(), deployment.lifecycle_stage.clone())),
+    );
+    let finished = follow(
+        &ecs,
+        &settings.cluster,
+        &settings.service,
+        ours,
+        until,
+        wait,
+        &state.snapshot,
+        state.deployment_configuration(),
+        followed,
+    )
+    .await?;
+    outcome.result = finished.result;
+    outcome.hook_id = finished.hook_id;
+    Ok(outcome)
+}
+
+/// The deployment to act on: `--deployment` (an ARN, or an id of one of the service's
+/// unfinished deployments), else the service's current one, else its newest unfinished one.
+async fn deployment_arn(
+    ecs: &Ecs,
+    settings: &ContinueSettings,
+    current: Option<&str>,
+) -> Result<String> {
+    if let Some(named) = &settings.deployment {
+        if named.starts_with("arn:") {
+            return Ok(named.clone());
+        }
+        let unfinished = ecs
+            .unfinished_service_deployments(&settings.cluster, &settings.service)
+            .await?;
+        return unfinished
+            .into_iter()
+            .find(|arn| short_id(arn) == named)
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "service {} has no unfinished service deployment {named}",
+                    settings.service
+                ))
+            });
+    }
+    if let Some(current) = current {
+        return Ok(current.to_string());
+    }
+    let unfinished = ecs
+        .unfinished_service_deployments(&settings.cluster, &settings.service)
+        .await?;
+    unfinished.into_iter().next().ok_or_else(|| {
+        Error::usage(format!(
+            "service {} in cluster {} has no deployment in progress to continue",
+            settings.service, settings.cluster
+        ))
+    })
+}
+
+/// The hook to act on: `--hook-id`, which must be waiting, or the one the deployment waits at.
+fn paused_hook(deployment: &ServiceDeployment, settings: &ContinueSettings) -> Result<String> {
+    if deployment.is_finished() {
+        return Err(Error::usage(format!(
+            "service deployment {} of {} has already finished: {}",
+            deployment.id(),
+            settings.service,
+            deployment.status
+        )));
+    }
+    let waiting = match &settings.hook_id {
+        Some(id) => deployment
+            .lifecycle_hook_details
+            .iter()
+            .find(|hook| hook.hook_id == *id),
+        None => deployment.paused_hook(),
+    };
+    match waiting {
+        Some(hook) if hook.status == "AWAITING_ACTION" => Ok(hook.hook_id.clone()),
+        Some(hook) => Err(Error::usage(format!(
+            "lifecycle hook {} of service deployment {} is {}, not waiting for approval",
+            hook.hook_id,
+            deployment.id(),
+            hook.status
+        ))),
+        None => {
+            let hooks: Vec<String> = deployment
+                .lifecycle_hook_details
+                .iter()
+                .map(|hook| format!("{} {}", hook.hook_id, hook.status))
+                .collect();
+            Err(Error::usage(format!(
+                "service deployment {} of {} is not paused at a lifecycle hook (status {}, stage {}{})",
+                deployment.id(),
+                settings.service,
+                deployment.status,
+                deployment.lifecycle_stage.as_deref().unwrap_or("none"),
+                if hooks.is_empty() {
+                    String::new()
+                } else {
+                    format!("; hooks: {}", hooks.join(", "))
+                }
+            ))
+            .with_hint(format!(
+                "wait for the pause with deployer wait --cluster {} --service {} --wait-until paused",
+                settings.cluster, settings.service
+            )))
+        }
+    }
+}
+
+/// Waits for a rejected deployment's rollback: `rolled-back`, or exit 1 when it failed.
+async fn wait_for_rollback(
+    ecs: &Ecs,
+    arn: &str,
+    limit: Duration,
+    poll_interval: Duration,
+) -> Result<String> {
+    let started = tokio::time::Instant::now();
+    let mut last_status = String::new();
+    loop {
+        if let Some(deployment) = ecs.service_deployment(arn).await.ok().flatten() {
+            if deployment.status != last_status {
+                output::step(format!(
+                    "service deployment {} is {}",
+                    deployment.id(),
+                    deployment.status
+                ));
+                last_status = deployment.status.clone();
+            }
+            match deployment.status.as_str() {
+                "ROLLBACK_SUCCESSFUL" => return Ok("rolled-back".to_string()),
+                "ROLLBACK_FAILED" | "SUCCESSFUL" | "STOPPED" => {
+                    return Err(Error::failed(deployment.failure()));
+                }
+                _ => {}
+            }
+        }
+        if started.elapsed() >= limit {
+            return Err(Error::failed(format!(
+                "ECS did not finish rolling back service deployment {} within {}",
+                short_id(arn),
+                crate::domain::duration::format_duration(limit)
+            ))
+            .with_hint("ECS goes on with the rollback; raise --timeout to wait longer"));
+        }
+        tokio::time::sleep(poll_interval).await;
+    }
+}

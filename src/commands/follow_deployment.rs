@@ -1,0 +1,249 @@
+//! Following the ServiceDeployment a rollout created (DescribeServiceDeployments): identified
+//! from the service's `currentServiceDeployment` by its target revision and creation time, then
+//! polled beside DescribeServices. Where ECS does not report service deployments, the waiter
+//! says so once and judges by DescribeServices alone.
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::adapters::aws::{ApiError, ApiErrorKind};
+use crate::adapters::ecs::Ecs;
+use crate::domain::duration::format_duration;
+use crate::domain::rollout::{parse_timestamp, same_task_definition, ServiceSnapshot, Target};
+use crate::domain::service_deployment::{
+    assess, timestamp_seconds, DeploymentLog, ServiceDeployment, Verdict,
+};
+use crate::error::{Error, Result};
+use crate::journal;
+use crate::output;
+
+/// How much older than our ECS deployment its ServiceDeployment may say it is (clock skew
+/// between the two records).
+const CREATED_SLACK: f64 = 60.0;
+
+/// What the waiter knows about our ServiceDeployment.
+pub struct Followed {
+    arn: Option<String>,
+    /// The hook `deployer continue` just resumed, at its stage: not a new pause.
+    continued: Option<(String, Option<String>)>,
+    unavailable: bool,
+    said_absent: bool,
+    /// Current service deployments that turned out not to be ours.
+    rejected: HashSet<String>,
+    /// Service revision → task definition, as DescribeServiceRevisions answered.
+    revisions: HashMap<String, String>,
+    log: DeploymentLog,
+    started: Instant,
+    /// The last answer about ours.
+    pub last: Option<ServiceDeployment>,
+}
+
+impl Followed {
+    /// `known`: the ARN when the caller already knows it (`deployer continue`), with the hook it
+    /// continued.
+    pub fn new(known: Option<String>, continued: Option<(String, Option<String>)>) -> Self {
+        Followed {
+            arn: known,
+            continued,
+            unavailable: false,
+            said_absent: false,
+            rejected: HashSet::new(),
+            revisions: HashMap::new(),
+            log: DeploymentLog::default(),
+            started: Instant::now(),
+            last: None,
+        }
+    }
+
+    pub fn arn(&self) -> Option<&str> {
+        self.arn.as_deref()
+    }
+
+    /// Whether the ServiceDeployment API proved unavailable (or ECS reports none).
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable || (self.said_absent && self.arn.is_none())
+    }
+
+    fn now(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Polls our ServiceDeployment, identifying it first; prints what changed. `None` while it
+    /// is not identified, when the API is not available, or when this poll failed transiently.
+    pub async fn poll(
+        &mut self,
+        ecs: &Ecs,
+        snapshot: &ServiceSnapshot,
+        target: &Target,
+    ) -> Option<Verdict> {
+        if self.unavailable {
+            return None;
+        }
+        let deployment = match self.arn.clone() {
+            Some(arn) => self.describe(ecs, &arn).await?,
+            None => self.identify(ecs, snapshot, target).await?,
+        };
+        for line in self.log.observe(&deployment, self.now()) {
+            output::step(line);
+        }
+        let mut verdict = assess(&deployment, &target.wait_until);
+        if let (Verdict::Paused { hook_id }, Some((continued, stage))) = (&verdict, &self.continued)
+        {
+            if hook_id == continued && deployment.lifecycle_stage == *stage {
+                // ECS has not caught up with the ContinueServiceDeployment yet.
+                verdict = Verdict::InProgress;
+            }
+        }
+        self.last = Some(deployment);
+        Some(verdict)
+    }
+
+    /// The heartbeat's words about our deployment, once it is identified.
+    pub fn summary(&self) -> Option<String> {
+        let last = self.last.as_ref()?;
+        Some(format!(
+            "service deployment {}: {}",
+            last.id(),
+            self.log.summary(last, self.now())
+        ))
+    }
+
+    async fn describe(&mut self, ecs: &Ecs, arn: &str) -> Option<ServiceDeployment> {
+        match ecs.service_deployment(arn).await {
+            Ok(Some(deployment)) => Some(deployment),
+            Ok(None) => None,
+            Err(error) if transient(&error) => None,
+            Err(error) => {
+                self.give_up(&error);
+                None
+            }
+        }
+    }
+
+    fn give_up(&mut self, error: &ApiError) {
+        self.unavailable = true;
+        output::step(format!(
+            "the ServiceDeployment API is not available ({error}); following DescribeServices alone"
+        ));
+    }
+
+    async fn identify(
+        &mut self,
+        ecs: &Ecs,
+        snapshot: &ServiceSnapshot,
+        target: &Target,
+    ) -> Option<ServiceDeployment> {
+        let Some(current) = snapshot.current_service_deployment.clone() else {
+            if !self.said_absent {
+                self.said_absent = true;
+                output::step(format!(
+                    "ECS reports no service deployment for {}; following DescribeServices alone",
+                    snapshot.service_name
+                ));
+            }
+            return None;
+        };
+        if self.rejected.contains(&current) {
+            return None;
+        }
+        let deployment = self.describe(ecs, &current).await?;
+        let revision = deployment.target_service_revision.as_ref()?.arn.clone();
+        let task_definition = match self.revisions.get(&revision) {
+            Some(known) => known.clone(),
+            None => match ecs.revision_task_definition(&revision).await {
+                Ok(Some(task_definition)) => {
+                    self.revisions
+                        .insert(revision.clone(), task_definition.clone());
+                    task_definition
+                }
+                Ok(None) => return None,
+                Err(error) => {
+                    tracing::debug!("DescribeServiceRevisions: {error}");
+                    return None;
+                }
+            },
+        };
+        let recent = match (
+            deployment.created_at.as_ref().and_then(timestamp_seconds),
+            target.created_at.as_deref().and_then(parse_timestamp),
+        ) {
+            (Some(created), Some((seconds, _))) => created + CREATED_SLACK >= seconds as f64,
+            _ => true,
+        };
+        if !same_task_definition(&task_definition, &target.task_definition_arn) || !recent {
+            self.rejected.insert(current);
+            return None;
+        }
+        output::step(format!(
+            "following service deployment {} ({} strategy)",
+            deployment.id(),
+            deployment.strategy()
+        ));
+        self.arn = Some(current);
+        Some(deployment)
+    }
+
+    /// `--rollback-on-cancel`: StopServiceDeployment ROLLBACK, then waits up to `limit` for
+    /// the rollback to finish. Returns what happened, for the error the wait ends with.
+    pub async fn roll_back(&mut self, ecs: &Ecs, why: &str, limit: Duration) -> Result<String> {
+        let Some(arn) = self.arn.clone() else {
+            return Err(Error::failed(format!(
+                "--rollback-on-cancel: {why}, but deployer has no service deployment of ours to roll back (ECS reported none)"
+            ))
+            .with_hint("roll back with deployer rollback"));
+        };
+        let id = crate::domain::service_deployment::short_id(&arn).to_string();
+        if self.last.as_ref().is_some_and(|last| last.is_finished()) {
+            return Ok(format!("service deployment {id} had already finished"));
+        }
+        output::step(format!(
+            "{why}: asking ECS to roll service deployment {id} back (--rollback-on-cancel)"
+        ));
+        ecs.roll_back_service_deployment(&arn).await?;
+        journal::record(format!(
+            "asked ECS to roll service deployment {id} back (StopServiceDeployment ROLLBACK)"
+        ));
+        let started = Instant::now();
+        loop {
+            if let Some(deployment) = self.describe(ecs, &arn).await {
+                for line in self.log.observe(&deployment, self.now()) {
+                    output::step(line);
+                }
+                let finished = deployment.is_finished();
+                let status = deployment.status.clone();
+                self.last = Some(deployment);
+                if finished {
+                    let to = self
+                        .last
+                        .as_ref()
+                        .and_then(|d| d.rollback.as_ref())
+                        .and_then(|r| r.service_revision_arn.clone());
+                    return Ok(format!(
+                        "ECS rolled service deployment {id} back: {status}{}",
+                        to.map(|to| format!(" (to service revision {})", short_revision(&to)))
+                            .unwrap_or_default()
+                    ));
+                }
+            }
+            if started.elapsed() >= limit {
+                return Ok(format!(
+                    "ECS is rolling service deployment {id} back; deployer stopped waiting for it after {}",
+                    format_duration(limit)
+                ));
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+}
+
+fn short_revision(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+fn transient(error: &ApiError) -> bool {
+    matches!(
+        error.kind,
+        ApiErrorKind::Throttled | ApiErrorKind::Unreachable
+    ) || (error.kind == ApiErrorKind::Other && error.code.is_none())
+}

@@ -1,0 +1,861 @@
+//! ECS's ServiceDeployment (DescribeServiceDeployments): what a deployment of any strategy —
+//! ROLLING, BLUE_GREEN, LINEAR, CANARY — is doing, whether it is done, and what to print while it
+//! goes. The waiter follows the deployment its UpdateService created through this, and falls back
+//! to DescribeServices only where the API is not available.
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::duration::format_duration;
+use super::rollout::{parse_timestamp, WaitUntil};
+
+/// One entry of DescribeServiceDeployments' `serviceDeployments`, as ECS sends it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceDeployment {
+    pub service_deployment_arn: String,
+    /// PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED, STOP_REQUESTED, ROLLBACK_REQUESTED,
+    /// ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL or ROLLBACK_FAILED.
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub status_reason: Option<String>,
+    /// Blue/green, linear and canary deployments only (RECONCILE_SERVICE … CLEAN_UP).
+    #[serde(default)]
+    pub lifecycle_stage: Option<String>,
+    #[serde(default)]
+    pub target_service_revision: Option<RevisionSummary>,
+    #[serde(default)]
+    pub source_service_revisions: Vec<RevisionSummary>,
+    #[serde(default)]
+    pub lifecycle_hook_details: Vec<HookDetail>,
+    #[serde(default)]
+    pub rollback: Option<Rollback>,
+    #[serde(default)]
+    pub deployment_circuit_breaker: Option<Monitor>,
+    #[serde(default)]
+    pub alarms: Option<Alarms>,
+    #[serde(default)]
+    pub deployment_configuration: Option<Value>,
+    /// Epoch seconds on the wire (RFC 3339 in the AWS CLI's output).
+    #[serde(default)]
+    pub created_at: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RevisionSummary {
+    #[serde(default)]
+    pub arn: String,
+    #[serde(default)]
+    pub requested_task_count: i64,
+    #[serde(default)]
+    pub running_task_count: i64,
+    #[serde(default)]
+    pub pending_task_count: i64,
+    #[serde(default)]
+    pub requested_test_traffic_weight: Option<f64>,
+    #[serde(default)]
+    pub requested_production_traffic_weight: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct HookDetail {
+    #[serde(default)]
+    pub hook_id: String,
+    /// PAUSE or AWS_LAMBDA.
+    #[serde(default)]
+    pub target_type: Option<String>,
+    #[serde(default)]
+    pub target_arn: Option<String>,
+    /// AWAITING_ACTION, IN_PROGRESS, SUCCEEDED, FAILED or TIMED_OUT.
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub expires_at: Option<Value>,
+    /// CONTINUE or ROLLBACK: what ECS does when a paused hook times out.
+    #[serde(default)]
+    pub timeout_action: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Rollback {
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub service_revision_arn: Option<String>,
+}
+
+/// The circuit breaker's view of the deployment.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Monitor {
+    /// MONITORING, TRIGGERED, MONITORING_COMPLETE or DISABLED.
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub failure_count: i64,
+    #[serde(default)]
+    pub threshold: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Alarms {
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub alarm_names: Vec<String>,
+    #[serde(default)]
+    pub triggered_alarm_names: Vec<String>,
+}
+
+/// Reads the deployments of a DescribeServiceDeployments answer.
+pub fn parse_answer(answer: &Value) -> Result<Vec<ServiceDeployment>, String> {
+    let listed = answer
+        .get("serviceDeployments")
+        .cloned()
+        .unwrap_or(Value::Array(Vec::new()));
+    serde_json::from_value(listed).map_err(|e| format!("unexpected serviceDeployments: {e}"))
+}
+
+const SUCCESSFUL: &str = "SUCCESSFUL";
+const AWAITING_ACTION: &str = "AWAITING_ACTION";
+
+impl ServiceDeployment {
+    /// The last part of the ARN: what ECS's console shows as the deployment's id.
+    pub fn id(&self) -> &str {
+        short_id(&self.service_deployment_arn)
+    }
+
+    /// ROLLING unless the deployment configuration says otherwise.
+    pub fn strategy(&self) -> &str {
+        strategy_of(self.deployment_configuration.as_ref())
+    }
+
+    /// Whether ECS is done with it, one way or the other.
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "SUCCESSFUL" | "STOPPED" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED"
+        )
+    }
+
+    /// Any rollback or stop, requested or done.
+    pub fn is_undone(&self) -> bool {
+        self.status.starts_with("ROLLBACK") || self.status.starts_with("STOP")
+    }
+
+    /// The lifecycle hook waiting for ContinueServiceDeployment, if any.
+    pub fn paused_hook(&self) -> Option<&HookDetail> {
+        self.lifecycle_hook_details
+            .iter()
+            .find(|hook| hook.status == AWAITING_ACTION)
+    }
+
+    /// Production traffic on the target revision and on every source revision, in percent,
+    /// when ECS reports weights (blue/green, linear and canary deployments).
+    pub fn production_weights(&self) -> Option<(f64, f64)> {
+        let new = self
+            .target_service_revision
+            .as_ref()?
+            .requested_production_traffic_weight?;
+        let old = self
+            .source_service_revisions
+            .iter()
+            .filter_map(|source| source.requested_production_traffic_weight)
+            .sum();
+        Some((new, old))
+    }
+
+    pub fn test_weight(&self) -> Option<f64> {
+        self.target_service_revision
+            .as_ref()?
+            .requested_test_traffic_weight
+    }
+
+    /// The target revision's task counts: running of requested, pending.
+    pub fn counts(&self) -> Option<(i64, i64, i64)> {
+        let target = self.target_service_revision.as_ref()?;
+        Some((
+            target.running_task_count,
+            target.requested_task_count,
+            target.pending_task_count,
+        ))
+    }
+
+    /// Why the deployment did not succeed, in ECS's words: its status, the rollback reason,
+    /// the triggered alarms and the circuit breaker's count.
+    pub fn failure(&self) -> String {
+        let what = match self.status.as_str() {
+            "ROLLBACK_REQUESTED" => "ECS is rolling back deployment",
+            "ROLLBACK_IN_PROGRESS" => "ECS is rolling back deployment",
+            "ROLLBACK_SUCCESSFUL" => "ECS rolled back deployment",
+            "ROLLBACK_FAILED" => "ECS failed to roll back deployment",
+            "STOP_REQUESTED" => "ECS is stopping deployment",
+            "STOPPED" => "ECS stopped deployment",
+            _ => "deployment",
+        };
+        let mut message = format!("{what} {} ({})", self.id(), self.status);
+        let reasons: Vec<&str> = [
+            self.rollback.as_ref().and_then(|r| r.reason.as_deref()),
+            self.status_reason.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|reason| !reason.is_empty())
+        .collect();
+        let mut reasons = reasons;
+        reasons.dedup();
+        if !reasons.is_empty() {
+            message.push_str(": ");
+            message.push_str(&reasons.join("; "));
+        }
+        if let Some(alarms) = &self.alarms {
+            if !alarms.triggered_alarm_names.is_empty() {
+                message.push_str(&format!(
+                    "; alarms triggered: {}",
+                    alarms.triggered_alarm_names.join(", ")
+                ));
+            }
+        }
+        if let Some(breaker) = &self.deployment_circuit_breaker {
+            if breaker.status == "TRIGGERED" {
+                message.push_str(&format!(
+                    "; circuit breaker triggered: {} of {} tasks failed",
+                    breaker.failure_count, breaker.threshold
+                ));
+            }
+        }
+        if let Some(hook) = self
+            .lifecycle_hook_details
+            .iter()
+            .find(|hook| matches!(hook.status.as_str(), "FAILED" | "TIMED_OUT"))
+        {
+            message.push_str(&format!(
+                "; lifecycle hook {} {}",
+                hook.hook_id,
+                hook.status.to_lowercase().replace('_', " ")
+            ));
+        }
+        message
+    }
+}
+
+/// The last part of a service deployment ARN.
+pub fn short_id(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// The strategy a deployment configuration names (ROLLING when it names none).
+pub fn strategy_of(configuration: Option<&Value>) -> &str {
+    configuration
+        .and_then(|c| c.get("strategy"))
+        .and_then(Value::as_str)
+        .unwrap_or("ROLLING")
+}
+
+/// What the ServiceDeployment says about the wait.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    InProgress,
+    Succeeded,
+    /// `--wait-until paused`: the deployment waits at this PAUSE hook.
+    Paused {
+        hook_id: String,
+    },
+    /// `--wait-until bake-time`: production traffic is on our revision and it is baking.
+    Baking,
+    Failed(String),
+}
+
+/// Decides what the deployment means for a wait that ends at `until`. Success is SUCCESSFUL;
+/// any rollback or stop is a failure, even one still in progress.
+pub fn assess(deployment: &ServiceDeployment, until: &WaitUntil) -> Verdict {
+    if deployment.status == SUCCESSFUL {
+        return Verdict::Succeeded;
+    }
+    if deployment.is_undone() {
+        return Verdict::Failed(deployment.failure());
+    }
+    match until {
+        WaitUntil::Paused => {
+            if let Some(hook) = deployment.paused_hook() {
+                return Verdict::Paused {
+                    hook_id: hook.hook_id.clone(),
+                };
+            }
+        }
+        WaitUntil::BakeTime => {
+            if matches!(
+                deployment.lifecycle_stage.as_deref(),
+                Some("BAKE_TIME" | "CLEAN_UP")
+            ) {
+                return Verdict::Baking;
+            }
+        }
+        WaitUntil::Stable | WaitUntil::Running => {}
+    }
+    Verdict::InProgress
+}
+
+/// What each lifecycle stage means, for the log.
+pub fn stage_meaning(stage: &str) -> &'static str {
+    match stage {
+        "RECONCILE_SERVICE" => "reconciling the service's active revisions",
+        "PRE_SCALE_UP" => "before the new revision starts",
+        "SCALE_UP" => "starting the new revision's tasks",
+        "POST_SCALE_UP" => "the new revision's tasks started; no traffic yet",
+        "TEST_TRAFFIC_SHIFT" => "shifting test traffic to the new revision",
+        "POST_TEST_TRAFFIC_SHIFT" => "test traffic is on the new revision",
+        "PRODUCTION_TRAFFIC_SHIFT" => "shifting production traffic to the new revision",
+        "POST_PRODUCTION_TRAFFIC_SHIFT" => "production traffic is on the new revision",
+        "BAKE_TIME" => "baking: both revisions run while production traffic is on the new one",
+        "CLEAN_UP" => "stopping the old revision",
+        _ => "",
+    }
+}
+
+/// Turns successive answers into log lines: one per change of status, stage, traffic weights,
+/// hook state, circuit-breaker count or triggered alarms, and nothing when nothing changed.
+#[derive(Debug, Default)]
+pub struct DeploymentLog {
+    status: Option<String>,
+    stage: Option<String>,
+    weights: Option<(i64, i64)>,
+    test_weight: Option<i64>,
+    hooks: Vec<(String, String)>,
+    failures: i64,
+    triggered: Vec<String>,
+    /// Seconds (on the caller's clock) when the bake stage was first seen.
+    baking_since: Option<f64>,
+}
+
+impl DeploymentLog {
+    /// Lines for what changed since the last answer; `now` is seconds on the caller's clock.
+    pub fn observe(&mut self, deployment: &ServiceDeployment, now: f64) -> Vec<String> {
+        let mut lines = Vec::new();
+        if self.status.as_deref() != Some(deployment.status.as_str()) {
+            if self.status.is_some() || deployment.status != "IN_PROGRESS" {
+                lines.push(format!(
+                    "service deployment {} is {}",
+                    deployment.id(),
+                    deployment.status
+                ));
+            }
+            self.status = Some(deployment.status.clone());
+        }
+        if deployment.lifecycle_stage != self.stage {
+            if let Some(stage) = &deployment.lifecycle_stage {
+                let mut line = format!("stage {stage}");
+                let meaning = stage_meaning(stage);
+                if !meaning.is_empty() {
+                    line.push_str(&format!(": {meaning}"));
+                }
+                if stage == "BAKE_TIME" {
+                    self.baking_since = Some(now);
+                    if let Some(bake) = bake_time(deployment.deployment_configuration.as_ref()) {
+                        line.push_str(&format!(" for {}", format_duration(bake)));
+                    }
+                }
+                lines.push(line);
+            }
+            self.stage = deployment.lifecycle_stage.clone();
+        }
+        if let Some(test) = deployment.test_weight() {
+            let rounded = test.round() as i64;
+            if self.test_weight != Some(rounded) {
+                if self.test_weight.is_some() || rounded != 0 {
+                    lines.push(format!("test traffic {rounded}% new"));
+                }
+                self.test_weight = Some(rounded);
+            }
+        }
+        if let Some((new, old)) = deployment.production_weights() {
+            let weights = (new.round() as i64, old.round() as i64);
+            if self.weights != Some(weights) {
+                lines.push(format!("production {}", weights_text(new, old)));
+                self.weights = Some(weights);
+            }
+        }
+        for hook in &deployment.lifecycle_hook_details {
+            let known = self.hooks.iter_mut().find(|(id, _)| *id == hook.hook_id);
+            let changed = match known {
+                Some((_, status)) if *status == hook.status => false,
+                Some((_, status)) => {
+                    *status = hook.status.clone();
+                    true
+                }
+                None => {
+                    self.hooks.push((hook.hook_id.clone(), hook.status.clone()));
+                    true
+                }
+            };
+            if changed {
+                lines.push(hook_line(hook));
+            }
+        }
+        if let Some(breaker) = &deployment.deployment_circuit_breaker {
+            if breaker.failure_count > self.failures {
+                lines.push(format!(
+                    "circuit breaker: {} of {} tasks failed",
+                    breaker.failure_count, breaker.threshold
+                ));
+                self.failures = breaker.failure_count;
+            }
+        }
+        if let Some(alarms) = &deployment.alarms {
+            let fresh: Vec<&String> = alarms
+                .triggered_alarm_names
+                .iter()
+                .filter(|name| !self.triggered.contains(name))
+                .collect();
+            if !fresh.is_empty() {
+                lines.push(format!(
+                    "alarm triggered: {}",
+                    fresh
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                self.triggered.extend(fresh.into_iter().cloned());
+            }
+        }
+        lines
+    }
+
+    /// The heartbeat's summary: stage, weights and the bake time left.
+    pub fn summary(&self, deployment: &ServiceDeployment, now: f64) -> String {
+        let mut parts = vec![match &deployment.lifecycle_stage {
+            Some(stage) => format!("stage {stage}"),
+            None => deployment.status.clone(),
+        }];
+        if let Some((running, requested, pending)) = deployment.counts() {
+            parts.push(format!(
+                "{running} of {requested} new tasks running, {pending} pending"
+            ));
+        }
+        if let Some((new, old)) = deployment.production_weights() {
+            parts.push(format!("production {}", weights_text(new, old)));
+        }
+        if let (Some(since), Some(bake)) = (
+            self.baking_since,
+            bake_time(deployment.deployment_configuration.as_ref()),
+        ) {
+            if deployment.lifecycle_stage.as_deref() == Some("BAKE_TIME") {
+                let left = bake.saturating_sub(Duration::from_secs_f64((now - since).max(0.0)));
+                parts.push(format!("{} of bake time left", format_duration(left)));
+            }
+        }
+        if let Some(hook) = deployment.paused_hook() {
+            parts.push(format!("paused at lifecycle hook {}", hook.hook_id));
+        }
+        parts.join(", ")
+    }
+}
+
+fn weights_text(new: f64, old: f64) -> String {
+    format!("{}% new / {}% old", percent(new), percent(old))
+}
+
+fn percent(value: f64) -> String {
+    if (value - value.round()).abs() < 0.05 {
+        format!("{}", value.round() as i64)
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+fn hook_line(hook: &HookDetail) -> String {
+    let kind = hook.target_type.as_deref().unwrap_or("hook");
+    let mut line = format!(
+        "lifecycle hook {} ({kind}) {}",
+        hook.hook_id,
+        hook.status.to_lowercase().replace('_', " ")
+    );
+    if hook.status == AWAITING_ACTION {
+        if let Some(expires) = hook.expires_at.as_ref().and_then(timestamp_text) {
+            line.push_str(&format!(" until {expires}"));
+        }
+        if let Some(action) = &hook.timeout_action {
+            line.push_str(&format!(", then {}", action.to_lowercase()));
+        }
+    }
+    line
+}
+
+/// A timestamp as epoch seconds or RFC 3339 text, shown as RFC 3339 UTC.
+fn timestamp_text(value: &Value) -> Option<String> {
+    let seconds = timestamp_seconds(value)?;
+    let whole = seconds.floor() as i64;
+    let days = whole.div_euclid(86_400);
+    let clock = whole.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    Some(format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        clock / 3600,
+        clock % 3600 / 60,
+        clock % 60
+    ))
+}
+
+/// Epoch seconds of a timestamp ECS sent as a number, or the AWS CLI printed as text.
+pub fn timestamp_seconds(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(number) => number.as_f64(),
+        Value::String(text) => {
+            let (seconds, nanos) = parse_timestamp(text)?;
+            Some(seconds as f64 + f64::from(nanos) / 1e9)
+        }
+        _ => None,
+    }
+}
+
+/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn minutes(configuration: Option<&Value>, pointer: &str) -> Option<u64> {
+    configuration?.pointer(pointer)?.as_u64()
+}
+
+/// The bake time a deployment configuration asks for (blue/green, linear and canary).
+pub fn bake_time(configuration: Option<&Value>) -> Option<Duration> {
+    minutes(configuration, "/bakeTimeInMinutes").map(|m| Duration::from_secs(m * 60))
+}
+
+/// How much longer than a rolling update a deployment of this configuration takes at least:
+/// the bake time, the linear steps' or the canary's bake, and the PAUSE hooks' timeouts, with
+/// the words that say how it was derived. `None` for a rolling update without any of them.
+pub fn strategy_time(configuration: Option<&Value>) -> Option<(Duration, String)> {
+    let strategy = strategy_of(configuration);
+    let mut total = Duration::ZERO;
+    let mut parts = Vec::new();
+    if strategy != "ROLLING" {
+        if let Some(bake) = bake_time(configuration) {
+            total += bake;
+            parts.push(format!("bake time {}", format_duration(bake)));
+        }
+    }
+    match strategy {
+        "LINEAR" => {
+            let step = configuration
+                .and_then(|c| c.pointer("/linearConfiguration/stepPercent"))
+                .and_then(Value::as_f64)
+                .filter(|step| *step > 0.0)
+                .unwrap_or(10.0);
+            let step_bake =
+                minutes(configuration, "/linearConfiguration/stepBakeTimeInMinutes").unwrap_or(6);
+            // The step bake is not applied after the step that reaches 100%.
+            let steps = (100.0 / step).ceil() as u64;
+            let waits = steps.saturating_sub(1);
+            let time = Duration::from_secs(waits * step_bake * 60);
+            total += time;
+            parts.push(format!(
+                "{waits} linear step bakes of {}",
+                format_duration(Duration::from_secs(step_bake * 60))
+            ));
+        }
+        "CANARY" => {
+            let bake = minutes(
+                configuration,
+                "/canaryConfiguration/canaryBakeTimeInMinutes",
+            )
+            .unwrap_or(10);
+            total += Duration::from_secs(bake * 60);
+            parts.push(format!(
+                "canary bake {}",
+                format_duration(Duration::from_secs(bake * 60))
+            ));
+        }
+        _ => {}
+    }
+    let hooks = configuration
+        .and_then(|c| c.get("lifecycleHooks"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for hook in hooks
+        .iter()
+        .filter(|hook| hook.get("targetType").and_then(Value::as_str) == Some("PAUSE"))
+    {
+        let stages = hook
+            .get("lifecycleStages")
+            .and_then(Value::as_array)
+            .map_or(1, |stages| stages.len().max(1)) as u64;
+        if let Some(timeout) = hook
+            .pointer("/timeoutConfiguration/timeoutInMinutes")
+            .and_then(Value::as_u64)
+        {
+            let time = Duration::from_secs(timeout * 60 * stages);
+            total += time;
+            parts.push(format!(
+                "pause hook timeout {}{}",
+                format_duration(Duration::from_secs(timeout * 60)),
+                if stages > 1 {
+                    format!(" × {stages} stages")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    (!parts.is_empty()).then(|| (total, parts.join(" + ")))
+}
+
+/// Whether the configuration has a PAUSE lifecycle hook (what `--wait-until paused` needs).
+pub fn has_pause_hook(configuration: Option<&Value>) -> bool {
+    configuration
+        .and_then(|c| c.get("lifecycleHooks"))
+        .and_then(Value::as_array)
+        .is_some_and(|hooks| {
+            hooks
+                .iter()
+                .any(|hook| hook.get("targetType").and_then(Value::as_str) == Some("PAUSE"))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The AWS CLI's documented answer for a finished rolling deployment.
+    fn rolling_successful() -> Value {
+        json!({
+            "serviceDeployments": [{
+                "serviceDeploymentArn": "arn:aws:ecs:us-east-1:123456789012:service-deployment/tutorial-cluster/tutorial-site-service/ejGvqq2ilnbKT9qj0vLJe",
+                "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/tutorial-cluster/tutorial-site-service",
+                "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/tutorial-cluster",
+                "createdAt": "2024-10-31T08:03:30.917000-04:00",
+                "startedAt": "2024-10-31T08:03:32.510000-04:00",
+                "finishedAt": "2024-10-31T08:05:04.527000-04:00",
+                "updatedAt": "2024-10-31T08:05:04.527000-04:00",
+                "sourceServiceRevisions": [],
+                "targetServiceRevision": {
+                    "arn": "arn:aws:ecs:us-east-1:123456789012:service-revision/tutorial-cluster/tutorial-site-service/1485800978477494678",
+                    "requestedTaskCount": 1, "runningTaskCount": 1, "pendingTaskCount": 0
+                },
+                "status": "SUCCESSFUL",
+                "deploymentConfiguration": {
+                    "deploymentCircuitBreaker": {"enable": true, "rollback": true},
+                    "maximumPercent": 200, "minimumHealthyPercent": 100,
+                    "alarms": {"alarmNames": [], "rollback": false, "enable": false}
+                },
+                "deploymentCircuitBreaker": {"status": "MONITORING_COMPLETE", "failureCount": 0, "threshold": 3},
+                "alarms": {"status": "DISABLED"}
+            }],
+            "failures": []
+        })
+    }
+
+    /// A canary at 10% with a pause hook waiting, as the wire sends it (epoch seconds).
+    fn canary(status: &str, stage: &str, new_weight: f64, hook_status: &str) -> ServiceDeployment {
+        let answer = json!({"serviceDeployments": [{
+            "serviceDeploymentArn": "arn:aws:ecs:us-east-1:123456789012:service-deployment/tutorial-cluster/tutorial-site-service/Kz3c8E0wJm1",
+            "status": status,
+            "lifecycleStage": stage,
+            "createdAt": 1.7302e9,
+            "targetServiceRevision": {"arn": "arn:aws:ecs:us-east-1:123456789012:service-revision/tutorial-cluster/tutorial-site-service/2", "requestedTaskCount": 2, "runningTaskCount": 2, "pendingTaskCount": 0, "requestedTestTrafficWeight": 100.0, "requestedProductionTrafficWeight": new_weight},
+            "sourceServiceRevisions": [{"arn": "arn:aws:ecs:us-east-1:123456789012:service-revision/tutorial-cluster/tutorial-site-service/1", "requestedTaskCount": 2, "runningTaskCount": 2, "pendingTaskCount": 0, "requestedTestTrafficWeight": 0.0, "requestedProductionTrafficWeight": 100.0 - new_weight}],
+            "lifecycleHookDetails": [{"hookId": "hook-1", "targetType": "PAUSE", "status": hook_status, "expiresAt": 1730203600.0, "timeoutAction": "ROLLBACK"}],
+            "deploymentConfiguration": {"strategy": "CANARY", "bakeTimeInMinutes": 5, "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 2}},
+            "deploymentCircuitBreaker": {"status": "MONITORING", "failureCount": 0, "threshold": 3},
+            "alarms": {"status": "MONITORING", "alarmNames": ["tutorial-5xx"], "triggeredAlarmNames": []}
+        }]});
+        parse_answer(&answer).unwrap().remove(0)
+    }
+
+    #[test]
+    fn the_documented_rolling_answer_reads_and_succeeds() {
+        let deployments = parse_answer(&rolling_successful()).unwrap();
+        let deployment = &deployments[0];
+        assert_eq!(deployment.id(), "ejGvqq2ilnbKT9qj0vLJe");
+        assert_eq!(deployment.strategy(), "ROLLING");
+        assert_eq!(deployment.counts(), Some((1, 1, 0)));
+        assert_eq!(deployment.production_weights(), None);
+        assert_eq!(assess(deployment, &WaitUntil::Stable), Verdict::Succeeded);
+        assert_eq!(
+            timestamp_seconds(deployment.created_at.as_ref().unwrap()),
+            Some(1_730_376_210.917)
+        );
+    }
+
+    #[test]
+    fn every_rollback_and_stop_is_a_failure_with_the_reasons() {
+        let mut deployment = canary("ROLLBACK_IN_PROGRESS", "BAKE_TIME", 100.0, "SUCCEEDED");
+        deployment.rollback = Some(Rollback {
+            reason: Some("Alarm tutorial-5xx went into ALARM".into()),
+            service_revision_arn: None,
+        });
+        deployment.alarms.as_mut().unwrap().triggered_alarm_names = vec!["tutorial-5xx".into()];
+        let Verdict::Failed(message) = assess(&deployment, &WaitUntil::Stable) else {
+            panic!("a rollback in progress is a failure");
+        };
+        assert_eq!(
+            message,
+            "ECS is rolling back deployment Kz3c8E0wJm1 (ROLLBACK_IN_PROGRESS): Alarm tutorial-5xx went into ALARM; alarms triggered: tutorial-5xx"
+        );
+        for status in [
+            "ROLLBACK_REQUESTED",
+            "ROLLBACK_SUCCESSFUL",
+            "ROLLBACK_FAILED",
+            "STOP_REQUESTED",
+            "STOPPED",
+        ] {
+            let deployment = canary(status, "SCALE_UP", 0.0, "IN_PROGRESS");
+            assert!(
+                matches!(assess(&deployment, &WaitUntil::Paused), Verdict::Failed(_)),
+                "{status}"
+            );
+        }
+        let mut breaker = canary("ROLLBACK_SUCCESSFUL", "CLEAN_UP", 0.0, "SUCCEEDED");
+        breaker.status_reason = Some("deployment failed: tasks failed to start".into());
+        breaker.deployment_circuit_breaker = Some(Monitor {
+            status: "TRIGGERED".into(),
+            failure_count: 3,
+            threshold: 3,
+        });
+        let Verdict::Failed(message) = assess(&breaker, &WaitUntil::Stable) else {
+            panic!()
+        };
+        assert!(message.starts_with("ECS rolled back deployment Kz3c8E0wJm1 (ROLLBACK_SUCCESSFUL): deployment failed: tasks failed to start"), "{message}");
+        assert!(message.ends_with("circuit breaker triggered: 3 of 3 tasks failed"));
+    }
+
+    #[test]
+    fn the_wait_ends_where_it_was_asked_to() {
+        let paused = canary(
+            "IN_PROGRESS",
+            "POST_TEST_TRAFFIC_SHIFT",
+            0.0,
+            "AWAITING_ACTION",
+        );
+        assert_eq!(
+            assess(&paused, &WaitUntil::Paused),
+            Verdict::Paused {
+                hook_id: "hook-1".into()
+            }
+        );
+        assert_eq!(assess(&paused, &WaitUntil::Stable), Verdict::InProgress);
+        let baking = canary("IN_PROGRESS", "BAKE_TIME", 100.0, "SUCCEEDED");
+        assert_eq!(assess(&baking, &WaitUntil::BakeTime), Verdict::Baking);
+        assert_eq!(assess(&baking, &WaitUntil::Paused), Verdict::InProgress);
+        assert_eq!(assess(&baking, &WaitUntil::Stable), Verdict::InProgress);
+        let shifting = canary("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", 10.0, "SUCCEEDED");
+        assert_eq!(assess(&shifting, &WaitUntil::BakeTime), Verdict::InProgress);
+    }
+
+    #[test]
+    fn the_log_has_one_line_per_change_and_nothing_when_nothing_changed() {
+        let mut log = DeploymentLog::default();
+        let first = canary(
+            "IN_PROGRESS",
+            "PRODUCTION_TRAFFIC_SHIFT",
+            10.0,
+            "IN_PROGRESS",
+        );
+        assert_eq!(
+            log.observe(&first, 0.0),
+            vec![
+                "stage PRODUCTION_TRAFFIC_SHIFT: shifting production traffic to the new revision",
+                "test traffic 100% new",
+                "production 10% new / 90% old",
+                "lifecycle hook hook-1 (PAUSE) in progress",
+            ]
+        );
+        assert!(log.observe(&first, 5.0).is_empty());
+        let paused = canary(
+            "IN_PROGRESS",
+            "PRODUCTION_TRAFFIC_SHIFT",
+            10.0,
+            "AWAITING_ACTION",
+        );
+        assert_eq!(
+            log.observe(&paused, 6.0),
+            vec!["lifecycle hook hook-1 (PAUSE) awaiting action until 2024-10-29T12:06:40Z, then rollback"]
+        );
+        let baking = canary("IN_PROGRESS", "BAKE_TIME", 100.0, "SUCCEEDED");
+        assert_eq!(
+            log.observe(&baking, 10.0),
+            vec![
+                "stage BAKE_TIME: baking: both revisions run while production traffic is on the new one for 5m00s",
+                "production 100% new / 0% old",
+                "lifecycle hook hook-1 (PAUSE) succeeded",
+            ]
+        );
+        assert_eq!(
+            log.summary(&baking, 70.0),
+            "stage BAKE_TIME, 2 of 2 new tasks running, 0 pending, production 100% new / 0% old, 4m00s of bake time left"
+        );
+        let mut done = baking.clone();
+        done.status = "SUCCESSFUL".into();
+        done.lifecycle_stage = None;
+        assert_eq!(
+            log.observe(&done, 400.0),
+            vec!["service deployment Kz3c8E0wJm1 is SUCCESSFUL"]
+        );
+    }
+
+    #[test]
+    fn circuit_breaker_counts_and_alarms_are_told_once() {
+        let mut log = DeploymentLog::default();
+        let mut deployment = canary("IN_PROGRESS", "SCALE_UP", 0.0, "IN_PROGRESS");
+        log.observe(&deployment, 0.0);
+        deployment
+            .deployment_circuit_breaker
+            .as_mut()
+            .unwrap()
+            .failure_count = 1;
+        deployment.alarms.as_mut().unwrap().triggered_alarm_names = vec!["tutorial-5xx".into()];
+        assert_eq!(
+            log.observe(&deployment, 1.0),
+            vec![
+                "circuit breaker: 1 of 3 tasks failed",
+                "alarm triggered: tutorial-5xx"
+            ]
+        );
+        assert!(log.observe(&deployment, 2.0).is_empty());
+    }
+
+    #[test]
+    fn the_strategy_time_is_derived_from_the_configuration() {
+        assert_eq!(strategy_time(None), None);
+        assert_eq!(strategy_time(Some(&json!({"maximumPercent": 200}))), None);
+        let linear = json!({"strategy": "LINEAR", "bakeTimeInMinutes": 5,
+            "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": 2}});
+        assert_eq!(
+            strategy_time(Some(&linear)),
+            Some((
+                Duration::from_secs((5 + 3 * 2) * 60),
+                "bake time 5m00s + 3 linear step bakes of 2m00s".to_string()
+            ))
+        );
+        let canary = json!({"strategy": "CANARY", "bakeTimeInMinutes": 1,
+            "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+                "timeoutConfiguration": {"timeoutInMinutes": 30, "action": "ROLLBACK"}}]});
+        assert_eq!(
+            strategy_time(Some(&canary)),
+            Some((
+                Duration::from_secs((1 + 10 + 30) * 60),
+                "bake time 1m00s + canary bake 10m00s + pause hook timeout 30m00s".to_string()
+            ))
+        );
+        assert!(has_pause_hook(Some(&canary)));
+        assert!(!has_pause_hook(Some(&linear)));
+    }
+}
