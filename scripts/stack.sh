@@ -14,6 +14,11 @@ MOTO_PORT=${DEPLOYER_STACK_MOTO_PORT:-15001}
 EMULATOR_PORT=${DEPLOYER_STACK_EMULATOR_PORT:-15002}
 # The emulator plays the seed's load balancer on this port (3000 in ecs-basics.md).
 LB_PORT=${DEPLOYER_STACK_LB_PORT:-15003}
+# Its test listener: the new revision of a blue/green, linear or canary deployment once test
+# traffic shifted.
+LB_TEST_PORT=${DEPLOYER_STACK_LB_TEST_PORT:-$((REGISTRY_PORT + 5))}
+# A minute of bake time, step bake time or hook timeout lasts this long on the stack's emulator.
+MINUTE_MS=${DEPLOYER_STACK_MINUTE_MS:-1000}
 # The stack's own dockerd also listens here with TLS, as CircleCI's remote Docker does on 2376.
 DOCKER_TLS_PORT=${DEPLOYER_STACK_DOCKER_TLS_PORT:-$((REGISTRY_PORT + 4))}
 EMULATOR_BIN=${DEPLOYER_EMULATOR_BIN:-$ROOT/target/debug/deployer-emulator}
@@ -190,10 +195,11 @@ start_emulator() {
     log "building the emulator"
     (cd "$ROOT" && cargo build --locked --quiet -p deployer-emulator)
   fi
-  log "starting deployer-emulator (ECS and ECR) on 127.0.0.1:$EMULATOR_PORT, load balancer on 127.0.0.1:$LB_PORT"
+  log "starting deployer-emulator (ECS and ECR) on 127.0.0.1:$EMULATOR_PORT, load balancer on 127.0.0.1:$LB_PORT (test listener :$LB_TEST_PORT), a minute lasting ${MINUTE_MS} ms"
   setsid "$EMULATOR_BIN" --listen "127.0.0.1:$EMULATOR_PORT" --registry "127.0.0.1:$REGISTRY_PORT" \
     --registry-user "$REGISTRY_USER" --registry-password "$REGISTRY_PASSWORD" \
-    --load-balancer "127.0.0.1:$LB_PORT" --account "$ACCOUNT_ID" --region "$REGION" \
+    --load-balancer "127.0.0.1:$LB_PORT" --test-load-balancer "127.0.0.1:$LB_TEST_PORT" \
+    --minute-ms "$MINUTE_MS" --account "$ACCOUNT_ID" --region "$REGION" \
     >"$STACK_DIR/emulator.log" 2>&1 &
   echo $! >"$STACK_DIR/emulator.pid"
   wait_for deployer-emulator curl -s -o /dev/null "http://127.0.0.1:$EMULATOR_PORT/"
@@ -261,6 +267,8 @@ export DEPLOYER_STACK_PLATFORM_BASE=$PLATFORM_BASE
 export DEPLOYER_STACK_MOTO=http://127.0.0.1:$MOTO_PORT
 export DEPLOYER_STACK_EMULATOR=http://127.0.0.1:$EMULATOR_PORT
 export DEPLOYER_STACK_LB=127.0.0.1:$LB_PORT
+export DEPLOYER_STACK_LB_TEST=127.0.0.1:$LB_TEST_PORT
+export DEPLOYER_STACK_MINUTE_MS=$MINUTE_MS
 export DEPLOYER_EMULATOR_BIN=$EMULATOR_BIN
 export AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
 export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use crate::faults::Faults;
 use crate::protocol::{rand_id, required, Answer, ApiError, Context};
-use crate::state::{now, Deployment, Revision, Service, State};
+use crate::state::{now, with_default_strategy, Deployment, Revision, Service, State};
 
 pub async fn handle(context: &Context, operation: &str, input: &Value) -> Answer {
     let mut state = context.state.lock().await;
@@ -24,6 +24,13 @@ pub async fn handle(context: &Context, operation: &str, input: &Value) -> Answer
         "RunTask" => run_task(&mut state, input),
         "ListServiceDeployments" => list_service_deployments(&state, input),
         "DescribeServiceRevisions" => describe_service_revisions(&state, input),
+        "DescribeServiceDeployments" => {
+            crate::deployments::describe_service_deployments(&context.settings, &state, input)
+        }
+        "StopServiceDeployment" => crate::deployments::stop_service_deployment(&mut state, input),
+        "ContinueServiceDeployment" => {
+            crate::deployments::continue_service_deployment(&mut state, input)
+        }
         other => Err(ApiError::client(
             "UnknownOperationException",
             format!("the emulator does not implement ECS {other}"),
@@ -298,14 +305,18 @@ fn deregister_task_definition(state: &mut State, input: &Value) -> Answer {
     Ok(json!({"taskDefinition": revision.described()}))
 }
 
+/// A new PRIMARY deployment of `task_definition` for the service (`configuration` is its
+/// deploymentConfiguration; `sources` the revisions of the deployments running before it).
 fn new_deployment(
     state: &mut State,
-    cluster: &str,
-    service: &str,
+    (cluster, service): (&str, &str),
     task_definition: &str,
     desired: i64,
+    configuration: &Value,
+    sources: Vec<String>,
 ) -> Deployment {
-    let id = format!("ecs-svc/{}", rand_id() % 10u128.pow(19));
+    let number = rand_id() % 10u128.pow(19);
+    let id = format!("ecs-svc/{number}");
     let revision_arn = format!(
         "arn:aws:ecs:{}:{}:service-revision/{cluster}/{service}/{}",
         state.region,
@@ -313,23 +324,25 @@ fn new_deployment(
         rand_id() % 10u128.pow(19)
     );
     Deployment {
+        arn: state.arn(
+            "service-deployment",
+            &format!("{cluster}/{service}/{number}"),
+        ),
         id: id.clone(),
         status: "PRIMARY".into(),
         task_definition: task_definition.to_string(),
         desired_count: desired,
-        running_count: 0,
-        pending_count: 0,
-        failed_tasks: 0,
         rollout_state: "IN_PROGRESS".into(),
         rollout_state_reason: format!("ECS deployment {id} in progress."),
         created_at: now(),
         updated_at: now(),
         revision_arn,
         listed_status: "IN_PROGRESS".into(),
-        status_reason: None,
-        finished_at: None,
-        rolled_back_to: None,
-        rolling_back: false,
+        configuration: with_default_strategy(configuration),
+        source_revisions: sources,
+        started_at: now(),
+        phase_started_at: now(),
+        ..Default::default()
     }
 }
 
@@ -407,17 +420,27 @@ fn create_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
         .get("desiredCount")
         .and_then(Value::as_i64)
         .unwrap_or(0);
-    let deployment = new_deployment(state, &cluster, &name, &task_definition, desired);
+    let configuration = input
+        .get("deploymentConfiguration")
+        .cloned()
+        .unwrap_or_else(|| json!({"maximumPercent": 200, "minimumHealthyPercent": 100}));
+    crate::deployments::validate_configuration(&configuration, &load_balancers)?;
+    let deployment = new_deployment(
+        state,
+        (&cluster, &name),
+        &task_definition,
+        desired,
+        &configuration,
+        Vec::new(),
+    );
     let mut service = Service {
         arn: state.arn("service", &format!("{cluster}/{name}")),
         name,
         cluster,
         task_definition,
         desired_count: desired,
-        deployment_configuration: input
-            .get("deploymentConfiguration")
-            .cloned()
-            .unwrap_or_else(|| json!({"maximumPercent": 200, "minimumHealthyPercent": 100})),
+        deployment_configuration: configuration,
+        current_service_deployment: deployment.arn.clone(),
         deployments: vec![deployment],
         history: Vec::new(),
         events: Vec::new(),
@@ -470,6 +493,11 @@ fn update_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
         .expect("found above")
         .definition;
     validate_load_balancers(definition, &load_balancers)?;
+    let configuration = input
+        .get("deploymentConfiguration")
+        .cloned()
+        .unwrap_or_else(|| state.services[index].deployment_configuration.clone());
+    crate::deployments::validate_configuration(&configuration, &load_balancers)?;
     let load_balancers_changed = load_balancers != state.services[index].load_balancers;
     let force = input
         .get("forceNewDeployment")
@@ -488,13 +516,24 @@ fn update_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
     if let Some(count) = input.get("desiredCount").and_then(Value::as_i64) {
         state.services[index].desired_count = count;
     }
-    if let Some(configuration) = input.get("deploymentConfiguration") {
-        state.services[index].deployment_configuration = configuration.clone();
-    }
+    state.services[index].deployment_configuration = configuration.clone();
     let desired = state.services[index].desired_count;
     if task_definition != current || force {
-        let deployment = new_deployment(state, &cluster, &service_name, &task_definition, desired);
+        let sources = state.services[index]
+            .deployments
+            .iter()
+            .map(|d| d.revision_arn.clone())
+            .collect();
+        let deployment = new_deployment(
+            state,
+            (&cluster, &service_name),
+            &task_definition,
+            desired,
+            &configuration,
+            sources,
+        );
         let service = &mut state.services[index];
+        service.current_service_deployment = deployment.arn.clone();
         for old in service
             .deployments
             .iter_mut()
@@ -503,7 +542,7 @@ fn update_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
             old.status = "ACTIVE".into();
             old.updated_at = now();
             // A rollout still going when a newer one starts is stopped by it.
-            if old.listed_status == "IN_PROGRESS" {
+            if matches!(old.listed_status.as_str(), "PENDING" | "IN_PROGRESS") {
                 old.listed_status = "STOPPED".into();
                 old.status_reason = Some(format!("Stopped by deployment {}.", deployment.id));
                 old.finished_at = Some(now());
@@ -786,13 +825,13 @@ fn list_service_deployments(state: &State, input: &Value) -> Answer {
         .iter()
         .map(|deployment| {
             let mut brief = json!({
-                "serviceDeploymentArn": format!("{}:{}", service.arn.replace(":service/", ":service-deployment/"), deployment.id.trim_start_matches("ecs-svc/")),
+                "serviceDeploymentArn": deployment.arn,
                 "serviceArn": service.arn,
                 "clusterArn": state.clusters[&cluster],
                 "targetServiceRevisionArn": deployment.revision_arn,
                 "status": deployment.listed_status,
                 "createdAt": deployment.created_at,
-                "startedAt": deployment.created_at,
+                "startedAt": deployment.started_at,
             });
             if let Some(reason) = &deployment.status_reason {
                 brief["statusReason"] = json!(reason);
@@ -1184,6 +1223,94 @@ mod tests {
         )
         .unwrap();
         assert_eq!(answer["tasks"][0]["launchType"], "FARGATE");
+    }
+
+    #[test]
+    fn every_deployment_is_a_service_deployment_and_a_replaced_one_is_stopped() {
+        let faults = Faults::default();
+        let settings = crate::Settings::for_tests();
+        let mut state = registered_service(&faults);
+        let described =
+            describe_services(&mut state, &json!({"cluster": "c", "services": ["web"]})).unwrap();
+        let first = described["services"][0]["currentServiceDeployment"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(first.starts_with("arn:aws:ecs:eu-west-1:123456789012:service-deployment/c/web/"));
+        assert_eq!(
+            described["services"][0]["deploymentConfiguration"]["strategy"],
+            "ROLLING"
+        );
+        let updated = update_service(
+            &mut state,
+            &json!({"cluster": "c", "service": "web", "taskDefinition": "f:2"}),
+            &faults,
+        )
+        .unwrap();
+        let second = updated["service"]["currentServiceDeployment"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_ne!(first, second);
+        let answer = crate::deployments::describe_service_deployments(
+            &settings,
+            &state,
+            &json!({"serviceDeploymentArns": [first, second, "arn:aws:ecs:eu-west-1:123456789012:service-deployment/c/web/1"]}),
+        )
+        .unwrap();
+        let [replaced, current] = [
+            &answer["serviceDeployments"][0],
+            &answer["serviceDeployments"][1],
+        ];
+        assert_eq!(replaced["status"], "STOPPED");
+        let new_id = updated["service"]["deployments"][0]["id"].as_str().unwrap();
+        assert_eq!(
+            replaced["statusReason"],
+            format!("Stopped by deployment {new_id}.")
+        );
+        assert!(replaced["stoppedAt"].is_f64());
+        assert_eq!(current["status"], "IN_PROGRESS");
+        assert_eq!(
+            current["sourceServiceRevisions"][0]["arn"],
+            replaced["targetServiceRevision"]["arn"]
+        );
+        assert_eq!(current["targetServiceRevision"]["requestedTaskCount"], 1);
+        assert!(
+            current.get("lifecycleStage").is_none(),
+            "a rolling deployment"
+        );
+        assert_eq!(current["deploymentCircuitBreaker"]["status"], "DISABLED");
+        assert_eq!(
+            answer["failures"],
+            json!([{"arn": "arn:aws:ecs:eu-west-1:123456789012:service-deployment/c/web/1", "reason": "MISSING"}])
+        );
+        // ListServiceDeployments names the same deployments.
+        let listed =
+            list_service_deployments(&state, &json!({"cluster": "c", "service": "web"})).unwrap();
+        let arns: Vec<&str> = listed["serviceDeployments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["serviceDeploymentArn"].as_str().unwrap())
+            .collect();
+        assert_eq!(arns, [first.as_str(), second.as_str()]);
+    }
+
+    #[test]
+    fn a_native_strategy_is_refused_without_what_it_needs_and_nothing_changes() {
+        let faults = Faults::default();
+        let mut state = registered_service(&faults);
+        let error = update_service(
+            &mut state,
+            &json!({"cluster": "c", "service": "web", "taskDefinition": "f:2",
+                "deploymentConfiguration": {"strategy": "CANARY"}}),
+            &faults,
+        )
+        .unwrap_err();
+        assert_eq!(error.code, "InvalidParameterException");
+        let service = &state.services[0];
+        assert_eq!(service.deployments.len(), 1);
+        assert!(service.task_definition.ends_with("f:1"));
     }
 
     #[test]

@@ -287,6 +287,7 @@ mod tests {
             load_balancers: json!([{"targetGroupArn": GROUP, "containerName": "app", "containerPort": 3000}]),
             placement_failures_left: 0,
             last_placement_failure: 0.0,
+            current_service_deployment: String::new(),
         });
         state.tasks = tasks;
         state

@@ -1,7 +1,8 @@
 //! Fault injection for tests: throttling, server errors and slow answers, every Nth request;
 //! and ECS's own misbehaviours a waiter must survive: DescribeServices answering the service as
 //! it was before an UpdateService (eventual consistency), tasks that cannot be placed,
-//! containers slow to start, and a load balancer slow to find its targets healthy.
+//! containers slow to start, a load balancer slow to find its targets healthy, lifecycle hooks
+//! that fail and alarms that go off while a deployment bakes.
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Clone, Default)]
@@ -23,6 +24,11 @@ pub struct Faults {
     /// Load-balancer targets stay `initial` this long after their task became healthy (a slow
     /// health check; `--target-health-delay-ms N`).
     pub target_health_delay_ms: u64,
+    /// AWS_LAMBDA lifecycle hooks at these stages fail (`--failing-hook-stage STAGE`).
+    pub failing_hook_stages: Vec<String>,
+    /// These CloudWatch alarms go off during a deployment's bake time when the deployment
+    /// monitors them (`--alarm-during-bake NAME`).
+    pub bake_alarms: Vec<String>,
 }
 
 impl Faults {

@@ -3,6 +3,7 @@
 //! reads of the tasks' `awslogs` streams), running tasks as real containers on the local Docker
 //! engine and reporting what the registry really holds, so deployer's rollouts can be tested end
 //! to end on one machine.
+mod deployments;
 mod ecr;
 mod ecs;
 mod elb;
@@ -27,6 +28,10 @@ pub struct Settings {
     pub registry_user: String,
     pub registry_password: String,
     pub load_balancer: Option<SocketAddr>,
+    /// The load balancer's test listener: the new revision's tasks once test traffic shifted.
+    pub test_load_balancer: Option<SocketAddr>,
+    /// How long a minute of bake time, step bake time or hook timeout lasts (tests: 1000).
+    pub minute_ms: u64,
     pub account: String,
     pub region: String,
     pub faults: faults::Faults,
@@ -50,6 +55,8 @@ impl Settings {
             registry_user: String::new(),
             registry_password: String::new(),
             load_balancer: None,
+            test_load_balancer: None,
+            minute_ms: 60_000,
             account: "123456789012".into(),
             region: "eu-west-1".into(),
             faults: Default::default(),
@@ -68,7 +75,8 @@ fn usage() -> ! {
          [--account 123456789012] [--region eu-west-1] [--throttle-every N] [--fail-every N] [--delay-ms N] \
          [--registry-proxy 127.0.0.1:PORT --registry-proxy-failures N] [--breaker-threshold N] \
          [--instance NAME] [--stale-describe-polls N] [--unplaceable-service NAME[:COUNT]]... \
-         [--launch-delay-ms N] [--target-health-delay-ms N]"
+         [--launch-delay-ms N] [--target-health-delay-ms N] [--test-load-balancer 127.0.0.1:PORT] \
+         [--minute-ms N] [--failing-hook-stage STAGE]... [--alarm-during-bake ALARM]..."
     );
     std::process::exit(2)
 }
@@ -81,6 +89,8 @@ fn settings() -> Settings {
         registry_user: "AWS".into(),
         registry_password: String::new(),
         load_balancer: None,
+        test_load_balancer: None,
+        minute_ms: 60_000,
         account: "123456789012".into(),
         region: "eu-west-1".into(),
         faults: faults::Faults::default(),
@@ -100,6 +110,12 @@ fn settings() -> Settings {
             "--load-balancer" => {
                 settings.load_balancer = Some(value.parse().unwrap_or_else(|_| usage()))
             }
+            "--test-load-balancer" => {
+                settings.test_load_balancer = Some(value.parse().unwrap_or_else(|_| usage()))
+            }
+            "--minute-ms" => settings.minute_ms = number(),
+            "--failing-hook-stage" => settings.faults.failing_hook_stages.push(value),
+            "--alarm-during-bake" => settings.faults.bake_alarms.push(value),
             "--account" => settings.account = value,
             "--region" => settings.region = value,
             "--throttle-every" => settings.faults.throttle_every = number(),
@@ -162,10 +178,32 @@ async fn main() {
         match tokio::net::TcpListener::bind(address).await {
             Ok(lb) => {
                 eprintln!("emulator: load balancer on http://{address}");
-                tokio::spawn(lb::serve(lb, state.clone(), docker.clone()));
+                tokio::spawn(lb::serve(
+                    lb,
+                    lb::Listener::Production,
+                    state.clone(),
+                    docker.clone(),
+                ));
             }
             Err(e) => {
                 eprintln!("emulator: cannot listen on {address} for the load balancer: {e}");
+                std::process::exit(3)
+            }
+        }
+    }
+    if let Some(address) = settings.test_load_balancer {
+        match tokio::net::TcpListener::bind(address).await {
+            Ok(lb) => {
+                eprintln!("emulator: the load balancer's test listener on http://{address}");
+                tokio::spawn(lb::serve(
+                    lb,
+                    lb::Listener::Test,
+                    state.clone(),
+                    docker.clone(),
+                ));
+            }
+            Err(e) => {
+                eprintln!("emulator: cannot listen on {address} for the test listener: {e}");
                 std::process::exit(3)
             }
         }

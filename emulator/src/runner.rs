@@ -18,6 +18,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+use crate::deployments;
 use crate::state::{now, Revision, State, Task, TaskContainer};
 use crate::Settings;
 
@@ -272,7 +273,7 @@ fn breaker_threshold(desired: i64) -> i64 {
 }
 
 /// The threshold this emulator uses: its `--breaker-threshold`, or ECS's.
-fn threshold(settings: &Settings, desired: i64) -> i64 {
+pub(crate) fn threshold(settings: &Settings, desired: i64) -> i64 {
     match settings.breaker_threshold {
         0 => breaker_threshold(desired),
         configured => configured,
@@ -343,7 +344,7 @@ async fn step_service(
     docker: &bollard::Docker,
     service_index: usize,
 ) {
-    let start = {
+    let start = 'plan: {
         let mut state = state.lock().await;
         if state.services[service_index].status != "ACTIVE" {
             return;
@@ -385,6 +386,33 @@ async fn step_service(
         if primary.rollout_state == "FAILED" {
             // The breaker without rollback: the deployment stays PRIMARY and launches no more.
             return;
+        }
+        if primary.listed_status == "ROLLBACK_REQUESTED" {
+            // StopServiceDeployment or a hook asked for it.
+            let reason = primary.status_reason.clone().unwrap_or_default();
+            if !deployments::roll_back(
+                &mut state,
+                service_index,
+                &reason,
+                "ECS service deployment rollback",
+            ) {
+                let failed = &mut state.services[service_index].deployments[0];
+                failed.listed_status = "ROLLBACK_FAILED".into();
+                failed.finished_at = Some(now());
+            }
+            return;
+        }
+        if deployments::is_native(&primary)
+            && matches!(primary.listed_status.as_str(), "PENDING" | "IN_PROGRESS")
+        {
+            let launch = step_native(settings, &mut state, service_index);
+            if launch == 0 {
+                break 'plan None;
+            }
+            let revision = state.find_revision(&primary.task_definition).cloned();
+            let grace = state.services[service_index].health_check_grace_period;
+            break 'plan revision
+                .map(|revision| (revision, primary.id.clone(), service_name, launch, grace));
         }
 
         let primary_id = primary.id.clone();
@@ -528,12 +556,6 @@ fn trip_breaker(state: &mut State, service_index: usize, rollback: bool) {
     let reason = "ECS deployment circuit breaker: tasks failed to start.";
     let service = &mut state.services[service_index];
     let failed_id = service.deployments[0].id.clone();
-    let previous = service
-        .deployments
-        .iter()
-        .skip(1)
-        .position(|d| d.status == "ACTIVE")
-        .map(|position| position + 1);
     {
         let failed = &mut service.deployments[0];
         failed.rollout_state = "FAILED".into();
@@ -547,46 +569,70 @@ fn trip_breaker(state: &mut State, service_index: usize, rollback: bool) {
         service_index,
         format!("(deployment {failed_id}) deployment failed: tasks failed to start."),
     );
-    let Some(previous) = previous.filter(|_| rollback) else {
-        return;
-    };
-    let service = &mut state.services[service_index];
-    let mut failed = service.deployments.remove(0);
-    let mut restored = service.deployments.remove(previous - 1);
-    failed.status = "INACTIVE".into();
-    failed.listed_status = "ROLLBACK_IN_PROGRESS".into();
-    failed.finished_at = None;
-    failed.rolled_back_to = Some(restored.id.clone());
-    restored.status = "PRIMARY".into();
-    restored.desired_count = service.desired_count;
-    restored.rollout_state = "IN_PROGRESS".into();
-    restored.rollout_state_reason = format!(
-        "ECS deployment circuit breaker: rolling back to deploymentId {}",
-        restored.id
-    );
-    restored.rolling_back = true;
-    restored.failed_tasks = 0;
-    restored.updated_at = now();
-    let restored_id = restored.id.clone();
-    service.task_definition = restored.task_definition.clone();
-    service.steady_reported = false;
-    let revision = failed.revision_arn.clone();
-    service.history.insert(0, (failed, revision));
-    service.deployments.insert(0, restored);
-    let service_name = service.name.clone();
-    for task in state.tasks.iter_mut().filter(|t| {
-        t.service == service_name && t.deployment_id == failed_id && t.desired_status != "STOPPED"
-    }) {
-        task.desired_status = "STOPPED".into();
-        task.stopped_reason = Some(format!(
-            "Scaling activity initiated by (deployment {restored_id})"
-        ));
-        task.stop_code = Some("ServiceSchedulerInitiated".into());
+    state.services[service_index].deployments[0].breaker_tripped = true;
+    if rollback {
+        deployments::roll_back(
+            state,
+            service_index,
+            reason,
+            "ECS deployment circuit breaker",
+        );
     }
-    state.add_event(
-        service_index,
-        format!("rolling back to deployment {restored_id}."),
+}
+
+/// One step of a native deployment of the service's PRIMARY: moves it through its phases and
+/// stops the older revision's tasks at CLEAN_UP; returns how many new tasks to start.
+fn step_native(settings: &Settings, state: &mut State, service_index: usize) -> i64 {
+    let service = &state.services[service_index];
+    let primary_id = service.deployments[0].id.clone();
+    let mut tasks = deployments::Tasks::default();
+    for task in state
+        .tasks
+        .iter()
+        .filter(|t| t.service == service.name && t.last_status != "STOPPED")
+    {
+        if task.deployment_id == primary_id {
+            if task.desired_status == "RUNNING" {
+                tasks.new_live += 1;
+                tasks.new_healthy += i64::from(task.healthy);
+            }
+        } else {
+            tasks.old_live += 1;
+        }
+    }
+    let service_name = service.name.clone();
+    let step = deployments::advance(
+        settings,
+        &mut state.services[service_index].deployments[0],
+        tasks,
+        now(),
     );
+    if let Some(reason) = step.roll_back {
+        deployments::roll_back(
+            state,
+            service_index,
+            &reason,
+            "ECS service deployment rollback",
+        );
+        return 0;
+    }
+    if step.clean_up {
+        for task in state.tasks.iter_mut().filter(|t| {
+            t.service == service_name
+                && t.deployment_id != primary_id
+                && t.desired_status == "RUNNING"
+        }) {
+            task.desired_status = "STOPPED".into();
+            task.stopped_reason = Some(format!(
+                "Scaling activity initiated by (deployment {primary_id})"
+            ));
+            task.stop_code = Some("ServiceSchedulerInitiated".into());
+        }
+    }
+    if step.succeeded {
+        complete_rollout(state, service_index);
+    }
+    step.launch
 }
 
 /// A container definition's own health check, in Docker's terms.
@@ -1114,6 +1160,7 @@ mod tests {
             finished_at: None,
             rolled_back_to: None,
             rolling_back: false,
+            ..Default::default()
         }
     }
 
@@ -1140,6 +1187,7 @@ mod tests {
             load_balancers: serde_json::json!([]),
             placement_failures_left: 0,
             last_placement_failure: 0.0,
+            current_service_deployment: String::new(),
         });
         state
     }

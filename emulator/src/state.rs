@@ -24,9 +24,11 @@ pub struct Revision {
     pub registered_at: f64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Deployment {
     pub id: String,
+    /// Its ServiceDeployment's ARN (`…:service-deployment/CLUSTER/SERVICE/ID`).
+    pub arn: String,
     pub status: String,
     pub task_definition: String,
     pub desired_count: i64,
@@ -49,6 +51,49 @@ pub struct Deployment {
     /// Whether this deployment is PRIMARY again because the circuit breaker rolled back to it:
     /// its rolloutStateReason then keeps saying so.
     pub rolling_back: bool,
+    /// The service's `deploymentConfiguration` when the deployment started (its `strategy`
+    /// decides how the runner drives it).
+    pub configuration: Value,
+    /// The service revisions that ran when it started (its source revisions).
+    pub source_revisions: Vec<String>,
+    pub started_at: f64,
+    /// Where a native (blue/green, linear, canary) deployment is: see `deployments`.
+    pub lifecycle_stage: Option<String>,
+    pub phase: usize,
+    pub phase_started_at: f64,
+    /// Every lifecycle hook invocation so far, oldest first.
+    pub hooks: Vec<HookRun>,
+    /// The traffic this deployment's revision gets, in percent.
+    pub production_weight: f64,
+    pub test_weight: f64,
+    pub rollback: Option<Rollback>,
+    /// The circuit breaker tripped on this deployment.
+    pub breaker_tripped: bool,
+    pub triggered_alarms: Vec<String>,
+}
+
+/// One invocation of a lifecycle hook, as `lifecycleHookDetails` reports it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HookRun {
+    pub id: String,
+    pub target_type: String,
+    pub target_arn: Option<String>,
+    /// AWAITING_ACTION, IN_PROGRESS, SUCCEEDED, FAILED or TIMED_OUT.
+    pub status: String,
+    pub expires_at: Option<f64>,
+    pub timeout_action: String,
+    /// The hook stage it ran at and the phase of the deployment that ran it.
+    pub stage: String,
+    pub phase: usize,
+    pub started_at: f64,
+}
+
+/// A deployment's `rollback`: why, when, and to which service revision.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rollback {
+    pub reason: String,
+    pub started_at: f64,
+    pub revision_arn: String,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +128,9 @@ pub struct Service {
     /// The placement fault: how many more launch attempts fail to place (`u64::MAX`: all).
     pub placement_failures_left: u64,
     pub last_placement_failure: f64,
+    /// The ARN of the ServiceDeployment the last CreateService or UpdateService started (it
+    /// stays current through a rollback, which starts none).
+    pub current_service_deployment: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -294,7 +342,8 @@ impl Service {
             "pendingCount": self.deployments.iter().map(|d| d.pending_count).sum::<i64>(),
             "launchType": "FARGATE",
             "taskDefinition": self.task_definition,
-            "deploymentConfiguration": self.deployment_configuration,
+            "deploymentConfiguration": with_default_strategy(&self.deployment_configuration),
+            "currentServiceDeployment": self.current_service_deployment,
             "deployments": self.deployments.iter().map(Deployment::to_json).collect::<Vec<_>>(),
             "events": self.events.iter().map(|e| json!({"id": e.id, "createdAt": e.created_at, "message": e.message})).collect::<Vec<_>>(),
             "createdAt": self.created_at,
@@ -323,6 +372,20 @@ impl Service {
             breaker["rollback"].as_bool().unwrap_or(false),
         )
     }
+}
+
+/// The `strategy` of a `deploymentConfiguration` (ECS's default: ROLLING).
+pub fn strategy_of(configuration: &Value) -> &str {
+    configuration["strategy"].as_str().unwrap_or("ROLLING")
+}
+
+/// A `deploymentConfiguration` as ECS answers it: the strategy always said.
+pub fn with_default_strategy(configuration: &Value) -> Value {
+    let mut configuration = configuration.clone();
+    if configuration.is_object() && configuration.get("strategy").is_none() {
+        configuration["strategy"] = json!("ROLLING");
+    }
+    configuration
 }
 
 /// One container of a task, as DescribeTasks reports it.
