@@ -437,12 +437,12 @@ fn wait_follows_a_deployment_started_without_waiting_and_refuses_revisions_not_d
 }
 
 /// A second emulator with fault injection, on a port of its own.
-struct FaultyEmulator {
+pub(crate) struct FaultyEmulator {
     child: Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -451,7 +451,7 @@ fn free_port() -> u16 {
 }
 
 /// Starts an emulator with extra flags and waits until it answers.
-fn faulty_emulator(flags: &[String]) -> FaultyEmulator {
+pub(crate) fn faulty_emulator(flags: &[String]) -> FaultyEmulator {
     let port = free_port();
     let child = Command::new(std::env::var("DEPLOYER_EMULATOR_BIN").unwrap())
         .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -797,7 +797,7 @@ fn wait_until(
 }
 
 /// An image whose container exits 3 at once.
-fn push_broken(stack: &Stack, endpoint: &str, repo: &str) -> String {
+pub(crate) fn push_broken(stack: &Stack, endpoint: &str, repo: &str) -> String {
     let context = tempfile::tempdir().unwrap();
     write(
         context.path(),

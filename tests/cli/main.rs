@@ -11,6 +11,7 @@ mod plan;
 mod push;
 mod register;
 mod run_task;
+mod strategies;
 mod support;
 mod update_service;
 mod wait;
