@@ -87,12 +87,17 @@ pub async fn run(settings: ContinueSettings) -> Result<ContinueOutcome> {
         &settings,
         state.snapshot.current_service_deployment.as_deref(),
     )
-    .await?;
-    let deployment = ecs.service_deployment(&arn).await?.ok_or_else(|| {
-        Error::usage(format!(
-            "service deployment {arn} does not exist (DescribeServiceDeployments answered MISSING)"
-        ))
-    })?;
+    .await
+    .map_err(needs_api)?;
+    let deployment = ecs
+        .service_deployment(&arn)
+        .await
+        .map_err(|error| needs_api(error.into()))?
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "service deployment {arn} does not exist (DescribeServiceDeployments answered MISSING)"
+            ))
+        })?;
     let hook = paused_hook(&deployment, &settings)?;
     let revision = deployment
         .target_service_revision
@@ -206,6 +211,16 @@ pub async fn run(settings: ContinueSettings) -> Result<ContinueOutcome> {
     outcome.result = finished.result;
     outcome.hook_id = finished.hook_id;
     Ok(outcome)
+}
+
+/// Says what `continue` needs when ECS (or an emulator of it) lacks the API.
+fn needs_api(error: Error) -> Error {
+    if error.kind == crate::error::ErrorKind::Usage {
+        return error;
+    }
+    error.with_hint(
+        "deployer continue needs ECS's ServiceDeployment API (ListServiceDeployments, DescribeServiceDeployments, ContinueServiceDeployment) and the permissions for it",
+    )
 }
 
 /// The deployment to act on: `--deployment` (an ARN, or an id of one of the service's

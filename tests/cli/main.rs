@@ -2,6 +2,7 @@
 //! docker-registry, moto) that `./scripts/test.sh` starts, and checks what it left there.
 mod buildkit;
 mod deploy;
+mod deploy_strategies;
 mod ecr_commands;
 mod ecr_login;
 mod emulator;

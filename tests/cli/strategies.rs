@@ -20,17 +20,17 @@ const GROUP: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetg
 
 /// An emulator with both listeners, v1 and v2 of the site pushed to it, and a service of one
 /// task running v1 behind its load balancer, steady.
-struct Site {
-    _emulator: FaultyEmulator,
-    production: String,
-    test: String,
-    api: Api,
-    cluster: String,
-    service: String,
-    v2: String,
+pub(crate) struct Site {
+    pub(crate) emulator: FaultyEmulator,
+    pub(crate) production: String,
+    pub(crate) test: String,
+    pub(crate) api: Api,
+    pub(crate) cluster: String,
+    pub(crate) service: String,
+    pub(crate) v2: String,
 }
 
-fn load_balancer(advanced: bool) -> LoadBalancer {
+pub(crate) fn load_balancer(advanced: bool) -> LoadBalancer {
     let configuration = AdvancedConfiguration::builder()
         .alternate_target_group_arn(
             "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/site-green/2",
@@ -52,7 +52,7 @@ fn load_balancer(advanced: bool) -> LoadBalancer {
 }
 
 impl Site {
-    fn start(configuration: DeploymentConfiguration, flags: &[&str]) -> Site {
+    pub(crate) fn start(configuration: DeploymentConfiguration, flags: &[&str]) -> Site {
         let (production, test) = (
             format!("127.0.0.1:{}", free_port()),
             format!("127.0.0.1:{}", free_port()),
@@ -97,7 +97,7 @@ impl Site {
         )
         .unwrap();
         let site = Site {
-            _emulator: emulator,
+            emulator,
             production,
             test,
             api,
@@ -112,7 +112,7 @@ impl Site {
     }
 
     /// Starts the deployment of v2 and returns its ServiceDeployment ARN.
-    fn deploy_v2(&self) -> String {
+    pub(crate) fn deploy_v2(&self) -> String {
         let answer = self
             .api
             .block_on(
@@ -133,7 +133,7 @@ impl Site {
             .to_string()
     }
 
-    fn deployment(&self, arn: &str) -> ServiceDeployment {
+    pub(crate) fn deployment(&self, arn: &str) -> ServiceDeployment {
         let answer = self
             .api
             .block_on(
@@ -148,7 +148,7 @@ impl Site {
     }
 
     /// Polls until `done` holds for the deployment (or the service), failing after `limit`.
-    fn wait(&self, limit: Duration, what: &str, done: impl Fn(&Site) -> bool) {
+    pub(crate) fn wait(&self, limit: Duration, what: &str, done: impl Fn(&Site) -> bool) {
         let deadline = Instant::now() + limit;
         while !done(self) {
             assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -157,7 +157,12 @@ impl Site {
     }
 
     /// Waits until the deployment's status is `status`, recording each lifecycle stage seen.
-    fn follow(&self, arn: &str, status: &str, limit: Duration) -> (ServiceDeployment, Vec<String>) {
+    pub(crate) fn follow(
+        &self,
+        arn: &str,
+        status: &str,
+        limit: Duration,
+    ) -> (ServiceDeployment, Vec<String>) {
         let deadline = Instant::now() + limit;
         let mut stages: Vec<String> = Vec::new();
         loop {
@@ -179,11 +184,11 @@ impl Site {
     }
 
     /// The paragraph of `count` pages fetched one after the other from a listener.
-    fn pages(&self, listener: &str, count: usize) -> Vec<String> {
+    pub(crate) fn pages(&self, listener: &str, count: usize) -> Vec<String> {
         (0..count).map(|_| page(listener)).collect()
     }
 
-    fn task_definition(&self) -> String {
+    pub(crate) fn task_definition(&self) -> String {
         let answer = self
             .api
             .block_on(
@@ -200,7 +205,7 @@ impl Site {
 }
 
 /// One GET through a listener: the page's `<p>` line, or what went wrong.
-fn page(listener: &str) -> String {
+pub(crate) fn page(listener: &str) -> String {
     let Ok(mut stream) = std::net::TcpStream::connect(listener) else {
         return "no connection".into();
     };
@@ -224,11 +229,11 @@ fn page(listener: &str) -> String {
         .to_string()
 }
 
-fn count(pages: &[String], wanted: &str) -> usize {
+pub(crate) fn count(pages: &[String], wanted: &str) -> usize {
     pages.iter().filter(|page| *page == wanted).count()
 }
 
-fn pause_hook(stage: DeploymentLifecycleHookStage) -> DeploymentLifecycleHook {
+pub(crate) fn pause_hook(stage: DeploymentLifecycleHookStage) -> DeploymentLifecycleHook {
     DeploymentLifecycleHook::builder()
         .target_type(DeploymentLifecycleHookTargetType::Pause)
         .lifecycle_stages(stage)
@@ -241,7 +246,7 @@ fn pause_hook(stage: DeploymentLifecycleHookStage) -> DeploymentLifecycleHook {
         .build()
 }
 
-fn production_weight(deployment: &ServiceDeployment) -> Option<f64> {
+pub(crate) fn production_weight(deployment: &ServiceDeployment) -> Option<f64> {
     deployment
         .target_service_revision()?
         .requested_production_traffic_weight()

@@ -565,3 +565,68 @@ fn an_environment_value_reaches_the_task_definition_but_never_the_logs() {
         );
     }
 }
+
+#[test]
+fn strategy_and_wait_until_mistakes_are_refused_before_anything_is_registered() {
+    let seed = seed();
+    let cases = [
+        // moto's service has no load balancer to shift traffic with.
+        (
+            vec!["--strategy", "canary", "--canary-percent", "10"],
+            "alternate target group",
+        ),
+        (vec!["--canary-percent", "10"], "--strategy canary"),
+        (vec!["--bake-time", "5m"], "--bake-time applies"),
+        (
+            vec!["--strategy", "linear", "--linear-step-percent", "2"],
+            "3.0 to 100.0",
+        ),
+        (
+            vec!["--strategy", "blue-green", "--bake-time", "90s"],
+            "whole minutes",
+        ),
+        (vec!["--wait-until", "paused"], "PAUSE lifecycle hook"),
+        (vec!["--wait-until", "bake-time"], "deploys ROLLING"),
+    ];
+    for (flags, named) in cases {
+        let result = run(update_service(&seed)
+            .args([
+                "--container-image-name-updates",
+                "container=tutorial-site-app,tag=v2",
+            ])
+            .args(&flags));
+        result.assert_code(2).assert_stderr_contains(named);
+    }
+    assert_eq!(
+        seed.ecs.revisions(&seed.family).len(),
+        1,
+        "nothing registered"
+    );
+    assert_eq!(
+        seed.ecs
+            .service_task_definition(&seed.cluster, &seed.service),
+        seed.first_arn
+    );
+}
+
+#[test]
+fn continue_on_a_service_without_service_deployments_changes_nothing() {
+    let seed = seed();
+    let result = run(deployer(std::path::Path::new("/")).args([
+        "continue",
+        "--cluster",
+        &seed.cluster,
+        "--service",
+        &seed.service,
+    ]));
+    // moto has no ServiceDeployment API: a remote failure, named, and nothing changed.
+    result
+        .assert_code(3)
+        .assert_stderr_contains("ecs:ListServiceDeployments failed");
+    result.assert_stderr_contains("needs ECS's ServiceDeployment API");
+    assert_eq!(
+        seed.ecs
+            .service_task_definition(&seed.cluster, &seed.service),
+        seed.first_arn
+    );
+}

@@ -1,0 +1,330 @@
+//! deployer driving ECS's native strategies on the emulator: it follows the ServiceDeployment
+//! its UpdateService created (stages, traffic weights, bake), stops at a pause hook and
+//! continues or rolls back with `deployer continue`, fails with ECS's reason on a rollback,
+//! and rolls back on SIGTERM with `--rollback-on-cancel`. Each test runs its own emulator
+//! (a minute lasts 500 ms there).
+use std::io::Read;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecs::types::{
+    CanaryConfiguration, DeploymentAlarms, DeploymentConfiguration, DeploymentLifecycleHookStage,
+    DeploymentStrategy, LinearConfiguration,
+};
+
+use crate::emulator::on;
+use crate::strategies::{count, pause_hook, Site};
+use crate::support::{exported_to_later_steps, run, stack, Run};
+
+fn family(site: &Site) -> String {
+    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
+    short.rsplit_once(':').unwrap().0.to_string()
+}
+
+/// `deployer ARGS --cluster C --service S` against the site's emulator.
+fn deployer(site: &Site, args: &[&str]) -> Run {
+    run(on(&site.emulator.endpoint).args(args).args([
+        "--cluster",
+        &site.cluster,
+        "--service",
+        &site.service,
+    ]))
+}
+
+/// update-service deploying v2 (the family's latest revision) as it is.
+fn deploy_v2(site: &Site, extra: &[&str]) -> Run {
+    let family = family(site);
+    let mut args = vec![
+        "update-service",
+        "--family",
+        &family,
+        "--skip-task-definition-registration",
+        "--poll-interval",
+        "300ms",
+    ];
+    args.extend_from_slice(extra);
+    deployer(site, &args)
+}
+
+fn rolling() -> DeploymentConfiguration {
+    DeploymentConfiguration::builder()
+        .strategy(DeploymentStrategy::Rolling)
+        .maximum_percent(200)
+        .minimum_healthy_percent(100)
+        .build()
+}
+
+fn service_configuration(site: &Site) -> aws_sdk_ecs::types::DeploymentConfiguration {
+    let answer = site
+        .api
+        .block_on(
+            site.api
+                .ecs
+                .describe_services()
+                .cluster(&site.cluster)
+                .services(&site.service)
+                .send(),
+        )
+        .unwrap();
+    answer.services()[0]
+        .deployment_configuration()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn update_service_switches_to_a_canary_and_follows_it_stage_by_stage_to_the_end() {
+    let _stack = stack();
+    let site = Site::start(rolling(), &[]);
+    let result = deploy_v2(
+        &site,
+        &[
+            "--strategy",
+            "canary",
+            "--canary-percent",
+            "10",
+            "--canary-bake-time",
+            "10m",
+            "--bake-time",
+            "2m",
+        ],
+    );
+    result.assert_code(0);
+    assert_eq!(result.stdout.trim(), site.v2);
+    result
+        .assert_stderr_contains("waiting up to 22m00s: 10m00s for the rollout + bake time 2m00s + canary bake 10m00s (CANARY strategy; --timeout overrides)")
+        .assert_stderr_contains("(CANARY strategy)")
+        .assert_stderr_contains("stage PRODUCTION_TRAFFIC_SHIFT")
+        .assert_stderr_contains("production 10% new / 90% old")
+        .assert_stderr_contains("production 100% new / 0% old")
+        .assert_stderr_contains("stage BAKE_TIME")
+        .assert_stderr_contains("stage CLEAN_UP")
+        .assert_stderr_contains("is SUCCESSFUL");
+    // Each stage is said once.
+    assert_eq!(result.stderr.matches("stage BAKE_TIME").count(), 1);
+    let configuration = service_configuration(&site);
+    assert_eq!(configuration.strategy().map(|s| s.as_str()), Some("CANARY"));
+    assert_eq!(configuration.bake_time_in_minutes(), Some(2));
+    assert_eq!(
+        configuration
+            .canary_configuration()
+            .and_then(|c| c.canary_percent()),
+        Some(10.0)
+    );
+    // Everything else of the configuration is kept.
+    assert_eq!(configuration.maximum_percent(), Some(200));
+    assert_eq!(site.pages(&site.production, 6), vec!["version 2"; 6]);
+}
+
+#[test]
+fn a_pause_hook_stops_the_wait_then_continue_lets_the_deployment_finish() {
+    let _stack = stack();
+    let site = Site::start(
+        DeploymentConfiguration::builder()
+            .strategy(DeploymentStrategy::BlueGreen)
+            .bake_time_in_minutes(1)
+            .lifecycle_hooks(pause_hook(
+                DeploymentLifecycleHookStage::PostTestTrafficShift,
+            ))
+            .build(),
+        &[],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("env");
+    let paused = deploy_v2(
+        &site,
+        &[
+            "--wait-until",
+            "paused",
+            "--export-env",
+            env_file.to_str().unwrap(),
+        ],
+    );
+    paused.assert_code(0);
+    paused
+        .assert_stderr_contains("(BLUE_GREEN strategy)")
+        .assert_stderr_contains("awaiting action")
+        .assert_stderr_contains("approve with deployer continue");
+    let exported = exported_to_later_steps(&env_file);
+    let arn = exported["DEPLOYER_SERVICE_DEPLOYMENT_ARN"].clone();
+    let hook = exported["DEPLOYER_HOOK_ID"].clone();
+    assert!(arn.contains(":service-deployment/"), "{exported:?}");
+    assert!(!hook.is_empty());
+    let deployment = site.deployment(&arn);
+    assert_eq!(deployment.status().map(|s| s.as_str()), Some("IN_PROGRESS"));
+    assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
+    assert_eq!(site.pages(&site.test, 2), vec!["version 2"; 2]);
+
+    // Nothing to roll back or continue at a hook that is not the one waiting.
+    let wrong = deployer(&site, &["continue", "--hook-id", "no-such-hook"]);
+    wrong.assert_code(2);
+    assert_eq!(
+        site.deployment(&arn).status().map(|s| s.as_str()),
+        Some("IN_PROGRESS")
+    );
+
+    let dry = deployer(&site, &["continue", "--dry-run"]);
+    dry.assert_code(0).assert_stderr_contains("would resume");
+    let continued = deployer(&site, &["continue", "--poll-interval", "300ms"]);
+    continued.assert_code(0);
+    assert_eq!(continued.stdout.trim(), arn);
+    continued
+        .assert_stderr_contains("resumed service deployment")
+        .assert_stderr_contains("stage BAKE_TIME")
+        .assert_stderr_contains("is SUCCESSFUL");
+    assert_eq!(
+        site.deployment(&arn).status().map(|s| s.as_str()),
+        Some("SUCCESSFUL")
+    );
+    assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
+
+    // A finished deployment has nothing to continue: exit 2.
+    let again = deployer(&site, &["continue"]);
+    again.assert_code(2);
+}
+
+#[test]
+fn continue_with_rollback_rejects_the_paused_deployment_and_the_old_version_serves() {
+    let _stack = stack();
+    let site = Site::start(
+        DeploymentConfiguration::builder()
+            .strategy(DeploymentStrategy::Linear)
+            .linear_configuration(
+                LinearConfiguration::builder()
+                    .step_percent(50.0)
+                    .step_bake_time_in_minutes(1)
+                    .build(),
+            )
+            .lifecycle_hooks(pause_hook(
+                DeploymentLifecycleHookStage::PostProductionTrafficShift,
+            ))
+            .build(),
+        &[],
+    );
+    let before = site.task_definition();
+    deploy_v2(&site, &["--no-wait"]).assert_code(0);
+    let waited = deployer(
+        &site,
+        &["wait", "--wait-until", "paused", "--poll-interval", "300ms"],
+    );
+    waited.assert_code(0);
+    waited.assert_stderr_contains("production 100% new / 0% old");
+    let rejected = deployer(
+        &site,
+        &["continue", "--rollback", "--poll-interval", "300ms"],
+    );
+    rejected.assert_code(0);
+    rejected
+        .assert_stderr_contains("asked ECS to roll back service deployment")
+        .assert_stderr_contains("ROLLBACK_SUCCESSFUL");
+    assert_eq!(site.task_definition(), before);
+    assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
+}
+
+#[test]
+fn an_alarm_during_bake_fails_the_deployment_with_the_alarm_and_ecs_reason() {
+    let _stack = stack();
+    let site = Site::start(
+        DeploymentConfiguration::builder()
+            .strategy(DeploymentStrategy::BlueGreen)
+            .bake_time_in_minutes(20)
+            .alarms(
+                DeploymentAlarms::builder()
+                    .alarm_names("site-5xx")
+                    .enable(true)
+                    .rollback(true)
+                    .build()
+                    .unwrap(),
+            )
+            .build(),
+        &["--alarm-during-bake", "site-5xx"],
+    );
+    let result = deploy_v2(&site, &[]);
+    result.assert_code(1);
+    result
+        .assert_stderr_contains("stage BAKE_TIME")
+        .assert_stderr_contains("alarm triggered: site-5xx")
+        .assert_stderr_contains("alarms triggered: site-5xx");
+    assert!(
+        result.stderr.contains("ECS is rolling back deployment")
+            || result.stderr.contains("ECS rolled back deployment"),
+        "{}",
+        result.stderr
+    );
+    site.wait(Duration::from_secs(60), "v1 serving again", |site| {
+        site.pages(&site.production, 2) == ["version 1", "version 1"]
+    });
+}
+
+#[test]
+fn sigterm_with_rollback_on_cancel_rolls_the_deployment_back() {
+    let _stack = stack();
+    let site = Site::start(
+        DeploymentConfiguration::builder()
+            .strategy(DeploymentStrategy::Canary)
+            .canary_configuration(
+                CanaryConfiguration::builder()
+                    .canary_percent(10.0)
+                    .canary_bake_time_in_minutes(600)
+                    .build(),
+            )
+            .build(),
+        &[],
+    );
+    let family = family(&site);
+    let mut child = on(&site.emulator.endpoint)
+        .args([
+            "update-service",
+            "--family",
+            &family,
+            "--skip-task-definition-registration",
+            "--poll-interval",
+            "300ms",
+            "--rollback-on-cancel",
+            "--cluster",
+            &site.cluster,
+            "--service",
+            &site.service,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Cancelled like a CircleCI job once the canary serves its share.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let pages = site.pages(&site.production, 20);
+        if count(&pages, "version 2") > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the canary never served");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    assert!(
+        stderr.contains("asking ECS to roll service deployment"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("ROLLBACK_SUCCESSFUL"), "{stderr}");
+    assert!(
+        stderr.contains("already done: asked ECS to roll service deployment"),
+        "{stderr}"
+    );
+    assert_eq!(site.pages(&site.production, 8), vec!["version 1"; 8]);
+}
