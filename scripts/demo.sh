@@ -2,8 +2,9 @@
 # The main job, run locally: the story of ecs-basics.md on one machine. Starts the local stack
 # (Docker engine, registry, deployer-emulator as ECS and ECR, its load balancer on
 # 127.0.0.1:3000), creates the seed's cluster, task definition and service, then lets deployer
-# build, push and roll out v1 and v2 of the tutorial site (a migration task run before v2), shows the page change, and shows a
-# broken release fail and leave v2 serving. Stops everything on exit, success or not.
+# build, push and roll out v1 and v2 of the tutorial site (a migration task run before v2), shows the page change, shows a
+# broken release fail and leave v2 serving, and releases v3 as a canary (10% of requests, then
+# all). Stops everything on exit, success or not.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export DEPLOYER_STACK_LB_PORT=${DEMO_PORT:-3000}
@@ -42,8 +43,16 @@ arn = ecs.register_task_definition(
         "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/tutorial-site-app",
             "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs"}}}],
     tags=[{"key": "app", "value": "tutorial-site"}])["taskDefinition"]["taskDefinitionArn"]
+# Behind the load balancer's blue target group, with the green one ready for blue/green, linear
+# and canary deployments (advancedConfiguration), as the seed's Terraform would declare it.
+elb = "arn:aws:elasticloadbalancing:eu-west-1:123456789012"
 ecs.create_service(cluster="tutorial-site-cluster", serviceName="tutorial-site-service", taskDefinition=arn,
     desiredCount=1, launchType="FARGATE",
+    loadBalancers=[{"targetGroupArn": f"{elb}:targetgroup/tutorial-site-blue/1",
+        "containerName": "tutorial-site-app", "containerPort": 3000,
+        "advancedConfiguration": {"alternateTargetGroupArn": f"{elb}:targetgroup/tutorial-site-green/2",
+            "productionListenerRule": f"{elb}:listener-rule/app/tutorial-site/1/2/3",
+            "roleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRoleForLoadBalancers"}}],
     deploymentConfiguration={"maximumPercent": 200, "minimumHealthyPercent": 100,
                              "deploymentCircuitBreaker": {"enable": True, "rollback": True}})
 print(f"created tutorial-site-service on {arn}")
@@ -96,4 +105,17 @@ echo "deployer exited $status (1: the deployment failed)"
 [ "$status" -eq 1 ] || { echo "expected the broken release to fail with exit 1" >&2; exit 1; }
 echo "http://$DEPLOYER_STACK_LB/ still says: $(page)"
 
-say "done: v1 and v2 deployed and served, the migration run before v2, a typo refused before anything changed, the broken release rolled back; stopping the stack"
+say "a canary release of v3: deployer deploy --strategy canary sends 10% of production traffic to v3 while it bakes (a minute lasts a second on this emulator)"
+$deployer deploy --repo tutorial-site-registry --tag v3 --build-path "$site" --path "$site" --build-arg VERSION=3 \
+  --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
+  --strategy canary --canary-percent 10 --canary-bake-time 30m --bake-time 1m --no-wait \
+  2> >(grep -v '^          |' >&2) >/dev/null
+for _ in $(seq 1 120); do [ "$(page)" = "version 3" ] && break; sleep 0.5; done
+answers=$(for _ in $(seq 1 50); do page; done)
+echo "of 50 requests while the canary bakes: $(grep -c 'version 3' <<<"$answers") answered v3, $(grep -c 'version 2' <<<"$answers") answered v2"
+say "deployer wait: follows the canary's service deployment to the end (stages, traffic weights, bake time)"
+$deployer wait --cluster tutorial-site-cluster --service tutorial-site-service --poll-interval 1s >/dev/null
+answers=$(for _ in $(seq 1 20); do page; done)
+echo "of 20 requests now: $(grep -c 'version 3' <<<"$answers") answered v3"
+
+say "done: v1 and v2 deployed and served, the migration run before v2, a typo refused before anything changed, the broken release rolled back, v3 released as a canary; stopping the stack"

@@ -10,7 +10,9 @@ use tokio::time::Instant;
 use crate::adapters::aws::{ApiError, ApiErrorKind};
 use crate::adapters::ecs::Ecs;
 use crate::domain::duration::format_duration;
-use crate::domain::rollout::{parse_timestamp, same_task_definition, ServiceSnapshot, Target};
+use crate::domain::rollout::{
+    parse_timestamp, same_task_definition, short_task_definition, ServiceSnapshot, Target,
+};
 use crate::domain::service_deployment::{
     assess, timestamp_seconds, DeploymentLog, ServiceDeployment, Verdict,
 };
@@ -88,6 +90,15 @@ impl Followed {
             output::step(line);
         }
         let mut verdict = assess(&deployment, &target.wait_until);
+        if let Verdict::Failed(message) = &mut verdict {
+            let previous = match deployment.rollback_revision() {
+                Some(revision) => self.task_definition_of(ecs, revision).await,
+                None => None,
+            };
+            if let Some(previous) = previous {
+                *message = deployment.failure_back_to(Some(short_task_definition(&previous)));
+            }
+        }
         if let (Verdict::Paused { hook_id }, Some((continued, stage))) = (&verdict, &self.continued)
         {
             if hook_id == continued && deployment.lifecycle_stage == *stage {
@@ -128,6 +139,25 @@ impl Followed {
         ));
     }
 
+    /// The task definition a service revision runs (cached; `None` when it cannot be told).
+    async fn task_definition_of(&mut self, ecs: &Ecs, revision: &str) -> Option<String> {
+        if let Some(known) = self.revisions.get(revision) {
+            return Some(known.clone());
+        }
+        match ecs.revision_task_definition(revision).await {
+            Ok(Some(task_definition)) => {
+                self.revisions
+                    .insert(revision.to_string(), task_definition.clone());
+                Some(task_definition)
+            }
+            Ok(None) => None,
+            Err(error) => {
+                tracing::debug!("DescribeServiceRevisions: {error}");
+                None
+            }
+        }
+    }
+
     async fn identify(
         &mut self,
         ecs: &Ecs,
@@ -149,21 +179,7 @@ impl Followed {
         }
         let deployment = self.describe(ecs, &current).await?;
         let revision = deployment.target_service_revision.as_ref()?.arn.clone();
-        let task_definition = match self.revisions.get(&revision) {
-            Some(known) => known.clone(),
-            None => match ecs.revision_task_definition(&revision).await {
-                Ok(Some(task_definition)) => {
-                    self.revisions
-                        .insert(revision.clone(), task_definition.clone());
-                    task_definition
-                }
-                Ok(None) => return None,
-                Err(error) => {
-                    tracing::debug!("DescribeServiceRevisions: {error}");
-                    return None;
-                }
-            },
-        };
+        let task_definition = self.task_definition_of(ecs, &revision).await?;
         let recent = match (
             deployment.created_at.as_ref().and_then(timestamp_seconds),
             target.created_at.as_deref().and_then(parse_timestamp),

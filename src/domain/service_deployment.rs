@@ -187,12 +187,29 @@ impl ServiceDeployment {
         ))
     }
 
+    /// The service revision a rollback goes back to: ECS's rollback details, else the source.
+    pub fn rollback_revision(&self) -> Option<&str> {
+        self.rollback
+            .as_ref()
+            .and_then(|rollback| rollback.service_revision_arn.as_deref())
+            .or_else(|| {
+                self.source_service_revisions
+                    .first()
+                    .map(|source| source.arn.as_str())
+            })
+            .filter(|arn| !arn.is_empty())
+    }
+
     /// Why the deployment did not succeed, in ECS's words: its status, the rollback reason,
     /// the triggered alarms and the circuit breaker's count.
     pub fn failure(&self) -> String {
+        self.failure_back_to(None)
+    }
+
+    /// [`Self::failure`], naming the task definition a rollback goes back to.
+    pub fn failure_back_to(&self, previous: Option<&str>) -> String {
         let what = match self.status.as_str() {
-            "ROLLBACK_REQUESTED" => "ECS is rolling back deployment",
-            "ROLLBACK_IN_PROGRESS" => "ECS is rolling back deployment",
+            "ROLLBACK_REQUESTED" | "ROLLBACK_IN_PROGRESS" => "ECS is rolling back deployment",
             "ROLLBACK_SUCCESSFUL" => "ECS rolled back deployment",
             "ROLLBACK_FAILED" => "ECS failed to roll back deployment",
             "STOP_REQUESTED" => "ECS is stopping deployment",
@@ -200,6 +217,16 @@ impl ServiceDeployment {
             _ => "deployment",
         };
         let mut message = format!("{what} {} ({})", self.id(), self.status);
+        if let Some(previous) = previous.filter(|_| self.status.starts_with("ROLLBACK")) {
+            message = format!(
+                "{message}; {} the service back to {previous}",
+                if self.status == "ROLLBACK_SUCCESSFUL" {
+                    "it rolled"
+                } else {
+                    "it is rolling"
+                }
+            );
+        }
         let reasons: Vec<&str> = [
             self.rollback.as_ref().and_then(|r| r.reason.as_deref()),
             self.status_reason.as_deref(),
@@ -735,6 +762,17 @@ mod tests {
         };
         assert!(message.starts_with("ECS rolled back deployment Kz3c8E0wJm1 (ROLLBACK_SUCCESSFUL): deployment failed: tasks failed to start"), "{message}");
         assert!(message.ends_with("circuit breaker triggered: 3 of 3 tasks failed"));
+        assert_eq!(
+            breaker.rollback_revision(),
+            Some("arn:aws:ecs:us-east-1:123456789012:service-revision/tutorial-cluster/tutorial-site-service/1")
+        );
+        assert!(breaker
+            .failure_back_to(Some("tutorial-site-task:1"))
+            .starts_with("ECS rolled back deployment Kz3c8E0wJm1 (ROLLBACK_SUCCESSFUL); it rolled the service back to tutorial-site-task:1: deployment failed"));
+        let stopped = canary("STOPPED", "SCALE_UP", 0.0, "IN_PROGRESS");
+        assert!(!stopped
+            .failure_back_to(Some("tutorial-site-task:1"))
+            .contains("back to"));
     }
 
     #[test]

@@ -298,7 +298,7 @@ fn a_broken_release_fails_with_the_stopped_reason_and_the_old_version_keeps_serv
     ]);
     result
         .assert_code(1)
-        .assert_stderr_contains("rolled the service back to")
+        .assert_stderr_contains("the service back to")
         .assert_stderr_contains("Essential container in task exited")
         .assert_stderr_contains("exited 3");
     assert_eq!(
@@ -708,7 +708,7 @@ fn every_container_of_a_task_runs_in_its_namespace_and_an_essential_one_exiting_
         .assert_code(1)
         .assert_stderr_contains("Essential container in task exited")
         .assert_stderr_contains("container page-watcher exited 3")
-        .assert_stderr_contains("rolled the service back to");
+        .assert_stderr_contains("the service back to");
 }
 
 /// A cluster and a service of `desired` tasks with this rolling-update configuration: the

@@ -209,23 +209,6 @@ fn a_code_deploy_service_is_refused_before_anything_is_registered() {
 }
 
 #[test]
-fn a_blue_green_service_is_refused_before_anything_is_registered() {
-    // moto keeps no deploymentConfiguration; the emulator keeps it as given.
-    let stack = stack();
-    let result = update_a_service_shaped(&stack.emulator, |create| {
-        create.deployment_configuration(
-            aws_sdk_ecs::types::DeploymentConfiguration::builder()
-                .strategy(aws_sdk_ecs::types::DeploymentStrategy::BlueGreen)
-                .bake_time_in_minutes(5)
-                .build(),
-        )
-    });
-    result
-        .assert_code(2)
-        .assert_stderr_contains("its deployment strategy is BLUE_GREEN");
-}
-
-#[test]
 fn a_tag_missing_from_ecr_is_refused_before_registration_and_one_that_exists_goes_through() {
     let stack = stack();
     let ecs = Api::moto(&stack);
