@@ -330,6 +330,14 @@ pub fn advance(settings: &Settings, deployment: &mut Deployment, tasks: Tasks, a
         }
         hook.status = "SUCCEEDED".into();
     }
+    // New tasks that stopped (a failing health check) are replaced until the clean-up, as the
+    // scheduler keeps a revision at its count; the circuit breaker counts the failures.
+    if phases
+        .get(deployment.phase)
+        .is_some_and(|current| current.action != Action::CleanUp)
+    {
+        step.launch = (deployment.desired_count - tasks.new_live).max(0);
+    }
     loop {
         let Some(current) = phases.get(deployment.phase) else {
             deployment.listed_status = "SUCCESSFUL".into();
@@ -343,10 +351,7 @@ pub fn advance(settings: &Settings, deployment: &mut Deployment, tasks: Tasks, a
         }
         let done = match current.action {
             Action::Nothing => true,
-            Action::ScaleUp => {
-                step.launch = (deployment.desired_count - tasks.new_live).max(0);
-                tasks.new_healthy >= deployment.desired_count
-            }
+            Action::ScaleUp => tasks.new_healthy >= deployment.desired_count,
             Action::TestTraffic => {
                 deployment.test_weight = 100.0;
                 true
@@ -876,6 +881,13 @@ mod tests {
         let step = advance(&settings, &mut deployment, SCALED, 1.0);
         assert_eq!(step.launch, 0);
         assert_eq!(deployment.lifecycle_stage.as_deref(), Some("BAKE_TIME"));
+        // A new task that stopped while it bakes is replaced.
+        let one_left = Tasks {
+            new_healthy: 1,
+            new_live: 1,
+            old_live: 2,
+        };
+        assert_eq!(advance(&settings, &mut deployment, one_left, 1.2).launch, 1);
         assert_eq!(
             (deployment.production_weight, deployment.test_weight),
             (100.0, 100.0)

@@ -425,7 +425,7 @@ fn create_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
         .cloned()
         .unwrap_or_else(|| json!({"maximumPercent": 200, "minimumHealthyPercent": 100}));
     crate::deployments::validate_configuration(&configuration, &load_balancers)?;
-    let deployment = new_deployment(
+    let mut deployment = new_deployment(
         state,
         (&cluster, &name),
         &task_definition,
@@ -433,6 +433,7 @@ fn create_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
         &configuration,
         Vec::new(),
     );
+    deployment.load_balancers = load_balancers.clone();
     let mut service = Service {
         arn: state.arn("service", &format!("{cluster}/{name}")),
         name,
@@ -524,7 +525,7 @@ fn update_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
             .iter()
             .map(|d| d.revision_arn.clone())
             .collect();
-        let deployment = new_deployment(
+        let mut deployment = new_deployment(
             state,
             (&cluster, &service_name),
             &task_definition,
@@ -533,6 +534,7 @@ fn update_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
             sources,
         );
         let service = &mut state.services[index];
+        deployment.load_balancers = service.load_balancers.clone();
         service.current_service_deployment = deployment.arn.clone();
         for old in service
             .deployments
@@ -867,12 +869,20 @@ fn describe_service_revisions(state: &State, input: &Value) -> Answer {
             revisions.push(json!({
                 "serviceRevisionArn": deployment.revision_arn,
                 "serviceArn": service.arn,
+                "clusterArn": state.clusters.get(&service.cluster),
                 "taskDefinition": deployment.task_definition,
+                "launchType": "FARGATE",
+                "loadBalancers": deployment.load_balancers,
                 "createdAt": deployment.created_at,
             }));
         }
     }
-    Ok(json!({"serviceRevisions": revisions, "failures": []}))
+    let failures: Vec<Value> = wanted
+        .iter()
+        .filter(|arn| !revisions.iter().any(|r| r["serviceRevisionArn"] == **arn))
+        .map(|arn| json!({"arn": arn, "reason": "MISSING"}))
+        .collect();
+    Ok(json!({"serviceRevisions": revisions, "failures": failures}))
 }
 
 #[cfg(test)]
@@ -1294,6 +1304,19 @@ mod tests {
             .map(|d| d["serviceDeploymentArn"].as_str().unwrap())
             .collect();
         assert_eq!(arns, [first.as_str(), second.as_str()]);
+        // DescribeServiceRevisions knows both revisions, and says which it does not.
+        let target = current["targetServiceRevision"]["arn"].as_str().unwrap();
+        let revisions = describe_service_revisions(
+            &state,
+            &json!({"serviceRevisionArns": [target, "arn:aws:ecs:eu-west-1:123456789012:service-revision/c/web/1"]}),
+        )
+        .unwrap();
+        assert!(revisions["serviceRevisions"][0]["taskDefinition"]
+            .as_str()
+            .unwrap()
+            .ends_with("f:2"));
+        assert_eq!(revisions["serviceRevisions"][0]["loadBalancers"], json!([]));
+        assert_eq!(revisions["failures"][0]["reason"], "MISSING");
     }
 
     #[test]

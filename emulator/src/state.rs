@@ -54,6 +54,8 @@ pub struct Deployment {
     /// The service's `deploymentConfiguration` when the deployment started (its `strategy`
     /// decides how the runner drives it).
     pub configuration: Value,
+    /// The service's `loadBalancers` when the deployment started (its revision's).
+    pub load_balancers: Value,
     /// The service revisions that ran when it started (its source revisions).
     pub source_revisions: Vec<String>,
     pub started_at: f64,

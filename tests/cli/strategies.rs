@@ -6,15 +6,15 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::{
-    AdvancedConfiguration, CanaryConfiguration, DeploymentAlarms, DeploymentConfiguration,
-    DeploymentLifecycleHook, DeploymentLifecycleHookAction, DeploymentLifecycleHookStage,
-    DeploymentLifecycleHookTargetType, DeploymentLifecycleHookTimeoutConfiguration,
-    DeploymentStrategy, LaunchType, LinearConfiguration, LoadBalancer, ServiceDeployment,
-    StopServiceDeploymentStopType,
+    AdvancedConfiguration, CanaryConfiguration, DeploymentAlarms, DeploymentCircuitBreaker,
+    DeploymentConfiguration, DeploymentLifecycleHook, DeploymentLifecycleHookAction,
+    DeploymentLifecycleHookStage, DeploymentLifecycleHookTargetType,
+    DeploymentLifecycleHookTimeoutConfiguration, DeploymentStrategy, LaunchType,
+    LinearConfiguration, LoadBalancer, ServiceDeployment, StopServiceDeploymentStopType,
 };
 
 use crate::emulator::{faulty_emulator, free_port, push_site, FaultyEmulator};
-use crate::support::{stack, unique_repo, Api};
+use crate::support::{stack, unique_repo, write, Api};
 
 const GROUP: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/site-blue/1";
 
@@ -53,6 +53,15 @@ pub(crate) fn load_balancer(advanced: bool) -> LoadBalancer {
 
 impl Site {
     pub(crate) fn start(configuration: DeploymentConfiguration, flags: &[&str]) -> Site {
+        Site::start_with(configuration, flags, None)
+    }
+
+    /// As `start`, v2 built from `v2_context` when given.
+    fn start_with(
+        configuration: DeploymentConfiguration,
+        flags: &[&str],
+        v2_context: Option<&std::path::Path>,
+    ) -> Site {
         let (production, test) = (
             format!("127.0.0.1:{}", free_port()),
             format!("127.0.0.1:{}", free_port()),
@@ -72,7 +81,7 @@ impl Site {
         let emulator = faulty_emulator(&arguments);
         let repo = unique_repo("tutorial-site-registry");
         let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
-        let v2 = push_site(&emulator.endpoint, &repo, "v2", "2", None);
+        let v2 = push_site(&emulator.endpoint, &repo, "v2", "2", v2_context);
         let api = Api::at(&emulator.endpoint);
         let (cluster, service, family) = (
             unique_repo("strategies-cluster"),
@@ -309,6 +318,60 @@ fn a_canary_sends_its_share_of_requests_to_the_new_version_then_all() {
     assert_eq!(production_weight(&finished), Some(100.0));
     assert_eq!(site.pages(&site.production, 10), vec!["version 2"; 10]);
     assert_eq!(site.task_definition(), site.v2);
+}
+
+#[test]
+fn a_canary_failing_its_health_check_is_rolled_back_by_the_circuit_breaker() {
+    let stack = stack();
+    let unhealthy = tempfile::tempdir().unwrap();
+    write(
+        unhealthy.path(),
+        "Dockerfile",
+        &format!(
+            "FROM {}\nARG VERSION\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD false\nCMD [\"sleep\", \"600\"]\n",
+            stack.base_image
+        ),
+    );
+    let site = Site::start_with(
+        DeploymentConfiguration::builder()
+            .strategy(DeploymentStrategy::Canary)
+            .canary_configuration(
+                CanaryConfiguration::builder()
+                    .canary_percent(10.0)
+                    .canary_bake_time_in_minutes(10)
+                    .build(),
+            )
+            .deployment_circuit_breaker(
+                DeploymentCircuitBreaker::builder()
+                    .enable(true)
+                    .rollback(true)
+                    .build(),
+            )
+            .build(),
+        &["--breaker-threshold", "2"],
+        Some(unhealthy.path()),
+    );
+    let before = site.task_definition();
+    let arn = site.deploy_v2();
+    let (rolled_back, stages) = site.follow(&arn, "ROLLBACK_SUCCESSFUL", Duration::from_secs(90));
+    assert_eq!(
+        stages.last().map(String::as_str),
+        Some("SCALE_UP"),
+        "{stages:?}"
+    );
+    let breaker = rolled_back.deployment_circuit_breaker().unwrap();
+    assert_eq!(breaker.status().map(|s| s.as_str()), Some("TRIGGERED"));
+    assert_eq!((breaker.failure_count(), breaker.threshold()), (2, 2));
+    assert!(
+        rolled_back
+            .status_reason()
+            .unwrap()
+            .contains("circuit breaker"),
+        "{rolled_back:?}"
+    );
+    assert_eq!(production_weight(&rolled_back), Some(0.0));
+    assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
+    assert_eq!(site.task_definition(), before);
 }
 
 #[test]
