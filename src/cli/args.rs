@@ -235,6 +235,10 @@ pub struct PushArgs {
     #[arg(long, value_name = "MODE", env = env::DEPLOYER_BUILD_NETWORK)]
     pub network: Option<String>,
 
+    /// An /etc/hosts entry for the RUN steps, HOST:IP (repeatable; docker build's --add-host).
+    #[arg(long = "add-host", value_name = "HOST:IP")]
+    pub add_hosts: Vec<String>,
+
     /// BuildKit: forward the SSH agent at SSH_AUTH_SOCK to RUN --mount=type=ssh; only "default".
     #[arg(long, value_name = "default")]
     pub ssh: Option<String>,
