@@ -101,6 +101,10 @@ pub enum OrbCommand {
     },
     /// Print every orb parameter and the deployer flags it becomes, as JSON.
     Params,
+    /// Print the architectures of the step's platforms (PARAM_PLATFORM) that need QEMU handlers
+    /// installed, comma-separated: foreign ones no binfmt_misc handler runs (all foreign ones
+    /// for a remote Docker engine); nothing when none do. The orb's binfmt step installs them.
+    Binfmt,
 }
 
 #[derive(Debug, Args)]

@@ -277,6 +277,64 @@ pub fn extra_build_args(raw: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// Turns the aws-ecr orb's `tag_image` `extra_args` (flags of `aws ecr put-image`, as
+/// `--flag=value` or `--flag value`) into the flags deployer's `tag-image` has: `--registry-id`,
+/// `--region` and `--profile`. The AWS CLI's output options are accepted and left out (deployer
+/// prints its own lines); what would change the image or the connection is refused, saying why.
+pub fn put_image_extra_args(raw: &str) -> Result<Vec<(&'static str, String)>, String> {
+    let words = split_words(raw).map_err(|e| format!("extra_args cannot be read: {e}"))?;
+    let mut out = Vec::new();
+    let mut words = words.into_iter().peekable();
+    while let Some(word) = words.next() {
+        if !word.starts_with("--") {
+            return Err(format!(
+                "extra_args has {word:?}, which is not an option of aws ecr put-image"
+            ));
+        }
+        let (name, inline) = match word.split_once('=') {
+            Some((name, value)) => (name.to_string(), Some(value.to_string())),
+            None => (word.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| words.next_if(|next| !next.starts_with("--")))
+                .ok_or_else(|| format!("extra_args has {name} without a value"))
+        };
+        match name.as_str() {
+            "--registry-id" => out.push(("--registry-id", value()?)),
+            "--region" => out.push(("--region", value()?)),
+            "--profile" => out.push(("--profile", value()?)),
+            "--output" | "--color" | "--cli-binary-format" => {
+                value()?;
+            }
+            "--no-cli-pager" | "--no-paginate" | "--no-cli-auto-prompt" => {}
+            _ => {
+                let why = match name.as_str() {
+                    "--image-manifest-media-type" | "--image-digest" | "--image-manifest" => {
+                        "deployer copies the source image's own manifest, with its media type \
+                         and digest"
+                    }
+                    "--image-tag" | "--repository-name" => {
+                        "the tags and the repository come from target_tag and repo"
+                    }
+                    "--endpoint-url" => {
+                        "set AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_ECR) in the job's environment"
+                    }
+                    "--query" => "deployer prints the tagged image's reference itself",
+                    _ => "deployer's tag-image has no such option",
+                };
+                return Err(format!(
+                    "extra_args has {name}, which tag_image does not take: {why}. Taken: \
+                     --registry-id, --region, --profile (and --output, --color, --no-cli-pager, \
+                     which change only the AWS CLI's own output)"
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,5 +551,27 @@ mod tests {
         );
         let error = extra_build_args("--pull=maybe").unwrap_err();
         assert!(error.contains("true or false"), "{error}");
+    }
+    #[test]
+    fn put_image_extra_args_map_the_registry_region_and_profile() {
+        assert_eq!(
+            put_image_extra_args(
+                "--registry-id=210987654321 --region eu-central-1 --no-cli-pager --output=json"
+            )
+            .unwrap(),
+            [
+                ("--registry-id", "210987654321".to_string()),
+                ("--region", "eu-central-1".to_string())
+            ]
+        );
+        assert_eq!(put_image_extra_args("").unwrap(), []);
+        let error = put_image_extra_args("--image-manifest-media-type=x").unwrap_err();
+        assert!(error.contains("own manifest"), "{error}");
+        let error = put_image_extra_args("--endpoint-url=http://localhost:5000").unwrap_err();
+        assert!(error.contains("AWS_ENDPOINT_URL"), "{error}");
+        let error = put_image_extra_args("--region").unwrap_err();
+        assert!(error.contains("without a value"), "{error}");
+        let error = put_image_extra_args("--debug").unwrap_err();
+        assert!(error.contains("--debug"), "{error}");
     }
 }
