@@ -474,3 +474,34 @@ fn buildkit_over_tls_to_a_remote_engine_with_a_secret() {
     ));
     assert_eq!(Registry::new(&stack).digest(&repo, "latest"), None);
 }
+
+/// `--add-host` reaches the RUN steps' /etc/hosts on both builders (the daemon's `extrahosts`,
+/// one per entry); a malformed entry is exit 2 before anything is built.
+#[test]
+fn add_host_entries_reach_the_run_steps_on_both_builders() {
+    let stack = stack();
+    let repo = unique_repo("buildkit-add-host");
+    let context = site_context(
+        &stack,
+        "RUN grep -E '^10\\.1\\.2\\.3[[:space:]]+db\\.internal$' /etc/hosts && \
+         grep -E '^fd00::5[[:space:]]+cache\\.internal$' /etc/hosts && echo hosts are there",
+    );
+    for builder in ["buildkit", "classic"] {
+        let result = run(push(context.path(), &stack, &repo).args([
+            "--builder",
+            builder,
+            "--no-cache",
+            "--add-host",
+            "db.internal:10.1.2.3",
+            "--add-host",
+            "cache.internal:fd00::5",
+        ]));
+        result
+            .assert_code(0)
+            .assert_stderr_contains("hosts are there");
+    }
+    let result = run(push(context.path(), &stack, &repo).args(["--add-host", "db.internal"]));
+    result
+        .assert_code(2)
+        .assert_stderr_contains("--add-host \"db.internal\" is malformed");
+}
