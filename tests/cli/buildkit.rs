@@ -4,7 +4,9 @@
 //! (`DEPLOYER_BUILD_NETWORK=none` from the stack's env).
 use std::process::Command;
 
-use crate::support::{docker, push, run, site_context, stack, unique_repo, write, Registry};
+use crate::support::{
+    docker, prune_build_cache, push, run, site_context, stack, unique_repo, write, Registry,
+};
 
 #[test]
 fn buildkit_is_the_default_and_its_steps_read_line_by_line() {
@@ -338,11 +340,9 @@ fn dockerfile_syntax_this_engine_lacks_is_named_with_the_engine_that_has_it() {
     }
 }
 
-/// Pruning the whole build cache while other tests build crashes the 20.10 engine's BuildKit
-/// (a nil reference in its image puller), and that engine cannot prune selectively: run alone,
-/// `./scripts/test.sh --test cli buildkit::cache_from -- --ignored`.
+/// The prune waits until no other test's command runs, and holds new ones back until it is done
+/// (`prune_build_cache`): the 20.10 engine's BuildKit cannot prune while it builds.
 #[test]
-#[ignore = "prunes the engine's whole build cache: run alone with --ignored"]
 fn cache_from_the_pushed_image_on_an_empty_cache_runs_no_step_again() {
     let stack = stack();
     let repo = unique_repo("buildkit-cache-from");
@@ -373,7 +373,7 @@ fn cache_from_the_pushed_image_on_an_empty_cache_runs_no_step_again() {
 
     // A fresh CI machine: no image, no build cache.
     docker(&["image", "rm", "-f", &format!("{image}:main")]);
-    docker(&["builder", "prune", "-af"]);
+    prune_build_cache();
     let second = run(push(context.path(), &stack, &repo).args([
         "--tag",
         "main",
