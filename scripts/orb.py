@@ -294,7 +294,7 @@ def steps_of(node):
 
 
 def help_flags(deployer, subcommand):
-    out = subprocess.run([deployer, subcommand, "--help"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([deployer, *subcommand.split(), "--help"], capture_output=True, text=True, check=True).stdout
     return set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", out))
 
 
@@ -626,13 +626,13 @@ EQUIVALENTS = {
     ("aws-ecr", "jobs", "build_and_push_image"): "jobs/build_and_push_image",
     # The aws-ecr orb's command takes a job's parameters (checkout, remote Docker): our job does that.
     ("aws-ecr", "commands", "build_and_push_image"): "jobs/build_and_push_image",
-    ("aws-ecr", "commands", "build_image"): "commands/push",
-    ("aws-ecr", "commands", "create_repo"): "commands/push",
+    ("aws-ecr", "commands", "build_image"): "commands/build_image",
+    ("aws-ecr", "commands", "create_repo"): "commands/create_repo",
     ("aws-ecr", "commands", "ecr_login"): "commands/ecr_login",
-    ("aws-ecr", "commands", "push_image"): "commands/push",
-    ("aws-ecr", "commands", "set_repo_policy"): "commands/push",
-    ("aws-ecr", "commands", "tag_image"): None,
-    ("aws-ecr", "commands", "tag_repo"): None,
+    ("aws-ecr", "commands", "push_image"): "commands/push_image",
+    ("aws-ecr", "commands", "set_repo_policy"): "commands/set_repo_policy",
+    ("aws-ecr", "commands", "tag_image"): "commands/tag_image",
+    ("aws-ecr", "commands", "tag_repo"): "commands/tag_repo",
     ("aws-ecs", "jobs", "deploy_service_update"): "jobs/deploy_service_update",
     ("aws-ecs", "jobs", "run_task"): "jobs/run_task",
     ("aws-ecs", "jobs", "update_task_definition"): "jobs/update_task_definition",
@@ -645,7 +645,7 @@ EQUIVALENTS = {
     ("aws-ecs", "commands", "verify_revision_is_deployed"): "commands/verify_revision_is_deployed",
 }
 # What a parameter of ours does, by its kind in `deployer orb params`.
-REACHES_FLAG = {"value", "each_of", "switch", "switch_when_false", "bool", "seconds", "derived"}
+REACHES_FLAG = {"value", "each_of", "switch", "switch_when_false", "bool", "seconds", "derived", "required", "private"}
 
 
 def parameter_effect(orb, table, component, param, seen=()):

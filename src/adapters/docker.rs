@@ -82,6 +82,8 @@ pub struct BuildRequest {
     pub pull: bool,
     /// `networkmode`: default, none or host; `None` leaves it to the daemon.
     pub network: Option<String>,
+    /// `extrahosts`: `HOST:IP` entries for the RUN steps' /etc/hosts.
+    pub extra_hosts: Vec<String>,
     /// BuildKit only: inline cache metadata in the image (`BUILDKIT_INLINE_CACHE=1`).
     pub cache_inline: bool,
     /// BuildKit only: `RUN --mount=type=secret,id=ID` values, by ID.
@@ -253,7 +255,12 @@ impl Docker {
         // Credentials for base images and cache sources in the same registry.
         let credentials = registry
             .map(|registry| HashMap::from([(registry.registry.clone(), credentials(registry))]));
-        let mut stream = self.streaming.build_image(
+        let hosts = request.extra_hosts.clone();
+        let client = self
+            .streaming
+            .clone()
+            .with_request_modifier(move |built| with_extra_hosts(built, &hosts));
+        let mut stream = client.build_image(
             options.clone(),
             credentials.clone(),
             Some(bollard::body_try_stream(context)),
@@ -358,10 +365,11 @@ impl Docker {
             version: BuilderVersion::BuilderV1,
             ..Default::default()
         };
+        let hosts = request.extra_hosts.clone();
         let client = self
             .streaming
             .clone()
-            .with_request_modifier(select_buildkit);
+            .with_request_modifier(move |built| with_extra_hosts(select_buildkit(built), &hosts));
         let mut stream = client.build_image(options, None, Some(bollard::body_try_stream(context)));
         let mut progress = BuildProgress::default();
         let mut image_id = None;
@@ -551,6 +559,41 @@ fn select_buildkit(mut request: bollard::BollardRequest) -> bollard::BollardRequ
         })
         .collect();
     let rewritten = format!("{}?{}", uri.path(), query.join("&"));
+    let mut parts = uri.clone().into_parts();
+    if let Ok(path_and_query) = rewritten.parse() {
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = hyper::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// Adds one `extrahosts` query parameter per entry to a `/build` request: the daemon reads the
+/// parameter as a list (the Docker CLI repeats it), which bollard's single string cannot carry.
+fn with_extra_hosts(
+    mut request: bollard::BollardRequest,
+    hosts: &[String],
+) -> bollard::BollardRequest {
+    let uri = request.uri();
+    if hosts.is_empty() || !uri.path().ends_with("/build") {
+        return request;
+    }
+    let mut query = uri.query().unwrap_or_default().to_string();
+    for host in hosts {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str("extrahosts=");
+        for byte in host.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                query.push(byte as char);
+            } else {
+                query.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    let rewritten = format!("{}?{query}", uri.path());
     let mut parts = uri.clone().into_parts();
     if let Ok(path_and_query) = rewritten.parse() {
         parts.path_and_query = Some(path_and_query);

@@ -103,6 +103,10 @@ pub enum OrbCommand {
     },
     /// Print every orb parameter and the deployer flags it becomes, as JSON.
     Params,
+    /// Print the architectures of the step's platforms (PARAM_PLATFORM) that need QEMU handlers
+    /// installed, comma-separated: foreign ones no binfmt_misc handler runs (all foreign ones
+    /// for a remote Docker engine); nothing when none do. The orb's binfmt step installs them.
+    Binfmt,
 }
 
 #[derive(Debug, Args)]
@@ -236,6 +240,10 @@ pub struct PushArgs {
     /// The network RUN steps get: default, none or host (docker build's --network).
     #[arg(long, value_name = "MODE", env = env::DEPLOYER_BUILD_NETWORK)]
     pub network: Option<String>,
+
+    /// An /etc/hosts entry for the RUN steps, HOST:IP (repeatable; docker build's --add-host).
+    #[arg(long = "add-host", value_name = "HOST:IP")]
+    pub add_hosts: Vec<String>,
 
     /// BuildKit: forward the SSH agent at SSH_AUTH_SOCK to RUN --mount=type=ssh; only "default".
     #[arg(long, value_name = "default")]

@@ -67,6 +67,29 @@ fn orb_command_line(command: OrbCommand, global: GlobalArgs) -> Result<Cli, Exit
             return Err(ExitCode::SUCCESS);
         }
         OrbCommand::Run { step } => step,
+        OrbCommand::Binfmt => {
+            let host = env::var(env::DOCKER_HOST).unwrap_or_default();
+            // The handlers of a remote engine's host cannot be read from here.
+            let handlers = (host.is_empty() || host.starts_with("unix://"))
+                .then(crate::adapters::binfmt::handlers);
+            let machine = crate::domain::platform::docker_architecture(std::env::consts::ARCH);
+            return match orb::binfmt_needed(&env::user_named, machine, handlers.as_deref()) {
+                Ok(needed) => {
+                    if needed.is_empty() {
+                        output::step(format!(
+                            "no QEMU handlers to install: every platform is {machine} or has one"
+                        ));
+                    } else {
+                        output::data(&needed.join(","));
+                    }
+                    Err(ExitCode::SUCCESS)
+                }
+                Err(error) => {
+                    output::error(&error);
+                    Err(error.exit_code())
+                }
+            };
+        }
     };
     let args = orb::command_line(step, &env::user_named).map_err(|error| {
         output::error(&error);

@@ -10,8 +10,10 @@
 use serde::Serialize;
 
 use crate::domain::orb_values::{
-    expand_env, extra_build_args, parse_bool, read_through_env_name, split_words,
+    expand_env, extra_build_args, parse_bool, put_image_extra_args, read_through_env_name,
+    split_words,
 };
+use crate::domain::platform::{parse_platforms, without_emulation, BinfmtHandler, Platform};
 use crate::error::{Error, Result};
 
 /// The orb's commands that run deployer.
@@ -27,10 +29,16 @@ pub enum Step {
     DeployEcsScheduledTask,
     VerifyRevisionIsDeployed,
     RunTask,
+    TagImage,
+    CreateRepo,
+    SetRepoPolicy,
+    TagRepo,
+    BuildImage,
+    PushImage,
 }
 
 impl Step {
-    pub const ALL: [Step; 10] = [
+    pub const ALL: [Step; 16] = [
         Step::Push,
         Step::UpdateService,
         Step::Deploy,
@@ -41,6 +49,12 @@ impl Step {
         Step::DeployEcsScheduledTask,
         Step::VerifyRevisionIsDeployed,
         Step::RunTask,
+        Step::TagImage,
+        Step::CreateRepo,
+        Step::SetRepoPolicy,
+        Step::TagRepo,
+        Step::BuildImage,
+        Step::PushImage,
     ];
 
     /// The name `deployer orb run` takes (the orb's `DEPLOYER_ORB_STEP`).
@@ -51,7 +65,7 @@ impl Step {
             .unwrap_or_default()
     }
 
-    /// The deployer subcommand the step runs.
+    /// The deployer subcommand the step runs (`repo create`: words separated by a blank).
     pub fn subcommand(self) -> &'static str {
         match self {
             Step::Push => "push",
@@ -64,6 +78,19 @@ impl Step {
             | Step::DeployEcsScheduledTask => "register-task-definition",
             Step::VerifyRevisionIsDeployed => "wait",
             Step::RunTask => "run-task",
+            Step::TagImage => "tag-image",
+            Step::CreateRepo => "repo create",
+            Step::SetRepoPolicy => "repo policy",
+            Step::TagRepo => "repo tag",
+            Step::BuildImage | Step::PushImage => "push",
+        }
+    }
+
+    /// Flags the step always passes: `push_image` pushes what an earlier step built.
+    fn fixed_flags(self) -> &'static [&'static str] {
+        match self {
+            Step::PushImage => &["--no-build"],
+            _ => &[],
         }
     }
 
@@ -80,6 +107,12 @@ impl Step {
             Step::DeployEcsScheduledTask => "deploy_ecs_scheduled_task",
             Step::VerifyRevisionIsDeployed => "verify_revision_is_deployed",
             Step::RunTask => "run_task",
+            Step::TagImage => "tag_image",
+            Step::CreateRepo => "create_repo",
+            Step::SetRepoPolicy => "set_repo_policy",
+            Step::TagRepo => "tag_repo",
+            Step::BuildImage => "build_image",
+            Step::PushImage => "push_image",
         }
     }
 
@@ -126,12 +159,31 @@ impl Step {
                 aws.chain(VERIFY.iter()).chain(WAIT[1..].iter()).collect()
             }
             Step::RunTask => aws.chain(RUN_TASK.iter()).collect(),
+            Step::TagImage => aws.chain(TAG_IMAGE.iter()).collect(),
+            Step::CreateRepo => aws.chain(CREATE_REPO.iter()).collect(),
+            Step::SetRepoPolicy => aws.chain(SET_REPO_POLICY.iter()).collect(),
+            Step::TagRepo => aws.chain(TAG_REPO.iter()).collect(),
+            Step::BuildImage => aws
+                .chain(REGISTRY[..4].iter())
+                .chain(BUILD_IMAGE.iter())
+                .collect(),
+            Step::PushImage => aws
+                .chain(REGISTRY[..4].iter())
+                .chain(BUILD[..2].iter())
+                .collect(),
         }
     }
 
     /// Whether the subcommand takes `--export-env` (the orb points it at `$BASH_ENV`).
     fn exports_env(self) -> bool {
-        self != Step::EcrLogin
+        !matches!(
+            self,
+            Step::EcrLogin
+                | Step::TagImage
+                | Step::CreateRepo
+                | Step::SetRepoPolicy
+                | Step::TagRepo
+        )
     }
 }
 
@@ -158,6 +210,16 @@ pub enum Kind {
     Bool { flag: &'static str },
     /// Whole seconds, as `FLAG Ns`.
     Seconds { flag: &'static str },
+    /// `FLAG VALUE`; the step cannot run without it, so an empty value is refused.
+    Required { flag: &'static str },
+    /// A private repository's setting, as `Value` (or `Bool` when `boolean`). ECR Public has no
+    /// such setting: with `public_registry` it is left out at its default, as the aws-ecr orb
+    /// leaves it, and refused otherwise.
+    Private {
+        flag: &'static str,
+        default: &'static str,
+        boolean: bool,
+    },
     /// A value that needs other parameters or reading: see `Derived`.
     Derived {
         flags: &'static [&'static str],
@@ -207,6 +269,8 @@ pub enum Derived {
     PropagateTags,
     /// `--exit-code-from`, which needs `wait_task_stopped`.
     ExitCodeFrom,
+    /// The aws-ecr orb's `extra_args` of `aws ecr put-image`, each mapped or refused.
+    PutImageExtraArgs,
 }
 
 const fn value(name: &'static str, flag: &'static str) -> Param {
@@ -234,6 +298,29 @@ const fn lacking(name: &'static str, default: &'static str, feature: &'static st
     Param {
         name,
         kind: Kind::Lacking { default, feature },
+    }
+}
+
+const fn required(name: &'static str, flag: &'static str) -> Param {
+    Param {
+        name,
+        kind: Kind::Required { flag },
+    }
+}
+
+const fn private(
+    name: &'static str,
+    flag: &'static str,
+    default: &'static str,
+    boolean: bool,
+) -> Param {
+    Param {
+        name,
+        kind: Kind::Private {
+            flag,
+            default,
+            boolean,
+        },
     }
 }
 
@@ -268,15 +355,20 @@ const BUILD: [Param; 22] = [
     value("repo", "--repo"),
     value("tag", "--tag"),
     switch("create_repo", "--create-repo"),
-    Param {
-        name: "repo_scan_on_push",
-        kind: Kind::Bool {
-            flag: "--repo-scan-on-push",
-        },
-    },
-    value("repo_encryption_type", "--repo-encryption-type"),
+    private("repo_scan_on_push", "--repo-scan-on-push", "true", true),
+    private(
+        "repo_encryption_type",
+        "--repo-encryption-type",
+        "AES256",
+        false,
+    ),
     value("repo_encryption_kms_key", "--repo-kms-key"),
-    value("repo_image_tag_mutability", "--repo-tag-mutability"),
+    private(
+        "repo_image_tag_mutability",
+        "--repo-tag-mutability",
+        "MUTABLE",
+        false,
+    ),
     Param {
         name: "repo_image_tag_exclusion_filters",
         kind: Kind::EachOf {
@@ -301,15 +393,7 @@ const BUILD: [Param; 22] = [
     value("dockerfile", "--dockerfile"),
     derived(
         "extra_build_args",
-        &[
-            "--build-arg",
-            "--target",
-            "--label",
-            "--cache-from",
-            "--platform",
-            "--no-cache",
-            "--pull",
-        ],
+        EXTRA_BUILD_FLAGS,
         Derived::ExtraBuildArgs,
     ),
     value("platform", "--platform"),
@@ -320,11 +404,107 @@ const BUILD: [Param; 22] = [
         name: "push_image",
         kind: Kind::SwitchWhenFalse { flag: "--no-push" },
     },
-    lacking(
-        "binfmt_version",
-        "qemu-v7.0.0-28",
-        "multi-platform builds through buildx and binfmt emulation",
+    BINFMT,
+];
+
+/// The orb's binfmt step reads it (`deployer orb binfmt` says which handlers are missing).
+const BINFMT: Param = Param {
+    name: "binfmt_version",
+    kind: Kind::NoFlag {
+        why: "the orb's binfmt step installs tonistiigi/binfmt:VERSION's QEMU handlers for the \
+              foreign platforms that lack one before deployer builds",
+    },
+};
+
+/// The aws-ecr orb's `build_image`: `push`, without the repository's creation and settings.
+const BUILD_IMAGE: [Param; 11] = [
+    value("repo", "--repo"),
+    value("tag", "--tag"),
+    value("lifecycle_policy_path", "--lifecycle-policy-path"),
+    value("build_path", "--build-path"),
+    value("path", "--path"),
+    value("dockerfile", "--dockerfile"),
+    derived(
+        "extra_build_args",
+        EXTRA_BUILD_FLAGS,
+        Derived::ExtraBuildArgs,
     ),
+    value("platform", "--platform"),
+    switch("skip_when_tags_exist", "--skip-when-tags-exist"),
+    Param {
+        name: "push_image",
+        kind: Kind::SwitchWhenFalse { flag: "--no-push" },
+    },
+    BINFMT,
+];
+
+/// The deployer flags `extra_build_args` may become.
+const EXTRA_BUILD_FLAGS: &[&str] = &[
+    "--build-arg",
+    "--target",
+    "--label",
+    "--cache-from",
+    "--platform",
+    "--no-cache",
+    "--pull",
+    "--secret",
+    "--ssh",
+    "--network",
+    "--add-host",
+    "--cache-to",
+];
+
+/// The aws-ecr orb's `tag_image` (`aws ecr put-image` of the source tag's manifest).
+const TAG_IMAGE: [Param; 6] = [
+    derived("account_id", &["--registry-id"], Derived::Account),
+    value("repo", "--repo"),
+    required("source_tag", "--source-tag"),
+    value("target_tag", "--target-tag"),
+    switch("skip_when_tags_exist", "--skip-when-tags-exist"),
+    derived(
+        "extra_args",
+        &["--registry-id", "--region", "--profile"],
+        Derived::PutImageExtraArgs,
+    ),
+];
+
+/// The aws-ecr orb's `create_repo`: its parameter names differ from `build_and_push_image`'s.
+const CREATE_REPO: [Param; 8] = [
+    value("repo", "--repo"),
+    switch("public_registry", "--public-registry"),
+    private("repo_scan_on_push", "--repo-scan-on-push", "true", true),
+    private(
+        "repo_encryption_type",
+        "--repo-encryption-type",
+        "AES256",
+        false,
+    ),
+    value("encryption_kms_key", "--repo-kms-key"),
+    private(
+        "image_tag_mutability",
+        "--repo-tag-mutability",
+        "MUTABLE",
+        false,
+    ),
+    Param {
+        name: "image_tag_exclusion_filters",
+        kind: Kind::EachOf {
+            flag: "--repo-tag-mutability-exclusion",
+        },
+    },
+    value("repo_tag", "--repo-tags"),
+];
+
+const SET_REPO_POLICY: [Param; 3] = [
+    value("repo", "--repo"),
+    switch("public_registry", "--public-registry"),
+    required("repo_policy_path", "--repo-policy-path"),
+];
+
+const TAG_REPO: [Param; 3] = [
+    derived("account_id", &["--registry-id"], Derived::Account),
+    value("repo", "--repo"),
+    required("tag", "--repo-tags"),
 ];
 
 const SERVICE: [Param; 3] = [
@@ -413,11 +593,7 @@ const LOGIN: [Param; 5] = [
     derived("account_id", &["--registry-id"], Derived::Account),
     derived("aws_domain", &["--registry"], Derived::AwsDomain),
     value("docker_config", "--docker-config"),
-    lacking(
-        "public_registry",
-        "false",
-        "logging the Docker CLI in to ECR Public",
-    ),
+    switch("public_registry", "--public-registry"),
     switch("use_credentials_helper", "--credential-helper"),
 ];
 
@@ -579,7 +755,12 @@ pub fn command_line(
     environment: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<String>> {
     let values = Values { environment };
-    let mut args = vec![step.subcommand().to_string()];
+    let mut args: Vec<String> = step
+        .subcommand()
+        .split(' ')
+        .chain(step.fixed_flags().iter().copied())
+        .map(str::to_string)
+        .collect();
     for param in step.params() {
         let value = values.get(param.name);
         match &param.kind {
@@ -611,6 +792,46 @@ pub fn command_line(
             Kind::Seconds { flag } => {
                 if let Some(seconds) = values.seconds(param.name)? {
                     args.extend([flag.to_string(), format!("{seconds}s")]);
+                }
+            }
+            Kind::Required { flag } => {
+                if value.is_empty() {
+                    return Err(orb_usage(
+                        param.name,
+                        format!(
+                            "parameter {} is empty: the {} step needs it",
+                            param.name,
+                            step.orb_command()
+                        ),
+                    ));
+                }
+                args.extend([flag.to_string(), value]);
+            }
+            Kind::Private {
+                flag,
+                default,
+                boolean,
+            } => {
+                if value.is_empty() {
+                    continue;
+                }
+                if values.flag("public_registry")? {
+                    if is_default(&value, default) {
+                        continue;
+                    }
+                    return Err(orb_usage(
+                        param.name,
+                        format!(
+                            "{} is {value:?}, but ECR Public repositories have no such setting \
+                             (public_registry is true)",
+                            param.name
+                        ),
+                    ));
+                }
+                if *boolean {
+                    args.push(format!("{flag}={}", values.flag(param.name)?));
+                } else {
+                    args.extend([flag.to_string(), value]);
                 }
             }
             Kind::Derived { rule, .. } => derive(*rule, param.name, &values, &mut args)?,
@@ -819,6 +1040,32 @@ fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) ->
             }
             push("--exit-code-from", container);
         }
+        Derived::PutImageExtraArgs => {
+            let extra = put_image_extra_args(&values.get(name)).map_err(|e| orb_usage(name, e))?;
+            for (flag, value) in extra {
+                let ours = match flag {
+                    "--registry-id" => "account_id",
+                    "--profile" => "profile_name",
+                    _ => "region",
+                };
+                match args.iter().position(|arg| arg == flag) {
+                    // --region in extra_args is how the aws-ecr orb's tag_image (which has no
+                    // region parameter) reaches another region: it wins over ours.
+                    Some(at) if flag == "--region" => args[at + 1] = value,
+                    Some(at) if args[at + 1] != value => {
+                        return Err(orb_usage(
+                            name,
+                            format!(
+                                "extra_args has {flag}={value} and {ours} is {:?}: give it once",
+                                args[at + 1]
+                            ),
+                        ))
+                    }
+                    Some(_) => {}
+                    None => args.extend([flag.to_string(), value]),
+                }
+            }
+        }
         Derived::PollAttempts => {
             let attempts = values.seconds(name)?;
             let interval = values.seconds("poll_interval")?;
@@ -828,6 +1075,34 @@ fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) ->
         }
     }
     Ok(())
+}
+
+/// The architectures of the step's `platform` list that need QEMU handlers installed: those
+/// foreign to `machine` (Docker's name for the engine host's architecture) that none of
+/// `handlers` runs; every foreign one when the handlers are unknown (a remote engine).
+pub fn binfmt_needed(
+    environment: &dyn Fn(&str) -> Option<String>,
+    machine: &str,
+    handlers: Option<&[BinfmtHandler]>,
+) -> Result<Vec<String>> {
+    let values = Values { environment };
+    let list = values.get("platform");
+    let platforms =
+        parse_platforms(std::slice::from_ref(&list)).map_err(|e| orb_usage("platform", e))?;
+    let missing: Vec<&Platform> = match handlers {
+        Some(handlers) => without_emulation(machine, &platforms, handlers),
+        None => platforms
+            .iter()
+            .filter(|platform| platform.architecture != machine)
+            .collect(),
+    };
+    let mut architectures: Vec<String> = Vec::new();
+    for platform in missing {
+        if !architectures.contains(&platform.architecture) {
+            architectures.push(platform.architecture.clone());
+        }
+    }
+    Ok(architectures)
 }
 
 /// The command line as the step prints it: values that may carry secrets (build arguments,
@@ -899,7 +1174,6 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::error::ErrorKind;
 
     fn run(step: Step, vars: &[(&str, &str)]) -> Result<Vec<String>> {
         let vars: HashMap<String, String> = vars
@@ -1044,11 +1318,13 @@ mod tests {
             .unwrap()
             .contains(&"--no-push".to_string()));
 
+        // The binfmt step reads binfmt_version; deployer's command line does not change.
         let mut vars = seed_push();
-        vars.push(("PARAM_BINFMT_VERSION", "qemu-v8"));
-        let error = run(Step::Push, &vars).unwrap_err();
-        assert_eq!(error.kind, ErrorKind::Usage);
-        assert!(error.message.contains("binfmt"), "{}", error.message);
+        vars.push(("PARAM_BINFMT_VERSION", "qemu-v8.1.5"));
+        assert_eq!(
+            run(Step::Push, &vars).unwrap(),
+            run(Step::Push, &seed_push()).unwrap()
+        );
 
         let update = [
             ("PARAM_FAMILY", "tutorial-site-task"),
@@ -1389,5 +1665,244 @@ mod tests {
             names.dedup();
             assert_eq!(names.len(), count, "{step:?} lists a parameter twice");
         }
+    }
+    #[test]
+    fn the_aws_ecr_orbs_repository_commands_become_repo_subcommands() {
+        let create = [
+            ("PARAM_REPO", "tutorial-site-registry"),
+            ("PARAM_PROFILE_NAME", "default"),
+            ("PARAM_REPO_SCAN_ON_PUSH", "1"),
+            ("PARAM_PUBLIC_REGISTRY", "0"),
+            ("PARAM_REPO_ENCRYPTION_TYPE", "KMS"),
+            ("PARAM_ENCRYPTION_KMS_KEY", "alias/ecr"),
+            ("PARAM_IMAGE_TAG_MUTABILITY", "IMMUTABLE_WITH_EXCLUSION"),
+            ("PARAM_IMAGE_TAG_EXCLUSION_FILTERS", "latest,dev-*"),
+            ("PARAM_REPO_TAG", r#"[{"Key":"team","Value":"web"}]"#),
+        ];
+        assert_eq!(
+            run(Step::CreateRepo, &create).unwrap(),
+            [
+                "repo",
+                "create",
+                "--repo",
+                "tutorial-site-registry",
+                "--repo-scan-on-push=true",
+                "--repo-encryption-type",
+                "KMS",
+                "--repo-kms-key",
+                "alias/ecr",
+                "--repo-tag-mutability",
+                "IMMUTABLE_WITH_EXCLUSION",
+                "--repo-tag-mutability-exclusion",
+                "latest",
+                "--repo-tag-mutability-exclusion",
+                "dev-*",
+                "--repo-tags",
+                r#"[{"Key":"team","Value":"web"}]"#
+            ]
+        );
+        let policy = [
+            ("PARAM_REPO", "tutorial-site-registry"),
+            ("PARAM_REPO_POLICY_PATH", "policy.json"),
+        ];
+        assert_eq!(
+            run(Step::SetRepoPolicy, &policy).unwrap(),
+            [
+                "repo",
+                "policy",
+                "--repo",
+                "tutorial-site-registry",
+                "--repo-policy-path",
+                "policy.json"
+            ]
+        );
+        let error = run(Step::SetRepoPolicy, &policy[..1]).unwrap_err();
+        assert!(
+            error.message.contains("repo_policy_path is empty"),
+            "{}",
+            error.message
+        );
+        let tag = [
+            ("PARAM_ACCOUNT_ID", "${AWS_ACCOUNT_ID}"),
+            ("AWS_ACCOUNT_ID", "123456789012"),
+            ("PARAM_REPO", "tutorial-site-registry"),
+            ("PARAM_TAG", r#"[{"Key":"team","Value":"web"}]"#),
+        ];
+        assert_eq!(
+            run(Step::TagRepo, &tag).unwrap(),
+            [
+                "repo",
+                "tag",
+                "--registry-id",
+                "123456789012",
+                "--repo",
+                "tutorial-site-registry",
+                "--repo-tags",
+                r#"[{"Key":"team","Value":"web"}]"#
+            ]
+        );
+    }
+
+    #[test]
+    fn ecr_public_repositories_leave_private_settings_at_their_default_out() {
+        let public = [
+            ("PARAM_REPO", "tutorial-site"),
+            ("PARAM_PUBLIC_REGISTRY", "1"),
+            ("PARAM_REPO_SCAN_ON_PUSH", "1"),
+            ("PARAM_REPO_ENCRYPTION_TYPE", "AES256"),
+            ("PARAM_IMAGE_TAG_MUTABILITY", "MUTABLE"),
+        ];
+        assert_eq!(
+            run(Step::CreateRepo, &public).unwrap(),
+            [
+                "repo",
+                "create",
+                "--repo",
+                "tutorial-site",
+                "--public-registry"
+            ]
+        );
+        let mut immutable = public.to_vec();
+        immutable.push(("PARAM_IMAGE_TAG_MUTABILITY", "IMMUTABLE"));
+        let error = run(Step::CreateRepo, &immutable).unwrap_err();
+        assert!(
+            error.message.contains("image_tag_mutability") && error.message.contains("ECR Public"),
+            "{}",
+            error.message
+        );
+        let mut push = seed_push();
+        push.push(("PARAM_PUBLIC_REGISTRY", "1"));
+        let args = run(Step::Push, &push).unwrap().join(" ");
+        assert!(
+            !args.contains("--repo-encryption-type") && !args.contains("--repo-scan-on-push"),
+            "{args}"
+        );
+    }
+
+    #[test]
+    fn tag_image_takes_the_put_image_extra_args_that_mean_something() {
+        let vars = [
+            ("PARAM_ACCOUNT_ID", ""),
+            ("PARAM_REGION", "${AWS_DEFAULT_REGION}"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+            ("PARAM_REPO", "tutorial-site-registry"),
+            ("PARAM_SOURCE_TAG", "${CIRCLE_SHA1}"),
+            ("CIRCLE_SHA1", "0a1b2c3"),
+            ("PARAM_TARGET_TAG", "production,stable"),
+            ("PARAM_SKIP_WHEN_TAGS_EXIST", "1"),
+            (
+                "PARAM_EXTRA_ARGS",
+                "--region=eu-central-1 --registry-id=210987654321 --no-cli-pager",
+            ),
+        ];
+        assert_eq!(
+            run(Step::TagImage, &vars).unwrap(),
+            [
+                "tag-image",
+                "--region",
+                "eu-central-1",
+                "--repo",
+                "tutorial-site-registry",
+                "--source-tag",
+                "0a1b2c3",
+                "--target-tag",
+                "production,stable",
+                "--skip-when-tags-exist",
+                "--registry-id",
+                "210987654321"
+            ]
+        );
+        let mut twice = vars.to_vec();
+        twice.push(("PARAM_ACCOUNT_ID", "123456789012"));
+        let error = run(Step::TagImage, &twice).unwrap_err();
+        assert!(error.message.contains("give it once"), "{}", error.message);
+        let mut no_source = vars.to_vec();
+        no_source.push(("PARAM_SOURCE_TAG", ""));
+        let error = run(Step::TagImage, &no_source).unwrap_err();
+        assert!(
+            error.message.contains("source_tag is empty"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn build_image_and_push_image_split_the_push() {
+        let build = [
+            ("PARAM_ACCOUNT_ID", "123456789012"),
+            ("PARAM_REPO", "tutorial-site-registry"),
+            ("PARAM_TAG", "latest,v2"),
+            ("PARAM_PLATFORM", "linux/amd64,linux/arm64"),
+            ("PARAM_PUSH_IMAGE", "0"),
+            (
+                "PARAM_EXTRA_BUILD_ARGS",
+                "--progress plain --add-host db:10.0.0.5",
+            ),
+            ("PARAM_BINFMT_VERSION", "qemu-v7.0.0-28"),
+        ];
+        assert_eq!(
+            run(Step::BuildImage, &build).unwrap(),
+            [
+                "push",
+                "--registry-id",
+                "123456789012",
+                "--repo",
+                "tutorial-site-registry",
+                "--tag",
+                "latest,v2",
+                "--add-host",
+                "db:10.0.0.5",
+                "--platform",
+                "linux/amd64,linux/arm64",
+                "--no-push"
+            ]
+        );
+        assert_eq!(
+            run(Step::PushImage, &build[..3]).unwrap(),
+            [
+                "push",
+                "--no-build",
+                "--registry-id",
+                "123456789012",
+                "--repo",
+                "tutorial-site-registry",
+                "--tag",
+                "latest,v2"
+            ]
+        );
+    }
+
+    /// Debian's qemu-user-static handler for arm64 and tonistiigi/binfmt's for amd64.
+    fn handlers() -> Vec<BinfmtHandler> {
+        vec![
+            BinfmtHandler::parse(
+                "qemu-aarch64",
+                "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: PF\noffset 0\nmagic 7f454c460201010000000000000000000200b700\nmask ffffffffffffff00fffffffffffffffffeffffff\n",
+            )
+            .unwrap(),
+        ]
+    }
+
+    #[test]
+    fn binfmt_needs_handlers_only_for_foreign_platforms_without_one() {
+        let platforms = |list: &'static str| {
+            move |name: &str| (name == "PARAM_PLATFORM").then(|| list.to_string())
+        };
+        let needed = |list: &'static str, handlers: Option<&[BinfmtHandler]>| {
+            binfmt_needed(&platforms(list), "amd64", handlers).unwrap()
+        };
+        assert!(needed("linux/amd64", Some(&[])).is_empty());
+        assert_eq!(
+            needed("linux/amd64, linux/arm64,linux/arm/v7", Some(&[])),
+            ["arm64", "arm"]
+        );
+        assert_eq!(
+            needed("linux/amd64,linux/arm64,linux/arm/v7", Some(&handlers())),
+            ["arm"]
+        );
+        // A remote engine's handlers are unknown here: every foreign one is installed.
+        assert_eq!(needed("linux/arm64", None), ["arm64"]);
+        let error = binfmt_needed(&platforms("linux"), "amd64", Some(&[])).unwrap_err();
+        assert!(error.message.contains("linux"), "{}", error.message);
     }
 }

@@ -14,8 +14,8 @@ use crate::commands::run_task::{RunTaskSettings, RunWait, TaskDefinitionSource};
 use crate::commands::wait::WaitSettings;
 use crate::commands::{ecr_login, push, repo, tag_image, update_service};
 use crate::domain::build_inputs::{
-    parse_build_args, parse_cache_from, parse_cache_to, parse_key_values, parse_resource_tags,
-    parse_secret, parse_tags, SecretOrigin,
+    parse_add_host, parse_build_args, parse_cache_from, parse_cache_to, parse_key_values,
+    parse_resource_tags, parse_secret, parse_tags, SecretOrigin,
 };
 use crate::domain::controller::StrategyChange;
 use crate::domain::platform::parse_platforms;
@@ -700,6 +700,13 @@ pub fn build_settings(args: &PushArgs) -> Result<push::BuildSettings> {
                 )))
             }
         },
+        add_hosts: args
+            .add_hosts
+            .iter()
+            .filter(|value| !value.is_empty())
+            .map(|value| parse_add_host(value))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(Error::usage)?,
         cache_inline,
         secrets: secrets(&args.secrets)?,
         ssh_agent: ssh_agent(args.ssh.as_deref())?,

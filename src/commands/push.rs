@@ -48,6 +48,8 @@ pub struct BuildSettings {
     pub builder: BuilderChoice,
     /// `--network`: the RUN steps' network mode; `None` is the daemon's default.
     pub network: Option<String>,
+    /// `--add-host`: `HOST:IP` entries for the RUN steps' /etc/hosts.
+    pub add_hosts: Vec<String>,
     pub cache_inline: CacheInline,
     /// `--secret` sources by ID, checked to exist.
     pub secrets: BTreeMap<String, SecretSource>,
@@ -976,6 +978,7 @@ async fn build_image(
         pull: build.pull,
         builder,
         network: build.network.clone(),
+        extra_hosts: build.add_hosts.clone(),
         cache_inline: builder == Builder::BuildKit
             && matches!(
                 build.cache_inline,

@@ -184,6 +184,40 @@ pub fn parse_cache_to(value: &str) -> Result<(), String> {
     ))
 }
 
+/// Parses `--add-host HOST:IP` as `docker build` does: the name, then an IPv4 or IPv6 address
+/// (or `host-gateway`, which the daemon replaces with its own address), split at the first `:`.
+/// The entry goes into `/etc/hosts` of the build's RUN steps; returned as the daemon takes it.
+pub fn parse_add_host(value: &str) -> Result<String, String> {
+    let malformed = |why: &str| {
+        format!(
+            "--add-host {value:?} is malformed: {why}, as in --add-host registry.internal:10.0.0.5"
+        )
+    };
+    let (host, address) = value
+        .split_once(':')
+        .ok_or_else(|| malformed("expected HOST:IP"))?;
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
+    if !host_ok {
+        return Err(malformed(
+            "the host name may have letters, digits, '-', '.' and '_'",
+        ));
+    }
+    let address = address
+        .strip_prefix('[')
+        .and_then(|inner| inner.strip_suffix(']'))
+        .unwrap_or(address);
+    if address != "host-gateway" && address.parse::<std::net::IpAddr>().is_err() {
+        return Err(malformed(
+            "the address must be an IPv4 or IPv6 address, or host-gateway",
+        ));
+    }
+    Ok(format!("{host}:{address}"))
+}
+
 fn check_key(flag: &str, key: &str, whole: &str) -> Result<(), String> {
     if key.is_empty() || key.chars().any(char::is_whitespace) {
         Err(format!("{flag} {whole:?} is malformed: the name before '=' must be non-empty and have no spaces"))
@@ -329,5 +363,31 @@ mod tests {
         assert!(parse_resource_tags("team").is_err());
         assert!(parse_resource_tags("[{").is_err());
         assert!(parse_resource_tags("").unwrap().is_empty());
+    }
+    #[test]
+    fn add_host_takes_a_name_and_an_address() {
+        assert_eq!(
+            parse_add_host("registry.internal:10.0.0.5").unwrap(),
+            "registry.internal:10.0.0.5"
+        );
+        assert_eq!(parse_add_host("db:::1").unwrap(), "db:::1");
+        assert_eq!(parse_add_host("db:[fd00::5]").unwrap(), "db:fd00::5");
+        assert_eq!(
+            parse_add_host("host.docker.internal:host-gateway").unwrap(),
+            "host.docker.internal:host-gateway"
+        );
+        for bad in [
+            "registry.internal",
+            ":10.0.0.5",
+            "reg istry:10.0.0.5",
+            "db:10.0.0",
+            "db:gateway",
+        ] {
+            let error = parse_add_host(bad).unwrap_err();
+            assert!(
+                error.contains("--add-host") && error.contains(bad),
+                "{error}"
+            );
+        }
     }
 }

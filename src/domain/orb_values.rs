@@ -146,16 +146,38 @@ pub fn split_words(line: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-/// The `docker build` flags deployer builds with (its own flags have the same names), and whether
-/// each takes a value.
-const BUILD_FLAGS: [(&str, bool); 7] = [
-    ("--build-arg", true),
-    ("--target", true),
-    ("--label", true),
-    ("--cache-from", true),
-    ("--platform", true),
-    ("--no-cache", false),
-    ("--pull", false),
+/// What a `docker buildx build` flag in `extra_build_args` becomes.
+#[derive(Debug, Clone, Copy)]
+enum BuildFlag {
+    /// deployer's flag of the same name, with a value or without one.
+    Copy { takes_value: bool },
+    /// Accepted and left out: deployer already behaves as the flag asks.
+    Dropped,
+    /// `--cache-to`: only the export the daemon's embedded BuildKit has.
+    CacheTo,
+    /// `--provenance`/`--sbom`: false (or off) is what deployer does; true is refused.
+    Attestation,
+}
+
+/// The flags `extra_build_args` takes: deployer's own names, or the reason they need nothing.
+const BUILD_FLAGS: [(&str, BuildFlag); 15] = [
+    ("--build-arg", BuildFlag::Copy { takes_value: true }),
+    ("--target", BuildFlag::Copy { takes_value: true }),
+    ("--label", BuildFlag::Copy { takes_value: true }),
+    ("--cache-from", BuildFlag::Copy { takes_value: true }),
+    ("--platform", BuildFlag::Copy { takes_value: true }),
+    ("--secret", BuildFlag::Copy { takes_value: true }),
+    ("--ssh", BuildFlag::Copy { takes_value: true }),
+    ("--network", BuildFlag::Copy { takes_value: true }),
+    ("--add-host", BuildFlag::Copy { takes_value: true }),
+    ("--no-cache", BuildFlag::Copy { takes_value: false }),
+    ("--pull", BuildFlag::Copy { takes_value: false }),
+    ("--cache-to", BuildFlag::CacheTo),
+    // deployer prints the build's output line by line whatever the progress mode (plain is
+    // what a CI log needs, and what the aws-ecr orb passes).
+    ("--progress", BuildFlag::Dropped),
+    ("--provenance", BuildFlag::Attestation),
+    ("--sbom", BuildFlag::Attestation),
 ];
 
 /// Why a `docker build` flag deployer does not take is not simply copied over, for the flags
@@ -164,22 +186,32 @@ fn unsupported_reason(flag: &str) -> &'static str {
     match flag {
         "-t" | "--tag" => "tags come from the tag parameter",
         "-f" | "--file" => "the Dockerfile comes from the path and dockerfile parameters",
-        "--push" | "--load" | "--output" | "-o" => "deployer always pushes what it builds",
-        "--progress" | "-q" | "--quiet" => "deployer prints the build output itself",
-        "--secret" | "--ssh" | "--provenance" | "--sbom" | "--attest" | "--cache-to"
-        | "--builder" => "it needs BuildKit (docker buildx), which deployer does not drive yet",
+        "--push" | "--load" | "--output" | "-o" => {
+            "deployer pushes what it builds (push_image: false keeps it local)"
+        }
+        "-q" | "--quiet" => "deployer prints the build output itself",
+        "--build-context" => {
+            "named build contexts need the Dockerfile frontend of syntax 1.4 or later, and the \
+             Docker Engine 20.10 builds with an older built-in frontend (a # syntax= line would \
+             pull a newer one from Docker Hub); copy the files into the build context instead"
+        }
+        "--attest" => {
+            "the daemon's embedded BuildKit cannot attach attestations (provenance, SBOM) to \
+             the image"
+        }
+        "--builder" => "deployer builds with the Docker daemon's own BuildKit",
         _ => "deployer does not support it",
     }
 }
 
-/// Turns the aws-ecr orb's `extra_build_args` (raw `docker build` flags, possibly over several
-/// lines) into deployer's flags. Only the flags deployer builds with are accepted (`--build-arg`,
-/// `--target`, `--label`, `--cache-from`, `--no-cache`, `--pull`, `--platform`, as `--flag value`
-/// or `--flag=value`); anything else is an error that names it.
+/// Turns the aws-ecr orb's `extra_build_args` (raw `docker buildx build` flags, possibly over
+/// several lines) into deployer's flags, as `--flag value` or `--flag=value`. Flags deployer
+/// builds with are copied; `--progress` and `--provenance=false`/`--sbom=false` are accepted
+/// (deployer already does what they ask); anything else is an error that names it and says why.
 pub fn extra_build_args(raw: &str) -> Result<Vec<String>, String> {
     let words = split_words(raw).map_err(|e| format!("extra_build_args cannot be read: {e}"))?;
     let mut out = Vec::new();
-    let mut words = words.into_iter();
+    let mut words = words.into_iter().peekable();
     while let Some(word) = words.next() {
         if !word.starts_with('-') {
             return Err(format!(
@@ -191,36 +223,113 @@ pub fn extra_build_args(raw: &str) -> Result<Vec<String>, String> {
             Some((name, value)) => (name.to_string(), Some(value.to_string())),
             None => (word.clone(), None),
         };
-        let Some(&(flag, takes_value)) = BUILD_FLAGS.iter().find(|(flag, _)| *flag == name) else {
+        let Some(&(flag, treatment)) = BUILD_FLAGS.iter().find(|(flag, _)| *flag == name) else {
             return Err(format!(
                 "extra_build_args has {name}, which deployer does not take: {}. Supported: {}",
                 unsupported_reason(&name),
                 BUILD_FLAGS.map(|(flag, _)| flag).join(", ")
             ));
         };
-        out.push(flag.to_string());
-        match (takes_value, inline) {
-            (true, Some(value)) => out.push(value),
-            (true, None) => match words.next() {
-                Some(value) => out.push(value),
-                None => {
-                    return Err(format!(
-                        "extra_build_args ends with {name}, which needs a value"
-                    ))
-                }
-            },
-            (false, None) => {}
-            (false, Some(value)) => match value.as_str() {
-                "true" => {}
-                "false" => {
-                    out.pop();
-                }
-                _ => {
+        let mut value = |required: bool| -> Result<Option<String>, String> {
+            match inline.clone() {
+                Some(value) => Ok(Some(value)),
+                None if required => words.next().map(Some).ok_or_else(|| {
+                    format!("extra_build_args ends with {name}, which needs a value")
+                }),
+                // An optional value: the next word when it is not a flag.
+                None => Ok(words.next_if(|next| !next.starts_with('-'))),
+            }
+        };
+        match treatment {
+            BuildFlag::Copy { takes_value: true } => {
+                out.push(flag.to_string());
+                out.extend(value(true)?);
+            }
+            BuildFlag::Copy { takes_value: false } => match inline.as_deref() {
+                None | Some("true") => out.push(flag.to_string()),
+                Some("false") => {}
+                Some(_) => {
                     return Err(format!(
                         "extra_build_args has {word:?}: {name} takes true or false"
                     ))
                 }
             },
+            BuildFlag::CacheTo => {
+                let value = value(true)?.unwrap_or_default();
+                super::build_inputs::parse_cache_to(&value)?;
+                out.extend([flag.to_string(), value]);
+            }
+            BuildFlag::Dropped => {
+                value(true)?;
+            }
+            BuildFlag::Attestation => {
+                let value = value(false)?.unwrap_or_else(|| "true".to_string());
+                if !matches!(value.as_str(), "false" | "0") {
+                    return Err(format!(
+                        "extra_build_args has {name}={value}: the Docker daemon's embedded \
+                         BuildKit cannot attach attestations (provenance, SBOM) to the image; \
+                         deployer pushes images without them, as {name}=false asks"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Turns the aws-ecr orb's `tag_image` `extra_args` (flags of `aws ecr put-image`, as
+/// `--flag=value` or `--flag value`) into the flags deployer's `tag-image` has: `--registry-id`,
+/// `--region` and `--profile`. The AWS CLI's output options are accepted and left out (deployer
+/// prints its own lines); what would change the image or the connection is refused, saying why.
+pub fn put_image_extra_args(raw: &str) -> Result<Vec<(&'static str, String)>, String> {
+    let words = split_words(raw).map_err(|e| format!("extra_args cannot be read: {e}"))?;
+    let mut out = Vec::new();
+    let mut words = words.into_iter().peekable();
+    while let Some(word) = words.next() {
+        if !word.starts_with("--") {
+            return Err(format!(
+                "extra_args has {word:?}, which is not an option of aws ecr put-image"
+            ));
+        }
+        let (name, inline) = match word.split_once('=') {
+            Some((name, value)) => (name.to_string(), Some(value.to_string())),
+            None => (word.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| words.next_if(|next| !next.starts_with("--")))
+                .ok_or_else(|| format!("extra_args has {name} without a value"))
+        };
+        match name.as_str() {
+            "--registry-id" => out.push(("--registry-id", value()?)),
+            "--region" => out.push(("--region", value()?)),
+            "--profile" => out.push(("--profile", value()?)),
+            "--output" | "--color" | "--cli-binary-format" => {
+                value()?;
+            }
+            "--no-cli-pager" | "--no-paginate" | "--no-cli-auto-prompt" => {}
+            _ => {
+                let why = match name.as_str() {
+                    "--image-manifest-media-type" | "--image-digest" | "--image-manifest" => {
+                        "deployer copies the source image's own manifest, with its media type \
+                         and digest"
+                    }
+                    "--image-tag" | "--repository-name" => {
+                        "the tags and the repository come from target_tag and repo"
+                    }
+                    "--endpoint-url" => {
+                        "set AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_ECR) in the job's environment"
+                    }
+                    "--query" => "deployer prints the tagged image's reference itself",
+                    _ => "deployer's tag-image has no such option",
+                };
+                return Err(format!(
+                    "extra_args has {name}, which tag_image does not take: {why}. Taken: \
+                     --registry-id, --region, --profile (and --output, --color, --no-cli-pager, \
+                     which change only the AWS CLI's own output)"
+                ));
+            }
         }
     }
     Ok(out)
@@ -335,14 +444,9 @@ mod tests {
 
     #[test]
     fn other_flags_are_named_with_the_reason() {
-        let error = extra_build_args("--build-arg A=1 --progress=plain").unwrap_err();
-        assert!(error.contains("--progress"), "{error}");
+        let error = extra_build_args("--build-arg A=1 --quiet").unwrap_err();
+        assert!(error.contains("--quiet"), "{error}");
         assert!(error.contains("prints the build output"), "{error}");
-        let error = extra_build_args("--secret id=npm,src=.npmrc").unwrap_err();
-        assert!(
-            error.contains("--secret") && error.contains("BuildKit"),
-            "{error}"
-        );
         let error = extra_build_args("-t other:tag").unwrap_err();
         assert!(
             error.contains("-t") && error.contains("tag parameter"),
@@ -350,6 +454,87 @@ mod tests {
         );
         let error = extra_build_args("--shm-size 2g").unwrap_err();
         assert!(error.contains("--shm-size"), "{error}");
+    }
+
+    #[test]
+    fn buildkit_flags_become_deployer_flags() {
+        let flags = extra_build_args(
+            "--secret id=npm,src=.npmrc --secret=id=token,env=NPM_TOKEN --ssh default \
+             --cache-from type=registry,ref=app:main --cache-to type=inline \
+             --network=host --add-host registry.internal:10.0.0.5",
+        )
+        .unwrap();
+        assert_eq!(
+            flags,
+            [
+                "--secret",
+                "id=npm,src=.npmrc",
+                "--secret",
+                "id=token,env=NPM_TOKEN",
+                "--ssh",
+                "default",
+                "--cache-from",
+                "type=registry,ref=app:main",
+                "--cache-to",
+                "type=inline",
+                "--network",
+                "host",
+                "--add-host",
+                "registry.internal:10.0.0.5"
+            ]
+        );
+    }
+
+    #[test]
+    fn cache_export_other_than_inline_is_refused_naming_the_daemons_limit() {
+        let error = extra_build_args("--cache-to type=registry,ref=app:cache").unwrap_err();
+        assert!(
+            error.contains("type=registry") && error.contains("embedded BuildKit"),
+            "{error}"
+        );
+        let error = extra_build_args("--cache-to=type=gha").unwrap_err();
+        assert!(error.contains("type=gha"), "{error}");
+    }
+
+    #[test]
+    fn progress_is_accepted_and_left_out() {
+        assert_eq!(
+            extra_build_args("--progress plain --no-cache --progress=tty").unwrap(),
+            ["--no-cache"]
+        );
+        let error = extra_build_args("--progress").unwrap_err();
+        assert!(error.contains("needs a value"), "{error}");
+    }
+
+    #[test]
+    fn attestations_off_are_accepted_and_on_refused() {
+        assert_eq!(
+            extra_build_args("--provenance=false --sbom false --pull").unwrap(),
+            ["--pull"]
+        );
+        for on in [
+            "--provenance=true",
+            "--provenance",
+            "--sbom=true",
+            "--provenance mode=max --pull",
+        ] {
+            let error = extra_build_args(on).unwrap_err();
+            assert!(
+                error.contains("cannot attach attestations"),
+                "{on}: {error}"
+            );
+        }
+        let error = extra_build_args("--attest type=provenance").unwrap_err();
+        assert!(error.contains("attestations"), "{error}");
+    }
+
+    #[test]
+    fn named_build_contexts_are_refused_with_the_frontend_they_need() {
+        let error = extra_build_args("--build-context shared=../shared").unwrap_err();
+        assert!(
+            error.contains("--build-context") && error.contains("syntax 1.4"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -366,5 +551,27 @@ mod tests {
         );
         let error = extra_build_args("--pull=maybe").unwrap_err();
         assert!(error.contains("true or false"), "{error}");
+    }
+    #[test]
+    fn put_image_extra_args_map_the_registry_region_and_profile() {
+        assert_eq!(
+            put_image_extra_args(
+                "--registry-id=210987654321 --region eu-central-1 --no-cli-pager --output=json"
+            )
+            .unwrap(),
+            [
+                ("--registry-id", "210987654321".to_string()),
+                ("--region", "eu-central-1".to_string())
+            ]
+        );
+        assert_eq!(put_image_extra_args("").unwrap(), []);
+        let error = put_image_extra_args("--image-manifest-media-type=x").unwrap_err();
+        assert!(error.contains("own manifest"), "{error}");
+        let error = put_image_extra_args("--endpoint-url=http://localhost:5000").unwrap_err();
+        assert!(error.contains("AWS_ENDPOINT_URL"), "{error}");
+        let error = put_image_extra_args("--region").unwrap_err();
+        assert!(error.contains("without a value"), "{error}");
+        let error = put_image_extra_args("--debug").unwrap_err();
+        assert!(error.contains("--debug"), "{error}");
     }
 }

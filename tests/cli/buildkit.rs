@@ -4,7 +4,9 @@
 //! (`DEPLOYER_BUILD_NETWORK=none` from the stack's env).
 use std::process::Command;
 
-use crate::support::{docker, push, run, site_context, stack, unique_repo, write, Registry};
+use crate::support::{
+    docker, prune_build_cache, push, run, site_context, stack, unique_repo, write, Registry,
+};
 
 #[test]
 fn buildkit_is_the_default_and_its_steps_read_line_by_line() {
@@ -338,11 +340,9 @@ fn dockerfile_syntax_this_engine_lacks_is_named_with_the_engine_that_has_it() {
     }
 }
 
-/// Pruning the whole build cache while other tests build crashes the 20.10 engine's BuildKit
-/// (a nil reference in its image puller), and that engine cannot prune selectively: run alone,
-/// `./scripts/test.sh --test cli buildkit::cache_from -- --ignored`.
+/// The prune waits until no other test's command runs, and holds new ones back until it is done
+/// (`prune_build_cache`): the 20.10 engine's BuildKit cannot prune while it builds.
 #[test]
-#[ignore = "prunes the engine's whole build cache: run alone with --ignored"]
 fn cache_from_the_pushed_image_on_an_empty_cache_runs_no_step_again() {
     let stack = stack();
     let repo = unique_repo("buildkit-cache-from");
@@ -373,7 +373,7 @@ fn cache_from_the_pushed_image_on_an_empty_cache_runs_no_step_again() {
 
     // A fresh CI machine: no image, no build cache.
     docker(&["image", "rm", "-f", &format!("{image}:main")]);
-    docker(&["builder", "prune", "-af"]);
+    prune_build_cache();
     let second = run(push(context.path(), &stack, &repo).args([
         "--tag",
         "main",
@@ -473,4 +473,35 @@ fn buildkit_over_tls_to_a_remote_engine_with_a_secret() {
         "the Docker daemon at {tls_host} cannot be reached"
     ));
     assert_eq!(Registry::new(&stack).digest(&repo, "latest"), None);
+}
+
+/// `--add-host` reaches the RUN steps' /etc/hosts on both builders (the daemon's `extrahosts`,
+/// one per entry); a malformed entry is exit 2 before anything is built.
+#[test]
+fn add_host_entries_reach_the_run_steps_on_both_builders() {
+    let stack = stack();
+    let repo = unique_repo("buildkit-add-host");
+    let context = site_context(
+        &stack,
+        "RUN grep -E '^10\\.1\\.2\\.3[[:space:]]+db\\.internal$' /etc/hosts && \
+         grep -E '^fd00::5[[:space:]]+cache\\.internal$' /etc/hosts && echo hosts are there",
+    );
+    for builder in ["buildkit", "classic"] {
+        let result = run(push(context.path(), &stack, &repo).args([
+            "--builder",
+            builder,
+            "--no-cache",
+            "--add-host",
+            "db.internal:10.1.2.3",
+            "--add-host",
+            "cache.internal:fd00::5",
+        ]));
+        result
+            .assert_code(0)
+            .assert_stderr_contains("hosts are there");
+    }
+    let result = run(push(context.path(), &stack, &repo).args(["--add-host", "db.internal"]));
+    result
+        .assert_code(2)
+        .assert_stderr_contains("--add-host \"db.internal\" is malformed");
 }

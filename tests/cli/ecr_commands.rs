@@ -9,7 +9,7 @@ use base64::Engine;
 use crate::support::{deployer, run, stack, unique_repo, Api, Registry, Run};
 
 /// A minimal image manifest whose bytes differ by `seed`, as ECR's PutImage takes it.
-fn manifest(seed: &str) -> serde_json::Value {
+pub(crate) fn manifest(seed: &str) -> serde_json::Value {
     let digest = |c: &str| format!("sha256:{}", c.repeat(64));
     serde_json::json!({
         "schemaVersion": 2,

@@ -12,7 +12,8 @@ use crate::emulator::{push_site, tutorial_site, Service};
 use crate::register::{rule_targets, scheduled_rule};
 use crate::run_task::{container as migration_container, migration};
 use crate::support::{
-    describe_task_definition_json, exported_to_later_steps, run, stack, unique_repo, Api, Run,
+    describe_task_definition_json, docker, exported_to_later_steps, run, stack, unique_repo, Api,
+    Registry, Run,
 };
 
 fn root() -> &'static Path {
@@ -217,7 +218,16 @@ fn parameters_deployer_cannot_honour_fail_the_step_before_anything_changes() {
             "--squash",
         ),
         ("repo_image_tag_mutability", "SOMETIMES", "SOMETIMES"),
-        ("binfmt_version", "qemu-v8.1.5", "binfmt"),
+        (
+            "extra_build_args",
+            "--cache-to type=registry,ref=cache:main",
+            "embedded BuildKit exports cache only inline",
+        ),
+        (
+            "extra_build_args",
+            "--build-context shared=../shared",
+            "syntax 1.4",
+        ),
         (
             "platform",
             "linux/amd64,linux",
@@ -1134,4 +1144,329 @@ fn the_seeds_deploy_service_update_runs_through_the_generated_alias_on_moto() {
             .contains("cluster or cluster-name is required")
     );
     assert_eq!(api.revisions(&family).len(), 2, "nothing more registered");
+}
+
+/// The aws-ecr orb's repository commands, run as CircleCI runs them, against moto: each leaves
+/// its setting in ECR; a parameter deployer cannot honour stops the step with nothing changed.
+#[test]
+fn the_aws_ecr_orbs_repository_commands_leave_their_state_in_ecr() {
+    let stack = stack();
+    let moto = Api::moto(&stack);
+    let dir = tempfile::tempdir().unwrap();
+    let job = [("AWS_ENDPOINT_URL", stack.moto.as_str())];
+    let repo = unique_repo("orb-create-repo");
+
+    run_step(
+        dir.path(),
+        "create_repo",
+        &[
+            ("repo", &repo),
+            ("repo_scan_on_push", "false"),
+            ("repo_encryption_type", "KMS"),
+            ("encryption_kms_key", "alias/ecr"),
+            ("image_tag_mutability", "IMMUTABLE_WITH_EXCLUSION"),
+            ("image_tag_exclusion_filters", "latest,dev-*"),
+            ("repo_tag", r#"[{"Key": "team", "Value": "web"}]"#),
+        ],
+        &job,
+    )
+    .assert_code(0)
+    .assert_stderr_contains("orb step create_repo: deployer repo create");
+    let repository = moto.repository(&repo);
+    assert_eq!(
+        repository.image_tag_mutability().unwrap().as_str(),
+        "IMMUTABLE_WITH_EXCLUSION"
+    );
+    let filters: Vec<&str> = repository
+        .image_tag_mutability_exclusion_filters()
+        .iter()
+        .map(|filter| filter.filter())
+        .collect();
+    assert_eq!(filters, ["latest", "dev-*"]);
+    assert!(!repository
+        .image_scanning_configuration()
+        .unwrap()
+        .scan_on_push());
+    let encryption = repository.encryption_configuration().unwrap();
+    assert_eq!(encryption.encryption_type().as_str(), "KMS");
+    assert_eq!(moto.repository_tags(&repo)["team"], "web");
+
+    std::fs::write(
+        dir.path().join("policy.json"),
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"ci-pull","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":["ecr:BatchGetImage"]}]}"#,
+    )
+    .unwrap();
+    run_step(
+        dir.path(),
+        "set_repo_policy",
+        &[("repo", &repo), ("repo_policy_path", "policy.json")],
+        &job,
+    )
+    .assert_code(0);
+    let policy: serde_json::Value =
+        serde_json::from_str(&moto.repository_policy(&repo).unwrap()).unwrap();
+    assert_eq!(policy["Statement"][0]["Sid"], "ci-pull");
+
+    run_step(
+        dir.path(),
+        "tag_repo",
+        &[
+            ("repo", &repo),
+            (
+                "tag",
+                r#"[{"Key":"team","Value":"platform"},{"Key":"cost-center","Value":"42"}]"#,
+            ),
+        ],
+        &job,
+    )
+    .assert_code(0);
+    let tags = moto.repository_tags(&repo);
+    assert_eq!(tags["team"], "platform");
+    assert_eq!(tags["cost-center"], "42");
+
+    // What the step cannot do: exit 2, nothing created or changed.
+    let absent = unique_repo("orb-absent");
+    for (command, params, named) in [
+        (
+            "create_repo",
+            vec![
+                ("repo", absent.as_str()),
+                ("public_registry", "true"),
+                ("image_tag_mutability", "IMMUTABLE"),
+            ],
+            "ECR Public repositories have no such setting",
+        ),
+        (
+            "create_repo",
+            vec![
+                ("repo", absent.as_str()),
+                ("encryption_kms_key", "alias/ecr"),
+            ],
+            "--repo-kms-key needs --repo-encryption-type KMS",
+        ),
+        (
+            "set_repo_policy",
+            vec![("repo", repo.as_str())],
+            "repo_policy_path is empty",
+        ),
+        (
+            "tag_repo",
+            vec![("repo", repo.as_str()), ("tag", "[]")],
+            "at least one tag",
+        ),
+    ] {
+        run_step(dir.path(), command, &params, &job)
+            .assert_code(2)
+            .assert_stderr_contains(named);
+    }
+    assert!(!moto.repository_exists(&absent));
+    assert_eq!(moto.repository_tags(&repo), tags);
+}
+
+/// The aws-ecr orb's split build: create_repo, build_image with push_image false (tagged
+/// locally only), push_image, then tag_image's promotion, against the emulator's ECR (the real
+/// registry). extra_build_args as buildx users write them reach the build.
+#[test]
+fn build_image_push_image_and_tag_image_steps_promote_an_image() {
+    let stack = stack();
+    let registry = Registry::new(&stack);
+    let dir = tempfile::tempdir().unwrap();
+    let bash_env = dir.path().join("bash_env");
+    let repo = unique_repo("orb-split-build");
+    let job = [
+        ("AWS_ENDPOINT_URL", stack.emulator.as_str()),
+        ("CIRCLE_SHA1", "0a1b2c3"),
+        ("BASH_ENV", bash_env.to_str().unwrap()),
+    ];
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        format!(
+            "FROM {}\nRUN grep -q db.internal /etc/hosts && echo \"built $CIRCLE_SHA1 with db.internal\" > /built\n",
+            stack.base_image
+        ),
+    )
+    .unwrap();
+    let context = context.path().to_str().unwrap();
+
+    run_step(dir.path(), "create_repo", &[("repo", &repo)], &job).assert_code(0);
+    let built = run_step(
+        dir.path(),
+        "build_image",
+        &[
+            ("repo", &repo),
+            ("tag", "${CIRCLE_SHA1},main"),
+            ("path", context),
+            ("build_path", context),
+            ("push_image", "false"),
+            (
+                "extra_build_args",
+                "--progress plain --provenance=false --sbom=false --add-host db.internal:10.1.2.3 --no-cache",
+            ),
+        ],
+        &job,
+    );
+    built
+        .assert_code(0)
+        .assert_stderr_contains("--add-host db.internal:10.1.2.3 --no-cache")
+        .assert_stderr_contains("--no-push");
+    assert_eq!(
+        registry.digest(&repo, "0a1b2c3"),
+        None,
+        "build_image pushed"
+    );
+
+    let pushed = run_step(
+        dir.path(),
+        "push_image",
+        &[("repo", &repo), ("tag", "${CIRCLE_SHA1},main")],
+        &job,
+    );
+    pushed.assert_code(0).assert_stderr_contains("--no-build");
+    let digest = registry
+        .digest(&repo, "0a1b2c3")
+        .expect("push_image pushed the commit tag");
+    assert_eq!(
+        registry.digest(&repo, "main").as_deref(),
+        Some(digest.as_str())
+    );
+
+    run_step(
+        dir.path(),
+        "tag_image",
+        &[
+            ("repo", &repo),
+            ("source_tag", "${CIRCLE_SHA1}"),
+            ("target_tag", "production,stable"),
+            ("extra_args", "--no-cli-pager --output=json"),
+        ],
+        &job,
+    )
+    .assert_code(0);
+    assert_eq!(
+        registry.digest(&repo, "production").as_deref(),
+        Some(digest.as_str())
+    );
+    assert_eq!(
+        registry.digest(&repo, "stable").as_deref(),
+        Some(digest.as_str())
+    );
+
+    // put-image options deployer cannot honour: refused, no tag added.
+    run_step(
+        dir.path(),
+        "tag_image",
+        &[
+            ("repo", &repo),
+            ("source_tag", "${CIRCLE_SHA1}"),
+            ("target_tag", "canary"),
+            (
+                "extra_args",
+                "--image-manifest-media-type=application/vnd.oci.image.manifest.v1+json",
+            ),
+        ],
+        &job,
+    )
+    .assert_code(2)
+    .assert_stderr_contains("own manifest");
+    assert_eq!(registry.digest(&repo, "canary"), None);
+    for tag in ["0a1b2c3", "main"] {
+        docker(&[
+            "image",
+            "rm",
+            "-f",
+            &format!("{}/{repo}:{tag}", stack.registry),
+        ]);
+    }
+}
+
+/// A fake `docker` on PATH that records its arguments in `calls`.
+fn fake_docker(dir: &Path) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = bin.join("docker");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> {}\n",
+            dir.join("calls").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// The push and build_image commands' binfmt step: tonistiigi/binfmt installs QEMU handlers
+/// only for foreign platforms that lack one, as the aws-ecr orb's build step does.
+#[test]
+fn the_binfmt_step_installs_handlers_only_for_foreign_platforms_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = fake_docker(dir.path());
+    let handlers = dir.path().join("binfmt_misc");
+    std::fs::create_dir_all(&handlers).unwrap();
+    std::fs::write(handlers.join("status"), "enabled\n").unwrap();
+    // The machine's own architecture never needs one; the other gets installed.
+    let (native, foreign, handler, text) = match std::env::consts::ARCH {
+        "aarch64" => (
+            "linux/arm64",
+            "amd64",
+            "qemu-x86_64",
+            "enabled\ninterpreter /usr/bin/qemu-x86_64\nflags: F\noffset 0\nmagic 7f454c4602010100000000000000000002003e00\nmask fffffffffffefefc00ffffffffffffffffeffffff\n",
+        ),
+        _ => (
+            "linux/amd64",
+            "arm64",
+            "qemu-aarch64",
+            "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: PF\noffset 0\nmagic 7f454c460201010000000000000000000200b700\nmask ffffffffffffff00fffffffffffffffffeffffff\n",
+        ),
+    };
+    let step = |platform: &str, version: &str| {
+        let mut bash = Command::new("bash");
+        bash.arg(root().join("orb/src/scripts/binfmt.sh"))
+            .current_dir(dir.path())
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .env("DEPLOYER_BIN", env!("CARGO_BIN_EXE_deployer"))
+            .env("DEPLOYER_BINFMT_MISC", &handlers)
+            .env_remove("DOCKER_HOST")
+            .env("PARAM_PLATFORM", platform)
+            .env("PARAM_BINFMT_VERSION", version);
+        run(&mut bash)
+    };
+    let calls = || std::fs::read_to_string(dir.path().join("calls")).unwrap_or_default();
+
+    step(native, "qemu-v7.0.0-28")
+        .assert_code(0)
+        .assert_stderr_contains("no QEMU handlers to install");
+    assert_eq!(calls(), "");
+
+    let mixed = format!("{native},linux/{foreign},linux/riscv64");
+    step(&mixed, "qemu-v8.1.5").assert_code(0);
+    assert_eq!(
+        calls(),
+        format!(
+            "run --privileged --rm tonistiigi/binfmt:qemu-v8.1.5 --install {foreign},riscv64\n"
+        )
+    );
+
+    // Once the kernel has a handler for it, only riscv64 is left.
+    std::fs::write(handlers.join(handler), text).unwrap();
+    std::fs::remove_file(dir.path().join("calls")).unwrap();
+    step(&mixed, "qemu-v7.0.0-28").assert_code(0);
+    assert_eq!(
+        calls(),
+        "run --privileged --rm tonistiigi/binfmt:qemu-v7.0.0-28 --install riscv64\n"
+    );
+    std::fs::remove_file(dir.path().join("calls")).unwrap();
+    step(&format!("{native},linux/{foreign}"), "qemu-v7.0.0-28").assert_code(0);
+    assert_eq!(calls(), "");
+
+    // A malformed platform fails the step before anything is installed.
+    step("linux/amd64,linux", "qemu-v7.0.0-28")
+        .assert_code(2)
+        .assert_stderr_contains("platform");
+    assert_eq!(calls(), "");
 }

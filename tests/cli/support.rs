@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{PoisonError, RwLock};
 
 use base64::Engine;
 
@@ -121,8 +122,21 @@ pub fn docker(args: &[&str]) -> Vec<u8> {
     output.stdout
 }
 
+/// The engine's build cache is shared by every test. Pruning it while a build runs crashes the
+/// 20.10 engine's BuildKit (a nil reference in its image puller), and that engine cannot prune
+/// selectively: every command a test runs holds this lock shared, the prune holds it alone.
+static BUILD_CACHE: RwLock<()> = RwLock::new(());
+
 pub fn run(command: &mut Command) -> Run {
+    let _shared = BUILD_CACHE.read().unwrap_or_else(PoisonError::into_inner);
     Run::from(command.output().expect("deployer runs"))
+}
+
+/// `docker builder prune -af` once no test's command is running (new ones wait for it): a fresh
+/// CI machine's empty build cache.
+pub fn prune_build_cache() {
+    let _alone = BUILD_CACHE.write().unwrap_or_else(PoisonError::into_inner);
+    docker(&["builder", "prune", "-af"]);
 }
 
 /// What a later CircleCI step's programs see after `--export-env FILE`: bash sources the file
