@@ -35,10 +35,11 @@ pub enum Step {
     TagRepo,
     BuildImage,
     PushImage,
+    Continue,
 }
 
 impl Step {
-    pub const ALL: [Step; 16] = [
+    pub const ALL: [Step; 17] = [
         Step::Push,
         Step::UpdateService,
         Step::Deploy,
@@ -55,6 +56,7 @@ impl Step {
         Step::TagRepo,
         Step::BuildImage,
         Step::PushImage,
+        Step::Continue,
     ];
 
     /// The name `deployer orb run` takes (the orb's `DEPLOYER_ORB_STEP`).
@@ -83,6 +85,7 @@ impl Step {
             Step::SetRepoPolicy => "repo policy",
             Step::TagRepo => "repo tag",
             Step::BuildImage | Step::PushImage => "push",
+            Step::Continue => "continue",
         }
     }
 
@@ -113,6 +116,7 @@ impl Step {
             Step::TagRepo => "tag_repo",
             Step::BuildImage => "build_image",
             Step::PushImage => "push_image",
+            Step::Continue => "continue",
         }
     }
 
@@ -124,6 +128,7 @@ impl Step {
             Step::UpdateService => aws
                 .chain(SERVICE.iter())
                 .chain(UPDATE.iter())
+                .chain(STRATEGY.iter())
                 .chain(CREATE.iter())
                 .chain(WAIT.iter())
                 .chain(LACKING_ECS.iter())
@@ -133,6 +138,7 @@ impl Step {
                 .chain(BUILD.iter())
                 .chain(SERVICE.iter())
                 .chain(UPDATE.iter())
+                .chain(STRATEGY.iter())
                 .chain(CREATE.iter())
                 .chain(DEPLOY.iter())
                 .chain(WAIT.iter())
@@ -170,6 +176,11 @@ impl Step {
             Step::PushImage => aws
                 .chain(REGISTRY[..4].iter())
                 .chain(BUILD[..2].iter())
+                .collect(),
+            Step::Continue => aws
+                .chain(SERVICE[1..].iter())
+                .chain(CONTINUE.iter())
+                .chain(WAIT.iter())
                 .collect(),
         }
     }
@@ -542,8 +553,25 @@ const DEPLOY: [Param; 2] = [
 
 const ROLLBACK: [Param; 1] = [value("to_revision", "--to-revision")];
 
+/// `--strategy` and its settings (empty: the service's own).
+const STRATEGY: [Param; 6] = [
+    value("strategy", "--strategy"),
+    value("bake_time", "--bake-time"),
+    value("linear_step_percent", "--linear-step-percent"),
+    value("linear_step_bake_time", "--linear-step-bake-time"),
+    value("canary_percent", "--canary-percent"),
+    value("canary_bake_time", "--canary-bake-time"),
+];
+
+/// `deployer continue`: which paused deployment, and whether to reject it.
+const CONTINUE: [Param; 3] = [
+    switch("rollback", "--rollback"),
+    value("deployment", "--deployment"),
+    value("hook_id", "--hook-id"),
+];
+
 /// The wait, with the aws-ecs orb's names (`verify_revision_is_deployed` turns it on).
-const WAIT: [Param; 6] = [
+const WAIT: [Param; 7] = [
     Param {
         name: "verify_revision_is_deployed",
         kind: Kind::SwitchWhenFalse { flag: "--no-wait" },
@@ -562,6 +590,7 @@ const WAIT: [Param; 6] = [
     ),
     value("wait_until", "--wait-until"),
     switch("fail_on_placement_errors", "--fail-on-placement-errors"),
+    switch("rollback_on_cancel", "--rollback-on-cancel"),
 ];
 
 /// The aws-ecs orb's parameters for features deployer does not have yet.

@@ -1470,3 +1470,90 @@ fn the_binfmt_step_installs_handlers_only_for_foreign_platforms_without_one() {
         .assert_stderr_contains("platform");
     assert_eq!(calls(), "");
 }
+
+/// The approval flow from the orb: update_service with `wait_until: paused` stops at the
+/// service's pause hook and exports it; after the (CircleCI) approval, the `continue` step
+/// picks the exported deployment up from BASH_ENV and lets it finish.
+#[test]
+fn the_continue_step_resumes_the_deployment_an_update_service_step_left_paused() {
+    use aws_sdk_ecs::types::{
+        CanaryConfiguration, DeploymentConfiguration, DeploymentLifecycleHookStage,
+        DeploymentStrategy,
+    };
+    let _stack = stack();
+    let site = crate::strategies::Site::start(
+        DeploymentConfiguration::builder()
+            .strategy(DeploymentStrategy::Canary)
+            .canary_configuration(
+                CanaryConfiguration::builder()
+                    .canary_percent(5.0)
+                    .canary_bake_time_in_minutes(1)
+                    .build(),
+            )
+            .lifecycle_hooks(crate::strategies::pause_hook(
+                DeploymentLifecycleHookStage::PostTestTrafficShift,
+            ))
+            .build(),
+        &[],
+    );
+    let family = site
+        .v2
+        .rsplit_once(":task-definition/")
+        .and_then(|(_, short)| short.rsplit_once(':'))
+        .unwrap()
+        .0
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let bash_env = dir.path().join("bash_env");
+    std::fs::write(&bash_env, "").unwrap();
+    let job_env = [
+        ("AWS_ENDPOINT_URL", site.emulator.endpoint.as_str()),
+        ("BASH_ENV", bash_env.to_str().unwrap()),
+    ];
+    let paused = run_step(
+        dir.path(),
+        "update_service",
+        &[
+            ("family", &family),
+            ("cluster", &site.cluster),
+            ("service_name", &site.service),
+            ("skip_task_definition_registration", "true"),
+            ("verify_revision_is_deployed", "true"),
+            ("wait_until", "paused"),
+            ("strategy", "canary"),
+            ("canary_percent", "10"),
+            ("canary_bake_time", "1m"),
+            ("poll_interval", "1"),
+            ("max_poll_attempts", "60"),
+        ],
+        &job_env,
+    );
+    paused
+        .assert_code(0)
+        .assert_stderr_contains("--strategy canary --canary-percent 10 --canary-bake-time 1m")
+        .assert_stderr_contains("--wait-until paused")
+        .assert_stderr_contains("is paused at lifecycle hook");
+    let exported = exported_to_later_steps(&bash_env);
+    assert!(!exported["DEPLOYER_HOOK_ID"].is_empty(), "{exported:?}");
+    assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
+
+    let continued = run_step(
+        dir.path(),
+        "continue",
+        &[
+            ("cluster", &site.cluster),
+            ("service_name", &site.service),
+            ("poll_interval", "1"),
+        ],
+        &job_env,
+    );
+    continued
+        .assert_code(0)
+        .assert_stderr_contains("resumed service deployment")
+        .assert_stderr_contains("is SUCCESSFUL");
+    assert_eq!(
+        continued.stdout.trim(),
+        exported["DEPLOYER_SERVICE_DEPLOYMENT_ARN"]
+    );
+    assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
+}
