@@ -136,7 +136,7 @@ def generate_aliases(spec, tables):
         if unmapped:
             raise SystemExit(f"orb/versions/aliases.yml: {name} does not say what {', '.join(sorted(unmapped))} becomes")
         targets = {}
-        for param, ours in renames.items():
+        for param, ours in list(renames.items()) + [(p, c["ours"]) for p, c in credentials.items()]:
             if param in declared:
                 targets.setdefault(ours, []).append(param)
         exclusive = {ours: olds for ours, olds in targets.items() if len(olds) > 1}
@@ -157,9 +157,10 @@ def generate_aliases(spec, tables):
                 entry["enum"] = newest["enum"]
             eras = f"aws-ecs {seen[0][0]}" + (f" to {newest_version}" if len(seen) > 1 else "")
             if param in credentials:
-                what = (f"The name of the variable holding the credential ({eras}; a value written "
-                        f"${credentials[param]} in 0.0.x-1.x). Accepted at {credentials[param]}, which "
-                        f"deployer reads itself; another variable fails the job (not supported yet).")
+                what = (f"The name of the variable holding the key ({eras}; written "
+                        f"${credentials[param]['standard']} in 0.0.x-1.x, when it was the value). "
+                        f"Another variable than {credentials[param]['standard']}: deployer "
+                        f"authenticates with the keys the named variables hold (never printed).")
             elif param in default_only:
                 what = (f"Accepted for compatibility ({eras}); another value than "
                         f"{default_only[param]['default']} ({default_only[param]['feature']}) is "
@@ -191,13 +192,6 @@ def generate_aliases(spec, tables):
             uses = [f"<< parameters.{old} >>" for old in olds]
             refuse({"and": uses}, f"give one of {', '.join(olds)} (they are the same parameter, {ours})")
             refuse({"not": {"or": uses}}, f"{' or '.join(olds)} is required")
-        for param, variable in credentials.items():
-            use = f"<< parameters.{param} >>"
-            refuse(
-                {"not": {"or": [{"equal": [variable, use]}, {"equal": [f"${variable}", use]}, {"equal": [f"${{{variable}}}", use]}]}},
-                f"{param} names a variable other than {variable}: deployer reads the credentials from "
-                f"{variable} and cannot take them from another variable yet",
-            )
         for param, rule_default in default_only.items():
             use = f"<< parameters.{param} >>"
             refuse({"not": {"equal": [rule_default["default"], use]}},

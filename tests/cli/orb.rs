@@ -1108,10 +1108,6 @@ fn the_seeds_deploy_service_update_runs_through_the_generated_alias_on_moto() {
             "give one of cluster, cluster-name",
         ),
         (
-            ("aws-access-key-id", "PROD_AWS_ACCESS_KEY_ID"),
-            "names a variable other than AWS_ACCESS_KEY_ID",
-        ),
-        (
             ("session-duration", "900"),
             "session-duration other than 3600",
         ),
@@ -1121,9 +1117,6 @@ fn the_seeds_deploy_service_update_runs_through_the_generated_alias_on_moto() {
         let env = job_step_env("deploy-service-update", &params);
         assert!(env["REFUSAL"].contains(named), "{extra:?}: {env:?}");
     }
-    let mut params = seed.to_vec();
-    params.push(("aws-access-key-id", "$AWS_ACCESS_KEY_ID"));
-    assert!(!job_step_env("deploy-service-update", &params).contains_key("REFUSAL"));
     let without_cluster: Vec<_> = seed
         .iter()
         .filter(|(k, _)| *k != "cluster-name")
@@ -1134,4 +1127,87 @@ fn the_seeds_deploy_service_update_runs_through_the_generated_alias_on_moto() {
             .contains("cluster or cluster-name is required")
     );
     assert_eq!(api.revisions(&family).len(), 2, "nothing more registered");
+}
+
+/// `aws-access-key-id` / `aws-secret-access-key` name the variables holding the keys (aws-ecs
+/// 2.x-3.x, aws-ecr 1.x-8.x): with the standard variables gone, the step authenticates with
+/// the named ones, and neither value reaches the output. A name that is not set fails before
+/// anything changes.
+#[test]
+fn credentials_come_from_the_variables_the_old_parameters_name_on_moto() {
+    let stack = stack();
+    let api = Api::moto(&stack);
+    let dir = tempfile::tempdir().unwrap();
+    let family = unique_repo("tutorial-site-task");
+    let cluster = unique_repo("tutorial-site-cluster");
+    let service = unique_repo("tutorial-site-service");
+    let first = api.register_seed(&family);
+    api.create_cluster_and_service(&cluster, &service, &first);
+    let key_id = "AKIAPRODKEYEXAMPLE01";
+    let secret = "prod/secret+Key0123456789EXAMPLEKEY";
+    let step = |params: &[(&str, &str)]| {
+        let mut all = vec![
+            ("aws-region", "AWS_DEFAULT_REGION"),
+            ("family", family.as_str()),
+            ("service-name", service.as_str()),
+            ("cluster-name", cluster.as_str()),
+            (
+                "container-image-name-updates",
+                "container=tutorial-site-app,tag=v2",
+            ),
+        ];
+        all.extend_from_slice(params);
+        let env = job_step_env("deploy-service-update", &all);
+        run(Command::new("bash")
+            .arg(root().join("orb/src/scripts/run.sh"))
+            .current_dir(dir.path())
+            .env("DEPLOYER_BIN", env!("CARGO_BIN_EXE_deployer"))
+            .env("HOME", dir.path())
+            .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.path().join("no-credentials"),
+            )
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .env_remove("DEPLOYER_ROLE_ARN")
+            .env_remove("RUST_LOG")
+            .envs(&env)
+            .env("PROD_KEY_ID", key_id)
+            .env("PROD_SECRET", secret)
+            .env("AWS_ENDPOINT_URL", &stack.moto))
+    };
+
+    // Without the standard variables and with the default names, there is nothing to use.
+    step(&[])
+        .assert_code(3)
+        .assert_stderr_contains("no AWS credentials");
+    // A name that is not set: refused, naming the parameter and the variable.
+    step(&[
+        ("aws-access-key-id", "UNSET_KEY_ID"),
+        ("aws-secret-access-key", "PROD_SECRET"),
+    ])
+    .assert_code(2)
+    .assert_stderr_contains("aws_access_key_id names the variable UNSET_KEY_ID");
+    assert_eq!(api.revisions(&family).len(), 1, "nothing registered");
+
+    let result = step(&[
+        ("aws-access-key-id", "PROD_KEY_ID"),
+        ("aws-secret-access-key", "$PROD_SECRET"),
+    ]);
+    result.assert_code(0);
+    for value in [key_id, secret] {
+        assert!(
+            !result.stdout.contains(value) && !result.stderr.contains(value),
+            "{value} printed"
+        );
+    }
+    let revisions = api.revisions(&family);
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(
+        api.service_task_definition(&cluster, &service),
+        revisions[1]
+    );
 }
