@@ -215,12 +215,258 @@ def generate_aliases(spec, tables):
     return {"jobs": jobs} if jobs else {}
 
 
+def substitute(node, replacements):
+    """Our job's body with each `<< parameters.X >>` of `replacements` replaced: by
+    `<< parameters.Y >>` for ("param", Y), by a value for ("value", V) (a whole-string use becomes
+    the value itself, so booleans stay booleans; a `steps` value is spliced where it is used)."""
+    def one(text):
+        def part(m):
+            if m.group(1) not in replacements:
+                return m.group(0)
+            kind, what = replacements[m.group(1)]
+            if kind == "param":
+                return f"<< parameters.{what} >>"
+            if kind == "concat":
+                return "".join(f"<< parameters.{p} >>" for p in what)
+            return circleci_value(what)
+
+        match = PARAM_USE.fullmatch(text.strip())
+        if match and match.group(1) in replacements:
+            kind, what = replacements[match.group(1)]
+            return what if kind == "value" else PARAM_USE.sub(part, text)
+        return PARAM_USE.sub(part, text)
+
+    if isinstance(node, dict):
+        return {k: substitute(v, replacements) for k, v in node.items()}
+    if isinstance(node, list):
+        out = []
+        for item in node:
+            if isinstance(item, dict) and list(item) == ["steps"] and isinstance(item["steps"], str):
+                value = one(item["steps"])
+                if isinstance(value, list):
+                    out.extend(substitute(value, replacements))
+                    continue
+                out.append({"steps": value})
+                continue
+            out.append(substitute(item, replacements))
+        return out
+    if isinstance(node, str):
+        return one(node)
+    return node
+
+
+def prune(steps):
+    """Steps with `when` conditions that substitution made literal resolved: a false one dropped,
+    a true one replaced by its steps."""
+    out = []
+    for step in steps:
+        if isinstance(step, dict) and "when" in step and isinstance(step["when"]["condition"], bool):
+            if step["when"]["condition"]:
+                out.extend(prune(step["when"]["steps"]))
+            continue
+        out.append(step)
+    return out
+
+
+def old_parameters(table, name, section="jobs"):
+    """Every parameter any version of the old orb declared on `name`: {param: [(version, spec)]},
+    and the versions that have `name`."""
+    versions = [v for v in table["versions"] if name in (v.get(section) or {})]
+    declared = {}
+    for version in versions:
+        for param, p in version[section][name]["parameters"].items():
+            declared.setdefault(param, []).append((version["version"], p))
+    return declared, versions
+
+
+def old_declaration(seen, orb_name):
+    """One parameter as the alias declares it: the newest version's type and default (a string
+    when the versions disagree on the type, as an env_var_name in one era and a value in another,
+    and optional unless every version required it), and the versions that had it."""
+    newest_version, newest = seen[-1]
+    types = {p["type"] for _, p in seen}
+    kind = newest["type"] if len(types) == 1 else "string"
+    entry = {"type": "string" if kind == "env_var_name" else kind}
+    if "default" in newest:
+        entry["default"] = newest["default"]
+    if newest.get("enum"):
+        entry["enum"] = newest["enum"]
+    eras = f"{orb_name} {seen[0][0]}" + (f" to {newest_version}" if len(seen) > 1 else "")
+    return entry, eras
+
+
+def refusal_step(job, condition, reason):
+    return {"when": {"condition": condition, "steps": [{"run": {
+        "name": f"Check the {job} parameters",
+        "environment": {"REFUSAL": reason},
+        "command": "<<include(scripts/refuse.sh)>>",
+    }}]}}
+
+
+NO_EFFECT = "Accepted without effect"
+
+
+def generate_wrapped_job(name, rule, tables):
+    """An alias job over one of our jobs: our job's steps, each of our parameters an old one
+    maps to replaced by it (`renames`), the others fixed at their default (or at `fixed`); old
+    parameters deployer needs nothing for are accepted without effect, those it cannot honour
+    refused before any step. With `merge`, the job is ours itself, declaring the old names as
+    well (CircleCI rejects undeclared parameters): each old name of one of ours is an optional
+    twin, used when given, and giving both is refused."""
+    body = load(os.path.join(SRC, "jobs", f"{rule['wraps']}.yml"))
+    our_params = body.get("parameters") or {}
+    declared, versions = old_parameters(tables[rule["orb"]], name)
+    merge = rule.get("merge", False)
+    if merge:
+        versions = [v for v in versions if v["version"] in rule["versions"]]
+        declared = {p: [(v, spec) for v, spec in seen if v in rule["versions"]] for p, seen in declared.items()}
+        declared = {p: seen for p, seen in declared.items() if seen}
+    renames = rule.get("renames") or {}
+    args = rule.get("args") or {}
+    no_effect = rule.get("no_effect") or {}
+    default_only = rule.get("default_only") or {}
+    login = rule.get("docker_login") or {}
+    login_params = set(login.values())
+    describe = rule.get("describe") or {}
+    overrides = rule.get("defaults") or {}
+    checked = rule.get("checked") or {}
+    handled = set(renames) | set(args) | set(no_effect) | set(default_only) | login_params | set(checked)
+    unmapped = set(declared) - handled
+    if unmapped:
+        raise SystemExit(f"orb/versions/aliases.yml: {name} does not say what {', '.join(sorted(unmapped))} becomes")
+    orb_name = rule["orb"]
+
+    params = {}
+    replacements = {}
+    twins = {}
+    concat_twins = {}
+    for param, seen in declared.items():
+        entry, eras = old_declaration(seen, orb_name)
+        if param in overrides:
+            entry["default"] = overrides[param]
+        ours_name = renames.get(param)
+        if merge and ours_name == param:
+            continue  # the same name in both eras: ours, as declared
+        if merge and ours_name:
+            twins[param] = ours_name
+            if our_params[ours_name]["type"] == "string" and our_params[ours_name].get("default") == "":
+                # Both default empty and giving both is refused: one of them is the value.
+                replacements[ours_name] = ("concat", [param, ours_name])
+                del twins[param]
+                concat_twins[param] = ours_name
+            ours_spec = our_params[ours_name]
+            entry = {"type": ours_spec["type"], "default": False if ours_spec["type"] == "boolean" else ""}
+            if ours_spec.get("enum"):
+                raise SystemExit(f"{name}: {param} twins an enum, which cannot be left empty")
+            what = (f"{ours_name} as {eras} spelled it (default {circleci_value(seen[-1][1].get('default'))!r}, "
+                    f"as {ours_name}'s): used when given; give one of {param}, {ours_name}.")
+        elif param in no_effect:
+            what = f"{NO_EFFECT} ({eras}): {no_effect[param]}"
+        elif param in checked:
+            what = f"Checked before any step ({eras}): {checked[param]}"
+        elif param in default_only:
+            what = (f"Accepted for compatibility ({eras}); another value than "
+                    f"{default_only[param]['default']} ({default_only[param]['feature']}) is not "
+                    f"supported yet and fails the job.")
+        elif param in login_params:
+            what = {
+                login["switch"]: f"Log the Docker CLI in to Docker Hub before the build ({eras}).",
+                login.get("username"): f"The name of the variable holding the Docker Hub user, with docker-login ({eras}).",
+                login.get("password"): f"The name of the variable holding the Docker Hub password, with docker-login ({eras}); never printed.",
+            }[param]
+        elif param in args:
+            command, arg = args[param].split(".")
+            what = f"Our {command} command's {arg} ({eras})."
+        else:
+            what = f"Our {ours_name} ({eras})."
+            if not merge:
+                replacements[ours_name] = ("param", param)
+        if param in describe:
+            what += " " + describe[param]
+        entry["description"] = what
+        params[param] = entry
+
+    if merge:
+        params = {**our_params, **params}
+    else:
+        for ours_name, spec in our_params.items():
+            if ours_name in replacements or ours_name == "deployer_version":
+                continue
+            if ours_name in (rule.get("fixed") or {}):
+                replacements[ours_name] = ("value", rule["fixed"][ours_name])
+            elif "default" in spec:
+                replacements[ours_name] = ("value", spec["default"])
+            else:
+                raise SystemExit(f"{name}: our {ours_name} is required and no old parameter gives it")
+        params["deployer_version"] = our_params["deployer_version"]
+
+    steps = []
+    for param, other in {**twins, **concat_twins}.items():
+        default = our_params[other].get("default")
+        steps.append(refusal_step(name, {"and": [f"<< parameters.{param} >>", {"not": {"equal": [
+            circleci_value(default) if not isinstance(default, bool) else default,
+            f"<< parameters.{other} >>"]}}]}, f"give one of {param}, {other} (the same parameter, spelled as two eras of the aws-ecr orb did)"))
+    for param, rule_default in default_only.items():
+        steps.append(refusal_step(name, {"not": {"equal": [rule_default["default"], f"<< parameters.{param} >>"]}},
+                                  f"{param} other than {rule_default['default']}: {rule_default['feature']} is not supported yet"))
+    for refusal in rule.get("refusals") or []:
+        steps.append(refusal_step(name, refusal["when"], refusal["reason"]))
+    our_steps = prune(substitute(body["steps"], replacements))
+    for step in our_steps:
+        if isinstance(step, dict) and "install" in step and login:
+            steps.append({"when": {"condition": f"<< parameters.{login['switch']} >>", "steps": [{"run": {
+                "name": "Log in to Docker Hub",
+                "environment": {
+                    "USERNAME_VARIABLE": f"<< parameters.{login['username']} >>",
+                    "PASSWORD_VARIABLE": f"<< parameters.{login['password']} >>",
+                },
+                "command": "<<include(scripts/docker_login.sh)>>",
+            }}]}})
+        for invocation in [step] + [s for s in steps_of([step]) if s is not step]:
+            if isinstance(invocation, dict) and len(invocation) == 1:
+                (command, invocation_args), = invocation.items()
+                if isinstance(invocation_args, dict):
+                    for param, target in args.items():
+                        if param in declared and target.split(".")[0] == command:
+                            invocation_args[target.split(".")[1]] = f"<< parameters.{param} >>"
+        steps.extend(branch_twins(step, list(twins.items())))
+    job = {
+        "description": (f"The {orb_name} orb's {name} job of versions {versions[0]['version']} to "
+                        f"{versions[-1]['version']}, with their parameter names: our "
+                        f"{rule['wraps']} job's steps (generated from orb/versions; see "
+                        f"orb/versions/aliases.yml)."),
+        "executor": substitute(body["executor"], replacements),
+        "parameters": params,
+        "steps": steps,
+    }
+    if merge:
+        job["description"] = (body["description"].rstrip() + " " + rule["merge_note"]).strip()
+    return job
+
+
+def branch_twins(step, twins):
+    """`step` once per choice of spelling: where it uses one of ours that an old name twins, the
+    old name's value when it is given, ours otherwise."""
+    used = [(old, ours) for old, ours in twins if ours in uses(step)]
+    if not used:
+        return [step]
+    (old, ours), rest = used[0], used[1:]
+    with_old = substitute(step, {ours: ("param", old)})
+    return [
+        {"when": {"condition": f"<< parameters.{old} >>", "steps": branch_twins(with_old, rest)}},
+        {"when": {"condition": {"not": f"<< parameters.{old} >>"}, "steps": branch_twins(step, rest)}},
+    ]
+
+
 def aliases_text():
     tables = {
         "aws-ecr": json.load(open(os.path.join(VERSIONS, "aws-ecr.json"), encoding="utf-8")),
         "aws-ecs": json.load(open(os.path.join(VERSIONS, "aws-ecs.json"), encoding="utf-8")),
     }
-    generated = generate_aliases(load(ALIAS_SPEC), tables)
+    spec = load(ALIAS_SPEC)
+    generated = generate_aliases(spec, tables)
+    for name, rule in (spec.get("wrapped_jobs") or {}).items():
+        generated.setdefault("jobs", {})[rule.get("as", name)] = generate_wrapped_job(name, rule, tables)
     header = ("# Generated by `scripts/orb.py aliases --write` from orb/versions (aws-ecr.json, aws-ecs.json,\n"
               "# aliases.yml): do not edit. The pack step adds these components to the orb.\n")
     return header + dump(generated)
@@ -500,6 +746,10 @@ def check_params_declared_and_used(problems, orb):
             for p in sorted(used - declared):
                 problems.add(f"{section}/{name}", f"uses undeclared parameter {p}")
             for p in sorted(declared - used):
+                # An old orb's parameter deployer needs nothing for is declared so CircleCI
+                # accepts it; its description says so.
+                if str((body["parameters"][p] or {}).get("description", "")).startswith(NO_EFFECT):
+                    continue
                 problems.add(f"{section}/{name}", f"declares parameter {p} but never uses it")
 
 
@@ -551,7 +801,11 @@ def check_steps_reach_flags(problems, orb, deployer, table):
 
 def check_jobs_call_commands(problems, orb):
     commands = orb.get("commands", {})
+    # An alias job of an old orb version keeps that version's defaults on purpose.
+    ours = {os.path.splitext(n)[0] for n in os.listdir(os.path.join(SRC, "jobs"))}
     for name, job in orb.get("jobs", {}).items():
+        if name not in ours:
+            continue
         job_params = job.get("parameters") or {}
         for step in steps_of(job.get("steps")):
             if not isinstance(step, dict) or len(step) != 1:
@@ -854,7 +1108,7 @@ def job_values(spec, overrides):
 def condition_holds(condition, values):
     """A `when` condition as CircleCI evaluates it: and, or, not, equal; a string is true when
     it is not empty and not false."""
-    substitute = lambda text: PARAM_USE.sub(lambda m: values.get(m.group(1), ""), str(text))
+    substitute = lambda text: PARAM_USE.sub(lambda m: values.get(m.group(1), ""), circleci_value(text))
     if isinstance(condition, dict):
         (key, value), = condition.items()
         if key == "and":
@@ -870,25 +1124,36 @@ def condition_holds(condition, values):
 
 
 def job_step_environment(orb, job, overrides):
-    """The environment CircleCI gives the deployer step of `job`: its `when` steps evaluated,
-    each command invocation's arguments filled in; a refusal step that runs is returned as
-    {"REFUSAL": why}."""
+    """The environment CircleCI gives the deployer step of `job`: its `when` steps evaluated
+    (nested ones too), each command invocation's arguments filled in; a refusal step that runs is
+    returned as {"REFUSAL": why}."""
     spec = orb["jobs"][job]
     values = job_values(spec, overrides)
-    for step in spec.get("steps") or []:
-        if isinstance(step, dict) and "when" in step:
-            if condition_holds(step["when"]["condition"], values):
-                for inner in step["when"]["steps"]:
-                    env = (inner.get("run") or {}).get("environment") or {} if isinstance(inner, dict) else {}
-                    if "REFUSAL" in env:
-                        return {"REFUSAL": env["REFUSAL"]}
-            continue
-        if isinstance(step, dict) and len(step) == 1:
-            (command, args), = step.items()
-            if command in orb.get("commands", {}) and command != "install":
-                filled = {k: PARAM_USE.sub(lambda m: values.get(m.group(1), ""), str(v)) for k, v in (args or {}).items()}
-                return step_environment(orb, command, filled)
-    raise SystemExit(f"{job} runs no deployer step")
+
+    def walk(steps):
+        for step in steps or []:
+            if isinstance(step, dict) and "when" in step:
+                if condition_holds(step["when"]["condition"], values):
+                    found = walk(step["when"]["steps"] if isinstance(step["when"]["steps"], list) else [])
+                    if found is not None:
+                        return found
+                continue
+            if isinstance(step, dict) and isinstance(step.get("run"), dict):
+                env = step["run"].get("environment") or {}
+                if "REFUSAL" in env:
+                    return {"REFUSAL": env["REFUSAL"]}
+                continue
+            if isinstance(step, dict) and len(step) == 1:
+                (command, args), = step.items()
+                if command in orb.get("commands", {}) and command != "install":
+                    filled = {k: PARAM_USE.sub(lambda m: values.get(m.group(1), ""), circleci_value(v)) for k, v in (args or {}).items()}
+                    return step_environment(orb, command, filled)
+        return None
+
+    found = walk(spec.get("steps"))
+    if found is None:
+        raise SystemExit(f"{job} runs no deployer step")
+    return found
 
 
 def main():

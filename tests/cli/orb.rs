@@ -1211,3 +1211,185 @@ fn credentials_come_from_the_variables_the_old_parameters_name_on_moto() {
         revisions[1]
     );
 }
+
+/// Runs `job`'s deployer step as CircleCI would: its `when` steps evaluated, then run.sh with
+/// the step's environment on top of the job's.
+fn run_job_step(dir: &Path, job: &str, params: &[(&str, &str)], job_env: &[(&str, &str)]) -> Run {
+    let env = job_step_env(job, params);
+    assert!(!env.contains_key("REFUSAL"), "{job} refused: {env:?}");
+    run(Command::new("bash")
+        .arg(root().join("orb/src/scripts/run.sh"))
+        .current_dir(dir)
+        .env("DEPLOYER_BIN", env!("CARGO_BIN_EXE_deployer"))
+        .env_remove("DEPLOYER_ROLE_ARN")
+        .env_remove("RUST_LOG")
+        .envs(&env)
+        .envs(job_env.iter().copied()))
+}
+
+/// The seed's aws-ecr step (aws-ecr 6.15.3's `build-and-push-image`, `region` a variable name)
+/// unchanged but for the `orbs:` line: the generated alias builds with `path` as the context, as
+/// before aws-ecr 8.2, and pushes.
+#[test]
+fn the_seeds_build_and_push_image_runs_through_the_generated_alias() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let dir = tempfile::tempdir().unwrap();
+    let site = tutorial_site();
+    let site = site.to_str().unwrap();
+    let result = run_job_step(
+        dir.path(),
+        "build-and-push-image",
+        &[
+            ("repo", &repo),
+            ("region", "AWS_DEFAULT_REGION"),
+            ("tag", "latest"),
+            ("create-repo", "true"),
+            ("path", site),
+        ],
+        &[("AWS_ENDPOINT_URL", &stack.emulator)],
+    );
+    result.assert_code(0).assert_stderr_contains(&format!(
+        "deployer push --region eu-west-1 --repo {repo} --tag latest --create-repo"
+    ));
+    result.assert_stderr_contains(&format!("--build-path {site} --path {site}"));
+    let image = result.stdout.lines().next().unwrap();
+    assert!(
+        image.starts_with(&format!("{}/{repo}@sha256:", stack.registry)),
+        "{image}"
+    );
+}
+
+/// aws-ecr 0.0.x-5.x named the job `build_and_push_image`, as 9.x does, with kebab-case
+/// parameters: our job takes both. `account-url` names the registry host through a variable,
+/// the keys come from the variables the credential parameters name; giving both spellings of
+/// one parameter, or what deployer cannot honour, fails before any step.
+#[test]
+fn the_old_build_and_push_image_names_run_through_our_job() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let dir = tempfile::tempdir().unwrap();
+    let site = tutorial_site();
+    let site = site.to_str().unwrap();
+    let old = [
+        ("repo", repo.as_str()),
+        ("account-url", "MY_ECR_URL"),
+        ("aws-access-key-id", "MY_KEY_ID"),
+        ("aws-secret-access-key", "MY_SECRET"),
+        ("create-repo", "true"),
+        ("extra-build-args", "--build-arg VERSION=v5"),
+        ("path", site),
+        ("build_path", site),
+    ];
+    let secret = "my/secret+KEY0123456789";
+    let result = run_job_step(
+        dir.path(),
+        "build_and_push_image",
+        &old,
+        &[
+            ("AWS_ENDPOINT_URL", &stack.emulator),
+            (
+                "MY_ECR_URL",
+                "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            ),
+            ("MY_KEY_ID", "AKIAMYKEYEXAMPLE0001"),
+            ("MY_SECRET", secret),
+            ("AWS_ACCESS_KEY_ID", ""),
+            ("AWS_SECRET_ACCESS_KEY", ""),
+        ],
+    );
+    result.assert_code(0).assert_stderr_contains(&format!(
+        "deployer push --region eu-west-1 --registry-id 123456789012 --repo {repo} --tag latest --create-repo"
+    ));
+    result.assert_stderr_contains("--build-arg VERSION=…");
+    assert!(!result.stderr.contains(secret) && !result.stdout.contains(secret));
+    assert!(result
+        .stdout
+        .starts_with(&format!("{}/{repo}@sha256:", stack.registry)));
+
+    for (extra, named) in [
+        (
+            ("create_repo", "true"),
+            "give one of create-repo, create_repo",
+        ),
+        (
+            ("extra_build_args", "--no-cache"),
+            "give one of extra-build-args, extra_build_args",
+        ),
+        (("profile_name", "ci"), "__none__"),
+    ] {
+        let mut params = old.to_vec();
+        params.push(extra);
+        let env = job_step_env("build_and_push_image", &params);
+        if named == "__none__" {
+            assert!(!env.contains_key("REFUSAL"), "{extra:?}: {env:?}");
+        } else {
+            assert!(env["REFUSAL"].contains(named), "{extra:?}: {env:?}");
+        }
+    }
+    let mut params = old.to_vec();
+    params.extend([("profile-name", "ci"), ("profile_name", "prod")]);
+    assert!(job_step_env("build_and_push_image", &params)["REFUSAL"]
+        .contains("give one of profile-name, profile_name"));
+    // The kebab spelling alone reaches the step.
+    let mut params = old.to_vec();
+    params.push(("profile-name", "ci"));
+    assert_eq!(
+        job_step_env("build_and_push_image", &params)["PARAM_PROFILE_NAME"],
+        "ci"
+    );
+    let refused = job_step_env(
+        "build-and-push-image",
+        &[
+            ("repo", "r"),
+            ("role-arn", "arn:aws:iam::123456789012:role/ci"),
+        ],
+    );
+    assert!(refused["REFUSAL"].contains("set assume-web-identity: true"));
+    let accepted = job_step_env(
+        "build-and-push-image",
+        &[
+            ("repo", "r"),
+            ("role-arn", "arn:aws:iam::123456789012:role/ci"),
+            ("assume-web-identity", "true"),
+        ],
+    );
+    assert_eq!(
+        accepted["PARAM_ROLE_ARN"],
+        "arn:aws:iam::123456789012:role/ci"
+    );
+}
+
+/// docker-login (aws-ecr 6.15-8.x): the Docker CLI logs in with the user and password the
+/// named variables hold, the password through stdin only; unset variables fail the step.
+#[test]
+fn the_docker_hub_login_step_reads_the_named_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("docker");
+    std::fs::write(
+        &fake,
+        "#!/usr/bin/env bash\necho \"args: $*\" > \"$(dirname \"$0\")/called\"\necho \"stdin: $(cat)\" >> \"$(dirname \"$0\")/called\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let login = |vars: &[(&str, &str)]| {
+        run(Command::new("bash")
+            .arg(root().join("orb/src/scripts/docker_login.sh"))
+            .env("DOCKER_BIN", &fake)
+            .env("USERNAME_VARIABLE", "HUB_USER")
+            .env("PASSWORD_VARIABLE", "HUB_PASSWORD")
+            .env_remove("HUB_USER")
+            .env_remove("HUB_PASSWORD")
+            .envs(vars.iter().copied()))
+    };
+    login(&[("HUB_USER", "deployer")])
+        .assert_code(1)
+        .assert_stderr_contains("HUB_USER or HUB_PASSWORD is empty");
+    assert!(!dir.path().join("called").exists());
+    login(&[("HUB_USER", "deployer"), ("HUB_PASSWORD", "hub-secret")]).assert_code(0);
+    let called = std::fs::read_to_string(dir.path().join("called")).unwrap();
+    assert_eq!(
+        called,
+        "args: login --username deployer --password-stdin\nstdin: hub-secret\n"
+    );
+}
