@@ -10,10 +10,11 @@
     scripts/orb.py review [--src DIR]        yamllint and the orb review rules alone, on orb/src or DIR
     scripts/orb.py aliases [--write]         the alias components orb/versions generates (the old
                                              orbs' names); --write rewrites orb/aliases.yml
-    scripts/orb.py env [--job] COMMAND [NAME=VALUE...]
+    scripts/orb.py env [--job|--steps] COMMAND [NAME=VALUE...]
                                              the environment CircleCI gives COMMAND's deployer
                                              step (defaults, then the values given), as JSON;
-                                             --job: COMMAND is a job, its `when` steps evaluated
+                                             --job: COMMAND is a job, its `when` steps evaluated;
+                                             --steps: COMMAND is a command running another
 
 Checks: every YAML file in orb/ and .circleci/ parses; orb/aliases.yml is what orb/versions
 generates (the pack step adds its components); yamllint passes on orb/src with
@@ -65,6 +66,11 @@ DELIBERATE_DEFAULTS = {
     ("build_and_push_image", "auth"),
     ("deploy_service_update", "auth"),
     ("deploy_service_update", "executor"),
+    # the aws-ecs orb's default executor is a docker cimg/python one; ours for deploys is the
+    # deployer image (our `default` executor is the aws-ecr orb's machine).
+    ("run_task", "executor"),
+    ("update_task_definition", "executor"),
+    ("update_task_definition_from_json", "executor"),
 }
 
 
@@ -120,99 +126,114 @@ def pack(src=SRC, aliases=None):
 def generate_aliases(spec, tables):
     """The alias components the table of every orb version's names generates (orb/aliases.yml):
     each declares every parameter any version declared, under its old name, and runs our
-    command with each value under our name. Types and defaults are the newest version's."""
-    jobs = {}
-    for name, rule in (spec.get("jobs") or {}).items():
-        versions = [v for v in tables[rule["orb"]]["versions"] if name in (v.get("jobs") or {})]
-        declared = {}
-        for version in versions:
-            for param, p in version["jobs"][name]["parameters"].items():
-                declared.setdefault(param, []).append((version["version"], p))
-        renames = rule.get("renames") or {}
-        credentials = rule.get("credentials") or {}
-        default_only = rule.get("default_only") or {}
-        image = rule.get("image_parameter")
-        unmapped = set(declared) - set(renames) - set(credentials) - set(default_only) - {image}
-        if unmapped:
-            raise SystemExit(f"orb/versions/aliases.yml: {name} does not say what {', '.join(sorted(unmapped))} becomes")
-        targets = {}
-        for param, ours in list(renames.items()) + [(p, c["ours"]) for p, c in credentials.items()]:
-            if param in declared:
-                targets.setdefault(ours, []).append(param)
-        exclusive = {ours: olds for ours, olds in targets.items() if len(olds) > 1}
-        params = {}
-        for param, seen in declared.items():
-            newest_version, newest = seen[-1]
-            types = {p["type"] for _, p in seen}
-            # An env_var_name in one era and a value in another: a string holds both.
-            kind = newest["type"] if len(types) == 1 else "string"
-            entry = {"type": "string" if kind == "env_var_name" else kind}
-            required = all("default" not in p for _, p in seen)
-            exclusive_param = any(param in olds for olds in exclusive.values())
-            if "default" in newest:
-                entry["default"] = newest["default"]
-            elif not required or exclusive_param:
-                entry["default"] = ""
-            if newest.get("enum"):
-                entry["enum"] = newest["enum"]
-            eras = f"aws-ecs {seen[0][0]}" + (f" to {newest_version}" if len(seen) > 1 else "")
-            if param in credentials:
-                what = (f"The name of the variable holding the key ({eras}; written "
-                        f"${credentials[param]['standard']} in 0.0.x-1.x, when it was the value). "
-                        f"Another variable than {credentials[param]['standard']}: deployer "
-                        f"authenticates with the keys the named variables hold (never printed).")
-            elif param in default_only:
-                what = (f"Accepted for compatibility ({eras}); another value than "
-                        f"{default_only[param]['default']} ({default_only[param]['feature']}) is "
-                        f"not supported yet and fails the job.")
-            elif param == image:
-                what = f"The Docker image the job runs on ({eras}); deployer is installed into it."
-            else:
-                what = f"Our {renames[param]} ({eras})."
-                if exclusive_param:
-                    others = [o for o in exclusive[renames[param]] if o != param]
-                    what += f" Give it or {', '.join(others)}, not both."
-            entry["description"] = what
-            params[param] = entry
+    command with each value under our name. Types and defaults are the newest version's. An old
+    kebab-case name whose snake_case spelling is a parameter of our command maps onto it unless
+    `renames` says otherwise."""
+    out = {}
+    our_commands = {os.path.splitext(n)[0]: load(os.path.join(SRC, "commands", n))
+                    for n in os.listdir(os.path.join(SRC, "commands")) if n.endswith(".yml")}
+    for section in ("jobs", "commands"):
+        for name, rule in (spec.get(section) or {}).items():
+            out.setdefault(section, {})[rule.get("as", name)] = generate_alias(
+                section, name, rule, tables, our_commands[rule["command"]])
+    return out
+
+
+def generate_alias(section, name, rule, tables, command):
+    kind_name = section[:-1]
+    declared, versions = old_parameters(tables[rule["orb"]], name, section)
+    if rule.get("versions"):
+        versions = [v for v in versions if v["version"] in rule["versions"]]
+        declared = {p: [(v, spec) for v, spec in seen if v in rule["versions"]] for p, seen in declared.items()}
+        declared = {p: seen for p, seen in declared.items() if seen}
+    ours = command.get("parameters") or {}
+    credentials = rule.get("credentials") or {}
+    default_only = rule.get("default_only") or {}
+    no_effect = rule.get("no_effect") or {}
+    checked = rule.get("checked") or {}
+    describe = rule.get("describe") or {}
+    image = rule.get("image_parameter")
+    renames = {p: p.replace("-", "_") for p in declared if p.replace("-", "_") in ours}
+    renames.update(rule.get("renames") or {})
+    for param in set(credentials) | set(default_only) | set(no_effect) | set(checked) | {image}:
+        renames.pop(param, None)
+    unmapped = set(declared) - set(renames) - set(credentials) - set(default_only) - set(no_effect) - set(checked) - {image}
+    if unmapped:
+        raise SystemExit(f"orb/versions/aliases.yml: {name} does not say what {', '.join(sorted(unmapped))} becomes")
+    targets = {}
+    for param, target in list(renames.items()) + [(p, c["ours"]) for p, c in credentials.items()]:
+        if param in declared:
+            targets.setdefault(target, []).append(param)
+    exclusive = {target: olds for target, olds in targets.items() if len(olds) > 1}
+    orb_name = rule["orb"]
+    params = {}
+    for param, seen in declared.items():
+        entry, eras = old_declaration(seen, orb_name)
+        # Required only where every version had it without a default.
+        required = len(seen) == len(versions) and all("default" not in p for _, p in seen)
+        exclusive_param = any(param in olds for olds in exclusive.values())
+        if "default" not in entry and (not required or exclusive_param):
+            entry["default"] = ""
+        if param in credentials:
+            what = (f"The name of the variable holding the key ({eras}; written "
+                    f"${credentials[param]['standard']} where it was the value). "
+                    f"Another variable than {credentials[param]['standard']}: deployer "
+                    f"authenticates with the keys the named variables hold (never printed).")
+        elif param in default_only:
+            what = (f"Accepted for compatibility ({eras}); another value than "
+                    f"{default_only[param]['default']} ({default_only[param]['feature']}) is "
+                    f"not supported yet and fails the {kind_name}.")
+        elif param in no_effect:
+            what = f"{NO_EFFECT} ({eras}): {no_effect[param]}"
+        elif param in checked:
+            what = f"Checked before any step ({eras}): {checked[param]}"
+        elif param == image:
+            what = f"The Docker image the job runs on ({eras}); deployer is installed into it."
+        else:
+            what = f"Our {renames[param]} ({eras})."
+            if exclusive_param:
+                others = [o for o in exclusive[renames[param]] if o != param]
+                what += f" Give it or {', '.join(others)}, not both."
+        if param in describe:
+            what += " " + describe[param]
+        entry["description"] = what
+        params[param] = entry
+    if section == "jobs":
         params["deployer_version"] = {
             "type": "string",
             "default": "0.1.0",
             "description": "The deployer version the install step installs into the job's image.",
         }
-        steps = []
-
-        def refuse(condition, reason):
-            steps.append({"when": {"condition": condition, "steps": [{"run": {
-                "name": f"Check the {name} parameters",
-                "environment": {"REFUSAL": reason},
-                "command": "<<include(scripts/refuse.sh)>>",
-            }}]}})
-
-        for ours, olds in exclusive.items():
-            uses = [f"<< parameters.{old} >>" for old in olds]
-            refuse({"and": uses}, f"give one of {', '.join(olds)} (they are the same parameter, {ours})")
-            refuse({"not": {"or": uses}}, f"{' or '.join(olds)} is required")
-        for param, rule_default in default_only.items():
-            use = f"<< parameters.{param} >>"
-            refuse({"not": {"equal": [rule_default["default"], use]}},
-                   f"{param} other than {rule_default['default']}: {rule_default['feature']} is not supported yet")
+    steps = []
+    for target, olds in exclusive.items():
+        olds_uses = [f"<< parameters.{old} >>" for old in olds]
+        steps.append(refusal_step(name, {"and": olds_uses}, f"give one of {', '.join(olds)} (they are the same parameter, {target})"))
+        if "default" not in ours.get(target, {}):
+            steps.append(refusal_step(name, {"not": {"or": olds_uses}}, f"{' or '.join(olds)} is required"))
+    for param, rule_default in default_only.items():
+        if param in declared:
+            steps.append(refusal_step(name, {"not": {"equal": [rule_default["default"], f"<< parameters.{param} >>"]}},
+                                      f"{param} other than {rule_default['default']}: {rule_default['feature']} is not supported yet"))
+    for refusal in rule.get("refusals") or []:
+        steps.append(refusal_step(name, refusal["when"], refusal["reason"]))
+    if section == "jobs":
         steps.append({"install": {"version": "<< parameters.deployer_version >>"}})
-        args = {}
-        for ours, olds in targets.items():
-            args[ours] = "".join(f"<< parameters.{old} >>" for old in olds)
-        steps.append({rule["command"]: args})
-        jobs[name] = {
-            "description": (f"The {rule['orb']} orb's {name} job of versions "
-                            f"{versions[0]['version']} to {versions[-1]['version']}, with their "
-                            f"parameter names: our {rule['command']} command (generated from "
-                            f"orb/versions; see orb/versions/aliases.yml)."),
-            "docker": [{"image": f"<< parameters.{image} >>"}] if image else None,
-            "parameters": params,
-            "steps": steps,
-        }
-        if not image:
-            del jobs[name]["docker"]
-    return {"jobs": jobs} if jobs else {}
+    order = list(ours)
+    args = {target: "".join(f"<< parameters.{old} >>" for old in targets[target])
+            for target in sorted(targets, key=lambda t: order.index(t) if t in order else len(order))}
+    steps.append({rule["command"]: args})
+    component = {
+        "description": (f"The {orb_name} orb's {name} {kind_name} of versions "
+                        f"{versions[0]['version']} to {versions[-1]['version']}, with their "
+                        f"parameter names: our {rule['command']} command (generated from "
+                        f"orb/versions; see orb/versions/aliases.yml)."),
+        "parameters": params,
+        "steps": steps,
+    }
+    if image:
+        component = {"description": component["description"],
+                     "docker": [{"image": f"<< parameters.{image} >>"}], **component}
+    return component
 
 
 def substitute(node, replacements):
@@ -306,7 +327,7 @@ def refusal_step(job, condition, reason):
 NO_EFFECT = "Accepted without effect"
 
 
-def generate_wrapped_job(name, rule, tables):
+def generate_wrapped_job(name, rule, tables, section="jobs"):
     """An alias job over one of our jobs: our job's steps, each of our parameters an old one
     maps to replaced by it (`renames`), the others fixed at their default (or at `fixed`); old
     parameters deployer needs nothing for are accepted without effect, those it cannot honour
@@ -315,13 +336,14 @@ def generate_wrapped_job(name, rule, tables):
     twin, used when given, and giving both is refused."""
     body = load(os.path.join(SRC, "jobs", f"{rule['wraps']}.yml"))
     our_params = body.get("parameters") or {}
-    declared, versions = old_parameters(tables[rule["orb"]], name)
+    declared, versions = old_parameters(tables[rule["orb"]], name, section)
     merge = rule.get("merge", False)
-    if merge:
+    if rule.get("versions"):
         versions = [v for v in versions if v["version"] in rule["versions"]]
         declared = {p: [(v, spec) for v, spec in seen if v in rule["versions"]] for p, seen in declared.items()}
         declared = {p: seen for p, seen in declared.items() if seen}
-    renames = rule.get("renames") or {}
+    renames = {p: p.replace("-", "_") for p in declared if p.replace("-", "_") in our_params}
+    renames.update(rule.get("renames") or {})
     args = rule.get("args") or {}
     no_effect = rule.get("no_effect") or {}
     default_only = rule.get("default_only") or {}
@@ -379,6 +401,8 @@ def generate_wrapped_job(name, rule, tables):
             what = f"Our {command} command's {arg} ({eras})."
         else:
             what = f"Our {ours_name} ({eras})."
+            if ours_name == param:
+                what = str(our_params[param].get("description", what)).strip()
             if not merge:
                 replacements[ours_name] = ("param", param)
         if param in describe:
@@ -430,18 +454,43 @@ def generate_wrapped_job(name, rule, tables):
                         if param in declared and target.split(".")[0] == command:
                             invocation_args[target.split(".")[1]] = f"<< parameters.{param} >>"
         steps.extend(branch_twins(step, list(twins.items())))
+    span = versions[0]["version"] + (f" to {versions[-1]['version']}" if len(versions) > 1 else "")
     job = {
-        "description": (f"The {orb_name} orb's {name} job of versions {versions[0]['version']} to "
-                        f"{versions[-1]['version']}, with their parameter names: our "
-                        f"{rule['wraps']} job's steps (generated from orb/versions; see "
-                        f"orb/versions/aliases.yml)."),
+        "description": (f"The {orb_name} orb's {name} {section[:-1]} of versions {span}, with "
+                        f"their parameter names: our {rule['wraps']} job's steps (generated from "
+                        f"orb/versions; see orb/versions/aliases.yml)."),
         "executor": substitute(body["executor"], replacements),
         "parameters": params,
         "steps": steps,
     }
     if merge:
         job["description"] = (body["description"].rstrip() + " " + rule["merge_note"]).strip()
+    if section == "commands":
+        del job["executor"]
     return job
+
+
+def generate_executor(name, rule, tables):
+    """An executor every listed old orb's `name` executor resolves to: ours (`wraps`), declaring
+    each old parameter too; one of ours of the same name is honoured, the others are accepted
+    without effect and say why."""
+    body = load(os.path.join(SRC, "executors", f"{rule['wraps']}.yml"))
+    params = dict(body.get("parameters") or {})
+    notes = rule.get("notes") or {}
+    no_effect = rule.get("no_effect") or {}
+    for orb_name in rule["orbs"]:
+        declared, versions = old_parameters(tables[orb_name], name, "executors")
+        for param, seen in declared.items():
+            if param in params and param not in no_effect:
+                continue
+            entry, eras = old_declaration(seen, orb_name)
+            if param not in no_effect:
+                raise SystemExit(f"orb/versions/aliases.yml: executor {name} does not say what {param} becomes")
+            entry["description"] = f"{NO_EFFECT} ({eras}): {no_effect[param]}"
+            params.setdefault(param, entry)
+    for param, note in notes.items():
+        params[param] = {**params[param], "description": str(params[param]["description"]).strip() + " " + note}
+    return {**body, "description": str(body["description"]).strip() + " " + rule["note"], "parameters": params}
 
 
 def branch_twins(step, twins):
@@ -465,8 +514,11 @@ def aliases_text():
     }
     spec = load(ALIAS_SPEC)
     generated = generate_aliases(spec, tables)
-    for name, rule in (spec.get("wrapped_jobs") or {}).items():
-        generated.setdefault("jobs", {})[rule.get("as", name)] = generate_wrapped_job(name, rule, tables)
+    for name, rule in (spec.get("executors") or {}).items():
+        generated.setdefault("executors", {})[name] = generate_executor(name, rule, tables)
+    for section in ("jobs", "commands"):
+        for name, rule in (spec.get(f"wrapped_{section}") or {}).items():
+            generated.setdefault(section, {})[name] = generate_wrapped_job(name, rule, tables, section)
     header = ("# Generated by `scripts/orb.py aliases --write` from orb/versions (aws-ecr.json, aws-ecs.json,\n"
               "# aliases.yml): do not edit. The pack step adds these components to the orb.\n")
     return header + dump(generated)
@@ -712,11 +764,20 @@ def check_param_descriptions(problems, orb):
 
 
 def check_schema(problems, orb):
+    # SchemaStore's schema wants a literal boolean where CircleCI also takes a boolean parameter
+    # (an executor's `docker_layer_caching: << parameters.x >>`, as the aws-ecr orb writes it):
+    # those are checked with the parameter's default in place.
+    checked = dict(orb)
+    checked["executors"] = {
+        name: substitute(body, {p: ("value", spec["default"]) for p, spec in (body.get("parameters") or {}).items()
+                                if spec.get("type") == "boolean" and "default" in spec})
+        for name, body in (orb.get("executors") or {}).items()
+    }
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         packed = os.path.join(tmp, "orb.yml")
         with open(packed, "w", encoding="utf-8") as f:
-            f.write(dump(orb))
+            f.write(dump(checked))
         files.append(packed)
         for name, example in orb.get("examples", {}).items():
             path = os.path.join(tmp, f"example-{name}.yml")
@@ -1029,7 +1090,7 @@ def check_versions(problems, orb):
     with open(os.path.join(ROOT, "Cargo.toml"), encoding="utf-8") as f:
         version = re.search(r'^version\s*=\s*"([^"]+)"', f.read(), re.M).group(1)
     found = {
-        "executors/default tag": orb["executors"]["default"]["parameters"]["tag"]["default"],
+        "executors/image tag": orb["executors"]["image"]["parameters"]["tag"]["default"],
         "commands/install version": orb["commands"]["install"]["parameters"]["version"]["default"],
     }
     for job, body in orb.get("jobs", {}).items():
@@ -1123,11 +1184,11 @@ def condition_holds(condition, values):
     return substitute(condition) not in ("", "false", "0")
 
 
-def job_step_environment(orb, job, overrides):
+def job_step_environment(orb, job, overrides, section="jobs"):
     """The environment CircleCI gives the deployer step of `job`: its `when` steps evaluated
     (nested ones too), each command invocation's arguments filled in; a refusal step that runs is
     returned as {"REFUSAL": why}."""
-    spec = orb["jobs"][job]
+    spec = orb[section][job]
     values = job_values(spec, overrides)
 
     def walk(steps):
@@ -1174,12 +1235,19 @@ def main():
     e.add_argument("command")
     e.add_argument("values", nargs="*", metavar="NAME=VALUE")
     e.add_argument("--job", action="store_true", help="COMMAND is a job: expand its steps first")
+    e.add_argument("--steps", action="store_true",
+                   help="COMMAND is a command whose steps run another (an alias): expand them first")
     args = parser.parse_args()
 
     if args.action == "env":
         overrides = dict(v.split("=", 1) for v in args.values)
-        expand = job_step_environment if args.job else step_environment
-        print(json.dumps(expand(pack(), args.command, overrides), indent=1))
+        if args.job:
+            found = job_step_environment(pack(), args.command, overrides)
+        elif args.steps:
+            found = job_step_environment(pack(), args.command, overrides, "commands")
+        else:
+            found = step_environment(pack(), args.command, overrides)
+        print(json.dumps(found, indent=1))
         return 0
 
     if args.action == "aliases":
