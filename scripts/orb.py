@@ -10,6 +10,9 @@
     scripts/orb.py review [--src DIR]        yamllint and the orb review rules alone, on orb/src or DIR
     scripts/orb.py aliases [--write]         the alias components orb/versions generates (the old
                                              orbs' names); --write rewrites orb/aliases.yml
+    scripts/orb.py accepts [--aliases FILE]  every job, command, executor and parameter name of
+                                             every aws-ecr and aws-ecs version (orb/versions) is
+                                             accepted by the packed orb, expanded as CircleCI does
     scripts/orb.py env [--job|--steps] COMMAND [NAME=VALUE...]
                                              the environment CircleCI gives COMMAND's deployer
                                              step (defaults, then the values given), as JSON;
@@ -1217,6 +1220,114 @@ def job_step_environment(orb, job, overrides, section="jobs"):
     return found
 
 
+# Values for an old orb's required parameters when `accepts` invokes a component.
+SAMPLE_VALUES = {
+    "repo": "tutorial-site-registry",
+    "family": "tutorial-site-task",
+    "cluster": "tutorial-site-cluster",
+    "cluster-name": "tutorial-site-cluster",
+    "task-definition": "tutorial-site-task",
+    "task_definition": "tutorial-site-task",
+    "task-definition-arn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:2",
+    "task_definition_arn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:2",
+    "task-definition-json": "task-definition.json",
+    "task_definition_json": "task-definition.json",
+    "rule-name": "nightly",
+    "rule_name": "nightly",
+    "account-url": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+    "source-tag": "v1",
+    "source_tag": "v1",
+    "tag": "latest",
+}
+
+
+def type_accepts(old, ours):
+    """Whether a value CircleCI accepts for the old declaration is accepted by ours; why not."""
+    old_type = "string" if old["type"] == "env_var_name" else old["type"]
+    our_type = "string" if ours.get("type") == "env_var_name" else ours.get("type")
+    if old_type == "enum":
+        if our_type == "string":
+            return None
+        missing = [v for v in old.get("enum") or [] if v not in (ours.get("enum") or [])]
+        return f"enum values {missing} are not ours" if our_type != "enum" or missing else None
+    if old_type != our_type:
+        return f"is a {our_type}, the old orb's a {old_type}"
+    return None
+
+
+def accepts(orb, tables, pending, type_exceptions):
+    """Every job, command and executor name of every old orb version, with each parameter as it
+    declared it, against the packed orb: the name exists in the same section, each parameter is
+    declared with a type that takes the old values, an optional old parameter is optional here;
+    then each job and command is expanded as CircleCI would (the version's required parameters
+    given sample values, every other at the old version's default, written as it wrote it),
+    reaching its deployer step with no refusal. Returns (checked count, problems, pending seen)."""
+    problems = []
+    count = 0
+    seen_pending = set()
+    seen_exceptions = set()
+    for orb_name, table in tables.items():
+        for version in table["versions"]:
+            where_version = f"{orb_name} {version['version']}"
+            for section in ("jobs", "commands", "executors"):
+                for name, old in (version.get(section) or {}).items():
+                    count += 1
+                    key = f"{orb_name} {section}/{name}"
+                    if key in pending:
+                        seen_pending.add(key)
+                        continue
+                    ours = (orb.get(section) or {}).get(name)
+                    where = f"{where_version} {section}/{name}"
+                    if ours is None:
+                        problems.append(f"{where}: our orb has no such {section[:-1]}")
+                        continue
+                    declared = ours.get("parameters") or {}
+                    invocation = {}
+                    for param, spec in old["parameters"].items():
+                        count += 1
+                        mine = declared.get(param)
+                        if mine is None:
+                            problems.append(f"{where}: parameter {param} is not declared")
+                            continue
+                        wrong = type_accepts(spec, mine)
+                        exception = f"{orb_name} {version['version']} {section}/{name} {param}"
+                        if wrong and exception in type_exceptions:
+                            seen_exceptions.add(exception)
+                        elif wrong:
+                            problems.append(f"{where}: parameter {param} {wrong}")
+                        if "default" in spec and "default" not in mine:
+                            problems.append(f"{where}: parameter {param} is optional there and required here")
+                        if spec["type"] == "enum" and "default" in spec and mine.get("enum") and spec["default"] not in mine["enum"]:
+                            problems.append(f"{where}: parameter {param}'s old default {spec['default']!r} is not one of ours")
+                        if spec["type"] in ("steps", "executor"):
+                            continue
+                        if "default" in spec:
+                            invocation[param] = circleci_value(spec["default"])
+                        elif param in SAMPLE_VALUES:
+                            invocation[param] = SAMPLE_VALUES[param]
+                        else:
+                            problems.append(f"{where}: no sample value for the required {param}")
+                    if section == "executors" or any(p not in declared for p in invocation):
+                        continue
+                    runs_deployer = any(
+                        isinstance(step, dict) and isinstance(step.get("run"), dict)
+                        and "DEPLOYER_ORB_STEP" in (step["run"].get("environment") or {})
+                        for step in steps_of(ours.get("steps")))
+                    try:
+                        if section == "commands" and runs_deployer:
+                            found = step_environment(orb, name, invocation)
+                        else:
+                            found = job_step_environment(orb, name, invocation, section)
+                    except SystemExit as e:
+                        problems.append(f"{where}: expanding it fails: {e}")
+                        continue
+                    if "REFUSAL" in found:
+                        problems.append(f"{where}: at the old defaults the {section[:-1]} refuses: {found['REFUSAL']}")
+    for exception in sorted(set(type_exceptions) - seen_exceptions):
+        problems.append(f"orb/versions/aliases.yml: type exception {exception} does not happen")
+    return count, problems, seen_pending
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="action", required=True)
@@ -1231,6 +1342,8 @@ def main():
     r.add_argument("--src", default=SRC)
     a = sub.add_parser("aliases")
     a.add_argument("--write", action="store_true")
+    c2 = sub.add_parser("accepts", help="every name of every old orb version against the packed orb")
+    c2.add_argument("--aliases", help="pack with this aliases file instead of orb/aliases.yml")
     e = sub.add_parser("env")
     e.add_argument("command")
     e.add_argument("values", nargs="*", metavar="NAME=VALUE")
@@ -1248,6 +1361,28 @@ def main():
         else:
             found = step_environment(pack(), args.command, overrides)
         print(json.dumps(found, indent=1))
+        return 0
+
+    if args.action == "accepts":
+        tables = {name: json.load(open(os.path.join(VERSIONS, f"{name}.json"), encoding="utf-8"))
+                  for name in ("aws-ecr", "aws-ecs")}
+        spec = load(ALIAS_SPEC)
+        pending = spec.get("pending") or {}
+        exceptions = spec.get("type_exceptions") or {}
+        orb = pack(aliases=load(args.aliases) or {}) if args.aliases else pack()
+        count, problems, seen = accepts(orb, tables, pending, exceptions)
+        for key, why in sorted(exceptions.items()):
+            print(f"type differs: {key} ({why})", file=sys.stderr)
+        for key in sorted(seen):
+            print(f"not yet: {key} ({pending[key]})", file=sys.stderr)
+        for key in sorted(set(pending) - seen):
+            problems.append(f"orb/versions/aliases.yml: pending {key} is no name of the table")
+        if problems:
+            print(f"accepts: {len(problems)} problem(s)", file=sys.stderr)
+            print("\n".join(f"  {p}" for p in problems), file=sys.stderr)
+            return 1
+        print(f"accepts: ok ({count} names of {sum(len(t['versions']) for t in tables.values())} "
+              f"versions; {len(seen)} pending)", file=sys.stderr)
         return 0
 
     if args.action == "aliases":

@@ -97,6 +97,7 @@ impl Step {
                 .chain(CREATE.iter())
                 .chain(WAIT.iter())
                 .chain(LACKING_ECS.iter())
+                .chain(PREVIOUS_REVISION.iter())
                 .collect(),
             Step::Deploy => aws
                 .chain(REGISTRY.iter())

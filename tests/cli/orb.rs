@@ -1037,15 +1037,21 @@ fn the_verify_revision_is_deployed_step_waits_for_the_exported_revision_on_the_e
 /// The environment CircleCI gives the deployer step of `job` invoked with `params`: its `when`
 /// steps evaluated (a refusal comes back as `REFUSAL`), its command's arguments filled in.
 fn job_step_env(job: &str, params: &[(&str, &str)]) -> BTreeMap<String, String> {
+    expanded_env("--job", job, params)
+}
+
+/// `scripts/orb.py env FLAG NAME PARAMS...`: `--job` for a job, `--steps` for a command whose
+/// steps run another.
+fn expanded_env(flag: &str, name: &str, params: &[(&str, &str)]) -> BTreeMap<String, String> {
     let output = Command::new("python3")
         .arg(root().join("scripts/orb.py"))
-        .args(["env", "--job", job])
+        .args(["env", flag, name])
         .args(params.iter().map(|(k, v)| format!("{k}={v}")))
         .output()
         .expect("python3 runs scripts/orb.py");
     assert!(
         output.status.success(),
-        "scripts/orb.py env --job failed: {}",
+        "scripts/orb.py env {flag} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()
@@ -1215,7 +1221,31 @@ fn credentials_come_from_the_variables_the_old_parameters_name_on_moto() {
 /// Runs `job`'s deployer step as CircleCI would: its `when` steps evaluated, then run.sh with
 /// the step's environment on top of the job's.
 fn run_job_step(dir: &Path, job: &str, params: &[(&str, &str)], job_env: &[(&str, &str)]) -> Run {
-    let env = job_step_env(job, params);
+    run_expanded(dir, job_step_env(job, params), job, job_env)
+}
+
+/// Runs an alias command (one whose steps run one of ours) in a job of the user's, as CircleCI
+/// would.
+fn run_command_alias(
+    dir: &Path,
+    command: &str,
+    params: &[(&str, &str)],
+    job_env: &[(&str, &str)],
+) -> Run {
+    run_expanded(
+        dir,
+        expanded_env("--steps", command, params),
+        command,
+        job_env,
+    )
+}
+
+fn run_expanded(
+    dir: &Path,
+    env: BTreeMap<String, String>,
+    job: &str,
+    job_env: &[(&str, &str)],
+) -> Run {
     assert!(!env.contains_key("REFUSAL"), "{job} refused: {env:?}");
     run(Command::new("bash")
         .arg(root().join("orb/src/scripts/run.sh"))
@@ -1392,4 +1422,134 @@ fn the_docker_hub_login_step_reads_the_named_variables() {
         called,
         "args: login --username deployer --password-stdin\nstdin: hub-secret\n"
     );
+}
+
+/// Every job, command, executor and parameter name of every aws-ecr and aws-ecs version in
+/// orb/versions is accepted by the packed orb, expanded as CircleCI expands it; without the
+/// generated aliases, the old names are what fails.
+#[test]
+fn every_name_of_every_aws_orb_version_is_accepted_by_the_packed_orb() {
+    let accepts = |extra: &[&str]| {
+        run(Command::new("python3")
+            .arg(root().join("scripts/orb.py"))
+            .arg("accepts")
+            .args(extra))
+    };
+    accepts(&[])
+        .assert_code(0)
+        .assert_stderr_contains("accepts: ok (")
+        .assert_stderr_contains("not yet: aws-ecs commands/install-ecs-cli (retired");
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("aliases.yml");
+    std::fs::write(&empty, "{}\n").unwrap();
+    accepts(&["--aliases", empty.to_str().unwrap()])
+        .assert_code(1)
+        .assert_stderr_contains("aws-ecr 6.15.3 jobs/build-and-push-image: our orb has no such job")
+        .assert_stderr_contains(
+            "aws-ecs 3.2.0 commands/update-service: our orb has no such command",
+        )
+        .assert_stderr_contains(
+            "aws-ecr 1.x-5.x jobs/build_and_push_image: parameter account-url is not declared",
+        )
+        .assert_stderr_contains("aws-ecr 9.8.1 executors/default: our orb has no such executor");
+}
+
+/// aws-ecr 9.x's job, snake_case names as they are: builds and pushes on the local stack.
+#[test]
+fn an_aws_ecr_9_build_and_push_image_job_runs_as_it_is() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let dir = tempfile::tempdir().unwrap();
+    let site = tutorial_site();
+    let site = site.to_str().unwrap();
+    let result = run_job_step(
+        dir.path(),
+        "build_and_push_image",
+        &[
+            ("repo", &repo),
+            ("create_repo", "true"),
+            ("tag", "latest,v9"),
+            ("path", site),
+            ("build_path", site),
+            ("extra_build_args", "--build-arg VERSION=v9"),
+        ],
+        &[("AWS_ENDPOINT_URL", &stack.emulator)],
+    );
+    result.assert_code(0).assert_stderr_contains(&format!(
+        "deployer push --region eu-west-1 --registry-id 123456789012 --repo {repo} --tag latest,v9 --create-repo"
+    ));
+    assert!(result
+        .stdout
+        .starts_with(&format!("{}/{repo}@sha256:", stack.registry)));
+}
+
+/// aws-ecs 4.x+'s job and 0.0.x-3.x's update-service command in a job of the user's, each as
+/// written for its orb version: both roll the service on moto.
+#[test]
+fn aws_ecs_snake_jobs_and_kebab_commands_roll_the_service_on_moto() {
+    let stack = stack();
+    let api = Api::moto(&stack);
+    let dir = tempfile::tempdir().unwrap();
+    let family = unique_repo("tutorial-site-task");
+    let cluster = unique_repo("tutorial-site-cluster");
+    let service = unique_repo("tutorial-site-service");
+    let first = api.register_seed(&family);
+    api.create_cluster_and_service(&cluster, &service, &first);
+    let job_env = [("AWS_ENDPOINT_URL", stack.moto.as_str())];
+
+    let result = run_job_step(
+        dir.path(),
+        "deploy_service_update",
+        &[
+            ("family", &family),
+            ("cluster", &cluster),
+            ("service_name", &service),
+            (
+                "container_image_name_updates",
+                "container=tutorial-site-app,tag=v3",
+            ),
+        ],
+        &job_env,
+    );
+    result.assert_code(0);
+    let revisions = api.revisions(&family);
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(
+        api.service_task_definition(&cluster, &service),
+        revisions[1]
+    );
+
+    let result = run_command_alias(
+        dir.path(),
+        "update-service",
+        &[
+            ("family", &family),
+            ("cluster-name", &cluster),
+            ("service-name", &service),
+            (
+                "container-image-name-updates",
+                "container=tutorial-site-app,tag=v2",
+            ),
+        ],
+        &job_env,
+    );
+    result.assert_code(0).assert_stderr_contains(&format!(
+        "--family {family} --cluster {cluster} --service {service}"
+    ));
+    let revisions = api.revisions(&family);
+    assert_eq!(revisions.len(), 3);
+    assert_eq!(
+        api.service_task_definition(&cluster, &service),
+        revisions[2]
+    );
+    assert!(expanded_env(
+        "--steps",
+        "update-service",
+        &[
+            ("family", &family),
+            ("cluster-name", &cluster),
+            ("cluster", &cluster)
+        ]
+    )["REFUSAL"]
+        .contains("give one of cluster, cluster-name"));
 }
