@@ -227,6 +227,8 @@ def generate_alias(section, name, rule, tables, command):
     order = list(ours)
     args = {target: "".join(f"<< parameters.{old} >>" for old in targets[target])
             for target in sorted(targets, key=lambda t: order.index(t) if t in order else len(order))}
+    # Ours set to what the old component did, where our default differs.
+    args.update(rule.get("fixed") or {})
     steps.append({rule["command"]: args})
     component = {
         "description": (f"The {orb_name} orb's {name} {kind_name} of versions "

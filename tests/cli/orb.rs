@@ -1553,3 +1553,41 @@ fn aws_ecs_snake_jobs_and_kebab_commands_roll_the_service_on_moto() {
     )["REFUSAL"]
         .contains("give one of cluster, cluster-name"));
 }
+
+/// aws-ecr 0.0.x-8.x's `ecr-login` command in a job of the user's: logs the Docker CLI in as
+/// `docker login` did (the token in the Docker config, no credential helper), with the keys the
+/// variables its parameters name.
+#[test]
+fn the_old_ecr_login_command_logs_docker_in_with_the_named_keys() {
+    let stack = stack();
+    let dir = tempfile::tempdir().unwrap();
+    let docker_config = dir.path().join("docker");
+    let secret = "ecr/login+SECRET0123456789";
+    let env = expanded_env(
+        "--steps",
+        "ecr-login",
+        &[
+            ("aws-access-key-id", "CI_KEY_ID"),
+            ("aws-secret-access-key", "CI_SECRET"),
+        ],
+    );
+    let result = run(Command::new("bash")
+        .arg(root().join("orb/src/scripts/run.sh"))
+        .current_dir(dir.path())
+        .env("DEPLOYER_BIN", env!("CARGO_BIN_EXE_deployer"))
+        .env_remove("DEPLOYER_ROLE_ARN")
+        .env_remove("RUST_LOG")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .envs(&env)
+        .env("CI_KEY_ID", "AKIACIKEYEXAMPLE0001")
+        .env("CI_SECRET", secret)
+        .env("DOCKER_CONFIG", &docker_config)
+        .env("AWS_ENDPOINT_URL", &stack.emulator));
+    result.assert_code(0);
+    assert_eq!(result.stdout.trim(), stack.registry);
+    assert!(!result.stderr.contains(secret) && !result.stderr.contains(&stack.registry_password));
+    let written = std::fs::read_to_string(docker_config.join("config.json")).unwrap();
+    assert!(!written.contains("credHelpers"), "{written}");
+    assert!(written.contains(&stack.registry), "{written}");
+}
