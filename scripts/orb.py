@@ -1354,6 +1354,8 @@ def accepts(orb, tables, pending, type_exceptions):
                     key = f"{orb_name} {section}/{name}"
                     if key in pending:
                         seen_pending.add(key)
+                        if name in (orb.get(section) or {}):
+                            problems.append(f"orb/versions/aliases.yml: pending {key} is in the orb now: remove it from pending")
                         continue
                     ours = (orb.get(section) or {}).get(name)
                     where = f"{where_version} {section}/{name}"
