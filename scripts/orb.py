@@ -10,10 +10,17 @@
     scripts/orb.py review [--src DIR]        yamllint and the orb review rules alone, on orb/src or DIR
     scripts/orb.py aliases [--write]         the alias components orb/versions generates (the old
                                              orbs' names); --write rewrites orb/aliases.yml
-    scripts/orb.py env [--job] COMMAND [NAME=VALUE...]
+    scripts/orb.py migration [--write-readme] the README's table of what every old orb name means
+                                             now (orb/versions/mapping.yml); --write-readme
+                                             rewrites it
+    scripts/orb.py accepts [--aliases FILE]  every job, command, executor and parameter name of
+                                             every aws-ecr and aws-ecs version (orb/versions) is
+                                             accepted by the packed orb, expanded as CircleCI does
+    scripts/orb.py env [--job|--steps] COMMAND [NAME=VALUE...]
                                              the environment CircleCI gives COMMAND's deployer
                                              step (defaults, then the values given), as JSON;
-                                             --job: COMMAND is a job, its `when` steps evaluated
+                                             --job: COMMAND is a job, its `when` steps evaluated;
+                                             --steps: COMMAND is a command running another
 
 Checks: every YAML file in orb/ and .circleci/ parses; orb/aliases.yml is what orb/versions
 generates (the pack step adds its components); yamllint passes on orb/src with
@@ -65,6 +72,11 @@ DELIBERATE_DEFAULTS = {
     ("build_and_push_image", "auth"),
     ("deploy_service_update", "auth"),
     ("deploy_service_update", "executor"),
+    # the aws-ecs orb's default executor is a docker cimg/python one; ours for deploys is the
+    # deployer image (our `default` executor is the aws-ecr orb's machine).
+    ("run_task", "executor"),
+    ("update_task_definition", "executor"),
+    ("update_task_definition_from_json", "executor"),
 }
 
 
@@ -120,105 +132,387 @@ def pack(src=SRC, aliases=None):
 def generate_aliases(spec, tables):
     """The alias components the table of every orb version's names generates (orb/aliases.yml):
     each declares every parameter any version declared, under its old name, and runs our
-    command with each value under our name. Types and defaults are the newest version's."""
-    jobs = {}
-    for name, rule in (spec.get("jobs") or {}).items():
-        versions = [v for v in tables[rule["orb"]]["versions"] if name in (v.get("jobs") or {})]
-        declared = {}
-        for version in versions:
-            for param, p in version["jobs"][name]["parameters"].items():
-                declared.setdefault(param, []).append((version["version"], p))
-        renames = rule.get("renames") or {}
-        credentials = rule.get("credentials") or {}
-        default_only = rule.get("default_only") or {}
-        image = rule.get("image_parameter")
-        unmapped = set(declared) - set(renames) - set(credentials) - set(default_only) - {image}
-        if unmapped:
-            raise SystemExit(f"orb/versions/aliases.yml: {name} does not say what {', '.join(sorted(unmapped))} becomes")
-        targets = {}
-        for param, ours in renames.items():
-            if param in declared:
-                targets.setdefault(ours, []).append(param)
-        exclusive = {ours: olds for ours, olds in targets.items() if len(olds) > 1}
-        params = {}
-        for param, seen in declared.items():
-            newest_version, newest = seen[-1]
-            types = {p["type"] for _, p in seen}
-            # An env_var_name in one era and a value in another: a string holds both.
-            kind = newest["type"] if len(types) == 1 else "string"
-            entry = {"type": "string" if kind == "env_var_name" else kind}
-            required = all("default" not in p for _, p in seen)
-            exclusive_param = any(param in olds for olds in exclusive.values())
-            if "default" in newest:
-                entry["default"] = newest["default"]
-            elif not required or exclusive_param:
-                entry["default"] = ""
-            if newest.get("enum"):
-                entry["enum"] = newest["enum"]
-            eras = f"aws-ecs {seen[0][0]}" + (f" to {newest_version}" if len(seen) > 1 else "")
-            if param in credentials:
-                what = (f"The name of the variable holding the credential ({eras}; a value written "
-                        f"${credentials[param]} in 0.0.x-1.x). Accepted at {credentials[param]}, which "
-                        f"deployer reads itself; another variable fails the job (not supported yet).")
-            elif param in default_only:
-                what = (f"Accepted for compatibility ({eras}); another value than "
-                        f"{default_only[param]['default']} ({default_only[param]['feature']}) is "
-                        f"not supported yet and fails the job.")
-            elif param == image:
-                what = f"The Docker image the job runs on ({eras}); deployer is installed into it."
-            else:
-                what = f"Our {renames[param]} ({eras})."
-                if exclusive_param:
-                    others = [o for o in exclusive[renames[param]] if o != param]
-                    what += f" Give it or {', '.join(others)}, not both."
-            entry["description"] = what
-            params[param] = entry
+    command with each value under our name. Types and defaults are the newest version's. An old
+    kebab-case name whose snake_case spelling is a parameter of our command maps onto it unless
+    `renames` says otherwise."""
+    out = {}
+    our_commands = {os.path.splitext(n)[0]: load(os.path.join(SRC, "commands", n))
+                    for n in os.listdir(os.path.join(SRC, "commands")) if n.endswith(".yml")}
+    for section in ("jobs", "commands"):
+        for name, rule in (spec.get(section) or {}).items():
+            out.setdefault(section, {})[rule.get("as", name)] = generate_alias(
+                section, name, rule, tables, our_commands[rule["command"]])
+    return out
+
+
+def generate_alias(section, name, rule, tables, command):
+    kind_name = section[:-1]
+    declared, versions = old_parameters(tables[rule["orb"]], name, section)
+    if rule.get("versions"):
+        versions = [v for v in versions if v["version"] in rule["versions"]]
+        declared = {p: [(v, spec) for v, spec in seen if v in rule["versions"]] for p, seen in declared.items()}
+        declared = {p: seen for p, seen in declared.items() if seen}
+    ours = command.get("parameters") or {}
+    credentials = rule.get("credentials") or {}
+    default_only = rule.get("default_only") or {}
+    no_effect = rule.get("no_effect") or {}
+    checked = rule.get("checked") or {}
+    describe = rule.get("describe") or {}
+    image = rule.get("image_parameter")
+    renames = {p: p.replace("-", "_") for p in declared if p.replace("-", "_") in ours}
+    renames.update(rule.get("renames") or {})
+    for param in set(credentials) | set(default_only) | set(no_effect) | set(checked) | {image}:
+        renames.pop(param, None)
+    unmapped = set(declared) - set(renames) - set(credentials) - set(default_only) - set(no_effect) - set(checked) - {image}
+    if unmapped:
+        raise SystemExit(f"orb/versions/aliases.yml: {name} does not say what {', '.join(sorted(unmapped))} becomes")
+    targets = {}
+    for param, target in list(renames.items()) + [(p, c["ours"]) for p, c in credentials.items()]:
+        if param in declared:
+            targets.setdefault(target, []).append(param)
+    exclusive = {target: olds for target, olds in targets.items() if len(olds) > 1}
+    orb_name = rule["orb"]
+    params = {}
+    for param, seen in declared.items():
+        entry, eras = old_declaration(seen, orb_name)
+        # Required only where every version had it without a default.
+        required = len(seen) == len(versions) and all("default" not in p for _, p in seen)
+        exclusive_param = any(param in olds for olds in exclusive.values())
+        if "default" not in entry and (not required or exclusive_param):
+            entry["default"] = ""
+        if param in credentials:
+            what = (f"The name of the variable holding the key ({eras}; written "
+                    f"${credentials[param]['standard']} where it was the value). "
+                    f"Another variable than {credentials[param]['standard']}: deployer "
+                    f"authenticates with the keys the named variables hold (never printed).")
+        elif param in default_only:
+            what = (f"Accepted for compatibility ({eras}); another value than "
+                    f"{default_only[param]['default']} ({default_only[param]['feature']}) is "
+                    f"not supported yet and fails the {kind_name}.")
+        elif param in no_effect:
+            what = f"{NO_EFFECT} ({eras}): {no_effect[param]}"
+        elif param in checked:
+            what = f"Checked before any step ({eras}): {checked[param]}"
+        elif param == image:
+            what = f"The Docker image the job runs on ({eras}); deployer is installed into it."
+        else:
+            what = f"Our {renames[param]} ({eras})."
+            if exclusive_param:
+                others = [o for o in exclusive[renames[param]] if o != param]
+                what += f" Give it or {', '.join(others)}, not both."
+        if param in describe:
+            what += " " + describe[param]
+        entry["description"] = what
+        params[param] = entry
+    if section == "jobs":
         params["deployer_version"] = {
             "type": "string",
             "default": "0.1.0",
             "description": "The deployer version the install step installs into the job's image.",
         }
-        steps = []
-
-        def refuse(condition, reason):
-            steps.append({"when": {"condition": condition, "steps": [{"run": {
-                "name": f"Check the {name} parameters",
-                "environment": {"REFUSAL": reason},
-                "command": "<<include(scripts/refuse.sh)>>",
-            }}]}})
-
-        for ours, olds in exclusive.items():
-            uses = [f"<< parameters.{old} >>" for old in olds]
-            refuse({"and": uses}, f"give one of {', '.join(olds)} (they are the same parameter, {ours})")
-            refuse({"not": {"or": uses}}, f"{' or '.join(olds)} is required")
-        for param, variable in credentials.items():
-            use = f"<< parameters.{param} >>"
-            refuse(
-                {"not": {"or": [{"equal": [variable, use]}, {"equal": [f"${variable}", use]}, {"equal": [f"${{{variable}}}", use]}]}},
-                f"{param} names a variable other than {variable}: deployer reads the credentials from "
-                f"{variable} and cannot take them from another variable yet",
-            )
-        for param, rule_default in default_only.items():
-            use = f"<< parameters.{param} >>"
-            refuse({"not": {"equal": [rule_default["default"], use]}},
-                   f"{param} other than {rule_default['default']}: {rule_default['feature']} is not supported yet")
+    steps = []
+    for target, olds in exclusive.items():
+        olds_uses = [f"<< parameters.{old} >>" for old in olds]
+        steps.append(refusal_step(name, {"and": olds_uses}, f"give one of {', '.join(olds)} (they are the same parameter, {target})"))
+        if "default" not in ours.get(target, {}):
+            steps.append(refusal_step(name, {"not": {"or": olds_uses}}, f"{' or '.join(olds)} is required"))
+    for param, rule_default in default_only.items():
+        if param in declared:
+            steps.append(refusal_step(name, {"not": {"equal": [rule_default["default"], f"<< parameters.{param} >>"]}},
+                                      f"{param} other than {rule_default['default']}: {rule_default['feature']} is not supported yet"))
+    for refusal in rule.get("refusals") or []:
+        steps.append(refusal_step(name, refusal["when"], refusal["reason"]))
+    if section == "jobs":
         steps.append({"install": {"version": "<< parameters.deployer_version >>"}})
-        args = {}
-        for ours, olds in targets.items():
-            args[ours] = "".join(f"<< parameters.{old} >>" for old in olds)
-        steps.append({rule["command"]: args})
-        jobs[name] = {
-            "description": (f"The {rule['orb']} orb's {name} job of versions "
-                            f"{versions[0]['version']} to {versions[-1]['version']}, with their "
-                            f"parameter names: our {rule['command']} command (generated from "
-                            f"orb/versions; see orb/versions/aliases.yml)."),
-            "docker": [{"image": f"<< parameters.{image} >>"}] if image else None,
-            "parameters": params,
-            "steps": steps,
-        }
-        if not image:
-            del jobs[name]["docker"]
-    return {"jobs": jobs} if jobs else {}
+    order = list(ours)
+    args = {target: "".join(f"<< parameters.{old} >>" for old in targets[target])
+            for target in sorted(targets, key=lambda t: order.index(t) if t in order else len(order))}
+    # Ours set to what the old component did, where our default differs.
+    args.update(rule.get("fixed") or {})
+    steps.append({rule["command"]: args})
+    component = {
+        "description": (f"The {orb_name} orb's {name} {kind_name} of versions "
+                        f"{versions[0]['version']} to {versions[-1]['version']}, with their "
+                        f"parameter names: our {rule['command']} command (generated from "
+                        f"orb/versions; see orb/versions/aliases.yml)."),
+        "parameters": params,
+        "steps": steps,
+    }
+    if image:
+        component = {"description": component["description"],
+                     "docker": [{"image": f"<< parameters.{image} >>"}], **component}
+    return component
+
+
+def substitute(node, replacements):
+    """Our job's body with each `<< parameters.X >>` of `replacements` replaced: by
+    `<< parameters.Y >>` for ("param", Y), by a value for ("value", V) (a whole-string use becomes
+    the value itself, so booleans stay booleans; a `steps` value is spliced where it is used)."""
+    def one(text):
+        def part(m):
+            if m.group(1) not in replacements:
+                return m.group(0)
+            kind, what = replacements[m.group(1)]
+            if kind == "param":
+                return f"<< parameters.{what} >>"
+            if kind == "concat":
+                return "".join(f"<< parameters.{p} >>" for p in what)
+            return circleci_value(what)
+
+        match = PARAM_USE.fullmatch(text.strip())
+        if match and match.group(1) in replacements:
+            kind, what = replacements[match.group(1)]
+            return what if kind == "value" else PARAM_USE.sub(part, text)
+        return PARAM_USE.sub(part, text)
+
+    if isinstance(node, dict):
+        return {k: substitute(v, replacements) for k, v in node.items()}
+    if isinstance(node, list):
+        out = []
+        for item in node:
+            if isinstance(item, dict) and list(item) == ["steps"] and isinstance(item["steps"], str):
+                value = one(item["steps"])
+                if isinstance(value, list):
+                    out.extend(substitute(value, replacements))
+                    continue
+                out.append({"steps": value})
+                continue
+            out.append(substitute(item, replacements))
+        return out
+    if isinstance(node, str):
+        return one(node)
+    return node
+
+
+def prune(steps):
+    """Steps with `when` conditions that substitution made literal resolved: a false one dropped,
+    a true one replaced by its steps."""
+    out = []
+    for step in steps:
+        if isinstance(step, dict) and "when" in step and isinstance(step["when"]["condition"], bool):
+            if step["when"]["condition"]:
+                out.extend(prune(step["when"]["steps"]))
+            continue
+        out.append(step)
+    return out
+
+
+def old_parameters(table, name, section="jobs"):
+    """Every parameter any version of the old orb declared on `name`: {param: [(version, spec)]},
+    and the versions that have `name`."""
+    versions = [v for v in table["versions"] if name in (v.get(section) or {})]
+    declared = {}
+    for version in versions:
+        for param, p in version[section][name]["parameters"].items():
+            declared.setdefault(param, []).append((version["version"], p))
+    return declared, versions
+
+
+def old_declaration(seen, orb_name):
+    """One parameter as the alias declares it: the newest version's type and default (a string
+    when the versions disagree on the type, as an env_var_name in one era and a value in another,
+    and optional unless every version required it), and the versions that had it."""
+    newest_version, newest = seen[-1]
+    types = {p["type"] for _, p in seen}
+    kind = newest["type"] if len(types) == 1 else "string"
+    entry = {"type": "string" if kind == "env_var_name" else kind}
+    if "default" in newest:
+        entry["default"] = newest["default"]
+    if newest.get("enum"):
+        entry["enum"] = newest["enum"]
+    eras = f"{orb_name} {seen[0][0]}" + (f" to {newest_version}" if len(seen) > 1 else "")
+    return entry, eras
+
+
+def refusal_step(job, condition, reason):
+    return {"when": {"condition": condition, "steps": [{"run": {
+        "name": f"Check the {job} parameters",
+        "environment": {"REFUSAL": reason},
+        "command": "<<include(scripts/refuse.sh)>>",
+    }}]}}
+
+
+NO_EFFECT = "Accepted without effect"
+
+
+def generate_wrapped_job(name, rule, tables, section="jobs"):
+    """An alias job over one of our jobs: our job's steps, each of our parameters an old one
+    maps to replaced by it (`renames`), the others fixed at their default (or at `fixed`); old
+    parameters deployer needs nothing for are accepted without effect, those it cannot honour
+    refused before any step. With `merge`, the job is ours itself, declaring the old names as
+    well (CircleCI rejects undeclared parameters): each old name of one of ours is an optional
+    twin, used when given, and giving both is refused."""
+    body = load(os.path.join(SRC, "jobs", f"{rule['wraps']}.yml"))
+    our_params = body.get("parameters") or {}
+    declared, versions = old_parameters(tables[rule["orb"]], name, section)
+    merge = rule.get("merge", False)
+    if rule.get("versions"):
+        versions = [v for v in versions if v["version"] in rule["versions"]]
+        declared = {p: [(v, spec) for v, spec in seen if v in rule["versions"]] for p, seen in declared.items()}
+        declared = {p: seen for p, seen in declared.items() if seen}
+    renames = {p: p.replace("-", "_") for p in declared if p.replace("-", "_") in our_params}
+    renames.update(rule.get("renames") or {})
+    args = rule.get("args") or {}
+    no_effect = rule.get("no_effect") or {}
+    default_only = rule.get("default_only") or {}
+    login = rule.get("docker_login") or {}
+    login_params = set(login.values())
+    describe = rule.get("describe") or {}
+    overrides = rule.get("defaults") or {}
+    checked = rule.get("checked") or {}
+    handled = set(renames) | set(args) | set(no_effect) | set(default_only) | login_params | set(checked)
+    unmapped = set(declared) - handled
+    if unmapped:
+        raise SystemExit(f"orb/versions/aliases.yml: {name} does not say what {', '.join(sorted(unmapped))} becomes")
+    orb_name = rule["orb"]
+
+    params = {}
+    replacements = {}
+    twins = {}
+    concat_twins = {}
+    for param, seen in declared.items():
+        entry, eras = old_declaration(seen, orb_name)
+        if param in overrides:
+            entry["default"] = overrides[param]
+        ours_name = renames.get(param)
+        if merge and ours_name == param:
+            continue  # the same name in both eras: ours, as declared
+        if merge and ours_name:
+            twins[param] = ours_name
+            if our_params[ours_name]["type"] == "string" and our_params[ours_name].get("default") == "":
+                # Both default empty and giving both is refused: one of them is the value.
+                replacements[ours_name] = ("concat", [param, ours_name])
+                del twins[param]
+                concat_twins[param] = ours_name
+            ours_spec = our_params[ours_name]
+            entry = {"type": ours_spec["type"], "default": False if ours_spec["type"] == "boolean" else ""}
+            if ours_spec.get("enum"):
+                raise SystemExit(f"{name}: {param} twins an enum, which cannot be left empty")
+            what = (f"{ours_name} as {eras} spelled it (default {circleci_value(seen[-1][1].get('default'))!r}, "
+                    f"as {ours_name}'s): used when given; give one of {param}, {ours_name}.")
+        elif param in no_effect:
+            what = f"{NO_EFFECT} ({eras}): {no_effect[param]}"
+        elif param in checked:
+            what = f"Checked before any step ({eras}): {checked[param]}"
+        elif param in default_only:
+            what = (f"Accepted for compatibility ({eras}); another value than "
+                    f"{default_only[param]['default']} ({default_only[param]['feature']}) is not "
+                    f"supported yet and fails the job.")
+        elif param in login_params:
+            what = {
+                login["switch"]: f"Log the Docker CLI in to Docker Hub before the build ({eras}).",
+                login.get("username"): f"The name of the variable holding the Docker Hub user, with docker-login ({eras}).",
+                login.get("password"): f"The name of the variable holding the Docker Hub password, with docker-login ({eras}); never printed.",
+            }[param]
+        elif param in args:
+            command, arg = args[param].split(".")
+            what = f"Our {command} command's {arg} ({eras})."
+        else:
+            what = f"Our {ours_name} ({eras})."
+            if ours_name == param:
+                what = str(our_params[param].get("description", what)).strip()
+            if not merge:
+                replacements[ours_name] = ("param", param)
+        if param in describe:
+            what += " " + describe[param]
+        entry["description"] = what
+        params[param] = entry
+
+    if merge:
+        params = {**our_params, **params}
+    else:
+        for ours_name, spec in our_params.items():
+            if ours_name in replacements or ours_name == "deployer_version":
+                continue
+            if ours_name in (rule.get("fixed") or {}):
+                replacements[ours_name] = ("value", rule["fixed"][ours_name])
+            elif "default" in spec:
+                replacements[ours_name] = ("value", spec["default"])
+            else:
+                raise SystemExit(f"{name}: our {ours_name} is required and no old parameter gives it")
+        params["deployer_version"] = our_params["deployer_version"]
+
+    steps = []
+    for param, other in {**twins, **concat_twins}.items():
+        default = our_params[other].get("default")
+        steps.append(refusal_step(name, {"and": [f"<< parameters.{param} >>", {"not": {"equal": [
+            circleci_value(default) if not isinstance(default, bool) else default,
+            f"<< parameters.{other} >>"]}}]}, f"give one of {param}, {other} (the same parameter, spelled as two eras of the aws-ecr orb did)"))
+    for param, rule_default in default_only.items():
+        steps.append(refusal_step(name, {"not": {"equal": [rule_default["default"], f"<< parameters.{param} >>"]}},
+                                  f"{param} other than {rule_default['default']}: {rule_default['feature']} is not supported yet"))
+    for refusal in rule.get("refusals") or []:
+        steps.append(refusal_step(name, refusal["when"], refusal["reason"]))
+    our_steps = prune(substitute(body["steps"], replacements))
+    for step in our_steps:
+        if isinstance(step, dict) and "install" in step and login:
+            steps.append({"when": {"condition": f"<< parameters.{login['switch']} >>", "steps": [{"run": {
+                "name": "Log in to Docker Hub",
+                "environment": {
+                    "USERNAME_VARIABLE": f"<< parameters.{login['username']} >>",
+                    "PASSWORD_VARIABLE": f"<< parameters.{login['password']} >>",
+                },
+                "command": "<<include(scripts/docker_login.sh)>>",
+            }}]}})
+        for invocation in [step] + [s for s in steps_of([step]) if s is not step]:
+            if isinstance(invocation, dict) and len(invocation) == 1:
+                (command, invocation_args), = invocation.items()
+                if isinstance(invocation_args, dict):
+                    for param, target in args.items():
+                        if param in declared and target.split(".")[0] == command:
+                            invocation_args[target.split(".")[1]] = f"<< parameters.{param} >>"
+        steps.extend(branch_twins(step, list(twins.items())))
+    span = versions[0]["version"] + (f" to {versions[-1]['version']}" if len(versions) > 1 else "")
+    job = {
+        "description": (f"The {orb_name} orb's {name} {section[:-1]} of versions {span}, with "
+                        f"their parameter names: our {rule['wraps']} job's steps (generated from "
+                        f"orb/versions; see orb/versions/aliases.yml)."),
+        "executor": substitute(body["executor"], replacements),
+        "parameters": params,
+        "steps": steps,
+    }
+    if merge:
+        job["description"] = (body["description"].rstrip() + " " + rule["merge_note"]).strip()
+    if section == "commands":
+        del job["executor"]
+    return job
+
+
+def generate_executor(name, rule, tables):
+    """An executor every listed old orb's `name` executor resolves to: ours (`wraps`), declaring
+    each old parameter too; one of ours of the same name is honoured, the others are accepted
+    without effect and say why."""
+    body = load(os.path.join(SRC, "executors", f"{rule['wraps']}.yml"))
+    params = dict(body.get("parameters") or {})
+    notes = rule.get("notes") or {}
+    no_effect = rule.get("no_effect") or {}
+    for orb_name in rule["orbs"]:
+        declared, versions = old_parameters(tables[orb_name], name, "executors")
+        for param, seen in declared.items():
+            if param in params and param not in no_effect:
+                continue
+            entry, eras = old_declaration(seen, orb_name)
+            if param not in no_effect:
+                raise SystemExit(f"orb/versions/aliases.yml: executor {name} does not say what {param} becomes")
+            entry["description"] = f"{NO_EFFECT} ({eras}): {no_effect[param]}"
+            params.setdefault(param, entry)
+    for param, note in notes.items():
+        params[param] = {**params[param], "description": str(params[param]["description"]).strip() + " " + note}
+    return {**body, "description": str(body["description"]).strip() + " " + rule["note"], "parameters": params}
+
+
+def branch_twins(step, twins):
+    """`step` once per choice of spelling: where it uses one of ours that an old name twins, the
+    old name's value when it is given, ours otherwise."""
+    used = [(old, ours) for old, ours in twins if ours in uses(step)]
+    if not used:
+        return [step]
+    (old, ours), rest = used[0], used[1:]
+    with_old = substitute(step, {ours: ("param", old)})
+    return [
+        {"when": {"condition": f"<< parameters.{old} >>", "steps": branch_twins(with_old, rest)}},
+        {"when": {"condition": {"not": f"<< parameters.{old} >>"}, "steps": branch_twins(step, rest)}},
+    ]
 
 
 def aliases_text():
@@ -226,7 +520,13 @@ def aliases_text():
         "aws-ecr": json.load(open(os.path.join(VERSIONS, "aws-ecr.json"), encoding="utf-8")),
         "aws-ecs": json.load(open(os.path.join(VERSIONS, "aws-ecs.json"), encoding="utf-8")),
     }
-    generated = generate_aliases(load(ALIAS_SPEC), tables)
+    spec = load(ALIAS_SPEC)
+    generated = generate_aliases(spec, tables)
+    for name, rule in (spec.get("executors") or {}).items():
+        generated.setdefault("executors", {})[name] = generate_executor(name, rule, tables)
+    for section in ("jobs", "commands"):
+        for name, rule in (spec.get(f"wrapped_{section}") or {}).items():
+            generated.setdefault(section, {})[name] = generate_wrapped_job(name, rule, tables, section)
     header = ("# Generated by `scripts/orb.py aliases --write` from orb/versions (aws-ecr.json, aws-ecs.json,\n"
               "# aliases.yml): do not edit. The pack step adds these components to the orb.\n")
     return header + dump(generated)
@@ -472,11 +772,20 @@ def check_param_descriptions(problems, orb):
 
 
 def check_schema(problems, orb):
+    # SchemaStore's schema wants a literal boolean where CircleCI also takes a boolean parameter
+    # (an executor's `docker_layer_caching: << parameters.x >>`, as the aws-ecr orb writes it):
+    # those are checked with the parameter's default in place.
+    checked = dict(orb)
+    checked["executors"] = {
+        name: substitute(body, {p: ("value", spec["default"]) for p, spec in (body.get("parameters") or {}).items()
+                                if spec.get("type") == "boolean" and "default" in spec})
+        for name, body in (orb.get("executors") or {}).items()
+    }
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         packed = os.path.join(tmp, "orb.yml")
         with open(packed, "w", encoding="utf-8") as f:
-            f.write(dump(orb))
+            f.write(dump(checked))
         files.append(packed)
         for name, example in orb.get("examples", {}).items():
             path = os.path.join(tmp, f"example-{name}.yml")
@@ -506,6 +815,10 @@ def check_params_declared_and_used(problems, orb):
             for p in sorted(used - declared):
                 problems.add(f"{section}/{name}", f"uses undeclared parameter {p}")
             for p in sorted(declared - used):
+                # An old orb's parameter deployer needs nothing for is declared so CircleCI
+                # accepts it; its description says so.
+                if str((body["parameters"][p] or {}).get("description", "")).startswith(NO_EFFECT):
+                    continue
                 problems.add(f"{section}/{name}", f"declares parameter {p} but never uses it")
 
 
@@ -557,7 +870,11 @@ def check_steps_reach_flags(problems, orb, deployer, table):
 
 def check_jobs_call_commands(problems, orb):
     commands = orb.get("commands", {})
+    # An alias job of an old orb version keeps that version's defaults on purpose.
+    ours = {os.path.splitext(n)[0] for n in os.listdir(os.path.join(SRC, "jobs"))}
     for name, job in orb.get("jobs", {}).items():
+        if name not in ours:
+            continue
         job_params = job.get("parameters") or {}
         for step in steps_of(job.get("steps")):
             if not isinstance(step, dict) or len(step) != 1:
@@ -777,11 +1094,85 @@ def coverage_report(rows):
     return "\n".join(lines)
 
 
+MIGRATION_BEGIN = "<!-- old names: generated by `scripts/orb.py migration --write-readme` from orb/versions/mapping.yml, checked by `scripts/orb.py check` -->"
+MIGRATION_END = "<!-- end of old names -->"
+
+
+def migration_table():
+    """The README's table of what every old name means now: each job, command, executor and
+    parameter of every aws-ecr and aws-ecs version (orb/versions/*.json), with the versions
+    that had it and orb/versions/mapping.yml's meaning."""
+    mapping = load(os.path.join(VERSIONS, "mapping.yml"))
+    lines = []
+    for orb_name in ("aws-ecr", "aws-ecs"):
+        table = json.load(open(os.path.join(VERSIONS, f"{orb_name}.json"), encoding="utf-8"))
+        versions = [v["version"] for v in table["versions"]]
+        elements, params = {}, {}
+        for v in table["versions"]:
+            for section in ("jobs", "commands", "executors"):
+                for name, element in (v.get(section) or {}).items():
+                    elements.setdefault((section, name), []).append(v["version"])
+                    for param in element["parameters"]:
+                        entry = params.setdefault(param.replace("-", "_"), {"spellings": set(), "versions": []})
+                        entry["spellings"].add(param)
+                        if v["version"] not in entry["versions"]:
+                            entry["versions"].append(v["version"])
+
+        def span(present):
+            first, last = present[0], present[-1]
+            return first if first == last else f"{first} – {last}"
+
+        def cell(text):
+            return " ".join(str(text).split()).replace("|", "\\|")
+
+        lines += [f"**{table['orb']}: jobs, commands, executors**", "",
+                  "| name | kind | versions | now |", "|---|---|---|---|"]
+        for (section, name), present in sorted(elements.items(), key=lambda x: (x[0][0], x[0][1].replace("-", "_"), x[0][1])):
+            meaning = mapping[orb_name]["elements"].get(f"{section}/{name}", "**unmapped**")
+            lines.append(f"| `{name}` | {section[:-1]} | {span(present)} | {cell(meaning)} |")
+        lines += ["", f"**{table['orb']}: parameters**", "",
+                  "| parameter | spellings | versions | now |", "|---|---|---|---|"]
+        for name in sorted(params):
+            entry = params[name]
+            present = [v for v in versions if v in entry["versions"]]
+            meaning = mapping[orb_name]["parameters"].get(name, "**unmapped**")
+            spellings = ", ".join(f"`{x}`" for x in sorted(entry["spellings"]))
+            lines.append(f"| `{name}` | {spellings} | {span(present)} | {cell(meaning)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def readme_section(readme, begin, end):
+    if begin not in readme or end not in readme:
+        return None
+    return readme.split(begin, 1)[1].split(end, 1)[0].strip("\n") + "\n"
+
+
+def write_readme_section(begin, end, text):
+    with open(README, encoding="utf-8") as f:
+        readme = f.read()
+    if readme_section(readme, begin, end) is None:
+        raise SystemExit(f"README.md lacks the markers {begin!r} and {end!r}")
+    before, rest = readme.split(begin, 1)
+    after = rest.split(end, 1)[1]
+    with open(README, "w", encoding="utf-8") as f:
+        f.write(f"{before}{begin}\n{text}{end}{after}")
+
+
+def check_migration_readme(problems):
+    with open(README, encoding="utf-8") as f:
+        written = readme_section(f.read(), MIGRATION_BEGIN, MIGRATION_END)
+    if written is None:
+        problems.add("README.md", "has no generated table of the old names: run scripts/orb.py migration --write-readme")
+    elif written != migration_table().rstrip("\n") + "\n":
+        problems.add("README.md", "the table of the old names is out of date: run scripts/orb.py migration --write-readme")
+
+
 def check_versions(problems, orb):
     with open(os.path.join(ROOT, "Cargo.toml"), encoding="utf-8") as f:
         version = re.search(r'^version\s*=\s*"([^"]+)"', f.read(), re.M).group(1)
     found = {
-        "executors/default tag": orb["executors"]["default"]["parameters"]["tag"]["default"],
+        "executors/image tag": orb["executors"]["image"]["parameters"]["tag"]["default"],
         "commands/install version": orb["commands"]["install"]["parameters"]["version"]["default"],
     }
     for job, body in orb.get("jobs", {}).items():
@@ -860,7 +1251,7 @@ def job_values(spec, overrides):
 def condition_holds(condition, values):
     """A `when` condition as CircleCI evaluates it: and, or, not, equal; a string is true when
     it is not empty and not false."""
-    substitute = lambda text: PARAM_USE.sub(lambda m: values.get(m.group(1), ""), str(text))
+    substitute = lambda text: PARAM_USE.sub(lambda m: values.get(m.group(1), ""), circleci_value(text))
     if isinstance(condition, dict):
         (key, value), = condition.items()
         if key == "and":
@@ -875,26 +1266,147 @@ def condition_holds(condition, values):
     return substitute(condition) not in ("", "false", "0")
 
 
-def job_step_environment(orb, job, overrides):
-    """The environment CircleCI gives the deployer step of `job`: its `when` steps evaluated,
-    each command invocation's arguments filled in; a refusal step that runs is returned as
-    {"REFUSAL": why}."""
-    spec = orb["jobs"][job]
+def job_step_environment(orb, job, overrides, section="jobs"):
+    """The environment CircleCI gives the deployer step of `job`: its `when` steps evaluated
+    (nested ones too), each command invocation's arguments filled in; a refusal step that runs is
+    returned as {"REFUSAL": why}."""
+    spec = orb[section][job]
     values = job_values(spec, overrides)
-    for step in spec.get("steps") or []:
-        if isinstance(step, dict) and "when" in step:
-            if condition_holds(step["when"]["condition"], values):
-                for inner in step["when"]["steps"]:
-                    env = (inner.get("run") or {}).get("environment") or {} if isinstance(inner, dict) else {}
-                    if "REFUSAL" in env:
-                        return {"REFUSAL": env["REFUSAL"]}
-            continue
-        if isinstance(step, dict) and len(step) == 1:
-            (command, args), = step.items()
-            if command in orb.get("commands", {}) and command != "install":
-                filled = {k: PARAM_USE.sub(lambda m: values.get(m.group(1), ""), str(v)) for k, v in (args or {}).items()}
-                return step_environment(orb, command, filled)
-    raise SystemExit(f"{job} runs no deployer step")
+
+    def walk(steps):
+        for step in steps or []:
+            if isinstance(step, dict) and "when" in step:
+                if condition_holds(step["when"]["condition"], values):
+                    found = walk(step["when"]["steps"] if isinstance(step["when"]["steps"], list) else [])
+                    if found is not None:
+                        return found
+                continue
+            if isinstance(step, dict) and isinstance(step.get("run"), dict):
+                env = step["run"].get("environment") or {}
+                if "REFUSAL" in env:
+                    return {"REFUSAL": env["REFUSAL"]}
+                continue
+            if isinstance(step, dict) and len(step) == 1:
+                (command, args), = step.items()
+                if command in orb.get("commands", {}) and command != "install":
+                    filled = {k: PARAM_USE.sub(lambda m: values.get(m.group(1), ""), circleci_value(v)) for k, v in (args or {}).items()}
+                    return step_environment(orb, command, filled)
+        return None
+
+    found = walk(spec.get("steps"))
+    if found is None:
+        raise SystemExit(f"{job} runs no deployer step")
+    return found
+
+
+# Values for an old orb's required parameters when `accepts` invokes a component.
+SAMPLE_VALUES = {
+    "repo": "tutorial-site-registry",
+    "family": "tutorial-site-task",
+    "cluster": "tutorial-site-cluster",
+    "cluster-name": "tutorial-site-cluster",
+    "task-definition": "tutorial-site-task",
+    "task_definition": "tutorial-site-task",
+    "task-definition-arn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:2",
+    "task_definition_arn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:2",
+    "task-definition-json": "task-definition.json",
+    "task_definition_json": "task-definition.json",
+    "rule-name": "nightly",
+    "rule_name": "nightly",
+    "account-url": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+    "source-tag": "v1",
+    "source_tag": "v1",
+    "tag": "latest",
+}
+
+
+def type_accepts(old, ours):
+    """Whether a value CircleCI accepts for the old declaration is accepted by ours; why not."""
+    old_type = "string" if old["type"] == "env_var_name" else old["type"]
+    our_type = "string" if ours.get("type") == "env_var_name" else ours.get("type")
+    if old_type == "enum":
+        if our_type == "string":
+            return None
+        missing = [v for v in old.get("enum") or [] if v not in (ours.get("enum") or [])]
+        return f"enum values {missing} are not ours" if our_type != "enum" or missing else None
+    if old_type != our_type:
+        return f"is a {our_type}, the old orb's a {old_type}"
+    return None
+
+
+def accepts(orb, tables, pending, type_exceptions):
+    """Every job, command and executor name of every old orb version, with each parameter as it
+    declared it, against the packed orb: the name exists in the same section, each parameter is
+    declared with a type that takes the old values, an optional old parameter is optional here;
+    then each job and command is expanded as CircleCI would (the version's required parameters
+    given sample values, every other at the old version's default, written as it wrote it),
+    reaching its deployer step with no refusal. Returns (checked count, problems, pending seen)."""
+    problems = []
+    count = 0
+    seen_pending = set()
+    seen_exceptions = set()
+    for orb_name, table in tables.items():
+        for version in table["versions"]:
+            where_version = f"{orb_name} {version['version']}"
+            for section in ("jobs", "commands", "executors"):
+                for name, old in (version.get(section) or {}).items():
+                    count += 1
+                    key = f"{orb_name} {section}/{name}"
+                    if key in pending:
+                        seen_pending.add(key)
+                        if name in (orb.get(section) or {}):
+                            problems.append(f"orb/versions/aliases.yml: pending {key} is in the orb now: remove it from pending")
+                        continue
+                    ours = (orb.get(section) or {}).get(name)
+                    where = f"{where_version} {section}/{name}"
+                    if ours is None:
+                        problems.append(f"{where}: our orb has no such {section[:-1]}")
+                        continue
+                    declared = ours.get("parameters") or {}
+                    invocation = {}
+                    for param, spec in old["parameters"].items():
+                        count += 1
+                        mine = declared.get(param)
+                        if mine is None:
+                            problems.append(f"{where}: parameter {param} is not declared")
+                            continue
+                        wrong = type_accepts(spec, mine)
+                        exception = f"{orb_name} {version['version']} {section}/{name} {param}"
+                        if wrong and exception in type_exceptions:
+                            seen_exceptions.add(exception)
+                        elif wrong:
+                            problems.append(f"{where}: parameter {param} {wrong}")
+                        if "default" in spec and "default" not in mine:
+                            problems.append(f"{where}: parameter {param} is optional there and required here")
+                        if spec["type"] == "enum" and "default" in spec and mine.get("enum") and spec["default"] not in mine["enum"]:
+                            problems.append(f"{where}: parameter {param}'s old default {spec['default']!r} is not one of ours")
+                        if spec["type"] in ("steps", "executor"):
+                            continue
+                        if "default" in spec:
+                            invocation[param] = circleci_value(spec["default"])
+                        elif param in SAMPLE_VALUES:
+                            invocation[param] = SAMPLE_VALUES[param]
+                        else:
+                            problems.append(f"{where}: no sample value for the required {param}")
+                    if section == "executors" or any(p not in declared for p in invocation):
+                        continue
+                    runs_deployer = any(
+                        isinstance(step, dict) and isinstance(step.get("run"), dict)
+                        and "DEPLOYER_ORB_STEP" in (step["run"].get("environment") or {})
+                        for step in steps_of(ours.get("steps")))
+                    try:
+                        if section == "commands" and runs_deployer:
+                            found = step_environment(orb, name, invocation)
+                        else:
+                            found = job_step_environment(orb, name, invocation, section)
+                    except SystemExit as e:
+                        problems.append(f"{where}: expanding it fails: {e}")
+                        continue
+                    if "REFUSAL" in found:
+                        problems.append(f"{where}: at the old defaults the {section[:-1]} refuses: {found['REFUSAL']}")
+    for exception in sorted(set(type_exceptions) - seen_exceptions):
+        problems.append(f"orb/versions/aliases.yml: type exception {exception} does not happen")
+    return count, problems, seen_pending
 
 
 def main():
@@ -911,16 +1423,57 @@ def main():
     r.add_argument("--src", default=SRC)
     a = sub.add_parser("aliases")
     a.add_argument("--write", action="store_true")
+    mg = sub.add_parser("migration", help="the README's table of what every old name means now")
+    mg.add_argument("--write-readme", action="store_true")
+    c2 = sub.add_parser("accepts", help="every name of every old orb version against the packed orb")
+    c2.add_argument("--aliases", help="pack with this aliases file instead of orb/aliases.yml")
     e = sub.add_parser("env")
     e.add_argument("command")
     e.add_argument("values", nargs="*", metavar="NAME=VALUE")
     e.add_argument("--job", action="store_true", help="COMMAND is a job: expand its steps first")
+    e.add_argument("--steps", action="store_true",
+                   help="COMMAND is a command whose steps run another (an alias): expand them first")
     args = parser.parse_args()
 
     if args.action == "env":
         overrides = dict(v.split("=", 1) for v in args.values)
-        expand = job_step_environment if args.job else step_environment
-        print(json.dumps(expand(pack(), args.command, overrides), indent=1))
+        if args.job:
+            found = job_step_environment(pack(), args.command, overrides)
+        elif args.steps:
+            found = job_step_environment(pack(), args.command, overrides, "commands")
+        else:
+            found = step_environment(pack(), args.command, overrides)
+        print(json.dumps(found, indent=1))
+        return 0
+
+    if args.action == "migration":
+        text = migration_table().rstrip("\n") + "\n"
+        if args.write_readme:
+            write_readme_section(MIGRATION_BEGIN, MIGRATION_END, text)
+        else:
+            sys.stdout.write(text)
+        return 0
+
+    if args.action == "accepts":
+        tables = {name: json.load(open(os.path.join(VERSIONS, f"{name}.json"), encoding="utf-8"))
+                  for name in ("aws-ecr", "aws-ecs")}
+        spec = load(ALIAS_SPEC)
+        pending = spec.get("pending") or {}
+        exceptions = spec.get("type_exceptions") or {}
+        orb = pack(aliases=load(args.aliases) or {}) if args.aliases else pack()
+        count, problems, seen = accepts(orb, tables, pending, exceptions)
+        for key, why in sorted(exceptions.items()):
+            print(f"type differs: {key} ({why})", file=sys.stderr)
+        for key in sorted(seen):
+            print(f"not yet: {key} ({pending[key]})", file=sys.stderr)
+        for key in sorted(set(pending) - seen):
+            problems.append(f"orb/versions/aliases.yml: pending {key} is no name of the table")
+        if problems:
+            print(f"accepts: {len(problems)} problem(s)", file=sys.stderr)
+            print("\n".join(f"  {p}" for p in problems), file=sys.stderr)
+            return 1
+        print(f"accepts: ok ({count} names of {sum(len(t['versions']) for t in tables.values())} "
+              f"versions; {len(seen)} pending)", file=sys.stderr)
         return 0
 
     if args.action == "aliases":
@@ -975,6 +1528,7 @@ def main():
     check_readme_table(problems, orb, reference)
     rows = coverage(orb, table, reference)
     check_coverage_readme(problems, coverage_table(rows))
+    check_migration_readme(problems)
     check_versions(problems, orb)
     print(coverage_report(rows), file=sys.stderr)
     if problems:

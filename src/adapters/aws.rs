@@ -21,6 +21,16 @@ pub struct AwsSettings {
     pub role_arn: Option<String>,
     pub role_session_name: String,
     pub oidc_token: Option<Secret>,
+    /// Keys read from variables the user named (the aws orbs' `aws-access-key-id`), used
+    /// instead of the standard chain.
+    pub static_credentials: Option<StaticCredentials>,
+}
+
+/// An access key pair given outright rather than found by the SDK's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
 }
 
 /// Loaded AWS configuration with proven credentials and region: what every AWS adapter is built
@@ -42,6 +52,16 @@ pub async fn load(settings: &AwsSettings) -> Result<AwsConfig, Error> {
 
 async fn load_sdk(settings: &AwsSettings) -> Result<SdkConfig, Error> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(keys) = &settings.static_credentials {
+        output::register_secret(&keys.secret_access_key);
+        loader = loader.credentials_provider(Credentials::new(
+            keys.access_key_id.clone(),
+            keys.secret_access_key.expose().to_string(),
+            None,
+            None,
+            "named variables",
+        ));
+    }
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
     }

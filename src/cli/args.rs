@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use super::orb;
+use crate::adapters::aws::StaticCredentials;
 use crate::domain::duration::parse_duration;
 use crate::env;
 
@@ -54,6 +55,11 @@ pub struct GlobalArgs {
     /// Session name for --role-arn [default: deployer-$CIRCLE_BUILD_NUM, or deployer].
     #[arg(long, global = true, env = env::DEPLOYER_ROLE_SESSION_NAME)]
     pub role_session_name: Option<String>,
+
+    /// Keys an orb step read from the variables its parameters name (never a flag: a secret
+    /// on the command line would reach process listings).
+    #[arg(skip)]
+    pub static_credentials: Option<StaticCredentials>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -50,6 +50,7 @@ fn credential_helper_main() -> ExitCode {
         profile: None,
         role_arn: env::var(env::DEPLOYER_ROLE_ARN),
         role_session_name: env::var(env::DEPLOYER_ROLE_SESSION_NAME),
+        static_credentials: None,
     };
     let action = std::env::args().nth(1);
     ExitCode::from(credential_helper::main(
@@ -91,10 +92,12 @@ fn orb_command_line(command: OrbCommand, global: GlobalArgs) -> Result<Cli, Exit
             };
         }
     };
-    let args = orb::command_line(step, &env::user_named).map_err(|error| {
-        output::error(&error);
-        error.exit_code()
-    })?;
+    let (args, static_credentials) = orb::command_line(step, &env::user_named)
+        .and_then(|args| Ok((args, orb::credentials(step, &env::user_named)?)))
+        .map_err(|error| {
+            output::error(&error);
+            error.exit_code()
+        })?;
     output::stderr_line(&format!(
         "orb step {}: {}",
         step.orb_command(),
@@ -107,6 +110,7 @@ fn orb_command_line(command: OrbCommand, global: GlobalArgs) -> Result<Cli, Exit
         })?;
     cli.global.verbose = cli.global.verbose.max(global.verbose);
     cli.global.quiet |= global.quiet;
+    cli.global.static_credentials = static_credentials;
     if global.output != OutputFormat::Text {
         cli.global.output = global.output;
     }

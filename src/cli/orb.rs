@@ -9,12 +9,14 @@
 //! checks read it to prove every parameter reaches a flag the binary really has.
 use serde::Serialize;
 
+use crate::adapters::aws::StaticCredentials;
 use crate::domain::orb_values::{
-    expand_env, extra_build_args, parse_bool, put_image_extra_args, read_through_env_name,
-    split_words,
+    expand_env, extra_build_args, is_upper_env_name, named_variable, parse_bool,
+    put_image_extra_args, registry_host, split_words, RegistryHost,
 };
 use crate::domain::platform::{parse_platforms, without_emulation, BinfmtHandler, Platform};
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 
 /// The orb's commands that run deployer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -132,6 +134,7 @@ impl Step {
                 .chain(CREATE.iter())
                 .chain(WAIT.iter())
                 .chain(LACKING_ECS.iter())
+                .chain(PREVIOUS_REVISION.iter())
                 .collect(),
             Step::Deploy => aws
                 .chain(REGISTRY.iter())
@@ -170,11 +173,11 @@ impl Step {
             Step::SetRepoPolicy => aws.chain(SET_REPO_POLICY.iter()).collect(),
             Step::TagRepo => aws.chain(TAG_REPO.iter()).collect(),
             Step::BuildImage => aws
-                .chain(REGISTRY[..4].iter())
+                .chain(REGISTRY[..5].iter())
                 .chain(BUILD_IMAGE.iter())
                 .collect(),
             Step::PushImage => aws
-                .chain(REGISTRY[..4].iter())
+                .chain(REGISTRY[..5].iter())
                 .chain(BUILD[..2].iter())
                 .collect(),
             Step::Continue => aws
@@ -243,13 +246,24 @@ pub enum Kind {
     },
     /// Deployer always behaves as the best value of this parameter would ask.
     NoFlag { why: &'static str },
+    /// The name of the variable holding an access key (the aws orbs' `aws-access-key-id`):
+    /// another than `standard` makes the step authenticate with the keys the named variables
+    /// hold. Never a flag: the keys go to the AWS configuration, not the command line.
+    Credential { standard: &'static str },
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Derived {
-    /// `--region`; an old-style variable name (`AWS_DEFAULT_REGION`) is read through.
+    /// `--region`; an old-style variable name (`AWS_DEFAULT_REGION`) is read through; empty,
+    /// the region of an ECR host `account_url` names.
     Region,
+    /// The aws-ecr orb's `account-url` (0.0.x-7.x): the registry host, or the name of the
+    /// variable holding it. An ECR host gives `--registry-id` (and the region; another domain
+    /// than amazonaws.com, `--registry`); any other host is `--registry HOST`.
+    AccountUrl,
+    /// `--build-path`; empty means `path`, the build context of the aws-ecr orb before 8.2.
+    BuildPath,
     /// `--profile`, left out for `default` so the SDK's own profile selection stays.
     Profile,
     /// `--registry-id`, left out when empty (the caller's account); a variable name is read through.
@@ -337,15 +351,32 @@ const fn private(
 
 const CODEDEPLOY: &str = "CodeDeploy blue/green deployments";
 
-const AWS: [Param; 4] = [
+const AWS: [Param; 6] = [
     derived("region", &["--region"], Derived::Region),
     derived("profile_name", &["--profile"], Derived::Profile),
     value("role_arn", "--role-arn"),
     value("role_session_name", "--role-session-name"),
+    Param {
+        name: "aws_access_key_id",
+        kind: Kind::Credential {
+            standard: "AWS_ACCESS_KEY_ID",
+        },
+    },
+    Param {
+        name: "aws_secret_access_key",
+        kind: Kind::Credential {
+            standard: "AWS_SECRET_ACCESS_KEY",
+        },
+    },
 ];
 
-const REGISTRY: [Param; 5] = [
+const REGISTRY: [Param; 6] = [
     derived("account_id", &["--registry-id"], Derived::Account),
+    derived(
+        "account_url",
+        &["--registry-id", "--registry"],
+        Derived::AccountUrl,
+    ),
     derived("aws_domain", &["--registry"], Derived::AwsDomain),
     switch("public_registry", "--public-registry"),
     derived(
@@ -399,7 +430,7 @@ const BUILD: [Param; 22] = [
         Derived::RepoPolicy,
     ),
     value("lifecycle_policy_path", "--lifecycle-policy-path"),
-    value("build_path", "--build-path"),
+    derived("build_path", &["--build-path"], Derived::BuildPath),
     value("path", "--path"),
     value("dockerfile", "--dockerfile"),
     derived(
@@ -618,8 +649,13 @@ const CREATE: [Param; 7] = [
     value("container_port", "--container-port"),
 ];
 
-const LOGIN: [Param; 5] = [
+const LOGIN: [Param; 6] = [
     derived("account_id", &["--registry-id"], Derived::Account),
+    derived(
+        "account_url",
+        &["--registry-id", "--registry"],
+        Derived::AccountUrl,
+    ),
     derived("aws_domain", &["--registry"], Derived::AwsDomain),
     value("docker_config", "--docker-config"),
     switch("public_registry", "--public-registry"),
@@ -752,9 +788,25 @@ impl Values<'_> {
         parse_bool(name, &self.get(name)).map_err(|e| orb_usage(name, e))
     }
 
+    /// The value, or the variable it names when it is an upper-case variable name (empty when
+    /// that variable is unset: a name is never a region or an account).
     fn read_through(&self, name: &str) -> String {
         let value = self.get(name);
-        read_through_env_name(&value, self.environment).unwrap_or(value)
+        if is_upper_env_name(&value) {
+            (self.environment)(&value)
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        } else {
+            value
+        }
+    }
+
+    /// The registry host `account_url` names, read through; `None` when it is empty.
+    fn account_url(&self) -> Option<RegistryHost> {
+        Some(self.read_through("account_url"))
+            .filter(|url| !url.is_empty())
+            .map(|url| registry_host(&url))
     }
 
     fn seconds(&self, name: &str) -> Result<Option<u64>> {
@@ -877,7 +929,7 @@ pub fn command_line(
                     )));
                 }
             }
-            Kind::NoFlag { .. } => {}
+            Kind::NoFlag { .. } | Kind::Credential { .. } => {}
         }
     }
     if step.exports_env() {
@@ -901,9 +953,62 @@ fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) ->
     let mut push = |flag: &str, value: String| args.extend([flag.to_string(), value]);
     match rule {
         Derived::Region => {
-            let region = values.read_through(name);
+            let mut region = values.read_through(name);
+            if let Some(RegistryHost::Ecr {
+                region: registry_region,
+                ..
+            }) = values.account_url()
+            {
+                if region.is_empty() {
+                    region = registry_region;
+                } else if region != registry_region {
+                    return Err(orb_usage(
+                        "account_url",
+                        format!(
+                            "account_url names a registry in {registry_region}, but region is \
+                             {region}: deployer would log in to and push to {region}'s registry"
+                        ),
+                    ));
+                }
+            }
             if !region.is_empty() {
                 push("--region", region);
+            }
+        }
+        Derived::AccountUrl => match values.account_url() {
+            Some(RegistryHost::Ecr {
+                account, domain, ..
+            }) => {
+                let given = values.read_through("account_id");
+                if !given.is_empty() && given != account {
+                    return Err(orb_usage(
+                        name,
+                        format!(
+                            "account_url names account {account}'s registry, but account_id is \
+                             {given}: give one of them"
+                        ),
+                    ));
+                }
+                push("--registry-id", account.clone());
+                if domain != "amazonaws.com" {
+                    let region = values.read_through("region");
+                    let host = values.read_through(name);
+                    let region = match registry_host(&host) {
+                        RegistryHost::Ecr { region: r, .. } if region.is_empty() => r,
+                        _ => region,
+                    };
+                    push("--registry", format!("{account}.dkr.ecr.{region}.{domain}"));
+                }
+            }
+            Some(RegistryHost::Other(host)) => push("--registry", host),
+            None => {}
+        },
+        Derived::BuildPath => {
+            let build_path = Some(values.get(name))
+                .filter(|path| !path.is_empty())
+                .unwrap_or_else(|| values.get("path"));
+            if !build_path.is_empty() {
+                push("--build-path", build_path);
             }
         }
         Derived::Profile => {
@@ -914,7 +1019,10 @@ fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) ->
         }
         Derived::Account => {
             let account = values.read_through(name);
-            if !account.is_empty() {
+            // account_url's own rule gives the registry it names.
+            if !account.is_empty()
+                && !matches!(values.account_url(), Some(RegistryHost::Ecr { .. }))
+            {
                 push("--registry-id", account);
             }
         }
@@ -922,6 +1030,15 @@ fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) ->
             let domain = values.get(name);
             if domain.is_empty() || domain == "amazonaws.com" {
                 return Ok(());
+            }
+            if values.account_url().is_some() {
+                return Err(orb_usage(
+                    name,
+                    format!(
+                        "aws_domain is {domain:?} and account_url names the registry host: give \
+                         one of them"
+                    ),
+                ));
             }
             let account = values.read_through("account_id");
             let region = values.read_through("region");
@@ -1134,6 +1251,66 @@ pub fn binfmt_needed(
     Ok(architectures)
 }
 
+/// The access keys a step authenticates with when its `aws_access_key_id` /
+/// `aws_secret_access_key` parameters name other variables than the standard ones (which the
+/// SDK reads itself): the aws orbs' `env_var_name` parameters, or their 0.0.x `$NAME` values.
+pub fn credentials(
+    step: Step,
+    environment: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<StaticCredentials>> {
+    let mut named = Vec::new();
+    for param in step.params() {
+        let Kind::Credential { standard } = param.kind else {
+            continue;
+        };
+        let raw = environment(&env_name(param.name)).unwrap_or_default();
+        let variable = if raw.trim().is_empty() {
+            standard.to_string()
+        } else {
+            named_variable(&raw)
+                .ok_or_else(|| {
+                    orb_usage(
+                        param.name,
+                        format!(
+                            "{} is not the name of a variable (NAME or $NAME): it names the \
+                             variable that holds the key, not the key",
+                            param.name
+                        ),
+                    )
+                })?
+                .to_string()
+        };
+        named.push((param.name, standard, variable));
+    }
+    if named
+        .iter()
+        .all(|(_, standard, variable)| variable == standard)
+    {
+        return Ok(None);
+    }
+    let mut keys = named.into_iter().map(|(param, _, variable)| {
+        environment(&variable)
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty())
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{param} names the variable {variable}, which is not set or empty"
+                ))
+                .with_hint(format!(
+                    "set {variable} in the job's environment or context, or point {param} at \
+                     the variable holding the key"
+                ))
+            })
+    });
+    let (Some(access_key_id), Some(secret_access_key)) = (keys.next(), keys.next()) else {
+        return Ok(None);
+    };
+    Ok(Some(StaticCredentials {
+        access_key_id: access_key_id?,
+        secret_access_key: Secret::new(secret_access_key?),
+    }))
+}
+
 /// The command line as the step prints it: values that may carry secrets (build arguments,
 /// environment variables) show their names only.
 pub fn display(args: &[String]) -> String {
@@ -1203,6 +1380,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::error::ErrorKind;
 
     fn run(step: Step, vars: &[(&str, &str)]) -> Result<Vec<String>> {
         let vars: HashMap<String, String> = vars
@@ -1933,5 +2111,129 @@ mod tests {
         assert_eq!(needed("linux/arm64", None), ["arm64"]);
         let error = binfmt_needed(&platforms("linux"), "amd64", Some(&[])).unwrap_err();
         assert!(error.message.contains("linux"), "{}", error.message);
+    }
+
+    #[test]
+    fn account_url_names_the_registry_host_read_through() {
+        let mut vars = seed_push();
+        vars.retain(|(k, _)| !matches!(*k, "PARAM_REGION" | "PARAM_ACCOUNT_ID"));
+        vars.extend([
+            ("PARAM_ACCOUNT_URL", "AWS_ECR_ACCOUNT_URL"),
+            (
+                "AWS_ECR_ACCOUNT_URL",
+                "https://210987654321.dkr.ecr.us-west-2.amazonaws.com",
+            ),
+        ]);
+        let args = run(Step::Push, &vars).unwrap().join(" ");
+        assert!(
+            args.starts_with("push --region us-west-2 --registry-id 210987654321 --repo"),
+            "{args}"
+        );
+        assert!(!args.contains("--registry "), "{args}");
+
+        // 0.0.x: the host itself; another registry is --registry.
+        vars.retain(|(k, _)| *k != "PARAM_ACCOUNT_URL");
+        vars.push(("PARAM_ACCOUNT_URL", "127.0.0.1:5000"));
+        let args = run(Step::Push, &vars).unwrap().join(" ");
+        assert!(args.contains("--registry 127.0.0.1:5000"), "{args}");
+
+        // An unset variable: ECR's own registry, as if account_url were not given.
+        vars.retain(|(k, _)| *k != "PARAM_ACCOUNT_URL");
+        vars.push(("PARAM_ACCOUNT_URL", "UNSET_ACCOUNT_URL"));
+        let args = run(Step::Push, &vars).unwrap().join(" ");
+        assert!(!args.contains("--registry"), "{args}");
+
+        // Disagreeing with region or account_id is refused, naming account_url.
+        vars.retain(|(k, _)| *k != "PARAM_ACCOUNT_URL");
+        vars.extend([
+            ("PARAM_ACCOUNT_URL", "AWS_ECR_ACCOUNT_URL"),
+            ("PARAM_REGION", "eu-west-1"),
+        ]);
+        let error = run(Step::Push, &vars).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Usage);
+        assert!(
+            error.to_string().contains("registry in us-west-2"),
+            "{error}"
+        );
+        vars.retain(|(k, _)| *k != "PARAM_REGION");
+        vars.push(("PARAM_ACCOUNT_ID", "123456789012"));
+        let error = run(Step::Push, &vars).unwrap_err();
+        assert!(error.to_string().contains("give one of them"), "{error}");
+    }
+
+    #[test]
+    fn an_empty_build_path_is_the_path_as_before_aws_ecr_8_2() {
+        let mut vars = seed_push();
+        vars.retain(|(k, _)| !matches!(*k, "PARAM_BUILD_PATH" | "PARAM_PATH"));
+        vars.extend([("PARAM_BUILD_PATH", ""), ("PARAM_PATH", "app")]);
+        let args = run(Step::Push, &vars).unwrap().join(" ");
+        assert!(args.contains("--build-path app --path app"), "{args}");
+    }
+
+    #[test]
+    fn an_unset_variable_name_is_no_region() {
+        let mut vars = seed_push();
+        vars.retain(|(k, _)| *k != "PARAM_REGION");
+        vars.push(("PARAM_REGION", "AWS_REGION"));
+        let args = run(Step::Push, &vars).unwrap().join(" ");
+        assert!(!args.contains("--region"), "{args}");
+    }
+
+    fn keys(vars: &[(&str, &str)]) -> Result<Option<StaticCredentials>> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        credentials(Step::UpdateService, &|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn credentials_come_from_the_variables_the_parameters_name() {
+        // The standard names (or none): the SDK's own chain reads them.
+        assert_eq!(keys(&[]).unwrap(), None);
+        assert_eq!(
+            keys(&[
+                ("PARAM_AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+                ("PARAM_AWS_SECRET_ACCESS_KEY", "$AWS_SECRET_ACCESS_KEY"),
+            ])
+            .unwrap(),
+            None
+        );
+        let named = keys(&[
+            ("PARAM_AWS_ACCESS_KEY_ID", "PROD_KEY_ID"),
+            ("PARAM_AWS_SECRET_ACCESS_KEY", "${PROD_SECRET}"),
+            ("PROD_KEY_ID", "AKIAPROD"),
+            ("PROD_SECRET", "prod-secret"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(named.access_key_id, "AKIAPROD");
+        assert_eq!(named.secret_access_key.expose(), "prod-secret");
+        // One named, the other standard: both are read.
+        let mixed = keys(&[
+            ("PARAM_AWS_ACCESS_KEY_ID", "PROD_KEY_ID"),
+            ("PROD_KEY_ID", "AKIAPROD"),
+            ("AWS_SECRET_ACCESS_KEY", "standard-secret"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(mixed.secret_access_key.expose(), "standard-secret");
+    }
+
+    #[test]
+    fn credentials_refuse_unset_variables_and_keys_given_as_values() {
+        let error = keys(&[("PARAM_AWS_ACCESS_KEY_ID", "PROD_KEY_ID")]).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Usage);
+        assert!(
+            error.to_string().contains("names the variable PROD_KEY_ID"),
+            "{error}"
+        );
+        let error = keys(&[("PARAM_AWS_SECRET_ACCESS_KEY", "wJalr/K7MDENG+bPxRfiCY")]).unwrap_err();
+        let text = format!("{error} {:?}", error);
+        assert!(text.contains("is not the name of a variable"), "{text}");
+        assert!(
+            !text.contains("wJalr"),
+            "the value never reaches the message: {text}"
+        );
     }
 }

@@ -466,6 +466,7 @@ pub fn aws_settings(global: &GlobalArgs) -> AwsSettings {
         role_arn: global.role_arn.clone().filter(|arn| !arn.is_empty()),
         role_session_name,
         oidc_token,
+        static_credentials: global.static_credentials.clone(),
     }
 }
 

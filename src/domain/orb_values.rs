@@ -49,22 +49,77 @@ pub fn is_env_name(name: &str) -> bool {
 }
 
 /// The aws orbs before v7 took the *name* of an environment variable for the region and the
-/// account (`region: AWS_DEFAULT_REGION`, as in the seed's config). A value that is an
-/// upper-case variable name that is set is read through; region names and account ids never
-/// look like one.
+/// account (`region: AWS_DEFAULT_REGION`, as in the seed's config): an upper-case variable
+/// name. Region names and account ids never look like one.
+pub fn is_upper_env_name(value: &str) -> bool {
+    is_env_name(value)
+        && value
+            .chars()
+            .all(|c| c == '_' || c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+/// A value that is an upper-case variable name that is set is read through.
 pub fn read_through_env_name(
     value: &str,
     environment: impl Fn(&str) -> Option<String>,
 ) -> Option<String> {
-    let looks_like_name = is_env_name(value)
-        && value
-            .chars()
-            .all(|c| c == '_' || c.is_ascii_uppercase() || c.is_ascii_digit());
-    if looks_like_name {
+    if is_upper_env_name(value) {
         environment(value)
     } else {
         None
     }
+}
+
+/// The variable an orb parameter names: `NAME` (the aws orbs' `env_var_name` parameters, 1.x
+/// on) or `$NAME` / `${NAME}` (the same variable written as a value, in their 0.0.x). `None`
+/// for anything else, which is refused rather than guessed at.
+pub fn named_variable(value: &str) -> Option<&str> {
+    let value = value.trim();
+    let name = match value.strip_prefix('$') {
+        Some(rest) => rest
+            .strip_prefix('{')
+            .and_then(|braced| braced.strip_suffix('}'))
+            .unwrap_or(rest),
+        None => value,
+    };
+    is_env_name(name).then_some(name)
+}
+
+/// A registry host as the aws-ecr orb's `account-url` gives it (`ACCOUNT.dkr.ecr.REGION.DOMAIN`,
+/// maybe with `https://` before it and a `/` after).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryHost {
+    Ecr {
+        account: String,
+        region: String,
+        domain: String,
+    },
+    Other(String),
+}
+
+pub fn registry_host(url: &str) -> RegistryHost {
+    let host = url.trim();
+    let host = host
+        .strip_prefix("https://")
+        .or_else(|| host.strip_prefix("http://"))
+        .unwrap_or(host)
+        .trim_end_matches('/');
+    let parts: Vec<&str> = host.splitn(5, '.').collect();
+    if let [account, "dkr", "ecr", region, domain] = parts.as_slice() {
+        let is_account = account.len() == 12 && account.chars().all(|c| c.is_ascii_digit());
+        let is_region = !region.is_empty()
+            && region
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if is_account && is_region && domain.starts_with("amazonaws.com") {
+            return RegistryHost::Ecr {
+                account: account.to_string(),
+                region: region.to_string(),
+                domain: domain.to_string(),
+            };
+        }
+    }
+    RegistryHost::Other(host.to_string())
 }
 
 /// Parses a boolean as CircleCI places it in a step's environment: `1`/`0` when the variable's
@@ -367,6 +422,51 @@ mod tests {
         assert_eq!(expand_env("${not a name}", env), "${not a name}");
         assert_eq!(expand_env("$(whoami)", env), "$(whoami)");
         assert_eq!(expand_env("${UNCLOSED", env), "${UNCLOSED");
+    }
+
+    #[test]
+    fn named_variables_are_bare_names_or_dollar_references() {
+        assert_eq!(named_variable("PROD_KEY"), Some("PROD_KEY"));
+        assert_eq!(
+            named_variable("$AWS_ACCESS_KEY_ID"),
+            Some("AWS_ACCESS_KEY_ID")
+        );
+        assert_eq!(
+            named_variable("${AWS_ACCESS_KEY_ID}"),
+            Some("AWS_ACCESS_KEY_ID")
+        );
+        assert_eq!(named_variable(" prod_key "), Some("prod_key"));
+        assert_eq!(named_variable("AKIA/EXAMPLE+"), None);
+        assert_eq!(named_variable("${A"), None);
+        assert_eq!(named_variable(""), None);
+    }
+
+    #[test]
+    fn account_urls_name_ecr_or_other_registries() {
+        assert_eq!(
+            registry_host("https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/"),
+            RegistryHost::Ecr {
+                account: "123456789012".into(),
+                region: "eu-west-1".into(),
+                domain: "amazonaws.com".into()
+            }
+        );
+        assert_eq!(
+            registry_host("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"),
+            RegistryHost::Ecr {
+                account: "123456789012".into(),
+                region: "cn-north-1".into(),
+                domain: "amazonaws.com.cn".into()
+            }
+        );
+        assert_eq!(
+            registry_host("127.0.0.1:5000"),
+            RegistryHost::Other("127.0.0.1:5000".into())
+        );
+        assert_eq!(
+            registry_host("12345.dkr.ecr.eu-west-1.amazonaws.com"),
+            RegistryHost::Other("12345.dkr.ecr.eu-west-1.amazonaws.com".into())
+        );
     }
 
     #[test]

@@ -1047,15 +1047,21 @@ fn the_verify_revision_is_deployed_step_waits_for_the_exported_revision_on_the_e
 /// The environment CircleCI gives the deployer step of `job` invoked with `params`: its `when`
 /// steps evaluated (a refusal comes back as `REFUSAL`), its command's arguments filled in.
 fn job_step_env(job: &str, params: &[(&str, &str)]) -> BTreeMap<String, String> {
+    expanded_env("--job", job, params)
+}
+
+/// `scripts/orb.py env FLAG NAME PARAMS...`: `--job` for a job, `--steps` for a command whose
+/// steps run another.
+fn expanded_env(flag: &str, name: &str, params: &[(&str, &str)]) -> BTreeMap<String, String> {
     let output = Command::new("python3")
         .arg(root().join("scripts/orb.py"))
-        .args(["env", "--job", job])
+        .args(["env", flag, name])
         .args(params.iter().map(|(k, v)| format!("{k}={v}")))
         .output()
         .expect("python3 runs scripts/orb.py");
     assert!(
         output.status.success(),
-        "scripts/orb.py env --job failed: {}",
+        "scripts/orb.py env {flag} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()
@@ -1118,10 +1124,6 @@ fn the_seeds_deploy_service_update_runs_through_the_generated_alias_on_moto() {
             "give one of cluster, cluster-name",
         ),
         (
-            ("aws-access-key-id", "PROD_AWS_ACCESS_KEY_ID"),
-            "names a variable other than AWS_ACCESS_KEY_ID",
-        ),
-        (
             ("session-duration", "900"),
             "session-duration other than 3600",
         ),
@@ -1131,9 +1133,6 @@ fn the_seeds_deploy_service_update_runs_through_the_generated_alias_on_moto() {
         let env = job_step_env("deploy-service-update", &params);
         assert!(env["REFUSAL"].contains(named), "{extra:?}: {env:?}");
     }
-    let mut params = seed.to_vec();
-    params.push(("aws-access-key-id", "$AWS_ACCESS_KEY_ID"));
-    assert!(!job_step_env("deploy-service-update", &params).contains_key("REFUSAL"));
     let without_cluster: Vec<_> = seed
         .iter()
         .filter(|(k, _)| *k != "cluster-name")
@@ -1556,4 +1555,461 @@ fn the_continue_step_resumes_the_deployment_an_update_service_step_left_paused()
         exported["DEPLOYER_SERVICE_DEPLOYMENT_ARN"]
     );
     assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
+}
+
+/// `aws-access-key-id` / `aws-secret-access-key` name the variables holding the keys (aws-ecs
+/// 2.x-3.x, aws-ecr 1.x-8.x): with the standard variables gone, the step authenticates with
+/// the named ones, and neither value reaches the output. A name that is not set fails before
+/// anything changes.
+#[test]
+fn credentials_come_from_the_variables_the_old_parameters_name_on_moto() {
+    let stack = stack();
+    let api = Api::moto(&stack);
+    let dir = tempfile::tempdir().unwrap();
+    let family = unique_repo("tutorial-site-task");
+    let cluster = unique_repo("tutorial-site-cluster");
+    let service = unique_repo("tutorial-site-service");
+    let first = api.register_seed(&family);
+    api.create_cluster_and_service(&cluster, &service, &first);
+    let key_id = "AKIAPRODKEYEXAMPLE01";
+    let secret = "prod/secret+Key0123456789EXAMPLEKEY";
+    let step = |params: &[(&str, &str)]| {
+        let mut all = vec![
+            ("aws-region", "AWS_DEFAULT_REGION"),
+            ("family", family.as_str()),
+            ("service-name", service.as_str()),
+            ("cluster-name", cluster.as_str()),
+            (
+                "container-image-name-updates",
+                "container=tutorial-site-app,tag=v2",
+            ),
+        ];
+        all.extend_from_slice(params);
+        let env = job_step_env("deploy-service-update", &all);
+        run(Command::new("bash")
+            .arg(root().join("orb/src/scripts/run.sh"))
+            .current_dir(dir.path())
+            .env("DEPLOYER_BIN", env!("CARGO_BIN_EXE_deployer"))
+            .env("HOME", dir.path())
+            .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.path().join("no-credentials"),
+            )
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .env_remove("DEPLOYER_ROLE_ARN")
+            .env_remove("RUST_LOG")
+            .envs(&env)
+            .env("PROD_KEY_ID", key_id)
+            .env("PROD_SECRET", secret)
+            .env("AWS_ENDPOINT_URL", &stack.moto))
+    };
+
+    // Without the standard variables and with the default names, there is nothing to use.
+    step(&[])
+        .assert_code(3)
+        .assert_stderr_contains("no AWS credentials");
+    // A name that is not set: refused, naming the parameter and the variable.
+    step(&[
+        ("aws-access-key-id", "UNSET_KEY_ID"),
+        ("aws-secret-access-key", "PROD_SECRET"),
+    ])
+    .assert_code(2)
+    .assert_stderr_contains("aws_access_key_id names the variable UNSET_KEY_ID");
+    assert_eq!(api.revisions(&family).len(), 1, "nothing registered");
+
+    let result = step(&[
+        ("aws-access-key-id", "PROD_KEY_ID"),
+        ("aws-secret-access-key", "$PROD_SECRET"),
+    ]);
+    result.assert_code(0);
+    for value in [key_id, secret] {
+        assert!(
+            !result.stdout.contains(value) && !result.stderr.contains(value),
+            "{value} printed"
+        );
+    }
+    let revisions = api.revisions(&family);
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(
+        api.service_task_definition(&cluster, &service),
+        revisions[1]
+    );
+}
+
+/// Runs `job`'s deployer step as CircleCI would: its `when` steps evaluated, then run.sh with
+/// the step's environment on top of the job's.
+fn run_job_step(dir: &Path, job: &str, params: &[(&str, &str)], job_env: &[(&str, &str)]) -> Run {
+    run_expanded(dir, job_step_env(job, params), job, job_env)
+}
+
+/// Runs an alias command (one whose steps run one of ours) in a job of the user's, as CircleCI
+/// would.
+fn run_command_alias(
+    dir: &Path,
+    command: &str,
+    params: &[(&str, &str)],
+    job_env: &[(&str, &str)],
+) -> Run {
+    run_expanded(
+        dir,
+        expanded_env("--steps", command, params),
+        command,
+        job_env,
+    )
+}
+
+fn run_expanded(
+    dir: &Path,
+    env: BTreeMap<String, String>,
+    job: &str,
+    job_env: &[(&str, &str)],
+) -> Run {
+    assert!(!env.contains_key("REFUSAL"), "{job} refused: {env:?}");
+    run(Command::new("bash")
+        .arg(root().join("orb/src/scripts/run.sh"))
+        .current_dir(dir)
+        .env("DEPLOYER_BIN", env!("CARGO_BIN_EXE_deployer"))
+        .env_remove("DEPLOYER_ROLE_ARN")
+        .env_remove("RUST_LOG")
+        .envs(&env)
+        .envs(job_env.iter().copied()))
+}
+
+/// The seed's aws-ecr step (aws-ecr 6.15.3's `build-and-push-image`, `region` a variable name)
+/// unchanged but for the `orbs:` line: the generated alias builds with `path` as the context, as
+/// before aws-ecr 8.2, and pushes.
+#[test]
+fn the_seeds_build_and_push_image_runs_through_the_generated_alias() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let dir = tempfile::tempdir().unwrap();
+    let site = tutorial_site();
+    let site = site.to_str().unwrap();
+    let result = run_job_step(
+        dir.path(),
+        "build-and-push-image",
+        &[
+            ("repo", &repo),
+            ("region", "AWS_DEFAULT_REGION"),
+            ("tag", "latest"),
+            ("create-repo", "true"),
+            ("path", site),
+        ],
+        &[("AWS_ENDPOINT_URL", &stack.emulator)],
+    );
+    result.assert_code(0).assert_stderr_contains(&format!(
+        "deployer push --region eu-west-1 --repo {repo} --tag latest --create-repo"
+    ));
+    result.assert_stderr_contains(&format!("--build-path {site} --path {site}"));
+    let image = result.stdout.lines().next().unwrap();
+    assert!(
+        image.starts_with(&format!("{}/{repo}@sha256:", stack.registry)),
+        "{image}"
+    );
+}
+
+/// aws-ecr 0.0.x-5.x named the job `build_and_push_image`, as 9.x does, with kebab-case
+/// parameters: our job takes both. `account-url` names the registry host through a variable,
+/// the keys come from the variables the credential parameters name; giving both spellings of
+/// one parameter, or what deployer cannot honour, fails before any step.
+#[test]
+fn the_old_build_and_push_image_names_run_through_our_job() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let dir = tempfile::tempdir().unwrap();
+    let site = tutorial_site();
+    let site = site.to_str().unwrap();
+    let old = [
+        ("repo", repo.as_str()),
+        ("account-url", "MY_ECR_URL"),
+        ("aws-access-key-id", "MY_KEY_ID"),
+        ("aws-secret-access-key", "MY_SECRET"),
+        ("create-repo", "true"),
+        ("extra-build-args", "--build-arg VERSION=v5"),
+        ("path", site),
+        ("build_path", site),
+    ];
+    let secret = "my/secret+KEY0123456789";
+    let result = run_job_step(
+        dir.path(),
+        "build_and_push_image",
+        &old,
+        &[
+            ("AWS_ENDPOINT_URL", &stack.emulator),
+            (
+                "MY_ECR_URL",
+                "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            ),
+            ("MY_KEY_ID", "AKIAMYKEYEXAMPLE0001"),
+            ("MY_SECRET", secret),
+            ("AWS_ACCESS_KEY_ID", ""),
+            ("AWS_SECRET_ACCESS_KEY", ""),
+        ],
+    );
+    result.assert_code(0).assert_stderr_contains(&format!(
+        "deployer push --region eu-west-1 --registry-id 123456789012 --repo {repo} --tag latest --create-repo"
+    ));
+    result.assert_stderr_contains("--build-arg VERSION=…");
+    assert!(!result.stderr.contains(secret) && !result.stdout.contains(secret));
+    assert!(result
+        .stdout
+        .starts_with(&format!("{}/{repo}@sha256:", stack.registry)));
+
+    for (extra, named) in [
+        (
+            ("create_repo", "true"),
+            "give one of create-repo, create_repo",
+        ),
+        (
+            ("extra_build_args", "--no-cache"),
+            "give one of extra-build-args, extra_build_args",
+        ),
+        (("profile_name", "ci"), "__none__"),
+    ] {
+        let mut params = old.to_vec();
+        params.push(extra);
+        let env = job_step_env("build_and_push_image", &params);
+        if named == "__none__" {
+            assert!(!env.contains_key("REFUSAL"), "{extra:?}: {env:?}");
+        } else {
+            assert!(env["REFUSAL"].contains(named), "{extra:?}: {env:?}");
+        }
+    }
+    let mut params = old.to_vec();
+    params.extend([("profile-name", "ci"), ("profile_name", "prod")]);
+    assert!(job_step_env("build_and_push_image", &params)["REFUSAL"]
+        .contains("give one of profile-name, profile_name"));
+    // The kebab spelling alone reaches the step.
+    let mut params = old.to_vec();
+    params.push(("profile-name", "ci"));
+    assert_eq!(
+        job_step_env("build_and_push_image", &params)["PARAM_PROFILE_NAME"],
+        "ci"
+    );
+    let refused = job_step_env(
+        "build-and-push-image",
+        &[
+            ("repo", "r"),
+            ("role-arn", "arn:aws:iam::123456789012:role/ci"),
+        ],
+    );
+    assert!(refused["REFUSAL"].contains("set assume-web-identity: true"));
+    let accepted = job_step_env(
+        "build-and-push-image",
+        &[
+            ("repo", "r"),
+            ("role-arn", "arn:aws:iam::123456789012:role/ci"),
+            ("assume-web-identity", "true"),
+        ],
+    );
+    assert_eq!(
+        accepted["PARAM_ROLE_ARN"],
+        "arn:aws:iam::123456789012:role/ci"
+    );
+}
+
+/// docker-login (aws-ecr 6.15-8.x): the Docker CLI logs in with the user and password the
+/// named variables hold, the password through stdin only; unset variables fail the step.
+#[test]
+fn the_docker_hub_login_step_reads_the_named_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("docker");
+    std::fs::write(
+        &fake,
+        "#!/usr/bin/env bash\necho \"args: $*\" > \"$(dirname \"$0\")/called\"\necho \"stdin: $(cat)\" >> \"$(dirname \"$0\")/called\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let login = |vars: &[(&str, &str)]| {
+        run(Command::new("bash")
+            .arg(root().join("orb/src/scripts/docker_login.sh"))
+            .env("DOCKER_BIN", &fake)
+            .env("USERNAME_VARIABLE", "HUB_USER")
+            .env("PASSWORD_VARIABLE", "HUB_PASSWORD")
+            .env_remove("HUB_USER")
+            .env_remove("HUB_PASSWORD")
+            .envs(vars.iter().copied()))
+    };
+    login(&[("HUB_USER", "deployer")])
+        .assert_code(1)
+        .assert_stderr_contains("HUB_USER or HUB_PASSWORD is empty");
+    assert!(!dir.path().join("called").exists());
+    login(&[("HUB_USER", "deployer"), ("HUB_PASSWORD", "hub-secret")]).assert_code(0);
+    let called = std::fs::read_to_string(dir.path().join("called")).unwrap();
+    assert_eq!(
+        called,
+        "args: login --username deployer --password-stdin\nstdin: hub-secret\n"
+    );
+}
+
+/// Every job, command, executor and parameter name of every aws-ecr and aws-ecs version in
+/// orb/versions is accepted by the packed orb, expanded as CircleCI expands it; without the
+/// generated aliases, the old names are what fails.
+#[test]
+fn every_name_of_every_aws_orb_version_is_accepted_by_the_packed_orb() {
+    let accepts = |extra: &[&str]| {
+        run(Command::new("python3")
+            .arg(root().join("scripts/orb.py"))
+            .arg("accepts")
+            .args(extra))
+    };
+    accepts(&[])
+        .assert_code(0)
+        .assert_stderr_contains("accepts: ok (")
+        .assert_stderr_contains("not yet: aws-ecs commands/install-ecs-cli (retired");
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("aliases.yml");
+    std::fs::write(&empty, "{}\n").unwrap();
+    accepts(&["--aliases", empty.to_str().unwrap()])
+        .assert_code(1)
+        .assert_stderr_contains("aws-ecr 6.15.3 jobs/build-and-push-image: our orb has no such job")
+        .assert_stderr_contains(
+            "aws-ecs 3.2.0 commands/update-service: our orb has no such command",
+        )
+        .assert_stderr_contains(
+            "aws-ecr 1.x-5.x jobs/build_and_push_image: parameter account-url is not declared",
+        )
+        .assert_stderr_contains("aws-ecr 9.8.1 executors/default: our orb has no such executor");
+}
+
+/// aws-ecr 9.x's job, snake_case names as they are: builds and pushes on the local stack.
+#[test]
+fn an_aws_ecr_9_build_and_push_image_job_runs_as_it_is() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let dir = tempfile::tempdir().unwrap();
+    let site = tutorial_site();
+    let site = site.to_str().unwrap();
+    let result = run_job_step(
+        dir.path(),
+        "build_and_push_image",
+        &[
+            ("repo", &repo),
+            ("create_repo", "true"),
+            ("tag", "latest,v9"),
+            ("path", site),
+            ("build_path", site),
+            ("extra_build_args", "--build-arg VERSION=v9"),
+        ],
+        &[("AWS_ENDPOINT_URL", &stack.emulator)],
+    );
+    result.assert_code(0).assert_stderr_contains(&format!(
+        "deployer push --region eu-west-1 --registry-id 123456789012 --repo {repo} --tag latest,v9 --create-repo"
+    ));
+    assert!(result
+        .stdout
+        .starts_with(&format!("{}/{repo}@sha256:", stack.registry)));
+}
+
+/// aws-ecs 4.x+'s job and 0.0.x-3.x's update-service command in a job of the user's, each as
+/// written for its orb version: both roll the service on moto.
+#[test]
+fn aws_ecs_snake_jobs_and_kebab_commands_roll_the_service_on_moto() {
+    let stack = stack();
+    let api = Api::moto(&stack);
+    let dir = tempfile::tempdir().unwrap();
+    let family = unique_repo("tutorial-site-task");
+    let cluster = unique_repo("tutorial-site-cluster");
+    let service = unique_repo("tutorial-site-service");
+    let first = api.register_seed(&family);
+    api.create_cluster_and_service(&cluster, &service, &first);
+    let job_env = [("AWS_ENDPOINT_URL", stack.moto.as_str())];
+
+    let result = run_job_step(
+        dir.path(),
+        "deploy_service_update",
+        &[
+            ("family", &family),
+            ("cluster", &cluster),
+            ("service_name", &service),
+            (
+                "container_image_name_updates",
+                "container=tutorial-site-app,tag=v3",
+            ),
+        ],
+        &job_env,
+    );
+    result.assert_code(0);
+    let revisions = api.revisions(&family);
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(
+        api.service_task_definition(&cluster, &service),
+        revisions[1]
+    );
+
+    let result = run_command_alias(
+        dir.path(),
+        "update-service",
+        &[
+            ("family", &family),
+            ("cluster-name", &cluster),
+            ("service-name", &service),
+            (
+                "container-image-name-updates",
+                "container=tutorial-site-app,tag=v2",
+            ),
+        ],
+        &job_env,
+    );
+    result.assert_code(0).assert_stderr_contains(&format!(
+        "--family {family} --cluster {cluster} --service {service}"
+    ));
+    let revisions = api.revisions(&family);
+    assert_eq!(revisions.len(), 3);
+    assert_eq!(
+        api.service_task_definition(&cluster, &service),
+        revisions[2]
+    );
+    assert!(expanded_env(
+        "--steps",
+        "update-service",
+        &[
+            ("family", &family),
+            ("cluster-name", &cluster),
+            ("cluster", &cluster)
+        ]
+    )["REFUSAL"]
+        .contains("give one of cluster, cluster-name"));
+}
+
+/// aws-ecr 0.0.x-8.x's `ecr-login` command in a job of the user's: logs the Docker CLI in as
+/// `docker login` did (the token in the Docker config, no credential helper), with the keys the
+/// variables its parameters name.
+#[test]
+fn the_old_ecr_login_command_logs_docker_in_with_the_named_keys() {
+    let stack = stack();
+    let dir = tempfile::tempdir().unwrap();
+    let docker_config = dir.path().join("docker");
+    let secret = "ecr/login+SECRET0123456789";
+    let env = expanded_env(
+        "--steps",
+        "ecr-login",
+        &[
+            ("aws-access-key-id", "CI_KEY_ID"),
+            ("aws-secret-access-key", "CI_SECRET"),
+        ],
+    );
+    let result = run(Command::new("bash")
+        .arg(root().join("orb/src/scripts/run.sh"))
+        .current_dir(dir.path())
+        .env("DEPLOYER_BIN", env!("CARGO_BIN_EXE_deployer"))
+        .env_remove("DEPLOYER_ROLE_ARN")
+        .env_remove("RUST_LOG")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .envs(&env)
+        .env("CI_KEY_ID", "AKIACIKEYEXAMPLE0001")
+        .env("CI_SECRET", secret)
+        .env("DOCKER_CONFIG", &docker_config)
+        .env("AWS_ENDPOINT_URL", &stack.emulator));
+    result.assert_code(0);
+    assert_eq!(result.stdout.trim(), stack.registry);
+    assert!(!result.stderr.contains(secret) && !result.stderr.contains(&stack.registry_password));
+    let written = std::fs::read_to_string(docker_config.join("config.json")).unwrap();
+    assert!(!written.contains("credHelpers"), "{written}");
+    assert!(written.contains(&stack.registry), "{written}");
 }

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 if ! command -v "${DEPLOYER_BIN:-deployer}" >/dev/null 2>&1; then
-  echo "deployer is not installed: use the deployer/default executor or run deployer/install first" >&2
+  echo "deployer is not installed: use the deployer/image executor or run deployer/install first" >&2
   exit 127
 fi
 exec "${DEPLOYER_BIN:-deployer}" orb run "${DEPLOYER_ORB_STEP:?DEPLOYER_ORB_STEP names the orb step}"
