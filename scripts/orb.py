@@ -159,11 +159,13 @@ def generate_alias(section, name, rule, tables, command):
     checked = rule.get("checked") or {}
     describe = rule.get("describe") or {}
     image = rule.get("image_parameter")
+    switches = rule.get("step_switches") or {}
     renames = {p: p.replace("-", "_") for p in declared if p.replace("-", "_") in ours}
     renames.update(rule.get("renames") or {})
-    for param in set(credentials) | set(default_only) | set(no_effect) | set(checked) | {image}:
+    for param in set(credentials) | set(default_only) | set(no_effect) | set(checked) | set(switches) | {image}:
         renames.pop(param, None)
-    unmapped = set(declared) - set(renames) - set(credentials) - set(default_only) - set(no_effect) - set(checked) - {image}
+    unmapped = (set(declared) - set(renames) - set(credentials) - set(default_only) - set(no_effect)
+                - set(checked) - set(switches) - {image})
     if unmapped:
         raise SystemExit(f"orb/versions/aliases.yml: {name} does not say what {', '.join(sorted(unmapped))} becomes")
     targets = {}
@@ -178,6 +180,8 @@ def generate_alias(section, name, rule, tables, command):
         # Required only where every version had it without a default.
         required = len(seen) == len(versions) and all("default" not in p for _, p in seen)
         exclusive_param = any(param in olds for olds in exclusive.values())
+        if param in (rule.get("defaults") or {}):
+            entry["default"] = rule["defaults"][param]
         if "default" not in entry and (not required or exclusive_param):
             entry["default"] = ""
         if param in credentials:
@@ -195,6 +199,8 @@ def generate_alias(section, name, rule, tables, command):
             what = f"Checked before any step ({eras}): {checked[param]}"
         elif param == image:
             what = f"The Docker image the job runs on ({eras}); deployer is installed into it."
+        elif param in switches:
+            what = f"Runs {', '.join(map(str, switches[param]))} first ({eras})."
         else:
             what = f"Our {renames[param]} ({eras})."
             if exclusive_param:
@@ -222,6 +228,9 @@ def generate_alias(section, name, rule, tables, command):
                                       f"{param} other than {rule_default['default']}: {rule_default['feature']} is not supported yet"))
     for refusal in rule.get("refusals") or []:
         steps.append(refusal_step(name, refusal["when"], refusal["reason"]))
+    for param, before in switches.items():
+        if param in declared:
+            steps.append({"when": {"condition": f"<< parameters.{param} >>", "steps": list(before)}})
     if section == "jobs":
         steps.append({"install": {"version": "<< parameters.deployer_version >>"}})
     order = list(ours)
