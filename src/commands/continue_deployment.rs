@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::follow_deployment::Followed;
-use super::update_service::{active_service, check_drivable, check_wait_until, follow};
+use super::update_service::{check_wait_until, follow, named_service};
 use super::wait::WaitSettings;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::Ecs;
@@ -74,14 +74,7 @@ const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(600);
 pub async fn run(settings: ContinueSettings) -> Result<ContinueOutcome> {
     let config = aws::load(&settings.aws).await?;
     let ecs = Ecs::new(&config);
-    let state = active_service(
-        &ecs,
-        &settings.cluster,
-        &settings.service,
-        "check --service and --cluster",
-    )
-    .await?;
-    check_drivable(&state, &settings.service, "continue")?;
+    let state = named_service(&ecs, &settings.cluster, &settings.service, "continue").await?;
     let arn = deployment_arn(
         &ecs,
         &settings,

@@ -720,6 +720,19 @@ pub async fn existing_service(ecs: &Ecs, cluster: &str, service: &str) -> Result
     Ok(state)
 }
 
+/// The service named by `--cluster`/`--service`, which must exist, be ACTIVE and be drivable;
+/// `doing` is what was asked ("wait for", "continue").
+pub async fn named_service(
+    ecs: &Ecs,
+    cluster: &str,
+    service: &str,
+    doing: &str,
+) -> Result<ServiceState> {
+    let state = active_service(ecs, cluster, service, "check --service and --cluster").await?;
+    check_drivable(&state, service, doing)?;
+    Ok(state)
+}
+
 /// The service, which must exist (`missing_hint` says what to do when it does not) and be ACTIVE.
 pub async fn active_service(
     ecs: &Ecs,

@@ -55,6 +55,37 @@ pub struct Finished {
     pub baking: bool,
 }
 
+impl Finished {
+    fn of(
+        snapshot: ServiceSnapshot,
+        followed: &mut Followed,
+        paused_hook: Option<String>,
+        baking: bool,
+    ) -> Self {
+        Finished {
+            snapshot,
+            service_deployment: followed.last.take(),
+            paused_hook,
+            baking,
+        }
+    }
+}
+
+/// The failure of our deployment, with why recent tasks of our revision stopped.
+async fn failed(
+    ecs: &Ecs,
+    cluster: &str,
+    service: &str,
+    target: &Target,
+    why: impl std::fmt::Display,
+) -> Error {
+    let error = Error::failed(format!(
+        "the deployment of {} to {service} failed: {why}",
+        short_task_definition(&target.task_definition_arn)
+    ));
+    with_stopped_tasks(ecs, cluster, service, target, error).await
+}
+
 /// Polls until the rollout of `target` succeeds, fails, or the timeout passes.
 pub async fn wait_for_rollout(
     ecs: &Ecs,
@@ -172,41 +203,16 @@ pub async fn wait_following(
         let ours = followed.poll(ecs, &snapshot, target).await;
         match ours {
             Some(DeploymentVerdict::Failed(why)) => {
-                return Err(with_stopped_tasks(
-                    ecs,
-                    cluster,
-                    service,
-                    target,
-                    Error::failed(format!(
-                        "the deployment of {} to {service} failed: {why}",
-                        short_task_definition(&target.task_definition_arn)
-                    )),
-                )
-                .await)
+                return Err(failed(ecs, cluster, service, target, why).await)
             }
             Some(DeploymentVerdict::Paused { hook_id }) => {
-                return Ok(Finished {
-                    snapshot,
-                    service_deployment: followed.last.take(),
-                    paused_hook: Some(hook_id),
-                    baking: false,
-                })
+                return Ok(Finished::of(snapshot, &mut followed, Some(hook_id), false))
             }
             Some(DeploymentVerdict::Baking) => {
-                return Ok(Finished {
-                    snapshot,
-                    service_deployment: followed.last.take(),
-                    paused_hook: None,
-                    baking: true,
-                })
+                return Ok(Finished::of(snapshot, &mut followed, None, true))
             }
             Some(DeploymentVerdict::Succeeded) if target.wait_until != WaitUntil::Running => {
-                return Ok(Finished {
-                    snapshot,
-                    service_deployment: followed.last.take(),
-                    paused_hook: None,
-                    baking: false,
-                })
+                return Ok(Finished::of(snapshot, &mut followed, None, false))
             }
             _ => {}
         }
@@ -229,36 +235,14 @@ pub async fn wait_following(
                     .check(ecs, cluster, service, target, &snapshot, settings)
                     .await
                 {
-                    return Ok(Finished {
-                        snapshot,
-                        service_deployment: followed.last.take(),
-                        paused_hook: None,
-                        baking: false,
-                    });
+                    return Ok(Finished::of(snapshot, &mut followed, None, false));
                 }
                 last_output = Instant::now();
             }
             Verdict::Succeeded if followed_in_progress => {}
-            Verdict::Succeeded => {
-                return Ok(Finished {
-                    snapshot,
-                    service_deployment: followed.last.take(),
-                    paused_hook: None,
-                    baking: false,
-                })
-            }
+            Verdict::Succeeded => return Ok(Finished::of(snapshot, &mut followed, None, false)),
             Verdict::Failed(failure) => {
-                return Err(with_stopped_tasks(
-                    ecs,
-                    cluster,
-                    service,
-                    target,
-                    Error::failed(format!(
-                        "the deployment of {} to {service} failed: {failure}",
-                        short_task_definition(&target.task_definition_arn)
-                    )),
-                )
-                .await)
+                return Err(failed(ecs, cluster, service, target, failure).await)
             }
             Verdict::NotListedYet => {
                 if missing_since.is_none() {

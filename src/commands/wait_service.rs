@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::follow_deployment::Followed;
-use super::update_service::{active_service, check_drivable, check_wait_until, follow};
+use super::update_service::{check_wait_until, follow, named_service};
 use super::wait::WaitSettings;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::Ecs;
@@ -64,14 +64,7 @@ impl WaitOutcome {
 pub async fn run(settings: WaitServiceSettings) -> Result<WaitOutcome> {
     let config = aws::load(&settings.aws).await?;
     let ecs = Ecs::new(&config);
-    let state = active_service(
-        &ecs,
-        &settings.cluster,
-        &settings.service,
-        "check --service and --cluster",
-    )
-    .await?;
-    check_drivable(&state, &settings.service, "wait for")?;
+    let state = named_service(&ecs, &settings.cluster, &settings.service, "wait for").await?;
     let wanted = match &settings.task_definition {
         Some(named) => revision_arn(&ecs, named).await?,
         None => state.snapshot.task_definition.clone(),

@@ -136,7 +136,23 @@ pub fn run(command: &mut Command) -> Run {
 /// CI machine's empty build cache.
 pub fn prune_build_cache() {
     let _alone = BUILD_CACHE.write().unwrap_or_else(PoisonError::into_inner);
-    docker(&["builder", "prune", "-af"]);
+    // The engine releases a finished build's leases in the background: a prune that meets one
+    // being released fails with `lease "…": not found`, and the next one does not.
+    for attempt in 1..=5 {
+        let output = Command::new("docker")
+            .args(["builder", "prune", "-af"])
+            .output()
+            .expect("the docker CLI runs");
+        if output.status.success() {
+            return;
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            attempt < 5 && stderr.contains("lease"),
+            "docker builder prune -af: {stderr}"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
 }
 
 /// What a later CircleCI step's programs see after `--export-env FILE`: bash sources the file
