@@ -365,16 +365,6 @@ impl DeploymentLog {
     /// Lines for what changed since the last answer; `now` is seconds on the caller's clock.
     pub fn observe(&mut self, deployment: &ServiceDeployment, now: f64) -> Vec<String> {
         let mut lines = Vec::new();
-        if self.status.as_deref() != Some(deployment.status.as_str()) {
-            if self.status.is_some() || deployment.status != "IN_PROGRESS" {
-                lines.push(format!(
-                    "service deployment {} is {}",
-                    deployment.id(),
-                    deployment.status
-                ));
-            }
-            self.status = Some(deployment.status.clone());
-        }
         if deployment.lifecycle_stage != self.stage {
             if let Some(stage) = &deployment.lifecycle_stage {
                 let mut line = format!("stage {stage}");
@@ -391,6 +381,16 @@ impl DeploymentLog {
                 lines.push(line);
             }
             self.stage = deployment.lifecycle_stage.clone();
+        }
+        if self.status.as_deref() != Some(deployment.status.as_str()) {
+            if self.status.is_some() || deployment.status != "IN_PROGRESS" {
+                lines.push(format!(
+                    "service deployment {} is {}",
+                    deployment.id(),
+                    deployment.status
+                ));
+            }
+            self.status = Some(deployment.status.clone());
         }
         if let Some(test) = deployment.test_weight() {
             let rounded = test.round() as i64;
