@@ -1,0 +1,327 @@
+//! Services with the CODE_DEPLOY deployment controller, deployed through CodeDeploy as the
+//! aws-ecs orb does. Against moto (which keeps CodeDeploy applications, deployment groups and
+//! deployments, but never runs one, and has no ListDeploymentTargets or StopDeployment): the
+//! plan's refusals and the CreateDeployment request. The deployments themselves run on the
+//! emulator (`emulator_*` tests below).
+use serde_json::{json, Value};
+
+use crate::support::{deployer, exported_to_later_steps, moto_call, run, stack, unique_repo, Api};
+
+struct Seed {
+    api: Api,
+    family: String,
+    cluster: String,
+    service: String,
+    application: String,
+    group: String,
+    first_arn: String,
+}
+
+fn codedeploy(target: &str, body: Value) -> (u16, Value) {
+    moto_call(
+        &stack(),
+        "codedeploy",
+        Some(&format!("CodeDeploy_20141006.{target}")),
+        "POST",
+        "/",
+        &body,
+    )
+}
+
+/// A CODE_DEPLOY service behind a load balancer, its CodeDeploy application and a deployment
+/// group deploying it, all in moto.
+fn seed() -> Seed {
+    let stack = stack();
+    let api = Api::moto(&stack);
+    let family = unique_repo("cd-site-task");
+    let cluster = unique_repo("cd-site-cluster");
+    let service = unique_repo("cd-site-service");
+    let application = unique_repo("cd-site-app");
+    let group = unique_repo("cd-site-group");
+    let first_arn = api.register_seed(&family);
+    api.block_on(api.ecs.create_cluster().cluster_name(&cluster).send())
+        .unwrap();
+    let (status, answer) = moto_call(
+        &stack,
+        "ecs",
+        Some("AmazonEC2ContainerServiceV20141113.CreateService"),
+        "POST",
+        "/",
+        &json!({
+            "cluster": cluster, "serviceName": service, "taskDefinition": first_arn,
+            "desiredCount": 1, "launchType": "FARGATE",
+            "deploymentController": {"type": "CODE_DEPLOY"},
+            "loadBalancers": [{"targetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/cd-blue/0123456789abcdef", "containerName": "tutorial-site-app", "containerPort": 3000}]
+        }),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = codedeploy(
+        "CreateApplication",
+        json!({"applicationName": application, "computePlatform": "ECS"}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = codedeploy(
+        "CreateDeploymentGroup",
+        json!({
+            "applicationName": application, "deploymentGroupName": group,
+            "serviceRoleArn": "arn:aws:iam::123456789012:role/CodeDeployECS",
+            "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+            "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+            "ecsServices": [{"serviceName": service, "clusterName": cluster}],
+        }),
+    );
+    assert_eq!(status, 200, "{answer}");
+    Seed {
+        api,
+        family,
+        cluster,
+        service,
+        application,
+        group,
+        first_arn,
+    }
+}
+
+fn update_service(seed: &Seed) -> std::process::Command {
+    let mut command = deployer(std::path::Path::new("/"));
+    command.args([
+        "update-service",
+        "--family",
+        &seed.family,
+        "--cluster",
+        &seed.cluster,
+        "--service",
+        &seed.service,
+        "--container-image-name-updates",
+        "container=tutorial-site-app,tag=v2",
+    ]);
+    command
+}
+
+/// Nothing registered, the service untouched, no deployment in the application.
+fn assert_nothing_changed(seed: &Seed) {
+    assert_eq!(
+        seed.api.revisions(&seed.family),
+        vec![seed.first_arn.clone()]
+    );
+    assert_eq!(
+        seed.api
+            .service_task_definition(&seed.cluster, &seed.service),
+        seed.first_arn
+    );
+    let (_, listed) = codedeploy(
+        "ListDeployments",
+        json!({"applicationName": seed.application, "deploymentGroupName": seed.group}),
+    );
+    assert_eq!(listed["deployments"], json!([]), "{listed}");
+}
+
+#[test]
+fn a_code_deploy_service_without_its_application_and_group_is_refused_naming_them() {
+    let seed = seed();
+    let result = run(update_service(&seed).arg("--no-wait"));
+    result
+        .assert_code(2)
+        .assert_stderr_contains("CODE_DEPLOY")
+        .assert_stderr_contains("--codedeploy-application and --codedeploy-deployment-group");
+    let only_group = run(update_service(&seed).args([
+        "--no-wait",
+        "--codedeploy-application",
+        &seed.application,
+    ]));
+    only_group
+        .assert_code(2)
+        .assert_stderr_contains("needs --codedeploy-deployment-group");
+    assert_nothing_changed(&seed);
+}
+
+#[test]
+fn a_deployment_group_of_another_service_or_none_at_all_is_refused_before_anything_is_registered() {
+    let seed = seed();
+    let other = unique_repo("cd-other-group");
+    let (status, answer) = codedeploy(
+        "CreateDeploymentGroup",
+        json!({
+            "applicationName": seed.application, "deploymentGroupName": other,
+            "serviceRoleArn": "arn:aws:iam::123456789012:role/CodeDeployECS",
+            "ecsServices": [{"serviceName": "another-service", "clusterName": seed.cluster}],
+        }),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let wrong = run(update_service(&seed).args([
+        "--no-wait",
+        "--codedeploy-application",
+        &seed.application,
+        "--codedeploy-deployment-group",
+        &other,
+    ]));
+    wrong
+        .assert_code(2)
+        .assert_stderr_contains("cannot deploy service")
+        .assert_stderr_contains("another-service");
+    let missing = run(update_service(&seed).args([
+        "--no-wait",
+        "--codedeploy-application",
+        &seed.application,
+        "--codedeploy-deployment-group",
+        "no-such-group",
+    ]));
+    missing
+        .assert_code(2)
+        .assert_stderr_contains("deployment group no-such-group")
+        .assert_stderr_contains("does not exist");
+    let no_application = run(update_service(&seed).args([
+        "--no-wait",
+        "--codedeploy-application",
+        "no-such-application",
+        "--codedeploy-deployment-group",
+        &seed.group,
+    ]));
+    no_application
+        .assert_code(2)
+        .assert_stderr_contains("CodeDeploy application no-such-application does not exist");
+    let wrong_port = run(update_service(&seed).args([
+        "--no-wait",
+        "--codedeploy-application",
+        &seed.application,
+        "--codedeploy-deployment-group",
+        &seed.group,
+        "--codedeploy-container-port",
+        "8080",
+    ]));
+    wrong_port
+        .assert_code(2)
+        .assert_stderr_contains("no container port 8080");
+    let strategy = run(update_service(&seed).args([
+        "--no-wait",
+        "--codedeploy-application",
+        &seed.application,
+        "--codedeploy-deployment-group",
+        &seed.group,
+        "--strategy",
+        "canary",
+    ]));
+    strategy
+        .assert_code(2)
+        .assert_stderr_contains("CodeDeploy deploys it: --strategy");
+    assert_nothing_changed(&seed);
+}
+
+#[test]
+fn codedeploy_flags_on_a_service_ecs_deploys_are_refused() {
+    let stack = stack();
+    let api = Api::moto(&stack);
+    let family = unique_repo("cd-ecs-task");
+    let cluster = unique_repo("cd-ecs-cluster");
+    let service = unique_repo("cd-ecs-service");
+    let first = api.register_seed(&family);
+    api.create_cluster_and_service(&cluster, &service, &first);
+    let result = run(deployer(std::path::Path::new("/")).args([
+        "update-service",
+        "--family",
+        &family,
+        "--cluster",
+        &cluster,
+        "--service",
+        &service,
+        "--no-wait",
+        "--codedeploy-application",
+        "app",
+        "--codedeploy-deployment-group",
+        "group",
+    ]));
+    result
+        .assert_code(2)
+        .assert_stderr_contains("uses the ECS controller");
+    assert_eq!(api.revisions(&family), vec![first]);
+}
+
+#[test]
+fn the_dry_run_prints_the_appspec_and_changes_nothing() {
+    let seed = seed();
+    let result = run(update_service(&seed).args([
+        "--dry-run",
+        "--output",
+        "json",
+        "--codedeploy-application",
+        &seed.application,
+        "--codedeploy-deployment-group",
+        &seed.group,
+    ]));
+    result.assert_code(0);
+    let outcome: Value = serde_json::from_str(&result.stdout).unwrap();
+    let properties = &outcome["codedeploy_appspec"]["Resources"][0]["TargetService"]["Properties"];
+    assert_eq!(
+        properties["TaskDefinition"],
+        json!(format!("{}:2", seed.first_arn.rsplit_once(':').unwrap().0))
+    );
+    assert_eq!(
+        properties["LoadBalancerInfo"],
+        json!({"ContainerName": "tutorial-site-app", "ContainerPort": 3000})
+    );
+    assert!(result.stderr.contains("AppSpec"), "{}", result.stderr);
+    assert_nothing_changed(&seed);
+}
+
+#[test]
+fn no_wait_registers_the_revision_and_creates_the_deployment_with_the_orbs_appspec() {
+    let seed = seed();
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("bash_env");
+    let result = run(update_service(&seed)
+        .args([
+            "--no-wait",
+            "--codedeploy-application",
+            &seed.application,
+            "--codedeploy-deployment-group",
+            &seed.group,
+            "--codedeploy-deployment-config",
+            "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+            "--codedeploy-capacity-provider",
+            "FARGATE_SPOT,1,2",
+            "--export-env",
+        ])
+        .arg(&env_file));
+    result.assert_code(0);
+    let lines: Vec<&str> = result.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", result.stdout);
+    let new_arn = lines[0];
+    let deployment_id = lines[1];
+    assert!(
+        new_arn.ends_with(&format!("{}:2", seed.family)),
+        "{new_arn}"
+    );
+    // moto has the deployment deployer created, with what deployer sent.
+    let (status, answer) = codedeploy("GetDeployment", json!({"deploymentId": deployment_id}));
+    assert_eq!(status, 200, "{answer}");
+    let info = &answer["deploymentInfo"];
+    assert_eq!(info["applicationName"], json!(seed.application));
+    assert_eq!(info["deploymentGroupName"], json!(seed.group));
+    assert_eq!(
+        info["deploymentConfigName"],
+        "CodeDeployDefault.ECSLinear10PercentEvery1Minutes"
+    );
+    let revision = &info["revision"];
+    assert_eq!(revision["revisionType"], "AppSpecContent", "{revision}");
+    let content: Value =
+        serde_json::from_str(revision["appSpecContent"]["content"].as_str().unwrap()).unwrap();
+    let properties = &content["Resources"][0]["TargetService"]["Properties"];
+    assert_eq!(
+        content["Resources"][0]["TargetService"]["Type"],
+        "AWS::ECS::Service"
+    );
+    assert_eq!(properties["TaskDefinition"], json!(new_arn));
+    assert_eq!(
+        properties["CapacityProviderStrategy"],
+        json!([{"CapacityProvider": "FARGATE_SPOT", "Base": 1, "Weight": 2}])
+    );
+    // CodeDeploy, not update-service, moves the service: it still runs the first revision.
+    assert_eq!(
+        seed.api
+            .service_task_definition(&seed.cluster, &seed.service),
+        seed.first_arn
+    );
+    let exported = exported_to_later_steps(&env_file);
+    assert_eq!(exported["DEPLOYER_CODEDEPLOY_DEPLOYMENT_ID"], deployment_id);
+    assert_eq!(exported["DEPLOYER_TASK_DEFINITION_ARN"], new_arn);
+}
