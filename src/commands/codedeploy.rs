@@ -233,9 +233,8 @@ pub async fn follow(config: &AwsConfig, deployment_id: &str, wait: &WaitSettings
                 lines.extend(log.observe_target(&ecs_target));
             }
         }
-        let elapsed = format_duration(started.elapsed());
         for line in &lines {
-            output::step(format!("{elapsed} {line}"));
+            output::step(line);
         }
         if !lines.is_empty() {
             last_output = Instant::now();
@@ -249,6 +248,7 @@ pub async fn follow(config: &AwsConfig, deployment_id: &str, wait: &WaitSettings
             CodeDeployVerdict::InProgress(_) => {}
         }
         if last_output.elapsed() >= HEARTBEAT {
+            let elapsed = format_duration(started.elapsed());
             output::step(format!("{elapsed} still waiting: {}", log.summary()));
             last_output = Instant::now();
         }

@@ -3,9 +3,15 @@
 //! deployments, but never runs one, and has no ListDeploymentTargets or StopDeployment): the
 //! plan's refusals and the CreateDeployment request. The deployments themselves run on the
 //! emulator (`emulator_*` tests below).
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
-use crate::support::{deployer, exported_to_later_steps, moto_call, run, stack, unique_repo, Api};
+use crate::emulator::on;
+use crate::strategies::Site;
+use crate::support::{
+    deployer, exported_to_later_steps, moto_call, run, stack, unique_repo, write, Api, Run,
+};
 
 struct Seed {
     api: Api,
@@ -324,4 +330,199 @@ fn no_wait_registers_the_revision_and_creates_the_deployment_with_the_orbs_appsp
     let exported = exported_to_later_steps(&env_file);
     assert_eq!(exported["DEPLOYER_CODEDEPLOY_DEPLOYMENT_ID"], deployment_id);
     assert_eq!(exported["DEPLOYER_TASK_DEFINITION_ARN"], new_arn);
+}
+
+/// One CodeDeploy call to an emulator, unsigned (the emulator reads no signatures).
+fn emulator_codedeploy(endpoint: &str, target: &str, body: Value) -> (u16, Value) {
+    let response = ureq::post(endpoint)
+        .set("X-Amz-Target", &format!("CodeDeploy_20141006.{target}"))
+        .set("Content-Type", "application/x-amz-json-1.1")
+        .send_string(&body.to_string());
+    let response = match response {
+        Ok(response) => response,
+        Err(ureq::Error::Status(_, response)) => response,
+        Err(error) => panic!("emulator CodeDeploy {target}: {error}"),
+    };
+    let status = response.status();
+    let text = response.into_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The site's CodeDeploy application and a deployment group deploying its service, keeping
+/// the blue tasks `termination_wait` minutes (500 ms each there) after traffic shifted.
+fn codedeploy_for(site: &Site, termination_wait: u64) -> (String, String) {
+    let (application, group) = (unique_repo("site-app"), unique_repo("site-group"));
+    let endpoint = &site.emulator.endpoint;
+    let (status, answer) = emulator_codedeploy(
+        endpoint,
+        "CreateApplication",
+        json!({"applicationName": application, "computePlatform": "ECS"}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = emulator_codedeploy(
+        endpoint,
+        "CreateDeploymentGroup",
+        json!({
+            "applicationName": application, "deploymentGroupName": group,
+            "serviceRoleArn": "arn:aws:iam::123456789012:role/CodeDeployECS",
+            "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+            "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+            "blueGreenDeploymentConfiguration": {
+                "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": termination_wait},
+                "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"}
+            },
+            "loadBalancerInfo": {"targetGroupPairInfoList": [{
+                "targetGroups": [{"name": "site-blue"}, {"name": "site-green"}],
+                "prodTrafficRoute": {"listenerArns": ["arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/site/1/80"]},
+                "testTrafficRoute": {"listenerArns": ["arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/site/1/8080"]}
+            }]},
+            "ecsServices": [{"serviceName": site.service, "clusterName": site.cluster}],
+        }),
+    );
+    assert_eq!(status, 200, "{answer}");
+    (application, group)
+}
+
+/// update-service deploying v2 (the family's latest revision) through CodeDeploy.
+fn deploy_v2_through_codedeploy(
+    site: &Site,
+    application: &str,
+    group: &str,
+    extra: &[&str],
+) -> Run {
+    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
+    let family = short.rsplit_once(':').unwrap().0.to_string();
+    run(on(&site.emulator.endpoint)
+        .args([
+            "update-service",
+            "--family",
+            &family,
+            "--cluster",
+            &site.cluster,
+            "--service",
+            &site.service,
+            "--skip-task-definition-registration",
+            "--poll-interval",
+            "300ms",
+            "--codedeploy-application",
+            application,
+            "--codedeploy-deployment-group",
+            group,
+        ])
+        .args(extra))
+}
+
+#[test]
+fn emulator_a_codedeploy_deployment_shifts_production_to_v2_printing_each_lifecycle_event_once() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let (application, group) = codedeploy_for(&site, 1);
+    // ECS itself refuses to move a CODE_DEPLOY service to another task definition.
+    let refused = site.api.block_on(
+        site.api
+            .ecs
+            .update_service()
+            .cluster(&site.cluster)
+            .service(&site.service)
+            .task_definition(&site.v2)
+            .send(),
+    );
+    assert!(
+        format!("{:?}", refused.unwrap_err()).contains("CODE_DEPLOY"),
+        "UpdateService must be refused"
+    );
+    let result = deploy_v2_through_codedeploy(&site, &application, &group, &[]);
+    result.assert_code(0);
+    let lines: Vec<&str> = result.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", result.stdout);
+    assert_eq!(lines[0], site.v2);
+    let deployment_id = lines[1];
+    for event in [
+        "BeforeInstall",
+        "Install",
+        "AfterInstall",
+        "AllowTestTraffic",
+        "AfterAllowTestTraffic",
+        "BeforeAllowTraffic",
+        "AllowTraffic",
+        "AfterAllowTraffic",
+    ] {
+        let line = format!("lifecycle event {event}: Succeeded");
+        assert_eq!(
+            result.stderr.matches(&line).count(),
+            1,
+            "{line}: {}",
+            result.stderr
+        );
+    }
+    assert!(
+        result
+            .stderr
+            .contains(&format!("CodeDeploy deployment {deployment_id} succeeded")),
+        "{}",
+        result.stderr
+    );
+    assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
+    assert_eq!(site.task_definition(), site.v2);
+    let (_, answer) = emulator_codedeploy(
+        &site.emulator.endpoint,
+        "GetDeployment",
+        json!({"deploymentId": deployment_id}),
+    );
+    assert_eq!(answer["deploymentInfo"]["status"], "Succeeded", "{answer}");
+}
+
+#[test]
+fn emulator_a_codedeploy_deployment_whose_green_tasks_fail_their_health_check_exits_1_and_v1_serves(
+) {
+    let stack = stack();
+    let unhealthy = tempfile::tempdir().unwrap();
+    write(
+        unhealthy.path(),
+        "Dockerfile",
+        &format!(
+            "FROM {}\nARG VERSION\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD false\nCMD [\"sleep\", \"600\"]\n",
+            stack.base_image
+        ),
+    );
+    let site = Site::start_codedeploy(&["--breaker-threshold", "2"], Some(unhealthy.path()));
+    let first = site.task_definition();
+    let (application, group) = codedeploy_for(&site, 1);
+    let result = deploy_v2_through_codedeploy(&site, &application, &group, &[]);
+    result
+        .assert_code(1)
+        .assert_stderr_contains("is Failed: ECS_UPDATE_ERROR")
+        .assert_stderr_contains("rolled back by deployment")
+        .assert_stderr_contains("lifecycle event Install: Failed");
+    assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
+    assert_eq!(site.task_definition(), first);
+}
+
+#[test]
+fn emulator_a_codedeploy_deployment_past_its_timeout_is_stopped_with_rollback_when_asked() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let first = site.task_definition();
+    // The blue tasks are kept 60 minutes (30 s here) after traffic shifted: the wait times out.
+    let (application, group) = codedeploy_for(&site, 60);
+    let result = deploy_v2_through_codedeploy(
+        &site,
+        &application,
+        &group,
+        &["--timeout", "8s", "--rollback-on-cancel"],
+    );
+    result
+        .assert_code(1)
+        .assert_stderr_contains("did not finish within 8s")
+        .assert_stderr_contains("with automatic rollback");
+    let deployment_id = result.stdout.lines().nth(1).map(str::to_string);
+    assert!(
+        deployment_id.is_none(),
+        "a failed run prints no data: {}",
+        result.stdout
+    );
+    site.wait(Duration::from_secs(60), "v1 serving again", |site| {
+        site.pages(&site.production, 2) == ["version 1", "version 1"]
+    });
+    assert_eq!(site.task_definition(), first);
 }
