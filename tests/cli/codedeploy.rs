@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::emulator::on;
+use crate::orb::{job_step_env, root};
 use crate::strategies::Site;
 use crate::support::{
     deployer, exported_to_later_steps, moto_call, run, stack, unique_repo, write, Api, Run,
@@ -525,4 +526,60 @@ fn emulator_a_codedeploy_deployment_past_its_timeout_is_stopped_with_rollback_wh
         site.pages(&site.production, 2) == ["version 1", "version 1"]
     });
     assert_eq!(site.task_definition(), first);
+}
+
+/// The orb's deploy_service_update job with `deployment_controller: CODE_DEPLOY`, as CircleCI
+/// would run its deployer step, deploys v2 through the emulator's CodeDeploy.
+#[test]
+fn emulator_the_orbs_deploy_service_update_with_code_deploy_shifts_production_to_v2() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let (application, group) = codedeploy_for(&site, 1);
+    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
+    let family = short.rsplit_once(':').unwrap().0.to_string();
+    let env = job_step_env(
+        "deploy_service_update",
+        &[
+            ("family", &family),
+            ("cluster", &site.cluster),
+            ("service_name", &site.service),
+            ("skip_task_definition_registration", "true"),
+            ("verify_revision_is_deployed", "true"),
+            ("poll_interval", "1"),
+            ("deployment_controller", "CODE_DEPLOY"),
+            ("codedeploy_application_name", &application),
+            ("codedeploy_deployment_group_name", &group),
+            (
+                "codedeploy_load_balanced_container_name",
+                "tutorial-site-app",
+            ),
+            ("codedeploy_load_balanced_container_port", "3000"),
+            ("verification_timeout", "3m"),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bash_env = dir.path().join("bash_env");
+    let result = run(std::process::Command::new("bash")
+        .arg(root().join("orb/src/scripts/run.sh"))
+        .current_dir(dir.path())
+        .env("DEPLOYER_BIN", env!("CARGO_BIN_EXE_deployer"))
+        .env_remove("DEPLOYER_ROLE_ARN")
+        .env_remove("RUST_LOG")
+        .envs(&env)
+        .env("AWS_ENDPOINT_URL", &site.emulator.endpoint)
+        .env("BASH_ENV", &bash_env));
+    result
+        .assert_code(0)
+        .assert_stderr_contains(&format!(
+            "--codedeploy-application {application} --codedeploy-deployment-group {group}"
+        ))
+        .assert_stderr_contains("--timeout 3m")
+        .assert_stderr_contains("lifecycle event AllowTraffic: Succeeded");
+    let exported = exported_to_later_steps(&bash_env);
+    assert!(
+        exported["DEPLOYER_CODEDEPLOY_DEPLOYMENT_ID"].starts_with("d-"),
+        "{exported:?}"
+    );
+    assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
+    assert_eq!(site.task_definition(), site.v2);
 }
