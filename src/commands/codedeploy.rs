@@ -1,7 +1,7 @@
 //! Deploying a service with the CODE_DEPLOY deployment controller, as the aws-ecs orb does:
 //! the application and deployment group are checked in the plan, then CreateDeployment with the
 //! orb's AppSpec, then GetDeployment and the ECS target's lifecycle events until it ends.
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -180,7 +180,9 @@ pub async fn follow(config: &AwsConfig, deployment_id: &str, wait: &WaitSettings
                 log.summary()
             ));
             if wait.rollback_on_cancel {
-                return Err(stop(&client, deployment_id, error, "the --timeout passed").await);
+                return Err(
+                    stop(&client, deployment_id, wait, error, "the --timeout passed").await,
+                );
             }
             return Err(error.with_hint(format!(
                 "CodeDeploy goes on with it; stop it with aws deploy stop-deployment --deployment-id {deployment_id} --auto-rollback-enabled, or wait longer with --timeout"
@@ -194,7 +196,7 @@ pub async fn follow(config: &AwsConfig, deployment_id: &str, wait: &WaitSettings
                 changed = receiver.changed() => {
                     let signal = changed.ok().and_then(|_| *receiver.borrow()).unwrap_or("a signal");
                     let error = Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"));
-                    return Err(stop(&client, deployment_id, error, &format!("deployer was interrupted by {signal}")).await);
+                    return Err(stop(&client, deployment_id, wait, error, &format!("deployer was interrupted by {signal}")).await);
                 }
             }
         } else {
@@ -255,21 +257,55 @@ pub async fn follow(config: &AwsConfig, deployment_id: &str, wait: &WaitSettings
     }
 }
 
-/// `--rollback-on-cancel`: StopDeployment with automatic rollback, said in the error.
-async fn stop(client: &CodeDeploy, deployment_id: &str, error: Error, why: &str) -> Error {
-    match client.stop_with_rollback(deployment_id).await {
-        Ok(status) => {
-            let done = format!(
-                "{why}: stopped CodeDeploy deployment {deployment_id} with automatic rollback ({status})"
-            );
-            output::step(&done);
-            journal::record(format!(
-                "stopped CodeDeploy deployment {deployment_id} with automatic rollback"
-            ));
-            error.with_detail(done)
-        }
-        Err(failed) => error.with_detail(format!(
+/// How long `--rollback-on-cancel` waits for CodeDeploy to stop the deployment (CircleCI gives
+/// a cancelled job little time).
+const STOP_WAIT: Duration = Duration::from_secs(300);
+
+/// `--rollback-on-cancel`: StopDeployment with automatic rollback, then waits (up to
+/// `STOP_WAIT`) until CodeDeploy says the deployment ended; what happened goes in the error.
+async fn stop(
+    client: &CodeDeploy,
+    deployment_id: &str,
+    wait: &WaitSettings,
+    error: Error,
+    why: &str,
+) -> Error {
+    let status = match client.stop_with_rollback(deployment_id).await {
+        Ok(status) => status,
+        Err(failed) => return error.with_detail(format!(
             "--rollback-on-cancel could not stop CodeDeploy deployment {deployment_id}: {failed}"
         )),
+    };
+    journal::record(format!(
+        "stopped CodeDeploy deployment {deployment_id} with automatic rollback"
+    ));
+    output::step(format!(
+        "{why}: stopping CodeDeploy deployment {deployment_id} with automatic rollback ({status}); waiting up to {} for it",
+        format_duration(STOP_WAIT)
+    ));
+    let started = Instant::now();
+    let mut last = status;
+    while started.elapsed() < STOP_WAIT {
+        tokio::time::sleep(wait.poll_interval).await;
+        let Ok(info) = client.deployment(deployment_id).await else {
+            continue;
+        };
+        last = info["status"].as_str().unwrap_or_default().to_string();
+        if let CodeDeployVerdict::Failed(ended) = codedeploy::verdict(&info) {
+            let done = format!("stopped with automatic rollback: {ended}");
+            output::step(&done);
+            return error.with_detail(done);
+        }
+        if codedeploy::verdict(&info) == CodeDeployVerdict::Succeeded {
+            let done = format!(
+                "CodeDeploy deployment {deployment_id} succeeded before it could be stopped"
+            );
+            output::step(&done);
+            return error.with_detail(done);
+        }
     }
+    error.with_detail(format!(
+        "asked CodeDeploy to stop deployment {deployment_id} with automatic rollback; after {} it is still {last}",
+        format_duration(STOP_WAIT)
+    ))
 }

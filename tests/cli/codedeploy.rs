@@ -583,3 +583,69 @@ fn emulator_the_orbs_deploy_service_update_with_code_deploy_shifts_production_to
     assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
     assert_eq!(site.task_definition(), site.v2);
 }
+
+/// Cancelled like a CircleCI job (SIGTERM) while v2 serves and the blue tasks wait out the
+/// termination wait: `--rollback-on-cancel` stops the deployment with rollback and waits for it.
+#[test]
+fn emulator_sigterm_with_rollback_on_cancel_stops_the_codedeploy_deployment_and_v1_serves() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let first = site.task_definition();
+    let (application, group) = codedeploy_for(&site, 600);
+    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
+    let family = short.rsplit_once(':').unwrap().0.to_string();
+    let mut child = on(&site.emulator.endpoint)
+        .args([
+            "update-service",
+            "--family",
+            &family,
+            "--cluster",
+            &site.cluster,
+            "--service",
+            &site.service,
+            "--skip-task-definition-registration",
+            "--poll-interval",
+            "300ms",
+            "--rollback-on-cancel",
+            "--codedeploy-application",
+            &application,
+            "--codedeploy-deployment-group",
+            &group,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    site.wait(Duration::from_secs(60), "v2 serving production", |site| {
+        site.pages(&site.production, 2) == ["version 2", "version 2"]
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    assert!(
+        stderr.contains("stopped with automatic rollback: CodeDeploy deployment"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("is Stopped: MANUAL_STOP"), "{stderr}");
+    assert!(
+        stderr.contains("already done: stopped CodeDeploy deployment"),
+        "{stderr}"
+    );
+    assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
+    assert_eq!(site.task_definition(), first);
+}
