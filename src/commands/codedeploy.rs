@@ -272,9 +272,11 @@ async fn stop(
 ) -> Error {
     let status = match client.stop_with_rollback(deployment_id).await {
         Ok(status) => status,
-        Err(failed) => return error.with_detail(format!(
+        Err(failed) => {
+            return error.with_detail(format!(
             "--rollback-on-cancel could not stop CodeDeploy deployment {deployment_id}: {failed}"
-        )),
+        ))
+        }
     };
     journal::record(format!(
         "stopped CodeDeploy deployment {deployment_id} with automatic rollback"

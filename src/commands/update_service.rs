@@ -335,9 +335,8 @@ pub async fn apply(
             (arn, true)
         }
     };
-    let outcome = match (&plan.state, plan.creation) {
-        (Some(state), _) if plan.codedeploy.is_some() => {
-            let codedeploy = plan.codedeploy.as_ref().expect("checked above");
+    let outcome = match (&plan.state, plan.creation, &plan.codedeploy) {
+        (Some(state), _, Some(codedeploy)) => {
             deploy_through_codedeploy(
                 ecs,
                 settings,
@@ -348,8 +347,10 @@ pub async fn apply(
             )
             .await?
         }
-        (Some(state), _) => roll(ecs, settings, state, &task_definition_arn, registered).await?,
-        (None, creation) => {
+        (Some(state), _, None) => {
+            roll(ecs, settings, state, &task_definition_arn, registered).await?
+        }
+        (None, creation, _) => {
             let creation = creation.unwrap_or_default();
             create(ecs, settings, &creation, &task_definition_arn, registered).await?
         }
@@ -374,7 +375,7 @@ pub async fn service_to_update(
     settings: &UpdateServiceSettings,
 ) -> Result<Option<ServiceState>> {
     if settings.create.is_none() {
-        let state = active_service(ecs, &settings.cluster, &settings.service, "check --service (default: the family name) and --cluster, or pass --create-service to create it").await?;
+        let state = active_service(ecs, &settings.cluster, &settings.service, MISSING_HINT).await?;
         check_deployable(&state, &settings.service)?;
         return Ok(Some(state));
     }
@@ -864,10 +865,14 @@ pub async fn follow(
     })
 }
 
+/// What to do about a service that does not exist.
+const MISSING_HINT: &str =
+    "check --service (default: the family name) and --cluster, or pass --create-service to create it";
+
 /// The service, which must exist and be active: the orb's silent success on a missing service
 /// is the first thing deployer does differently.
 pub async fn existing_service(ecs: &Ecs, cluster: &str, service: &str) -> Result<ServiceState> {
-    let state = active_service(ecs, cluster, service, "check --service (default: the family name) and --cluster, or pass --create-service to create it").await?;
+    let state = active_service(ecs, cluster, service, MISSING_HINT).await?;
     check_drivable(&state, service, "deploy")?;
     Ok(state)
 }
