@@ -649,3 +649,58 @@ fn emulator_sigterm_with_rollback_on_cancel_stops_the_codedeploy_deployment_and_
     assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
     assert_eq!(site.task_definition(), first);
 }
+
+/// `deployer deploy` builds and pushes v3, registers it and deploys it through CodeDeploy:
+/// stdout has the image, the revision and the CodeDeploy deployment id.
+#[test]
+fn emulator_deploy_pushes_and_deploys_through_codedeploy() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let (application, group) = codedeploy_for(&site, 1);
+    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
+    let family = short.rsplit_once(':').unwrap().0.to_string();
+    let repo = unique_repo("site-v3");
+    let result = run(on(&site.emulator.endpoint)
+        .args([
+            "deploy",
+            "--repo",
+            &repo,
+            "--create-repo",
+            "--tag",
+            "v3",
+            "--build-arg",
+            "VERSION=3",
+            "--container",
+            "tutorial-site-app",
+        ])
+        .arg("--build-path")
+        .arg(crate::emulator::tutorial_site())
+        .arg("--path")
+        .arg(crate::emulator::tutorial_site())
+        .args([
+            "--family",
+            &family,
+            "--cluster",
+            &site.cluster,
+            "--service",
+            &site.service,
+            "--poll-interval",
+            "300ms",
+            "--codedeploy-application",
+            &application,
+            "--codedeploy-deployment-group",
+            &group,
+        ]));
+    result.assert_code(0);
+    let lines: Vec<&str> = result.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", result.stdout);
+    assert!(
+        lines[0].contains(&format!("/{repo}@sha256:")),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].ends_with(&format!("{family}:3")), "{}", lines[1]);
+    assert!(lines[2].starts_with("d-"), "{}", lines[2]);
+    assert_eq!(site.pages(&site.production, 4), vec!["version 3"; 4]);
+    assert_eq!(site.task_definition(), lines[1]);
+}
