@@ -1088,6 +1088,7 @@ mod tests {
             current_service_deployment: deployment.arn.clone(),
             deployments: vec![deployment, old],
             history: Vec::new(),
+            deployment_controller: "ECS".into(),
             events: Vec::new(),
             status: "ACTIVE".into(),
             created_at: 0.0,

@@ -425,6 +425,23 @@ fn create_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
         .cloned()
         .unwrap_or_else(|| json!({"maximumPercent": 200, "minimumHealthyPercent": 100}));
     crate::deployments::validate_configuration(&configuration, &load_balancers)?;
+    let controller = input
+        .pointer("/deploymentController/type")
+        .and_then(Value::as_str)
+        .unwrap_or("ECS")
+        .to_string();
+    if !["ECS", "CODE_DEPLOY"].contains(&controller.as_str()) {
+        return Err(ApiError::client(
+            "InvalidParameterException",
+            format!("the emulator does not implement the {controller} deployment controller"),
+        ));
+    }
+    if controller == "CODE_DEPLOY" && load_balancers.as_array().is_none_or(Vec::is_empty) {
+        return Err(ApiError::client(
+            "InvalidParameterException",
+            "A load balancer is required for services with a CODE_DEPLOY deployment controller.",
+        ));
+    }
     let mut deployment = new_deployment(
         state,
         (&cluster, &name),
@@ -444,6 +461,7 @@ fn create_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
         current_service_deployment: deployment.arn.clone(),
         deployments: vec![deployment],
         history: Vec::new(),
+        deployment_controller: controller,
         events: Vec::new(),
         status: "ACTIVE".into(),
         created_at: now(),
@@ -460,7 +478,7 @@ fn create_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
     Ok(json!({"service": answer}))
 }
 
-fn service_index(state: &State, cluster: &str, name: &str) -> Option<usize> {
+pub fn service_index(state: &State, cluster: &str, name: &str) -> Option<usize> {
     let name = name.rsplit('/').next().unwrap_or(name);
     state
         .services
@@ -482,6 +500,12 @@ fn update_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
             .ok_or_else(|| ApiError::client("ClientException", "TaskDefinition not found."))?,
         None => current.clone(),
     };
+    if state.services[index].deployment_controller == "CODE_DEPLOY" && task_definition != current {
+        return Err(ApiError::client(
+            "InvalidParameterException",
+            "Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment.",
+        ));
+    }
     // "When you add, update, or remove a load balancer configuration, Amazon ECS starts a new
     // deployment" (the API reference's LoadBalancer); the load balancers (the new ones, or the
     // service's own) are checked against the task definition the service will run.
@@ -520,6 +544,36 @@ fn update_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
     state.services[index].deployment_configuration = configuration.clone();
     let desired = state.services[index].desired_count;
     if task_definition != current || force {
+        start_deployment(
+            state,
+            index,
+            (&cluster, &service_name),
+            &task_definition,
+            &configuration,
+        );
+    } else if let Some(primary) = state.services[index]
+        .deployments
+        .iter_mut()
+        .find(|d| d.status == "PRIMARY")
+    {
+        primary.desired_count = desired;
+        state.services[index].steady_reported = false;
+    }
+    Ok(json!({"service": state.services[index].to_json()}))
+}
+
+/// Starts a new PRIMARY deployment of `task_definition` for the service at `index`, driven by
+/// `configuration` (the one that ran before is stopped if it was still going); returns its id.
+/// UpdateService's, and CodeDeploy's CreateDeployment's.
+pub fn start_deployment(
+    state: &mut State,
+    index: usize,
+    (cluster, service_name): (&str, &str),
+    task_definition: &str,
+    configuration: &Value,
+) -> String {
+    let desired = state.services[index].desired_count;
+    {
         let sources = state.services[index]
             .deployments
             .iter()
@@ -527,12 +581,13 @@ fn update_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
             .collect();
         let mut deployment = new_deployment(
             state,
-            (&cluster, &service_name),
-            &task_definition,
+            (cluster, service_name),
+            task_definition,
             desired,
-            &configuration,
+            configuration,
             sources,
         );
+        let id = deployment.id.clone();
         let service = &mut state.services[index];
         deployment.load_balancers = service.load_balancers.clone();
         service.current_service_deployment = deployment.arn.clone();
@@ -551,17 +606,10 @@ fn update_service(state: &mut State, input: &Value, faults: &Faults) -> Answer {
             }
         }
         service.deployments.insert(0, deployment);
-        service.task_definition = task_definition;
+        service.task_definition = task_definition.to_string();
         service.steady_reported = false;
-    } else if let Some(primary) = state.services[index]
-        .deployments
-        .iter_mut()
-        .find(|d| d.status == "PRIMARY")
-    {
-        primary.desired_count = desired;
-        state.services[index].steady_reported = false;
+        id
     }
-    Ok(json!({"service": state.services[index].to_json()}))
 }
 
 fn describe_services(state: &mut State, input: &Value) -> Answer {

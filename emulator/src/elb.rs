@@ -278,6 +278,7 @@ mod tests {
             deployment_configuration: json!({}),
             deployments: Vec::new(),
             history: Vec::new(),
+            deployment_controller: "ECS".into(),
             events: Vec::new(),
             status: "ACTIVE".into(),
             created_at: 0.0,

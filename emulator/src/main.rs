@@ -1,8 +1,9 @@
 //! deployer-emulator: the ECS and ECR control planes on 127.0.0.1, speaking the AWS JSON protocol
-//! the SDKs use (and ELBv2's DescribeTargetHealth on the Query protocol, and CloudWatch Logs'
-//! reads of the tasks' `awslogs` streams), running tasks as real containers on the local Docker
-//! engine and reporting what the registry really holds, so deployer's rollouts can be tested end
+//! the SDKs use (and ELBv2's DescribeTargetHealth on the Query protocol, CloudWatch Logs' reads
+//! of the tasks' `awslogs` streams, and CodeDeploy for CODE_DEPLOY services), running tasks as
+//! real containers on the local Docker engine and reporting what the registry really holds, so deployer's rollouts can be tested end
 //! to end on one machine.
+mod codedeploy;
 mod deployments;
 mod ecr;
 mod ecs;

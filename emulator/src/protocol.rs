@@ -104,6 +104,7 @@ async fn handle(
                 crate::ecr::handle(&context, operation, &input).await
             }
             "Logs_20140328" => crate::logs::handle(&context, operation, &input).await,
+            "CodeDeploy_20141006" => crate::codedeploy::handle(&context, operation, &input).await,
             "SpencerFrontendService" => crate::ecr::handle_public(&context, operation).await,
             _ => Err(ApiError::client(
                 "UnknownOperationException",

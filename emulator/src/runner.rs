@@ -1178,6 +1178,7 @@ mod tests {
             }),
             deployments,
             history: Vec::new(),
+            deployment_controller: "ECS".into(),
             events: Vec::new(),
             status: "ACTIVE".into(),
             created_at: 0.0,

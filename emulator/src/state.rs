@@ -116,6 +116,8 @@ pub struct Service {
     pub deployments: Vec<Deployment>,
     /// Finished deployments, newest first, for ListServiceDeployments.
     pub history: Vec<(Deployment, String)>,
+    /// `deploymentController.type`: ECS or CODE_DEPLOY (whose deployments CodeDeploy starts).
+    pub deployment_controller: String,
     pub events: Vec<Event>,
     pub status: String,
     pub created_at: f64,
@@ -221,6 +223,8 @@ pub struct State {
     pub services: Vec<Service>,
     pub tasks: Vec<Task>,
     pub repositories: BTreeMap<String, Repository>,
+    /// CodeDeploy's applications, deployment groups and deployments.
+    pub codedeploy: crate::codedeploy::CodeDeployState,
     sequence: u64,
     interfaces: u64,
 }
@@ -235,6 +239,7 @@ impl State {
             services: Vec::new(),
             tasks: Vec::new(),
             repositories: BTreeMap::new(),
+            codedeploy: Default::default(),
             sequence: 0,
             interfaces: 0,
         }
@@ -350,7 +355,7 @@ impl Service {
             "events": self.events.iter().map(|e| json!({"id": e.id, "createdAt": e.created_at, "message": e.message})).collect::<Vec<_>>(),
             "createdAt": self.created_at,
             "schedulingStrategy": "REPLICA",
-            "deploymentController": {"type": "ECS"},
+            "deploymentController": {"type": self.deployment_controller},
             "healthCheckGracePeriodSeconds": self.health_check_grace_period,
             "loadBalancers": self.load_balancers,
         })
@@ -368,6 +373,11 @@ impl Service {
     }
 
     pub fn circuit_breaker(&self) -> (bool, bool) {
+        // CodeDeploy fails a deployment whose replacement tasks do not stay healthy, and rolls
+        // the traffic back to the original task set.
+        if self.deployment_controller == "CODE_DEPLOY" {
+            return (true, true);
+        }
         let breaker = &self.deployment_configuration["deploymentCircuitBreaker"];
         (
             breaker["enable"].as_bool().unwrap_or(false),

@@ -2,6 +2,7 @@
 //! bollard), registries' HTTP API, and the local kernel's binfmt_misc handlers. Each turns its SDK's errors into its own error type with the action that failed.
 pub mod aws;
 pub mod binfmt;
+pub mod codedeploy;
 pub mod docker;
 pub mod ecr;
 pub mod ecr_public;

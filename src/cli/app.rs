@@ -165,6 +165,9 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 OutputFormat::Text => {
                     output::data(&pushed.image);
                     output::data(&outcome.update.task_definition_arn);
+                    if let Some(id) = &outcome.update.codedeploy_deployment_id {
+                        output::data(id);
+                    }
                 }
                 OutputFormat::Json => {
                     output::json(&serde_json::to_value(&outcome).unwrap_or_default())
@@ -360,7 +363,12 @@ fn print_update(format: OutputFormat, outcome: &update_service::UpdateServiceOut
     match format {
         OutputFormat::Text => match &outcome.plan {
             Some(plan) => output::json(&plan.register_task_definition_input),
-            None => output::data(&outcome.task_definition_arn),
+            None => {
+                output::data(&outcome.task_definition_arn);
+                if let Some(id) = &outcome.codedeploy_deployment_id {
+                    output::data(id);
+                }
+            }
         },
         OutputFormat::Json => output::json(&serde_json::to_value(outcome).unwrap_or_default()),
     }

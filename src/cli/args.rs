@@ -414,6 +414,9 @@ pub struct UpdateArgs {
     #[arg(long, value_parser = duration, help_heading = "Deployment strategy")]
     pub canary_bake_time: Option<std::time::Duration>,
 
+    #[command(flatten)]
+    pub codedeploy: CodeDeployArgs,
+
     /// Show the plan (current revision, the new one, what changes) and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -449,6 +452,60 @@ pub struct UpdateArgs {
     /// With --create-service: FARGATE, EC2 or EXTERNAL [default: FARGATE for Fargate-only task definitions].
     #[arg(long, value_enum, requires = "create_service")]
     pub launch_type: Option<LaunchTypeArg>,
+}
+
+/// How a service with the CODE_DEPLOY deployment controller is deployed (the aws-ecs orb's
+/// codedeploy_* parameters).
+#[derive(Debug, Args)]
+pub struct CodeDeployArgs {
+    /// The CodeDeploy application (required for a CODE_DEPLOY service).
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "CodeDeploy (services with the CODE_DEPLOY controller)"
+    )]
+    pub codedeploy_application: Option<String>,
+
+    /// The deployment group, which must deploy this service (required for a CODE_DEPLOY service).
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "CodeDeploy (services with the CODE_DEPLOY controller)"
+    )]
+    pub codedeploy_deployment_group: Option<String>,
+
+    /// The container the load balancer sends traffic to [default: the service's load balancer's].
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "CodeDeploy (services with the CODE_DEPLOY controller)"
+    )]
+    pub codedeploy_container_name: Option<String>,
+
+    /// That container's port [default: the service's load balancer's].
+    #[arg(
+        long,
+        value_name = "PORT",
+        help_heading = "CodeDeploy (services with the CODE_DEPLOY controller)"
+    )]
+    pub codedeploy_container_port: Option<i32>,
+
+    /// The deployment configuration, e.g. CodeDeployDefault.ECSCanary10Percent5Minutes
+    /// [default: the deployment group's].
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "CodeDeploy (services with the CODE_DEPLOY controller)"
+    )]
+    pub codedeploy_deployment_config: Option<String>,
+
+    /// The capacity provider the new tasks run on: NAME or NAME,BASE,WEIGHT.
+    #[arg(
+        long,
+        value_name = "NAME[,BASE,WEIGHT]",
+        help_heading = "CodeDeploy (services with the CODE_DEPLOY controller)"
+    )]
+    pub codedeploy_capacity_provider: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

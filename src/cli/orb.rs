@@ -133,7 +133,7 @@ impl Step {
                 .chain(STRATEGY.iter())
                 .chain(CREATE.iter())
                 .chain(WAIT.iter())
-                .chain(LACKING_ECS.iter())
+                .chain(CODEDEPLOY.iter())
                 .chain(PREVIOUS_REVISION.iter())
                 .collect(),
             Step::Deploy => aws
@@ -276,8 +276,18 @@ pub enum Derived {
     RepoPolicy,
     /// The aws-ecr orb's raw `docker build` flags, each mapped to deployer's.
     ExtraBuildArgs,
-    /// `--timeout` = `max_poll_attempts` × `poll_interval`, as the aws-ecs orb's wait lasts.
+    /// `--timeout` = `max_poll_attempts` × `poll_interval`, as the aws-ecs orb's wait lasts
+    /// (with `deployment_controller` CODE_DEPLOY, `verification_timeout` is the wait's).
     PollAttempts,
+    /// `deployment_controller`: ECS or CODE_DEPLOY, checked; deployer reads the service's own.
+    Controller,
+    /// A CodeDeploy parameter's flag, with `deployment_controller` CODE_DEPLOY only.
+    CodeDeploy,
+    /// `--codedeploy-capacity-provider NAME,BASE,WEIGHT` from the three parameters, which the
+    /// orb needs all together.
+    CapacityProvider,
+    /// `--timeout` from `verification_timeout` with CODE_DEPLOY (the orb's step timeout).
+    VerificationTimeout,
     /// `--assign-public-ip` when `create_service` is on.
     PublicIp,
     /// `--update-scheduled-task RULE` when `deploy_scheduled_task` is on.
@@ -348,8 +358,6 @@ const fn private(
         },
     }
 }
-
-const CODEDEPLOY: &str = "CodeDeploy blue/green deployments";
 
 const AWS: [Param; 6] = [
     derived("region", &["--region"], Derived::Region),
@@ -624,18 +632,56 @@ const WAIT: [Param; 7] = [
     switch("rollback_on_cancel", "--rollback-on-cancel"),
 ];
 
-/// The aws-ecs orb's parameters for features deployer does not have yet.
-const LACKING_ECS: [Param; 10] = [
-    lacking("deployment_controller", "ECS", CODEDEPLOY),
-    lacking("codedeploy_application_name", "", CODEDEPLOY),
-    lacking("codedeploy_deployment_group_name", "", CODEDEPLOY),
-    lacking("codedeploy_load_balanced_container_name", "", CODEDEPLOY),
-    lacking("codedeploy_load_balanced_container_port", "80", CODEDEPLOY),
-    lacking("codedeploy_capacity_provider_name", "", CODEDEPLOY),
-    lacking("codedeploy_capacity_provider_base", "", CODEDEPLOY),
-    lacking("codedeploy_capacity_provider_weight", "", CODEDEPLOY),
-    lacking("deployment_config_name", "", CODEDEPLOY),
-    lacking("verification_timeout", "10m", CODEDEPLOY),
+/// The aws-ecs orb's CodeDeploy blue/green parameters: with `deployment_controller`
+/// CODE_DEPLOY they become the `--codedeploy-*` flags (and `verification_timeout` the wait's
+/// `--timeout`); with ECS they are ignored, as the orb ignores them.
+const CODEDEPLOY: [Param; 10] = [
+    derived("deployment_controller", &[], Derived::Controller),
+    derived(
+        "codedeploy_application_name",
+        &["--codedeploy-application"],
+        Derived::CodeDeploy,
+    ),
+    derived(
+        "codedeploy_deployment_group_name",
+        &["--codedeploy-deployment-group"],
+        Derived::CodeDeploy,
+    ),
+    derived(
+        "codedeploy_load_balanced_container_name",
+        &["--codedeploy-container-name"],
+        Derived::CodeDeploy,
+    ),
+    derived(
+        "codedeploy_load_balanced_container_port",
+        &["--codedeploy-container-port"],
+        Derived::CodeDeploy,
+    ),
+    derived(
+        "codedeploy_capacity_provider_name",
+        &["--codedeploy-capacity-provider"],
+        Derived::CapacityProvider,
+    ),
+    derived(
+        "codedeploy_capacity_provider_base",
+        &["--codedeploy-capacity-provider"],
+        Derived::CapacityProvider,
+    ),
+    derived(
+        "codedeploy_capacity_provider_weight",
+        &["--codedeploy-capacity-provider"],
+        Derived::CapacityProvider,
+    ),
+    derived(
+        "deployment_config_name",
+        &["--codedeploy-deployment-config"],
+        Derived::CodeDeploy,
+    ),
+    derived(
+        "verification_timeout",
+        &["--timeout"],
+        Derived::VerificationTimeout,
+    ),
 ];
 
 /// The aws-ecs orb's service creation, used only when the service does not exist.
@@ -807,6 +853,18 @@ impl Values<'_> {
         Some(self.read_through("account_url"))
             .filter(|url| !url.is_empty())
             .map(|url| registry_host(&url))
+    }
+
+    /// Whether `deployment_controller` is CODE_DEPLOY (empty or absent: ECS).
+    fn codedeploy(&self) -> Result<bool> {
+        match self.get("deployment_controller").as_str() {
+            "" | "ECS" => Ok(false),
+            "CODE_DEPLOY" => Ok(true),
+            other => Err(orb_usage(
+                "deployment_controller",
+                format!("deployment_controller is {other:?}: expected ECS or CODE_DEPLOY"),
+            )),
+        }
     }
 
     fn seconds(&self, name: &str) -> Result<Option<u64>> {
@@ -1212,6 +1270,7 @@ fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) ->
                 }
             }
         }
+        Derived::PollAttempts if values.codedeploy()? => {}
         Derived::PollAttempts => {
             let attempts = values.seconds(name)?;
             let interval = values.seconds("poll_interval")?;
@@ -1219,6 +1278,66 @@ fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) ->
                 push("--timeout", format!("{}s", attempts * interval.max(1)));
             }
         }
+        Derived::Controller if values.codedeploy()? => {
+            let missing: Vec<&str> = [
+                "codedeploy_application_name",
+                "codedeploy_deployment_group_name",
+            ]
+            .into_iter()
+            .filter(|param| values.get(param).is_empty())
+            .collect();
+            if !missing.is_empty() {
+                return Err(orb_usage(
+                    missing[0],
+                    format!(
+                        "deployment_controller is CODE_DEPLOY: CodeDeploy deploys the service, which needs {}",
+                        missing.join(" and ")
+                    ),
+                ));
+            }
+        }
+        Derived::Controller => {}
+        Derived::CodeDeploy if values.codedeploy()? => {
+            let value = values.get(name);
+            if !value.is_empty() {
+                let flag = CODEDEPLOY
+                    .iter()
+                    .find(|param| param.name == name)
+                    .and_then(|param| match param.kind {
+                        Kind::Derived { flags, .. } => flags.first(),
+                        _ => None,
+                    })
+                    .expect("a CodeDeploy parameter has its flag");
+                push(flag, value);
+            }
+        }
+        Derived::CapacityProvider
+            if name == "codedeploy_capacity_provider_name" && values.codedeploy()? =>
+        {
+            let provider = values.get(name);
+            let base = values.get("codedeploy_capacity_provider_base");
+            let weight = values.get("codedeploy_capacity_provider_weight");
+            match (provider.is_empty(), base.is_empty() || weight.is_empty()) {
+                (true, _) => {}
+                (false, true) => {
+                    return Err(orb_usage(
+                        name,
+                        "codedeploy_capacity_provider_name needs codedeploy_capacity_provider_base and codedeploy_capacity_provider_weight too, as the aws-ecs orb does".to_string(),
+                    ))
+                }
+                (false, false) => push(
+                    "--codedeploy-capacity-provider",
+                    format!("{provider},{base},{weight}"),
+                ),
+            }
+        }
+        Derived::VerificationTimeout if values.codedeploy()? => {
+            let value = values.get(name);
+            if !value.is_empty() {
+                push("--timeout", value);
+            }
+        }
+        Derived::CodeDeploy | Derived::CapacityProvider | Derived::VerificationTimeout => {}
     }
     Ok(())
 }
@@ -1533,13 +1652,6 @@ mod tests {
             run(Step::Push, &seed_push()).unwrap()
         );
 
-        let update = [
-            ("PARAM_FAMILY", "tutorial-site-task"),
-            ("PARAM_CLUSTER", "tutorial-site-cluster"),
-            ("PARAM_DEPLOYMENT_CONTROLLER", "CODE_DEPLOY"),
-        ];
-        let error = run(Step::UpdateService, &update).unwrap_err();
-        assert!(error.message.contains("CodeDeploy"), "{}", error.message);
         let created = run(
             Step::UpdateService,
             &[
@@ -1571,6 +1683,72 @@ mod tests {
             ],
         )
         .unwrap();
+    }
+
+    #[test]
+    fn codedeploy_parameters_become_flags_only_with_the_code_deploy_controller() {
+        let codedeploy = [
+            ("PARAM_FAMILY", "tutorial-site-task"),
+            ("PARAM_CLUSTER", "tutorial-site-cluster"),
+            ("PARAM_CODEDEPLOY_APPLICATION_NAME", "site-app"),
+            ("PARAM_CODEDEPLOY_DEPLOYMENT_GROUP_NAME", "site-group"),
+            (
+                "PARAM_CODEDEPLOY_LOAD_BALANCED_CONTAINER_NAME",
+                "tutorial-site-app",
+            ),
+            ("PARAM_CODEDEPLOY_LOAD_BALANCED_CONTAINER_PORT", "3000"),
+            ("PARAM_CODEDEPLOY_CAPACITY_PROVIDER_NAME", "FARGATE_SPOT"),
+            ("PARAM_CODEDEPLOY_CAPACITY_PROVIDER_BASE", "0"),
+            ("PARAM_CODEDEPLOY_CAPACITY_PROVIDER_WEIGHT", "1"),
+            (
+                "PARAM_DEPLOYMENT_CONFIG_NAME",
+                "CodeDeployDefault.ECSCanary10Percent5Minutes",
+            ),
+            ("PARAM_VERIFICATION_TIMEOUT", "20m"),
+            ("PARAM_POLL_INTERVAL", "20"),
+            ("PARAM_MAX_POLL_ATTEMPTS", "50"),
+        ];
+        let mut on = codedeploy.to_vec();
+        on.push(("PARAM_DEPLOYMENT_CONTROLLER", "CODE_DEPLOY"));
+        let line = run(Step::UpdateService, &on).unwrap().join(" ");
+        for expected in [
+            "--codedeploy-application site-app",
+            "--codedeploy-deployment-group site-group",
+            "--codedeploy-container-name tutorial-site-app",
+            "--codedeploy-container-port 3000",
+            "--codedeploy-capacity-provider FARGATE_SPOT,0,1",
+            "--codedeploy-deployment-config CodeDeployDefault.ECSCanary10Percent5Minutes",
+            "--timeout 20m",
+        ] {
+            assert!(line.contains(expected), "{expected}: {line}");
+        }
+        assert_eq!(line.matches("--timeout").count(), 1, "{line}");
+        // With the ECS controller the orb ignores them, and so does deployer.
+        let mut ecs = codedeploy.to_vec();
+        ecs.push(("PARAM_DEPLOYMENT_CONTROLLER", "ECS"));
+        let line = run(Step::UpdateService, &ecs).unwrap().join(" ");
+        assert!(!line.contains("--codedeploy"), "{line}");
+        assert!(line.contains("--timeout 1000s"), "{line}");
+        let mut typo = codedeploy.to_vec();
+        typo.push(("PARAM_DEPLOYMENT_CONTROLLER", "CODEDEPLOY"));
+        let error = run(Step::UpdateService, &typo).unwrap_err();
+        assert!(
+            error.message.contains("expected ECS or CODE_DEPLOY"),
+            "{}",
+            error.message
+        );
+        let mut unnamed = on.clone();
+        unnamed.retain(|(name, _)| *name != "PARAM_CODEDEPLOY_APPLICATION_NAME");
+        let error = run(Step::UpdateService, &unnamed).unwrap_err();
+        assert!(
+            error.message.contains("needs codedeploy_application_name"),
+            "{}",
+            error.message
+        );
+        let mut half = on.clone();
+        half.retain(|(name, _)| *name != "PARAM_CODEDEPLOY_CAPACITY_PROVIDER_WEIGHT");
+        let error = run(Step::UpdateService, &half).unwrap_err();
+        assert!(error.message.contains("weight"), "{}", error.message);
     }
 
     #[test]

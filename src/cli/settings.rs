@@ -9,6 +9,7 @@ use crate::adapters::docker::{SecretSource, MAX_SECRET_BYTES};
 use crate::adapters::ecr::NewRepository;
 use crate::adapters::ecs::ServiceCreation;
 use crate::build_context;
+use crate::commands::codedeploy::CodeDeploySettings;
 use crate::commands::register::{self, ScheduledTasks};
 use crate::commands::run_task::{RunTaskSettings, RunWait, TaskDefinitionSource};
 use crate::commands::wait::WaitSettings;
@@ -17,6 +18,7 @@ use crate::domain::build_inputs::{
     parse_add_host, parse_build_args, parse_cache_from, parse_cache_to, parse_key_values,
     parse_resource_tags, parse_secret, parse_tags, SecretOrigin,
 };
+use crate::domain::codedeploy::parse_capacity_provider;
 use crate::domain::controller::StrategyChange;
 use crate::domain::platform::parse_platforms;
 use crate::domain::reference::{validate_registry_host, validate_repository};
@@ -311,6 +313,35 @@ pub fn update_settings(
         wait: wait_settings(wait)?,
         dry_run: args.dry_run,
         scheduled: scheduled_tasks(&args.scheduled)?,
+        codedeploy: codedeploy_settings(&args.codedeploy)?,
+    })
+}
+
+/// The `--codedeploy-*` flags, the capacity provider parsed.
+fn codedeploy_settings(args: &CodeDeployArgs) -> Result<CodeDeploySettings> {
+    let capacity_provider = args
+        .codedeploy_capacity_provider
+        .as_deref()
+        .map(|spec| {
+            parse_capacity_provider(spec)
+                .map_err(|why| Error::usage(format!("--codedeploy-capacity-provider: {why}")))
+        })
+        .transpose()?;
+    if let Some(port) = args.codedeploy_container_port {
+        if !(1..=65535).contains(&port) {
+            return Err(Error::usage(format!(
+                "--codedeploy-container-port {port} is not a port (1 to 65535)"
+            )));
+        }
+    }
+    let named = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+    Ok(CodeDeploySettings {
+        application: named(&args.codedeploy_application),
+        deployment_group: named(&args.codedeploy_deployment_group),
+        container_name: named(&args.codedeploy_container_name),
+        container_port: args.codedeploy_container_port,
+        deployment_config: named(&args.codedeploy_deployment_config),
+        capacity_provider,
     })
 }
 

@@ -69,6 +69,7 @@ pub async fn run(settings: RollbackSettings) -> Result<UpdateServiceOutcome> {
         wait: settings.wait.clone(),
         dry_run: false,
         scheduled: Default::default(),
+        codedeploy: Default::default(),
     };
     roll(&ecs, &update, &state, &target, false).await
 }

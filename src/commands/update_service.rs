@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::codedeploy::{self, CodeDeployPlan, CodeDeploySettings};
 use super::follow_deployment::Followed;
 use super::images::ImageCheck;
 use super::register::{self, ScheduledPlan, ScheduledTasks};
@@ -48,6 +49,8 @@ pub struct UpdateServiceSettings {
     pub dry_run: bool,
     /// Scheduled tasks to point at the deployed revision once the service is on it.
     pub scheduled: ScheduledTasks,
+    /// How to deploy a service with the CODE_DEPLOY deployment controller.
+    pub codedeploy: CodeDeploySettings,
 }
 
 /// What happened, for stdout and `--export-env`.
@@ -72,6 +75,12 @@ pub struct UpdateServiceOutcome {
     /// With `--dry-run`: the rendered RegisterTaskDefinition input and what changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
+    /// The CodeDeploy deployment, for a service with the CODE_DEPLOY controller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codedeploy_deployment_id: Option<String>,
+    /// With `--dry-run` on a CODE_DEPLOY service: the AppSpec CreateDeployment will send.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codedeploy_appspec: Option<Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,6 +111,10 @@ impl UpdateServiceOutcome {
                 self.service_deployment_arn.clone().unwrap_or_default(),
             ),
             ("DEPLOYER_HOOK_ID", self.hook_id.clone().unwrap_or_default()),
+            (
+                "DEPLOYER_CODEDEPLOY_DEPLOYMENT_ID",
+                self.codedeploy_deployment_id.clone().unwrap_or_default(),
+            ),
         ]
     }
 }
@@ -125,6 +138,8 @@ pub struct ServicePlan {
     pub registration: Option<Plan>,
     /// The scheduled tasks that will follow, found and checked.
     pub scheduled: ScheduledPlan,
+    /// For a service with the CODE_DEPLOY controller: the CodeDeploy deployment to create.
+    pub codedeploy: Option<CodeDeployPlan>,
 }
 
 pub async fn run(settings: UpdateServiceSettings) -> Result<UpdateServiceOutcome> {
@@ -151,7 +166,19 @@ pub async fn plan(
     more_updates: impl FnOnce(&Value) -> Result<Vec<ContainerUpdate>>,
 ) -> Result<ServicePlan> {
     let state = service_to_update(ecs, settings).await?;
+    let through_codedeploy = state.as_ref().is_some_and(uses_codedeploy);
+    if through_codedeploy {
+        check_codedeploy_flags(settings)?;
+    } else if !settings.codedeploy.is_empty() {
+        return Err(Error::usage(format!(
+            "the --codedeploy-* flags deploy a service with the CODE_DEPLOY deployment controller, and service {} {}",
+            settings.service,
+            if state.is_some() { "uses the ECS controller" } else { "does not exist yet" }
+        ))
+        .with_hint("leave them out: deployer updates the service itself"));
+    }
     let configuration = match &state {
+        Some(_) if through_codedeploy => None,
         Some(state) => planned_configuration(settings, state)?,
         None if !settings.strategy.is_empty() => {
             return Err(Error::usage(
@@ -161,7 +188,7 @@ pub async fn plan(
         }
         None => None,
     };
-    if let (Some((_, until)), Some(state)) = (&settings.wait, &state) {
+    if let (Some((_, until)), Some(state), false) = (&settings.wait, &state, through_codedeploy) {
         check_wait_until(
             until,
             configuration.as_ref().or(state.deployment_configuration()),
@@ -214,6 +241,28 @@ pub async fn plan(
             .ok_or_else(|| Error::environment("no AWS configuration to reach EventBridge with"))?;
         register::plan_scheduled(config, &settings.family, &settings.scheduled).await?
     };
+    let codedeploy = match (&state, through_codedeploy) {
+        (Some(state), true) => {
+            let config = ecs.config().ok_or_else(|| {
+                Error::environment("no AWS configuration to reach CodeDeploy with")
+            })?;
+            let definition = match &registration {
+                Some(registration) => &registration.register_task_definition_input,
+                None => &described["taskDefinition"],
+            };
+            Some(
+                codedeploy::plan(
+                    config,
+                    &settings.codedeploy,
+                    (&settings.cluster, &settings.service),
+                    &state.raw,
+                    definition,
+                )
+                .await?,
+            )
+        }
+        _ => None,
+    };
     Ok(ServicePlan {
         state,
         creation,
@@ -222,6 +271,7 @@ pub async fn plan(
         base_arn,
         registration,
         scheduled,
+        codedeploy,
     })
 }
 
@@ -285,9 +335,22 @@ pub async fn apply(
             (arn, true)
         }
     };
-    let outcome = match (&plan.state, plan.creation) {
-        (Some(state), _) => roll(ecs, settings, state, &task_definition_arn, registered).await?,
-        (None, creation) => {
+    let outcome = match (&plan.state, plan.creation, &plan.codedeploy) {
+        (Some(state), _, Some(codedeploy)) => {
+            deploy_through_codedeploy(
+                ecs,
+                settings,
+                state,
+                codedeploy,
+                &task_definition_arn,
+                registered,
+            )
+            .await?
+        }
+        (Some(state), _, None) => {
+            roll(ecs, settings, state, &task_definition_arn, registered).await?
+        }
+        (None, creation, _) => {
             let creation = creation.unwrap_or_default();
             create(ecs, settings, &creation, &task_definition_arn, registered).await?
         }
@@ -312,13 +375,13 @@ pub async fn service_to_update(
     settings: &UpdateServiceSettings,
 ) -> Result<Option<ServiceState>> {
     if settings.create.is_none() {
-        return existing_service(ecs, &settings.cluster, &settings.service)
-            .await
-            .map(Some);
+        let state = active_service(ecs, &settings.cluster, &settings.service, MISSING_HINT).await?;
+        check_deployable(&state, &settings.service)?;
+        return Ok(Some(state));
     }
     match ecs.describe_service(&settings.cluster, &settings.service).await? {
         Some(state) if state.snapshot.status == "ACTIVE" => {
-            check_drivable(&state, &settings.service, "deploy")?;
+            check_deployable(&state, &settings.service)?;
             Ok(Some(state))
         }
         Some(state) if state.snapshot.status != "INACTIVE" => Err(Error::usage(format!(
@@ -373,6 +436,50 @@ pub fn check_wait_until(
         .map_err(|why| Error::usage(format!("service {service}: {why}")))
 }
 
+/// Whether the service deploys through CodeDeploy (the CODE_DEPLOY deployment controller).
+pub fn uses_codedeploy(state: &ServiceState) -> bool {
+    controller::controller_of(&state.raw) == "CODE_DEPLOY"
+}
+
+/// Refuses a service update-service and deploy cannot deploy: ECS-controlled services of a
+/// strategy deployer follows, and CODE_DEPLOY services (through CodeDeploy).
+fn check_deployable(state: &ServiceState, service: &str) -> Result<()> {
+    if uses_codedeploy(state) {
+        return Ok(());
+    }
+    check_drivable(state, service, "deploy")
+}
+
+/// Refuses the flags that change what ECS does itself: CodeDeploy deploys a CODE_DEPLOY
+/// service, following its deployment group's configuration.
+fn check_codedeploy_flags(settings: &UpdateServiceSettings) -> Result<()> {
+    let refused: Vec<&str> = [
+        ("--strategy and its settings", !settings.strategy.is_empty()),
+        ("--force-new-deployment", settings.force_new_deployment),
+        ("--desired-count", settings.desired_count.is_some()),
+        (
+            "--wait-until other than stable",
+            settings
+                .wait
+                .as_ref()
+                .is_some_and(|(_, until)| *until != WaitUntil::Stable),
+        ),
+    ]
+    .iter()
+    .filter(|(_, given)| *given)
+    .map(|(flag, _)| *flag)
+    .collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "service {} uses the CODE_DEPLOY deployment controller, so CodeDeploy deploys it: {} cannot apply",
+        settings.service,
+        refused.join(", ")
+    ))
+    .with_hint("the deployment group's configuration decides how traffic shifts (--codedeploy-deployment-config picks another)"))
+}
+
 /// Refuses a service whose deployments deployer cannot drive and follow; `doing` is what was
 /// asked ("deploy", "wait for").
 pub fn check_drivable(state: &ServiceState, service: &str, doing: &str) -> Result<()> {
@@ -424,6 +531,50 @@ pub fn creation_for(
         }
     }
     Ok(creation)
+}
+
+/// CreateDeployment of `task_definition_arn` through the plan's deployment group, then wait as
+/// asked. With `--enable-circuit-breaker`, as with the orb, a deployment that does not finish is
+/// stopped with rollback (as `--rollback-on-cancel` does).
+async fn deploy_through_codedeploy(
+    ecs: &Ecs,
+    settings: &UpdateServiceSettings,
+    state: &ServiceState,
+    plan: &CodeDeployPlan,
+    task_definition_arn: &str,
+    registered: bool,
+) -> Result<UpdateServiceOutcome> {
+    let config = ecs
+        .config()
+        .ok_or_else(|| Error::environment("no AWS configuration to reach CodeDeploy with"))?;
+    let id = codedeploy::start(config, plan, &settings.service, task_definition_arn).await?;
+    let mut outcome = UpdateServiceOutcome {
+        cluster: settings.cluster.clone(),
+        service: settings.service.clone(),
+        task_definition_arn: task_definition_arn.to_string(),
+        previous_task_definition_arn: state.snapshot.task_definition.clone(),
+        registered,
+        deployment_id: None,
+        result: "started".to_string(),
+        service_deployment_arn: None,
+        hook_id: None,
+        plan: None,
+        codedeploy_deployment_id: Some(id.clone()),
+        codedeploy_appspec: None,
+    };
+    let Some((wait, _)) = &settings.wait else {
+        return Ok(outcome);
+    };
+    let mut wait = wait.clone();
+    wait.rollback_on_cancel |= settings.enable_circuit_breaker;
+    codedeploy::follow(config, &id, &wait).await?;
+    output::step(format!(
+        "{} runs {} (CodeDeploy deployment {id} completed)",
+        settings.service,
+        short_task_definition(task_definition_arn)
+    ));
+    outcome.result = "completed".to_string();
+    Ok(outcome)
 }
 
 /// CreateService running `task_definition_arn`, then wait as asked.
@@ -543,6 +694,8 @@ async fn track(
         service_deployment_arn: None,
         hook_id: None,
         plan: None,
+        codedeploy_deployment_id: None,
+        codedeploy_appspec: None,
     };
     let Some(deployment) = deployment else {
         let primary = answered
@@ -712,10 +865,14 @@ pub async fn follow(
     })
 }
 
+/// What to do about a service that does not exist.
+const MISSING_HINT: &str =
+    "check --service (default: the family name) and --cluster, or pass --create-service to create it";
+
 /// The service, which must exist and be active: the orb's silent success on a missing service
 /// is the first thing deployer does differently.
 pub async fn existing_service(ecs: &Ecs, cluster: &str, service: &str) -> Result<ServiceState> {
-    let state = active_service(ecs, cluster, service, "check --service (default: the family name) and --cluster, or pass --create-service to create it").await?;
+    let state = active_service(ecs, cluster, service, MISSING_HINT).await?;
     check_drivable(&state, service, "deploy")?;
     Ok(state)
 }
@@ -792,6 +949,18 @@ pub fn planned(settings: &UpdateServiceSettings, plan: &ServicePlan) -> UpdateSe
     for change in &registration.changes {
         output::step(format!("  {change}"));
     }
+    let codedeploy_appspec = plan.codedeploy.as_ref().map(|codedeploy| {
+        let arn = match &plan.registration {
+            Some(_) => next_revision_arn(&plan.base_arn, &settings.family),
+            None => plan.base_arn.clone(),
+        };
+        let appspec = codedeploy.appspec(&arn);
+        output::step(format!(
+            "  then CodeDeploy deployment through {} / {} with the AppSpec {appspec}",
+            codedeploy.application, codedeploy.deployment_group
+        ));
+        serde_json::from_str(&appspec).unwrap_or(Value::String(appspec))
+    });
     UpdateServiceOutcome {
         cluster: settings.cluster.clone(),
         service: settings.service.clone(),
@@ -803,6 +972,19 @@ pub fn planned(settings: &UpdateServiceSettings, plan: &ServicePlan) -> UpdateSe
         service_deployment_arn: None,
         hook_id: None,
         plan: Some(registration),
+        codedeploy_deployment_id: None,
+        codedeploy_appspec,
+    }
+}
+
+/// The ARN the revision registered after `latest_arn` will have (`FAMILY:1` with none).
+fn next_revision_arn(latest_arn: &str, family: &str) -> String {
+    match latest_arn.rsplit_once(':') {
+        Some((prefix, number)) => match number.parse::<u64>() {
+            Ok(number) => format!("{prefix}:{}", number + 1),
+            Err(_) => format!("{family}:1"),
+        },
+        None => format!("{family}:1"),
     }
 }
 

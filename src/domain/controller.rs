@@ -19,7 +19,7 @@ impl fmt::Display for Undrivable {
         match self {
             Undrivable::Controller(controller) if controller == "CODE_DEPLOY" => write!(
                 f,
-                "it uses the CODE_DEPLOY deployment controller: its deployments are CodeDeploy blue/green deployments, which deployer does not drive yet"
+                "it uses the CODE_DEPLOY deployment controller: CodeDeploy deploys it, and deployer follows CodeDeploy's deployments only when it starts them (update-service, deploy)"
             ),
             Undrivable::Controller(controller) if controller == "EXTERNAL" => write!(
                 f,
@@ -42,7 +42,7 @@ impl Undrivable {
     pub fn hint(&self) -> &'static str {
         match self {
             Undrivable::Controller(controller) if controller == "CODE_DEPLOY" => {
-                "deploy it with CodeDeploy (aws deploy create-deployment with an AppSpec), or switch the service to the ECS controller"
+                "deploy it with deployer update-service (or deploy) --codedeploy-application APP --codedeploy-deployment-group GROUP, which waits for the CodeDeploy deployment"
             }
             Undrivable::Controller(_) => {
                 "deploy it with the tooling that manages its task sets, or use a service with the ECS controller"
@@ -54,13 +54,19 @@ impl Undrivable {
     }
 }
 
+/// The service's deployment controller (`services[0]`): ECS, CODE_DEPLOY or EXTERNAL (ECS when
+/// it is not said, as ECS defaults it).
+pub fn controller_of(service: &Value) -> &str {
+    service
+        .pointer("/deploymentController/type")
+        .and_then(Value::as_str)
+        .unwrap_or("ECS")
+}
+
 /// Checks the service as DescribeServices answered it (`services[0]`). A missing controller is
 /// ECS's, and a missing strategy is ROLLING, as ECS defaults them.
 pub fn check_drivable(service: &Value) -> Result<(), Undrivable> {
-    let controller = service
-        .pointer("/deploymentController/type")
-        .and_then(Value::as_str)
-        .unwrap_or("ECS");
+    let controller = controller_of(service);
     if controller != "ECS" {
         return Err(Undrivable::Controller(controller.to_string()));
     }

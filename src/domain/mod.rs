@@ -1,6 +1,7 @@
 //! Pure logic: no I/O, no SDK types. Every function here is unit-tested on real-shaped inputs.
 pub mod build_inputs;
 pub mod build_progress;
+pub mod codedeploy;
 pub mod controller;
 pub mod docker_config;
 pub mod dockerfile_features;

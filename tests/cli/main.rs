@@ -1,6 +1,7 @@
 //! One integration-test binary: runs the built `deployer` against the local stack (Docker engine,
 //! docker-registry, moto) that `./scripts/test.sh` starts, and checks what it left there.
 mod buildkit;
+mod codedeploy;
 mod deploy;
 mod deploy_strategies;
 mod ecr_commands;

@@ -16,7 +16,7 @@ use crate::support::{
     Registry, Run,
 };
 
-fn root() -> &'static Path {
+pub(crate) fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -258,7 +258,11 @@ fn parameters_deployer_cannot_honour_fail_the_step_before_anything_changes() {
     let first = api.register_seed(&family);
     api.create_cluster_and_service(&cluster, &family, &first);
     for (param, value, named) in [
-        ("deployment_controller", "CODE_DEPLOY", "CodeDeploy"),
+        (
+            "deployment_controller",
+            "CODE_DEPLOY",
+            "needs codedeploy_application_name and codedeploy_deployment_group_name",
+        ),
         ("subnets", "subnet-0a1b", "--create-service"),
         ("task_definition_tags", "key=team,val=web", "val=web"),
         ("fail_on_verification_timeout", "false", "times out"),
@@ -1046,7 +1050,7 @@ fn the_verify_revision_is_deployed_step_waits_for_the_exported_revision_on_the_e
 
 /// The environment CircleCI gives the deployer step of `job` invoked with `params`: its `when`
 /// steps evaluated (a refusal comes back as `REFUSAL`), its command's arguments filled in.
-fn job_step_env(job: &str, params: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(crate) fn job_step_env(job: &str, params: &[(&str, &str)]) -> BTreeMap<String, String> {
     expanded_env("--job", job, params)
 }
 

@@ -192,7 +192,7 @@ fn update_a_service_shaped(
 }
 
 #[test]
-fn a_code_deploy_service_is_refused_before_anything_is_registered() {
+fn a_code_deploy_service_without_its_codedeploy_flags_is_refused_before_anything_is_registered() {
     let stack = stack();
     let result = update_a_service_shaped(&stack.moto, |create| {
         create.deployment_controller(
@@ -204,8 +204,8 @@ fn a_code_deploy_service_is_refused_before_anything_is_registered() {
     });
     result
         .assert_code(2)
-        .assert_stderr_contains("deployer cannot deploy service tutorial-site-service: it uses the CODE_DEPLOY deployment controller")
-        .assert_stderr_contains("hint: deploy it with CodeDeploy");
+        .assert_stderr_contains("service tutorial-site-service uses the CODE_DEPLOY deployment controller: deploying it needs --codedeploy-application and --codedeploy-deployment-group")
+        .assert_stderr_contains("the orb's codedeploy_application_name");
 }
 
 #[test]

@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::{
     AdvancedConfiguration, CanaryConfiguration, DeploymentAlarms, DeploymentCircuitBreaker,
-    DeploymentConfiguration, DeploymentLifecycleHook, DeploymentLifecycleHookAction,
-    DeploymentLifecycleHookStage, DeploymentLifecycleHookTargetType,
-    DeploymentLifecycleHookTimeoutConfiguration, DeploymentStrategy, LaunchType,
-    LinearConfiguration, LoadBalancer, ServiceDeployment, StopServiceDeploymentStopType,
+    DeploymentConfiguration, DeploymentController, DeploymentControllerType,
+    DeploymentLifecycleHook, DeploymentLifecycleHookAction, DeploymentLifecycleHookStage,
+    DeploymentLifecycleHookTargetType, DeploymentLifecycleHookTimeoutConfiguration,
+    DeploymentStrategy, LaunchType, LinearConfiguration, LoadBalancer, ServiceDeployment,
+    StopServiceDeploymentStopType,
 };
 
 use crate::emulator::{faulty_emulator, free_port, push_site, FaultyEmulator};
@@ -56,9 +57,24 @@ impl Site {
         Site::start_with(configuration, flags, None)
     }
 
+    /// As `start`, the service with the CODE_DEPLOY deployment controller (its load balancer
+    /// without ECS's advanced configuration: CodeDeploy's deployment group has the target groups).
+    pub(crate) fn start_codedeploy(flags: &[&str], v2_context: Option<&std::path::Path>) -> Site {
+        Site::start_for(None, flags, v2_context)
+    }
+
     /// As `start`, v2 built from `v2_context` when given.
     fn start_with(
         configuration: DeploymentConfiguration,
+        flags: &[&str],
+        v2_context: Option<&std::path::Path>,
+    ) -> Site {
+        Site::start_for(Some(configuration), flags, v2_context)
+    }
+
+    /// With a deployment configuration, an ECS-controlled service; without, a CODE_DEPLOY one.
+    fn start_for(
+        configuration: Option<DeploymentConfiguration>,
         flags: &[&str],
         v2_context: Option<&std::path::Path>,
     ) -> Site {
@@ -92,6 +108,7 @@ impl Site {
         let v2 = api.register_seed_with_image(&family, &v2);
         api.block_on(api.ecs.create_cluster().cluster_name(&cluster).send())
             .unwrap();
+        let codedeploy = configuration.is_none();
         api.block_on(
             api.ecs
                 .create_service()
@@ -100,8 +117,14 @@ impl Site {
                 .task_definition(&first)
                 .desired_count(1)
                 .launch_type(LaunchType::Fargate)
-                .load_balancers(load_balancer(true))
-                .deployment_configuration(configuration)
+                .load_balancers(load_balancer(!codedeploy))
+                .set_deployment_configuration(configuration)
+                .set_deployment_controller(codedeploy.then(|| {
+                    DeploymentController::builder()
+                        .r#type(DeploymentControllerType::CodeDeploy)
+                        .build()
+                        .unwrap()
+                }))
                 .send(),
         )
         .unwrap();

@@ -1,0 +1,313 @@
+//! Deploying a service with the CODE_DEPLOY deployment controller, as the aws-ecs orb does:
+//! the application and deployment group are checked in the plan, then CreateDeployment with the
+//! orb's AppSpec, then GetDeployment and the ECS target's lifecycle events until it ends.
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::wait::{jittered, WaitSettings, HEARTBEAT, MAX_BACKOFF};
+use crate::adapters::aws::{ApiErrorKind, AwsConfig};
+use crate::adapters::codedeploy::{CodeDeploy, DeploymentRequest};
+use crate::domain::codedeploy::{self, CapacityProvider, CodeDeployLog, CodeDeployVerdict};
+use crate::domain::duration::format_duration;
+use crate::domain::rollout::short_task_definition;
+use crate::error::{Error, ErrorKind, Result};
+use crate::journal;
+use crate::output;
+
+/// The `--codedeploy-*` flags (the orb's codedeploy_* parameters).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CodeDeploySettings {
+    pub application: Option<String>,
+    pub deployment_group: Option<String>,
+    /// Default: the service's load balancer's container and port.
+    pub container_name: Option<String>,
+    pub container_port: Option<i32>,
+    /// Default: the deployment group's.
+    pub deployment_config: Option<String>,
+    pub capacity_provider: Option<CapacityProvider>,
+}
+
+impl CodeDeploySettings {
+    pub fn is_empty(&self) -> bool {
+        *self == CodeDeploySettings::default()
+    }
+}
+
+/// What will be deployed through CodeDeploy, checked before anything is registered.
+#[derive(Debug, Clone)]
+pub struct CodeDeployPlan {
+    pub application: String,
+    pub deployment_group: String,
+    pub container_name: String,
+    pub container_port: i32,
+    pub deployment_config: Option<String>,
+    pub capacity_provider: Option<CapacityProvider>,
+}
+
+impl CodeDeployPlan {
+    /// The AppSpec's content for `task_definition_arn`.
+    pub fn appspec(&self, task_definition_arn: &str) -> String {
+        codedeploy::appspec(
+            task_definition_arn,
+            &self.container_name,
+            self.container_port,
+            self.capacity_provider.as_ref(),
+        )
+    }
+}
+
+/// Checks the flags, the application and the deployment group against the service
+/// (`services[0]` as DescribeServices answered it) and the revision to deploy
+/// (RegisterTaskDefinition's input or DescribeTaskDefinition's `taskDefinition`).
+pub async fn plan(
+    config: &AwsConfig,
+    settings: &CodeDeploySettings,
+    (cluster, service): (&str, &str),
+    raw_service: &Value,
+    definition: &Value,
+) -> Result<CodeDeployPlan> {
+    let missing: Vec<&str> = [
+        ("--codedeploy-application", settings.application.is_none()),
+        (
+            "--codedeploy-deployment-group",
+            settings.deployment_group.is_none(),
+        ),
+    ]
+    .iter()
+    .filter(|(_, absent)| *absent)
+    .map(|(flag, _)| *flag)
+    .collect();
+    if !missing.is_empty() {
+        return Err(Error::usage(format!(
+            "service {service} uses the CODE_DEPLOY deployment controller: deploying it needs {}",
+            missing.join(" and ")
+        ))
+        .with_hint("name the CodeDeploy application and deployment group that deploy the service (the orb's codedeploy_application_name and codedeploy_deployment_group_name)"));
+    }
+    let application = settings.application.clone().unwrap_or_default();
+    let deployment_group = settings.deployment_group.clone().unwrap_or_default();
+    let (container_name, container_port) = codedeploy::load_balanced_container(
+        raw_service,
+        settings.container_name.as_deref(),
+        settings.container_port,
+    )
+    .map_err(|why| Error::usage(format!("service {service}: {why}")))?;
+    codedeploy::check_container(definition, &container_name, container_port).map_err(|why| {
+        Error::usage(format!(
+            "--codedeploy-container-name {container_name} --codedeploy-container-port {container_port}: {why}"
+        ))
+    })?;
+    let client = CodeDeploy::new(config);
+    client.application(&application).await?;
+    let group = client
+        .deployment_group(&application, &deployment_group)
+        .await?;
+    codedeploy::check_group(&group, cluster, service).map_err(|why| {
+        Error::usage(format!(
+            "deployment group {deployment_group} of CodeDeploy application {application} cannot deploy service {service}: {why}"
+        ))
+        .with_hint("name the deployment group whose ECS service is this one")
+    })?;
+    Ok(CodeDeployPlan {
+        application,
+        deployment_group,
+        container_name,
+        container_port,
+        deployment_config: settings.deployment_config.clone(),
+        capacity_provider: settings.capacity_provider.clone(),
+    })
+}
+
+/// CreateDeployment of `task_definition_arn`; returns the deployment id, recorded.
+pub async fn start(
+    config: &AwsConfig,
+    plan: &CodeDeployPlan,
+    service: &str,
+    task_definition_arn: &str,
+) -> Result<String> {
+    let appspec = plan.appspec(task_definition_arn);
+    let request = DeploymentRequest {
+        application: plan.application.clone(),
+        deployment_group: plan.deployment_group.clone(),
+        deployment_config: plan.deployment_config.clone(),
+        sha256: codedeploy::appspec_sha256(&appspec),
+        appspec,
+        description: format!(
+            "deployer: {service} to {}",
+            short_task_definition(task_definition_arn)
+        ),
+    };
+    let id = CodeDeploy::new(config).create_deployment(&request).await?;
+    journal::record(format!(
+        "created CodeDeploy deployment {id} of {} to {service}",
+        short_task_definition(task_definition_arn)
+    ));
+    output::step(format!(
+        "created CodeDeploy deployment {id} ({} / {}{}) of {} to {service}",
+        plan.application,
+        plan.deployment_group,
+        plan.deployment_config
+            .as_deref()
+            .map(|c| format!(", {c}"))
+            .unwrap_or_default(),
+        short_task_definition(task_definition_arn)
+    ));
+    Ok(id)
+}
+
+/// Follows the deployment until it succeeds (Ok), fails or is stopped (exit 1 with CodeDeploy's
+/// error and rollback), or the wait ends; with `--rollback-on-cancel` a timeout or a signal stops
+/// it with automatic rollback.
+pub async fn follow(config: &AwsConfig, deployment_id: &str, wait: &WaitSettings) -> Result<()> {
+    let client = CodeDeploy::new(config);
+    let started = Instant::now();
+    let mut cancel = wait.rollback_on_cancel.then(output::claim_interrupt);
+    let mut log = CodeDeployLog::default();
+    let mut target: Option<String> = None;
+    let mut interval = wait.poll_interval;
+    let mut attempt: u64 = 0;
+    let mut last_output = started;
+    output::set_interrupt_hint(format!(
+        "deployer stopped waiting; CodeDeploy continues deployment {deployment_id} on its own (aws deploy get-deployment --deployment-id {deployment_id})"
+    ));
+    loop {
+        let remaining = wait.timeout.saturating_sub(started.elapsed());
+        if remaining.is_zero() {
+            let error = Error::failed(format!(
+                "CodeDeploy deployment {deployment_id} did not finish within {} ({})",
+                format_duration(wait.timeout),
+                log.summary()
+            ));
+            if wait.rollback_on_cancel {
+                return Err(
+                    stop(&client, deployment_id, wait, error, "the --timeout passed").await,
+                );
+            }
+            return Err(error.with_hint(format!(
+                "CodeDeploy goes on with it; stop it with aws deploy stop-deployment --deployment-id {deployment_id} --auto-rollback-enabled, or wait longer with --timeout"
+            )));
+        }
+        attempt += 1;
+        let pause = jittered(interval, attempt).min(remaining);
+        if let Some(receiver) = cancel.as_mut() {
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                changed = receiver.changed() => {
+                    let signal = changed.ok().and_then(|_| *receiver.borrow()).unwrap_or("a signal");
+                    let error = Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"));
+                    return Err(stop(&client, deployment_id, wait, error, &format!("deployer was interrupted by {signal}")).await);
+                }
+            }
+        } else {
+            tokio::time::sleep(pause).await;
+        }
+        let info = match client.deployment(deployment_id).await {
+            Ok(info) => info,
+            Err(error)
+                if matches!(
+                    error.kind,
+                    ApiErrorKind::Throttled | ApiErrorKind::Unreachable | ApiErrorKind::Other
+                ) =>
+            {
+                interval = (interval * 2).min(MAX_BACKOFF);
+                output::step(format!(
+                    "CodeDeploy did not answer ({error}); retrying in {}",
+                    format_duration(interval)
+                ));
+                last_output = Instant::now();
+                continue;
+            }
+            Err(error) => return Err(error.into()),
+        };
+        interval = wait.poll_interval;
+        let mut lines = log.observe_deployment(&info);
+        if target.is_none() {
+            // CodeDeploy lists the ECS target once the deployment has started.
+            target = client
+                .targets(deployment_id)
+                .await
+                .ok()
+                .and_then(|ids| ids.into_iter().next());
+        }
+        if let Some(target_id) = &target {
+            if let Ok(ecs_target) = client.ecs_target(deployment_id, target_id).await {
+                lines.extend(log.observe_target(&ecs_target));
+            }
+        }
+        for line in &lines {
+            output::step(line);
+        }
+        if !lines.is_empty() {
+            last_output = Instant::now();
+        }
+        match codedeploy::verdict(&info) {
+            CodeDeployVerdict::Succeeded => {
+                output::step(format!("CodeDeploy deployment {deployment_id} succeeded"));
+                return Ok(());
+            }
+            CodeDeployVerdict::Failed(why) => return Err(Error::failed(why)),
+            CodeDeployVerdict::InProgress(_) => {}
+        }
+        if last_output.elapsed() >= HEARTBEAT {
+            let elapsed = format_duration(started.elapsed());
+            output::step(format!("{elapsed} still waiting: {}", log.summary()));
+            last_output = Instant::now();
+        }
+    }
+}
+
+/// How long `--rollback-on-cancel` waits for CodeDeploy to stop the deployment (CircleCI gives
+/// a cancelled job little time).
+const STOP_WAIT: Duration = Duration::from_secs(300);
+
+/// `--rollback-on-cancel`: StopDeployment with automatic rollback, then waits (up to
+/// `STOP_WAIT`) until CodeDeploy says the deployment ended; what happened goes in the error.
+async fn stop(
+    client: &CodeDeploy,
+    deployment_id: &str,
+    wait: &WaitSettings,
+    error: Error,
+    why: &str,
+) -> Error {
+    let status = match client.stop_with_rollback(deployment_id).await {
+        Ok(status) => status,
+        Err(failed) => {
+            return error.with_detail(format!(
+            "--rollback-on-cancel could not stop CodeDeploy deployment {deployment_id}: {failed}"
+        ))
+        }
+    };
+    journal::record(format!(
+        "stopped CodeDeploy deployment {deployment_id} with automatic rollback"
+    ));
+    output::step(format!(
+        "{why}: stopping CodeDeploy deployment {deployment_id} with automatic rollback ({status}); waiting up to {} for it",
+        format_duration(STOP_WAIT)
+    ));
+    let started = Instant::now();
+    let mut last = status;
+    while started.elapsed() < STOP_WAIT {
+        tokio::time::sleep(wait.poll_interval).await;
+        let Ok(info) = client.deployment(deployment_id).await else {
+            continue;
+        };
+        last = info["status"].as_str().unwrap_or_default().to_string();
+        if let CodeDeployVerdict::Failed(ended) = codedeploy::verdict(&info) {
+            let done = format!("stopped with automatic rollback: {ended}");
+            output::step(&done);
+            return error.with_detail(done);
+        }
+        if codedeploy::verdict(&info) == CodeDeployVerdict::Succeeded {
+            let done = format!(
+                "CodeDeploy deployment {deployment_id} succeeded before it could be stopped"
+            );
+            output::step(&done);
+            return error.with_detail(done);
+        }
+    }
+    error.with_detail(format!(
+        "asked CodeDeploy to stop deployment {deployment_id} with automatic rollback; after {} it is still {last}",
+        format_duration(STOP_WAIT)
+    ))
+}

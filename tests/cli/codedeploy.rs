@@ -1,0 +1,706 @@
+//! Services with the CODE_DEPLOY deployment controller, deployed through CodeDeploy as the
+//! aws-ecs orb does. Against moto (which keeps CodeDeploy applications, deployment groups and
+//! deployments, but never runs one, and has no ListDeploymentTargets or StopDeployment): the
+//! plan's refusals and the CreateDeployment request. The deployments themselves run on the
+//! emulator (`emulator_*` tests below).
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::emulator::on;
+use crate::orb::{job_step_env, root};
+use crate::strategies::Site;
+use crate::support::{
+    deployer, exported_to_later_steps, moto_call, run, stack, unique_repo, write, Api, Run,
+};
+
+struct Seed {
+    api: Api,
+    family: String,
+    cluster: String,
+    service: String,
+    application: String,
+    group: String,
+    first_arn: String,
+}
+
+fn codedeploy(target: &str, body: Value) -> (u16, Value) {
+    moto_call(
+        &stack(),
+        "codedeploy",
+        Some(&format!("CodeDeploy_20141006.{target}")),
+        "POST",
+        "/",
+        &body,
+    )
+}
+
+/// A CODE_DEPLOY service behind a load balancer, its CodeDeploy application and a deployment
+/// group deploying it, all in moto.
+fn seed() -> Seed {
+    let stack = stack();
+    let api = Api::moto(&stack);
+    let family = unique_repo("cd-site-task");
+    let cluster = unique_repo("cd-site-cluster");
+    let service = unique_repo("cd-site-service");
+    let application = unique_repo("cd-site-app");
+    let group = unique_repo("cd-site-group");
+    let first_arn = api.register_seed(&family);
+    api.block_on(api.ecs.create_cluster().cluster_name(&cluster).send())
+        .unwrap();
+    let (status, answer) = moto_call(
+        &stack,
+        "ecs",
+        Some("AmazonEC2ContainerServiceV20141113.CreateService"),
+        "POST",
+        "/",
+        &json!({
+            "cluster": cluster, "serviceName": service, "taskDefinition": first_arn,
+            "desiredCount": 1, "launchType": "FARGATE",
+            "deploymentController": {"type": "CODE_DEPLOY"},
+            "loadBalancers": [{"targetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/cd-blue/0123456789abcdef", "containerName": "tutorial-site-app", "containerPort": 3000}]
+        }),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = codedeploy(
+        "CreateApplication",
+        json!({"applicationName": application, "computePlatform": "ECS"}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = codedeploy(
+        "CreateDeploymentGroup",
+        json!({
+            "applicationName": application, "deploymentGroupName": group,
+            "serviceRoleArn": "arn:aws:iam::123456789012:role/CodeDeployECS",
+            "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+            "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+            "ecsServices": [{"serviceName": service, "clusterName": cluster}],
+        }),
+    );
+    assert_eq!(status, 200, "{answer}");
+    Seed {
+        api,
+        family,
+        cluster,
+        service,
+        application,
+        group,
+        first_arn,
+    }
+}
+
+fn update_service(seed: &Seed) -> std::process::Command {
+    let mut command = deployer(std::path::Path::new("/"));
+    command.args([
+        "update-service",
+        "--family",
+        &seed.family,
+        "--cluster",
+        &seed.cluster,
+        "--service",
+        &seed.service,
+        "--container-image-name-updates",
+        "container=tutorial-site-app,tag=v2",
+    ]);
+    command
+}
+
+/// Nothing registered, the service untouched, no deployment in the application.
+fn assert_nothing_changed(seed: &Seed) {
+    assert_eq!(
+        seed.api.revisions(&seed.family),
+        vec![seed.first_arn.clone()]
+    );
+    assert_eq!(
+        seed.api
+            .service_task_definition(&seed.cluster, &seed.service),
+        seed.first_arn
+    );
+    let (_, listed) = codedeploy(
+        "ListDeployments",
+        json!({"applicationName": seed.application, "deploymentGroupName": seed.group}),
+    );
+    assert_eq!(listed["deployments"], json!([]), "{listed}");
+}
+
+#[test]
+fn a_code_deploy_service_without_its_application_and_group_is_refused_naming_them() {
+    let seed = seed();
+    let result = run(update_service(&seed).arg("--no-wait"));
+    result
+        .assert_code(2)
+        .assert_stderr_contains("CODE_DEPLOY")
+        .assert_stderr_contains("--codedeploy-application and --codedeploy-deployment-group");
+    let only_group = run(update_service(&seed).args([
+        "--no-wait",
+        "--codedeploy-application",
+        &seed.application,
+    ]));
+    only_group
+        .assert_code(2)
+        .assert_stderr_contains("needs --codedeploy-deployment-group");
+    assert_nothing_changed(&seed);
+}
+
+#[test]
+fn a_deployment_group_of_another_service_or_none_at_all_is_refused_before_anything_is_registered() {
+    let seed = seed();
+    let other = unique_repo("cd-other-group");
+    let (status, answer) = codedeploy(
+        "CreateDeploymentGroup",
+        json!({
+            "applicationName": seed.application, "deploymentGroupName": other,
+            "serviceRoleArn": "arn:aws:iam::123456789012:role/CodeDeployECS",
+            "ecsServices": [{"serviceName": "another-service", "clusterName": seed.cluster}],
+        }),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let wrong = run(update_service(&seed).args([
+        "--no-wait",
+        "--codedeploy-application",
+        &seed.application,
+        "--codedeploy-deployment-group",
+        &other,
+    ]));
+    wrong
+        .assert_code(2)
+        .assert_stderr_contains("cannot deploy service")
+        .assert_stderr_contains("another-service");
+    let missing = run(update_service(&seed).args([
+        "--no-wait",
+        "--codedeploy-application",
+        &seed.application,
+        "--codedeploy-deployment-group",
+        "no-such-group",
+    ]));
+    missing
+        .assert_code(2)
+        .assert_stderr_contains("deployment group no-such-group")
+        .assert_stderr_contains("does not exist");
+    let no_application = run(update_service(&seed).args([
+        "--no-wait",
+        "--codedeploy-application",
+        "no-such-application",
+        "--codedeploy-deployment-group",
+        &seed.group,
+    ]));
+    no_application
+        .assert_code(2)
+        .assert_stderr_contains("CodeDeploy application no-such-application does not exist");
+    let wrong_port = run(update_service(&seed).args([
+        "--no-wait",
+        "--codedeploy-application",
+        &seed.application,
+        "--codedeploy-deployment-group",
+        &seed.group,
+        "--codedeploy-container-port",
+        "8080",
+    ]));
+    wrong_port
+        .assert_code(2)
+        .assert_stderr_contains("no container port 8080");
+    let strategy = run(update_service(&seed).args([
+        "--no-wait",
+        "--codedeploy-application",
+        &seed.application,
+        "--codedeploy-deployment-group",
+        &seed.group,
+        "--strategy",
+        "canary",
+    ]));
+    strategy
+        .assert_code(2)
+        .assert_stderr_contains("CodeDeploy deploys it: --strategy");
+    assert_nothing_changed(&seed);
+}
+
+#[test]
+fn codedeploy_flags_on_a_service_ecs_deploys_are_refused() {
+    let stack = stack();
+    let api = Api::moto(&stack);
+    let family = unique_repo("cd-ecs-task");
+    let cluster = unique_repo("cd-ecs-cluster");
+    let service = unique_repo("cd-ecs-service");
+    let first = api.register_seed(&family);
+    api.create_cluster_and_service(&cluster, &service, &first);
+    let result = run(deployer(std::path::Path::new("/")).args([
+        "update-service",
+        "--family",
+        &family,
+        "--cluster",
+        &cluster,
+        "--service",
+        &service,
+        "--no-wait",
+        "--codedeploy-application",
+        "app",
+        "--codedeploy-deployment-group",
+        "group",
+    ]));
+    result
+        .assert_code(2)
+        .assert_stderr_contains("uses the ECS controller");
+    assert_eq!(api.revisions(&family), vec![first]);
+}
+
+#[test]
+fn the_dry_run_prints_the_appspec_and_changes_nothing() {
+    let seed = seed();
+    let result = run(update_service(&seed).args([
+        "--dry-run",
+        "--output",
+        "json",
+        "--codedeploy-application",
+        &seed.application,
+        "--codedeploy-deployment-group",
+        &seed.group,
+    ]));
+    result.assert_code(0);
+    let outcome: Value = serde_json::from_str(&result.stdout).unwrap();
+    let properties = &outcome["codedeploy_appspec"]["Resources"][0]["TargetService"]["Properties"];
+    assert_eq!(
+        properties["TaskDefinition"],
+        json!(format!("{}:2", seed.first_arn.rsplit_once(':').unwrap().0))
+    );
+    assert_eq!(
+        properties["LoadBalancerInfo"],
+        json!({"ContainerName": "tutorial-site-app", "ContainerPort": 3000})
+    );
+    assert!(result.stderr.contains("AppSpec"), "{}", result.stderr);
+    assert_nothing_changed(&seed);
+}
+
+#[test]
+fn no_wait_registers_the_revision_and_creates_the_deployment_with_the_orbs_appspec() {
+    let seed = seed();
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("bash_env");
+    let result = run(update_service(&seed)
+        .args([
+            "--no-wait",
+            "--codedeploy-application",
+            &seed.application,
+            "--codedeploy-deployment-group",
+            &seed.group,
+            "--codedeploy-deployment-config",
+            "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+            "--codedeploy-capacity-provider",
+            "FARGATE_SPOT,1,2",
+            "--export-env",
+        ])
+        .arg(&env_file));
+    result.assert_code(0);
+    let lines: Vec<&str> = result.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", result.stdout);
+    let new_arn = lines[0];
+    let deployment_id = lines[1];
+    assert!(
+        new_arn.ends_with(&format!("{}:2", seed.family)),
+        "{new_arn}"
+    );
+    // moto has the deployment deployer created, with what deployer sent.
+    let (status, answer) = codedeploy("GetDeployment", json!({"deploymentId": deployment_id}));
+    assert_eq!(status, 200, "{answer}");
+    let info = &answer["deploymentInfo"];
+    assert_eq!(info["applicationName"], json!(seed.application));
+    assert_eq!(info["deploymentGroupName"], json!(seed.group));
+    assert_eq!(
+        info["deploymentConfigName"],
+        "CodeDeployDefault.ECSLinear10PercentEvery1Minutes"
+    );
+    let revision = &info["revision"];
+    assert_eq!(revision["revisionType"], "AppSpecContent", "{revision}");
+    let content: Value =
+        serde_json::from_str(revision["appSpecContent"]["content"].as_str().unwrap()).unwrap();
+    let properties = &content["Resources"][0]["TargetService"]["Properties"];
+    assert_eq!(
+        content["Resources"][0]["TargetService"]["Type"],
+        "AWS::ECS::Service"
+    );
+    assert_eq!(properties["TaskDefinition"], json!(new_arn));
+    assert_eq!(
+        properties["CapacityProviderStrategy"],
+        json!([{"CapacityProvider": "FARGATE_SPOT", "Base": 1, "Weight": 2}])
+    );
+    // CodeDeploy, not update-service, moves the service: it still runs the first revision.
+    assert_eq!(
+        seed.api
+            .service_task_definition(&seed.cluster, &seed.service),
+        seed.first_arn
+    );
+    let exported = exported_to_later_steps(&env_file);
+    assert_eq!(exported["DEPLOYER_CODEDEPLOY_DEPLOYMENT_ID"], deployment_id);
+    assert_eq!(exported["DEPLOYER_TASK_DEFINITION_ARN"], new_arn);
+}
+
+/// One CodeDeploy call to an emulator, unsigned (the emulator reads no signatures).
+fn emulator_codedeploy(endpoint: &str, target: &str, body: Value) -> (u16, Value) {
+    let response = ureq::post(endpoint)
+        .set("X-Amz-Target", &format!("CodeDeploy_20141006.{target}"))
+        .set("Content-Type", "application/x-amz-json-1.1")
+        .send_string(&body.to_string());
+    let response = match response {
+        Ok(response) => response,
+        Err(ureq::Error::Status(_, response)) => response,
+        Err(error) => panic!("emulator CodeDeploy {target}: {error}"),
+    };
+    let status = response.status();
+    let text = response.into_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The site's CodeDeploy application and a deployment group deploying its service, keeping
+/// the blue tasks `termination_wait` minutes (500 ms each there) after traffic shifted.
+fn codedeploy_for(site: &Site, termination_wait: u64) -> (String, String) {
+    let (application, group) = (unique_repo("site-app"), unique_repo("site-group"));
+    let endpoint = &site.emulator.endpoint;
+    let (status, answer) = emulator_codedeploy(
+        endpoint,
+        "CreateApplication",
+        json!({"applicationName": application, "computePlatform": "ECS"}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = emulator_codedeploy(
+        endpoint,
+        "CreateDeploymentGroup",
+        json!({
+            "applicationName": application, "deploymentGroupName": group,
+            "serviceRoleArn": "arn:aws:iam::123456789012:role/CodeDeployECS",
+            "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+            "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+            "blueGreenDeploymentConfiguration": {
+                "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": termination_wait},
+                "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"}
+            },
+            "loadBalancerInfo": {"targetGroupPairInfoList": [{
+                "targetGroups": [{"name": "site-blue"}, {"name": "site-green"}],
+                "prodTrafficRoute": {"listenerArns": ["arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/site/1/80"]},
+                "testTrafficRoute": {"listenerArns": ["arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/site/1/8080"]}
+            }]},
+            "ecsServices": [{"serviceName": site.service, "clusterName": site.cluster}],
+        }),
+    );
+    assert_eq!(status, 200, "{answer}");
+    (application, group)
+}
+
+/// update-service deploying v2 (the family's latest revision) through CodeDeploy.
+fn deploy_v2_through_codedeploy(
+    site: &Site,
+    application: &str,
+    group: &str,
+    extra: &[&str],
+) -> Run {
+    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
+    let family = short.rsplit_once(':').unwrap().0.to_string();
+    run(on(&site.emulator.endpoint)
+        .args([
+            "update-service",
+            "--family",
+            &family,
+            "--cluster",
+            &site.cluster,
+            "--service",
+            &site.service,
+            "--skip-task-definition-registration",
+            "--poll-interval",
+            "300ms",
+            "--codedeploy-application",
+            application,
+            "--codedeploy-deployment-group",
+            group,
+        ])
+        .args(extra))
+}
+
+#[test]
+fn emulator_a_codedeploy_deployment_shifts_production_to_v2_printing_each_lifecycle_event_once() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let (application, group) = codedeploy_for(&site, 1);
+    // ECS itself refuses to move a CODE_DEPLOY service to another task definition.
+    let refused = site.api.block_on(
+        site.api
+            .ecs
+            .update_service()
+            .cluster(&site.cluster)
+            .service(&site.service)
+            .task_definition(&site.v2)
+            .send(),
+    );
+    assert!(
+        format!("{:?}", refused.unwrap_err()).contains("CODE_DEPLOY"),
+        "UpdateService must be refused"
+    );
+    let result = deploy_v2_through_codedeploy(&site, &application, &group, &[]);
+    result.assert_code(0);
+    let lines: Vec<&str> = result.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", result.stdout);
+    assert_eq!(lines[0], site.v2);
+    let deployment_id = lines[1];
+    for event in [
+        "BeforeInstall",
+        "Install",
+        "AfterInstall",
+        "AllowTestTraffic",
+        "AfterAllowTestTraffic",
+        "BeforeAllowTraffic",
+        "AllowTraffic",
+        "AfterAllowTraffic",
+    ] {
+        let line = format!("lifecycle event {event}: Succeeded");
+        assert_eq!(
+            result.stderr.matches(&line).count(),
+            1,
+            "{line}: {}",
+            result.stderr
+        );
+    }
+    assert!(
+        result
+            .stderr
+            .contains(&format!("CodeDeploy deployment {deployment_id} succeeded")),
+        "{}",
+        result.stderr
+    );
+    assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
+    assert_eq!(site.task_definition(), site.v2);
+    let (_, answer) = emulator_codedeploy(
+        &site.emulator.endpoint,
+        "GetDeployment",
+        json!({"deploymentId": deployment_id}),
+    );
+    assert_eq!(answer["deploymentInfo"]["status"], "Succeeded", "{answer}");
+}
+
+#[test]
+fn emulator_a_codedeploy_deployment_whose_green_tasks_fail_their_health_check_exits_1_and_v1_serves(
+) {
+    let stack = stack();
+    let unhealthy = tempfile::tempdir().unwrap();
+    write(
+        unhealthy.path(),
+        "Dockerfile",
+        &format!(
+            "FROM {}\nARG VERSION\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD false\nCMD [\"sleep\", \"600\"]\n",
+            stack.base_image
+        ),
+    );
+    let site = Site::start_codedeploy(&["--breaker-threshold", "2"], Some(unhealthy.path()));
+    let first = site.task_definition();
+    let (application, group) = codedeploy_for(&site, 1);
+    let result = deploy_v2_through_codedeploy(&site, &application, &group, &[]);
+    result
+        .assert_code(1)
+        .assert_stderr_contains("is Failed: ECS_UPDATE_ERROR")
+        .assert_stderr_contains("rolled back by deployment")
+        .assert_stderr_contains("lifecycle event Install: Failed");
+    assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
+    assert_eq!(site.task_definition(), first);
+}
+
+#[test]
+fn emulator_a_codedeploy_deployment_past_its_timeout_is_stopped_with_rollback_when_asked() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let first = site.task_definition();
+    // The blue tasks are kept 60 minutes (30 s here) after traffic shifted: the wait times out.
+    let (application, group) = codedeploy_for(&site, 60);
+    let result = deploy_v2_through_codedeploy(
+        &site,
+        &application,
+        &group,
+        &["--timeout", "8s", "--rollback-on-cancel"],
+    );
+    result
+        .assert_code(1)
+        .assert_stderr_contains("did not finish within 8s")
+        .assert_stderr_contains("with automatic rollback");
+    let deployment_id = result.stdout.lines().nth(1).map(str::to_string);
+    assert!(
+        deployment_id.is_none(),
+        "a failed run prints no data: {}",
+        result.stdout
+    );
+    site.wait(Duration::from_secs(60), "v1 serving again", |site| {
+        site.pages(&site.production, 2) == ["version 1", "version 1"]
+    });
+    assert_eq!(site.task_definition(), first);
+}
+
+/// The orb's deploy_service_update job with `deployment_controller: CODE_DEPLOY`, as CircleCI
+/// would run its deployer step, deploys v2 through the emulator's CodeDeploy.
+#[test]
+fn emulator_the_orbs_deploy_service_update_with_code_deploy_shifts_production_to_v2() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let (application, group) = codedeploy_for(&site, 1);
+    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
+    let family = short.rsplit_once(':').unwrap().0.to_string();
+    let env = job_step_env(
+        "deploy_service_update",
+        &[
+            ("family", &family),
+            ("cluster", &site.cluster),
+            ("service_name", &site.service),
+            ("skip_task_definition_registration", "true"),
+            ("verify_revision_is_deployed", "true"),
+            ("poll_interval", "1"),
+            ("deployment_controller", "CODE_DEPLOY"),
+            ("codedeploy_application_name", &application),
+            ("codedeploy_deployment_group_name", &group),
+            (
+                "codedeploy_load_balanced_container_name",
+                "tutorial-site-app",
+            ),
+            ("codedeploy_load_balanced_container_port", "3000"),
+            ("verification_timeout", "3m"),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bash_env = dir.path().join("bash_env");
+    let result = run(std::process::Command::new("bash")
+        .arg(root().join("orb/src/scripts/run.sh"))
+        .current_dir(dir.path())
+        .env("DEPLOYER_BIN", env!("CARGO_BIN_EXE_deployer"))
+        .env_remove("DEPLOYER_ROLE_ARN")
+        .env_remove("RUST_LOG")
+        .envs(&env)
+        .env("AWS_ENDPOINT_URL", &site.emulator.endpoint)
+        .env("BASH_ENV", &bash_env));
+    result
+        .assert_code(0)
+        .assert_stderr_contains(&format!(
+            "--codedeploy-application {application} --codedeploy-deployment-group {group}"
+        ))
+        .assert_stderr_contains("--timeout 3m")
+        .assert_stderr_contains("lifecycle event AllowTraffic: Succeeded");
+    let exported = exported_to_later_steps(&bash_env);
+    assert!(
+        exported["DEPLOYER_CODEDEPLOY_DEPLOYMENT_ID"].starts_with("d-"),
+        "{exported:?}"
+    );
+    assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
+    assert_eq!(site.task_definition(), site.v2);
+}
+
+/// Cancelled like a CircleCI job (SIGTERM) while v2 serves and the blue tasks wait out the
+/// termination wait: `--rollback-on-cancel` stops the deployment with rollback and waits for it.
+#[test]
+fn emulator_sigterm_with_rollback_on_cancel_stops_the_codedeploy_deployment_and_v1_serves() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let first = site.task_definition();
+    let (application, group) = codedeploy_for(&site, 600);
+    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
+    let family = short.rsplit_once(':').unwrap().0.to_string();
+    let mut child = on(&site.emulator.endpoint)
+        .args([
+            "update-service",
+            "--family",
+            &family,
+            "--cluster",
+            &site.cluster,
+            "--service",
+            &site.service,
+            "--skip-task-definition-registration",
+            "--poll-interval",
+            "300ms",
+            "--rollback-on-cancel",
+            "--codedeploy-application",
+            &application,
+            "--codedeploy-deployment-group",
+            &group,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    site.wait(Duration::from_secs(60), "v2 serving production", |site| {
+        site.pages(&site.production, 2) == ["version 2", "version 2"]
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    assert!(
+        stderr.contains("stopped with automatic rollback: CodeDeploy deployment"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("is Stopped: MANUAL_STOP"), "{stderr}");
+    assert!(
+        stderr.contains("already done: stopped CodeDeploy deployment"),
+        "{stderr}"
+    );
+    assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
+    assert_eq!(site.task_definition(), first);
+}
+
+/// `deployer deploy` builds and pushes v3, registers it and deploys it through CodeDeploy:
+/// stdout has the image, the revision and the CodeDeploy deployment id.
+#[test]
+fn emulator_deploy_pushes_and_deploys_through_codedeploy() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let (application, group) = codedeploy_for(&site, 1);
+    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
+    let family = short.rsplit_once(':').unwrap().0.to_string();
+    let repo = unique_repo("site-v3");
+    let result = run(on(&site.emulator.endpoint)
+        .args([
+            "deploy",
+            "--repo",
+            &repo,
+            "--create-repo",
+            "--tag",
+            "v3",
+            "--build-arg",
+            "VERSION=3",
+            "--container",
+            "tutorial-site-app",
+        ])
+        .arg("--build-path")
+        .arg(crate::emulator::tutorial_site())
+        .arg("--path")
+        .arg(crate::emulator::tutorial_site())
+        .args([
+            "--family",
+            &family,
+            "--cluster",
+            &site.cluster,
+            "--service",
+            &site.service,
+            "--poll-interval",
+            "300ms",
+            "--codedeploy-application",
+            &application,
+            "--codedeploy-deployment-group",
+            &group,
+        ]));
+    result.assert_code(0);
+    let lines: Vec<&str> = result.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", result.stdout);
+    assert!(
+        lines[0].contains(&format!("/{repo}@sha256:")),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].ends_with(&format!("{family}:3")), "{}", lines[1]);
+    assert!(lines[2].starts_with("d-"), "{}", lines[2]);
+    assert_eq!(site.pages(&site.production, 4), vec!["version 3"; 4]);
+    assert_eq!(site.task_definition(), lines[1]);
+}
