@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::wait::{jittered, WaitSettings, HEARTBEAT, MAX_BACKOFF};
-use crate::adapters::aws::{ApiErrorKind, AwsConfig};
+use super::wait::{backed_off, jittered, pause_or_interrupt, WaitSettings, HEARTBEAT};
+use crate::adapters::aws::AwsConfig;
 use crate::adapters::codedeploy::{CodeDeploy, DeploymentRequest};
 use crate::domain::codedeploy::{self, CapacityProvider, CodeDeployLog, CodeDeployVerdict};
 use crate::domain::duration::format_duration;
@@ -190,31 +190,20 @@ pub async fn follow(config: &AwsConfig, deployment_id: &str, wait: &WaitSettings
         }
         attempt += 1;
         let pause = jittered(interval, attempt).min(remaining);
-        if let Some(receiver) = cancel.as_mut() {
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                changed = receiver.changed() => {
-                    let signal = changed.ok().and_then(|_| *receiver.borrow()).unwrap_or("a signal");
-                    let error = Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"));
-                    return Err(stop(&client, deployment_id, wait, error, &format!("deployer was interrupted by {signal}")).await);
-                }
-            }
-        } else {
-            tokio::time::sleep(pause).await;
+        if let Some(signal) = pause_or_interrupt(&mut cancel, pause).await {
+            let error = Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"));
+            return Err(stop(
+                &client,
+                deployment_id,
+                wait,
+                error,
+                &format!("deployer was interrupted by {signal}"),
+            )
+            .await);
         }
         let info = match client.deployment(deployment_id).await {
             Ok(info) => info,
-            Err(error)
-                if matches!(
-                    error.kind,
-                    ApiErrorKind::Throttled | ApiErrorKind::Unreachable | ApiErrorKind::Other
-                ) =>
-            {
-                interval = (interval * 2).min(MAX_BACKOFF);
-                output::step(format!(
-                    "CodeDeploy did not answer ({error}); retrying in {}",
-                    format_duration(interval)
-                ));
+            Err(error) if backed_off(&error, "CodeDeploy", &mut interval) => {
                 last_output = Instant::now();
                 continue;
             }

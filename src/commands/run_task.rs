@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use crate::adapters::aws::{self, ApiErrorKind, AwsSettings};
 use crate::adapters::ecs::Ecs;
 use crate::adapters::logs::Logs;
-use crate::commands::wait::{jittered, HEARTBEAT, MAX_BACKOFF};
+use crate::commands::wait::{backed_off, jittered, pause_or_interrupt, HEARTBEAT};
 use crate::domain::duration::format_duration;
 use crate::domain::rollout::short_task_definition;
 use crate::domain::run_task::{
@@ -387,31 +387,19 @@ impl TaskFollower<'_> {
             }
             attempt += 1;
             let pause = jittered(interval, attempt).min(remaining);
-            if let Some(receiver) = cancel.as_mut() {
-                tokio::select! {
-                    _ = tokio::time::sleep(pause) => {}
-                    changed = receiver.changed() => {
-                        let signal = changed.ok().and_then(|_| *receiver.borrow()).unwrap_or("a signal");
-                        let error = Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"));
-                        return Err(self.give_up(task_arns, error, &format!("deployer was interrupted by {signal}")).await);
-                    }
-                }
-            } else {
-                tokio::time::sleep(pause).await;
+            if let Some(signal) = pause_or_interrupt(&mut cancel, pause).await {
+                let error = Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"));
+                return Err(self
+                    .give_up(
+                        task_arns,
+                        error,
+                        &format!("deployer was interrupted by {signal}"),
+                    )
+                    .await);
             }
             let answer = match self.ecs.describe_tasks(self.cluster, task_arns).await {
                 Ok(answer) => answer,
-                Err(error)
-                    if matches!(
-                        error.kind,
-                        ApiErrorKind::Throttled | ApiErrorKind::Unreachable | ApiErrorKind::Other
-                    ) =>
-                {
-                    interval = (interval * 2).min(MAX_BACKOFF);
-                    output::step(format!(
-                        "ECS did not answer ({error}); retrying in {}",
-                        format_duration(interval)
-                    ));
+                Err(error) if backed_off(&error, "ECS", &mut interval) => {
                     last_output = Instant::now();
                     continue;
                 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::adapters::aws::ApiErrorKind;
+use crate::adapters::aws::{ApiError, ApiErrorKind};
 use crate::adapters::ecs::Ecs;
 use crate::domain::duration::format_duration;
 use std::collections::BTreeMap;
@@ -140,17 +140,15 @@ pub async fn wait_following(
         }
         attempt += 1;
         let pause = jittered(interval, attempt).min(remaining);
-        if let Some(receiver) = cancel.as_mut() {
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                changed = receiver.changed() => {
-                    let signal = changed.ok().and_then(|_| *receiver.borrow()).unwrap_or("a signal");
-                    let error = Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"));
-                    return Err(roll_back_on_cancel(ecs, &mut followed, error, &format!("deployer was interrupted by {signal}")).await);
-                }
-            }
-        } else {
-            tokio::time::sleep(pause).await;
+        if let Some(signal) = pause_or_interrupt(&mut cancel, pause).await {
+            let error = Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"));
+            return Err(roll_back_on_cancel(
+                ecs,
+                &mut followed,
+                error,
+                &format!("deployer was interrupted by {signal}"),
+            )
+            .await);
         }
 
         let snapshot = match ecs.poll_service(cluster, service).await {
@@ -160,17 +158,7 @@ pub async fn wait_following(
                     "service {service} disappeared from cluster {cluster} while deployer waited"
                 )))
             }
-            Err(error)
-                if matches!(
-                    error.kind,
-                    ApiErrorKind::Throttled | ApiErrorKind::Unreachable | ApiErrorKind::Other
-                ) =>
-            {
-                interval = (interval * 2).min(MAX_BACKOFF);
-                output::step(format!(
-                    "ECS did not answer ({error}); retrying in {}",
-                    format_duration(interval)
-                ));
+            Err(error) if backed_off(&error, "ECS", &mut interval) => {
                 last_error = Some(error.to_string());
                 last_output = Instant::now();
                 continue;
@@ -430,6 +418,41 @@ fn health_checked_containers(described: &serde_json::Value) -> Vec<String> {
         })
         .filter_map(|container| container["name"].as_str().map(str::to_string))
         .collect()
+}
+
+/// Sleeps for `pause`, or less when the interruption `cancel` claimed arrives: then the
+/// signal's name. Without a claim it just sleeps (the app ends the command on a signal).
+pub(crate) async fn pause_or_interrupt(
+    cancel: &mut Option<tokio::sync::watch::Receiver<Option<&'static str>>>,
+    pause: Duration,
+) -> Option<&'static str> {
+    let Some(receiver) = cancel.as_mut() else {
+        tokio::time::sleep(pause).await;
+        return None;
+    };
+    tokio::select! {
+        _ = tokio::time::sleep(pause) => None,
+        changed = receiver.changed() => {
+            Some(changed.ok().and_then(|_| *receiver.borrow()).unwrap_or("a signal"))
+        }
+    }
+}
+
+/// A poll that failed for a reason worth retrying (throttling, the network, a server error):
+/// doubles `interval` up to [`MAX_BACKOFF`] and says so. False for an error that ends the wait.
+pub(crate) fn backed_off(error: &ApiError, who: &str, interval: &mut Duration) -> bool {
+    if !matches!(
+        error.kind,
+        ApiErrorKind::Throttled | ApiErrorKind::Unreachable | ApiErrorKind::Other
+    ) {
+        return false;
+    }
+    *interval = (*interval * 2).min(MAX_BACKOFF);
+    output::step(format!(
+        "{who} did not answer ({error}); retrying in {}",
+        format_duration(*interval)
+    ));
+    true
 }
 
 /// Spreads the polls of concurrent deployers: 85% to 95% of the interval, deterministic per
