@@ -58,6 +58,7 @@ pub struct ServiceCreation {
 /// A deployment in the service's deployment history (ListServiceDeployments).
 #[derive(Debug, Clone)]
 pub struct HistoricDeployment {
+    pub arn: String,
     pub status: String,
     pub target_revision_arn: Option<String>,
     /// RFC 3339.
@@ -492,13 +493,13 @@ impl Ecs {
             .collect())
     }
 
-    /// The service's deployments of this status (e.g. SUCCESSFUL), from every page of
+    /// The service's deployments of these statuses (e.g. SUCCESSFUL), from every page of
     /// ListServiceDeployments; the API promises no order, so callers sort by `created_at`.
     pub async fn deployment_history(
         &self,
         cluster: &str,
         service: &str,
-        status: &str,
+        statuses: &[&str],
     ) -> Result<Vec<HistoricDeployment>, Error> {
         /// Bounds the walk through a very long history: 50 pages of 100.
         const MAX_PAGES: usize = 50;
@@ -511,7 +512,12 @@ impl Ecs {
                 .list_service_deployments()
                 .cluster(cluster)
                 .service(service)
-                .status(aws_sdk_ecs::types::ServiceDeploymentStatus::from(status))
+                .set_status(Some(
+                    statuses
+                        .iter()
+                        .map(|status| aws_sdk_ecs::types::ServiceDeploymentStatus::from(*status))
+                        .collect(),
+                ))
                 .max_results(100)
                 .set_next_token(next_token.take())
                 .send()
@@ -519,6 +525,10 @@ impl Ecs {
                 .map_err(|e| ApiError::from_sdk("ecs:ListServiceDeployments", e))?;
             history.extend(page.service_deployments().iter().map(|deployment| {
                 HistoricDeployment {
+                    arn: deployment
+                        .service_deployment_arn()
+                        .unwrap_or_default()
+                        .to_string(),
                     status: deployment
                         .status()
                         .map(|s| s.as_str().to_string())
@@ -565,36 +575,6 @@ impl Ecs {
             .iter()
             .position(|deployment| deployment.service_deployment_arn == arn)
             .map(|at| found.swap_remove(at)))
-    }
-
-    /// The service's unfinished service deployments (PENDING or IN_PROGRESS), newest first.
-    pub async fn unfinished_service_deployments(
-        &self,
-        cluster: &str,
-        service: &str,
-    ) -> Result<Vec<String>, Error> {
-        use aws_sdk_ecs::types::ServiceDeploymentStatus;
-        let answer = self
-            .client
-            .list_service_deployments()
-            .cluster(cluster)
-            .service(service)
-            .status(ServiceDeploymentStatus::Pending)
-            .status(ServiceDeploymentStatus::InProgress)
-            .max_results(100)
-            .send()
-            .await
-            .map_err(|e| ApiError::from_sdk("ecs:ListServiceDeployments", e))?;
-        let mut listed: Vec<(f64, String)> = answer
-            .service_deployments()
-            .iter()
-            .filter_map(|brief| {
-                let created = brief.created_at().map_or(0.0, |t| t.as_secs_f64());
-                Some((created, brief.service_deployment_arn()?.to_string()))
-            })
-            .collect();
-        listed.sort_by(|a, b| b.0.total_cmp(&a.0));
-        Ok(listed.into_iter().map(|(_, arn)| arn).collect())
     }
 
     /// StopServiceDeployment with stop type ROLLBACK: ECS rolls the deployment back.

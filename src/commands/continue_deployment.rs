@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::follow_deployment::Followed;
+use super::rollback::newest_first;
 use super::update_service::{check_wait_until, follow, named_service};
 use super::wait::WaitSettings;
 use crate::adapters::aws::{self, AwsSettings};
@@ -223,34 +224,34 @@ async fn deployment_arn(
     settings: &ContinueSettings,
     current: Option<&str>,
 ) -> Result<String> {
-    if let Some(named) = &settings.deployment {
-        if named.starts_with("arn:") {
-            return Ok(named.clone());
-        }
-        let unfinished = ecs
-            .unfinished_service_deployments(&settings.cluster, &settings.service)
-            .await?;
-        return unfinished
-            .into_iter()
-            .find(|arn| short_id(arn) == named)
-            .ok_or_else(|| {
-                Error::usage(format!(
-                    "service {} has no unfinished service deployment {named}",
-                    settings.service
-                ))
-            });
+    match (&settings.deployment, current) {
+        (Some(named), _) if named.starts_with("arn:") => return Ok(named.clone()),
+        (None, Some(current)) => return Ok(current.to_string()),
+        _ => {}
     }
-    if let Some(current) = current {
-        return Ok(current.to_string());
-    }
-    let unfinished = ecs
-        .unfinished_service_deployments(&settings.cluster, &settings.service)
+    let mut unfinished = ecs
+        .deployment_history(
+            &settings.cluster,
+            &settings.service,
+            &["PENDING", "IN_PROGRESS"],
+        )
         .await?;
-    unfinished.into_iter().next().ok_or_else(|| {
-        Error::usage(format!(
-            "service {} in cluster {} has no deployment in progress to continue",
-            settings.service, settings.cluster
-        ))
+    newest_first(&mut unfinished);
+    let found = match &settings.deployment {
+        Some(named) => unfinished.into_iter().find(|d| short_id(&d.arn) == named),
+        None => unfinished.into_iter().next(),
+    };
+    found.map(|deployment| deployment.arn).ok_or_else(|| {
+        Error::usage(match &settings.deployment {
+            Some(named) => format!(
+                "service {} has no unfinished service deployment {named}",
+                settings.service
+            ),
+            None => format!(
+                "service {} in cluster {} has no deployment in progress to continue",
+                settings.service, settings.cluster
+            ),
+        })
     })
 }
 
@@ -312,34 +313,20 @@ async fn wait_for_rollback(
     limit: Duration,
     poll_interval: Duration,
 ) -> Result<String> {
-    let started = tokio::time::Instant::now();
-    let mut last_status = String::new();
-    loop {
-        if let Some(deployment) = ecs.service_deployment(arn).await.ok().flatten() {
-            if deployment.status != last_status {
-                output::step(format!(
-                    "service deployment {} is {}",
-                    deployment.id(),
-                    deployment.status
-                ));
-                last_status = deployment.status.clone();
-            }
-            match deployment.status.as_str() {
-                "ROLLBACK_SUCCESSFUL" => return Ok("rolled-back".to_string()),
-                "ROLLBACK_FAILED" | "SUCCESSFUL" | "STOPPED" => {
-                    return Err(Error::failed(deployment.failure()));
-                }
-                _ => {}
-            }
+    let mut followed = Followed::new(Some(arn.to_string()), None);
+    match followed
+        .until_finished(ecs, arn, limit, poll_interval)
+        .await
+    {
+        Some(deployment) if deployment.status == "ROLLBACK_SUCCESSFUL" => {
+            Ok("rolled-back".to_string())
         }
-        if started.elapsed() >= limit {
-            return Err(Error::failed(format!(
-                "ECS did not finish rolling back service deployment {} within {}",
-                short_id(arn),
-                crate::domain::duration::format_duration(limit)
-            ))
-            .with_hint("ECS goes on with the rollback; raise --timeout to wait longer"));
-        }
-        tokio::time::sleep(poll_interval).await;
+        Some(deployment) => Err(Error::failed(deployment.failure())),
+        None => Err(Error::failed(format!(
+            "ECS did not finish rolling back service deployment {} within {}",
+            short_id(arn),
+            crate::domain::duration::format_duration(limit)
+        ))
+        .with_hint("ECS goes on with the rollback; raise --timeout to wait longer")),
     }
 }

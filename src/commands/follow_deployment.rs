@@ -14,7 +14,7 @@ use crate::domain::rollout::{
     parse_timestamp, same_task_definition, short_task_definition, ServiceSnapshot, Target,
 };
 use crate::domain::service_deployment::{
-    assess, timestamp_seconds, DeploymentLog, ServiceDeployment, Verdict,
+    assess, short_id, timestamp_seconds, DeploymentLog, ServiceDeployment, Verdict,
 };
 use crate::error::{Error, Result};
 use crate::journal;
@@ -209,7 +209,7 @@ impl Followed {
             ))
             .with_hint("roll back with deployer rollback"));
         };
-        let id = crate::domain::service_deployment::short_id(&arn).to_string();
+        let id = short_id(&arn).to_string();
         if self.last.as_ref().is_some_and(|last| last.is_finished()) {
             return Ok(format!("service deployment {id} had already finished"));
         }
@@ -220,42 +220,55 @@ impl Followed {
         journal::record(format!(
             "asked ECS to roll service deployment {id} back (StopServiceDeployment ROLLBACK)"
         ));
+        let Some(last) = self.until_finished(ecs, &arn, limit, ROLLBACK_POLL).await else {
+            return Ok(format!(
+                "ECS is rolling service deployment {id} back; deployer stopped waiting for it after {}",
+                format_duration(limit)
+            ));
+        };
+        let to = last
+            .rollback
+            .as_ref()
+            .and_then(|r| r.service_revision_arn.as_deref());
+        Ok(format!(
+            "ECS rolled service deployment {id} back: {}{}",
+            last.status,
+            to.map(|to| format!(" (to service revision {})", short_id(to)))
+                .unwrap_or_default()
+        ))
+    }
+
+    /// Polls the deployment `arn` every `interval`, printing what changed, until ECS is done
+    /// with it (its last answer) or `limit` passed (`None`).
+    pub async fn until_finished(
+        &mut self,
+        ecs: &Ecs,
+        arn: &str,
+        limit: Duration,
+        interval: Duration,
+    ) -> Option<&ServiceDeployment> {
         let started = Instant::now();
         loop {
-            if let Some(deployment) = self.describe(ecs, &arn).await {
+            if let Some(deployment) = self.describe(ecs, arn).await {
                 for line in self.log.observe(&deployment, self.now()) {
                     output::step(line);
                 }
                 let finished = deployment.is_finished();
-                let status = deployment.status.clone();
                 self.last = Some(deployment);
                 if finished {
-                    let to = self
-                        .last
-                        .as_ref()
-                        .and_then(|d| d.rollback.as_ref())
-                        .and_then(|r| r.service_revision_arn.clone());
-                    return Ok(format!(
-                        "ECS rolled service deployment {id} back: {status}{}",
-                        to.map(|to| format!(" (to service revision {})", short_revision(&to)))
-                            .unwrap_or_default()
-                    ));
+                    return self.last.as_ref();
                 }
             }
-            if started.elapsed() >= limit {
-                return Ok(format!(
-                    "ECS is rolling service deployment {id} back; deployer stopped waiting for it after {}",
-                    format_duration(limit)
-                ));
+            if self.unavailable || started.elapsed() >= limit {
+                return None;
             }
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            tokio::time::sleep(interval).await;
         }
     }
 }
 
-fn short_revision(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
-}
+/// How often a rollback `--rollback-on-cancel` asked for is polled.
+const ROLLBACK_POLL: Duration = Duration::from_secs(2);
 
 fn transient(error: &ApiError) -> bool {
     matches!(

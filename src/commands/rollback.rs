@@ -94,7 +94,7 @@ async fn previous_revision(
         .with_hint("pass --to-revision N to name the revision of the family to go back to")
     };
     let mut history = ecs
-        .deployment_history(&settings.cluster, &settings.service, "SUCCESSFUL")
+        .deployment_history(&settings.cluster, &settings.service, &["SUCCESSFUL"])
         .await
         .map_err(|error| unknown(error.message.clone()))?;
     newest_first(&mut history);
@@ -118,7 +118,7 @@ async fn previous_revision(
 
 /// Sorts deployments newest first by `createdAt` (the API does not promise an order); those
 /// without a readable time go last, in the order ECS gave them.
-fn newest_first(history: &mut [HistoricDeployment]) {
+pub(crate) fn newest_first(history: &mut [HistoricDeployment]) {
     history.sort_by_key(|deployment| {
         std::cmp::Reverse(deployment.created_at.as_deref().and_then(parse_timestamp))
     });
@@ -131,6 +131,7 @@ mod tests {
     #[test]
     fn history_is_ordered_by_creation_time_whatever_order_ecs_answers() {
         let deployment = |revision: &str, created_at: Option<&str>| HistoricDeployment {
+            arn: format!("arn:aws:ecs:eu-west-1:123456789012:service-deployment/c/s/{revision}"),
             status: "SUCCESSFUL".into(),
             target_revision_arn: Some(revision.into()),
             created_at: created_at.map(str::to_string),
