@@ -47,7 +47,9 @@ variables! {
     PATH => "where ecr-login --credential-helper looks for docker-credential-deployer";
     NO_COLOR => "no colour on a terminal";
     GITHUB_ENV => "GitHub Actions' environment file: --export-env writes its KEY=value syntax there, `export KEY='value'` lines elsewhere";
-    RUST_LOG => "overrides -v's log filter (the SDKs' response bodies stay hidden)";
+    RUST_LOG => "overrides -v's log filter (the bodies of AWS calls stay hidden whatever it says)";
+    LOG_SENSITIVE_BODIES => "the AWS SDK's switch for logging response bodies: ignored with a warning, and removed before any SDK could read it";
+    LOG_SIGNABLE_BODY => "the AWS SDK's switch for logging the request bytes it signs: ignored with a warning, and removed before any SDK could read it";
 }
 
 /// The variable's value; `None` when it is unset or not UTF-8.

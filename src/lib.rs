@@ -10,5 +10,6 @@ pub mod domain;
 pub mod env;
 pub mod error;
 pub mod journal;
+pub mod logging;
 pub mod output;
 pub mod secret;

@@ -69,9 +69,14 @@ impl CaptureBody {
     {
         match sent {
             Ok(_) => {}
-            Err(aws_sdk_ecs::error::SdkError::ResponseError(unreadable)) if self.has_body() => {
+            Err(unreadable @ aws_sdk_ecs::error::SdkError::ResponseError(_)) if self.has_body() => {
+                // The reason only: the response itself (a task definition's environment values,
+                // a token) never reaches the log.
+                let reason = std::error::Error::source(&unreadable)
+                    .map(|source| source.to_string())
+                    .unwrap_or_default();
                 tracing::debug!(
-                    "{action}: the SDK cannot read the answer ({unreadable:?}); reading it as JSON"
+                    "{action}: the SDK cannot read the answer ({reason}); reading it as JSON"
                 );
             }
             Err(error) => return Err(ApiError::from_sdk(action, error)),

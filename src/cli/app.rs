@@ -8,7 +8,6 @@ use crate::commands::{
     continue_deployment, deploy, ecr_login, push, register, render, repo, rollback, run_task,
     tag_image, update_service, wait_service,
 };
-use crate::env;
 use crate::error::{Error, ErrorKind, Result};
 use crate::journal;
 use crate::output;
@@ -17,7 +16,7 @@ use crate::output;
 pub fn execute(cli: Cli) -> ExitCode {
     output::start_clock();
     output::set_quiet(cli.global.quiet);
-    init_logging(cli.global.verbose);
+    crate::logging::init(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -79,41 +78,6 @@ async fn interrupted() -> &'static str {
         _ = tokio::signal::ctrl_c() => "Ctrl-C",
         _ = terminate.recv() => "SIGTERM",
     }
-}
-
-/// Log targets whose trace level prints raw AWS responses.
-const SECRET_BEARING_LOG_TARGETS: [&str; 3] = [
-    "aws_smithy_runtime",
-    "aws_smithy_runtime::client::orchestrator",
-    "aws_smithy_runtime::client::orchestrator::operation",
-];
-
-pub fn init_logging(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        // Off EC2, the SDK's instance-metadata lookups for a region or credentials warn before
-        // deployer says plainly what is missing; -v shows them.
-        0 => "warn,aws_config::imds=error",
-        1 => "warn,deployer=debug",
-        2 => "debug",
-        _ => "trace",
-    };
-    let mut filter =
-        EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    // The SDK's trace level prints response bodies, which carry ECR tokens and STS credentials
-    // before deployer has seen them to mask them: that level stays off whatever RUST_LOG says.
-    if filter.max_level_hint() == Some(tracing::level_filters::LevelFilter::TRACE) {
-        for cap in SECRET_BEARING_LOG_TARGETS {
-            if let Ok(directive) = format!("{cap}=debug").parse() {
-                filter = filter.add_directive(directive);
-            }
-        }
-    }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(output::redacting_writer)
-        .with_ansi(output::stderr_is_terminal() && env::var_os(env::NO_COLOR).is_none())
-        .try_init();
 }
 
 async fn dispatch(cli: Cli) -> Result<()> {

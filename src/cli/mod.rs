@@ -41,7 +41,7 @@ pub fn run() -> ExitCode {
 /// Run as `docker-credential-deployer ACTION` by the Docker CLI: AWS settings come from the
 /// environment only (DEPLOYER_ROLE_ARN with the OIDC token, or the standard chain).
 fn credential_helper_main() -> ExitCode {
-    app::init_logging(0);
+    crate::logging::init(0);
     let global = GlobalArgs {
         verbose: 0,
         quiet: true,

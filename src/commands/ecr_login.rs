@@ -1,8 +1,8 @@
 //! `deployer ecr-login`: writes ECR (or ECR Public) credentials into the Docker CLI's config
 //! file (mode 0600) for later `docker` steps. `push` never needs this: it sends credentials per request.
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::PathBuf;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -116,28 +116,29 @@ pub async fn run(settings: EcrLoginSettings) -> Result<EcrLoginOutcome> {
     })
 }
 
-/// Writes through a temporary file created with mode 0600, then renames it into place.
-fn write_private(path: &PathBuf, text: &str) -> Result<()> {
+/// Writes through a temporary file, then renames it into place. The temporary file has a random
+/// name and is created exclusively (`O_CREAT|O_EXCL`, which never follows a link planted under
+/// its name) with mode 0600, so the token is never readable by others, not even for a moment.
+fn write_private(path: &Path, text: &str) -> Result<()> {
     let failed = |e: std::io::Error| {
         Error::environment(format!(
             "cannot write the Docker config {}: {e}",
             path.display()
         ))
     };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(failed)?;
-    }
-    let temporary = path.with_extension(format!("json.deployer-{}", std::process::id()));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&temporary)
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent).map_err(failed)?;
+    let mut file = tempfile::Builder::new()
+        .prefix(".config.json.deployer-")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(parent)
         .map_err(failed)?;
     file.write_all(text.as_bytes()).map_err(failed)?;
     file.write_all(b"\n").map_err(failed)?;
-    file.sync_all().map_err(failed)?;
-    std::fs::set_permissions(&temporary, std::fs::Permissions::from_mode(0o600)).map_err(failed)?;
-    std::fs::rename(&temporary, path).map_err(failed)
+    file.as_file().sync_all().map_err(failed)?;
+    file.persist(path).map_err(|e| failed(e.error))?;
+    Ok(())
 }

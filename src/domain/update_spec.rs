@@ -57,56 +57,210 @@ impl ContainerUpdate {
     }
 }
 
-/// A malformed spec: the flag, the whole value, and what is wrong with which part.
+/// A malformed spec: the flag, the whole value unless it may hold secrets, and what is wrong with
+/// which part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
     pub flag: &'static str,
-    pub value: String,
+    /// `None` for flags whose values are environment values or secrets' sources: their errors
+    /// name the container, the variable and the key, never a value.
+    pub value: Option<String>,
     pub problem: String,
 }
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {:?}: {}", self.flag, self.value, self.problem)
+        match &self.value {
+            Some(value) => write!(f, "{} {:?}: {}", self.flag, value, self.problem),
+            None => write!(f, "{}: {}", self.flag, self.problem),
+        }
     }
 }
 
 impl std::error::Error for SpecError {}
 
 /// One `container=NAME` entry of a spec and the `KEY=VALUE` pairs that follow it.
-type Entry<'a> = (String, Vec<(&'a str, &'a str)>);
+type Entry = (String, Vec<(String, String)>);
 
 /// A parser of one update flag's value.
 pub type SpecParser = fn(&str) -> Result<Vec<ContainerUpdate>, SpecError>;
 
-/// Splits `container=a,k=v,container=b,k=v` into one list of pairs per container. Pairs split on
-/// the first `=`, so values keep theirs.
-fn entries<'a>(flag: &'static str, value: &'a str) -> Result<Vec<Entry<'a>>, SpecError> {
-    let error = |problem: String| SpecError {
-        flag,
-        value: value.to_string(),
-        problem,
-    };
-    let mut result: Vec<Entry> = Vec::new();
-    for part in value.split(',') {
-        let part = part.trim();
-        if part.is_empty() {
+/// Keys whose values never hold a blank, so a blank inside one is a separator typed for a comma.
+const BLANKLESS_KEYS: [&str; 7] = [
+    "container",
+    "name",
+    "tag",
+    "image",
+    "image-and-tag",
+    "digest",
+    "valueFrom",
+];
+
+/// How a flag's values may be shown in its errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Values {
+    Shown,
+    /// Environment values and secrets' sources: never in an error.
+    Hidden,
+}
+
+/// One comma-separated part: `KEY=VALUE`, the value unquoted when it was `KEY="…"`.
+#[derive(Debug)]
+enum Part<'a> {
+    Pair(&'a str, String),
+    /// Text with no `=`.
+    Bare(&'a str),
+}
+
+/// Splits a spec on its commas. A value written in double quotes (`value="a, b"`, with `\"` and
+/// `\\` inside) keeps its commas: the aws-ecs orb splits on every comma, which leaves no way to
+/// put one in a value.
+fn split_parts(text: &str) -> Result<Vec<Part<'_>>, String> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    loop {
+        let trimmed = rest.trim_start();
+        let offset = rest.len() - trimmed.len();
+        rest = &rest[offset..];
+        let quoted = rest
+            .find(['=', ','])
+            .filter(|&at| rest[at..].starts_with("=\""));
+        if let Some(at) = quoted {
+            let key = rest[..at].trim();
+            let mut value = String::new();
+            let mut chars = rest[at + 2..].char_indices();
+            let mut end = None;
+            while let Some((index, c)) = chars.next() {
+                match c {
+                    '\\' => match chars.next() {
+                        Some((_, escaped)) => value.push(escaped),
+                        None => break,
+                    },
+                    '"' => {
+                        end = Some(at + 2 + index + 1);
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            let Some(end) = end else {
+                return Err(format!("the double quote after {key}= is never closed"));
+            };
+            parts.push(Part::Pair(key, value));
+            let after = rest[end..].trim_start();
+            if after.is_empty() {
+                return Ok(parts);
+            }
+            let Some(next) = after.strip_prefix(',') else {
+                return Err(format!(
+                    "the quoted value of {key}= is followed by more text before the next comma"
+                ));
+            };
+            rest = next;
             continue;
         }
-        let (key, val) = part
-            .split_once('=')
-            .ok_or_else(|| error(format!("{part:?} is not KEY=VALUE")))?;
-        let (key, val) = (key.trim(), val.trim());
+        let (part, next) = match rest.find(',') {
+            Some(at) => (&rest[..at], Some(&rest[at + 1..])),
+            None => (rest, None),
+        };
+        let part = part.trim();
+        if !part.is_empty() {
+            parts.push(match part.split_once('=') {
+                Some((key, value)) => Part::Pair(key.trim(), value.trim().to_string()),
+                None => Part::Bare(part),
+            });
+        }
+        match next {
+            Some(next) => rest = next,
+            None => return Ok(parts),
+        }
+    }
+}
+
+/// Where a blank stands for a comma (`container=app tag=v2`): the spec as it was meant, with
+/// values shown as `…` when they are hidden; `None` when no blank is out of place.
+fn blank_for_comma(text: &str, values: Values) -> Option<String> {
+    let parts = split_parts(text).ok()?;
+    let mut fixed = Vec::new();
+    let mut found = false;
+    for part in &parts {
+        let Part::Pair(key, value) = part else {
+            return None;
+        };
+        let mut pieces: Vec<(&str, &str)> = vec![(key, value.as_str())];
+        if BLANKLESS_KEYS.contains(key) {
+            // `app tag=v2 image=x`: each blank-separated word after the first holds its own key.
+            let mut words = value.split_whitespace();
+            let first = words.next().unwrap_or_default();
+            let rest: Vec<(&str, &str)> = words.filter_map(|word| word.split_once('=')).collect();
+            if !rest.is_empty() && rest.len() == value.split_whitespace().count() - 1 {
+                found = true;
+                pieces = vec![(key, first)];
+                pieces.extend(rest);
+            }
+        }
+        for (key, value) in pieces {
+            let shown = match (values, key) {
+                (Values::Hidden, "value" | "valueFrom") => "…",
+                _ => value,
+            };
+            fixed.push(format!("{key}={shown}"));
+        }
+    }
+    found.then(|| fixed.join(","))
+}
+
+/// Splits `container=a,k=v,container=b,k=v` into one list of pairs per container. Pairs split on
+/// the first `=`, so values keep theirs.
+fn entries(flag: &'static str, text: &str, values: Values) -> Result<Vec<Entry>, SpecError> {
+    let error = |problem: String| SpecError {
+        flag,
+        value: (values == Values::Shown).then(|| text.to_string()),
+        problem,
+    };
+    if let Some(fixed) = blank_for_comma(text, values) {
+        return Err(error(format!(
+            "a blank stands where a comma belongs: a comma separates the keys of a container and \
+             container= starts the next one; write {fixed}"
+        )));
+    }
+    let parts = split_parts(text).map_err(&error)?;
+    let mut result: Vec<Entry> = Vec::new();
+    for part in parts {
+        let (key, val) = match part {
+            Part::Pair(key, val) => (key, val),
+            Part::Bare(bare) => {
+                let after_value = result.last().and_then(|(container, pairs)| {
+                    pairs
+                        .iter()
+                        .rev()
+                        .find(|(key, _)| key == "value")
+                        .map(|_| container.clone())
+                });
+                return Err(error(match (values, after_value) {
+                    (Values::Hidden, Some(container)) => format!(
+                        "container {container}: a comma ends value= and the text after it is not \
+                         KEY=VALUE; a value that holds a comma is written in double quotes, \
+                         value=\"…,…\""
+                    ),
+                    (Values::Hidden, None) => "a part between commas is not KEY=VALUE".to_string(),
+                    (Values::Shown, _) => format!(
+                        "{bare:?} is not KEY=VALUE (a value that holds a comma is written in \
+                         double quotes, KEY=\"…,…\")"
+                    ),
+                }));
+            }
+        };
         if key == "container" {
             if val.is_empty() {
                 return Err(error("container= names no container".into()));
             }
-            result.push((val.to_string(), Vec::new()));
+            result.push((val, Vec::new()));
         } else {
             let Some((_, pairs)) = result.last_mut() else {
-                return Err(error(format!("{part:?} comes before any container=NAME")));
+                return Err(error(format!("{key}= comes before any container=NAME")));
             };
-            pairs.push((key, val));
+            pairs.push((key.to_string(), val));
         }
     }
     if result.is_empty() {
@@ -120,13 +274,14 @@ pub fn parse_image_updates(value: &str) -> Result<Vec<ContainerUpdate>, SpecErro
     const FLAG: &str = "--container-image-name-updates";
     let error = |problem: String| SpecError {
         flag: FLAG,
-        value: value.to_string(),
+        value: Some(value.to_string()),
         problem,
     };
     let mut updates = Vec::new();
-    for (container, pairs) in entries(FLAG, value)? {
+    for (container, pairs) in entries(FLAG, value, Values::Shown)? {
         let mut change: Option<ImageChange> = None;
         for (key, val) in pairs {
+            let (key, val) = (key.as_str(), val.as_str());
             if val.is_empty() {
                 return Err(error(format!("{key}= is empty for container {container}")));
             }
@@ -183,7 +338,7 @@ fn named_entries(
 ) -> Result<Vec<(String, String, Option<String>)>, SpecError> {
     let error = |problem: String| SpecError {
         flag,
-        value: value.to_string(),
+        value: None,
         problem,
     };
     let expected = match value_key {
@@ -191,15 +346,38 @@ fn named_entries(
         None => "expected container and name".to_string(),
     };
     let mut result = Vec::new();
-    for (container, pairs) in entries(flag, value)? {
-        let mut name = None;
+    for (container, pairs) in entries(flag, value, Values::Hidden)? {
+        let mut name: Option<String> = None;
         let mut found = None;
         for (key, val) in pairs {
-            match key {
-                "name" if name.is_none() => name = Some(val.to_string()),
-                key if Some(key) == value_key && found.is_none() => found = Some(val.to_string()),
+            let variable = || match &name {
+                Some(name) => format!("container {container}, variable {name}"),
+                None => format!("container {container}"),
+            };
+            match key.as_str() {
+                "name" if name.is_none() => name = Some(val),
+                key if Some(key) == value_key && found.is_none() => found = Some(val),
                 "name" => return Err(error(format!("container {container} has name= twice; give each variable its own container= entry"))),
-                other => return Err(error(format!("unknown key {other:?}; {expected}"))),
+                key if Some(key) == value_key => {
+                    return Err(error(format!("{}: {key}= is given twice", variable())))
+                }
+                // After the value, an unknown key is most likely the rest of a value that holds
+                // a comma: it is not named, as it may be part of the value.
+                _ if found.is_some() => {
+                    return Err(error(format!(
+                        "{}: a comma ends {}= and the text after it has no known key ({expected}); \
+                         a value that holds a comma is written in double quotes, {}=\"…,…\"",
+                        variable(),
+                        value_key.unwrap_or("value"),
+                        value_key.unwrap_or("value"),
+                    )))
+                }
+                other => {
+                    return Err(error(format!(
+                        "{}: unknown key {other:?}; {expected}",
+                        variable()
+                    )))
+                }
             }
         }
         let name = name
@@ -207,7 +385,9 @@ fn named_entries(
             .ok_or_else(|| error(format!("container {container} has no name=")))?;
         if let Some(key) = value_key {
             if found.is_none() {
-                return Err(error(format!("container {container}, {name}: no {key}=")));
+                return Err(error(format!(
+                    "container {container}, variable {name}: no {key}="
+                )));
             }
         }
         result.push((container, name, found));
@@ -255,19 +435,19 @@ pub fn parse_secret_updates(value: &str) -> Result<Vec<ContainerUpdate>, SpecErr
 pub fn parse_docker_label_updates(value: &str) -> Result<Vec<ContainerUpdate>, SpecError> {
     const FLAG: &str = "--container-docker-label-updates";
     let mut updates = Vec::new();
-    for (container, pairs) in entries(FLAG, value)? {
+    for (container, pairs) in entries(FLAG, value, Values::Shown)? {
         if pairs.is_empty() {
             return Err(SpecError {
                 flag: FLAG,
-                value: value.to_string(),
+                value: Some(value.to_string()),
                 problem: format!("container {container} has no KEY=VALUE label"),
             });
         }
         for (key, val) in pairs {
             updates.push(ContainerUpdate::DockerLabel {
                 container: container.clone(),
-                key: key.to_string(),
-                value: val.to_string(),
+                key,
+                value: val,
             });
         }
     }
@@ -280,7 +460,7 @@ pub fn parse_docker_label_updates(value: &str) -> Result<Vec<ContainerUpdate>, S
 pub fn parse_task_definition_tags(value: &str) -> Result<Vec<(String, String)>, SpecError> {
     let error = |problem: String| SpecError {
         flag: "--task-definition-tags",
-        value: value.to_string(),
+        value: Some(value.to_string()),
         problem,
     };
     let mut tags: Vec<(String, String)> = Vec::new();
@@ -488,6 +668,122 @@ mod tests {
             .unwrap_err()
             .problem
             .contains("unknown key"));
+    }
+
+    /// Issue 20: an error about an environment value or a secret's source names the container,
+    /// the variable and the key, never a value, whatever is wrong with the spec.
+    #[test]
+    fn env_and_secret_errors_never_show_a_value() {
+        let secret = "hunter2-s3cr3t";
+        let cases = [
+            format!("container=app,name=DB_PASSWORD,value={secret},rest-of-it"),
+            format!("container=app,name=DB_PASSWORD,valeu={secret}"),
+            format!("container=app,name=DB_PASSWORD,value={secret},colour=red"),
+            format!("container=app,name=DB_PASSWORD,value={secret},value={secret}"),
+            format!("container=app name=DB_PASSWORD,value={secret}"),
+            format!("{secret}"),
+            format!("container=app,name=DB_PASSWORD,value=\"{secret}"),
+            format!("container=app,name=DB_PASSWORD,value=\"{secret}\"x,y"),
+        ];
+        for case in &cases {
+            for parse in [parse_env_var_updates, parse_secret_updates] {
+                let error = parse(case).unwrap_err().to_string();
+                assert!(!error.contains(secret), "{case}: {error}");
+                assert!(
+                    !error.contains("rest-of-it") && !error.contains("red"),
+                    "{error}"
+                );
+            }
+        }
+        let error = parse_env_var_updates(&cases[0]).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "--container-env-var-updates: container app: a comma ends value= and the text after it \
+             is not KEY=VALUE; a value that holds a comma is written in double quotes, value=\"…,…\""
+        );
+        let error = parse_env_var_updates(&cases[1]).unwrap_err().to_string();
+        assert!(
+            error.contains("container app, variable DB_PASSWORD: unknown key \"valeu\""),
+            "{error}"
+        );
+        let error = parse_env_var_updates(&cases[2]).unwrap_err().to_string();
+        assert!(
+            error.contains("variable DB_PASSWORD: a comma ends value="),
+            "{error}"
+        );
+        let error = parse_env_var_updates(&cases[4]).unwrap_err().to_string();
+        assert!(
+            error.contains("write container=app,name=DB_PASSWORD,value=…"),
+            "{error}"
+        );
+    }
+
+    /// A value in double quotes keeps its commas (the aws-ecs orb splits on every comma, so it
+    /// had no way to write one); quotes inside a value that does not start with one are kept.
+    #[test]
+    fn quoted_values_keep_their_commas() {
+        assert_eq!(
+            parse_env_var_updates(
+                r#"container=app,name=GREETING,value="hello, world",container=app,name=QUOTE,value="say \"hi\", \\o/""#
+            )
+            .unwrap(),
+            [
+                ContainerUpdate::EnvVar {
+                    container: "app".into(),
+                    name: "GREETING".into(),
+                    value: "hello, world".into()
+                },
+                ContainerUpdate::EnvVar {
+                    container: "app".into(),
+                    name: "QUOTE".into(),
+                    value: r#"say "hi", \o/"#.into()
+                },
+            ]
+        );
+        assert_eq!(
+            parse_docker_label_updates(r#"container=app,note=say "hi" twice"#).unwrap(),
+            [ContainerUpdate::DockerLabel {
+                container: "app".into(),
+                key: "note".into(),
+                value: r#"say "hi" twice"#.into()
+            }]
+        );
+        assert!(parse_env_var_updates(r#"container=app,name=A,value="open"#)
+            .unwrap_err()
+            .problem
+            .contains("never closed"));
+    }
+
+    /// Issue 24: a blank typed for a comma is named as such, with the spec as it was meant.
+    #[test]
+    fn a_blank_for_a_comma_is_named_with_the_corrected_spec() {
+        let error = parse_image_updates("container=tutorial-site-app tag=v2").unwrap_err();
+        assert!(
+            error
+                .problem
+                .contains("a blank stands where a comma belongs")
+                && error
+                    .problem
+                    .ends_with("write container=tutorial-site-app,tag=v2"),
+            "{error}"
+        );
+        let error =
+            parse_image_updates("container=web,tag=v2 container=worker,tag=v2").unwrap_err();
+        assert!(
+            error
+                .problem
+                .ends_with("write container=web,tag=v2,container=worker,tag=v2"),
+            "{error}"
+        );
+        // A blank inside an environment value is the value's own.
+        assert_eq!(
+            parse_env_var_updates("container=app,name=OPTS,value=-Xmx1g -Dx=1").unwrap(),
+            [ContainerUpdate::EnvVar {
+                container: "app".into(),
+                name: "OPTS".into(),
+                value: "-Xmx1g -Dx=1".into()
+            }]
+        );
     }
 
     #[test]

@@ -1848,6 +1848,21 @@ fn the_docker_hub_login_step_reads_the_named_variables() {
         called,
         "args: login --username deployer --password-stdin\nstdin: hub-secret\n"
     );
+    // Issue 20: `${!name}` evaluates an array subscript, so a parameter naming `x[$(cmd)]` ran
+    // cmd. Only a variable name is looked up; anything else stops before any indirection.
+    std::fs::remove_file(dir.path().join("called")).unwrap();
+    let planted = dir.path().join("injected");
+    let injection = format!("x[$(touch {})]", planted.display());
+    run(Command::new("bash")
+        .arg(root().join("orb/src/scripts/docker_login.sh"))
+        .env("DOCKER_BIN", &fake)
+        .env("USERNAME_VARIABLE", &injection)
+        .env("PASSWORD_VARIABLE", "HUB_PASSWORD")
+        .env("HUB_PASSWORD", "hub-secret"))
+    .assert_code(2)
+    .assert_stderr_contains("one of them is not such a name");
+    assert!(!planted.exists(), "the parameter's command ran");
+    assert!(!dir.path().join("called").exists());
 }
 
 /// Every job, command, executor and parameter name of every aws-ecr and aws-ecs version in

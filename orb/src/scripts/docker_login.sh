@@ -6,6 +6,14 @@ set -euo pipefail
 
 user_variable=${USERNAME_VARIABLE:?USERNAME_VARIABLE names the variable holding the Docker Hub user}
 password_variable=${PASSWORD_VARIABLE:?PASSWORD_VARIABLE names the variable holding the Docker Hub password}
+# ${!name} evaluates an array subscript in the name (x[$(cmd)] runs cmd): only a plain variable
+# name is looked up.
+for variable in "$user_variable" "$password_variable"; do
+  if ! [[ $variable =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+    echo "docker-login: dockerhub-username and dockerhub-password name environment variables (letters, digits and _), and one of them is not such a name: give the variable's name, not its value" >&2
+    exit 2
+  fi
+done
 user=${!user_variable:-}
 password=${!password_variable:-}
 if [ -z "$user" ] || [ -z "$password" ]; then
