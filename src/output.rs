@@ -13,16 +13,28 @@ static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 static START: OnceLock<Instant> = OnceLock::new();
 static STDERR_LOCK: Mutex<()> = Mutex::new(());
 
-/// Remembers a secret so that no line written by deployer, its logs included, can show it.
+/// The shortest value masked. Shorter ones (`on`, `200`, `yes`) stand in ordinary log text so
+/// often that masking them would garble every line, and hiding them protects nothing: a secret of
+/// three characters is guessed faster than it is read. From four characters up (a PIN, a short
+/// password) they are masked.
+const SHORTEST_MASKED: usize = 4;
+
+/// Remembers a secret so that no line written by deployer, its logs included, can show it. A
+/// value of several lines (a `--secret` file) is remembered whole and line by line too, since a
+/// build step may print it one line at a time.
 pub fn register_secret(secret: &Secret) {
     let value = secret.expose();
-    // Very short values would mask ordinary words; real tokens and keys are long.
-    if value.len() >= 8 {
-        let mut secrets = SECRETS.write().unwrap_or_else(|e| e.into_inner());
-        if !secrets.iter().any(|known| known == value) {
-            secrets.push(value.to_string());
+    let mut secrets = SECRETS.write().unwrap_or_else(|e| e.into_inner());
+    let lines = value.lines().map(str::trim).filter(|line| *line != value);
+    for candidate in std::iter::once(value).chain(lines) {
+        if candidate.chars().count() >= SHORTEST_MASKED
+            && !secrets.iter().any(|known| known == candidate)
+        {
+            secrets.push(candidate.to_string());
         }
     }
+    // Longest first, so that a line of a longer secret does not leave the rest of it showing.
+    secrets.sort_by_key(|known| std::cmp::Reverse(known.len()));
 }
 
 /// Replaces every registered secret in `text`.
@@ -119,6 +131,27 @@ pub fn data(line: &str) {
 /// One JSON document on stdout.
 pub fn json(value: &serde_json::Value) {
     data(&serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+static SHOW_VALUES: OnceLock<bool> = OnceLock::new();
+
+/// `--show-values`: plans show environment values and secrets' sources.
+pub fn set_show_values(show: bool) {
+    let _ = SHOW_VALUES.set(show);
+}
+
+/// A plan or an answer that may hold a task's environment, as people see it: values `<set>`
+/// unless `--show-values` asked for them.
+pub fn shown(mut document: serde_json::Value) -> serde_json::Value {
+    if !*SHOW_VALUES.get().unwrap_or(&false) {
+        crate::domain::hidden_values::hide_values(&mut document);
+    }
+    document
+}
+
+/// [`json`] of [`shown`].
+pub fn plan_json(document: serde_json::Value) {
+    json(&shown(document));
 }
 
 static INTERRUPT_HINT: Mutex<Option<String>> = Mutex::new(None);
@@ -259,13 +292,28 @@ mod tests {
     }
 
     #[test]
-    fn registered_secrets_are_masked_and_short_ones_ignored() {
+    fn registered_secrets_are_masked_from_four_characters_up() {
         register_secret(&Secret::new("s3cr3t-password-value"));
-        register_secret(&Secret::new("short"));
+        register_secret(&Secret::new("pin7"));
+        register_secret(&Secret::new("abc"));
         assert_eq!(
-            redact("login with s3cr3t-password-value and short"),
-            "login with [redacted] and short"
+            redact("login with s3cr3t-password-value, pin7 and abc"),
+            "login with [redacted], [redacted] and abc"
         );
+    }
+
+    /// A build step that prints a `--secret` file line by line shows no line of it.
+    #[test]
+    fn each_line_of_a_secret_is_masked_too() {
+        register_secret(&Secret::new(
+            "[default]\naws_access_key_id = AKIDLINEBYLINE\ntoken = line-secret-two\n",
+        ));
+        assert_eq!(
+            redact("#5 0.3 aws_access_key_id = AKIDLINEBYLINE"),
+            "#5 0.3 [redacted]"
+        );
+        assert_eq!(redact("token = line-secret-two!"), "[redacted]!");
+        assert_eq!(redact("[default] profile"), "[redacted] profile");
     }
 
     #[test]

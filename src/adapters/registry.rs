@@ -33,6 +33,13 @@ pub enum RegistryError {
         call: String,
         message: String,
     },
+    #[error("the registry {registry} asks for a token from {realm} ({call}), where deployer does not send its credentials: {why}")]
+    ForeignRealm {
+        registry: String,
+        call: String,
+        realm: String,
+        why: String,
+    },
     #[error("the registry {registry} answered {call} with {status}: {message}")]
     Refused {
         registry: String,
@@ -52,6 +59,11 @@ impl From<RegistryError> for Error {
                 "the credentials came from ecr:GetAuthorizationToken; the role needs ecr:PutImage and ecr:BatchGetImage on the repository",
             ),
             RegistryError::Refused { .. } => Error::failed(text),
+            RegistryError::ForeignRealm { .. } => Error::environment(text).with_hint(
+                "the registry's credentials go only to the registry's own host or an ECR host of \
+                 the same account, over HTTPS (plain HTTP on this machine only); check that \
+                 --registry names the registry you mean",
+            ),
         }
     }
 }
@@ -215,6 +227,14 @@ impl Registry {
             .and_then(bearer_challenge);
         match (answer.0, challenge) {
             (StatusCode::UNAUTHORIZED, Some((realm, query))) => {
+                if let Err(why) = may_send_credentials(&self.credentials.registry, &realm) {
+                    return Err(RegistryError::ForeignRealm {
+                        registry: self.credentials.registry.clone(),
+                        call: call.to_string(),
+                        realm,
+                        why,
+                    });
+                }
                 let token_url = if query.is_empty() {
                     realm
                 } else {
@@ -294,6 +314,60 @@ impl Registry {
         tokio::time::timeout(CALL_TIMEOUT, exchange)
             .await
             .map_err(|_| unreachable(format!("no answer in {}s", CALL_TIMEOUT.as_secs())))?
+    }
+}
+
+/// The host of `host[:port]` (brackets of an IPv6 address removed).
+fn host_of(authority: &str) -> &str {
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(host, port)| {
+            port.chars().all(|c| c.is_ascii_digit()) && (!host.contains(':') || host.ends_with(']'))
+        })
+        .map_or(authority, |(host, _)| host);
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+}
+
+/// The account of an ECR registry host (`123456789012.dkr.ecr.REGION.amazonaws.com[.cn]`).
+fn ecr_account(host: &str) -> Option<&str> {
+    let (account, rest) = host.split_once('.')?;
+    let ecr = rest.starts_with("dkr.ecr.")
+        && (rest.ends_with(".amazonaws.com") || rest.ends_with(".amazonaws.com.cn"));
+    (ecr && account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())).then_some(account)
+}
+
+/// Whether the registry's credentials may go to the token `realm` its challenge names: only to
+/// the registry's own host or an ECR host of the same account, and over plain HTTP only on this
+/// machine. A challenge can name any URL; the credentials are the account's push rights.
+fn may_send_credentials(registry: &str, realm: &str) -> Result<(), String> {
+    let (scheme, rest) = realm
+        .split_once("://")
+        .ok_or_else(|| "the realm is not an http(s) URL".to_string())?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let realm_host = host_of(authority).to_ascii_lowercase();
+    let registry_host = host_of(registry).to_ascii_lowercase();
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => {}
+        "http" if is_loopback(&realm_host) => {}
+        "http" => return Err("it is plain HTTP, which anyone on the way can read".to_string()),
+        other => return Err(format!("{other}:// is not HTTPS")),
+    }
+    let same_account = matches!(
+        (ecr_account(&realm_host), ecr_account(&registry_host)),
+        (Some(a), Some(b)) if a == b
+    );
+    if realm_host == registry_host || same_account {
+        Ok(())
+    } else {
+        Err(format!("{realm_host} is not the registry's host"))
     }
 }
 
@@ -393,6 +467,38 @@ mod tests {
             base_url("123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
             "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com"
         );
+    }
+
+    #[test]
+    /// Issue 20: a challenge may name any realm; the credentials follow it only to the
+    /// registry's own host or an ECR host of the same account, never over plain HTTP off this
+    /// machine.
+    #[test]
+    fn credentials_go_only_to_the_registrys_own_realm() {
+        let ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+        assert!(may_send_credentials("public.ecr.aws", "https://public.ecr.aws/token/").is_ok());
+        assert!(may_send_credentials(ecr, &format!("https://{ecr}/token")).is_ok());
+        assert!(may_send_credentials(
+            ecr,
+            "https://123456789012.dkr.ecr.us-east-1.amazonaws.com/token"
+        )
+        .is_ok());
+        assert!(may_send_credentials("127.0.0.1:15000", "http://127.0.0.1:15000/token").is_ok());
+        assert!(may_send_credentials("localhost:5000", "http://localhost:5001/auth").is_ok());
+        for (registry, realm) in [
+            (ecr, "https://attacker.example/token"),
+            (ecr, "https://210987654321.dkr.ecr.eu-west-1.amazonaws.com/token"),
+            (ecr, &format!("http://{ecr}/token") as &str),
+            (ecr, "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com.attacker.example/t"),
+            (ecr, "https://user@attacker.example/token"),
+            ("127.0.0.1:15000", "http://10.0.0.8/token"),
+            ("public.ecr.aws", "ftp://public.ecr.aws/token"),
+        ] {
+            assert!(
+                may_send_credentials(registry, realm).is_err(),
+                "{registry} -> {realm}"
+            );
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::output;
 pub fn execute(cli: Cli) -> ExitCode {
     output::start_clock();
     output::set_quiet(cli.global.quiet);
+    output::set_show_values(cli.global.show_values);
     crate::logging::init(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -134,7 +135,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
                     }
                 }
                 OutputFormat::Json => {
-                    output::json(&serde_json::to_value(&outcome).unwrap_or_default())
+                    output::plan_json(serde_json::to_value(&outcome).unwrap_or_default())
                 }
             }
             if let Some(path) = command.export_env {
@@ -206,7 +207,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let settings = run_task_settings(*command, aws)?;
             if let Some(path) = &output_file {
                 // Checked before the task starts: a file that cannot be written changes nothing.
-                std::fs::write(path, "").map_err(|e| {
+                write_private_file(path, "").map_err(|e| {
                     Error::usage(format!(
                         "cannot write --output-file {}: {e}",
                         path.display()
@@ -216,8 +217,9 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let mut outcome = run_task::run(settings).await?;
             print_run_task(format, &outcome);
             if let Some(path) = &output_file {
-                let answer = serde_json::to_string_pretty(&outcome).unwrap_or_default();
-                std::fs::write(path, answer + "\n").map_err(|e| {
+                let answer = output::shown(serde_json::to_value(&outcome).unwrap_or_default());
+                let answer = serde_json::to_string_pretty(&answer).unwrap_or_default();
+                write_private_file(path, &(output::redact(&answer) + "\n")).map_err(|e| {
                     Error::environment(format!(
                         "cannot write --output-file {}: {e}",
                         path.display()
@@ -291,6 +293,21 @@ async fn dispatch(cli: Cli) -> Result<()> {
     Ok(())
 }
 
+/// Writes a file only its owner can read (mode 0600 from its creation; an existing file's mode
+/// is set to 0600 before anything is written): answers may name a task's environment.
+fn write_private_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(text.as_bytes())
+}
+
 fn print_push(outcome: &push::PushOutcome) {
     // Without a push there is no digest: the tags' references are the data.
     if !outcome.digest.is_empty() {
@@ -304,29 +321,31 @@ fn print_push(outcome: &push::PushOutcome) {
 fn print_register(format: OutputFormat, outcome: &register::RegisterOutcome) {
     match format {
         OutputFormat::Text => match &outcome.plan {
-            Some(plan) => output::json(&plan.register_task_definition_input),
+            Some(plan) => output::plan_json(plan.register_task_definition_input.clone()),
             None => output::data(&outcome.task_definition_arn),
         },
-        OutputFormat::Json => output::json(&serde_json::to_value(outcome).unwrap_or_default()),
+        OutputFormat::Json => output::plan_json(serde_json::to_value(outcome).unwrap_or_default()),
     }
 }
 
 fn print_run_task(format: OutputFormat, outcome: &run_task::RunTaskOutcome) {
     match (format, &outcome.run_task_input) {
-        (OutputFormat::Text, Some(input)) => output::json(input),
+        (OutputFormat::Text, Some(input)) => output::plan_json(input.clone()),
         (OutputFormat::Text, None) => {
             for arn in &outcome.task_arns {
                 output::data(arn);
             }
         }
-        (OutputFormat::Json, _) => output::json(&serde_json::to_value(outcome).unwrap_or_default()),
+        (OutputFormat::Json, _) => {
+            output::plan_json(serde_json::to_value(outcome).unwrap_or_default())
+        }
     }
 }
 
 fn print_update(format: OutputFormat, outcome: &update_service::UpdateServiceOutcome) {
     match format {
         OutputFormat::Text => match &outcome.plan {
-            Some(plan) => output::json(&plan.register_task_definition_input),
+            Some(plan) => output::plan_json(plan.register_task_definition_input.clone()),
             None => {
                 output::data(&outcome.task_definition_arn);
                 if let Some(id) = &outcome.codedeploy_deployment_id {
@@ -334,7 +353,7 @@ fn print_update(format: OutputFormat, outcome: &update_service::UpdateServiceOut
                 }
             }
         },
-        OutputFormat::Json => output::json(&serde_json::to_value(outcome).unwrap_or_default()),
+        OutputFormat::Json => output::plan_json(serde_json::to_value(outcome).unwrap_or_default()),
     }
 }
 

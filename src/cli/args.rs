@@ -56,6 +56,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = env::DEPLOYER_ROLE_SESSION_NAME)]
     pub role_session_name: Option<String>,
 
+    /// Print environment values and secrets' sources in --dry-run plans and run-task's
+    /// --output-file, which show them as <set> otherwise.
+    #[arg(long, global = true)]
+    pub show_values: bool,
+
     /// Keys an orb step read from the variables its parameters name (never a flag: a secret
     /// on the command line would reach process listings).
     #[arg(skip)]

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::adapters::aws::StaticCredentials;
 use crate::domain::orb_values::{
-    expand_env, extra_build_args, is_upper_env_name, named_variable, parse_bool,
+    expand_env, extra_build_args_expanded, is_upper_env_name, named_variable, parse_bool,
     put_image_extra_args, registry_host, split_words, RegistryHost,
 };
 use crate::domain::platform::{parse_platforms, without_emulation, BinfmtHandler, Platform};
@@ -1135,7 +1135,11 @@ fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) ->
             }
         }
         Derived::ExtraBuildArgs => {
-            let flags = extra_build_args(&values.get(name)).map_err(|e| orb_usage(name, e))?;
+            let written = (values.environment)(&env_name(name)).unwrap_or_default();
+            let flags = extra_build_args_expanded(written.trim(), &|word| {
+                expand_env(word, values.environment)
+            })
+            .map_err(|e| orb_usage(name, e))?;
             args.extend(flags);
         }
         Derived::PublicIp => {
@@ -1412,12 +1416,16 @@ pub fn credentials(
             .map(|value| value.trim().to_string())
             .filter(|value| !value.is_empty())
             .ok_or_else(|| {
+                // The parameter's value is never printed: a key pasted where a variable's name
+                // belongs reads as a name too. It is masked from here on, in case it is one.
+                crate::output::register_secret(&Secret::new(variable.clone()));
                 Error::usage(format!(
-                    "{param} names the variable {variable}, which is not set or empty"
+                    "the variable named in {param} is not set or empty"
                 ))
                 .with_hint(format!(
-                    "set {variable} in the job's environment or context, or point {param} at \
-                     the variable holding the key"
+                    "{param} takes the name of the variable that holds the key (such as \
+                     AWS_SECRET_ACCESS_KEY), never the key itself: set that variable in the \
+                     job's environment or context, or point {param} at the one that is set"
                 ))
             })
     });
@@ -1441,12 +1449,24 @@ pub fn display(args: &[String]) -> String {
                 Some((key, _)) => format!("{key}=…"),
                 None => arg.clone(),
             },
+            // JSON that may hold a task's environment: shown with its values hidden.
+            Some("--overrides") => match serde_json::from_str::<serde_json::Value>(arg) {
+                Ok(mut overrides) => {
+                    crate::domain::hidden_values::hide_values(&mut overrides);
+                    overrides.to_string()
+                }
+                Err(_) => "…".to_string(),
+            },
             Some(_) => "…".to_string(),
             None => arg.clone(),
         };
         if matches!(
             arg.as_str(),
-            "--build-arg" | "--container-env-var-updates" | "--container-secret-updates"
+            "--build-arg"
+                | "--container-env-var-updates"
+                | "--container-secret-updates"
+                | "--overrides"
+                | "--env"
         ) {
             masked_next = Some(arg.as_str());
         }
@@ -2403,8 +2423,23 @@ mod tests {
         let error = keys(&[("PARAM_AWS_ACCESS_KEY_ID", "PROD_KEY_ID")]).unwrap_err();
         assert_eq!(error.kind, ErrorKind::Usage);
         assert!(
-            error.to_string().contains("names the variable PROD_KEY_ID"),
+            error
+                .to_string()
+                .contains("the variable named in aws_access_key_id is not set"),
             "{error}"
+        );
+        // Issue 20: a letters-and-digits secret key given where a variable's name belongs reads
+        // as a name; it is never printed.
+        let error = keys(&[
+            ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+            ("PARAM_AWS_SECRET_ACCESS_KEY", "WJALRXUTNFEMIK7MDENGBPXRFICY"),
+        ])
+        .unwrap_err();
+        let text = format!("{error} {:?}", error);
+        assert!(!text.contains("WJALRXUTNFEMIK7MDENGBPXRFICY"), "{text}");
+        assert!(
+            text.contains("the variable named in aws_secret_access_key is not set"),
+            "{text}"
         );
         let error = keys(&[("PARAM_AWS_SECRET_ACCESS_KEY", "wJalr/K7MDENG+bPxRfiCY")]).unwrap_err();
         let text = format!("{error} {:?}", error);

@@ -84,6 +84,18 @@ fn answer_get(server: &str, aws: &mut AwsSettings) -> Result<String> {
     if server.is_empty() {
         return Err(Error::usage("no server URL on stdin"));
     }
+    let host = server_host(server);
+    let named = named_in_docker_config(&host);
+    if let Err(why) = may_answer(&host, named) {
+        return Err(Error::usage(format!(
+            "{PROGRAM} does not hand an ECR token to {host}: {why}"
+        ))
+        .with_hint(
+            "it answers for ECR hosts, public.ecr.aws, registries on this machine and the hosts \
+             `deployer ecr-login --registry HOST --credential-helper` set in the Docker config's \
+             credHelpers",
+        ));
+    }
     let public = is_public_registry(server);
     // An ECR host names its account and region; any other (a VPC endpoint alias, a local
     // registry) is the caller's own registry in the configured region.
@@ -114,6 +126,58 @@ fn answer_get(server: &str, aws: &mut AwsSettings) -> Result<String> {
     Ok(answer.to_string())
 }
 
+/// The host (and port) of a server URL as the Docker CLI sends it: `host`, `https://host/path`.
+fn server_host(server: &str) -> String {
+    let rest = server.split_once("://").map_or(server, |(_, rest)| rest);
+    rest.split('/').next().unwrap_or_default().to_ascii_lowercase()
+}
+
+/// Whether the Docker config the CLI reads by default (`$DOCKER_CONFIG/config.json`, else
+/// `~/.docker/config.json`) sends this host to deployer by name in `credHelpers`, as
+/// `ecr-login --registry HOST --credential-helper` writes it (a `credsStore` sending every host
+/// does not count).
+fn named_in_docker_config(host: &str) -> bool {
+    let path = match crate::env::var_os(crate::env::DOCKER_CONFIG) {
+        Some(dir) => std::path::PathBuf::from(dir).join("config.json"),
+        None => match crate::env::var_os(crate::env::HOME) {
+            Some(home) => std::path::PathBuf::from(home).join(".docker/config.json"),
+            None => return false,
+        },
+    };
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|config| config.get("credHelpers")?.as_object().cloned())
+        .is_some_and(|helpers| {
+            helpers.iter().any(|(registry, helper)| {
+                server_host(registry) == host && helper.as_str() == Some("deployer")
+            })
+        })
+}
+
+/// Whether a token may be handed to `host`: an AWS ECR endpoint (its own or a VPC endpoint's
+/// name) or ECR Public, a registry on this machine, or a host the Docker config names for
+/// deployer. Any other host would receive the account's push rights.
+fn may_answer(host: &str, named_in_config: bool) -> std::result::Result<(), String> {
+    let name = host
+        .rsplit_once(':')
+        .filter(|(name, port)| port.chars().all(|c| c.is_ascii_digit()) && !name.ends_with(':'))
+        .map_or(host, |(name, _)| name)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let aws = name.ends_with(".amazonaws.com") || name.ends_with(".amazonaws.com.cn");
+    let ecr = aws && (name.contains(".dkr.ecr.") || name.contains(".ecr."));
+    let local = name == "localhost"
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback());
+    if name == PUBLIC_REGISTRY || ecr || local || named_in_config {
+        Ok(())
+    } else {
+        Err("it is not an ECR host and the Docker config does not name it for deployer".into())
+    }
+}
+
 /// Whether the Docker CLI asks for ECR Public: `public.ecr.aws`, with or without a scheme or
 /// a path (`https://public.ecr.aws/ALIAS`).
 fn is_public_registry(server: &str) -> bool {
@@ -126,6 +190,36 @@ fn is_public_registry(server: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 20: the helper hands the account's token only to AWS's ECR endpoints, ECR Public,
+    /// registries on this machine and hosts the Docker config names for deployer.
+    #[test]
+    fn tokens_go_to_ecr_local_and_named_hosts_only() {
+        for host in [
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+            "vpce-0a1b2c3d-4e5f6g7h.dkr.ecr.eu-west-1.vpce.amazonaws.com",
+            "public.ecr.aws",
+            "127.0.0.1:15000",
+            "localhost:5000",
+            "[::1]:5000",
+        ] {
+            assert!(may_answer(host, false).is_ok(), "{host}");
+        }
+        for host in [
+            "registry.attacker.example",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com.attacker.example",
+            "10.0.0.8:5000",
+            "ghcr.io",
+        ] {
+            assert!(may_answer(host, false).is_err(), "{host}");
+        }
+        assert!(may_answer("registry.example.com", true).is_ok());
+        assert_eq!(
+            server_host("https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/v2/"),
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+        );
+    }
 
     #[test]
     fn public_ecr_is_recognised_however_the_cli_names_it() {

@@ -10,6 +10,7 @@ pub mod duration;
 pub mod ecr_image;
 pub mod ecr_token;
 pub mod export_env;
+pub mod hidden_values;
 pub mod orb_values;
 pub mod platform;
 pub mod push_progress;

@@ -264,13 +264,30 @@ fn unsupported_reason(flag: &str) -> &'static str {
 /// builds with are copied; `--progress` and `--provenance=false`/`--sbom=false` are accepted
 /// (deployer already does what they ask); anything else is an error that names it and says why.
 pub fn extra_build_args(raw: &str) -> Result<Vec<String>, String> {
+    extra_build_args_expanded(raw, &|word| word.to_string())
+}
+
+/// [`extra_build_args`] of a parameter as written, with `$VAR` references: the words are split
+/// first, then each word is expanded, so a variable's value is one argument whatever quotes or
+/// blanks it holds (it can never add a flag), and an error shows the words as written, never a
+/// variable's value.
+pub fn extra_build_args_expanded(
+    raw: &str,
+    expand: &dyn Fn(&str) -> String,
+) -> Result<Vec<String>, String> {
     let words = split_words(raw).map_err(|e| format!("extra_build_args cannot be read: {e}"))?;
     let mut out = Vec::new();
-    let mut words = words.into_iter().peekable();
-    while let Some(word) = words.next() {
+    let mut words = words
+        .into_iter()
+        .map(|written| {
+            let word = expand(&written);
+            (written, word)
+        })
+        .peekable();
+    while let Some((written, word)) = words.next() {
         if !word.starts_with('-') {
             return Err(format!(
-                "extra_build_args has {word:?}, which is not a flag: only docker build flags go \
+                "extra_build_args has {written:?}, which is not a flag: only docker build flags go \
                  there (the build context is the build_path parameter)"
             ));
         }
@@ -278,9 +295,10 @@ pub fn extra_build_args(raw: &str) -> Result<Vec<String>, String> {
             Some((name, value)) => (name.to_string(), Some(value.to_string())),
             None => (word.clone(), None),
         };
+        let written_name = written.split_once('=').map_or(written.as_str(), |(name, _)| name);
         let Some(&(flag, treatment)) = BUILD_FLAGS.iter().find(|(flag, _)| *flag == name) else {
             return Err(format!(
-                "extra_build_args has {name}, which deployer does not take: {}. Supported: {}",
+                "extra_build_args has {written_name}, which deployer does not take: {}. Supported: {}",
                 unsupported_reason(&name),
                 BUILD_FLAGS.map(|(flag, _)| flag).join(", ")
             ));
@@ -288,11 +306,13 @@ pub fn extra_build_args(raw: &str) -> Result<Vec<String>, String> {
         let mut value = |required: bool| -> Result<Option<String>, String> {
             match inline.clone() {
                 Some(value) => Ok(Some(value)),
-                None if required => words.next().map(Some).ok_or_else(|| {
-                    format!("extra_build_args ends with {name}, which needs a value")
+                None if required => words.next().map(|(_, word)| Some(word)).ok_or_else(|| {
+                    format!("extra_build_args ends with {written_name}, which needs a value")
                 }),
                 // An optional value: the next word when it is not a flag.
-                None => Ok(words.next_if(|next| !next.starts_with('-'))),
+                None => Ok(words
+                    .next_if(|(_, next)| !next.starts_with('-'))
+                    .map(|(_, word)| word)),
             }
         };
         match treatment {
@@ -305,7 +325,7 @@ pub fn extra_build_args(raw: &str) -> Result<Vec<String>, String> {
                 Some("false") => {}
                 Some(_) => {
                     return Err(format!(
-                        "extra_build_args has {word:?}: {name} takes true or false"
+                        "extra_build_args has {written:?}: {name} takes true or false"
                     ))
                 }
             },
@@ -321,7 +341,7 @@ pub fn extra_build_args(raw: &str) -> Result<Vec<String>, String> {
                 let value = value(false)?.unwrap_or_else(|| "true".to_string());
                 if !matches!(value.as_str(), "false" | "0") {
                     return Err(format!(
-                        "extra_build_args has {name}={value}: the Docker daemon's embedded \
+                        "extra_build_args has {written_name} set: the Docker daemon's embedded \
                          BuildKit cannot attach attestations (provenance, SBOM) to the image; \
                          deployer pushes images without them, as {name}=false asks"
                     ));
@@ -652,6 +672,41 @@ mod tests {
         let error = extra_build_args("--pull=maybe").unwrap_err();
         assert!(error.contains("true or false"), "{error}");
     }
+    /// Issue 20: a variable's value is one argument. Expanded before the split, a value with a
+    /// quote and a blank added `--secret id=k,src=/etc/shadow` to the build.
+    #[test]
+    fn variables_are_expanded_after_the_split_and_never_shown() {
+        let variables = |word: &str| {
+            expand_env(word, |name| match name {
+                "EVIL" => Some(r#"x" --secret "id=k,src=/etc/shadow"#.to_string()),
+                "TOKEN" => Some("tok en-s3cr3t".to_string()),
+                "CACHE" => Some("type=registry,ref=app:cache".to_string()),
+                _ => None,
+            })
+        };
+        assert_eq!(
+            extra_build_args_expanded("--build-arg A=$EVIL", &variables).unwrap(),
+            ["--build-arg", r#"A=x" --secret "id=k,src=/etc/shadow"#]
+        );
+        assert_eq!(
+            extra_build_args_expanded("--build-arg \"T=$TOKEN\" --cache-from $CACHE", &variables)
+                .unwrap(),
+            [
+                "--build-arg",
+                "T=tok en-s3cr3t",
+                "--cache-from",
+                "type=registry,ref=app:cache"
+            ]
+        );
+        for written in ["$TOKEN", "--no-cache $TOKEN", "--pull=$TOKEN"] {
+            let error = extra_build_args_expanded(written, &variables).unwrap_err();
+            assert!(!error.contains("s3cr3t"), "{written}: {error}");
+        }
+        assert!(extra_build_args_expanded("$TOKEN", &variables)
+            .unwrap_err()
+            .contains("\"$TOKEN\""));
+    }
+
     #[test]
     fn put_image_extra_args_map_the_registry_region_and_profile() {
         assert_eq!(

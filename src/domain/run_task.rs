@@ -243,7 +243,8 @@ pub fn parse_env(values: &[String]) -> Result<Vec<(String, String)>, RunTaskErro
         let (name, val) = value
             .split_once('=')
             .filter(|(name, _)| !name.is_empty())
-            .ok_or_else(|| bad("--env", format!("{value:?} is not NAME=VALUE")))?;
+            // Not shown: a value given without its name is still a value.
+            .ok_or_else(|| bad("--env", "a value has no NAME= before it: write NAME=VALUE"))?;
         pairs.retain(|(existing, _)| existing != name);
         pairs.push((name.to_string(), val.to_string()));
     }
@@ -363,7 +364,13 @@ pub fn overrides(
     {
         let name = entry["name"]
             .as_str()
-            .ok_or_else(|| bad(FLAG, format!("container override {entry} has no name")))?;
+            .ok_or_else(|| {
+                // The entry is not shown: its environment may hold secrets.
+                bad(
+                    FLAG,
+                    "an entry of containerOverrides has no \"name\": each names the container it overrides",
+                )
+            })?;
         if !names.iter().any(|known| known == name) {
             return Err(RunTaskError::UnknownContainer {
                 flag: FLAG,

@@ -133,6 +133,40 @@ fn credential_helper_mode_stores_no_token_and_the_docker_cli_pushes_through_it()
         );
     }
 
+    // Issue 20: asked about a host that is not ECR, not on this machine and not named for
+    // deployer in the Docker config (a credsStore, a typo'd registry), it hands out no token.
+    let asked = |server: &str| {
+        let mut child = Command::new(&helper)
+            .arg("get")
+            .env("DOCKER_CONFIG", &config_dir)
+            .env("AWS_ENDPOINT_URL", &stack.moto)
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "secret-example")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(server.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let foreign = asked("https://registry.attacker.example");
+    let answer = String::from_utf8_lossy(&foreign.stdout);
+    assert_eq!(foreign.status.code(), Some(1), "{answer}");
+    assert!(answer.contains("does not hand an ECR token to registry.attacker.example"), "{answer}");
+    assert!(!answer.contains(&stack.registry_password), "{answer}");
+    let own = asked(&stack.registry);
+    let answer = String::from_utf8_lossy(&own.stdout);
+    assert_eq!(own.status.code(), Some(0), "{answer}");
+    assert!(answer.contains(&stack.registry_password), "the registry's own host is answered");
+
     // The protocol's other actions, and nonsense.
     let list = Command::new(&helper).arg("list").output().unwrap();
     assert_eq!(String::from_utf8_lossy(&list.stdout), "{}");

@@ -1622,7 +1622,7 @@ fn credentials_come_from_the_variables_the_old_parameters_name_on_moto() {
         ("aws-secret-access-key", "PROD_SECRET"),
     ])
     .assert_code(2)
-    .assert_stderr_contains("aws_access_key_id names the variable UNSET_KEY_ID");
+    .assert_stderr_contains("the variable named in aws_access_key_id is not set");
     assert_eq!(api.revisions(&family).len(), 1, "nothing registered");
 
     let result = step(&[
