@@ -351,7 +351,9 @@ fn may_send_credentials(registry: &str, realm: &str) -> Result<(), String> {
         .split_once("://")
         .ok_or_else(|| "the realm is not an http(s) URL".to_string())?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     let realm_host = host_of(authority).to_ascii_lowercase();
     let registry_host = host_of(registry).to_ascii_lowercase();
     match scheme.to_ascii_lowercase().as_str() {
@@ -469,7 +471,6 @@ mod tests {
         );
     }
 
-    #[test]
     /// Issue 20: a challenge may name any realm; the credentials follow it only to the
     /// registry's own host or an ECR host of the same account, never over plain HTTP off this
     /// machine.
@@ -487,9 +488,15 @@ mod tests {
         assert!(may_send_credentials("localhost:5000", "http://localhost:5001/auth").is_ok());
         for (registry, realm) in [
             (ecr, "https://attacker.example/token"),
-            (ecr, "https://210987654321.dkr.ecr.eu-west-1.amazonaws.com/token"),
+            (
+                ecr,
+                "https://210987654321.dkr.ecr.eu-west-1.amazonaws.com/token",
+            ),
             (ecr, &format!("http://{ecr}/token") as &str),
-            (ecr, "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com.attacker.example/t"),
+            (
+                ecr,
+                "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com.attacker.example/t",
+            ),
             (ecr, "https://user@attacker.example/token"),
             ("127.0.0.1:15000", "http://10.0.0.8/token"),
             ("public.ecr.aws", "ftp://public.ecr.aws/token"),

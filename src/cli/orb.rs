@@ -1419,14 +1419,12 @@ pub fn credentials(
                 // The parameter's value is never printed: a key pasted where a variable's name
                 // belongs reads as a name too. It is masked from here on, in case it is one.
                 crate::output::register_secret(&Secret::new(variable.clone()));
-                Error::usage(format!(
-                    "the variable named in {param} is not set or empty"
-                ))
-                .with_hint(format!(
-                    "{param} takes the name of the variable that holds the key (such as \
+                Error::usage(format!("the variable named in {param} is not set or empty"))
+                    .with_hint(format!(
+                        "{param} takes the name of the variable that holds the key (such as \
                      AWS_SECRET_ACCESS_KEY), never the key itself: set that variable in the \
                      job's environment or context, or point {param} at the one that is set"
-                ))
+                    ))
             })
     });
     let (Some(access_key_id), Some(secret_access_key)) = (keys.next(), keys.next()) else {
@@ -1445,7 +1443,7 @@ pub fn display(args: &[String]) -> String {
     let mut masked_next: Option<&str> = None;
     for arg in args {
         let text = match masked_next.take() {
-            Some("--build-arg") => match arg.split_once('=') {
+            Some("--build-arg" | "--env") => match arg.split_once('=') {
                 Some((key, _)) => format!("{key}=…"),
                 None => arg.clone(),
             },
@@ -1860,6 +1858,29 @@ mod tests {
         );
         assert!(shown.contains("--build-arg NPM_TOKEN=…"), "{shown}");
         assert!(shown.contains("--label 'title=a b'"), "{shown}");
+        // Issue 20: run-task's overrides and --env, after the step expanded "$DB_PASSWORD".
+        let args: Vec<String> = [
+            "run-task",
+            "--overrides",
+            r#"{"containerOverrides":[{"name":"migrate","command":["./migrate"],"environment":[{"name":"DB_PASSWORD","value":"hunter2"}]}]}"#,
+            "--env",
+            "API_KEY=s3cr3t",
+            "--overrides",
+            "not json hunter2",
+        ]
+        .map(String::from)
+        .to_vec();
+        let shown = display(&args);
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(r#""environment":[{"name":"DB_PASSWORD","value":"<set>"}]"#)
+                && shown.contains(r#""command":["./migrate"]"#)
+                && shown.contains("--env API_KEY=…"),
+            "{shown}"
+        );
     }
 
     /// The aws-ecs orb's run_task defaults as CircleCI places them (booleans as 1/0).
@@ -2432,7 +2453,10 @@ mod tests {
         // as a name; it is never printed.
         let error = keys(&[
             ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
-            ("PARAM_AWS_SECRET_ACCESS_KEY", "WJALRXUTNFEMIK7MDENGBPXRFICY"),
+            (
+                "PARAM_AWS_SECRET_ACCESS_KEY",
+                "WJALRXUTNFEMIK7MDENGBPXRFICY",
+            ),
         ])
         .unwrap_err();
         let text = format!("{error} {:?}", error);

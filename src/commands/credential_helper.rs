@@ -129,7 +129,10 @@ fn answer_get(server: &str, aws: &mut AwsSettings) -> Result<String> {
 /// The host (and port) of a server URL as the Docker CLI sends it: `host`, `https://host/path`.
 fn server_host(server: &str) -> String {
     let rest = server.split_once("://").map_or(server, |(_, rest)| rest);
-    rest.split('/').next().unwrap_or_default().to_ascii_lowercase()
+    rest.split('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
 }
 
 /// Whether the Docker config the CLI reads by default (`$DOCKER_CONFIG/config.json`, else

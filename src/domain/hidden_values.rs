@@ -70,6 +70,9 @@ mod tests {
             plan["containerDefinitions"][0]["dockerLabels"]["environment"],
             "production"
         );
-        assert_eq!(plan["containerDefinitions"][0]["image"], json!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v2"));
+        assert_eq!(
+            plan["containerDefinitions"][0]["image"],
+            json!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v2")
+        );
     }
 }

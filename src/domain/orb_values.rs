@@ -295,7 +295,9 @@ pub fn extra_build_args_expanded(
             Some((name, value)) => (name.to_string(), Some(value.to_string())),
             None => (word.clone(), None),
         };
-        let written_name = written.split_once('=').map_or(written.as_str(), |(name, _)| name);
+        let written_name = written
+            .split_once('=')
+            .map_or(written.as_str(), |(name, _)| name);
         let Some(&(flag, treatment)) = BUILD_FLAGS.iter().find(|(flag, _)| *flag == name) else {
             return Err(format!(
                 "extra_build_args has {written_name}, which deployer does not take: {}. Supported: {}",

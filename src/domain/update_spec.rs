@@ -681,7 +681,7 @@ mod tests {
             format!("container=app,name=DB_PASSWORD,value={secret},colour=red"),
             format!("container=app,name=DB_PASSWORD,value={secret},value={secret}"),
             format!("container=app name=DB_PASSWORD,value={secret}"),
-            format!("{secret}"),
+            secret.to_string(),
             format!("container=app,name=DB_PASSWORD,value=\"{secret}"),
             format!("container=app,name=DB_PASSWORD,value=\"{secret}\"x,y"),
         ];

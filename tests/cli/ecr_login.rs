@@ -160,12 +160,18 @@ fn credential_helper_mode_stores_no_token_and_the_docker_cli_pushes_through_it()
     let foreign = asked("https://registry.attacker.example");
     let answer = String::from_utf8_lossy(&foreign.stdout);
     assert_eq!(foreign.status.code(), Some(1), "{answer}");
-    assert!(answer.contains("does not hand an ECR token to registry.attacker.example"), "{answer}");
+    assert!(
+        answer.contains("does not hand an ECR token to registry.attacker.example"),
+        "{answer}"
+    );
     assert!(!answer.contains(&stack.registry_password), "{answer}");
     let own = asked(&stack.registry);
     let answer = String::from_utf8_lossy(&own.stdout);
     assert_eq!(own.status.code(), Some(0), "{answer}");
-    assert!(answer.contains(&stack.registry_password), "the registry's own host is answered");
+    assert!(
+        answer.contains(&stack.registry_password),
+        "the registry's own host is answered"
+    );
 
     // The protocol's other actions, and nonsense.
     let list = Command::new(&helper).arg("list").output().unwrap();

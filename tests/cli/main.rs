@@ -13,6 +13,7 @@ mod plan;
 mod push;
 mod register;
 mod run_task;
+mod secrets;
 mod strategies;
 mod support;
 mod update_service;

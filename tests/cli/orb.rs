@@ -38,7 +38,12 @@ fn step_env(command: &str, params: &[(&str, &str)]) -> BTreeMap<String, String> 
 
 /// Runs an orb step's script as CircleCI would: bash, in `dir`, with the step's environment
 /// on top of the job's (`job_env`, e.g. AWS_ENDPOINT_URL, BASH_ENV, CIRCLE_SHA1).
-fn run_step(dir: &Path, command: &str, params: &[(&str, &str)], job_env: &[(&str, &str)]) -> Run {
+pub(crate) fn run_step(
+    dir: &Path,
+    command: &str,
+    params: &[(&str, &str)],
+    job_env: &[(&str, &str)],
+) -> Run {
     let mut bash = Command::new("bash");
     bash.arg(root().join("orb/src/scripts/run.sh"))
         .current_dir(dir)

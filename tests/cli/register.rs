@@ -254,7 +254,22 @@ fn dry_run_prints_the_input_and_registers_nothing() {
         .assert_code(0)
         .assert_stderr_contains("dry run, nothing changed: would register a new revision of")
         .assert_stderr_contains("tutorial-site-app: environment VERSION added");
+    // Issue 20: the plan shows which variables are set, not their values...
     let input: Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_eq!(
+        input["containerDefinitions"][0]["environment"][1],
+        json!({"name": "VERSION", "value": "<set>"})
+    );
+    // ...unless --show-values asks for them.
+    let shown = register(&[
+        "--family",
+        &family,
+        "--container-env-var-updates",
+        "container=tutorial-site-app,name=VERSION,value=v2",
+        "--dry-run",
+        "--show-values",
+    ]);
+    let input: Value = serde_json::from_str(&shown.assert_code(0).stdout).unwrap();
     assert_eq!(
         input["containerDefinitions"][0]["environment"][1],
         json!({"name": "VERSION", "value": "v2"})

@@ -374,7 +374,7 @@ fn moto_instance(stack: &Stack) -> String {
 }
 
 /// On moto: a cluster with one EC2 container instance to place tasks on, and a family.
-fn moto_migration(stack: &Stack, api: &Api) -> (String, String) {
+pub(crate) fn moto_migration(stack: &Stack, api: &Api) -> (String, String) {
     let (cluster, family) = migration(
         api,
         vec![container("migrate", "busybox:stable", "./migrate up", true)],
