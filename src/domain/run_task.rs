@@ -608,12 +608,30 @@ pub fn outcome(tasks: &[TaskState], container: &str) -> TaskOutcome {
                 .clone()
                 .unwrap_or_else(|| "no reason given".into())
         };
-        if task.stop_code.as_deref() == Some("TaskFailedToStart") {
-            return TaskOutcome::Failed(format!(
-                "task {} failed to start: {}",
-                task.id(),
-                reason()
-            ));
+        match task.stop_code.as_deref() {
+            // The task ended because an essential container exited on its own: the exit code
+            // says how the work went.
+            Some("EssentialContainerExited") => {}
+            Some("TaskFailedToStart") => {
+                return TaskOutcome::Failed(format!(
+                    "task {} failed to start: {}",
+                    task.id(),
+                    reason()
+                ))
+            }
+            // Stopped from outside (a Spot interruption, an instance's termination notice, the
+            // service scheduler, someone's StopTask), or a code ECS may add later: the
+            // containers got SIGTERM, and a container that exits 0 on it did not finish.
+            other => {
+                return TaskOutcome::Failed(format!(
+                    "task {} was stopped from outside ({}: {}), not by its essential container \
+                     exiting: whatever {container}'s exit code, its work may not have finished; \
+                     run it again",
+                    task.id(),
+                    other.unwrap_or("no stop code"),
+                    reason()
+                ))
+            }
         }
         let found = task.containers.iter().find(|c| c.name == container);
         match found.and_then(|c| c.exit_code) {
@@ -989,6 +1007,45 @@ mod tests {
                 "  container migrate exited 3"
             ]
         );
+    }
+
+    /// Issue 19: a task stopped from outside is a failure whatever its container's exit code.
+    /// The stop codes are those of the Task data type's `stopCode`
+    /// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Task.html): only
+    /// EssentialContainerExited means the containers ended on their own.
+    #[test]
+    fn an_interrupted_task_fails_even_when_its_container_exited_0() {
+        let mut task = task_states(&stopped()).remove(0);
+        task.containers[0].exit_code = Some(0);
+        for (code, reason) in [
+            ("SpotInterruption", "Your Spot Task was interrupted."),
+            ("TerminationNotice", "Task stopped because the instance is terminating"),
+            ("ServiceSchedulerInitiated", "Scaling activity initiated by (deployment ecs-svc/1)"),
+            ("UserInitiated", "Task stopped by the user"),
+            ("SomeFutureCode", "a reason"),
+        ] {
+            task.stop_code = Some(code.to_string());
+            task.stopped_reason = Some(reason.to_string());
+            let TaskOutcome::Failed(why) = outcome(&[task.clone()], "migrate") else {
+                panic!("{code} with exit 0 is not a success");
+            };
+            assert!(
+                why.contains(&format!("was stopped from outside ({code}: {reason})")),
+                "{why}"
+            );
+        }
+        task.stop_code = None;
+        assert!(matches!(
+            outcome(&[task.clone()], "migrate"),
+            TaskOutcome::Failed(why) if why.contains("no stop code")
+        ));
+        // A Spot interruption whose container exited 143 is not "the migration exited 143".
+        task.stop_code = Some("SpotInterruption".into());
+        task.containers[0].exit_code = Some(143);
+        assert!(matches!(
+            outcome(&[task], "migrate"),
+            TaskOutcome::Failed(_)
+        ));
     }
 
     #[test]
