@@ -87,6 +87,21 @@ impl CodeDeploy {
         Ok(answer["deploymentGroupInfo"].clone())
     }
 
+    /// GetDeploymentConfig's `deploymentConfigInfo.trafficRoutingConfig`.
+    pub async fn traffic_routing(&self, config_name: &str) -> Result<Value, ApiError> {
+        let capture = CaptureBody::default();
+        let sent = self
+            .client
+            .get_deployment_config()
+            .deployment_config_name(config_name)
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await;
+        let answer = capture.answer("codedeploy:GetDeploymentConfig", sent)?;
+        Ok(answer["deploymentConfigInfo"]["trafficRoutingConfig"].clone())
+    }
+
     /// CreateDeployment with the AppSpec as content; returns the deployment id.
     pub async fn create_deployment(&self, request: &DeploymentRequest) -> Result<String, Error> {
         let revision = RevisionLocation::builder()

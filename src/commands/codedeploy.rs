@@ -43,6 +43,8 @@ pub struct CodeDeployPlan {
     pub container_port: i32,
     pub deployment_config: Option<String>,
     pub capacity_provider: Option<CapacityProvider>,
+    /// How long the deployment takes beyond the rollout when it goes well, and how that adds up.
+    pub time: (Duration, String),
 }
 
 impl CodeDeployPlan {
@@ -109,6 +111,28 @@ pub async fn plan(
         ))
         .with_hint("name the deployment group whose ECS service is this one")
     })?;
+    // The configuration the deployment runs with: the flag's, else the group's, else
+    // CodeDeploy's default for ECS.
+    let config_name = settings
+        .deployment_config
+        .clone()
+        .or_else(|| group["deploymentConfigName"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "CodeDeployDefault.ECSAllAtOnce".to_string());
+    let routing = match client.traffic_routing(&config_name).await {
+        Ok(routing) if routing.is_object() => Some(routing),
+        Ok(_) => codedeploy::predefined_traffic_routing(&config_name),
+        Err(error) => {
+            let known = codedeploy::predefined_traffic_routing(&config_name);
+            if known.is_none() {
+                output::warn(format!(
+                    "cannot read deployment configuration {config_name} ({error}): the wait \
+                     counts no traffic-shifting time for it; give --timeout if it shifts slowly"
+                ));
+            }
+            known
+        }
+    };
+    let (time, how) = codedeploy::deployment_time(routing.as_ref(), &group);
     Ok(CodeDeployPlan {
         application,
         deployment_group,
@@ -116,6 +140,7 @@ pub async fn plan(
         container_port,
         deployment_config: settings.deployment_config.clone(),
         capacity_provider: settings.capacity_provider.clone(),
+        time: (time, format!("{how} ({config_name})")),
     })
 }
 
@@ -157,9 +182,16 @@ pub async fn start(
 }
 
 /// Follows the deployment until it succeeds (Ok), fails or is stopped (exit 1 with CodeDeploy's
-/// error and rollback), or the wait ends; with `--rollback-on-cancel` a timeout or a signal stops
-/// it with automatic rollback.
-pub async fn follow(config: &AwsConfig, deployment_id: &str, wait: &WaitSettings) -> Result<()> {
+/// error and rollback), or the wait ends. Only `--rollback-on-cancel` stops it with automatic
+/// rollback on a timeout or a signal; `circuit_breaker` (`--enable-circuit-breaker`, the orb's
+/// parameter) asks for the rollback only of a deployment that failed, as the aws-ecs orb's
+/// script does, never of one deployer merely stopped waiting for.
+pub async fn follow(
+    config: &AwsConfig,
+    deployment_id: &str,
+    wait: &WaitSettings,
+    circuit_breaker: bool,
+) -> Result<()> {
     let client = CodeDeploy::new(config);
     let started = Instant::now();
     let mut cancel = wait.rollback_on_cancel.then(output::claim_interrupt);
@@ -235,7 +267,14 @@ pub async fn follow(config: &AwsConfig, deployment_id: &str, wait: &WaitSettings
                 output::step(format!("CodeDeploy deployment {deployment_id} succeeded"));
                 return Ok(());
             }
-            CodeDeployVerdict::Failed(why) => return Err(Error::failed(why)),
+            CodeDeployVerdict::Failed(why) => {
+                let error = Error::failed(why);
+                let rolled_back = info["rollbackInfo"]["rollbackDeploymentId"].is_string();
+                if circuit_breaker && !rolled_back && info["status"] == "Failed" {
+                    return Err(roll_back_failed(&client, deployment_id, error).await);
+                }
+                return Err(error);
+            }
             CodeDeployVerdict::InProgress(_) => {}
         }
         if last_output.elapsed() >= HEARTBEAT {
@@ -243,6 +282,29 @@ pub async fn follow(config: &AwsConfig, deployment_id: &str, wait: &WaitSettings
             output::step(format!("{elapsed} still waiting: {}", log.summary()));
             last_output = Instant::now();
         }
+    }
+}
+
+/// `--enable-circuit-breaker` on a deployment that failed without a rollback of CodeDeploy's
+/// own: StopDeployment with automatic rollback, as the aws-ecs orb does after its waiter
+/// failed. CodeDeploy may refuse it for a deployment that already ended; what it said is told.
+async fn roll_back_failed(client: &CodeDeploy, deployment_id: &str, error: Error) -> Error {
+    output::step(format!(
+        "CodeDeploy deployment {deployment_id} failed: asking CodeDeploy to roll it back \
+         (--enable-circuit-breaker)"
+    ));
+    match client.stop_with_rollback(deployment_id).await {
+        Ok(status) => {
+            journal::record(format!(
+                "asked CodeDeploy to roll failed deployment {deployment_id} back"
+            ));
+            error.with_detail(format!(
+                "--enable-circuit-breaker asked CodeDeploy to roll it back: {status}"
+            ))
+        }
+        Err(refused) => error.with_detail(format!(
+            "--enable-circuit-breaker asked CodeDeploy to roll it back, and CodeDeploy answered: {refused}"
+        )),
     }
 }
 

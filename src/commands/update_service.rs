@@ -566,8 +566,17 @@ async fn deploy_through_codedeploy(
         return Ok(outcome);
     };
     let mut wait = wait.clone();
-    wait.rollback_on_cancel |= settings.enable_circuit_breaker;
-    codedeploy::follow(config, &id, &wait).await?;
+    if !wait.timeout_explicit {
+        let (extra, how) = &plan.time;
+        let base = wait.timeout;
+        wait.timeout += *extra;
+        output::step(format!(
+            "waiting up to {}: {} for the rollout + {how}; --timeout overrides",
+            format_duration(wait.timeout),
+            format_duration(base),
+        ));
+    }
+    codedeploy::follow(config, &id, &wait, settings.enable_circuit_breaker).await?;
     output::step(format!(
         "{} runs {} (CodeDeploy deployment {id} completed)",
         settings.service,

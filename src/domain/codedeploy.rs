@@ -3,6 +3,7 @@
 //! how GetDeployment's and GetDeploymentTarget's answers read, so the waiter stays a loop.
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -164,6 +165,87 @@ pub fn check_group(group: &Value, cluster: &str, service: &str) -> Result<(), St
         short_name(service),
         short_name(cluster)
     ))
+}
+
+/// The traffic routing of CodeDeploy's predefined ECS configurations, as GetDeploymentConfig
+/// answers them (`trafficRoutingConfig`), for when that call cannot be made.
+/// https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-configurations.html
+pub fn predefined_traffic_routing(config_name: &str) -> Option<Value> {
+    let name = config_name.strip_prefix("CodeDeployDefault.ECS")?;
+    if name == "AllAtOnce" {
+        return Some(json!({"type": "AllAtOnce"}));
+    }
+    let number = |text: &str| text.parse::<u64>().ok();
+    if let Some(rest) = name.strip_prefix("Linear") {
+        // Linear10PercentEvery3Minutes
+        let (percent, rest) = rest.split_once("PercentEvery")?;
+        let minutes = rest
+            .strip_suffix("Minutes")
+            .or(rest.strip_suffix("Minute"))?;
+        return Some(json!({"type": "TimeBasedLinear", "timeBasedLinear": {
+            "linearPercentage": number(percent)?, "linearInterval": number(minutes)?}}));
+    }
+    if let Some(rest) = name.strip_prefix("Canary") {
+        // Canary10Percent5Minutes
+        let (percent, rest) = rest.split_once("Percent")?;
+        let minutes = rest
+            .strip_suffix("Minutes")
+            .or(rest.strip_suffix("Minute"))?;
+        return Some(json!({"type": "TimeBasedCanary", "timeBasedCanary": {
+            "canaryPercentage": number(percent)?, "canaryInterval": number(minutes)?}}));
+    }
+    None
+}
+
+/// How long a CodeDeploy ECS deployment takes beyond the rollout itself when it goes well:
+/// the traffic routing of its configuration (GetDeploymentConfig's `trafficRoutingConfig`: a
+/// canary's interval, every linear step's interval, nothing all at once), the group's ready wait
+/// (`deploymentReadyOption` with STOP_DEPLOYMENT waits up to `waitTimeInMinutes` for someone to
+/// continue) and its termination wait (`terminateBlueInstancesOnDeploymentSuccess`: TERMINATE
+/// keeps the deployment open `terminationWaitTimeInMinutes`), with the words that say how it adds
+/// up. https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_TrafficRoutingConfig.html,
+/// API_BlueGreenDeploymentConfiguration.html
+pub fn deployment_time(traffic_routing: Option<&Value>, group: &Value) -> (Duration, String) {
+    let minutes = |value: &Value| value.as_u64().unwrap_or(0);
+    let mut total = 0;
+    let mut parts = Vec::new();
+    match traffic_routing {
+        Some(routing) => match routing["type"].as_str().unwrap_or("AllAtOnce") {
+            "TimeBasedLinear" => {
+                let percent = routing["timeBasedLinear"]["linearPercentage"]
+                    .as_u64()
+                    .filter(|percent| *percent > 0)
+                    .unwrap_or(100);
+                let interval = minutes(&routing["timeBasedLinear"]["linearInterval"]);
+                let steps = 100u64.div_ceil(percent);
+                total += steps * interval;
+                parts.push(format!("{steps} linear steps of {interval}m"));
+            }
+            "TimeBasedCanary" => {
+                let interval = minutes(&routing["timeBasedCanary"]["canaryInterval"]);
+                total += interval;
+                parts.push(format!("canary interval {interval}m"));
+            }
+            _ => parts.push("all at once".to_string()),
+        },
+        None => parts.push("traffic routing unknown".to_string()),
+    }
+    let blue_green = &group["blueGreenDeploymentConfiguration"];
+    let ready = &blue_green["deploymentReadyOption"];
+    if ready["actionOnTimeout"].as_str() == Some("STOP_DEPLOYMENT") {
+        let wait = minutes(&ready["waitTimeInMinutes"]);
+        total += wait;
+        parts.push(format!("ready wait {wait}m"));
+    }
+    let termination = &blue_green["terminateBlueInstancesOnDeploymentSuccess"];
+    if termination["action"].as_str().unwrap_or("TERMINATE") == "TERMINATE" {
+        let wait = minutes(&termination["terminationWaitTimeInMinutes"]);
+        if wait > 0 {
+            total += wait;
+            parts.push(format!("termination wait {wait}m"));
+        }
+    }
+    (Duration::from_secs(total * 60), parts.join(" + "))
 }
 
 fn short_name(name_or_arn: &str) -> &str {
@@ -333,6 +415,57 @@ fn traffic(target: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 19: the wait lasts as long as the deployment itself. A group on
+    /// ECSLinear10PercentEvery3Minutes with a 5-minute termination wait takes 35 minutes beyond
+    /// the rollout; the flat 10-minute default stopped it at minute 10.
+    #[test]
+    fn a_codedeploy_deployment_takes_its_traffic_routing_ready_and_termination_waits() {
+        let group = json!({"blueGreenDeploymentConfiguration": {
+            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 0},
+            "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 5}
+        }});
+        let linear =
+            predefined_traffic_routing("CodeDeployDefault.ECSLinear10PercentEvery3Minutes");
+        assert_eq!(
+            linear,
+            Some(
+                json!({"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 10, "linearInterval": 3}})
+            )
+        );
+        let (time, how) = deployment_time(linear.as_ref(), &group);
+        assert_eq!(time, Duration::from_secs(35 * 60));
+        assert_eq!(how, "10 linear steps of 3m + termination wait 5m");
+
+        // A group that waits in Ready for someone to continue, then a canary.
+        let waits_ready = json!({"blueGreenDeploymentConfiguration": {
+            "deploymentReadyOption": {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60},
+            "terminateBlueInstancesOnDeploymentSuccess": {"action": "KEEP_ALIVE"}
+        }});
+        let canary = predefined_traffic_routing("CodeDeployDefault.ECSCanary10Percent15Minutes");
+        let (time, how) = deployment_time(canary.as_ref(), &waits_ready);
+        assert_eq!(time, Duration::from_secs(75 * 60));
+        assert_eq!(how, "canary interval 15m + ready wait 60m");
+
+        // GetDeploymentConfig's answer for a custom config, and all at once.
+        let custom = json!({"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 33, "linearInterval": 2}});
+        assert_eq!(
+            deployment_time(Some(&custom), &json!({})).0,
+            Duration::from_secs(8 * 60)
+        );
+        let all = predefined_traffic_routing("CodeDeployDefault.ECSAllAtOnce");
+        assert_eq!(
+            deployment_time(all.as_ref(), &json!({})),
+            (Duration::ZERO, "all at once".to_string())
+        );
+        assert_eq!(predefined_traffic_routing("Custom.Config"), None);
+        assert_eq!(
+            predefined_traffic_routing("CodeDeployDefault.ECSLinear10PercentEvery1Minutes"),
+            Some(
+                json!({"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 10, "linearInterval": 1}})
+            )
+        );
+    }
 
     /// GetDeployment's answer for a failed ECS deployment, in the API reference's shape.
     fn failed_deployment() -> Value {

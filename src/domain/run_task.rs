@@ -1019,8 +1019,14 @@ mod tests {
         task.containers[0].exit_code = Some(0);
         for (code, reason) in [
             ("SpotInterruption", "Your Spot Task was interrupted."),
-            ("TerminationNotice", "Task stopped because the instance is terminating"),
-            ("ServiceSchedulerInitiated", "Scaling activity initiated by (deployment ecs-svc/1)"),
+            (
+                "TerminationNotice",
+                "Task stopped because the instance is terminating",
+            ),
+            (
+                "ServiceSchedulerInitiated",
+                "Scaling activity initiated by (deployment ecs-svc/1)",
+            ),
             ("UserInitiated", "Task stopped by the user"),
             ("SomeFutureCode", "a reason"),
         ] {

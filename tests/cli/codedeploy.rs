@@ -528,6 +528,47 @@ fn emulator_a_codedeploy_deployment_past_its_timeout_is_stopped_with_rollback_wh
     assert_eq!(site.task_definition(), first);
 }
 
+/// Issue 19: `--enable-circuit-breaker` (the orb's parameter) is not `--rollback-on-cancel`.
+/// deployer stopping its own wait never rolls back a deployment that progresses normally: the
+/// deployment goes on and v2 serves. Without `--timeout`, the wait counts the group's
+/// termination wait and the configuration's traffic routing, and says how.
+#[test]
+fn emulator_the_circuit_breaker_never_rolls_back_a_healthy_deployment_deployer_stopped_waiting_for()
+{
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    // The blue tasks are kept 20 minutes (10 s here) after traffic shifted.
+    let (application, group) = codedeploy_for(&site, 20);
+    let result = deploy_v2_through_codedeploy(
+        &site,
+        &application,
+        &group,
+        &["--timeout", "4s", "--enable-circuit-breaker"],
+    );
+    result
+        .assert_code(1)
+        .assert_stderr_contains("did not finish within 4s");
+    assert!(
+        !result.stderr.contains("with automatic rollback")
+            && !result.stderr.contains("roll it back"),
+        "deployer stopped waiting; it must not stop the deployment: {}",
+        result.stderr
+    );
+    site.wait(Duration::from_secs(60), "v2 serving", |site| {
+        site.pages(&site.production, 2) == ["version 2", "version 2"]
+    });
+    assert_eq!(site.task_definition(), site.v2);
+
+    // The default timeout: the rollout's 10 minutes plus what the deployment itself takes.
+    let site = Site::start_codedeploy(&[], None);
+    let (application, group) = codedeploy_for(&site, 1);
+    let result = deploy_v2_through_codedeploy(&site, &application, &group, &[]);
+    result.assert_code(0).assert_stderr_contains(
+        "waiting up to 11m00s: 10m00s for the rollout + all at once + termination wait 1m \
+         (CodeDeployDefault.ECSAllAtOnce); --timeout overrides",
+    );
+}
+
 /// The orb's deploy_service_update job with `deployment_controller: CODE_DEPLOY`, as CircleCI
 /// would run its deployer step, deploys v2 through the emulator's CodeDeploy.
 #[test]
