@@ -29,6 +29,13 @@ pub struct Faults {
     /// These CloudWatch alarms go off during a deployment's bake time when the deployment
     /// monitors them (`--alarm-during-bake NAME`).
     pub bake_alarms: Vec<String>,
+    /// Operations answered with ECS's `ServerException` (HTTP 500) the first COUNT times they
+    /// are called (`--fail-operation NAME:COUNT`): a server-side failure that outlasts the SDK's
+    /// own retries.
+    pub failing_operations: Vec<(String, u64)>,
+    /// Operations always answered `AccessDeniedException` (`--deny-operation NAME`), as for an
+    /// identity whose policy lacks the IAM action.
+    pub denied_operations: Vec<String>,
 }
 
 impl Faults {
@@ -51,6 +58,38 @@ impl Faults {
     }
 }
 
+/// How many times each operation named by `--fail-operation` has been called.
+#[derive(Debug, Default)]
+pub struct OperationCounts(std::sync::Mutex<std::collections::HashMap<String, u64>>);
+
+impl OperationCounts {
+    /// The fault for this call of `operation`, by `--fail-operation` and `--deny-operation`.
+    pub fn next(&self, faults: &Faults, operation: &str) -> Fault {
+        if faults
+            .denied_operations
+            .iter()
+            .any(|denied| denied == operation)
+        {
+            return Fault::AccessDenied;
+        }
+        let Some((_, count)) = faults
+            .failing_operations
+            .iter()
+            .find(|(name, _)| name == operation)
+        else {
+            return Fault::None;
+        };
+        let mut calls = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let call = calls.entry(operation.to_string()).or_default();
+        *call += 1;
+        if *call <= *count {
+            Fault::ServerError
+        } else {
+            Fault::None
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Counter(AtomicU64);
 
@@ -59,6 +98,7 @@ pub enum Fault {
     None,
     Throttle,
     ServerError,
+    AccessDenied,
 }
 
 impl Counter {

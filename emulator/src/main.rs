@@ -77,7 +77,8 @@ fn usage() -> ! {
          [--registry-proxy 127.0.0.1:PORT --registry-proxy-failures N] [--breaker-threshold N] \
          [--instance NAME] [--stale-describe-polls N] [--unplaceable-service NAME[:COUNT]]... \
          [--launch-delay-ms N] [--target-health-delay-ms N] [--test-load-balancer 127.0.0.1:PORT] \
-         [--minute-ms N] [--failing-hook-stage STAGE]... [--alarm-during-bake ALARM]..."
+         [--minute-ms N] [--failing-hook-stage STAGE]... [--alarm-during-bake ALARM]... \
+         [--fail-operation OPERATION:COUNT]... [--deny-operation OPERATION]..."
     );
     std::process::exit(2)
 }
@@ -135,6 +136,15 @@ fn settings() -> Settings {
                 .unwrap_or_else(|| usage()),
             "--launch-delay-ms" => settings.faults.launch_delay_ms = number(),
             "--target-health-delay-ms" => settings.faults.target_health_delay_ms = number(),
+            "--fail-operation" => {
+                let (operation, count) = value.split_once(':').unwrap_or_else(|| usage());
+                let count = count.parse().unwrap_or_else(|_| usage());
+                settings
+                    .faults
+                    .failing_operations
+                    .push((operation.to_string(), count));
+            }
+            "--deny-operation" => settings.faults.denied_operations.push(value),
             _ => usage(),
         }
     }
@@ -165,6 +175,7 @@ async fn main() {
         settings: settings.clone(),
         state: state.clone(),
         faults: faults::Counter::default(),
+        operation_faults: faults::OperationCounts::default(),
     });
     let listener = match tokio::net::TcpListener::bind(settings.listen).await {
         Ok(listener) => listener,

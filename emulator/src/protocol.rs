@@ -19,6 +19,7 @@ pub struct Context {
     pub settings: Settings,
     pub state: Arc<Mutex<State>>,
     pub faults: Counter,
+    pub operation_faults: crate::faults::OperationCounts,
 }
 
 /// An AWS error answer.
@@ -89,13 +90,27 @@ async fn handle(
     }
     let input: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
     let (service, operation) = target.split_once('.').unwrap_or(("", target.as_str()));
-    let answer = match context.faults.next(&context.settings.faults) {
+    let mut fault = context.faults.next(&context.settings.faults);
+    if matches!(fault, Fault::None) {
+        fault = context
+            .operation_faults
+            .next(&context.settings.faults, operation);
+    }
+    let answer = match fault {
         Fault::Throttle => Err(ApiError::client("ThrottlingException", "Rate exceeded")),
         Fault::ServerError => Err(ApiError {
             code: "ServerException",
             message: "injected server error".into(),
             status: StatusCode::INTERNAL_SERVER_ERROR,
         }),
+        Fault::AccessDenied => Err(ApiError::client(
+            "AccessDeniedException",
+            format!(
+                "User: arn:aws:sts::123456789012:assumed-role/deployer-ci/deployer is not \
+                 authorized to perform: ecs:{operation} because no identity-based policy allows \
+                 the ecs:{operation} action"
+            ),
+        )),
         Fault::None => match service {
             "AmazonEC2ContainerServiceV20141113" => {
                 crate::ecs::handle(&context, operation, &input).await
@@ -139,6 +154,7 @@ async fn handle_query(context: &Context, body: &[u8]) -> Response<Full<Bytes>> {
             message: "injected server error".into(),
             status: StatusCode::INTERNAL_SERVER_ERROR,
         }),
+        Fault::AccessDenied => Err(ApiError::client("AccessDenied", "not authorized")),
         Fault::None => crate::elb::handle(context, &parameters, &request_id).await,
     };
     let (status, xml) = match answer {

@@ -215,6 +215,41 @@ impl ApiError {
     pub fn is_code(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
+
+    /// Whether the next poll may well succeed: throttling, no answer, or a server-side failure
+    /// the SDK's own retries did not get past (ECS's `ServerException`, the common
+    /// `InternalFailure` and `ServiceUnavailable`, CodeDeploy's and others' variants, and a 5xx
+    /// without a code). https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonErrors.html
+    pub fn is_transient(&self) -> bool {
+        match self.kind {
+            ApiErrorKind::Throttled | ApiErrorKind::Unreachable => true,
+            ApiErrorKind::Other => match self.code.as_deref() {
+                None => true,
+                Some(code) => matches!(
+                    code,
+                    "ServerException"
+                        | "InternalFailure"
+                        | "InternalError"
+                        | "InternalServerError"
+                        | "InternalServerException"
+                        | "InternalFailureException"
+                        | "ServiceUnavailable"
+                        | "ServiceUnavailableException"
+                        | "ServiceException"
+                ),
+            },
+            _ => false,
+        }
+    }
+
+    /// Whether the endpoint does not have the operation (a region or partition without it
+    /// yet, an emulator): the API is not there, nothing to retry or to fix in IAM.
+    pub fn is_unknown_operation(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some("UnknownOperationException" | "InvalidAction" | "UnsupportedOperation")
+        )
+    }
 }
 
 fn classify_code(code: &str) -> ApiErrorKind {
@@ -287,6 +322,44 @@ impl From<ApiError> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn api_error(kind: ApiErrorKind, code: Option<&str>) -> ApiError {
+        ApiError {
+            action: "ecs:DescribeServiceDeployments",
+            kind,
+            code: code.map(str::to_string),
+            message: String::new(),
+        }
+    }
+
+    /// Issue 19: ECS's documented server errors (ServerException, and the common errors
+    /// InternalFailure and ServiceUnavailable, HTTP 500 and 503) are worth another poll; access
+    /// denied and an unknown operation are not.
+    #[test]
+    fn server_errors_are_transient_and_refusals_are_not() {
+        for code in [
+            "ServerException",
+            "InternalFailure",
+            "ServiceUnavailable",
+            "InternalServerException",
+        ] {
+            let kind = classify_code(code);
+            assert!(api_error(kind, Some(code)).is_transient(), "{code}");
+        }
+        assert!(api_error(ApiErrorKind::Other, None).is_transient());
+        assert!(api_error(ApiErrorKind::Throttled, Some("ThrottlingException")).is_transient());
+        let denied = api_error(
+            classify_code("AccessDeniedException"),
+            Some("AccessDeniedException"),
+        );
+        assert!(!denied.is_transient() && !denied.is_unknown_operation());
+        let unknown = api_error(
+            classify_code("UnknownOperationException"),
+            Some("UnknownOperationException"),
+        );
+        assert!(!unknown.is_transient() && unknown.is_unknown_operation());
+        assert!(!api_error(ApiErrorKind::Other, Some("SomethingElse")).is_transient());
+    }
 
     #[test]
     fn codes_sort_into_what_users_can_do() {

@@ -617,7 +617,7 @@ impl Ecs {
     pub async fn revision_task_definition(
         &self,
         revision_arn: &str,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<Option<String>, ApiError> {
         let answer = self
             .client
             .describe_service_revisions()

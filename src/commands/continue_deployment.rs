@@ -316,7 +316,7 @@ async fn wait_for_rollback(
     let mut followed = Followed::new(Some(arn.to_string()), None);
     match followed
         .until_finished(ecs, arn, limit, poll_interval)
-        .await
+        .await?
     {
         Some(deployment) if deployment.status == "ROLLBACK_SUCCESSFUL" => {
             Ok("rolled-back".to_string())

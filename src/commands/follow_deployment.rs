@@ -73,18 +73,23 @@ impl Followed {
 
     /// Polls our ServiceDeployment, identifying it first; prints what changed. `None` while it
     /// is not identified, when the API is not available, or when this poll failed transiently.
+    /// Access denied to any of the ServiceDeployment reads is an error (exit 3, naming the IAM
+    /// action): without them the wait could not tell what ECS did.
     pub async fn poll(
         &mut self,
         ecs: &Ecs,
         snapshot: &ServiceSnapshot,
         target: &Target,
-    ) -> Option<Verdict> {
+    ) -> Result<Option<Verdict>> {
         if self.unavailable {
-            return None;
+            return Ok(None);
         }
-        let deployment = match self.arn.clone() {
+        let found = match self.arn.clone() {
             Some(arn) => self.describe(ecs, &arn).await?,
             None => self.identify(ecs, snapshot, target).await?,
+        };
+        let Some(deployment) = found else {
+            return Ok(None);
         };
         for line in self.log.observe(&deployment, self.now()) {
             output::step(line);
@@ -92,7 +97,7 @@ impl Followed {
         let mut verdict = assess(&deployment, &target.wait_until);
         if let Verdict::Failed(message) = &mut verdict {
             let previous = match deployment.rollback_revision() {
-                Some(revision) => self.task_definition_of(ecs, revision).await,
+                Some(revision) => self.task_definition_of(ecs, revision).await?,
                 None => None,
             };
             if let Some(previous) = previous {
@@ -107,7 +112,7 @@ impl Followed {
             }
         }
         self.last = Some(deployment);
-        Some(verdict)
+        Ok(Some(verdict))
     }
 
     /// The heartbeat's words about our deployment, once it is identified.
@@ -120,16 +125,29 @@ impl Followed {
         ))
     }
 
-    async fn describe(&mut self, ecs: &Ecs, arn: &str) -> Option<ServiceDeployment> {
+    async fn describe(&mut self, ecs: &Ecs, arn: &str) -> Result<Option<ServiceDeployment>> {
         match ecs.service_deployment(arn).await {
-            Ok(Some(deployment)) => Some(deployment),
-            Ok(None) => None,
-            Err(error) if transient(&error) => None,
-            Err(error) => {
-                self.give_up(&error);
-                None
-            }
+            Ok(found) => Ok(found),
+            Err(error) => self.failed_read(error),
         }
+    }
+
+    /// What a failed read means: access denied is an error; a transient failure (throttling, a
+    /// 5xx after the SDK's retries) is tried again at the next poll; an operation the endpoint
+    /// does not have means the API is not there, said once.
+    fn failed_read<T>(&mut self, error: ApiError) -> Result<Option<T>> {
+        if error.kind == ApiErrorKind::AccessDenied {
+            return Err(Error::from(error).with_detail(
+                "deployer follows the service deployment with ecs:ListServiceDeployments, \
+                 ecs:DescribeServiceDeployments and ecs:DescribeServiceRevisions",
+            ));
+        }
+        if error.is_transient() {
+            tracing::debug!("{error}; trying again at the next poll");
+            return Ok(None);
+        }
+        self.give_up(&error);
+        Ok(None)
     }
 
     fn give_up(&mut self, error: &ApiError) {
@@ -139,22 +157,19 @@ impl Followed {
         ));
     }
 
-    /// The task definition a service revision runs (cached; `None` when it cannot be told).
-    async fn task_definition_of(&mut self, ecs: &Ecs, revision: &str) -> Option<String> {
+    /// The task definition a service revision runs (cached; `None` when it cannot be told yet).
+    async fn task_definition_of(&mut self, ecs: &Ecs, revision: &str) -> Result<Option<String>> {
         if let Some(known) = self.revisions.get(revision) {
-            return Some(known.clone());
+            return Ok(Some(known.clone()));
         }
         match ecs.revision_task_definition(revision).await {
             Ok(Some(task_definition)) => {
                 self.revisions
                     .insert(revision.to_string(), task_definition.clone());
-                Some(task_definition)
+                Ok(Some(task_definition))
             }
-            Ok(None) => None,
-            Err(error) => {
-                tracing::debug!("DescribeServiceRevisions: {error}");
-                None
-            }
+            Ok(None) => Ok(None),
+            Err(error) => self.failed_read(error),
         }
     }
 
@@ -163,7 +178,7 @@ impl Followed {
         ecs: &Ecs,
         snapshot: &ServiceSnapshot,
         target: &Target,
-    ) -> Option<ServiceDeployment> {
+    ) -> Result<Option<ServiceDeployment>> {
         let Some(current) = snapshot.current_service_deployment.clone() else {
             if !self.said_absent {
                 self.said_absent = true;
@@ -172,14 +187,21 @@ impl Followed {
                     snapshot.service_name
                 ));
             }
-            return None;
+            return Ok(None);
         };
         if self.rejected.contains(&current) {
-            return None;
+            return Ok(None);
         }
-        let deployment = self.describe(ecs, &current).await?;
-        let revision = deployment.target_service_revision.as_ref()?.arn.clone();
-        let task_definition = self.task_definition_of(ecs, &revision).await?;
+        let Some(deployment) = self.describe(ecs, &current).await? else {
+            return Ok(None);
+        };
+        let Some(revision) = deployment.target_service_revision.as_ref() else {
+            return Ok(None);
+        };
+        let revision = revision.arn.clone();
+        let Some(task_definition) = self.task_definition_of(ecs, &revision).await? else {
+            return Ok(None);
+        };
         let recent = match (
             deployment.created_at.as_ref().and_then(timestamp_seconds),
             target.created_at.as_deref().and_then(parse_timestamp),
@@ -189,7 +211,7 @@ impl Followed {
         };
         if !same_task_definition(&task_definition, &target.task_definition_arn) || !recent {
             self.rejected.insert(current);
-            return None;
+            return Ok(None);
         }
         output::step(format!(
             "following service deployment {} ({} strategy)",
@@ -197,7 +219,7 @@ impl Followed {
             deployment.strategy()
         ));
         self.arn = Some(current);
-        Some(deployment)
+        Ok(Some(deployment))
     }
 
     /// `--rollback-on-cancel`: StopServiceDeployment ROLLBACK, then waits up to `limit` for
@@ -220,7 +242,7 @@ impl Followed {
         journal::record(format!(
             "asked ECS to roll service deployment {id} back (StopServiceDeployment ROLLBACK)"
         ));
-        let Some(last) = self.until_finished(ecs, &arn, limit, ROLLBACK_POLL).await else {
+        let Some(last) = self.until_finished(ecs, &arn, limit, ROLLBACK_POLL).await? else {
             return Ok(format!(
                 "ECS is rolling service deployment {id} back; deployer stopped waiting for it after {}",
                 format_duration(limit)
@@ -246,21 +268,21 @@ impl Followed {
         arn: &str,
         limit: Duration,
         interval: Duration,
-    ) -> Option<&ServiceDeployment> {
+    ) -> Result<Option<&ServiceDeployment>> {
         let started = Instant::now();
         loop {
-            if let Some(deployment) = self.describe(ecs, arn).await {
+            if let Some(deployment) = self.describe(ecs, arn).await? {
                 for line in self.log.observe(&deployment, self.now()) {
                     output::step(line);
                 }
                 let finished = deployment.is_finished();
                 self.last = Some(deployment);
                 if finished {
-                    return self.last.as_ref();
+                    return Ok(self.last.as_ref());
                 }
             }
             if self.unavailable || started.elapsed() >= limit {
-                return None;
+                return Ok(None);
             }
             tokio::time::sleep(interval).await;
         }
@@ -269,10 +291,3 @@ impl Followed {
 
 /// How often a rollback `--rollback-on-cancel` asked for is polled.
 const ROLLBACK_POLL: Duration = Duration::from_secs(2);
-
-fn transient(error: &ApiError) -> bool {
-    matches!(
-        error.kind,
-        ApiErrorKind::Throttled | ApiErrorKind::Unreachable
-    ) || (error.kind == ApiErrorKind::Other && error.code.is_none())
-}

@@ -188,7 +188,7 @@ pub async fn wait_following(
                 ));
             }
         }
-        let ours = followed.poll(ecs, &snapshot, target).await;
+        let ours = followed.poll(ecs, &snapshot, target).await?;
         match ours {
             Some(DeploymentVerdict::Failed(why)) => {
                 return Err(failed(ecs, cluster, service, target, why).await)

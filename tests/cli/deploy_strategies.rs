@@ -328,3 +328,68 @@ fn sigterm_with_rollback_on_cancel_rolls_the_deployment_back() {
     );
     assert_eq!(site.pages(&site.production, 8), vec!["version 1"; 8]);
 }
+
+fn blue_green(bake_minutes: i32) -> DeploymentConfiguration {
+    DeploymentConfiguration::builder()
+        .strategy(DeploymentStrategy::BlueGreen)
+        .bake_time_in_minutes(bake_minutes)
+        .build()
+}
+
+/// Issue 19: a server error from DescribeServiceDeployments that outlasts the SDK's own
+/// retries (ECS's ServerException, HTTP 500: "These errors are usually caused by an AWS
+/// server-side issue", API reference, Errors) is polled again, as DescribeServices is; it does
+/// not end the following of the deployment for the rest of the wait.
+#[test]
+fn a_server_error_from_the_service_deployment_api_is_polled_again() {
+    let _stack = stack();
+    // A 20-minute bake (10 s here): the deployment is still baking once the failures pass.
+    let site = Site::start(
+        blue_green(20),
+        &["--fail-operation", "DescribeServiceDeployments:9"],
+    );
+    let result = deploy_v2(&site, &["--wait-until", "bake-time"]);
+    result
+        .assert_code(0)
+        .assert_stderr_contains("(BLUE_GREEN strategy)")
+        .assert_stderr_contains("serves production traffic and is baking");
+    assert!(
+        !result.stderr.contains("is not available"),
+        "{}",
+        result.stderr
+    );
+}
+
+/// Issue 19: without an IAM action the wait needs, deployer says so at once, naming the
+/// action, instead of waiting to the end to say the deployment did not finish. After its
+/// UpdateService that is exit 4 with what was done; `deployer wait`, which changes nothing,
+/// exits 3.
+#[test]
+fn access_denied_to_a_service_deployment_read_names_the_iam_action_at_once() {
+    let _stack = stack();
+    let site = Site::start(
+        DeploymentConfiguration::builder()
+            .strategy(DeploymentStrategy::BlueGreen)
+            .bake_time_in_minutes(1)
+            .lifecycle_hooks(pause_hook(
+                DeploymentLifecycleHookStage::PostTestTrafficShift,
+            ))
+            .build(),
+        &["--deny-operation", "DescribeServiceRevisions"],
+    );
+    let started = Instant::now();
+    let result = deploy_v2(&site, &["--wait-until", "paused", "--timeout", "10m"]);
+    result
+        .assert_code(4)
+        .assert_stderr_contains("access denied")
+        .assert_stderr_contains("ecs:DescribeServiceRevisions")
+        .assert_stderr_contains("already done: ");
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "it did not wait to the end"
+    );
+    let waited = deployer(&site, &["wait", "--timeout", "10m"]);
+    waited
+        .assert_code(3)
+        .assert_stderr_contains("allow the IAM action ecs:DescribeServiceRevisions");
+}
