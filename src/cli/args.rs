@@ -562,6 +562,12 @@ pub struct WaitOptions {
     #[arg(long)]
     pub rollback_on_cancel: bool,
 
+    /// When ECS rolls our deployment back, exit 1 at once instead of following the rollback to
+    /// its end (ROLLBACK_SUCCESSFUL: the previous revision serves again; ROLLBACK_FAILED: the
+    /// service needs a person).
+    #[arg(long)]
+    pub no_follow_rollback: bool,
+
     /// With --wait-until running: how long our tasks must stay running and healthy.
     #[arg(long, default_value = "15s", value_parser = duration)]
     pub settle_time: std::time::Duration,

@@ -245,6 +245,7 @@ pub fn wait_options(args: &WaitOptions) -> Result<(WaitSettings, WaitUntil)> {
             timeout: args.timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT),
             timeout_explicit: args.timeout.is_some(),
             rollback_on_cancel: args.rollback_on_cancel,
+            follow_rollback: !args.no_follow_rollback,
             poll_interval: args.poll_interval,
             fail_on_placement_errors: args.fail_on_placement_errors,
             settle: args.settle_time,

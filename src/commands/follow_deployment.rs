@@ -95,7 +95,7 @@ impl Followed {
             output::step(line);
         }
         let mut verdict = assess(&deployment, &target.wait_until);
-        if let Verdict::Failed(message) = &mut verdict {
+        if let Verdict::Failed(message) | Verdict::Undoing(message) = &mut verdict {
             let previous = match deployment.rollback_revision() {
                 Some(revision) => self.task_definition_of(ecs, revision).await?,
                 None => None,
@@ -235,6 +235,11 @@ impl Followed {
         if self.last.as_ref().is_some_and(|last| last.is_finished()) {
             return Ok(format!("service deployment {id} had already finished"));
         }
+        if self.last.as_ref().is_some_and(|last| last.is_undoing()) {
+            return Ok(format!(
+                "ECS was already rolling service deployment {id} back"
+            ));
+        }
         output::step(format!(
             "{why}: asking ECS to roll service deployment {id} back (--rollback-on-cancel)"
         ));
@@ -248,16 +253,17 @@ impl Followed {
                 format_duration(limit)
             ));
         };
-        let to = last
-            .rollback
-            .as_ref()
-            .and_then(|r| r.service_revision_arn.as_deref());
-        Ok(format!(
-            "ECS rolled service deployment {id} back: {}{}",
-            last.status,
-            to.map(|to| format!(" (to service revision {})", short_id(to)))
-                .unwrap_or_default()
-        ))
+        let last = last.clone();
+        let previous = match last.rollback_revision() {
+            Some(revision) => self
+                .task_definition_of(ecs, revision)
+                .await
+                .ok()
+                .flatten()
+                .map(|arn| short_task_definition(&arn).to_string()),
+            None => None,
+        };
+        Ok(last.undone_outcome(previous.as_deref()))
     }
 
     /// Polls the deployment `arn` every `interval`, printing what changed, until ECS is done

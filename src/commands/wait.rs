@@ -29,6 +29,9 @@ pub struct WaitSettings {
     pub timeout_explicit: bool,
     /// `--rollback-on-cancel`: on timeout or interruption, roll our deployment back.
     pub rollback_on_cancel: bool,
+    /// Not `--no-follow-rollback`: a rollback ECS started is followed to its end before the
+    /// wait fails, so the failure says whether the previous revision serves again.
+    pub follow_rollback: bool,
     pub poll_interval: Duration,
     pub fail_on_placement_errors: bool,
     /// With `--wait-until running`: how long our tasks must stay running and healthy.
@@ -118,6 +121,8 @@ pub async fn wait_following(
     let mut last_error: Option<String> = None;
     let mut missing_since: Option<Instant> = None;
     let mut readiness = Readiness::default();
+    // ECS is rolling ours back: why, once said.
+    let mut undoing: Option<String> = None;
     output::set_interrupt_hint(format!(
         "deployer stopped waiting; ECS continues deployment {} of {service} on its own (aws ecs describe-services --cluster {cluster} --services {service})",
         target.deployment_id
@@ -125,6 +130,13 @@ pub async fn wait_following(
     loop {
         let remaining = settings.timeout.saturating_sub(started.elapsed());
         if remaining.is_zero() {
+            if let Some(why) = undoing {
+                let error = failed(ecs, cluster, service, target, why).await;
+                return Err(error.with_detail(format!(
+                    "ECS had not finished the rollback when the --timeout of {} passed; it goes on",
+                    format_duration(settings.timeout)
+                )));
+            }
             let mut error = timed_out(ecs, cluster, service, target, settings.timeout).await;
             if settings.rollback_on_cancel {
                 error =
@@ -189,12 +201,25 @@ pub async fn wait_following(
             }
         }
         let ours = followed.poll(ecs, &snapshot, target).await?;
-        match ours {
+        match &ours {
             Some(DeploymentVerdict::Failed(why)) => {
                 return Err(failed(ecs, cluster, service, target, why).await)
             }
+            Some(DeploymentVerdict::Undoing(why)) if !settings.follow_rollback => {
+                return Err(failed(ecs, cluster, service, target, why).await)
+            }
+            Some(DeploymentVerdict::Undoing(why)) => {
+                if undoing.is_none() {
+                    output::step(format!(
+                        "{why}; following the rollback to its end (--no-follow-rollback exits now)"
+                    ));
+                    last_output = Instant::now();
+                }
+                undoing = Some(why.clone());
+            }
             Some(DeploymentVerdict::Paused { hook_id }) => {
-                return Ok(Finished::of(snapshot, &mut followed, Some(hook_id), false))
+                let hook_id = hook_id.clone();
+                return Ok(Finished::of(snapshot, &mut followed, Some(hook_id), false));
             }
             Some(DeploymentVerdict::Baking) => {
                 return Ok(Finished::of(snapshot, &mut followed, None, true))
@@ -217,7 +242,12 @@ pub async fn wait_following(
         // deployment is not done while it bakes, whatever DescribeServices says.
         let followed_in_progress = ours.is_some();
         let in_grace = missing_since.is_none_or(|since| since.elapsed() < LISTING_GRACE);
-        match assess_within_grace(target, &snapshot, in_grace) {
+        // While ECS rolls ours back, its ServiceDeployment says when that is over.
+        let verdict = match undoing {
+            Some(_) => Verdict::InProgress,
+            None => assess_within_grace(target, &snapshot, in_grace),
+        };
+        match verdict {
             Verdict::Succeeded if target.wait_until == WaitUntil::Running => {
                 if readiness
                     .check(ecs, cluster, service, target, &snapshot, settings)
@@ -670,6 +700,7 @@ mod tests {
             timeout: Duration::from_secs(timeout),
             timeout_explicit: true,
             rollback_on_cancel: false,
+            follow_rollback: true,
             poll_interval: Duration::from_secs(5),
             fail_on_placement_errors: false,
             settle: Duration::from_secs(15),

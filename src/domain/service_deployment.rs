@@ -149,6 +149,35 @@ impl ServiceDeployment {
         self.status.starts_with("ROLLBACK") || self.status.starts_with("STOP")
     }
 
+    /// A rollback or stop ECS has not finished: whether production is back on the previous
+    /// revision, or the rollback itself failed (hooks run again during a rollback), is not known
+    /// yet.
+    pub fn is_undoing(&self) -> bool {
+        self.is_undone() && !self.is_finished()
+    }
+
+    /// What a finished rollback or stop means, for the line a wait ends with (after
+    /// `--rollback-on-cancel` too): ECS's own status word, never a bare "SUCCESSFUL".
+    pub fn undone_outcome(&self, previous: Option<&str>) -> String {
+        let id = self.id();
+        let back_on = previous
+            .map(|previous| format!(": the service runs {previous} again"))
+            .unwrap_or_else(|| ": the service runs the previous revision again".to_string());
+        match self.status.as_str() {
+            "ROLLBACK_SUCCESSFUL" => format!("ECS rolled back service deployment {id}: ROLLBACK_SUCCESSFUL{back_on}"),
+            "ROLLBACK_FAILED" => format!(
+                "ECS failed to roll back service deployment {id}: ROLLBACK_FAILED: the service needs \
+                 a person now; look at its events and stopped tasks, and at the lifecycle hooks, \
+                 which run again during a rollback"
+            ),
+            "STOPPED" => format!("ECS stopped service deployment {id}: STOPPED"),
+            "SUCCESSFUL" => format!(
+                "service deployment {id} finished SUCCESSFUL before ECS could roll it back"
+            ),
+            other => format!("ECS is still undoing service deployment {id}: {other}"),
+        }
+    }
+
     /// The lifecycle hook waiting for ContinueServiceDeployment, if any.
     pub fn paused_hook(&self) -> Option<&HookDetail> {
         self.lifecycle_hook_details
@@ -268,6 +297,12 @@ impl ServiceDeployment {
                 hook.status.to_lowercase().replace('_', " ")
             ));
         }
+        if self.status == "ROLLBACK_FAILED" {
+            message.push_str(
+                "; the service needs a person now: look at its events and stopped tasks, and at \
+                 the lifecycle hooks, which run again during a rollback",
+            );
+        }
         message
     }
 }
@@ -290,6 +325,9 @@ pub fn strategy_of(configuration: Option<&Value>) -> &str {
 pub enum Verdict {
     InProgress,
     Succeeded,
+    /// ECS is rolling our deployment back (or stopping it) and has not finished: a failure
+    /// whose end is not known yet.
+    Undoing(String),
     /// `--wait-until paused`: the deployment waits at this PAUSE hook.
     Paused {
         hook_id: String,
@@ -300,10 +338,14 @@ pub enum Verdict {
 }
 
 /// Decides what the deployment means for a wait that ends at `until`. Success is SUCCESSFUL;
-/// any rollback or stop is a failure, even one still in progress.
+/// any rollback or stop is a failure, `Undoing` while ECS has not finished it. Any other status,
+/// known or not (users report DRAINING), is "keep waiting".
 pub fn assess(deployment: &ServiceDeployment, until: &WaitUntil) -> Verdict {
     if deployment.status == SUCCESSFUL {
         return Verdict::Succeeded;
+    }
+    if deployment.is_undoing() {
+        return Verdict::Undoing(deployment.failure());
     }
     if deployment.is_undone() {
         return Verdict::Failed(deployment.failure());
@@ -317,10 +359,19 @@ pub fn assess(deployment: &ServiceDeployment, until: &WaitUntil) -> Verdict {
             }
         }
         WaitUntil::BakeTime => {
-            if matches!(
-                deployment.lifecycle_stage.as_deref(),
-                Some("BAKE_TIME" | "CLEAN_UP")
-            ) {
+            // The final bake: production traffic all on ours. A linear step's or the canary's
+            // bake at a share of the traffic is not it, whatever stage ECS names; for those
+            // strategies the weights must say 100%.
+            let all_traffic = match deployment.production_weights() {
+                Some((new, _)) => new >= 99.999,
+                None => !matches!(deployment.strategy(), "LINEAR" | "CANARY"),
+            };
+            if all_traffic
+                && matches!(
+                    deployment.lifecycle_stage.as_deref(),
+                    Some("BAKE_TIME" | "CLEAN_UP")
+                )
+            {
                 return Verdict::Baking;
             }
         }
@@ -730,23 +781,28 @@ mod tests {
             service_revision_arn: None,
         });
         deployment.alarms.as_mut().unwrap().triggered_alarm_names = vec!["tutorial-5xx".into()];
-        let Verdict::Failed(message) = assess(&deployment, &WaitUntil::Stable) else {
-            panic!("a rollback in progress is a failure");
+        let Verdict::Undoing(message) = assess(&deployment, &WaitUntil::Stable) else {
+            panic!("a rollback in progress is a failure whose end is not known yet");
         };
         assert_eq!(
             message,
             "ECS is rolling back deployment Kz3c8E0wJm1 (ROLLBACK_IN_PROGRESS): Alarm tutorial-5xx went into ALARM; alarms triggered: tutorial-5xx"
         );
-        for status in [
-            "ROLLBACK_REQUESTED",
-            "ROLLBACK_SUCCESSFUL",
-            "ROLLBACK_FAILED",
-            "STOP_REQUESTED",
-            "STOPPED",
-        ] {
+        for status in ["ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED", "STOPPED"] {
             let deployment = canary(status, "SCALE_UP", 0.0, "IN_PROGRESS");
             assert!(
                 matches!(assess(&deployment, &WaitUntil::Paused), Verdict::Failed(_)),
+                "{status}"
+            );
+        }
+        for status in [
+            "ROLLBACK_REQUESTED",
+            "ROLLBACK_IN_PROGRESS",
+            "STOP_REQUESTED",
+        ] {
+            let deployment = canary(status, "SCALE_UP", 0.0, "AWAITING_ACTION");
+            assert!(
+                matches!(assess(&deployment, &WaitUntil::Paused), Verdict::Undoing(_)),
                 "{status}"
             );
         }
@@ -773,6 +829,85 @@ mod tests {
         assert!(!stopped
             .failure_back_to(Some("tutorial-site-task:1"))
             .contains("back to"));
+    }
+
+    /// Issue 19, defect 10: what a finished rollback says names ECS's status as ECS wrote it
+    /// (ServiceDeploymentStatus in the API reference), never "rolled back: SUCCESSFUL"; a
+    /// failed rollback says a person is needed.
+    #[test]
+    fn a_finished_rollback_is_worded_with_ecs_status() {
+        let rolled_back = canary("ROLLBACK_SUCCESSFUL", "CLEAN_UP", 0.0, "SUCCEEDED");
+        assert_eq!(
+            rolled_back.undone_outcome(Some("tutorial-site-task:1")),
+            "ECS rolled back service deployment Kz3c8E0wJm1: ROLLBACK_SUCCESSFUL: the service runs tutorial-site-task:1 again"
+        );
+        let failed = canary("ROLLBACK_FAILED", "CLEAN_UP", 0.0, "FAILED");
+        assert!(failed
+            .undone_outcome(None)
+            .starts_with("ECS failed to roll back service deployment Kz3c8E0wJm1: ROLLBACK_FAILED: the service needs a person now"));
+        assert!(failed.failure().contains("the service needs a person now"));
+        let succeeded = canary("SUCCESSFUL", "CLEAN_UP", 100.0, "SUCCEEDED");
+        assert_eq!(
+            succeeded.undone_outcome(None),
+            "service deployment Kz3c8E0wJm1 finished SUCCESSFUL before ECS could roll it back"
+        );
+        for deployment in [rolled_back, failed, succeeded] {
+            assert!(!deployment
+                .undone_outcome(None)
+                .contains("rolled back: SUCCESSFUL"));
+        }
+    }
+
+    /// Statuses outside the enum (users report DRAINING on a failed rolling deployment) and a
+    /// deployment with hook details but no status or stage are "keep waiting", never success.
+    #[test]
+    fn unknown_statuses_and_missing_fields_keep_the_wait_going() {
+        let draining = canary("DRAINING", "SCALE_UP", 0.0, "IN_PROGRESS");
+        for until in [WaitUntil::Stable, WaitUntil::Running, WaitUntil::BakeTime] {
+            assert_eq!(assess(&draining, &until), Verdict::InProgress);
+        }
+        let answer = json!({"serviceDeployments": [{
+            "serviceDeploymentArn": "arn:aws:ecs:us-east-1:123456789012:service-deployment/c/s/x",
+            "lifecycleHookDetails": [{"hookId": "h", "targetType": "AWS_LAMBDA", "status": "IN_PROGRESS"}]
+        }]});
+        let bare = parse_answer(&answer).unwrap().remove(0);
+        assert_eq!(assess(&bare, &WaitUntil::Stable), Verdict::InProgress);
+        assert_eq!(assess(&bare, &WaitUntil::BakeTime), Verdict::InProgress);
+    }
+
+    /// Issue 19, defect 8: `--wait-until bake-time` is the final bake with all production
+    /// traffic on ours, not a canary's or a linear step's bake at a share of it, whatever stage
+    /// ECS names while it bakes.
+    #[test]
+    fn bake_time_is_the_final_bake_with_all_production_traffic() {
+        let canary_bake = canary("IN_PROGRESS", "BAKE_TIME", 10.0, "SUCCEEDED");
+        assert_eq!(
+            assess(&canary_bake, &WaitUntil::BakeTime),
+            Verdict::InProgress
+        );
+        let final_bake = canary("IN_PROGRESS", "BAKE_TIME", 100.0, "SUCCEEDED");
+        assert_eq!(assess(&final_bake, &WaitUntil::BakeTime), Verdict::Baking);
+        // Integer weights, as users' pasted answers have them.
+        let answer = json!({"serviceDeployments": [{
+            "serviceDeploymentArn": "arn:aws:ecs:us-east-1:123456789012:service-deployment/c/s/y",
+            "status": "IN_PROGRESS", "lifecycleStage": "BAKE_TIME",
+            "targetServiceRevision": {"arn": "r2", "requestedProductionTrafficWeight": 100},
+            "sourceServiceRevisions": [{"arn": "r1", "requestedProductionTrafficWeight": 0}],
+            "deploymentConfiguration": {"strategy": "LINEAR"}
+        }]});
+        let integer = parse_answer(&answer).unwrap().remove(0);
+        assert_eq!(assess(&integer, &WaitUntil::BakeTime), Verdict::Baking);
+        // A linear deployment that reports no weights cannot prove its traffic is all on ours.
+        let mut unweighted = integer.clone();
+        unweighted
+            .target_service_revision
+            .as_mut()
+            .unwrap()
+            .requested_production_traffic_weight = None;
+        assert_eq!(
+            assess(&unweighted, &WaitUntil::BakeTime),
+            Verdict::InProgress
+        );
     }
 
     #[test]

@@ -245,15 +245,12 @@ fn an_alarm_during_bake_fails_the_deployment_with_the_alarm_and_ecs_reason() {
         .assert_stderr_contains("stage BAKE_TIME")
         .assert_stderr_contains("alarm triggered: site-5xx")
         .assert_stderr_contains("alarms triggered: site-5xx");
-    assert!(
-        result.stderr.contains("ECS is rolling back deployment")
-            || result.stderr.contains("ECS rolled back deployment"),
-        "{}",
-        result.stderr
-    );
-    site.wait(Duration::from_secs(60), "v1 serving again", |site| {
-        site.pages(&site.production, 2) == ["version 1", "version 1"]
-    });
+    // Issue 19: the rollback is followed to its end, so the failure says the previous
+    // revision serves again, and it does the moment deployer exits.
+    result
+        .assert_stderr_contains("following the rollback to its end")
+        .assert_stderr_contains("(ROLLBACK_SUCCESSFUL); it rolled the service back to");
+    assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
 }
 
 #[test]
