@@ -14,15 +14,11 @@ use crate::domain::rollout::{
     parse_timestamp, same_task_definition, short_task_definition, ServiceSnapshot, Target,
 };
 use crate::domain::service_deployment::{
-    assess, short_id, timestamp_seconds, DeploymentLog, ServiceDeployment, Verdict,
+    assess, short_id, DeploymentLog, ServiceDeployment, Verdict,
 };
 use crate::error::{Error, Result};
 use crate::journal;
 use crate::output;
-
-/// How much older than our ECS deployment its ServiceDeployment may say it is (clock skew
-/// between the two records).
-const CREATED_SLACK: f64 = 60.0;
 
 /// What the waiter knows about our ServiceDeployment.
 pub struct Followed {
@@ -33,6 +29,8 @@ pub struct Followed {
     said_absent: bool,
     /// Current service deployments that turned out not to be ours.
     rejected: HashSet<String>,
+    /// The service's current ServiceDeployment before our UpdateService: never ours.
+    excluded: Option<String>,
     /// Service revision → task definition, as DescribeServiceRevisions answered.
     revisions: HashMap<String, String>,
     log: DeploymentLog,
@@ -51,11 +49,19 @@ impl Followed {
             unavailable: false,
             said_absent: false,
             rejected: HashSet::new(),
+            excluded: None,
             revisions: HashMap::new(),
             log: DeploymentLog::default(),
             started: Instant::now(),
             last: None,
         }
+    }
+
+    /// Never takes `previous` (the service's current ServiceDeployment before our call) for
+    /// ours, whatever DescribeServices answers while it catches up.
+    pub fn excluding(mut self, previous: Option<String>) -> Self {
+        self.excluded = previous;
+        self
     }
 
     pub fn arn(&self) -> Option<&str> {
@@ -202,14 +208,16 @@ impl Followed {
         let Some(task_definition) = self.task_definition_of(ecs, &revision).await? else {
             return Ok(None);
         };
-        let recent = match (
-            deployment.created_at.as_ref().and_then(timestamp_seconds),
-            target.created_at.as_deref().and_then(parse_timestamp),
-        ) {
-            (Some(created), Some((seconds, _))) => created + CREATED_SLACK >= seconds as f64,
-            _ => true,
-        };
-        if !same_task_definition(&task_definition, &target.task_definition_arn) || !recent {
+        let ours_created = target
+            .created_at
+            .as_deref()
+            .and_then(parse_timestamp)
+            .map(|(seconds, nanos)| seconds as f64 + f64::from(nanos) / 1e9);
+        let excluded = self.excluded.as_deref() == Some(current.as_str());
+        if excluded
+            || !same_task_definition(&task_definition, &target.task_definition_arn)
+            || !deployment.could_be_ours(ours_created)
+        {
             self.rejected.insert(current);
             return Ok(None);
         }

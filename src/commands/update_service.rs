@@ -754,7 +754,7 @@ async fn track(
         wait,
         initial,
         configuration.as_ref(),
-        Followed::new(None, None),
+        Followed::new(None, None).excluding(initial.current_service_deployment.clone()),
     )
     .await?;
     outcome.result = followed.result;

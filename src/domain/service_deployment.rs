@@ -26,7 +26,13 @@ pub struct ServiceDeployment {
     pub lifecycle_stage: Option<String>,
     #[serde(default)]
     pub target_service_revision: Option<RevisionSummary>,
-    #[serde(default)]
+    /// AWS's own examples sometimes show one `sourceServiceRevision` object where the API
+    /// reference has the `sourceServiceRevisions` list: both are read.
+    #[serde(
+        default,
+        alias = "sourceServiceRevision",
+        deserialize_with = "one_or_many"
+    )]
     pub source_service_revisions: Vec<RevisionSummary>,
     #[serde(default)]
     pub lifecycle_hook_details: Vec<HookDetail>,
@@ -41,6 +47,53 @@ pub struct ServiceDeployment {
     /// Epoch seconds on the wire (RFC 3339 in the AWS CLI's output).
     #[serde(default)]
     pub created_at: Option<Value>,
+    #[serde(default)]
+    pub finished_at: Option<Value>,
+}
+
+/// A list, or the one object some answers put in its place.
+fn one_or_many<'de, D>(deserializer: D) -> Result<Vec<RevisionSummary>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        Many(Vec<RevisionSummary>),
+        One(RevisionSummary),
+        Nothing(()),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::Many(list) => list,
+        OneOrMany::One(one) => vec![one],
+        OneOrMany::Nothing(()) => Vec::new(),
+    })
+}
+
+/// How much older than our ECS deployment its ServiceDeployment may say it is (clock skew
+/// between the two records, both written by ECS).
+const CREATED_BEFORE_SLACK: f64 = 60.0;
+/// How much later: a deployment created well after ours is someone else's.
+const CREATED_AFTER_SLACK: f64 = 300.0;
+
+impl ServiceDeployment {
+    /// Whether this could be the ServiceDeployment our UpdateService created, by time alone:
+    /// created on either side of our ECS deployment's `createdAt` within the slack, and not
+    /// finished before it (a re-run or `--force-new-deployment` of the same revision must not
+    /// take the previous, already SUCCESSFUL deployment for ours). Unknown times prove nothing
+    /// either way.
+    pub fn could_be_ours(&self, ours_created: Option<f64>) -> bool {
+        let Some(ours) = ours_created else {
+            return true;
+        };
+        let created = self.created_at.as_ref().and_then(timestamp_seconds);
+        let finished = self.finished_at.as_ref().and_then(timestamp_seconds);
+        let in_window = created.is_none_or(|created| {
+            created + CREATED_BEFORE_SLACK >= ours && created <= ours + CREATED_AFTER_SLACK
+        });
+        let finished_before = finished.is_some_and(|finished| finished < ours);
+        in_window && !finished_before
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
@@ -908,6 +961,52 @@ mod tests {
             assess(&unweighted, &WaitUntil::BakeTime),
             Verdict::InProgress
         );
+    }
+
+    /// Issue 19, defect 4: a re-run of the same revision must not take the previous, already
+    /// SUCCESSFUL service deployment for ours. ECS writes `createdAt` and `finishedAt` of both;
+    /// ours was created at 1730376300.
+    #[test]
+    fn only_a_deployment_created_around_ours_and_not_finished_before_it_is_ours() {
+        let ours = Some(1_730_376_300.0);
+        let mut previous = parse_answer(&rolling_successful()).unwrap().remove(0);
+        // Created 90 s before ours: outside the slack.
+        assert!(!previous.could_be_ours(ours));
+        // Created 30 s before ours but finished 5 s before it: the previous one, done.
+        previous.created_at = Some(json!(1_730_376_270.0));
+        previous.finished_at = Some(json!(1_730_376_295.0));
+        assert!(!previous.could_be_ours(ours));
+        // Created 2 s before ours by ECS's other clock, still in progress: ours.
+        previous.created_at = Some(json!("2024-10-31T12:04:58.123456789Z"));
+        previous.finished_at = None;
+        assert!(previous.could_be_ours(ours));
+        // Long after ours: someone else's.
+        previous.created_at = Some(json!(1_730_377_300.0));
+        assert!(!previous.could_be_ours(ours));
+        // A UTC offset and nine fractional digits, as users paste them.
+        previous.created_at = Some(json!("2024-10-31T08:05:01.000000001-04:00"));
+        assert!(previous.could_be_ours(ours));
+        assert!(previous.could_be_ours(None));
+    }
+
+    /// AWS's examples show a singular `sourceServiceRevision` object at times.
+    #[test]
+    fn a_singular_source_revision_is_read_as_the_list() {
+        let answer = json!({"serviceDeployments": [{
+            "serviceDeploymentArn": "arn:aws:ecs:us-east-1:123456789012:service-deployment/c/s/z",
+            "status": "ROLLBACK_IN_PROGRESS",
+            "sourceServiceRevision": {"arn": "arn:aws:ecs:us-east-1:123456789012:service-revision/c/s/1", "requestedTaskCount": 1},
+            "targetServiceRevision": {"arn": "arn:aws:ecs:us-east-1:123456789012:service-revision/c/s/2"}
+        }]});
+        let deployment = parse_answer(&answer).unwrap().remove(0);
+        assert_eq!(
+            deployment.rollback_revision(),
+            Some("arn:aws:ecs:us-east-1:123456789012:service-revision/c/s/1")
+        );
+        let empty = json!({"serviceDeployments": [{"serviceDeploymentArn": "a", "sourceServiceRevisions": null}]});
+        assert!(parse_answer(&empty).unwrap()[0]
+            .source_service_revisions
+            .is_empty());
     }
 
     #[test]
