@@ -596,7 +596,7 @@ impl Ecs {
         arn: &str,
         hook_id: &str,
         roll_back: bool,
-    ) -> Result<(), Error> {
+    ) -> Result<(), ApiError> {
         use aws_sdk_ecs::types::DeploymentLifecycleHookAction;
         self.client
             .continue_service_deployment()

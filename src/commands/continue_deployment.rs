@@ -13,7 +13,7 @@ use super::wait::WaitSettings;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::Ecs;
 use crate::domain::rollout::{same_task_definition, short_task_definition, WaitUntil};
-use crate::domain::service_deployment::{short_id, ServiceDeployment};
+use crate::domain::service_deployment::{short_id, timestamp_text, ServiceDeployment};
 use crate::error::{Error, Result};
 use crate::journal;
 use crate::output;
@@ -142,7 +142,8 @@ pub async fn run(settings: ContinueSettings) -> Result<ContinueOutcome> {
     }
 
     ecs.continue_service_deployment(&arn, &hook, settings.roll_back)
-        .await?;
+        .await
+        .map_err(|error| refused_continue(error, deployment.id(), &hook))?;
     let done = format!(
         "{} service deployment {} of {} at lifecycle hook {hook} ({stage})",
         if settings.roll_back {
@@ -207,6 +208,21 @@ pub async fn run(settings: ContinueSettings) -> Result<ContinueOutcome> {
     Ok(outcome)
 }
 
+/// ECS's refusals of ContinueServiceDeployment after the checks passed: the deployment moved
+/// on between the look and the call (ConflictException; ClientException, which ECS answers for
+/// a hook no longer waiting) is exit 1, saying to look again; InvalidParameterException and
+/// the rest keep their usual exit codes.
+/// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContinueServiceDeployment.html
+fn refused_continue(error: crate::adapters::aws::ApiError, id: &str, hook: &str) -> Error {
+    if error.is_code("ConflictException") || error.is_code("ClientException") {
+        return Error::failed(format!(
+            "ECS refused to continue service deployment {id} at lifecycle hook {hook}: {error}"
+        ))
+        .with_hint("the deployment moved on while deployer looked (its hook timed out or someone else acted): see where it stands with deployer wait");
+    }
+    error.into()
+}
+
 /// Says what `continue` needs when ECS (or an emulator of it) lacks the API.
 fn needs_api(error: Error) -> Error {
     if error.kind == crate::error::ErrorKind::Usage {
@@ -256,14 +272,54 @@ async fn deployment_arn(
 }
 
 /// The hook to act on: `--hook-id`, which must be waiting, or the one the deployment waits at.
+///
+/// ContinueServiceDeployment's documented preconditions are checked first (the deployment
+/// IN_PROGRESS, the hook AWAITING_ACTION): an approval job that runs after ECS acted (the hook
+/// timed out and ECS rolled back, or the deployment was stopped) is exit 1, saying what ECS did
+/// and when, not a usage error.
 fn paused_hook(deployment: &ServiceDeployment, settings: &ContinueSettings) -> Result<String> {
-    if deployment.is_finished() {
-        return Err(Error::usage(format!(
-            "service deployment {} of {} has already finished: {}",
+    let when = deployment
+        .finished_at
+        .as_ref()
+        .and_then(timestamp_text)
+        .map(|time| format!(" (finished {time})"))
+        .unwrap_or_default();
+    if deployment.is_undone() {
+        return Err(Error::failed(format!(
+            "{}{when}: there is nothing left to {}",
+            deployment.failure(),
+            if settings.roll_back {
+                "reject"
+            } else {
+                "approve"
+            }
+        ))
+        .with_hint(
+            "a PAUSE hook's timeout applies its action when nobody continues in time \
+             (timeoutConfiguration; ROLLBACK unless it says CONTINUE): deploy again, and run the \
+             approval within the hook's timeout",
+        ));
+    }
+    if deployment.status == "SUCCESSFUL" {
+        let message = format!(
+            "service deployment {} of {} already finished SUCCESSFUL{when}",
             deployment.id(),
-            settings.service,
-            deployment.status
-        )));
+            settings.service
+        );
+        return Err(if settings.roll_back {
+            Error::failed(format!("{message}: it is too late to reject it"))
+                .with_hint("roll the service back with deployer rollback")
+        } else {
+            Error::usage(format!("{message}: there is nothing to approve"))
+        });
+    }
+    if deployment.status == "PENDING" {
+        return Err(Error::usage(format!(
+            "service deployment {} of {} has not started yet (PENDING): nothing is paused",
+            deployment.id(),
+            settings.service
+        ))
+        .with_hint("wait for the pause first with --wait-until paused"));
     }
     let waiting = match &settings.hook_id {
         Some(id) => deployment

@@ -620,7 +620,7 @@ fn hook_line(hook: &HookDetail) -> String {
 }
 
 /// A timestamp as epoch seconds or RFC 3339 text, shown as RFC 3339 UTC.
-fn timestamp_text(value: &Value) -> Option<String> {
+pub fn timestamp_text(value: &Value) -> Option<String> {
     let seconds = timestamp_seconds(value)?;
     let whole = seconds.floor() as i64;
     let days = whole.div_euclid(86_400);

@@ -390,3 +390,58 @@ fn access_denied_to_a_service_deployment_read_names_the_iam_action_at_once() {
         .assert_code(3)
         .assert_stderr_contains("allow the IAM action ecs:DescribeServiceRevisions");
 }
+
+/// Issue 19, defect 5: the approval job ran after the pause hook's timeout, and ECS applied
+/// the hook's timeout action (ROLLBACK). `continue` says what ECS did, exit 1, not a usage
+/// error; nothing is called.
+#[test]
+fn continue_after_the_hook_timed_out_and_ecs_rolled_back_is_exit_1_saying_so() {
+    use aws_sdk_ecs::types::{
+        DeploymentLifecycleHook, DeploymentLifecycleHookAction, DeploymentLifecycleHookTargetType,
+        DeploymentLifecycleHookTimeoutConfiguration,
+    };
+    let _stack = stack();
+    // A 2-minute timeout: one second here.
+    let hook = DeploymentLifecycleHook::builder()
+        .target_type(DeploymentLifecycleHookTargetType::Pause)
+        .lifecycle_stages(DeploymentLifecycleHookStage::PostTestTrafficShift)
+        .timeout_configuration(
+            DeploymentLifecycleHookTimeoutConfiguration::builder()
+                .timeout_in_minutes(2)
+                .action(DeploymentLifecycleHookAction::Rollback)
+                .build(),
+        )
+        .build();
+    let site = Site::start(
+        DeploymentConfiguration::builder()
+            .strategy(DeploymentStrategy::BlueGreen)
+            .bake_time_in_minutes(1)
+            .lifecycle_hooks(hook)
+            .build(),
+        &[],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("env");
+    deploy_v2(
+        &site,
+        &[
+            "--wait-until",
+            "paused",
+            "--export-env",
+            env_file.to_str().unwrap(),
+        ],
+    )
+    .assert_code(0);
+    let arn = exported_to_later_steps(&env_file)["DEPLOYER_SERVICE_DEPLOYMENT_ARN"].clone();
+    site.wait(Duration::from_secs(60), "ECS rolled back", |site| {
+        site.deployment(&arn).status().map(|s| s.as_str()) == Some("ROLLBACK_SUCCESSFUL")
+    });
+    let late = deployer(&site, &["continue", "--deployment", &arn]);
+    late.assert_code(1)
+        .assert_stderr_contains("ECS rolled back deployment")
+        .assert_stderr_contains("ROLLBACK_SUCCESSFUL")
+        .assert_stderr_contains("(finished 20")
+        .assert_stderr_contains("there is nothing left to approve");
+    assert!(!late.stderr.contains("already done"), "{}", late.stderr);
+    assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
+}
