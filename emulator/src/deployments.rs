@@ -107,10 +107,12 @@ pub fn validate_configuration(
         if !["CONTINUE", "ROLLBACK"].contains(&action) {
             return Err(invalid(format!("Invalid timeout action {action}.")));
         }
+        // "Valid Range: Minimum value of 1. Maximum value of 20160."
+        // (DeploymentLifecycleHookTimeoutConfiguration, ECS API reference)
         number_in(
             &hook["timeoutConfiguration"],
             "timeoutInMinutes",
-            1.0..=1440.0,
+            1.0..=20160.0,
         )?;
     }
     if strategy == "ROLLING" {
@@ -455,7 +457,8 @@ fn start_hooks(deployment: &mut Deployment, stage: &str, at: f64, minute: f64) -
     for hook in &hooks {
         let target_type = hook["targetType"].as_str().unwrap_or("AWS_LAMBDA");
         let timeout = &hook["timeoutConfiguration"];
-        let minutes = timeout["timeoutInMinutes"].as_f64().unwrap_or(60.0);
+        // "Default: 1440 (24 hours)", the same reference.
+        let minutes = timeout["timeoutInMinutes"].as_f64().unwrap_or(1440.0);
         deployment.hooks.push(HookRun {
             id: format!("{:016x}", rand_id() as u64),
             target_type: target_type.to_string(),
@@ -997,6 +1000,22 @@ mod tests {
             state.services[0].deployments[0].listed_status,
             "ROLLBACK_REQUESTED"
         );
+    }
+
+    /// A PAUSE hook without a timeout expires after ECS's documented default, 1440 minutes
+    /// (DeploymentLifecycleHookTimeoutConfiguration), and the range goes up to 20160.
+    #[test]
+    fn a_pause_hook_without_a_timeout_waits_ecs_default() {
+        let settings = settings();
+        let configuration = json!({"strategy": "BLUE_GREEN", "lifecycleHooks": [{
+            "targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]
+        }]});
+        let mut deployment = native(configuration);
+        advance(&settings, &mut deployment, SCALED, 10.0);
+        let hook = deployment.hooks[0].clone();
+        assert_eq!(hook.status, "AWAITING_ACTION");
+        assert_eq!(hook.expires_at, Some(10.0 + 1440.0));
+        assert_eq!(hook.timeout_action, "ROLLBACK");
     }
 
     #[test]

@@ -430,7 +430,12 @@ pub fn check_wait_until(
     let word = match until {
         WaitUntil::Paused => "paused",
         WaitUntil::BakeTime => "bake-time",
-        WaitUntil::Stable | WaitUntil::Running => return Ok(()),
+        WaitUntil::Stable | WaitUntil::Running => {
+            if let Some(pause) = crate::domain::service_deployment::pause_warning(configuration) {
+                output::warn(format!("service {service}: {pause}"));
+            }
+            return Ok(());
+        }
     };
     controller::check_wait_until(word, configuration)
         .map_err(|why| Error::usage(format!("service {service}: {why}")))

@@ -715,37 +715,105 @@ pub fn strategy_time(configuration: Option<&Value>) -> Option<(Duration, String)
         }
         _ => {}
     }
-    let hooks = configuration
-        .and_then(|c| c.get("lifecycleHooks"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    for hook in hooks
-        .iter()
-        .filter(|hook| hook.get("targetType").and_then(Value::as_str) == Some("PAUSE"))
-    {
-        let stages = hook
+    for hook in pause_hooks(configuration) {
+        // Each stage the hook runs at is one pause; PRE_PRODUCTION_TRAFFIC_SHIFT comes before
+        // every production step (each linear step, the canary and the rest).
+        let pauses: u64 = hook
             .get("lifecycleStages")
             .and_then(Value::as_array)
-            .map_or(1, |stages| stages.len().max(1)) as u64;
-        if let Some(timeout) = hook
+            .map(|stages| {
+                stages
+                    .iter()
+                    .map(|stage| match stage.as_str() {
+                        Some("PRE_PRODUCTION_TRAFFIC_SHIFT") => production_steps(configuration),
+                        _ => 1,
+                    })
+                    .sum()
+            })
+            .unwrap_or(1)
+            .max(1);
+        let (timeout, default) = match hook
             .pointer("/timeoutConfiguration/timeoutInMinutes")
             .and_then(Value::as_u64)
         {
-            let time = Duration::from_secs(timeout * 60 * stages);
-            total += time;
-            parts.push(format!(
-                "pause hook timeout {}{}",
-                format_duration(Duration::from_secs(timeout * 60)),
-                if stages > 1 {
-                    format!(" × {stages} stages")
-                } else {
-                    String::new()
-                }
-            ));
-        }
+            Some(minutes) => (minutes, ""),
+            None => (PAUSE_HOOK_DEFAULT_MINUTES, ", ECS's default"),
+        };
+        total += Duration::from_secs(timeout * 60 * pauses);
+        parts.push(format!(
+            "pause hook timeout {}{default}{}",
+            format_duration(Duration::from_secs(timeout * 60)),
+            if pauses > 1 {
+                format!(" × {pauses} pauses")
+            } else {
+                String::new()
+            }
+        ));
     }
     (!parts.is_empty()).then(|| (total, parts.join(" + ")))
+}
+
+/// A PAUSE hook without `timeoutConfiguration.timeoutInMinutes` waits this long: "Default:
+/// 1440 (24 hours)", DeploymentLifecycleHookTimeoutConfiguration in the ECS API reference.
+pub const PAUSE_HOOK_DEFAULT_MINUTES: u64 = 1440;
+
+fn pause_hooks(configuration: Option<&Value>) -> Vec<&Value> {
+    configuration
+        .and_then(|c| c.get("lifecycleHooks"))
+        .and_then(Value::as_array)
+        .map(|hooks| {
+            hooks
+                .iter()
+                .filter(|hook| hook.get("targetType").and_then(Value::as_str) == Some("PAUSE"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How many production traffic shifts a deployment of this configuration makes: one per linear
+/// step, two for a canary (its share, then the rest), one otherwise.
+fn production_steps(configuration: Option<&Value>) -> u64 {
+    match strategy_of(configuration) {
+        "LINEAR" => {
+            let step = configuration
+                .and_then(|c| c.pointer("/linearConfiguration/stepPercent"))
+                .and_then(Value::as_f64)
+                .filter(|step| *step > 0.0)
+                .unwrap_or(10.0);
+            (100.0 / step).ceil() as u64
+        }
+        "CANARY" => 2,
+        _ => 1,
+    }
+}
+
+/// What a `stable` (or `running`) wait on a service with PAUSE hooks should be told up front:
+/// the deployment stops at each until someone continues it, and the wait waits through it.
+pub fn pause_warning(configuration: Option<&Value>) -> Option<String> {
+    let hooks = pause_hooks(configuration);
+    if hooks.is_empty() {
+        return None;
+    }
+    let stages: Vec<&str> = hooks
+        .iter()
+        .flat_map(|hook| {
+            hook.get("lifecycleStages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+        })
+        .collect();
+    Some(format!(
+        "its deployments pause at a PAUSE lifecycle hook ({}) until someone runs deployer \
+         continue or the hook's timeout applies its action; this wait waits through the pause. \
+         To end this step at the pause and approve in a later job, pass --wait-until paused",
+        if stages.is_empty() {
+            "no stage named".to_string()
+        } else {
+            stages.join(", ")
+        }
+    ))
 }
 
 /// Whether the configuration has a PAUSE lifecycle hook (what `--wait-until paused` needs).
@@ -1129,5 +1197,41 @@ mod tests {
         );
         assert!(has_pause_hook(Some(&canary)));
         assert!(!has_pause_hook(Some(&linear)));
+    }
+
+    /// Issue 19, defect 6: a PAUSE hook without a timeout waits ECS's documented default, 1440
+    /// minutes (DeploymentLifecycleHookTimeoutConfiguration), and a PRE_PRODUCTION_TRAFFIC_SHIFT
+    /// hook pauses before every production step: 4 linear steps of 25%, 2 for a canary.
+    #[test]
+    fn pause_hooks_count_ecs_default_timeout_and_every_production_step() {
+        let linear = json!({"strategy": "LINEAR",
+            "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": 0},
+            "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT"],
+                "timeoutConfiguration": {"timeoutInMinutes": 5}}]});
+        let (time, how) = strategy_time(Some(&linear)).unwrap();
+        assert_eq!(time, Duration::from_secs(4 * 5 * 60));
+        assert!(
+            how.ends_with("pause hook timeout 5m00s × 4 pauses"),
+            "{how}"
+        );
+        let canary = json!({"strategy": "CANARY",
+            "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 0},
+            "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT"]}]});
+        let (time, how) = strategy_time(Some(&canary)).unwrap();
+        assert_eq!(time, Duration::from_secs(3 * 1440 * 60));
+        assert!(
+            how.ends_with("pause hook timeout 1440m00s, ECS's default × 3 pauses"),
+            "{how}"
+        );
+        let warning = pause_warning(Some(&canary)).unwrap();
+        assert!(
+            warning.contains("(PRE_PRODUCTION_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT)")
+                && warning.ends_with("pass --wait-until paused"),
+            "{warning}"
+        );
+        assert_eq!(
+            pause_warning(Some(&json!({"strategy": "BLUE_GREEN"}))),
+            None
+        );
     }
 }
