@@ -452,6 +452,16 @@ pub fn run_task_settings(args: RunTaskCommand, aws: AwsSettings) -> Result<RunTa
         task_definition: match (&args.task_definition_file, args.task_definition) {
             (Some(path), _) => {
                 let file = read_task_definition_file(path)?;
+                if let Err(crate::domain::task_definition::RenderError::MissingImage {
+                    container,
+                }) = crate::domain::task_definition::check_images(&file.input)
+                {
+                    return Err(Error::usage(format!(
+                        "--task-definition-file {}: container {container} has no image",
+                        file.file
+                    ))
+                    .with_hint("run-task registers the file as it is: give every container its image in the file"));
+                }
                 register::show_file(&file);
                 TaskDefinitionSource::Rendered(file.input)
             }

@@ -37,6 +37,10 @@ pub enum RenderError {
         container: String,
         problem: String,
     },
+    /// The rendered revision still has a container without an image.
+    MissingImage {
+        container: String,
+    },
 }
 
 impl fmt::Display for RenderError {
@@ -57,6 +61,11 @@ impl fmt::Display for RenderError {
             RenderError::BadImage { container, problem } => {
                 write!(f, "container {container}: {problem}")
             }
+            RenderError::MissingImage { container } => write!(
+                f,
+                "container {container} has no image in the rendered revision: give it one with \
+                 --container-image-name-updates container={container},image-and-tag=REGISTRY/REPOSITORY:TAG"
+            ),
         }
     }
 }
@@ -91,7 +100,34 @@ pub fn render(described: &Value, updates: &[ContainerUpdate]) -> Result<Value, R
             })?;
         apply(container, update)?;
     }
+    // The revision as it will be registered is what must be whole: a file may leave a
+    // container's image to the pipeline's image update.
+    check_images(&input)?;
     Ok(input)
+}
+
+/// Every container of a RegisterTaskDefinition input has an image, as ECS requires.
+pub fn check_images(input: &Value) -> Result<(), RenderError> {
+    for container in input["containerDefinitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let image = container
+            .get("image")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if image.trim().is_empty() {
+            return Err(RenderError::MissingImage {
+                container: container
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("(unnamed)")
+                    .to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Sets tags on a rendered RegisterTaskDefinition input: a tag of an existing key gets the new
@@ -335,6 +371,13 @@ fn upsert(container: &mut Value, list: &str, name: &str, field: &str, value: &st
 }
 
 fn new_image(current: &str, change: &ImageChange) -> Result<String, String> {
+    if current.trim().is_empty() && !matches!(change, ImageChange::Replace(_)) {
+        return Err(
+            "has no image yet, so there is nothing to change the tag, name or digest of: give \
+             the whole reference with image-and-tag=REGISTRY/REPOSITORY:TAG"
+                .to_string(),
+        );
+    }
     let parse = |text: &str| ImageReference::parse(text).map_err(|e| e.to_string());
     Ok(match change {
         ImageChange::Replace(reference) => reference.clone(),
@@ -519,6 +562,36 @@ fn hide_entry_value(entry: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 19: a file as users keep it, whose only container gets its image from the
+    /// pipeline: the rendered revision is what is checked, not the file.
+    #[test]
+    fn a_container_without_an_image_gets_one_from_the_pipeline() {
+        let described = json!({"taskDefinition": {
+            "family": "tutorial-site-task",
+            "containerDefinitions": [{"name": "tutorial-site-app", "portMappings": [{"containerPort": 3000}]}]
+        }});
+        let given = crate::domain::update_spec::parse_image_updates(
+            "container=tutorial-site-app,image-and-tag=123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v2",
+        )
+        .unwrap();
+        let rendered = render(&described, &given).unwrap();
+        assert_eq!(
+            rendered["containerDefinitions"][0]["image"],
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v2"
+        );
+        let error = render(&described, &[]).unwrap_err();
+        assert!(
+            matches!(&error, RenderError::MissingImage { container } if container == "tutorial-site-app"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("image-and-tag="), "{error}");
+        let tag_only =
+            crate::domain::update_spec::parse_image_updates("container=tutorial-site-app,tag=v2")
+                .unwrap();
+        let error = render(&described, &tag_only).unwrap_err();
+        assert!(error.to_string().contains("has no image yet"), "{error}");
+    }
     use crate::domain::update_spec::{
         parse_docker_label_updates, parse_env_var_removals, parse_env_var_updates,
         parse_image_updates, parse_secret_updates,

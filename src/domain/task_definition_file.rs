@@ -197,7 +197,9 @@ fn check(definition: &Map<String, Value>, prefix: &str) -> Result<(), (String, S
         let Value::Object(container) = container else {
             return Err((path, format!("is {}, not an object", kind(container))));
         };
-        for field in ["name", "image"] {
+        // The image may come from the pipeline (`image-and-tag=`); the rendered revision is
+        // checked for it.
+        for field in ["name"] {
             match container.get(field) {
                 Some(Value::String(value)) if !value.is_empty() => {}
                 Some(Value::String(_)) => {
@@ -212,7 +214,7 @@ fn check(definition: &Map<String, Value>, prefix: &str) -> Result<(), (String, S
                 None => {
                     return Err((
                         format!("{path}.{field}"),
-                        "is missing: every container needs a name and an image".into(),
+                        "is missing: every container needs a name".into(),
                     ))
                 }
             }
@@ -366,8 +368,7 @@ mod tests {
             (r#"{"containerDefinitions": [{"name": "a", "image": "b"}]}"#, "task definition file f.json: family: is missing: RegisterTaskDefinition needs the family"),
             (r#"{"taskDefinition": {"family": "x"}}"#, "task definition file f.json: taskDefinition.containerDefinitions: is missing: RegisterTaskDefinition needs the containers"),
             (r#"{"family": "x", "containerDefinitions": []}"#, "task definition file f.json: containerDefinitions: is empty: a task definition needs at least one container"),
-            (r#"{"family": "x", "containerDefinitions": [{"name": "a", "image": "b"}, {"name": "c"}]}"#, "task definition file f.json: containerDefinitions[1].image: is missing: every container needs a name and an image"),
-            (r#"{"family": "x", "containerDefinitions": [{"image": "b"}]}"#, "task definition file f.json: containerDefinitions[0].name: is missing: every container needs a name and an image"),
+            (r#"{"family": "x", "containerDefinitions": [{"image": "b"}]}"#, "task definition file f.json: containerDefinitions[0].name: is missing: every container needs a name"),
             (r#"{"family": 3, "containerDefinitions": [{"name": "a", "image": "b"}]}"#, "task definition file f.json: family: is a number, not a string"),
             (r#"{"taskDefinition": "x"}"#, "task definition file f.json: taskDefinition: is a string, not an object"),
             (r#"{"family": "x", "containerDefinitions": [{"name": "a", "image": "b"}], "tags": [{"value": "v"}]}"#, "task definition file f.json: tags[0]: has no \"key\": tags are {\"key\": …, \"value\": …}"),

@@ -206,16 +206,15 @@ fn bad_files_are_refused_naming_the_file_and_the_field_and_nothing_is_registered
     let (api, family, _) = family_with_revision();
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("not-json.json", "{\"family\": ".to_string(), "not JSON".to_string()),
+        (
+            "not-json.json",
+            "{\"family\": ".to_string(),
+            "not JSON".to_string(),
+        ),
         (
             "no-family.json",
             json!({"containerDefinitions": [{"name": "a", "image": "b"}]}).to_string(),
             "family: is missing".to_string(),
-        ),
-        (
-            "no-image.json",
-            json!({"taskDefinition": {"family": family, "containerDefinitions": [{"name": "tutorial-site-app"}]}}).to_string(),
-            "taskDefinition.containerDefinitions[0].image: is missing".to_string(),
         ),
         ("list.json", "[]".to_string(), "not an object".to_string()),
     ];
@@ -236,8 +235,32 @@ fn bad_files_are_refused_naming_the_file_and_the_field_and_nothing_is_registered
     register(&["--family", &unique_repo("tutorial-site-none")])
         .assert_code(2)
         .assert_stderr_contains("has no revision to start from");
+    // Issue 19: a file whose container gets its image from the pipeline is checked as it is
+    // rendered: without an image update it is refused, naming the flag that gives one.
+    let no_image = write(
+        dir.path(),
+        "no-image.json",
+        &json!({"taskDefinition": {"family": family, "containerDefinitions": [{"name": "tutorial-site-app", "memory": 128}]}}).to_string(),
+    );
+    register(&["--task-definition-file", no_image.to_str().unwrap()])
+        .assert_code(2)
+        .assert_stderr_contains(
+            "container tutorial-site-app has no image in the rendered revision: give it one with --container-image-name-updates",
+        );
     assert_eq!(api.revisions(&family).len(), 1, "nothing registered");
     assert!(api.revisions("tutorial-site-other").is_empty());
+    register(&[
+        "--task-definition-file",
+        no_image.to_str().unwrap(),
+        "--container-image-name-updates",
+        "container=tutorial-site-app,image-and-tag=123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v2",
+    ])
+    .assert_code(0);
+    assert_eq!(
+        api.revisions(&family).len(),
+        2,
+        "the rendered revision is whole"
+    );
 }
 
 #[test]

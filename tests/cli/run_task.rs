@@ -594,7 +594,7 @@ fn moto_a_task_definition_file_is_registered_then_run_and_a_bad_one_changes_noth
     let refused = run_file(&bad);
     refused
         .assert_code(2)
-        .assert_stderr_contains("containerDefinitions[0].image");
+        .assert_stderr_contains("container migrate has no image");
     assert!(refused.stdout.is_empty());
     assert_eq!(api.revisions(&family).len(), 2, "nothing registered");
     assert_eq!(moto_tasks(&stack, &cluster).len(), 1, "nothing started");
