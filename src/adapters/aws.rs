@@ -116,7 +116,11 @@ async fn assume_role_with_web_identity(
 ) -> Result<SdkConfig, Error> {
     output::register_secret(token);
     // AssumeRoleWithWebIdentity is unsigned: the token is the credential.
-    let sts = aws_sdk_sts::Client::new(&config);
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(&config)
+            .interceptor(super::recorder::Recorder)
+            .build(),
+    );
     let answer = sts
         .assume_role_with_web_identity()
         .role_arn(role_arn)

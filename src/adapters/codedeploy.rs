@@ -1,5 +1,6 @@
 //! AWS CodeDeploy: the application and deployment group a CODE_DEPLOY service deploys through,
 //! its deployments and their ECS target, read as the JSON CodeDeploy sent.
+use super::recorder::Recorder;
 use aws_sdk_codedeploy::types::{AppSpecContent, RevisionLocation, RevisionLocationType};
 use serde_json::Value;
 
@@ -36,7 +37,11 @@ fn missing(error: ApiError, what: String, hint: &str) -> Error {
 impl CodeDeploy {
     pub fn new(config: &AwsConfig) -> Self {
         CodeDeploy {
-            client: aws_sdk_codedeploy::Client::new(config.sdk()),
+            client: aws_sdk_codedeploy::Client::from_conf(
+                aws_sdk_codedeploy::config::Builder::from(config.sdk())
+                    .interceptor(Recorder)
+                    .build(),
+            ),
         }
     }
 

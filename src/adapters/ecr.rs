@@ -1,4 +1,5 @@
 //! Amazon ECR (private registries): authorization tokens, repositories and what tags they hold.
+use super::recorder::Recorder;
 use std::collections::BTreeMap;
 
 use super::aws::AwsConfig;
@@ -92,7 +93,11 @@ pub struct Ecr {
 impl Ecr {
     pub fn new(config: &AwsConfig, registry_id: Option<String>) -> Self {
         Ecr {
-            client: aws_sdk_ecr::Client::new(config.sdk()),
+            client: aws_sdk_ecr::Client::from_conf(
+                aws_sdk_ecr::config::Builder::from(config.sdk())
+                    .interceptor(Recorder)
+                    .build(),
+            ),
             registry_id,
             region: config.sdk().region().map(|region| region.to_string()),
         }
@@ -107,7 +112,11 @@ impl Ecr {
             .region(aws_config::Region::new(region.to_string()))
             .build();
         Ecr {
-            client: aws_sdk_ecr::Client::new(&sdk),
+            client: aws_sdk_ecr::Client::from_conf(
+                aws_sdk_ecr::config::Builder::from(&sdk)
+                    .interceptor(Recorder)
+                    .build(),
+            ),
             registry_id: Some(account.to_string()),
             region: Some(region.to_string()),
         }

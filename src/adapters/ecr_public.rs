@@ -1,4 +1,5 @@
 //! Amazon ECR Public (`public.ecr.aws`), whose API lives in us-east-1 whatever the caller's region.
+use super::recorder::Recorder;
 use std::collections::BTreeMap;
 
 use aws_config::Region;
@@ -29,7 +30,14 @@ impl EcrPublic {
             .to_builder()
             .region(Region::new(PUBLIC_API_REGION))
             .build();
-        Self::from_client(aws_sdk_ecrpublic::Client::new(&config), registry_id)
+        Self::from_client(
+            aws_sdk_ecrpublic::Client::from_conf(
+                aws_sdk_ecrpublic::config::Builder::from(&config)
+                    .interceptor(Recorder)
+                    .build(),
+            ),
+            registry_id,
+        )
     }
 
     pub fn from_client(client: aws_sdk_ecrpublic::Client, registry_id: Option<String>) -> Self {

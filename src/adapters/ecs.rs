@@ -1,5 +1,6 @@
 //! Amazon ECS: task definitions as raw JSON (so every field, even ones this SDK version does not
 //! know, survives a re-registration), services, deployments and stopped tasks.
+use super::recorder::Recorder;
 use std::sync::Arc;
 
 use super::aws::AwsConfig;
@@ -74,7 +75,11 @@ pub struct Ecs {
 impl Ecs {
     pub fn new(config: &AwsConfig) -> Self {
         Ecs {
-            client: aws_sdk_ecs::Client::new(config.sdk()),
+            client: aws_sdk_ecs::Client::from_conf(
+                aws_sdk_ecs::config::Builder::from(config.sdk())
+                    .interceptor(Recorder)
+                    .build(),
+            ),
             config: Some(config.clone()),
         }
     }

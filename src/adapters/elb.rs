@@ -1,6 +1,7 @@
 //! Elastic Load Balancing v2: the health of a target group's targets, which `--wait-until
 //! running` waits on for services behind a load balancer.
 use super::aws::{ApiError, AwsConfig};
+use super::recorder::Recorder;
 use crate::domain::rollout::TargetHealth;
 
 pub struct Elb {
@@ -10,7 +11,11 @@ pub struct Elb {
 impl Elb {
     pub fn new(config: &AwsConfig) -> Self {
         Elb {
-            client: aws_sdk_elasticloadbalancingv2::Client::new(config.sdk()),
+            client: aws_sdk_elasticloadbalancingv2::Client::from_conf(
+                aws_sdk_elasticloadbalancingv2::config::Builder::from(config.sdk())
+                    .interceptor(Recorder)
+                    .build(),
+            ),
         }
     }
 

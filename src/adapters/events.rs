@@ -1,6 +1,7 @@
 //! Amazon EventBridge rules on the default event bus: their targets as raw JSON, re-sent whole
 //! by PutTargets, so a scheduled task keeps every setting (network, overrides, retry policy,
 //! dead-letter queue, fields newer than this SDK) when it moves to a new revision.
+use super::recorder::Recorder;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -16,7 +17,11 @@ pub struct Events {
 impl Events {
     pub fn new(config: &AwsConfig) -> Self {
         Events {
-            client: aws_sdk_eventbridge::Client::new(config.sdk()),
+            client: aws_sdk_eventbridge::Client::from_conf(
+                aws_sdk_eventbridge::config::Builder::from(config.sdk())
+                    .interceptor(Recorder)
+                    .build(),
+            ),
         }
     }
 

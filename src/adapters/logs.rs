@@ -1,6 +1,7 @@
 //! Amazon CloudWatch Logs: the lines a task's containers wrote through the `awslogs` driver,
 //! read forward from the start of their stream, page by page.
 use super::aws::{ApiError, AwsConfig};
+use super::recorder::Recorder;
 
 /// One page of a stream: its events in order and the token that reads on after them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +19,11 @@ pub struct Logs {
 impl Logs {
     pub fn new(config: &AwsConfig) -> Self {
         Logs {
-            client: aws_sdk_cloudwatchlogs::Client::new(config.sdk()),
+            client: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(config.sdk())
+                    .interceptor(Recorder)
+                    .build(),
+            ),
         }
     }
 

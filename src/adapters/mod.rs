@@ -11,5 +11,6 @@ pub mod elb;
 pub mod events;
 pub mod logs;
 pub mod raw_json;
+pub mod recorder;
 pub mod registry;
 pub mod scheduler;

@@ -1,5 +1,6 @@
 //! Amazon EventBridge Scheduler: a schedule as GetSchedule answered it, and UpdateSchedule with
 //! a whole JSON document, since UpdateSchedule replaces every field it is not given.
+use super::recorder::Recorder;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -15,7 +16,11 @@ pub struct Scheduler {
 impl Scheduler {
     pub fn new(config: &AwsConfig) -> Self {
         Scheduler {
-            client: aws_sdk_scheduler::Client::new(config.sdk()),
+            client: aws_sdk_scheduler::Client::from_conf(
+                aws_sdk_scheduler::config::Builder::from(config.sdk())
+                    .interceptor(Recorder)
+                    .build(),
+            ),
         }
     }
 

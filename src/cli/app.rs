@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use super::args::*;
 use super::settings::*;
+use crate::adapters::recorder;
 use crate::commands::{
     continue_deployment, deploy, ecr_login, push, register, render, repo, rollback, run_task,
     tag_image, update_service, wait_service,
@@ -18,6 +19,13 @@ pub fn execute(cli: Cli) -> ExitCode {
     output::set_quiet(cli.global.quiet);
     output::set_show_values(cli.global.show_values);
     crate::logging::init(cli.global.verbose);
+    if let Some(path) = &cli.global.record {
+        // Opened before anything is called: a path that cannot be written changes nothing.
+        if let Err(error) = start_recording(path) {
+            output::error(&error);
+            return error.exit_code();
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -50,14 +58,42 @@ pub fn execute(cli: Cli) -> ExitCode {
     });
     // Do not wait for the blocking context writer: the daemon connection is gone.
     runtime.shutdown_background();
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let (code, number) = match result {
+        Ok(()) => (ExitCode::SUCCESS, 0),
         Err(error) => {
             let error = error.after_changes(&journal::done());
             output::error(&error);
-            error.exit_code()
+            (error.exit_code(), error.kind.exit_code())
         }
-    }
+    };
+    recorder::write_line(&serde_json::json!({"time": recorder::now(), "exit": number}));
+    code
+}
+
+/// Opens the `--record` file (mode 0600: it names the account's resources) and writes what
+/// ran: deployer's version and its arguments, with values that may be secret shown as `…`.
+fn start_recording(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| {
+            Error::usage(format!(
+                "cannot write --record file {}: {e}",
+                path.display()
+            ))
+        })?;
+    recorder::start(file);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    recorder::write_line(&serde_json::json!({
+        "time": recorder::now(),
+        "deployer": env!("CARGO_PKG_VERSION"),
+        "args": super::orb::displayed_args(&args),
+    }));
+    Ok(())
 }
 
 fn interruption(signal: &str) -> Error {

@@ -56,6 +56,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = env::DEPLOYER_ROLE_SESSION_NAME)]
     pub role_session_name: Option<String>,
 
+    /// Write one JSON line per AWS call (operation, request, answer, time), tokens, keys and
+    /// environment values redacted, for a bug report or a replay test.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
+
     /// Print environment values and secrets' sources in --dry-run plans and run-task's
     /// --output-file, which show them as <set> otherwise.
     #[arg(long, global = true)]

@@ -51,6 +51,7 @@ fn credential_helper_main() -> ExitCode {
         role_arn: env::var(env::DEPLOYER_ROLE_ARN),
         role_session_name: env::var(env::DEPLOYER_ROLE_SESSION_NAME),
         show_values: false,
+        record: None,
         static_credentials: None,
     };
     let action = std::env::args().nth(1);

@@ -1439,7 +1439,16 @@ pub fn credentials(
 /// The command line as the step prints it: values that may carry secrets (build arguments,
 /// environment variables) show their names only.
 pub fn display(args: &[String]) -> String {
-    let mut shown = vec!["deployer".to_string()];
+    std::iter::once("deployer".to_string())
+        .chain(displayed_args(args).iter().map(|arg| shell_quote(arg)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The arguments with the values that may carry secrets shown as `…` (`NAME=…` for build
+/// arguments and run-task's `--env`; run-task's `--overrides` with environment values `<set>`).
+pub fn displayed_args(args: &[String]) -> Vec<String> {
+    let mut shown = Vec::new();
     let mut masked_next: Option<&str> = None;
     for arg in args {
         let text = match masked_next.take() {
@@ -1468,9 +1477,9 @@ pub fn display(args: &[String]) -> String {
         ) {
             masked_next = Some(arg.as_str());
         }
-        shown.push(shell_quote(&text));
+        shown.push(text);
     }
-    shown.join(" ")
+    shown
 }
 
 fn shell_quote(word: &str) -> String {

@@ -14,6 +14,7 @@ pub mod hidden_values;
 pub mod orb_values;
 pub mod platform;
 pub mod push_progress;
+pub mod recording;
 pub mod reference;
 pub mod retag;
 pub mod rollout;

@@ -410,7 +410,8 @@ fn deploy_v2_through_codedeploy(
             "--codedeploy-deployment-group",
             group,
         ])
-        .args(extra))
+        .args(extra)
+        .args(crate::support::record_flag()))
 }
 
 #[test]

@@ -43,6 +43,8 @@ fn deploy_v2(site: &Site, extra: &[&str]) -> Run {
         "300ms",
     ];
     args.extend_from_slice(extra);
+    let record = crate::support::record_flag();
+    args.extend(record.iter().map(String::as_str));
     deployer(site, &args)
 }
 

@@ -12,6 +12,7 @@ mod orb;
 mod plan;
 mod push;
 mod register;
+mod replays;
 mod run_task;
 mod secrets;
 mod strategies;

@@ -92,6 +92,22 @@ pub fn push(dir: &Path, stack: &Stack, repo: &str) -> Command {
     command
 }
 
+/// With `DEPLOYER_TEST_RECORD_DIR` set, the `--record` flag that writes this run's AWS calls
+/// there, named after the test (how tests/replays is seeded: see its README).
+pub fn record_flag() -> Vec<String> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let Ok(dir) = std::env::var("DEPLOYER_TEST_RECORD_DIR") else {
+        return Vec::new();
+    };
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("test").replace("::", "-");
+    let file = format!(
+        "{dir}/{test}-{}.jsonl",
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
+    vec!["--record".to_string(), file]
+}
+
 /// `deployer` with the stack's environment, in `dir`.
 pub fn deployer(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_deployer"));

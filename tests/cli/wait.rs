@@ -80,6 +80,7 @@ fn update_service(endpoint: &str) -> Command {
         "--poll-interval",
         "200ms",
     ]);
+    command.args(crate::support::record_flag());
     command
 }
 
