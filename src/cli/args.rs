@@ -424,6 +424,16 @@ pub struct UpdateArgs {
     #[arg(long, value_parser = duration, help_heading = "Deployment strategy")]
     pub canary_bake_time: Option<std::time::Duration>,
 
+    /// rolling: ECS's early success criteria: the deployment succeeds once PERCENT of the
+    /// desired tasks of the new revision are healthy (at least minimumHealthyPercent), the old
+    /// tasks removed first, or after with `,deferred`; `off` turns them off.
+    #[arg(
+        long,
+        value_name = "PERCENT[,deferred]|off",
+        help_heading = "Deployment strategy"
+    )]
+    pub early_success: Option<String>,
+
     #[command(flatten)]
     pub codedeploy: CodeDeployArgs,
 

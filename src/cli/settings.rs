@@ -224,6 +224,12 @@ fn strategy_change(args: &UpdateArgs) -> Result<StrategyChange> {
         linear_step_bake_minutes: minutes("--linear-step-bake-time", args.linear_step_bake_time)?,
         canary_percent: args.canary_percent,
         canary_bake_minutes: minutes("--canary-bake-time", args.canary_bake_time)?,
+        early_success: args
+            .early_success
+            .as_deref()
+            .map(crate::domain::controller::parse_early_success)
+            .transpose()
+            .map_err(Error::usage)?,
     })
 }
 

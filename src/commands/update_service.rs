@@ -793,6 +793,7 @@ pub async fn follow(
     followed: Followed,
 ) -> Result<FollowResult> {
     let target = Target {
+        early_success: crate::domain::rollout::early_success_of(configuration),
         deployment_id: deployment.id.clone(),
         task_definition_arn: deployment.task_definition.clone(),
         wait_until: until.clone(),

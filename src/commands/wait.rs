@@ -658,6 +658,7 @@ mod tests {
 
     fn target() -> Target {
         Target {
+            early_success: None,
             deployment_id: "ecs-svc/2".into(),
             task_definition_arn: NEW.into(),
             wait_until: crate::domain::rollout::WaitUntil::Stable,

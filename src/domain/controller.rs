@@ -93,6 +93,49 @@ pub struct StrategyChange {
     pub linear_step_bake_minutes: Option<u64>,
     pub canary_percent: Option<f64>,
     pub canary_bake_minutes: Option<u64>,
+    /// `--early-success`: `None` off, else the healthy percent and whether the old tasks are
+    /// removed after success (DEFERRED) rather than before (BLOCKING).
+    pub early_success: Option<Option<EarlySuccess>>,
+}
+
+/// ECS's `deploymentConfiguration.earlySuccessCriteria` (rolling deployments only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EarlySuccess {
+    pub healthy_percent: u8,
+    pub deferred_cleanup: bool,
+}
+
+/// Reads `--early-success PERCENT[,deferred|,blocking]` or `off`.
+pub fn parse_early_success(text: &str) -> Result<Option<EarlySuccess>, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let (percent, cleanup) = match text.split_once(',') {
+        Some((percent, cleanup)) => (percent.trim(), cleanup.trim().to_ascii_lowercase()),
+        None => (text, "blocking".to_string()),
+    };
+    let percent = percent.trim_end_matches('%');
+    let healthy_percent = percent
+        .parse::<u8>()
+        .ok()
+        .filter(|percent| *percent <= 100)
+        .ok_or_else(|| {
+            format!("--early-success {text}: the healthy percent is a whole number from 0 to 100")
+        })?;
+    let deferred_cleanup = match cleanup.as_str() {
+        "deferred" => true,
+        "blocking" => false,
+        other => {
+            return Err(format!(
+                "--early-success {text}: {other:?} is not deferred or blocking (when ECS removes the old tasks)"
+            ))
+        }
+    };
+    Ok(Some(EarlySuccess {
+        healthy_percent,
+        deferred_cleanup,
+    }))
 }
 
 impl StrategyChange {
@@ -175,6 +218,34 @@ pub fn merge_strategy(service: &Value, change: &StrategyChange) -> Result<Value,
         configuration["canaryConfiguration"]["canaryBakeTimeInMinutes"] =
             bake("--canary-bake-time", minutes)?;
     }
+    if let Some(early) = &change.early_success {
+        // "You can use early success criteria only with rolling deployment strategy", and the
+        // healthy percent "must be greater than or equal to the minimumHealthyPercent value"
+        // (DeploymentEarlySuccessCriteria, ECS API reference).
+        match early {
+            Some(early) => {
+                needs("--early-success", "ROLLING")?;
+                let minimum = configuration
+                    .get("minimumHealthyPercent")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(100);
+                if u64::from(early.healthy_percent) < minimum {
+                    return Err(format!(
+                        "--early-success {}: ECS takes a healthy percent of at least the service's minimumHealthyPercent ({minimum})",
+                        early.healthy_percent
+                    ));
+                }
+                configuration["earlySuccessCriteria"] = serde_json::json!({
+                    "enable": true,
+                    "healthyPercent": early.healthy_percent,
+                    "sourceServiceRevisionCleanup": if early.deferred_cleanup { "DEFERRED" } else { "BLOCKING" },
+                });
+            }
+            None => {
+                configuration["earlySuccessCriteria"] = serde_json::json!({"enable": false});
+            }
+        }
+    }
     if strategy != "ROLLING" && !can_shift_traffic(service) {
         return Err(format!(
             "the {strategy} strategy shifts traffic between two target groups, and the service has no load balancer with an alternate target group (loadBalancers[].advancedConfiguration) nor Service Connect"
@@ -237,6 +308,55 @@ pub fn check_wait_until(until: &str, configuration: Option<&Value>) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 19: `--early-success` merges ECS's earlySuccessCriteria as ECS checks them: rolling
+    /// only, a whole percent of at least minimumHealthyPercent.
+    #[test]
+    fn early_success_is_merged_for_rolling_services_only() {
+        let rolling = serde_json::json!({"deploymentConfiguration": {"minimumHealthyPercent": 50, "maximumPercent": 200}});
+        let change = StrategyChange {
+            early_success: Some(parse_early_success("60,deferred").unwrap()),
+            ..StrategyChange::default()
+        };
+        let merged = merge_strategy(&rolling, &change).unwrap();
+        assert_eq!(
+            merged["earlySuccessCriteria"],
+            serde_json::json!({"enable": true, "healthyPercent": 60, "sourceServiceRevisionCleanup": "DEFERRED"})
+        );
+        assert_eq!(merged["maximumPercent"], 200);
+        let low = StrategyChange {
+            early_success: Some(parse_early_success("40").unwrap()),
+            ..StrategyChange::default()
+        };
+        assert!(merge_strategy(&rolling, &low)
+            .unwrap_err()
+            .contains("at least the service's minimumHealthyPercent (50)"));
+        let blue_green = StrategyChange {
+            strategy: Some("BLUE_GREEN".into()),
+            early_success: Some(parse_early_success("60").unwrap()),
+            ..StrategyChange::default()
+        };
+        assert!(merge_strategy(&blue_green_ready(), &blue_green)
+            .unwrap_err()
+            .contains("--early-success applies to the ROLLING strategy"));
+        let off = StrategyChange {
+            early_success: Some(None),
+            ..StrategyChange::default()
+        };
+        assert_eq!(
+            merge_strategy(&rolling, &off).unwrap()["earlySuccessCriteria"],
+            serde_json::json!({"enable": false})
+        );
+        assert_eq!(
+            parse_early_success("75").unwrap(),
+            Some(EarlySuccess {
+                healthy_percent: 75,
+                deferred_cleanup: false
+            })
+        );
+        assert!(parse_early_success("101").is_err());
+        assert!(parse_early_success("50,later").is_err());
+    }
     use serde_json::json;
 
     #[test]

@@ -301,6 +301,25 @@ pub struct Target {
     /// Our deployment's `createdAt` as ECS answered it (RFC 3339): events and deployments
     /// older than this are history.
     pub created_at: Option<String>,
+    /// The service's early success criteria, when enabled: the healthy percent of the desired
+    /// count at which ECS completes the deployment, and whether the old tasks may still run
+    /// then (DEFERRED cleanup).
+    pub early_success: Option<(u8, bool)>,
+}
+
+/// The early success criteria a deployment configuration turns on: `(healthyPercent,
+/// DEFERRED)` (`deploymentConfiguration.earlySuccessCriteria`, rolling deployments only).
+pub fn early_success_of(configuration: Option<&serde_json::Value>) -> Option<(u8, bool)> {
+    let criteria = configuration?.get("earlySuccessCriteria")?;
+    if criteria.get("enable").and_then(serde_json::Value::as_bool) != Some(true) {
+        return None;
+    }
+    let percent = criteria.get("healthyPercent")?.as_u64()?.min(100) as u8;
+    let deferred = criteria
+        .get("sourceServiceRevisionCleanup")
+        .and_then(serde_json::Value::as_str)
+        == Some("DEFERRED");
+    Some((percent, deferred))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -730,9 +749,15 @@ fn is_done(target: &Target, snapshot: &ServiceSnapshot, ours: &Deployment) -> bo
     let at_desired_count = ours.running_count == ours.desired_count
         && ours.pending_count == 0
         && (ours.desired_count > 0 || snapshot.desired_count == 0);
-    // COMPLETED alone is not enough: ours must also run its desired count.
+    // COMPLETED alone is not enough: ours must also run its desired count, unless the
+    // service's early success criteria ask for less, and ECS said COMPLETED (its verdict; it
+    // scales ours to 100% and, with DEFERRED cleanup, removes the old tasks afterwards).
+    let early_enough = target.early_success.is_some_and(|(percent, deferred)| {
+        let needed = (i64::from(ours.desired_count.max(0)) * i64::from(percent) + 99) / 100;
+        i64::from(ours.running_count) >= needed && (deferred || !others_remain)
+    });
     let stable = match rollout_state(ours) {
-        Some(state) => state == COMPLETED && !others_remain && at_desired_count,
+        Some(state) => state == COMPLETED && ((!others_remain && at_desired_count) || early_enough),
         None => !others_remain && at_desired_count,
     };
     match target.wait_until {
@@ -1034,6 +1059,7 @@ mod tests {
 
     fn target(wait_until: WaitUntil) -> Target {
         Target {
+            early_success: None,
             deployment_id: OURS.into(),
             task_definition_arn: NEW.into(),
             wait_until,
@@ -1293,6 +1319,53 @@ mod tests {
             }
             .to_string(),
             "service tutorial-site-service no longer exists"
+        );
+    }
+
+    /// Issue 19: with early success criteria (DeploymentEarlySuccessCriteria, ECS API
+    /// reference: "After this percentage of tasks is healthy and the bake time elapses, Amazon
+    /// ECS completes the deployment. Amazon ECS continues to scale the target service revision
+    /// to 100 percent in the background"), ECS's COMPLETED with half of the tasks running is
+    /// done when the service asked for 50%, the old tasks still there with DEFERRED cleanup;
+    /// IN_PROGRESS is never done, nor COMPLETED below the percent.
+    #[test]
+    fn early_success_criteria_end_the_wait_at_ecs_completed_with_fewer_tasks() {
+        let mut half = service(SLOW_HALF_RUNNING);
+        half.deployments[0].rollout_state = Some("COMPLETED".into());
+        half.deployments[0].pending_count = 1;
+        let mut target = target(WaitUntil::Stable);
+        assert_eq!(
+            assess(&target, &half),
+            Verdict::InProgress,
+            "no criteria: 100% and alone"
+        );
+        target.early_success = Some((50, true));
+        assert_eq!(assess(&target, &half), Verdict::Succeeded);
+        target.early_success = Some((50, false));
+        assert_eq!(
+            assess(&target, &half),
+            Verdict::InProgress,
+            "BLOCKING: the old tasks go first"
+        );
+        half.deployments.truncate(1);
+        assert_eq!(assess(&target, &half), Verdict::Succeeded);
+        target.early_success = Some((100, true));
+        assert_eq!(assess(&target, &half), Verdict::InProgress);
+        let mut in_progress = service(SLOW_HALF_RUNNING);
+        in_progress.deployments.truncate(1);
+        target.early_success = Some((50, true));
+        assert_eq!(assess(&target, &in_progress), Verdict::InProgress);
+        assert_eq!(
+            early_success_of(Some(
+                &serde_json::json!({"earlySuccessCriteria": {"enable": true, "healthyPercent": 50, "sourceServiceRevisionCleanup": "DEFERRED"}})
+            )),
+            Some((50, true))
+        );
+        assert_eq!(
+            early_success_of(Some(
+                &serde_json::json!({"earlySuccessCriteria": {"enable": false, "healthyPercent": 50}})
+            )),
+            None
         );
     }
 
