@@ -9,8 +9,9 @@ pub enum ErrorKind {
     Failed,
     /// Exit 2: the invocation is wrong (flags, values, files); nothing was changed.
     Usage,
-    /// Exit 3: AWS or Docker refused or could not be reached (credentials, permissions,
-    /// missing resources, daemon or registry down).
+    /// Exit 3: what the CI environment or the account must fix: AWS or Docker refused or could
+    /// not be reached (permissions, daemon or registry down), or the environment lacks what they
+    /// need (credentials, a region, an OIDC token for `--role-arn`, a program on PATH).
     Environment,
     /// Exit 4: refused or unreachable as with 2 or 3, but after something was already changed
     /// (pushed, registered, created); the error lists what.

@@ -116,8 +116,38 @@ pub fn init_logging(verbose: u8) {
         .try_init();
 }
 
+/// The files a command writes after its work: checked before its first side effect.
+fn output_files(command: &Command) -> Vec<(&'static str, &std::path::Path)> {
+    let export_env = match command {
+        Command::Push(command) => command.export_env.as_deref(),
+        Command::UpdateService(command) => command.export_env.as_deref(),
+        Command::Deploy(command) => command.export_env.as_deref(),
+        Command::Rollback(command) => command.export_env.as_deref(),
+        Command::Wait(command) => command.export_env.as_deref(),
+        Command::Continue(command) => command.export_env.as_deref(),
+        Command::RunTask(command) => command.export_env.as_deref(),
+        Command::RegisterTaskDefinition(command) => command.export_env.as_deref(),
+        Command::RenderTaskDefinition(_)
+        | Command::EcrLogin(_)
+        | Command::TagImage(_)
+        | Command::Repo(_)
+        | Command::Orb(_) => None,
+    };
+    let output_file = match command {
+        Command::RunTask(command) => command.output_file.as_deref(),
+        _ => None,
+    };
+    [("--export-env", export_env), ("--output-file", output_file)]
+        .into_iter()
+        .filter_map(|(flag, path)| path.map(|path| (flag, path)))
+        .collect()
+}
+
 async fn dispatch(cli: Cli) -> Result<()> {
     let format = cli.global.output;
+    for (flag, path) in output_files(&cli.command) {
+        output::check_writable(flag, path)?;
+    }
     let aws = aws_settings(&cli.global);
     match cli.command {
         Command::Push(command) => {
@@ -241,7 +271,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let output_file = command.output_file.clone();
             let settings = run_task_settings(*command, aws)?;
             if let Some(path) = &output_file {
-                // Checked before the task starts: a file that cannot be written changes nothing.
+                // Emptied before the task starts: an answer from an earlier run never passes for this one's.
                 std::fs::write(path, "").map_err(|e| {
                     Error::usage(format!(
                         "cannot write --output-file {}: {e}",

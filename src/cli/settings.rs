@@ -193,6 +193,29 @@ pub fn wait_settings(args: &WaitArgs) -> Result<Option<(WaitSettings, WaitUntil)
     wait_options(&args.options).map(Some)
 }
 
+/// ECS's limit of tasks per service, the most `--desired-count` can ask for.
+const MAX_TASKS_PER_SERVICE: i64 = 5000;
+
+/// A whole-number flag's value within `min..=max`, as ECS takes it (an `i32`).
+fn bounded(flag: &str, value: i64, min: i64, max: i64) -> Result<i32> {
+    if value < min {
+        let floor = if min == 0 {
+            "0 or more".to_string()
+        } else {
+            format!("{min} or more")
+        };
+        return Err(Error::usage(format!(
+            "{flag} {value} must be {floor} ({min} to {max})"
+        )));
+    }
+    if value > max {
+        return Err(Error::usage(format!(
+            "{flag} {value} must be at most {max} ({min} to {max})"
+        )));
+    }
+    i32::try_from(value).map_err(|_| Error::usage(format!("{flag} {value} must be {min} to {max}")))
+}
+
 /// `--strategy` and its settings; bake times in whole minutes, as ECS takes them.
 fn strategy_change(args: &UpdateArgs) -> Result<StrategyChange> {
     let minutes = |flag: &str, value: Option<std::time::Duration>| -> Result<Option<u64>> {
@@ -230,9 +253,15 @@ fn strategy_change(args: &UpdateArgs) -> Result<StrategyChange> {
 /// `--timeout`'s default, before the service's bake time and steps are added.
 pub const DEFAULT_WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
+/// `--settle-time`'s default.
+const DEFAULT_SETTLE_TIME: std::time::Duration = std::time::Duration::from_secs(15);
+
 pub fn wait_options(args: &WaitOptions) -> Result<(WaitSettings, WaitUntil)> {
-    if args.poll_interval.is_zero() {
-        return Err(Error::usage("--poll-interval must be more than 0"));
+    if args.settle_time.is_some() && args.wait_until != WaitUntilArg::Running {
+        return Err(Error::usage(
+            "--settle-time is how long our tasks must stay healthy with --wait-until running, and the wait is not --wait-until running",
+        )
+        .with_hint("add --wait-until running, or leave out --settle-time"));
     }
     let until = match args.wait_until {
         WaitUntilArg::Stable => WaitUntil::Stable,
@@ -247,7 +276,7 @@ pub fn wait_options(args: &WaitOptions) -> Result<(WaitSettings, WaitUntil)> {
             rollback_on_cancel: args.rollback_on_cancel,
             poll_interval: args.poll_interval,
             fail_on_placement_errors: args.fail_on_placement_errors,
-            settle: args.settle_time,
+            settle: args.settle_time.unwrap_or(DEFAULT_SETTLE_TIME),
         },
         until,
     ))
@@ -271,13 +300,17 @@ pub fn update_settings(
             "--skip-task-definition-registration deploys the latest revision as it is: it cannot take container updates or tags",
         ));
     }
-    if let Some(count) = args.desired_count {
-        if count < 0 {
-            return Err(Error::usage(format!(
-                "--desired-count {count} must be 0 or more"
-            )));
-        }
-    }
+    let desired_count = args
+        .desired_count
+        .map(|count| {
+            bounded("--desired-count", count, 0, MAX_TASKS_PER_SERVICE)
+                .map_err(|e| e.with_hint("ECS runs at most 5000 tasks per service"))
+        })
+        .transpose()?;
+    let container_port = args
+        .container_port
+        .map(|port| bounded("--container-port", port, 1, 65535))
+        .transpose()?;
     let (family, file) = task_definition_source(&args.task_definition)?;
     let strategy = strategy_change(&args)?;
     let service = args
@@ -294,8 +327,9 @@ pub fn update_settings(
         updates,
         tags,
         skip_registration: args.skip_task_definition_registration,
+        allow_family_change: args.allow_family_change,
         force_new_deployment: args.force_new_deployment,
-        desired_count: args.desired_count,
+        desired_count,
         enable_circuit_breaker: args.enable_circuit_breaker,
         strategy,
         create: args.create_service.then(|| ServiceCreation {
@@ -306,7 +340,7 @@ pub fn update_settings(
                 .target_group
                 .clone()
                 .zip(args.container_name.clone())
-                .zip(args.container_port)
+                .zip(container_port)
                 .map(|((group, name), port)| (group, name, port)),
             launch_type: args.launch_type.map(launch_type_name),
         }),
@@ -327,19 +361,16 @@ fn codedeploy_settings(args: &CodeDeployArgs) -> Result<CodeDeploySettings> {
                 .map_err(|why| Error::usage(format!("--codedeploy-capacity-provider: {why}")))
         })
         .transpose()?;
-    if let Some(port) = args.codedeploy_container_port {
-        if !(1..=65535).contains(&port) {
-            return Err(Error::usage(format!(
-                "--codedeploy-container-port {port} is not a port (1 to 65535)"
-            )));
-        }
-    }
+    let container_port = args
+        .codedeploy_container_port
+        .map(|port| bounded("--codedeploy-container-port", port, 1, 65535))
+        .transpose()?;
     let named = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
     Ok(CodeDeploySettings {
         application: named(&args.codedeploy_application),
         deployment_group: named(&args.codedeploy_deployment_group),
         container_name: named(&args.codedeploy_container_name),
-        container_port: args.codedeploy_container_port,
+        container_port,
         deployment_config: named(&args.codedeploy_deployment_config),
         capacity_provider,
     })
@@ -365,15 +396,8 @@ fn public_ip_name(ip: PublicIp) -> String {
 pub fn run_task_settings(args: RunTaskCommand, aws: AwsSettings) -> Result<RunTaskSettings> {
     use crate::domain::run_task::{self, RunTaskRequest};
     let usage = |error: run_task::RunTaskError| Error::usage(error.to_string());
-    if !(1..=10).contains(&args.count) {
-        return Err(Error::usage(format!(
-            "--count {} must be 1 to 10 (RunTask starts at most 10 tasks a call)",
-            args.count
-        )));
-    }
-    if args.poll_interval.is_zero() {
-        return Err(Error::usage("--poll-interval must be more than 0"));
-    }
+    let count = bounded("--count", args.count, 1, 10)
+        .map_err(|e| e.with_hint("RunTask starts at most 10 tasks a call"))?;
     let list = |flag: &'static str, value: &Option<String>, keys: &[&str], integers: &[&str]| {
         value
             .as_deref()
@@ -418,7 +442,7 @@ pub fn run_task_settings(args: RunTaskCommand, aws: AwsSettings) -> Result<RunTa
     let non_empty = |value: Option<String>| value.filter(|value| !value.is_empty());
     let request = RunTaskRequest {
         cluster: args.cluster,
-        count: args.count,
+        count,
         started_by: non_empty(args.started_by),
         group: non_empty(args.group),
         placement_constraints,
@@ -493,12 +517,32 @@ pub fn aws_settings(global: &GlobalArgs) -> AwsSettings {
             });
     AwsSettings {
         region: global.region.clone(),
-        profile: global.profile.clone(),
+        profile: global.profile.clone().filter(|profile| !profile.is_empty()),
         role_arn: global.role_arn.clone().filter(|arn| !arn.is_empty()),
         role_session_name,
         oidc_token,
         static_credentials: global.static_credentials.clone(),
+        environment_profile: env::var(env::AWS_PROFILE).filter(|profile| !profile.is_empty()),
+        environment_keys: env::var(env::AWS_ACCESS_KEY_ID).is_some_and(|key| !key.is_empty()),
+        profile_files: profile_files(),
     }
+}
+
+/// The AWS shared config and credentials files, where the SDK looks for them.
+fn profile_files() -> Vec<PathBuf> {
+    let home = env::var_os(env::HOME)
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let file = |variable: &'static str, default: &str| {
+        env::var_os(variable)
+            .filter(|path| !path.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(".aws").join(default))
+    };
+    vec![
+        file(env::AWS_CONFIG_FILE, "config"),
+        file(env::AWS_SHARED_CREDENTIALS_FILE, "credentials"),
+    ]
 }
 
 pub fn registry_override(args: &RegistryArgs) -> Result<Option<String>> {

@@ -847,7 +847,7 @@ fn missing_region_and_missing_credentials_are_named_and_nothing_is_created() {
         &stack.registry,
     ]);
     run(&mut no_region)
-        .assert_code(2)
+        .assert_code(3)
         .assert_stderr_contains("no AWS region is set");
 
     let mut no_credentials = deployer(context.path());
