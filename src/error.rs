@@ -174,8 +174,8 @@ mod tests {
 
     #[test]
     fn problems_found_together_lead_with_the_invocation_mistake() {
-        let docker = Error::environment("the Docker daemon could not be reached")
-            .with_hint("start Docker");
+        let docker =
+            Error::environment("the Docker daemon could not be reached").with_hint("start Docker");
         let service = Error::usage("service typo does not exist in cluster tutorial-site-cluster")
             .with_hint("check --service");
         let error = Error::all_of(vec![docker, service]);
