@@ -900,6 +900,23 @@ impl Values<'_> {
     }
 }
 
+/// The parameters whose aws orb defaults name a variable that may well be unset
+/// (`${AWS_DEFAULT_REGION}`, `${AWS_ACCOUNT_ID}`, `${CIRCLE_JOB}`…): empty, they mean the default
+/// (the region of the chain, the caller's account, deployer's session name…). Credentials are
+/// checked by `credentials`.
+const EMPTY_MEANS_DEFAULT: [&str; 10] = [
+    "region",
+    "account_id",
+    "account_url",
+    "profile_name",
+    "public_registry_alias",
+    "role_session_name",
+    "task_definition_arn",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "registry_id",
+];
+
 /// Refuses a parameter that refers to a variable that is unset or empty: `latest,${CIRCLE_SHA1}`
 /// would push `latest` alone, `tag=${CIRCLE_SHA1}` would fail with an empty tag and no word
 /// of the variable. A value that is only a reference, to a parameter whose empty value means
@@ -911,20 +928,7 @@ fn check_references(param: &Param, values: &Values) -> Result<()> {
         return Ok(());
     }
     let only_references = expand_env(raw.trim(), |_| None).trim().is_empty();
-    let empty_means_default = matches!(
-        param.kind,
-        Kind::Credential { .. }
-            | Kind::Derived {
-                rule: Derived::Region
-                    | Derived::Account
-                    | Derived::AccountUrl
-                    | Derived::Profile
-                    | Derived::PublicAlias
-                    | Derived::ExistingRevision,
-                ..
-            }
-    );
-    if only_references && empty_means_default {
+    if only_references && EMPTY_MEANS_DEFAULT.contains(&param.name) {
         return Ok(());
     }
     let variables = empty.join(", ");
@@ -962,6 +966,23 @@ fn without_wait(step: Step, values: &Values) -> Result<bool> {
     }
     for param in step.params().into_iter().filter(|param| waits(param.name)) {
         let value = values.get(param.name);
+        // Left out, but still well-formed: a typo is a typo whether or not the step waits.
+        match param.kind {
+            Kind::Duration { .. }
+            | Kind::Derived {
+                rule: Derived::VerificationTimeout,
+                ..
+            } => {
+                values.duration(param.name)?;
+            }
+            Kind::Derived {
+                rule: Derived::PollAttempts,
+                ..
+            } => {
+                values.count(param.name)?;
+            }
+            _ => {}
+        }
         let asks = match param.kind {
             Kind::Switch { .. } => values.flag(param.name)?,
             _ if param.name == "wait_until" => !value.is_empty() && value != "stable",

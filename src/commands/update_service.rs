@@ -170,9 +170,6 @@ pub async fn plan(
     more_updates: impl FnOnce(&Value) -> Result<Vec<ContainerUpdate>>,
 ) -> Result<ServicePlan> {
     let state = service_to_update(ecs, settings).await?;
-    if let Some(state) = &state {
-        check_family(settings, state)?;
-    }
     let through_codedeploy = state.as_ref().is_some_and(uses_codedeploy);
     if through_codedeploy {
         check_codedeploy_flags(settings)?;
@@ -223,6 +220,10 @@ pub async fn plan(
             )
         }
     };
+    // After the family is found: a misspelled --family is named as such first.
+    if let Some(state) = &state {
+        check_family(settings, state)?;
+    }
     let base_arn = latest
         .as_ref()
         .unwrap_or(&Value::Null)
