@@ -210,6 +210,8 @@ async fn dispatch(cli: Cli) -> Result<()> {
             }
         }
         Command::Rollback(command) => {
+            named("--cluster", &command.service.cluster)?;
+            named("--service", &command.service.service)?;
             let settings = rollback::RollbackSettings {
                 aws,
                 cluster: command.service.cluster,
@@ -224,6 +226,8 @@ async fn dispatch(cli: Cli) -> Result<()> {
             }
         }
         Command::Continue(command) => {
+            named("--cluster", &command.service.cluster)?;
+            named("--service", &command.service.service)?;
             let settings = continue_deployment::ContinueSettings {
                 aws,
                 cluster: command.service.cluster,
@@ -246,6 +250,8 @@ async fn dispatch(cli: Cli) -> Result<()> {
             }
         }
         Command::Wait(command) => {
+            named("--cluster", &command.service.cluster)?;
+            named("--service", &command.service.service)?;
             let (wait, until) = wait_options(&command.wait)?;
             let settings = wait_service::WaitServiceSettings {
                 aws,
@@ -267,6 +273,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
             }
         }
         Command::RunTask(command) => {
+            named("--cluster", &command.cluster)?;
             let export_env = command.export_env.clone();
             let output_file = command.output_file.clone();
             let settings = run_task_settings(*command, aws)?;

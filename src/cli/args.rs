@@ -863,7 +863,7 @@ pub struct RunTaskCommand {
     pub enable_execute_command: bool,
 
     /// Wait until every task stops, show the containers' awslogs lines, exit with the container's exit code.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dry_run")]
     pub wait: bool,
 
     /// With --wait: the container whose exit code deployer exits with [default: --container, or the single essential one].

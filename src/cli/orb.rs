@@ -1926,9 +1926,82 @@ mod tests {
         );
         let mut no_wait = vars.to_vec();
         no_wait.push(("PARAM_VERIFY_REVISION_IS_DEPLOYED", "false"));
-        assert!(run(Step::UpdateService, &no_wait)
+        // Without a wait, the wait's parameters (CircleCI's defaults) are left out: --no-wait
+        // refuses them.
+        let args = run(Step::UpdateService, &no_wait).unwrap();
+        assert!(args.contains(&"--no-wait".to_string()));
+        assert!(!args
+            .iter()
+            .any(|arg| arg == "--poll-interval" || arg == "--timeout"));
+        let mut asks_a_wait = no_wait.clone();
+        asks_a_wait.push(("PARAM_WAIT_UNTIL", "running"));
+        let error = run(Step::UpdateService, &asks_a_wait).unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("wait_until is \"running\", but verify_revision_is_deployed is false"),
+            "{}",
+            error.message
+        );
+        // The poll interval takes deployer's duration grammar: 5s is 5 seconds, as 5 is.
+        let mut with_unit = vars.to_vec();
+        with_unit.retain(|(name, _)| *name != "PARAM_POLL_INTERVAL");
+        with_unit.push(("PARAM_POLL_INTERVAL", "5s"));
+        let args = run(Step::UpdateService, &with_unit).unwrap();
+        assert!(args.ends_with(&[
+            "--poll-interval".to_string(),
+            "5s".to_string(),
+            "--timeout".to_string(),
+            "250s".to_string()
+        ]));
+    }
+
+    #[test]
+    fn a_parameter_naming_an_unset_variable_names_it() {
+        let error = run(
+            Step::Push,
+            &[
+                ("PARAM_REPO", "tutorial-site-registry"),
+                ("PARAM_TAG", "latest,${CIRCLE_SHA1}"),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.message,
+            "parameter tag is \"latest,${CIRCLE_SHA1}\", and CIRCLE_SHA1 is unset or empty there, so it would be \"latest,\""
+        );
+        assert!(error
+            .hint
             .unwrap()
-            .contains(&"--no-wait".to_string()));
+            .contains("set CIRCLE_SHA1 before this step"));
+        let error = run(
+            Step::UpdateService,
+            &[
+                ("PARAM_FAMILY", "tutorial-site-task"),
+                ("PARAM_CLUSTER", "tutorial-site-cluster"),
+                (
+                    "PARAM_CONTAINER_IMAGE_NAME_UPDATES",
+                    "container=tutorial-site-app,tag=${CIRCLE_SHA1}",
+                ),
+            ],
+        )
+        .unwrap_err();
+        assert!(
+            error.message.contains("CIRCLE_SHA1 is unset"),
+            "{}",
+            error.message
+        );
+        // Defaults that name a variable mean the default when it is unset.
+        assert!(run(
+            Step::Push,
+            &[
+                ("PARAM_REPO", "tutorial-site-registry"),
+                ("PARAM_REGION", "${AWS_DEFAULT_REGION}"),
+                ("PARAM_ACCOUNT_ID", "${AWS_ACCOUNT_ID}"),
+                ("PARAM_ROLE_SESSION_NAME", "${CIRCLE_JOB}"),
+            ],
+        )
+        .is_ok());
     }
 
     #[test]

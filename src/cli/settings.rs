@@ -22,9 +22,9 @@ use crate::domain::codedeploy::parse_capacity_provider;
 use crate::domain::controller::StrategyChange;
 use crate::domain::platform::parse_platforms;
 use crate::domain::reference::{validate_registry_host, validate_repository};
-use crate::domain::rollout::WaitUntil;
+use crate::domain::rollout::{check_task_definition_reference, WaitUntil};
 use crate::domain::task_definition_file::{self, TaskDefinitionFile};
-use crate::domain::update_spec::{self, ContainerUpdate};
+use crate::domain::update_spec::{self, ContainerUpdate, ImageChange};
 use crate::env;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -58,7 +58,79 @@ pub fn container_updates(flags: &UpdateFlags) -> Result<Vec<ContainerUpdate>> {
             updates.extend(parse(value).map_err(|e| Error::usage(e.to_string()))?);
         }
     }
+    refuse_contradictions(&updates)?;
     Ok(updates)
+}
+
+/// Two updates of one thing that disagree (two images for a container, a variable both set
+/// and removed, or set to two values) would leave the result to their order: refused.
+fn refuse_contradictions(updates: &[ContainerUpdate]) -> Result<()> {
+    let what = |update: &ContainerUpdate| -> (String, String) {
+        match update {
+            ContainerUpdate::Image { container, change } => {
+                let image = match change {
+                    ImageChange::Tag(tag) => format!("tag={tag}"),
+                    ImageChange::Name(name) => format!("image={name}"),
+                    ImageChange::Replace(image) => format!("image-and-tag={image}"),
+                    ImageChange::Digest(digest) => format!("digest={digest}"),
+                };
+                (format!("the image of container {container}"), image)
+            }
+            ContainerUpdate::EnvVar {
+                container,
+                name,
+                value: _,
+            } => (
+                format!("variable {name} of container {container}"),
+                "set to a value".to_string(),
+            ),
+            ContainerUpdate::RemoveEnvVar { container, name } => (
+                format!("variable {name} of container {container}"),
+                "removed".to_string(),
+            ),
+            ContainerUpdate::Secret {
+                container,
+                name,
+                value_from,
+            } => (
+                format!("secret {name} of container {container}"),
+                format!("valueFrom={value_from}"),
+            ),
+            ContainerUpdate::DockerLabel {
+                container,
+                key,
+                value,
+            } => (
+                format!("label {key} of container {container}"),
+                format!("{key}={value}"),
+            ),
+        }
+    };
+    for (at, update) in updates.iter().enumerate() {
+        for earlier in &updates[..at] {
+            let ((subject, first), (same, second)) = (what(earlier), what(update));
+            let differ = match (earlier, update) {
+                // Values of variables are not shown: they may be secret.
+                (
+                    ContainerUpdate::EnvVar { value: a, .. },
+                    ContainerUpdate::EnvVar { value: b, .. },
+                ) => a != b,
+                _ => first != second,
+            };
+            if subject == same && differ {
+                let (first, second) = if first == second {
+                    ("set to one value".to_string(), "to another".to_string())
+                } else {
+                    (first, second)
+                };
+                return Err(Error::usage(format!(
+                    "the updates contradict each other: {subject} is {first} and {second}"
+                ))
+                .with_hint("give each container's image, variable, secret or label once"));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn task_definition_tags(flags: &UpdateFlags) -> Result<Vec<(String, String)>> {
@@ -193,6 +265,15 @@ pub fn wait_settings(args: &WaitArgs) -> Result<Option<(WaitSettings, WaitUntil)
     wait_options(&args.options).map(Some)
 }
 
+/// A name flag (`--cluster`, `--service`) must name something: an empty one (an unset
+/// variable in CI) is refused instead of being looked up.
+pub fn named(flag: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::usage(format!("{flag} is empty: give a name")));
+    }
+    Ok(())
+}
+
 /// ECS's limit of tasks per service, the most `--desired-count` can ask for.
 const MAX_TASKS_PER_SERVICE: i64 = 5000;
 
@@ -313,6 +394,10 @@ pub fn update_settings(
         .transpose()?;
     let (family, file) = task_definition_source(&args.task_definition)?;
     let strategy = strategy_change(&args)?;
+    named("--cluster", &args.service.cluster)?;
+    if let Some(service) = &args.service.service {
+        named("--service", service)?;
+    }
     let service = args
         .service
         .service
@@ -478,7 +563,11 @@ pub fn run_task_settings(args: RunTaskCommand, aws: AwsSettings) -> Result<RunTa
                 register::show_file(&file);
                 TaskDefinitionSource::Rendered(file.input)
             }
-            (None, Some(reference)) => TaskDefinitionSource::Reference(reference),
+            (None, Some(reference)) => {
+                check_task_definition_reference(&reference)
+                    .map_err(|why| Error::usage(format!("--task-definition: {why}")))?;
+                TaskDefinitionSource::Reference(reference)
+            }
             (None, None) => {
                 return Err(Error::usage(
                     "--task-definition or --task-definition-file is needed",
@@ -881,6 +970,12 @@ pub fn ecr_login_settings(
     aws: AwsSettings,
 ) -> Result<ecr_login::EcrLoginSettings> {
     let registry_override = registry_override(&args.registry)?;
+    if args.public_registry && args.registry.registry_id.is_some() {
+        // A warning, not a refusal: AWS_ECR_REGISTRY_ID may be set for the job's other steps.
+        crate::output::warn(
+            "--registry-id (or AWS_ECR_REGISTRY_ID) does not apply to ECR Public (--public-registry): its token is the caller's, for every public repository; ignored",
+        );
+    }
     let docker_config = match args.docker_config {
         Some(path) => path,
         None => match env::var_os(env::DOCKER_CONFIG) {
@@ -987,4 +1082,81 @@ pub fn repo_settings(command: RepoCommand, aws: AwsSettings) -> Result<repo::Rep
         action,
         dry_run: target.dry_run,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(images: &[&str], env: &[&str], removals: &[&str]) -> UpdateFlags {
+        let owned = |values: &[&str]| values.iter().map(|v| v.to_string()).collect();
+        UpdateFlags {
+            container_image_name_updates: owned(images),
+            container_env_var_updates: owned(env),
+            container_env_var_removals: owned(removals),
+            container_secret_updates: Vec::new(),
+            container_docker_label_updates: Vec::new(),
+            task_definition_tags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn contradicting_updates_are_refused_and_repeats_are_not() {
+        let error = container_updates(&flags(
+            &[
+                "container=tutorial-site-app,tag=v2",
+                "container=tutorial-site-app,tag=v3",
+            ],
+            &[],
+            &[],
+        ))
+        .unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("the image of container tutorial-site-app is tag=v2 and tag=v3"),
+            "{error}"
+        );
+        let error = container_updates(&flags(
+            &[],
+            &["container=tutorial-site-app,name=DB_PASSWORD,value=hunter2"],
+            &["container=tutorial-site-app,name=DB_PASSWORD"],
+        ))
+        .unwrap_err();
+        assert!(
+            error.message.contains(
+                "variable DB_PASSWORD of container tutorial-site-app is set to a value and removed"
+            ),
+            "{error}"
+        );
+        assert!(!error.to_string().contains("hunter2"));
+        let error = container_updates(&flags(
+            &[],
+            &[
+                "container=tutorial-site-app,name=MODE,value=a",
+                "container=tutorial-site-app,name=MODE,value=b",
+            ],
+            &[],
+        ))
+        .unwrap_err();
+        assert!(
+            error.message.contains("is set to one value and to another"),
+            "{error}"
+        );
+        // The same update twice, or one per container, is no contradiction.
+        assert_eq!(
+            container_updates(&flags(
+                &[
+                    "container=tutorial-site-app,tag=v2",
+                    "container=tutorial-site-app,tag=v2",
+                    "container=log-router,tag=v2",
+                ],
+                &[],
+                &[],
+            ))
+            .unwrap()
+            .len(),
+            3
+        );
+    }
 }

@@ -10,7 +10,8 @@ use super::wait::WaitSettings;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::Ecs;
 use crate::domain::rollout::{
-    same_task_definition, short_task_definition, Deployment, ServiceSnapshot, WaitUntil,
+    check_task_definition_reference, same_task_definition, short_task_definition, Deployment,
+    ServiceSnapshot, WaitUntil,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::output;
@@ -112,6 +113,8 @@ pub async fn run(settings: WaitServiceSettings) -> Result<WaitOutcome> {
 
 /// The full ARN of `named`, which must exist: a typo is bad input, not a failed rollout.
 async fn revision_arn(ecs: &Ecs, named: &str) -> Result<String> {
+    check_task_definition_reference(named)
+        .map_err(|why| Error::usage(format!("--task-definition: {why}")))?;
     let described = ecs.describe_task_definition(named).await.map_err(|error| {
         if error.kind == ErrorKind::Usage {
             error.with_hint(

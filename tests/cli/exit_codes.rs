@@ -86,21 +86,22 @@ fn every_documented_exit_code_reason_gives_its_code() {
     );
     let repo = unique_repo("tutorial-site-exit");
 
+    // (code, what stderr says of the reason, the run)
     let mut cases: Vec<(i32, &str, Run)> = vec![
-        (0, "done: a dry run", update(&["--dry-run"])),
+        (0, "dry run, nothing changed", update(&["--dry-run"])),
         (
             2,
-            "bad input: an unknown flag",
+            "unexpected argument '--no-such-flag'",
             update(&["--no-such-flag"]),
         ),
         (
             2,
-            "conflicting flags: a wait flag with --no-wait",
+            "'--no-wait' cannot be used with",
             update(&["--no-wait", "--wait-until", "running"]),
         ),
         (
             2,
-            "a --profile that names no profile",
+            "--profile prodd: no such profile",
             run(deployer(Path::new("/"))
                 .env("AWS_CONFIG_FILE", &config)
                 .args(["--profile", "prodd", "update-service", "--family", &family])
@@ -108,12 +109,12 @@ fn every_documented_exit_code_reason_gives_its_code() {
         ),
         (
             2,
-            "an output file that cannot be written",
+            "cannot write --export-env",
             update(&["--no-wait", "--export-env", "/nonexistent-directory/env"]),
         ),
         (
             2,
-            "a repository URI given as --repo",
+            "is an image's URI, not a repository name",
             at(&[
                 "push",
                 "--repo",
@@ -122,7 +123,7 @@ fn every_documented_exit_code_reason_gives_its_code() {
         ),
         (
             2,
-            "a service that runs another family than --family",
+            "that would move the service to another family",
             at(&[
                 "update-service",
                 "--family",
@@ -136,12 +137,21 @@ fn every_documented_exit_code_reason_gives_its_code() {
         ),
         (
             2,
-            "a service that does not exist",
-            update(&["--service", "no-such-service", "--no-wait"]),
+            "service no-such-service does not exist",
+            at(&[
+                "update-service",
+                "--family",
+                &family,
+                "--cluster",
+                &cluster,
+                "--service",
+                "no-such-service",
+                "--no-wait",
+            ]),
         ),
         (
             2,
-            "a container the task definition lacks",
+            "no container \"typo\"",
             update(&[
                 "--container-image-name-updates",
                 "container=typo,tag=v2",
@@ -150,7 +160,7 @@ fn every_documented_exit_code_reason_gives_its_code() {
         ),
         (
             2,
-            "an image tag missing from ECR",
+            "does not exist: repository tutorial-site-registry",
             update(&[
                 "--container-image-name-updates",
                 "container=tutorial-site-app,tag=never-pushed",
@@ -159,7 +169,7 @@ fn every_documented_exit_code_reason_gives_its_code() {
         ),
         (
             2,
-            "an orb parameter that refers to an unset variable",
+            "CIRCLE_SHA1 is unset or empty",
             run(deployer(context.path())
                 .env_remove("CIRCLE_SHA1")
                 .env("PARAM_REPO", "tutorial-site-registry")
@@ -168,14 +178,14 @@ fn every_documented_exit_code_reason_gives_its_code() {
         ),
         (
             3,
-            "no credentials",
+            "no AWS credentials were found",
             run(bare(&mut deployer(Path::new("/")), home.path())
                 .args(["update-service", "--family", &family, "--cluster", &cluster])
                 .arg("--no-wait")),
         ),
         (
             3,
-            "no region",
+            "no AWS region is set",
             run(bare(&mut deployer(Path::new("/")), home.path())
                 .env_remove("AWS_REGION")
                 .env_remove("AWS_DEFAULT_REGION")
@@ -186,7 +196,7 @@ fn every_documented_exit_code_reason_gives_its_code() {
         ),
         (
             3,
-            "--role-arn without an OIDC token",
+            "needs an OIDC token",
             update(&[
                 "--role-arn",
                 "arn:aws:iam::123456789012:role/deployer-ci",
@@ -195,7 +205,7 @@ fn every_documented_exit_code_reason_gives_its_code() {
         ),
         (
             3,
-            "AWS unreachable",
+            "AWS could not be reached",
             run(deployer(Path::new("/"))
                 .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
                 .args(["update-service", "--family", &family, "--cluster", &cluster])
@@ -203,14 +213,14 @@ fn every_documented_exit_code_reason_gives_its_code() {
         ),
         (
             3,
-            "Docker unreachable",
+            "Docker",
             run(deployer(context.path())
                 .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
                 .args(["push", "--repo", &repo, "--create-repo"])),
         ),
         (
             3,
-            "docker-credential-deployer not on PATH",
+            "docker-credential-deployer is not on PATH",
             run(deployer(Path::new("/"))
                 .env("PATH", "/usr/bin:/bin")
                 .args(["ecr-login", "--credential-helper", "--docker-config"])
@@ -218,7 +228,7 @@ fn every_documented_exit_code_reason_gives_its_code() {
         ),
         (
             4,
-            "refused after a change: the registry refuses another account's credentials after --create-repo",
+            "already done: created repository",
             run(deployer(context.path())
                 .env("CIRCLE_OIDC_TOKEN", "another.oidc.token-value")
                 .args(["push", "--repo", &repo, "--create-repo", "--registry"])
@@ -227,11 +237,10 @@ fn every_documented_exit_code_reason_gives_its_code() {
         ),
     ];
 
-    // 1: the work failed. A wait that times out (moto never finishes a rollout), and, after
-    // another update, a wait for the deployment it replaced (exit 1 at once).
+    // 1: the work failed: a wait that times out (moto never finishes a rollout).
     cases.push((
         1,
-        "the rollout timed out",
+        "did not finish within 2s",
         wait(&["--timeout", "2s", "--poll-interval", "1s"]),
     ));
     // 130: interrupted while waiting.
@@ -250,7 +259,7 @@ fn every_documented_exit_code_reason_gives_its_code() {
     let output = child.wait_with_output().unwrap();
     cases.push((
         130,
-        "interrupted",
+        "interrupted by SIGTERM",
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -263,23 +272,32 @@ fn every_documented_exit_code_reason_gives_its_code() {
     assert_eq!(ecs.service_task_definition(&cluster, &service), first);
     assert_eq!(ecs.revisions(&other_family).len(), 1);
 
-    update(&[
-        "--container-image-name-updates",
-        "container=tutorial-site-app,tag=v2",
-        "--no-wait",
-    ])
-    .assert_code(0);
+    // 1 again: a build step failed (into a repository that exists).
+    let broken = site_context(
+        &stack,
+        "RUN echo 'npm ERR! missing script: build' && exit 3",
+    );
+    let existing = unique_repo("tutorial-site-broken");
+    ecs.create_repository(&existing, "MUTABLE");
     cases.push((
         1,
-        "the rollout was replaced",
-        wait(&["--task-definition", &first, "--timeout", "30s"]),
+        "npm ERR! missing script: build",
+        run(deployer(broken.path())
+            .args(["push", "--repo", &existing, "--registry"])
+            .arg(&stack.registry)),
     ));
 
+    // Each case exits with its code for the reason documented, which its stderr names.
     for (code, reason, result) in &cases {
         assert_eq!(
             result.code, *code,
             "{reason}: expected exit {code}, got {}\n--- stderr\n{}",
             result.code, result.stderr
+        );
+        assert!(
+            result.stderr.contains(reason),
+            "exit {code} for another reason than {reason:?}:\n{}",
+            result.stderr
         );
     }
     // The 4 says what it had done.

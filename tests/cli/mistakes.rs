@@ -296,15 +296,20 @@ fn an_output_file_that_cannot_be_written_is_refused_before_anything_changes() {
     // A writable file that did not exist is not left behind by the check of a failed run.
     let dir = tempfile::tempdir().unwrap();
     let fresh = dir.path().join("fresh.env");
-    seeded
-        .update(&[
-            "--service",
-            "no-such-service",
-            "--no-wait",
-            "--export-env",
-            fresh.to_str().unwrap(),
-        ])
-        .assert_code(2);
+    run(deployer(Path::new("/")).args([
+        "update-service",
+        "--family",
+        &seeded.family,
+        "--cluster",
+        &seeded.cluster,
+        "--service",
+        "no-such-service",
+        "--no-wait",
+        "--export-env",
+        fresh.to_str().unwrap(),
+    ]))
+    .assert_code(2)
+    .assert_stderr_contains("service no-such-service does not exist");
     assert!(!fresh.exists());
 }
 
@@ -672,5 +677,68 @@ fn deploy_dry_run_without_a_daemon_reports_the_misspelled_service_too() {
         .assert_stderr_contains("also: ")
         .assert_stderr_contains("Docker");
     assert!(!Api::moto(&stack).repository_exists(&repo));
+    seeded.assert_unchanged();
+}
+
+#[test]
+fn siblings_found_on_the_way_are_refused_before_anything_changes() {
+    let seeded = Seeded::new();
+    // Two images for one container: the result would depend on the order of the flags.
+    seeded
+        .update(&[
+            "--container-image-name-updates",
+            "container=tutorial-site-app,tag=v2",
+            "--container-image-name-updates",
+            "container=tutorial-site-app,tag=v3",
+            "--no-wait",
+        ])
+        .assert_code(2)
+        .assert_stderr_contains(
+            "the updates contradict each other: the image of container tutorial-site-app is tag=v2 and tag=v3",
+        );
+    // A revision that is not a number: said here, not left to ECS's answer.
+    seeded
+        .run(
+            "wait",
+            &["--task-definition", &format!("{}:abc", seeded.family)],
+        )
+        .assert_code(2)
+        .assert_stderr_contains("the revision after ':' must be a number from 1");
+    // An empty name, as an unset variable in CI gives one.
+    for command in ["rollback", "wait", "continue"] {
+        run(deployer(Path::new("/")).args([
+            command,
+            "--cluster",
+            "",
+            "--service",
+            &seeded.service,
+        ]))
+        .assert_code(2)
+        .assert_stderr_contains("--cluster is empty: give a name");
+    }
+    run(deployer(Path::new("/")).args([
+        "update-service",
+        "--family",
+        &seeded.family,
+        "--cluster",
+        &seeded.cluster,
+        "--service",
+        " ",
+        "--no-wait",
+    ]))
+    .assert_code(2)
+    .assert_stderr_contains("--service is empty: give a name");
+    // A dry run starts nothing to wait for.
+    run(deployer(Path::new("/")).args([
+        "run-task",
+        "--cluster",
+        &seeded.cluster,
+        "--task-definition",
+        &seeded.family,
+        "--dry-run",
+        "--wait",
+    ]))
+    .assert_code(2)
+    .assert_stderr_contains("'--dry-run' cannot be used with '--wait'");
     seeded.assert_unchanged();
 }
