@@ -12,7 +12,7 @@ use crate::env;
 /// Shown under every `--help`: what each exit code promises.
 const EXIT_CODES: &str = "Exit codes: 0 done; 1 the work failed (a build step, a push refused, a rollout failed, \
 rolled back, replaced or timed out); 2 bad input or refused (flags, files, names, a profile that does not exist), \
-nothing was changed; 3 the environment lacks credentials, a region or an OIDC token, or AWS, Docker or the \
+nothing was changed; 3 the environment lacks credentials, a region, an OIDC token or a program on PATH, or AWS, Docker or the \
 registry refused or could not be reached, nothing was changed; 4 failed after changing something \
 (the error lists what); 130 interrupted. run-task --wait alone exits with its container's own exit code when that is not 0.";
 

@@ -18,10 +18,7 @@ pub fn expand_env(value: &str, environment: impl Fn(&str) -> Option<String>) -> 
 
 /// The variables `value` refers to that are unset or empty, each once, in order: what makes
 /// an orb parameter expand to less than it says.
-pub fn empty_references<'a>(
-    value: &'a str,
-    environment: impl Fn(&str) -> Option<String>,
-) -> Vec<&'a str> {
+pub fn empty_references(value: &str, environment: impl Fn(&str) -> Option<String>) -> Vec<&str> {
     let mut names: Vec<&str> = Vec::new();
     for piece in pieces(value) {
         if let Piece::Reference(name) = piece {

@@ -26,6 +26,19 @@ fn documented_codes() -> BTreeSet<i32> {
         .collect()
 }
 
+/// The codes `deployer --help` lists after "Exit codes:", each opening a `;`-separated clause.
+fn help_codes() -> BTreeSet<i32> {
+    let help = crate::support::help(&[]);
+    let codes = help
+        .split("Exit codes:")
+        .nth(1)
+        .expect("--help lists the exit codes");
+    codes
+        .split(';')
+        .filter_map(|clause| clause.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
 /// deployer without any AWS credentials or region: no keys, no profile files, no IMDS.
 fn bare<'a>(command: &'a mut Command, home: &Path) -> &'a mut Command {
     for name in [
@@ -311,6 +324,11 @@ fn every_documented_exit_code_reason_gives_its_code() {
         walked,
         documented_codes(),
         "the README's table and this walk disagree"
+    );
+    assert_eq!(
+        help_codes(),
+        documented_codes(),
+        "--help's exit codes and the README's table disagree"
     );
 }
 
