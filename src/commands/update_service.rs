@@ -68,7 +68,8 @@ pub struct UpdateServiceOutcome {
     pub deployment_id: Option<String>,
     /// `completed`, `running` (with `--wait-until running`), `paused` (`--wait-until paused`),
     /// `baking` (`--wait-until bake-time`), `no-tasks` (done, but the service's desired count
-    /// is 0), `started` (with `--no-wait`) or `planned` (`--dry-run`).
+    /// is 0), `started` (with `--no-wait`), `planned` (`--dry-run`) or `unchanged` (a rollback
+    /// to the revision the service already runs).
     pub result: String,
     /// Our ServiceDeployment, where ECS reports them.
     #[serde(skip_serializing_if = "Option::is_none")]
