@@ -971,7 +971,7 @@ EQUIVALENTS = {
     ("aws-ecs", "commands", "verify_revision_is_deployed"): "commands/verify_revision_is_deployed",
 }
 # What a parameter of ours does, by its kind in `deployer orb params`.
-REACHES_FLAG = {"value", "each_of", "switch", "switch_when_false", "bool", "seconds", "derived", "required", "private"}
+REACHES_FLAG = {"value", "each_of", "switch", "switch_when_false", "bool", "duration", "derived", "required", "private"}
 
 
 def parameter_effect(orb, table, component, param, seen=()):

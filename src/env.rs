@@ -26,6 +26,10 @@ variables! {
     CIRCLE_OIDC_TOKEN_V2 => "CircleCI's OIDC token, used with --role-arn (never printed)";
     CIRCLE_OIDC_TOKEN => "CircleCI's older OIDC token, used when CIRCLE_OIDC_TOKEN_V2 is unset (never printed)";
     CIRCLE_BUILD_NUM => "names the role session deployer-$CIRCLE_BUILD_NUM";
+    AWS_PROFILE => "the AWS profile when --profile is not given; one that no file defines is refused";
+    AWS_ACCESS_KEY_ID => "read only to say which credentials deployer uses when a profile is named too (the SDK reads the keys)";
+    AWS_CONFIG_FILE => "the AWS config file whose profiles --profile and AWS_PROFILE are checked against (default ~/.aws/config)";
+    AWS_SHARED_CREDENTIALS_FILE => "the AWS credentials file, checked likewise (default ~/.aws/credentials)";
     AWS_ECR_REGISTRY_ID => "--registry-id";
     DEPLOYER_REGISTRY => "--registry";
     DEPLOYER_REPO => "--repo";

@@ -9,8 +9,9 @@ pub enum ErrorKind {
     Failed,
     /// Exit 2: the invocation is wrong (flags, values, files); nothing was changed.
     Usage,
-    /// Exit 3: AWS or Docker refused or could not be reached (credentials, permissions,
-    /// missing resources, daemon or registry down).
+    /// Exit 3: what the CI environment or the account must fix: AWS or Docker refused or could
+    /// not be reached (permissions, daemon or registry down), or the environment lacks what they
+    /// need (credentials, a region, an OIDC token for `--role-arn`, a program on PATH).
     Environment,
     /// Exit 4: refused or unreachable as with 2 or 3, but after something was already changed
     /// (pushed, registered, created); the error lists what.
@@ -93,6 +94,27 @@ impl Error {
         self
     }
 
+    /// Several problems found by one plan, reported together: the first invocation mistake
+    /// (exit 2) leads, as the user fixes those first; each other one follows as `also: …`.
+    pub fn all_of(mut problems: Vec<Error>) -> Self {
+        let lead = problems
+            .iter()
+            .position(|problem| problem.kind == ErrorKind::Usage)
+            .unwrap_or(0);
+        if problems.is_empty() {
+            return Error::new(ErrorKind::Failed, "the plan failed without saying why");
+        }
+        let mut error = problems.remove(lead);
+        for other in problems {
+            error.details.push(format!("also: {}", other.message));
+            error.details.extend(other.details);
+            if let Some(hint) = other.hint {
+                error.details.push(format!("  ({hint})"));
+            }
+        }
+        error
+    }
+
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.kind.exit_code())
     }
@@ -148,5 +170,23 @@ mod tests {
         assert_eq!(failed.details.len(), 2);
         let untouched = Error::usage("--repo: invalid").after_changes(&[]);
         assert_eq!(untouched.kind.exit_code(), 2);
+    }
+
+    #[test]
+    fn problems_found_together_lead_with_the_invocation_mistake() {
+        let docker =
+            Error::environment("the Docker daemon could not be reached").with_hint("start Docker");
+        let service = Error::usage("service typo does not exist in cluster tutorial-site-cluster")
+            .with_hint("check --service");
+        let error = Error::all_of(vec![docker, service]);
+        assert_eq!(error.kind.exit_code(), 2);
+        assert_eq!(error.hint.as_deref(), Some("check --service"));
+        assert_eq!(
+            error.details,
+            [
+                "also: the Docker daemon could not be reached",
+                "  (start Docker)"
+            ]
+        );
     }
 }

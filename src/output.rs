@@ -207,6 +207,24 @@ pub fn stderr_is_terminal() -> bool {
 
 /// Appends the variables for later CI steps: `export KEY='value'` lines, which bash sources
 /// (CircleCI's `$BASH_ENV`), or GitHub's `KEY=value` syntax when the file is `$GITHUB_ENV`.
+/// Checks before anything changes that `--export-env` (or another output file) can be opened
+/// for appending; a file this check creates is removed again.
+pub fn check_writable(flag: &str, path: &Path) -> Result<()> {
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| {
+            Error::usage(format!("cannot write {flag} {}: {e}", path.display()))
+                .with_hint(format!("fix {flag} (nothing was changed)"))
+        })?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 pub fn append_export_env(path: &Path, pairs: &[(&str, String)]) -> Result<()> {
     let text = export_lines(export_syntax(path), pairs);
     let mut file = std::fs::OpenOptions::new()

@@ -2,12 +2,15 @@
 //! and the classification of SDK errors into what a user can act on.
 use std::error::Error as StdError;
 use std::fmt;
+use std::path::PathBuf;
 
+use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_sdk_sts::error::ProvideErrorMetadata;
 
+use crate::domain::aws_profiles::profile_names;
 use crate::error::{Error, ErrorKind};
 use crate::output;
 use crate::secret::Secret;
@@ -24,6 +27,12 @@ pub struct AwsSettings {
     /// Keys read from variables the user named (the aws orbs' `aws-access-key-id`), used
     /// instead of the standard chain.
     pub static_credentials: Option<StaticCredentials>,
+    /// `AWS_PROFILE`, which `--profile` overrides.
+    pub environment_profile: Option<String>,
+    /// Whether `AWS_ACCESS_KEY_ID` is set: the standard chain takes those keys before a profile.
+    pub environment_keys: bool,
+    /// The shared config and credentials files, whose profiles a named profile must be among.
+    pub profile_files: Vec<PathBuf>,
 }
 
 /// An access key pair given outright rather than found by the SDK's chain.
@@ -51,6 +60,7 @@ pub async fn load(settings: &AwsSettings) -> Result<AwsConfig, Error> {
 }
 
 async fn load_sdk(settings: &AwsSettings) -> Result<SdkConfig, Error> {
+    check_profile(settings)?;
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(keys) = &settings.static_credentials {
         output::register_secret(&keys.secret_access_key);
@@ -65,19 +75,38 @@ async fn load_sdk(settings: &AwsSettings) -> Result<SdkConfig, Error> {
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
     }
+    // The standard chain takes AWS_ACCESS_KEY_ID before any profile; an explicit --profile
+    // is what the user asked for, as with the AWS CLI.
+    let chain_keys = settings.environment_keys
+        && settings.static_credentials.is_none()
+        && settings.role_arn.is_none();
     if let Some(profile) = &settings.profile {
         loader = loader.profile_name(profile);
+        if chain_keys {
+            loader = loader.credentials_provider(
+                ProfileFileCredentialsProvider::builder()
+                    .profile_name(profile)
+                    .build(),
+            );
+            output::step(format!(
+                "credentials: profile {profile} (--profile), not the AWS_ACCESS_KEY_ID keys of the environment"
+            ));
+        }
+    } else if let Some(profile) = settings.environment_profile.as_ref().filter(|_| chain_keys) {
+        output::step(format!(
+            "credentials: the AWS_ACCESS_KEY_ID keys of the environment, which the AWS chain takes before AWS_PROFILE={profile} (pass --profile {profile} to use the profile's)"
+        ));
     }
     let config = loader.load().await;
     let Some(region) = config.region() else {
-        return Err(Error::usage("no AWS region is set")
+        return Err(Error::environment("no AWS region is set")
             .with_hint("set AWS_REGION (or AWS_DEFAULT_REGION), a region in your AWS profile, or pass --region"));
     };
     tracing::debug!(region = %region, "AWS region");
 
     if let Some(role_arn) = &settings.role_arn {
         let token = settings.oidc_token.as_ref().ok_or_else(|| {
-            Error::usage(format!("--role-arn {role_arn} needs an OIDC token, and none was found"))
+            Error::environment(format!("--role-arn {role_arn} needs an OIDC token, and none was found"))
                 .with_hint("in CircleCI, run the job in a context so CIRCLE_OIDC_TOKEN_V2 (or CIRCLE_OIDC_TOKEN) is set")
         })?;
         return assume_role_with_web_identity(config, role_arn, &settings.role_session_name, token)
@@ -92,6 +121,40 @@ async fn load_sdk(settings: &AwsSettings) -> Result<SdkConfig, Error> {
         }
         Err(error) => Err(no_credentials().with_detail(causes(&error))),
     }
+}
+
+/// A profile named by `--profile` or `AWS_PROFILE` must be defined in the shared files: the
+/// SDK would otherwise pass over it (to the environment's keys, or to no credentials).
+fn check_profile(settings: &AwsSettings) -> Result<(), Error> {
+    let (profile, source) = match (&settings.profile, &settings.environment_profile) {
+        (Some(profile), _) => (profile, "--profile"),
+        (None, Some(profile)) => (profile, "AWS_PROFILE"),
+        (None, None) => return Ok(()),
+    };
+    let read = |path: &PathBuf| std::fs::read_to_string(path).unwrap_or_default();
+    let texts: Vec<String> = settings.profile_files.iter().map(read).collect();
+    let names = profile_names(
+        texts.first().map_or("", String::as_str),
+        texts.get(1).map_or("", String::as_str),
+    );
+    // `default` is what the chain uses anyway: naming it is never a mistake.
+    if profile == "default" || names.iter().any(|name| name == profile) {
+        return Ok(());
+    }
+    let files: Vec<String> = settings
+        .profile_files
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    Err(Error::usage(format!(
+        "{source} {profile}: no such profile in {}",
+        files.join(" or ")
+    ))
+    .with_hint(if names.is_empty() {
+        format!("those files define no profile: fix {source}, or set AWS_CONFIG_FILE to the config that defines it")
+    } else {
+        format!("the profiles there: {}; fix {source}", names.join(", "))
+    }))
 }
 
 fn no_credentials() -> Error {

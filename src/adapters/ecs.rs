@@ -653,9 +653,7 @@ fn not_found_hint(error: ApiError, task_definition: &str) -> Error {
             "task definition {task_definition} does not exist: {}",
             error.message
         ))
-        .with_hint(
-            "check --family (the task definition family, e.g. tutorial-site-task) and the region",
-        )
+        .with_hint("check the family (e.g. tutorial-site-task), the revision and the region")
     } else {
         error.into()
     }

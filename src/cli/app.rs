@@ -117,8 +117,38 @@ async fn interrupted() -> &'static str {
     }
 }
 
+/// The files a command writes after its work: checked before its first side effect.
+fn output_files(command: &Command) -> Vec<(&'static str, &std::path::Path)> {
+    let export_env = match command {
+        Command::Push(command) => command.export_env.as_deref(),
+        Command::UpdateService(command) => command.export_env.as_deref(),
+        Command::Deploy(command) => command.export_env.as_deref(),
+        Command::Rollback(command) => command.export_env.as_deref(),
+        Command::Wait(command) => command.export_env.as_deref(),
+        Command::Continue(command) => command.export_env.as_deref(),
+        Command::RunTask(command) => command.export_env.as_deref(),
+        Command::RegisterTaskDefinition(command) => command.export_env.as_deref(),
+        Command::RenderTaskDefinition(_)
+        | Command::EcrLogin(_)
+        | Command::TagImage(_)
+        | Command::Repo(_)
+        | Command::Orb(_) => None,
+    };
+    let output_file = match command {
+        Command::RunTask(command) => command.output_file.as_deref(),
+        _ => None,
+    };
+    [("--export-env", export_env), ("--output-file", output_file)]
+        .into_iter()
+        .filter_map(|(flag, path)| path.map(|path| (flag, path)))
+        .collect()
+}
+
 async fn dispatch(cli: Cli) -> Result<()> {
     let format = cli.global.output;
+    for (flag, path) in output_files(&cli.command) {
+        output::check_writable(flag, path)?;
+    }
     let aws = aws_settings(&cli.global);
     match cli.command {
         Command::Push(command) => {
@@ -181,6 +211,8 @@ async fn dispatch(cli: Cli) -> Result<()> {
             }
         }
         Command::Rollback(command) => {
+            named("--cluster", &command.service.cluster)?;
+            named("--service", &command.service.service)?;
             let settings = rollback::RollbackSettings {
                 aws,
                 cluster: command.service.cluster,
@@ -195,6 +227,8 @@ async fn dispatch(cli: Cli) -> Result<()> {
             }
         }
         Command::Continue(command) => {
+            named("--cluster", &command.service.cluster)?;
+            named("--service", &command.service.service)?;
             let settings = continue_deployment::ContinueSettings {
                 aws,
                 cluster: command.service.cluster,
@@ -217,6 +251,8 @@ async fn dispatch(cli: Cli) -> Result<()> {
             }
         }
         Command::Wait(command) => {
+            named("--cluster", &command.service.cluster)?;
+            named("--service", &command.service.service)?;
             let (wait, until) = wait_options(&command.wait)?;
             let settings = wait_service::WaitServiceSettings {
                 aws,
@@ -238,11 +274,13 @@ async fn dispatch(cli: Cli) -> Result<()> {
             }
         }
         Command::RunTask(command) => {
+            named("--cluster", &command.cluster)?;
             let export_env = command.export_env.clone();
             let output_file = command.output_file.clone();
             let settings = run_task_settings(*command, aws)?;
             if let Some(path) = &output_file {
-                // Checked before the task starts: a file that cannot be written changes nothing.
+                // Emptied before the task starts (mode 0600): an answer from an earlier run never
+                // passes for this one's.
                 write_private_file(path, "").map_err(|e| {
                     Error::usage(format!(
                         "cannot write --output-file {}: {e}",

@@ -6,12 +6,13 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use super::orb;
 use crate::adapters::aws::StaticCredentials;
-use crate::domain::duration::parse_duration;
+use crate::domain::duration::{parse_duration, parse_positive_duration};
 use crate::env;
 
 /// Shown under every `--help`: what each exit code promises.
 const EXIT_CODES: &str = "Exit codes: 0 done; 1 the work failed (a build step, a push refused, a rollout failed, \
-rolled back, replaced or timed out); 2 bad input or refused, nothing was changed; 3 AWS, Docker or the \
+rolled back, replaced or timed out); 2 bad input or refused (flags, files, names, a profile that does not exist), \
+nothing was changed; 3 the environment lacks credentials, a region, an OIDC token or a program on PATH, or AWS, Docker or the \
 registry refused or could not be reached, nothing was changed; 4 failed after changing something \
 (the error lists what); 130 interrupted. run-task --wait alone exits with its container's own exit code when that is not 0.";
 
@@ -381,6 +382,11 @@ pub struct UpdateArgs {
     #[command(flatten)]
     pub scheduled: ScheduledTaskArgs,
 
+    /// Let the service move to --family when it runs another family (without it, that is
+    /// refused: a migration family rolled onto the web service by mistake).
+    #[arg(long)]
+    pub allow_family_change: bool,
+
     /// Deploy the family's latest revision as it is, registering nothing.
     #[arg(long)]
     pub skip_task_definition_registration: bool,
@@ -389,9 +395,9 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub force_new_deployment: bool,
 
-    /// Set the service's desired count.
-    #[arg(long)]
-    pub desired_count: Option<i32>,
+    /// Set the service's desired count (0 to 5000, ECS's limit of tasks per service).
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
+    pub desired_count: Option<i64>,
 
     /// Turn on the deployment circuit breaker with rollback (other deployment settings are kept).
     #[arg(long)]
@@ -404,23 +410,31 @@ pub struct UpdateArgs {
     pub strategy: Option<StrategyArg>,
 
     /// How long both revisions run after production traffic shifted (blue-green, linear,
-    /// canary), in whole minutes (e.g. 5m).
+    /// canary), in whole minutes (e.g. 5m; a bare number is seconds).
     #[arg(long, value_parser = duration, help_heading = "Deployment strategy")]
     pub bake_time: Option<std::time::Duration>,
 
     /// linear: the share of production traffic each step shifts (3 to 100, in tenths).
-    #[arg(long, help_heading = "Deployment strategy")]
+    #[arg(
+        long,
+        help_heading = "Deployment strategy",
+        allow_negative_numbers = true
+    )]
     pub linear_step_percent: Option<f64>,
 
-    /// linear: how long each step bakes before the next (whole minutes).
+    /// linear: how long each step bakes before the next (whole minutes, e.g. 6m).
     #[arg(long, value_parser = duration, help_heading = "Deployment strategy")]
     pub linear_step_bake_time: Option<std::time::Duration>,
 
     /// canary: the share of production traffic the canary gets first (0.1 to 100, in tenths).
-    #[arg(long, help_heading = "Deployment strategy")]
+    #[arg(
+        long,
+        help_heading = "Deployment strategy",
+        allow_negative_numbers = true
+    )]
     pub canary_percent: Option<f64>,
 
-    /// canary: how long the canary bakes before the rest of the traffic shifts (whole minutes).
+    /// canary: how long the canary bakes before the rest of the traffic shifts (whole minutes, e.g. 10m).
     #[arg(long, value_parser = duration, help_heading = "Deployment strategy")]
     pub canary_bake_time: Option<std::time::Duration>,
 
@@ -465,9 +479,9 @@ pub struct UpdateArgs {
     #[arg(long, requires = "target_group")]
     pub container_name: Option<String>,
 
-    /// With --target-group: that container's port.
-    #[arg(long, requires = "target_group")]
-    pub container_port: Option<i32>,
+    /// With --target-group: that container's port (1 to 65535).
+    #[arg(long, requires = "target_group", allow_negative_numbers = true)]
+    pub container_port: Option<i64>,
 
     /// With --create-service: FARGATE, EC2 or EXTERNAL [default: FARGATE for Fargate-only task definitions].
     #[arg(long, value_enum, requires = "create_service")]
@@ -502,13 +516,14 @@ pub struct CodeDeployArgs {
     )]
     pub codedeploy_container_name: Option<String>,
 
-    /// That container's port [default: the service's load balancer's].
+    /// That container's port (1 to 65535) [default: the service's load balancer's].
     #[arg(
         long,
         value_name = "PORT",
+        allow_negative_numbers = true,
         help_heading = "CodeDeploy (services with the CODE_DEPLOY controller)"
     )]
-    pub codedeploy_container_port: Option<i32>,
+    pub codedeploy_container_port: Option<i64>,
 
     /// The deployment configuration, e.g. CodeDeployDefault.ECSCanary10Percent5Minutes
     /// [default: the deployment group's].
@@ -545,24 +560,38 @@ pub enum LaunchTypeArg {
 
 #[derive(Debug, Args)]
 pub struct WaitArgs {
-    /// Return once ECS accepted the update, without waiting for the rollout.
-    #[arg(long)]
+    /// Return once ECS accepted the update, without waiting for the rollout (no wait flag
+    /// goes with it).
+    #[arg(long, conflicts_with_all = WAIT_FLAGS)]
     pub no_wait: bool,
 
     #[command(flatten)]
     pub options: WaitOptions,
 }
 
+/// The ids of `WaitOptions`' flags, which `--no-wait` refuses.
+const WAIT_FLAGS: [&str; 7] = [
+    "timeout",
+    "poll_interval",
+    "wait_until",
+    "rollback_on_cancel",
+    "settle_time",
+    "fail_on_placement_errors",
+    "no_follow_rollback",
+];
+
 /// How to wait for a deployment: shared by every command that waits for one.
 #[derive(Debug, Args)]
 pub struct WaitOptions {
-    /// Give up waiting after this long (e.g. 90s, 10m). Default: 10m, plus the service's bake
-    /// time, linear or canary step bakes and pause-hook timeouts (the log says how it added up).
-    #[arg(long, value_parser = duration)]
+    /// Give up waiting after this long (e.g. 90s, 10m, 1h30m; a bare number is seconds; more
+    /// than 0). Default: 10m, plus the service's bake time, linear or canary step bakes and
+    /// pause-hook timeouts (the log says how it added up).
+    #[arg(long, value_parser = positive_duration)]
     pub timeout: Option<std::time::Duration>,
 
-    /// Time between polls of the service (jittered; backs off when throttled).
-    #[arg(long, default_value = "5s", value_parser = duration)]
+    /// Time between polls of the service (jittered; backs off when throttled; a bare number is
+    /// seconds; more than 0).
+    #[arg(long, default_value = "5s", value_parser = positive_duration)]
     pub poll_interval: std::time::Duration,
 
     /// stable: ours done (ServiceDeployment SUCCESSFUL, or COMPLETED with the old deployment
@@ -583,9 +612,10 @@ pub struct WaitOptions {
     #[arg(long)]
     pub no_follow_rollback: bool,
 
-    /// With --wait-until running: how long our tasks must stay running and healthy.
-    #[arg(long, default_value = "15s", value_parser = duration)]
-    pub settle_time: std::time::Duration,
+    /// With --wait-until running: how long our tasks must stay running and healthy (a bare
+    /// number is seconds; 0: healthy once is enough) [default: 15s].
+    #[arg(long, value_parser = duration)]
+    pub settle_time: Option<std::time::Duration>,
 
     /// Fail as soon as ECS reports it cannot place tasks.
     #[arg(long)]
@@ -664,9 +694,10 @@ pub struct RollbackCommand {
     #[command(flatten)]
     pub service: RollbackServiceArgs,
 
-    /// Go back to this revision of the service's family instead of the one that ran before.
-    #[arg(long, value_name = "N")]
-    pub to_revision: Option<u32>,
+    /// Go back to this revision of the service's family instead of the one that ran before:
+    /// N, FAMILY:N or the revision's ARN.
+    #[arg(long, value_name = "N|FAMILY:N|ARN")]
+    pub to_revision: Option<String>,
 
     #[command(flatten)]
     pub wait: WaitArgs,
@@ -778,8 +809,13 @@ pub struct RunTaskCommand {
     pub task_definition_file: Option<PathBuf>,
 
     /// How many tasks to start (1 to 10).
-    #[arg(long, default_value_t = 1)]
-    pub count: i32,
+    #[arg(
+        long,
+        default_value_t = 1,
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
+    pub count: i64,
 
     /// startedBy of the tasks (e.g. the pipeline's build number).
     #[arg(long)]
@@ -854,19 +890,21 @@ pub struct RunTaskCommand {
     pub enable_execute_command: bool,
 
     /// Wait until every task stops, show the containers' awslogs lines, exit with the container's exit code.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dry_run")]
     pub wait: bool,
 
     /// With --wait: the container whose exit code deployer exits with [default: --container, or the single essential one].
     #[arg(long, requires = "wait")]
     pub exit_code_from: Option<String>,
 
-    /// With --wait: give up after this long (e.g. 90s, 10m).
-    #[arg(long, default_value = "10m", value_parser = duration)]
+    /// With --wait: give up after this long (e.g. 90s, 10m, 1h30m; a bare number is seconds;
+    /// more than 0).
+    #[arg(long, default_value = "10m", value_parser = positive_duration, requires = "wait")]
     pub timeout: std::time::Duration,
 
-    /// With --wait: time between polls of the tasks (jittered; backs off when throttled).
-    #[arg(long, default_value = "5s", value_parser = duration)]
+    /// With --wait: time between polls of the tasks (jittered; backs off when throttled; a bare
+    /// number is seconds; more than 0).
+    #[arg(long, default_value = "5s", value_parser = positive_duration, requires = "wait")]
     pub poll_interval: std::time::Duration,
 
     /// With --wait: on timeout, Ctrl-C or SIGTERM stop the tasks (StopTask) instead of leaving them running.
@@ -900,6 +938,10 @@ pub enum PropagateTags {
 
 pub fn duration(value: &str) -> std::result::Result<std::time::Duration, String> {
     parse_duration(value)
+}
+
+pub fn positive_duration(value: &str) -> std::result::Result<std::time::Duration, String> {
+    parse_positive_duration(value)
 }
 
 #[derive(Debug, Args)]

@@ -10,9 +10,10 @@
 use serde::Serialize;
 
 use crate::adapters::aws::StaticCredentials;
+use crate::domain::duration::parse_positive_duration;
 use crate::domain::orb_values::{
-    expand_env, extra_build_args_expanded, is_upper_env_name, named_variable, parse_bool,
-    put_image_extra_args, registry_host, split_words, RegistryHost,
+    empty_references, expand_env, extra_build_args_expanded, is_upper_env_name, named_variable,
+    parse_bool, put_image_extra_args, registry_host, split_words, RegistryHost,
 };
 use crate::domain::platform::{parse_platforms, without_emulation, BinfmtHandler, Platform};
 use crate::error::{Error, Result};
@@ -222,8 +223,8 @@ pub enum Kind {
     SwitchWhenFalse { flag: &'static str },
     /// A boolean as `FLAG=true|false`.
     Bool { flag: &'static str },
-    /// Whole seconds, as `FLAG Ns`.
-    Seconds { flag: &'static str },
+    /// A duration more than 0, in deployer's grammar (a bare number is seconds), as `FLAG Ns`.
+    Duration { flag: &'static str },
     /// `FLAG VALUE`; the step cannot run without it, so an empty value is refused.
     Required { flag: &'static str },
     /// A private repository's setting, as `Value` (or `Bool` when `boolean`). ECR Public has no
@@ -617,7 +618,7 @@ const WAIT: [Param; 7] = [
     },
     Param {
         name: "poll_interval",
-        kind: Kind::Seconds {
+        kind: Kind::Duration {
             flag: "--poll-interval",
         },
     },
@@ -826,8 +827,12 @@ struct Values<'a> {
 
 impl Values<'_> {
     fn get(&self, name: &str) -> String {
-        let raw = (self.environment)(&env_name(name)).unwrap_or_default();
-        expand_env(raw.trim(), self.environment)
+        expand_env(self.raw(name).trim(), self.environment)
+    }
+
+    /// The parameter as the step's environment holds it, references unexpanded.
+    fn raw(&self, name: &str) -> String {
+        (self.environment)(&env_name(name)).unwrap_or_default()
     }
 
     fn flag(&self, name: &str) -> Result<bool> {
@@ -867,17 +872,141 @@ impl Values<'_> {
         }
     }
 
-    fn seconds(&self, name: &str) -> Result<Option<u64>> {
+    /// A count of more than 0 (`max_poll_attempts`).
+    fn count(&self, name: &str) -> Result<Option<u32>> {
         let value = self.get(name);
         if value.is_empty() {
             return Ok(None);
         }
-        value.parse::<u64>().map(Some).map_err(|_| {
-            orb_usage(
+        match value.parse::<u32>() {
+            Ok(count) if count > 0 => Ok(Some(count)),
+            _ => Err(orb_usage(
                 name,
-                format!("parameter {name} is {value:?}: expected a whole number"),
-            )
-        })
+                format!("parameter {name} is {value:?}: expected a whole number more than 0"),
+            )),
+        }
+    }
+
+    /// A duration of more than 0, in the grammar of deployer's own flags (a bare number is
+    /// seconds, as the aws-ecs orb's `poll_interval` is; `5s` is the same).
+    fn duration(&self, name: &str) -> Result<Option<std::time::Duration>> {
+        let value = self.get(name);
+        if value.is_empty() {
+            return Ok(None);
+        }
+        parse_positive_duration(&value)
+            .map(Some)
+            .map_err(|why| orb_usage(name, format!("parameter {name}: {why}")))
+    }
+}
+
+/// The parameters whose aws orb defaults name a variable that may well be unset
+/// (`${AWS_DEFAULT_REGION}`, `${AWS_ACCOUNT_ID}`, `${CIRCLE_JOB}`…): empty, they mean the default
+/// (the region of the chain, the caller's account, deployer's session name…). Credentials are
+/// checked by `credentials`.
+const EMPTY_MEANS_DEFAULT: [&str; 10] = [
+    "region",
+    "account_id",
+    "account_url",
+    "profile_name",
+    "public_registry_alias",
+    "role_session_name",
+    "task_definition_arn",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "registry_id",
+];
+
+/// Refuses a parameter that refers to a variable that is unset or empty: `latest,${CIRCLE_SHA1}`
+/// would push `latest` alone, `tag=${CIRCLE_SHA1}` would fail with an empty tag and no word
+/// of the variable. A value that is only a reference, to a parameter whose empty value means
+/// something (the region of the chain, the caller's account), is left to that meaning.
+fn check_references(param: &Param, values: &Values) -> Result<()> {
+    let raw = values.raw(param.name);
+    let empty = empty_references(raw.trim(), values.environment);
+    if empty.is_empty() {
+        return Ok(());
+    }
+    let only_references = expand_env(raw.trim(), |_| None).trim().is_empty();
+    if only_references && EMPTY_MEANS_DEFAULT.contains(&param.name) {
+        return Ok(());
+    }
+    let variables = empty.join(", ");
+    Err(Error::usage(format!(
+        "parameter {} is {:?}, and {variables} {} unset or empty there, so it would be {:?}",
+        param.name,
+        raw.trim(),
+        if empty.len() == 1 { "is" } else { "are" },
+        values.get(param.name)
+    ))
+    .with_hint(format!(
+        "set {variables} before this step, or change the {} parameter (environment variable {})",
+        param.name,
+        env_name(param.name)
+    )))
+}
+
+/// The parameters that only shape the wait (`verification_timeout` included).
+fn waits(name: &str) -> bool {
+    name != "verify_revision_is_deployed"
+        && name != "fail_on_verification_timeout"
+        && (WAIT.iter().any(|param| param.name == name) || name == "verification_timeout")
+}
+
+/// With `verify_revision_is_deployed: false` nothing waits, and the wait parameters are left
+/// out (CircleCI gives them their defaults); one that asks for something a wait would do is
+/// refused, as `--no-wait` with a wait flag is. Answers true when the step does not wait.
+fn without_wait(step: Step, values: &Values) -> Result<bool> {
+    let verify = "verify_revision_is_deployed";
+    if !step.params().iter().any(|param| param.name == verify)
+        || values.get(verify).is_empty()
+        || values.flag(verify)?
+    {
+        return Ok(false);
+    }
+    for param in step.params().into_iter().filter(|param| waits(param.name)) {
+        let value = values.get(param.name);
+        // Left out, but still well-formed: a typo is a typo whether or not the step waits.
+        match param.kind {
+            Kind::Duration { .. }
+            | Kind::Derived {
+                rule: Derived::VerificationTimeout,
+                ..
+            } => {
+                values.duration(param.name)?;
+            }
+            Kind::Derived {
+                rule: Derived::PollAttempts,
+                ..
+            } => {
+                values.count(param.name)?;
+            }
+            _ => {}
+        }
+        let asks = match param.kind {
+            Kind::Switch { .. } => values.flag(param.name)?,
+            _ if param.name == "wait_until" => !value.is_empty() && value != "stable",
+            _ => false,
+        };
+        if asks {
+            return Err(orb_usage(
+                param.name,
+                format!(
+                    "{} is {value:?}, but verify_revision_is_deployed is false: nothing waits",
+                    param.name
+                ),
+            ));
+        }
+    }
+    Ok(true)
+}
+
+/// A duration as a flag value: whole seconds when it is, else milliseconds.
+fn duration_flag(duration: std::time::Duration) -> String {
+    if duration.subsec_nanos() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{}ms", duration.as_millis())
     }
 }
 
@@ -900,8 +1029,14 @@ pub fn command_line(
         .chain(step.fixed_flags().iter().copied())
         .map(str::to_string)
         .collect();
+    let no_wait = without_wait(step, &values)?;
     for param in step.params() {
         let value = values.get(param.name);
+        if no_wait && waits(param.name) {
+            // CircleCI fills every parameter with its default: with no wait they say nothing.
+            continue;
+        }
+        check_references(param, &values)?;
         match &param.kind {
             Kind::Value { flag } => {
                 if !value.is_empty() {
@@ -928,9 +1063,9 @@ pub fn command_line(
                     args.push(format!("{flag}={}", values.flag(param.name)?));
                 }
             }
-            Kind::Seconds { flag } => {
-                if let Some(seconds) = values.seconds(param.name)? {
-                    args.extend([flag.to_string(), format!("{seconds}s")]);
+            Kind::Duration { flag } => {
+                if let Some(duration) = values.duration(param.name)? {
+                    args.extend([flag.to_string(), duration_flag(duration)]);
                 }
             }
             Kind::Required { flag } => {
@@ -1276,10 +1411,10 @@ fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) ->
         }
         Derived::PollAttempts if values.codedeploy()? => {}
         Derived::PollAttempts => {
-            let attempts = values.seconds(name)?;
-            let interval = values.seconds("poll_interval")?;
+            let attempts = values.count(name)?;
+            let interval = values.duration("poll_interval")?;
             if let (Some(attempts), Some(interval)) = (attempts, interval) {
-                push("--timeout", format!("{}s", attempts * interval.max(1)));
+                push("--timeout", duration_flag(interval * attempts));
             }
         }
         Derived::Controller if values.codedeploy()? => {
@@ -1818,9 +1953,82 @@ mod tests {
         );
         let mut no_wait = vars.to_vec();
         no_wait.push(("PARAM_VERIFY_REVISION_IS_DEPLOYED", "false"));
-        assert!(run(Step::UpdateService, &no_wait)
+        // Without a wait, the wait's parameters (CircleCI's defaults) are left out: --no-wait
+        // refuses them.
+        let args = run(Step::UpdateService, &no_wait).unwrap();
+        assert!(args.contains(&"--no-wait".to_string()));
+        assert!(!args
+            .iter()
+            .any(|arg| arg == "--poll-interval" || arg == "--timeout"));
+        let mut asks_a_wait = no_wait.clone();
+        asks_a_wait.push(("PARAM_WAIT_UNTIL", "running"));
+        let error = run(Step::UpdateService, &asks_a_wait).unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("wait_until is \"running\", but verify_revision_is_deployed is false"),
+            "{}",
+            error.message
+        );
+        // The poll interval takes deployer's duration grammar: 5s is 5 seconds, as 5 is.
+        let mut with_unit = vars.to_vec();
+        with_unit.retain(|(name, _)| *name != "PARAM_POLL_INTERVAL");
+        with_unit.push(("PARAM_POLL_INTERVAL", "5s"));
+        let args = run(Step::UpdateService, &with_unit).unwrap();
+        assert!(args.ends_with(&[
+            "--poll-interval".to_string(),
+            "5s".to_string(),
+            "--timeout".to_string(),
+            "250s".to_string()
+        ]));
+    }
+
+    #[test]
+    fn a_parameter_naming_an_unset_variable_names_it() {
+        let error = run(
+            Step::Push,
+            &[
+                ("PARAM_REPO", "tutorial-site-registry"),
+                ("PARAM_TAG", "latest,${CIRCLE_SHA1}"),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.message,
+            "parameter tag is \"latest,${CIRCLE_SHA1}\", and CIRCLE_SHA1 is unset or empty there, so it would be \"latest,\""
+        );
+        assert!(error
+            .hint
             .unwrap()
-            .contains(&"--no-wait".to_string()));
+            .contains("set CIRCLE_SHA1 before this step"));
+        let error = run(
+            Step::UpdateService,
+            &[
+                ("PARAM_FAMILY", "tutorial-site-task"),
+                ("PARAM_CLUSTER", "tutorial-site-cluster"),
+                (
+                    "PARAM_CONTAINER_IMAGE_NAME_UPDATES",
+                    "container=tutorial-site-app,tag=${CIRCLE_SHA1}",
+                ),
+            ],
+        )
+        .unwrap_err();
+        assert!(
+            error.message.contains("CIRCLE_SHA1 is unset"),
+            "{}",
+            error.message
+        );
+        // Defaults that name a variable mean the default when it is unset.
+        assert!(run(
+            Step::Push,
+            &[
+                ("PARAM_REPO", "tutorial-site-registry"),
+                ("PARAM_REGION", "${AWS_DEFAULT_REGION}"),
+                ("PARAM_ACCOUNT_ID", "${AWS_ACCOUNT_ID}"),
+                ("PARAM_ROLE_SESSION_NAME", "${CIRCLE_JOB}"),
+            ],
+        )
+        .is_ok());
     }
 
     #[test]
@@ -1831,12 +2039,30 @@ mod tests {
         let error = run(
             Step::UpdateService,
             &[
-                ("PARAM_POLL_INTERVAL", "20s"),
+                ("PARAM_POLL_INTERVAL", "0s"),
                 ("PARAM_MAX_POLL_ATTEMPTS", "5"),
             ],
         )
         .unwrap_err();
         assert!(error.message.contains("poll_interval"), "{}", error.message);
+        assert!(
+            error.message.contains("give more than 0"),
+            "{}",
+            error.message
+        );
+        let error = run(
+            Step::UpdateService,
+            &[
+                ("PARAM_POLL_INTERVAL", "5"),
+                ("PARAM_MAX_POLL_ATTEMPTS", "five"),
+            ],
+        )
+        .unwrap_err();
+        assert!(
+            error.message.contains("max_poll_attempts"),
+            "{}",
+            error.message
+        );
         let error = run(
             Step::Push,
             &[("PARAM_EXTRA_BUILD_ARGS", "--build-arg A=1 --squash")],

@@ -22,9 +22,9 @@ use crate::domain::codedeploy::parse_capacity_provider;
 use crate::domain::controller::StrategyChange;
 use crate::domain::platform::parse_platforms;
 use crate::domain::reference::{validate_registry_host, validate_repository};
-use crate::domain::rollout::WaitUntil;
+use crate::domain::rollout::{check_task_definition_reference, WaitUntil};
 use crate::domain::task_definition_file::{self, TaskDefinitionFile};
-use crate::domain::update_spec::{self, ContainerUpdate};
+use crate::domain::update_spec::{self, ContainerUpdate, ImageChange};
 use crate::env;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -58,7 +58,79 @@ pub fn container_updates(flags: &UpdateFlags) -> Result<Vec<ContainerUpdate>> {
             updates.extend(parse(value).map_err(|e| Error::usage(e.to_string()))?);
         }
     }
+    refuse_contradictions(&updates)?;
     Ok(updates)
+}
+
+/// Two updates of one thing that disagree (two images for a container, a variable both set
+/// and removed, or set to two values) would leave the result to their order: refused.
+fn refuse_contradictions(updates: &[ContainerUpdate]) -> Result<()> {
+    let what = |update: &ContainerUpdate| -> (String, String) {
+        match update {
+            ContainerUpdate::Image { container, change } => {
+                let image = match change {
+                    ImageChange::Tag(tag) => format!("tag={tag}"),
+                    ImageChange::Name(name) => format!("image={name}"),
+                    ImageChange::Replace(image) => format!("image-and-tag={image}"),
+                    ImageChange::Digest(digest) => format!("digest={digest}"),
+                };
+                (format!("the image of container {container}"), image)
+            }
+            ContainerUpdate::EnvVar {
+                container,
+                name,
+                value: _,
+            } => (
+                format!("variable {name} of container {container}"),
+                "set to a value".to_string(),
+            ),
+            ContainerUpdate::RemoveEnvVar { container, name } => (
+                format!("variable {name} of container {container}"),
+                "removed".to_string(),
+            ),
+            ContainerUpdate::Secret {
+                container,
+                name,
+                value_from,
+            } => (
+                format!("secret {name} of container {container}"),
+                format!("valueFrom={value_from}"),
+            ),
+            ContainerUpdate::DockerLabel {
+                container,
+                key,
+                value,
+            } => (
+                format!("label {key} of container {container}"),
+                format!("{key}={value}"),
+            ),
+        }
+    };
+    for (at, update) in updates.iter().enumerate() {
+        for earlier in &updates[..at] {
+            let ((subject, first), (same, second)) = (what(earlier), what(update));
+            let differ = match (earlier, update) {
+                // Values of variables are not shown: they may be secret.
+                (
+                    ContainerUpdate::EnvVar { value: a, .. },
+                    ContainerUpdate::EnvVar { value: b, .. },
+                ) => a != b,
+                _ => first != second,
+            };
+            if subject == same && differ {
+                let (first, second) = if first == second {
+                    ("set to one value".to_string(), "to another".to_string())
+                } else {
+                    (first, second)
+                };
+                return Err(Error::usage(format!(
+                    "the updates contradict each other: {subject} is {first} and {second}"
+                ))
+                .with_hint("give each container's image, variable, secret or label once"));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn task_definition_tags(flags: &UpdateFlags) -> Result<Vec<(String, String)>> {
@@ -193,6 +265,38 @@ pub fn wait_settings(args: &WaitArgs) -> Result<Option<(WaitSettings, WaitUntil)
     wait_options(&args.options).map(Some)
 }
 
+/// A name flag (`--cluster`, `--service`) must name something: an empty one (an unset
+/// variable in CI) is refused instead of being looked up.
+pub fn named(flag: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::usage(format!("{flag} is empty: give a name")));
+    }
+    Ok(())
+}
+
+/// ECS's limit of tasks per service, the most `--desired-count` can ask for.
+const MAX_TASKS_PER_SERVICE: i64 = 5000;
+
+/// A whole-number flag's value within `min..=max`, as ECS takes it (an `i32`).
+fn bounded(flag: &str, value: i64, min: i64, max: i64) -> Result<i32> {
+    if value < min {
+        let floor = if min == 0 {
+            "0 or more".to_string()
+        } else {
+            format!("{min} or more")
+        };
+        return Err(Error::usage(format!(
+            "{flag} {value} must be {floor} ({min} to {max})"
+        )));
+    }
+    if value > max {
+        return Err(Error::usage(format!(
+            "{flag} {value} must be at most {max} ({min} to {max})"
+        )));
+    }
+    i32::try_from(value).map_err(|_| Error::usage(format!("{flag} {value} must be {min} to {max}")))
+}
+
 /// `--strategy` and its settings; bake times in whole minutes, as ECS takes them.
 fn strategy_change(args: &UpdateArgs) -> Result<StrategyChange> {
     let minutes = |flag: &str, value: Option<std::time::Duration>| -> Result<Option<u64>> {
@@ -236,9 +340,15 @@ fn strategy_change(args: &UpdateArgs) -> Result<StrategyChange> {
 /// `--timeout`'s default, before the service's bake time and steps are added.
 pub const DEFAULT_WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
+/// `--settle-time`'s default.
+const DEFAULT_SETTLE_TIME: std::time::Duration = std::time::Duration::from_secs(15);
+
 pub fn wait_options(args: &WaitOptions) -> Result<(WaitSettings, WaitUntil)> {
-    if args.poll_interval.is_zero() {
-        return Err(Error::usage("--poll-interval must be more than 0"));
+    if args.settle_time.is_some() && args.wait_until != WaitUntilArg::Running {
+        return Err(Error::usage(
+            "--settle-time is how long our tasks must stay healthy with --wait-until running, and the wait is not --wait-until running",
+        )
+        .with_hint("add --wait-until running, or leave out --settle-time"));
     }
     let until = match args.wait_until {
         WaitUntilArg::Stable => WaitUntil::Stable,
@@ -254,7 +364,7 @@ pub fn wait_options(args: &WaitOptions) -> Result<(WaitSettings, WaitUntil)> {
             follow_rollback: !args.no_follow_rollback,
             poll_interval: args.poll_interval,
             fail_on_placement_errors: args.fail_on_placement_errors,
-            settle: args.settle_time,
+            settle: args.settle_time.unwrap_or(DEFAULT_SETTLE_TIME),
         },
         until,
     ))
@@ -278,15 +388,23 @@ pub fn update_settings(
             "--skip-task-definition-registration deploys the latest revision as it is: it cannot take container updates or tags",
         ));
     }
-    if let Some(count) = args.desired_count {
-        if count < 0 {
-            return Err(Error::usage(format!(
-                "--desired-count {count} must be 0 or more"
-            )));
-        }
-    }
+    let desired_count = args
+        .desired_count
+        .map(|count| {
+            bounded("--desired-count", count, 0, MAX_TASKS_PER_SERVICE)
+                .map_err(|e| e.with_hint("ECS runs at most 5000 tasks per service"))
+        })
+        .transpose()?;
+    let container_port = args
+        .container_port
+        .map(|port| bounded("--container-port", port, 1, 65535))
+        .transpose()?;
     let (family, file) = task_definition_source(&args.task_definition)?;
     let strategy = strategy_change(&args)?;
+    named("--cluster", &args.service.cluster)?;
+    if let Some(service) = &args.service.service {
+        named("--service", service)?;
+    }
     let service = args
         .service
         .service
@@ -301,8 +419,9 @@ pub fn update_settings(
         updates,
         tags,
         skip_registration: args.skip_task_definition_registration,
+        allow_family_change: args.allow_family_change,
         force_new_deployment: args.force_new_deployment,
-        desired_count: args.desired_count,
+        desired_count,
         enable_circuit_breaker: args.enable_circuit_breaker,
         strategy,
         create: args.create_service.then(|| ServiceCreation {
@@ -313,7 +432,7 @@ pub fn update_settings(
                 .target_group
                 .clone()
                 .zip(args.container_name.clone())
-                .zip(args.container_port)
+                .zip(container_port)
                 .map(|((group, name), port)| (group, name, port)),
             launch_type: args.launch_type.map(launch_type_name),
         }),
@@ -334,19 +453,16 @@ fn codedeploy_settings(args: &CodeDeployArgs) -> Result<CodeDeploySettings> {
                 .map_err(|why| Error::usage(format!("--codedeploy-capacity-provider: {why}")))
         })
         .transpose()?;
-    if let Some(port) = args.codedeploy_container_port {
-        if !(1..=65535).contains(&port) {
-            return Err(Error::usage(format!(
-                "--codedeploy-container-port {port} is not a port (1 to 65535)"
-            )));
-        }
-    }
+    let container_port = args
+        .codedeploy_container_port
+        .map(|port| bounded("--codedeploy-container-port", port, 1, 65535))
+        .transpose()?;
     let named = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
     Ok(CodeDeploySettings {
         application: named(&args.codedeploy_application),
         deployment_group: named(&args.codedeploy_deployment_group),
         container_name: named(&args.codedeploy_container_name),
-        container_port: args.codedeploy_container_port,
+        container_port,
         deployment_config: named(&args.codedeploy_deployment_config),
         capacity_provider,
     })
@@ -372,15 +488,8 @@ fn public_ip_name(ip: PublicIp) -> String {
 pub fn run_task_settings(args: RunTaskCommand, aws: AwsSettings) -> Result<RunTaskSettings> {
     use crate::domain::run_task::{self, RunTaskRequest};
     let usage = |error: run_task::RunTaskError| Error::usage(error.to_string());
-    if !(1..=10).contains(&args.count) {
-        return Err(Error::usage(format!(
-            "--count {} must be 1 to 10 (RunTask starts at most 10 tasks a call)",
-            args.count
-        )));
-    }
-    if args.poll_interval.is_zero() {
-        return Err(Error::usage("--poll-interval must be more than 0"));
-    }
+    let count = bounded("--count", args.count, 1, 10)
+        .map_err(|e| e.with_hint("RunTask starts at most 10 tasks a call"))?;
     let list = |flag: &'static str, value: &Option<String>, keys: &[&str], integers: &[&str]| {
         value
             .as_deref()
@@ -425,7 +534,7 @@ pub fn run_task_settings(args: RunTaskCommand, aws: AwsSettings) -> Result<RunTa
     let non_empty = |value: Option<String>| value.filter(|value| !value.is_empty());
     let request = RunTaskRequest {
         cluster: args.cluster,
-        count: args.count,
+        count,
         started_by: non_empty(args.started_by),
         group: non_empty(args.group),
         placement_constraints,
@@ -471,7 +580,11 @@ pub fn run_task_settings(args: RunTaskCommand, aws: AwsSettings) -> Result<RunTa
                 register::show_file(&file);
                 TaskDefinitionSource::Rendered(file.input)
             }
-            (None, Some(reference)) => TaskDefinitionSource::Reference(reference),
+            (None, Some(reference)) => {
+                check_task_definition_reference(&reference)
+                    .map_err(|why| Error::usage(format!("--task-definition: {why}")))?;
+                TaskDefinitionSource::Reference(reference)
+            }
             (None, None) => {
                 return Err(Error::usage(
                     "--task-definition or --task-definition-file is needed",
@@ -510,12 +623,32 @@ pub fn aws_settings(global: &GlobalArgs) -> AwsSettings {
             });
     AwsSettings {
         region: global.region.clone(),
-        profile: global.profile.clone(),
+        profile: global.profile.clone().filter(|profile| !profile.is_empty()),
         role_arn: global.role_arn.clone().filter(|arn| !arn.is_empty()),
         role_session_name,
         oidc_token,
         static_credentials: global.static_credentials.clone(),
+        environment_profile: env::var(env::AWS_PROFILE).filter(|profile| !profile.is_empty()),
+        environment_keys: env::var(env::AWS_ACCESS_KEY_ID).is_some_and(|key| !key.is_empty()),
+        profile_files: profile_files(),
     }
+}
+
+/// The AWS shared config and credentials files, where the SDK looks for them.
+fn profile_files() -> Vec<PathBuf> {
+    let home = env::var_os(env::HOME)
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let file = |variable: &'static str, default: &str| {
+        env::var_os(variable)
+            .filter(|path| !path.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(".aws").join(default))
+    };
+    vec![
+        file(env::AWS_CONFIG_FILE, "config"),
+        file(env::AWS_SHARED_CREDENTIALS_FILE, "credentials"),
+    ]
 }
 
 pub fn registry_override(args: &RegistryArgs) -> Result<Option<String>> {
@@ -854,6 +987,12 @@ pub fn ecr_login_settings(
     aws: AwsSettings,
 ) -> Result<ecr_login::EcrLoginSettings> {
     let registry_override = registry_override(&args.registry)?;
+    if args.public_registry && args.registry.registry_id.is_some() {
+        // A warning, not a refusal: AWS_ECR_REGISTRY_ID may be set for the job's other steps.
+        crate::output::warn(
+            "--registry-id (or AWS_ECR_REGISTRY_ID) does not apply to ECR Public (--public-registry): its token is the caller's, for every public repository; ignored",
+        );
+    }
     let docker_config = match args.docker_config {
         Some(path) => path,
         None => match env::var_os(env::DOCKER_CONFIG) {
@@ -960,4 +1099,81 @@ pub fn repo_settings(command: RepoCommand, aws: AwsSettings) -> Result<repo::Rep
         action,
         dry_run: target.dry_run,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(images: &[&str], env: &[&str], removals: &[&str]) -> UpdateFlags {
+        let owned = |values: &[&str]| values.iter().map(|v| v.to_string()).collect();
+        UpdateFlags {
+            container_image_name_updates: owned(images),
+            container_env_var_updates: owned(env),
+            container_env_var_removals: owned(removals),
+            container_secret_updates: Vec::new(),
+            container_docker_label_updates: Vec::new(),
+            task_definition_tags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn contradicting_updates_are_refused_and_repeats_are_not() {
+        let error = container_updates(&flags(
+            &[
+                "container=tutorial-site-app,tag=v2",
+                "container=tutorial-site-app,tag=v3",
+            ],
+            &[],
+            &[],
+        ))
+        .unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("the image of container tutorial-site-app is tag=v2 and tag=v3"),
+            "{error}"
+        );
+        let error = container_updates(&flags(
+            &[],
+            &["container=tutorial-site-app,name=DB_PASSWORD,value=hunter2"],
+            &["container=tutorial-site-app,name=DB_PASSWORD"],
+        ))
+        .unwrap_err();
+        assert!(
+            error.message.contains(
+                "variable DB_PASSWORD of container tutorial-site-app is set to a value and removed"
+            ),
+            "{error}"
+        );
+        assert!(!error.to_string().contains("hunter2"));
+        let error = container_updates(&flags(
+            &[],
+            &[
+                "container=tutorial-site-app,name=MODE,value=a",
+                "container=tutorial-site-app,name=MODE,value=b",
+            ],
+            &[],
+        ))
+        .unwrap_err();
+        assert!(
+            error.message.contains("is set to one value and to another"),
+            "{error}"
+        );
+        // The same update twice, or one per container, is no contradiction.
+        assert_eq!(
+            container_updates(&flags(
+                &[
+                    "container=tutorial-site-app,tag=v2",
+                    "container=tutorial-site-app,tag=v2",
+                    "container=log-router,tag=v2",
+                ],
+                &[],
+                &[],
+            ))
+            .unwrap()
+            .len(),
+            3
+        );
+    }
 }

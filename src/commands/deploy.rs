@@ -42,23 +42,56 @@ pub async fn run(settings: DeploySettings) -> Result<DeployOutcome> {
     let config = aws::load(&settings.push.aws).await?;
     let ecs = Ecs::new(&config);
 
-    let push_plan = push::plan(&config, &settings.push).await?;
-    let name = push_plan.image_name(&settings.push).ok_or_else(|| {
-        Error::usage("deploy to a new ECR Public repository needs --public-registry-alias: its image name must be known before the push")
-    })?;
+    // Everything that needs no Docker daemon is planned first, and every problem found is
+    // reported together: a daemon that is down does not hide a misspelled --service.
+    let mut problems: Vec<Error> = Vec::new();
+    let registry = push::plan_registry(&config, &settings.push)
+        .await
+        .map_err(|error| problems.push(error))
+        .ok();
+    let name = match &registry {
+        Some(registry) => Some(registry.image_name(&settings.push).ok_or_else(|| {
+            Error::usage("deploy to a new ECR Public repository needs --public-registry-alias: its image name must be known before the push")
+        })?),
+        None => None,
+    };
     // Planned with the first tag; `--pin-digest` swaps in the digest once it is known.
-    let planned_reference = format!("{name}:{}", settings.push.tags[0]);
+    let planned_reference = name
+        .as_ref()
+        .map(|name| format!("{name}:{}", settings.push.tags[0]));
     let mut containers = Vec::new();
-    let images = ImageCheck::new(&config).pushing(name.clone());
+    let images = match &name {
+        Some(name) => ImageCheck::new(&config).pushing(name.clone()),
+        None => ImageCheck::new(&config),
+    };
     let update = &settings.update;
-    let mut plan = update_service::plan(&ecs, &images, update, |described| {
-        containers = match &settings.container {
-            Some(container) => vec![named_container(described, container)?],
-            None => containers_running(described, &name)?,
+    let plan = update_service::plan(&ecs, &images, update, |described| {
+        containers = match (&settings.container, &name) {
+            (Some(container), _) => vec![named_container(described, container)?],
+            (None, Some(name)) => containers_running(described, name)?,
+            // The repository could not be planned: the containers cannot be told yet.
+            (None, None) => Vec::new(),
         };
-        Ok(image_updates(&containers, &planned_reference))
+        Ok(planned_reference
+            .as_deref()
+            .map(|reference| image_updates(&containers, reference))
+            .unwrap_or_default())
     })
-    .await?;
+    .await
+    .map_err(|error| problems.push(error))
+    .ok();
+    let push_plan = match registry {
+        Some(registry) => push::plan_docker(registry, &settings.push)
+            .await
+            .map_err(|error| problems.push(error))
+            .ok(),
+        None => None,
+    };
+    let (Some(push_plan), Some(mut plan), Some(name), Some(planned_reference)) =
+        (push_plan, plan, name, planned_reference)
+    else {
+        return Err(Error::all_of(problems));
+    };
 
     if settings.update.dry_run {
         push_plan.show(&settings.push);

@@ -50,9 +50,17 @@ impl<'a> ImageCheck<'a> {
                 continue;
             }
             let Some(location) = locate(image).map_err(invalid)? else {
-                output::step(format!(
-                    "{container}: {image} is not in a private ECR registry; not checked"
-                ));
+                let reference = ImageReference::parse(image).map_err(invalid)?;
+                match self.ecr_namesake(&reference).await {
+                    Some(uri) => output::warn(format!(
+                        "{container}: {image} names an image on Docker Hub, and this account's ECR has a repository {}: ECS will pull from Docker Hub; for the ECR image give {uri}{}",
+                        reference.repository,
+                        image.strip_prefix(reference.repository.as_str()).unwrap_or_default()
+                    )),
+                    None => output::step(format!(
+                        "{container}: {image} is not in a private ECR registry; not checked"
+                    )),
+                }
                 continue;
             };
             let ecr = Ecr::for_registry(self.config, &location.account, &location.region);
@@ -87,6 +95,26 @@ impl<'a> ImageCheck<'a> {
             }
         }
         Ok(())
+    }
+}
+
+impl ImageCheck<'_> {
+    /// The URI of the caller's ECR repository named like `reference`, a Docker Hub image (no
+    /// registry host): the likely meaning of `image-and-tag=tutorial-site-registry:v2`.
+    async fn ecr_namesake(&self, reference: &ImageReference) -> Option<String> {
+        if reference.registry.is_some() {
+            return None;
+        }
+        match Ecr::new(self.config, None)
+            .find_repository(&reference.repository)
+            .await
+        {
+            Ok(found) => found.map(|repository| repository.uri),
+            Err(error) => {
+                tracing::debug!(%error, "no ECR repository lookup for a Docker Hub image");
+                None
+            }
+        }
     }
 }
 

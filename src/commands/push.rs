@@ -282,21 +282,6 @@ pub struct PushPlan {
 }
 
 impl PushPlan {
-    /// The image's name, `REGISTRY/PATH`, as a task definition will name it: known for an
-    /// existing repository, and for a private one still to be created it is the repository on
-    /// the host the registry's credentials name (as ECR names it at creation).
-    pub fn image_name(&self, settings: &PushSettings) -> Option<String> {
-        if let Some(target) = &self.target {
-            return Some(target.clone());
-        }
-        match (&settings.public, &self.session) {
-            (None, Some((_, credentials))) => {
-                Some(format!("{}/{}", credentials.registry, settings.repository))
-            }
-            _ => None,
-        }
-    }
-
     /// Describes the plan on stderr for `--dry-run`.
     pub fn show(&self, settings: &PushSettings) {
         let name = self
@@ -361,6 +346,45 @@ pub async fn run(settings: PushSettings) -> Result<PushOutcome> {
 /// Finds everything push needs before its first side effect. A repository that does not exist
 /// (without `--create-repo`) is exit 2, with nothing created, built or pushed.
 pub async fn plan(config: &aws::AwsConfig, settings: &PushSettings) -> Result<PushPlan> {
+    let registry = plan_registry(config, settings).await?;
+    plan_docker(registry, settings).await
+}
+
+/// What the push needs from the registry, planned before the Docker daemon is asked anything:
+/// the repository, its tags, the credentials and the image's name.
+pub struct RegistryPlan {
+    api: RegistryApi,
+    repository: Option<Repository>,
+    registry: String,
+    target: Option<String>,
+    existing: BTreeMap<String, String>,
+    skipped: Option<PushOutcome>,
+    /// `None` when `--skip-when-tags-exist` found every tag: nothing to push.
+    credentials: Option<RegistryCredentials>,
+}
+
+impl RegistryPlan {
+    /// The image's name, `REGISTRY/PATH`, as a task definition will name it: known for an
+    /// existing repository, and for a private one still to be created it is the repository on
+    /// the host the registry's credentials name (as ECR names it at creation).
+    pub fn image_name(&self, settings: &PushSettings) -> Option<String> {
+        if let Some(target) = &self.target {
+            return Some(target.clone());
+        }
+        match (&settings.public, &self.credentials) {
+            (None, Some(credentials)) => {
+                Some(format!("{}/{}", credentials.registry, settings.repository))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The registry's part of the plan: every AWS lookup, none of the daemon.
+pub async fn plan_registry(
+    config: &aws::AwsConfig,
+    settings: &PushSettings,
+) -> Result<RegistryPlan> {
     let api = match &settings.public {
         None => RegistryApi::Private(Ecr::new(config, settings.registry_id.clone())),
         Some(_) => RegistryApi::Public(EcrPublic::new(config, settings.registry_id.clone())),
@@ -381,23 +405,12 @@ pub async fn plan(config: &aws::AwsConfig, settings: &PushSettings) -> Result<Pu
             existing = api.tagged_digests(&settings.repository).await?;
         }
     }
-    // Connect to the daemon before asking for a token, so a missing daemon fails fast.
     let all_tags_there =
         settings.skip_when_tags_exist && settings.tags.iter().all(|tag| existing.contains_key(tag));
-    let (session, builder) = if all_tags_there {
-        (None, None)
+    let credentials = if all_tags_there {
+        None
     } else {
-        let docker = Docker::connect().await?;
-        let builder = match &settings.source {
-            ImageSource::Build(build) => {
-                let engine = docker.engine().await?;
-                build.check_emulation(&engine, docker.host())?;
-                Some(build.resolve_builder(&engine)?)
-            }
-            ImageSource::Local(_) | ImageSource::LocalTagged => None,
-        };
-        let credentials = api.authorization().await?;
-        (Some((docker, credentials)), builder)
+        Some(api.authorization().await?)
     };
     // A repository still to be created has its name from ECR at creation; until then the
     // registry host is what the credentials name.
@@ -425,6 +438,43 @@ pub async fn plan(config: &aws::AwsConfig, settings: &PushSettings) -> Result<Pu
     let skipped = match (&path, settings.skip_when_tags_exist) {
         (Some(path), true) => skip_if_present(settings, &registry, path, &existing),
         _ => None,
+    };
+    Ok(RegistryPlan {
+        api,
+        repository,
+        registry,
+        target,
+        existing,
+        skipped,
+        credentials,
+    })
+}
+
+/// The daemon's part of the plan: reaching it, the builder it offers, the local image.
+pub async fn plan_docker(planned: RegistryPlan, settings: &PushSettings) -> Result<PushPlan> {
+    let RegistryPlan {
+        api,
+        repository,
+        registry,
+        target,
+        existing,
+        skipped,
+        credentials,
+    } = planned;
+    let (session, builder) = match credentials {
+        None => (None, None),
+        Some(credentials) => {
+            let docker = Docker::connect().await?;
+            let builder = match &settings.source {
+                ImageSource::Build(build) => {
+                    let engine = docker.engine().await?;
+                    build.check_emulation(&engine, docker.host())?;
+                    Some(build.resolve_builder(&engine)?)
+                }
+                ImageSource::Local(_) | ImageSource::LocalTagged => None,
+            };
+            (Some((docker, credentials)), builder)
+        }
     };
     let local_tagged = match (&settings.source, &session, &skipped) {
         (ImageSource::LocalTagged, Some((docker, credentials)), None) => {

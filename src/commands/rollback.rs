@@ -3,14 +3,14 @@
 //! which may never have run), or `--to-revision N`, with the same wait as update-service.
 use serde_json::Value;
 
-use super::update_service::{existing_service, roll, UpdateServiceOutcome, UpdateServiceSettings};
+use super::update_service::{named_service, roll, UpdateServiceOutcome, UpdateServiceSettings};
 use super::wait::WaitSettings;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::{Ecs, HistoricDeployment, ServiceState};
 use crate::domain::rollout::{
     family_of, parse_timestamp, same_task_definition, short_task_definition, WaitUntil,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::output;
 
 #[derive(Debug, Clone)]
@@ -18,7 +18,8 @@ pub struct RollbackSettings {
     pub aws: AwsSettings,
     pub cluster: String,
     pub service: String,
-    pub to_revision: Option<u32>,
+    /// `--to-revision`: N, FAMILY:N or a task-definition ARN, of the service's family.
+    pub to_revision: Option<String>,
     pub wait: Option<(WaitSettings, WaitUntil)>,
 }
 
@@ -28,24 +29,41 @@ const HISTORY_DEPTH: usize = 10;
 pub async fn run(settings: RollbackSettings) -> Result<UpdateServiceOutcome> {
     let config = aws::load(&settings.aws).await?;
     let ecs = Ecs::new(&config);
-    let state = existing_service(&ecs, &settings.cluster, &settings.service).await?;
+    let state = named_service(&ecs, &settings.cluster, &settings.service, "roll back").await?;
     let current = state.snapshot.task_definition.clone();
-    let target = match settings.to_revision {
-        Some(revision) => {
-            let family = family_of(&current);
+    let target = match &settings.to_revision {
+        Some(wanted) => {
+            let revision = revision_of_family(wanted, family_of(&current), &settings.service)?;
             let described = ecs
-                .describe_task_definition(&format!("{family}:{revision}"))
-                .await?;
+                .describe_task_definition(&revision)
+                .await
+                .map_err(|error| match error.kind {
+                    ErrorKind::Usage => error.with_hint(format!(
+                        "check --to-revision: it must name a registered revision of {}",
+                        family_of(&current)
+                    )),
+                    _ => error,
+                })?;
             described
                 .pointer("/taskDefinition/taskDefinitionArn")
                 .and_then(Value::as_str)
                 .map(str::to_string)
                 .ok_or_else(|| {
-                    Error::environment(format!("ECS described {family}:{revision} without an ARN"))
+                    Error::environment(format!("ECS described {revision} without an ARN"))
                 })?
         }
         None => previous_revision(&ecs, &settings, &state).await?,
     };
+    if same_task_definition(&target, &current) {
+        // Nothing to roll back to: an UpdateService to the same revision starts no deployment
+        // worth waiting for.
+        output::step(format!(
+            "{} already runs {}: nothing to roll back",
+            settings.service,
+            short_task_definition(&current)
+        ));
+        return Ok(already_running(&settings, &current));
+    }
     output::step(format!(
         "rolling {} back from {} to {}",
         settings.service,
@@ -70,8 +88,61 @@ pub async fn run(settings: RollbackSettings) -> Result<UpdateServiceOutcome> {
         dry_run: false,
         scheduled: Default::default(),
         codedeploy: Default::default(),
+        allow_family_change: false,
     };
     roll(&ecs, &update, &state, &target, false).await
+}
+
+/// The outcome when the service already runs the revision asked for: nothing was changed.
+fn already_running(settings: &RollbackSettings, current: &str) -> UpdateServiceOutcome {
+    UpdateServiceOutcome {
+        cluster: settings.cluster.clone(),
+        service: settings.service.clone(),
+        task_definition_arn: current.to_string(),
+        previous_task_definition_arn: current.to_string(),
+        registered: false,
+        deployment_id: None,
+        result: "unchanged".to_string(),
+        service_deployment_arn: None,
+        hook_id: None,
+        plan: None,
+        codedeploy_deployment_id: None,
+        codedeploy_appspec: None,
+    }
+}
+
+/// `--to-revision` as the revision to describe: `N` and `FAMILY:N` of the service's family, or
+/// a task-definition ARN of it. Another family is refused: a rollback goes back in the
+/// service's own history.
+pub fn revision_of_family(wanted: &str, family: &str, service: &str) -> Result<String> {
+    let wanted = wanted.trim();
+    let form = || {
+        Error::usage(format!(
+            "--to-revision {wanted:?} is not a revision: give N, {family}:N or the revision's ARN"
+        ))
+    };
+    if !wanted.is_empty() && wanted.chars().all(|c| c.is_ascii_digit()) {
+        return match wanted.parse::<u32>() {
+            Ok(revision) if revision > 0 => Ok(format!("{family}:{revision}")),
+            _ => Err(form()),
+        };
+    }
+    let short = short_task_definition(wanted);
+    let Some((named, revision)) = short.rsplit_once(':') else {
+        return Err(form());
+    };
+    if revision.is_empty() || !revision.chars().all(|c| c.is_ascii_digit()) {
+        return Err(form());
+    }
+    if named != family {
+        return Err(Error::usage(format!(
+            "--to-revision {wanted}: service {service} runs the family {family}, not {named}"
+        ))
+        .with_hint(format!(
+            "a rollback goes back to an earlier revision of {family}: give N or {family}:N"
+        )));
+    }
+    Ok(wanted.to_string())
 }
 
 async fn previous_revision(
@@ -127,6 +198,38 @@ pub(crate) fn newest_first(history: &mut [HistoricDeployment]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn to_revision_takes_a_number_family_revision_or_arn_of_the_service_family() {
+        let family = "tutorial-site-task";
+        let of = |wanted: &str| revision_of_family(wanted, family, "tutorial-site-service");
+        assert_eq!(of("1").unwrap(), "tutorial-site-task:1");
+        assert_eq!(of("tutorial-site-task:1").unwrap(), "tutorial-site-task:1");
+        let arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:3";
+        assert_eq!(of(arn).unwrap(), arn);
+        for bad in [
+            "",
+            "0",
+            "latest",
+            "tutorial-site-task",
+            "tutorial-site-task:",
+            "1.5",
+        ] {
+            let error = of(bad).unwrap_err();
+            assert!(
+                error.message.contains("give N, tutorial-site-task:N"),
+                "{bad}: {error}"
+            );
+        }
+        let other = of("tutorial-site-migrate:2").unwrap_err();
+        assert_eq!(other.kind, crate::error::ErrorKind::Usage);
+        assert!(
+            other
+                .message
+                .contains("runs the family tutorial-site-task, not tutorial-site-migrate"),
+            "{other}"
+        );
+    }
 
     #[test]
     fn history_is_ordered_by_creation_time_whatever_order_ecs_answers() {

@@ -14,7 +14,9 @@ use crate::adapters::ecs::{Ecs, ServiceCreation, ServiceState, ServiceUpdate};
 use crate::domain::controller::{self, merge_strategy, StrategyChange};
 use crate::domain::duration::format_duration;
 use crate::domain::ecr_image::changed_images;
-use crate::domain::rollout::{same_task_definition, short_task_definition, Target, WaitUntil};
+use crate::domain::rollout::{
+    family_of, same_task_definition, short_task_definition, Target, WaitUntil,
+};
 use crate::domain::rollout::{Deployment, ServiceSnapshot};
 use crate::domain::service_deployment::{short_id, strategy_of, strategy_time};
 use crate::domain::task_definition;
@@ -37,6 +39,8 @@ pub struct UpdateServiceSettings {
     /// Tags set on the new revision, upserted by key.
     pub tags: Vec<(String, String)>,
     pub skip_registration: bool,
+    /// `--allow-family-change`: the service may move to another family than the one it runs.
+    pub allow_family_change: bool,
     pub force_new_deployment: bool,
     pub desired_count: Option<i32>,
     pub enable_circuit_breaker: bool,
@@ -64,7 +68,8 @@ pub struct UpdateServiceOutcome {
     pub deployment_id: Option<String>,
     /// `completed`, `running` (with `--wait-until running`), `paused` (`--wait-until paused`),
     /// `baking` (`--wait-until bake-time`), `no-tasks` (done, but the service's desired count
-    /// is 0), `started` (with `--no-wait`) or `planned` (`--dry-run`).
+    /// is 0), `started` (with `--no-wait`), `planned` (`--dry-run`) or `unchanged` (a rollback
+    /// to the revision the service already runs).
     pub result: String,
     /// Our ServiceDeployment, where ECS reports them.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -197,7 +202,15 @@ pub async fn plan(
     }
     let (described, latest) = match &settings.file {
         None => {
-            let latest = ecs.describe_task_definition(&settings.family).await?;
+            let latest = ecs
+                .describe_task_definition(&settings.family)
+                .await
+                .map_err(|error| match error.kind {
+                    crate::error::ErrorKind::Usage => error.with_hint(
+                        "check --family (the task definition family, e.g. tutorial-site-task) and the region",
+                    ),
+                    _ => error,
+                })?;
             (latest.clone(), Some(latest))
         }
         Some(file) => {
@@ -208,6 +221,10 @@ pub async fn plan(
             )
         }
     };
+    // After the family is found: a misspelled --family is named as such first.
+    if let Some(state) = &state {
+        check_family(settings, state)?;
+    }
     let base_arn = latest
         .as_ref()
         .unwrap_or(&Value::Null)
@@ -439,6 +456,26 @@ pub fn check_wait_until(
     };
     controller::check_wait_until(word, configuration)
         .map_err(|why| Error::usage(format!("service {service}: {why}")))
+}
+
+/// Refuses to roll a service onto another family than the one it runs, unless
+/// `--allow-family-change` says it is meant.
+fn check_family(settings: &UpdateServiceSettings, state: &ServiceState) -> Result<()> {
+    let running = &state.snapshot.task_definition;
+    let family = family_of(running);
+    if running.is_empty() || family == settings.family || settings.allow_family_change {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "service {} runs {} (family {family}), and the new revision would be of family {}: that would move the service to another family",
+        settings.service,
+        short_task_definition(running),
+        settings.family
+    ))
+    .with_hint(format!(
+        "pass --family {family} to deploy a new revision of what the service runs, or --allow-family-change if it is meant to run {}",
+        settings.family
+    )))
 }
 
 /// Whether the service deploys through CodeDeploy (the CODE_DEPLOY deployment controller).

@@ -10,9 +10,10 @@ use super::wait::WaitSettings;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::Ecs;
 use crate::domain::rollout::{
-    same_task_definition, short_task_definition, Deployment, ServiceSnapshot, WaitUntil,
+    check_task_definition_reference, same_task_definition, short_task_definition, Deployment,
+    ServiceSnapshot, WaitUntil,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::output;
 
 #[derive(Debug, Clone)]
@@ -112,7 +113,17 @@ pub async fn run(settings: WaitServiceSettings) -> Result<WaitOutcome> {
 
 /// The full ARN of `named`, which must exist: a typo is bad input, not a failed rollout.
 async fn revision_arn(ecs: &Ecs, named: &str) -> Result<String> {
-    let described = ecs.describe_task_definition(named).await?;
+    check_task_definition_reference(named)
+        .map_err(|why| Error::usage(format!("--task-definition: {why}")))?;
+    let described = ecs.describe_task_definition(named).await.map_err(|error| {
+        if error.kind == ErrorKind::Usage {
+            error.with_hint(
+                "check --task-definition (an ARN, FAMILY:REVISION or FAMILY) and the region",
+            )
+        } else {
+            error
+        }
+    })?;
     described
         .pointer("/taskDefinition/taskDefinitionArn")
         .and_then(Value::as_str)

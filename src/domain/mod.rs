@@ -1,4 +1,5 @@
 //! Pure logic: no I/O, no SDK types. Every function here is unit-tested on real-shaped inputs.
+pub mod aws_profiles;
 pub mod build_inputs;
 pub mod build_progress;
 pub mod codedeploy;

@@ -7,16 +7,49 @@
 /// variable expands to nothing. Nothing else of the shell is interpreted: no command
 /// substitution, no globbing, no word splitting. A `$` not followed by a name stays as it is.
 pub fn expand_env(value: &str, environment: impl Fn(&str) -> Option<String>) -> String {
-    let mut out = String::with_capacity(value.len());
+    pieces(value)
+        .into_iter()
+        .map(|piece| match piece {
+            Piece::Text(text) => text.to_string(),
+            Piece::Reference(name) => environment(name).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The variables `value` refers to that are unset or empty, each once, in order: what makes
+/// an orb parameter expand to less than it says.
+pub fn empty_references(value: &str, environment: impl Fn(&str) -> Option<String>) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for piece in pieces(value) {
+        if let Piece::Reference(name) = piece {
+            if environment(name).is_none_or(|value| value.is_empty()) && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// A parameter's text cut into literal text and variable references.
+#[derive(Debug, PartialEq, Eq)]
+enum Piece<'a> {
+    Text(&'a str),
+    Reference(&'a str),
+}
+
+fn pieces(value: &str) -> Vec<Piece<'_>> {
+    let mut pieces = Vec::new();
     let mut rest = value;
     while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
+        if at > 0 {
+            pieces.push(Piece::Text(&rest[..at]));
+        }
         let after = &rest[at + 1..];
         if let Some(braced) = after.strip_prefix('{') {
             if let Some(end) = braced.find('}') {
                 let name = &braced[..end];
                 if is_env_name(name) {
-                    out.push_str(&environment(name).unwrap_or_default());
+                    pieces.push(Piece::Reference(name));
                     rest = &braced[end + 1..];
                     continue;
                 }
@@ -29,16 +62,18 @@ pub fn expand_env(value: &str, environment: impl Fn(&str) -> Option<String>) -> 
                 })
                 .map_or(after.len(), |(i, _)| i);
             if len > 0 {
-                out.push_str(&environment(&after[..len]).unwrap_or_default());
+                pieces.push(Piece::Reference(&after[..len]));
                 rest = &after[len..];
                 continue;
             }
         }
-        out.push('$');
+        pieces.push(Piece::Text("$"));
         rest = after;
     }
-    out.push_str(rest);
-    out
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest));
+    }
+    pieces
 }
 
 /// A shell variable name: letters, digits and `_`, not starting with a digit.
@@ -434,6 +469,23 @@ mod tests {
             "v1-0a1b2c,latest"
         );
         assert_eq!(expand_env("${CIRCLE_SHA1}-x", env), "0a1b2c-x");
+    }
+
+    #[test]
+    fn empty_references_are_named() {
+        let environment = |name: &str| match name {
+            "CIRCLE_BRANCH" => Some("main".to_string()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        };
+        assert_eq!(
+            empty_references(
+                "container=app,tag=${CIRCLE_SHA1},branch=$CIRCLE_BRANCH,$EMPTY,${CIRCLE_SHA1}",
+                environment
+            ),
+            ["CIRCLE_SHA1", "EMPTY"]
+        );
+        assert!(empty_references("cost $5 and ${not a name}", environment).is_empty());
     }
 
     #[test]

@@ -33,6 +33,19 @@ pub fn validate_repository(name: &str) -> Result<(), InvalidReference> {
     if name.is_empty() {
         return Err(InvalidReference("the repository name is empty".into()));
     }
+    if let Some(repository) = repository_in_uri(name) {
+        return Err(InvalidReference(format!(
+            "{name:?} is an image's URI, not a repository name: give the name alone, {repository} (the registry comes from the account and region)"
+        )));
+    }
+    if let Some((repository, tag)) = name
+        .rsplit_once(':')
+        .filter(|(repository, _)| !repository.contains(':'))
+    {
+        return Err(InvalidReference(format!(
+            "{name:?} has a tag: give the repository name alone, {repository}, and the tag {tag} on its own"
+        )));
+    }
     if name.len() > 255 {
         return Err(InvalidReference(format!(
             "repository name {name:?} is {} characters long; at most 255 are allowed",
@@ -48,6 +61,36 @@ pub fn validate_repository(name: &str) -> Result<(), InvalidReference> {
         }
     }
     Ok(())
+}
+
+/// The repository an image URI names, when `name` is one: a registry host (an ECR or ECR
+/// Public host, `localhost`, or a host with a port), perhaps a scheme, a tag or a digest. Other
+/// dotted first components are left alone: ECR takes `my.team/app` as a repository name.
+fn repository_in_uri(name: &str) -> Option<String> {
+    let name = name
+        .strip_prefix("https://")
+        .or_else(|| name.strip_prefix("http://"))
+        .unwrap_or(name);
+    let (host, path) = name.split_once('/')?;
+    let registry = host.contains(".dkr.ecr.")
+        || host == "public.ecr.aws"
+        || host == "localhost"
+        || host.starts_with("localhost:")
+        || host.contains(':');
+    if !registry || path.is_empty() {
+        return None;
+    }
+    let path = path.split('@').next().unwrap_or(path);
+    let path = match path.rsplit_once(':') {
+        Some((repository, _tag)) => repository,
+        None => path,
+    };
+    // ECR Public's first component is the registry alias.
+    let path = match host {
+        "public.ecr.aws" => path.split_once('/').map_or(path, |(_, rest)| rest),
+        _ => path,
+    };
+    Some(path.to_string())
 }
 
 /// Checks a tag against Docker's grammar: a word character, then up to 127 of `[A-Za-z0-9_.-]`.
@@ -177,6 +220,41 @@ mod tests {
         }
         let error = validate_repository("team/Bad").unwrap_err();
         assert!(error.0.contains("component \"Bad\""), "{error}");
+    }
+
+    #[test]
+    fn an_image_uri_or_a_tag_given_as_the_repository_names_the_repository() {
+        for (uri, repository) in [
+            (
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry",
+                "tutorial-site-registry",
+            ),
+            (
+                "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/site:v2",
+                "team/site",
+            ),
+            (
+                "127.0.0.1:15000/tutorial-site-registry@sha256:abc",
+                "tutorial-site-registry",
+            ),
+            ("public.ecr.aws/deployer/tutorial-site", "tutorial-site"),
+        ] {
+            let error = validate_repository(uri).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("give the name alone, {repository} ")),
+                "{uri}: {error}"
+            );
+        }
+        let error = validate_repository("tutorial-site-registry:v2")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error
+                .contains("give the repository name alone, tutorial-site-registry, and the tag v2"),
+            "{error}"
+        );
+        // A dotted namespace is a repository name ECR takes.
+        assert!(validate_repository("my.team/app").is_ok());
     }
 
     #[test]

@@ -471,6 +471,35 @@ pub fn family_of(task_definition: &str) -> &str {
     }
 }
 
+/// Checks a task definition as a flag names it: an ARN, `FAMILY:REVISION` or `FAMILY`, the
+/// family of letters, digits, `-` and `_` (up to 255), the revision a number from 1.
+pub fn check_task_definition_reference(value: &str) -> Result<(), String> {
+    let forms = "give an ARN, FAMILY:REVISION or FAMILY";
+    let short = short_task_definition(value);
+    let (family, revision) = match short.split_once(':') {
+        Some((family, revision)) => (family, Some(revision)),
+        None => (short, None),
+    };
+    let family_ok = !family.is_empty()
+        && family.len() <= 255
+        && family
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !family_ok {
+        return Err(format!(
+            "{value:?} is not a task definition: the family takes letters, digits, '-' and '_' ({forms})"
+        ));
+    }
+    if let Some(revision) = revision {
+        if !matches!(revision.parse::<u32>(), Ok(number) if number > 0) {
+            return Err(format!(
+                "{value:?} is not a task definition: the revision after ':' must be a number from 1 ({forms})"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Full ARNs and `family:revision` (as some emulators answer) compare equal when they name the
 /// same revision.
 pub fn same_task_definition(left: &str, right: &str) -> bool {
@@ -1025,6 +1054,36 @@ pub fn describe_stopped_tasks(tasks: &[StoppedTask]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_definition_references_are_checked_before_ecs_is_asked() {
+        for good in [
+            "tutorial-site-task",
+            "tutorial-site-task:7",
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:7",
+        ] {
+            assert!(check_task_definition_reference(good).is_ok(), "{good}");
+        }
+        for (bad, why) in [
+            (
+                "tutorial-site-task:abc",
+                "the revision after ':' must be a number",
+            ),
+            (
+                "tutorial-site-task:0",
+                "the revision after ':' must be a number",
+            ),
+            (
+                "tutorial-site-task:",
+                "the revision after ':' must be a number",
+            ),
+            ("tutorial site", "the family takes letters"),
+            ("", "the family takes letters"),
+        ] {
+            let error = check_task_definition_reference(bad).unwrap_err();
+            assert!(error.contains(why), "{bad}: {error}");
+        }
+    }
 
     const OURS: &str = "ecs-svc/2222222222222222222";
     const NEW: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:2";

@@ -39,9 +39,11 @@ fn deploy_v2(site: &Site, extra: &[&str]) -> Run {
         "--family",
         &family,
         "--skip-task-definition-registration",
-        "--poll-interval",
-        "300ms",
     ];
+    // A wait flag goes with a wait only: --no-wait refuses them.
+    if !extra.contains(&"--no-wait") {
+        args.extend(["--poll-interval", "300ms"]);
+    }
     args.extend_from_slice(extra);
     let record = crate::support::record_flag();
     args.extend(record.iter().map(String::as_str));

@@ -126,7 +126,12 @@ impl Service {
                 "--service",
                 &self.service,
             ])
-            .args(["--poll-interval", "500ms"])
+            // A wait flag goes with a wait only: --no-wait refuses them.
+            .args(if flags.contains(&"--no-wait") {
+                &[][..]
+            } else {
+                &["--poll-interval", "500ms"][..]
+            })
             .args(flags))
     }
 

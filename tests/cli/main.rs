@@ -7,6 +7,8 @@ mod deploy_strategies;
 mod ecr_commands;
 mod ecr_login;
 mod emulator;
+mod exit_codes;
+mod mistakes;
 mod multiplatform;
 mod orb;
 mod plan;

@@ -728,8 +728,9 @@ fn oidc_role_assumption_against_sts() {
     let no_token = run(deployer(context.path())
         .args(["push", "--repo", &repo, "--registry", &stack.registry])
         .args(["--role-arn", "arn:aws:iam::123456789012:role/deployer-ci"]));
+    // The job's environment lacks the token: the CI setup is what needs fixing (exit 3).
     no_token
-        .assert_code(2)
+        .assert_code(3)
         .assert_stderr_contains("CIRCLE_OIDC_TOKEN_V2");
 }
 
@@ -847,7 +848,7 @@ fn missing_region_and_missing_credentials_are_named_and_nothing_is_created() {
         &stack.registry,
     ]);
     run(&mut no_region)
-        .assert_code(2)
+        .assert_code(3)
         .assert_stderr_contains("no AWS region is set");
 
     let mut no_credentials = deployer(context.path());

@@ -779,3 +779,71 @@ pub fn moto_call(
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
     )
 }
+
+/// `deployer ARGS --help`, as the user reads it.
+pub fn help(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_deployer"))
+        .args(args)
+        .arg("--help")
+        .output()
+        .expect("deployer runs");
+    assert!(output.status.success(), "deployer {args:?} --help failed");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Every `--flag` in `text`.
+pub fn flags_named(text: &str) -> Vec<String> {
+    let mut flags = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("--") {
+        let after = &rest[at + 2..];
+        let len = after
+            .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+            .unwrap_or(after.len());
+        let name = after[..len].trim_end_matches('-');
+        let starts_a_word = at == 0 || !rest[..at].ends_with(|c: char| c.is_alphanumeric());
+        if starts_a_word && !name.is_empty() && name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            flags.push(format!("--{name}"));
+        }
+        rest = &after[len..];
+    }
+    flags
+}
+
+/// The hints of a run name only flags the user can pass: those of `command` (as `deployer
+/// COMMAND --help` lists them), or, after "deployer OTHER" in a hint, those of OTHER.
+pub fn assert_hints_name_own_flags(command: &[&str], run: &Run) {
+    let hints: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("hint: "))
+        .collect();
+    for hint in hints {
+        for (index, part) in hint.split("deployer ").enumerate() {
+            let owner: Vec<&str> = if index == 0 {
+                command.to_vec()
+            } else {
+                let words: Vec<&str> = part.split_whitespace().take(2).collect();
+                match words.as_slice() {
+                    // `repo` and `orb` have subcommands of their own.
+                    [group @ ("repo" | "orb"), verb, ..] => vec![*group, *verb],
+                    [other, ..] if other.chars().all(|c| c.is_ascii_lowercase() || c == '-') => {
+                        vec![*other]
+                    }
+                    _ => command.to_vec(),
+                }
+            };
+            let help = help(&owner);
+            for flag in flags_named(part) {
+                let listed = help
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                    .any(|word| word == flag);
+                assert!(
+                    listed,
+                    "hint names {flag}, which `deployer {} --help` does not list:\n{hint}",
+                    owner.join(" ")
+                );
+            }
+        }
+    }
+}
