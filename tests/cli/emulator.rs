@@ -258,7 +258,8 @@ fn the_tutorial_site_is_deployed_end_to_end_and_the_old_task_is_gone() {
         .args(["--poll-interval", "500ms"]));
     result
         .assert_code(0)
-        .assert_stderr_contains("has reached a steady state")
+        // Only what deployer itself says: ECS's "has reached a steady state" event comes on
+        // the emulator's own clock, and may come after deployer saw the deployment complete.
         .assert_stderr_contains("is completed");
     assert_eq!(
         service.pages(),

@@ -402,7 +402,10 @@ fn the_deploy_and_rollback_steps_wait_for_real_rollouts_on_the_emulator() {
     result
         .assert_code(0)
         .assert_stderr_contains("--pin-digest")
-        .assert_stderr_contains("has reached a steady state");
+        // deployer's own line, not ECS's steady-state event, which comes on the emulator's own
+        // clock and may follow the deployment's completion (issue 19: no test on timing it does
+        // not control).
+        .assert_stderr_contains("is completed");
     assert_eq!(service.pages(), ["version 2"]);
 
     let result = run_step(
@@ -461,7 +464,10 @@ fn the_update_service_step_creates_a_missing_service_and_waits_for_it_on_the_emu
         .assert_code(0)
         .assert_stderr_contains("--create-service --subnets subnet-0a1b,subnet-2c3d")
         .assert_stderr_contains(&format!("created service {}", service.service))
-        .assert_stderr_contains("has reached a steady state");
+        // deployer's own line, not ECS's steady-state event, which comes on the emulator's own
+        // clock and may follow the deployment's completion (issue 19: no test on timing it does
+        // not control).
+        .assert_stderr_contains("is completed");
     assert_eq!(service.pages(), ["version 1"]);
 }
 
@@ -1043,7 +1049,10 @@ fn the_verify_revision_is_deployed_step_waits_for_the_exported_revision_on_the_e
             "wait --region eu-west-1 --cluster {} --service {} --task-definition {revision} --poll-interval 1s --timeout 90s",
             service.cluster, service.service
         ))
-        .assert_stderr_contains("has reached a steady state");
+        // deployer's own line, not ECS's steady-state event, which comes on the emulator's own
+        // clock and may follow the deployment's completion (issue 19: no test on timing it does
+        // not control).
+        .assert_stderr_contains("is completed");
     assert_eq!(result.stdout.trim(), revision);
     assert_eq!(
         service
