@@ -194,6 +194,24 @@ fn validate_definition(input: &Value) -> Result<(), ApiError> {
             )));
         }
     }
+    // Compatibility in the ECS API reference: EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES.
+    if let Some(unknown) = input
+        .get("requiresCompatibilities")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| {
+            !matches!(
+                c.as_str(),
+                Some("EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES")
+            )
+        })
+    {
+        return Err(client(format!(
+            "1 validation error detected: Value '{}' at 'requiresCompatibilities' failed to satisfy constraint: Member must satisfy enum value set: [EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES]",
+            unknown.as_str().unwrap_or_default()
+        )));
+    }
     let fargate = input
         .get("requiresCompatibilities")
         .and_then(Value::as_array)
@@ -943,6 +961,23 @@ mod tests {
         assert!(!fargate_memory_allowed(1024, 512));
         assert!(fargate_memory_allowed(256, 512));
         assert!(!fargate_memory_allowed(300, 512));
+    }
+
+    /// ECS Managed Instances revisions are accepted; a compatibility outside the API's enum is
+    /// refused.
+    #[test]
+    fn managed_instances_is_a_compatibility() {
+        let definition = |compatibility: &str| {
+            json!({"family": "tutorial-site-task", "requiresCompatibilities": [compatibility],
+                "containerDefinitions": [{"name": "tutorial-site-app", "image": "app:1", "memory": 128}]})
+        };
+        assert!(validate_definition(&definition("MANAGED_INSTANCES")).is_ok());
+        let error = validate_definition(&definition("LAMBDA")).unwrap_err();
+        assert!(
+            error.message.contains("Member must satisfy enum value set"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

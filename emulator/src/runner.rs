@@ -705,11 +705,14 @@ pub fn new_task(state: &mut State, cluster: &str, revision: &Revision) -> Task {
         "arn:aws:ecs:{}:{}:task/{cluster}/{id}",
         state.region, state.account
     );
-    let launch_type = if revision.definition["requiresCompatibilities"]
+    let required = revision.definition["requiresCompatibilities"]
         .as_array()
-        .is_some_and(|list| list.iter().any(|c| c == "FARGATE"))
-    {
+        .cloned()
+        .unwrap_or_default();
+    let launch_type = if required.iter().any(|c| c == "FARGATE") {
         "FARGATE"
+    } else if required.iter().any(|c| c == "MANAGED_INSTANCES") {
+        "MANAGED_INSTANCES"
     } else {
         "EC2"
     };

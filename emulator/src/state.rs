@@ -311,8 +311,16 @@ impl Revision {
         value["status"] = json!(self.status);
         value["registeredAt"] = json!(self.registered_at);
         value["registeredBy"] = json!("arn:aws:iam::123456789012:user/deployer-emulator");
-        if value.get("requiresCompatibilities").is_some() {
-            value["compatibilities"] = json!(["EC2", "FARGATE"]);
+        if let Some(required) = value
+            .get("requiresCompatibilities")
+            .and_then(Value::as_array)
+        {
+            // What the revision can run on: Managed Instances revisions are their own kind.
+            value["compatibilities"] = if required.iter().any(|c| c == "MANAGED_INSTANCES") {
+                json!(["MANAGED_INSTANCES"])
+            } else {
+                json!(["EC2", "FARGATE"])
+            };
         }
         value
     }

@@ -730,10 +730,33 @@ async fn track(
     action: &str,
 ) -> Result<UpdateServiceOutcome> {
     let previous = initial.task_definition.clone();
-    let deployment = answered.deployments.iter().find(|deployment| {
-        deployment.status == "PRIMARY"
-            && same_task_definition(&deployment.task_definition, task_definition_arn)
-    });
+    // ECS's answer lists ours PRIMARY for a rolling update. The API reference does not promise
+    // that for blue/green, linear and canary deployments right after UpdateService, so a
+    // deployment of our revision that is not (yet) PRIMARY is ours too, the newest first.
+    let ours = |deployment: &&Deployment| {
+        same_task_definition(&deployment.task_definition, task_definition_arn)
+            && !initial
+                .deployments
+                .iter()
+                .any(|old| old.id == deployment.id)
+    };
+    let deployment = answered
+        .deployments
+        .iter()
+        .find(|deployment| deployment.status == "PRIMARY" && ours(deployment))
+        .or_else(|| {
+            answered
+                .deployments
+                .iter()
+                .filter(ours)
+                .max_by(|a, b| a.created_at.cmp(&b.created_at))
+        })
+        .or_else(|| {
+            answered.deployments.iter().find(|deployment| {
+                deployment.status == "PRIMARY"
+                    && same_task_definition(&deployment.task_definition, task_definition_arn)
+            })
+        });
     let mut outcome = UpdateServiceOutcome {
         cluster: settings.cluster.clone(),
         service: settings.service.clone(),

@@ -416,6 +416,19 @@ fn traffic(target: &Value) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// CodeDeploy's own answers spell `identifer` in `taskSetsInfo` (sic), and after a rollback
+    /// a task set labelled Blue may sit in the target group named green: the traffic line reads
+    /// CodeDeploy's labels and weights, and nothing is decided on names.
+    #[test]
+    fn task_sets_as_codedeploy_writes_them() {
+        let target = json!({"taskSetsInfo": [
+            {"identifer": "ecs-svc/3", "trafficWeight": 0, "targetGroup": {"name": "green"}, "taskSetLabel": "Blue"},
+            {"identifer": "ecs-svc/4", "trafficWeight": 100.0, "targetGroup": {"name": "blue"}, "taskSetLabel": "Green"}
+        ]});
+        assert_eq!(traffic(&target).as_deref(), Some("Blue 0% / Green 100%"));
+        assert_eq!(traffic(&json!({"taskSetsInfo": []})), None);
+    }
+
     /// Issue 19: the wait lasts as long as the deployment itself. A group on
     /// ECSLinear10PercentEvery3Minutes with a 5-minute termination wait takes 35 minutes beyond
     /// the rollout; the flat 10-minute default stopped it at minute 10.

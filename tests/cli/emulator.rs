@@ -1612,3 +1612,53 @@ fn target_health_names_each_task_by_its_private_address_initial_then_healthy() {
         .into_service_error();
     assert!(error.is_target_group_not_found_exception(), "{error:#?}");
 }
+
+/// Issue 19: ECS Managed Instances. A task definition that requires MANAGED_INSTANCES renders,
+/// registers and rolls out like any other: the new revision keeps the requirement, the wait
+/// ends when it is deployed, and the new version serves.
+#[test]
+fn a_managed_instances_revision_renders_registers_and_rolls_out() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let v2 = push_site(&stack.emulator, &repo, "v2", "2", None);
+    let service = Service::fresh(&stack, &stack.emulator);
+    let mut definition = crate::support::seed_task_definition(&service.family);
+    definition["requiresCompatibilities"] = serde_json::json!(["MANAGED_INSTANCES"]);
+    definition["containerDefinitions"][0]["image"] = serde_json::json!(v1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = crate::support::write(dir.path(), "managed.json", &definition.to_string());
+    let registered = run(on(&stack.emulator)
+        .args(["register-task-definition", "--task-definition-file"])
+        .arg(&file));
+    registered.assert_code(0);
+    let first = registered.stdout.trim().to_string();
+    service
+        .api
+        .create_cluster_and_service(&service.cluster, &service.service, &first);
+    let result = run(on(&stack.emulator).args([
+        "update-service",
+        "--family",
+        &service.family,
+        "--cluster",
+        &service.cluster,
+        "--service",
+        &service.service,
+        "--container-image-name-updates",
+        &format!("container=tutorial-site-app,image-and-tag={v2}"),
+        "--poll-interval",
+        "500ms",
+    ]));
+    result.assert_code(0).assert_stderr_contains("is completed");
+    let arn = result.stdout.trim();
+    let (described, _) = service.api.describe(arn);
+    assert_eq!(
+        described
+            .requires_compatibilities()
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>(),
+        ["MANAGED_INSTANCES"]
+    );
+    assert_eq!(service.pages(), ["version 2"]);
+}
