@@ -599,3 +599,56 @@ fn moto_a_task_definition_file_is_registered_then_run_and_a_bad_one_changes_noth
     assert_eq!(api.revisions(&family).len(), 2, "nothing registered");
     assert_eq!(moto_tasks(&stack, &cluster).len(), 1, "nothing started");
 }
+
+/// Issue 19, defect 7: a migration stopped from outside (here StopTask, UserInitiated; on AWS
+/// also a Spot interruption or a termination notice) whose container exits 0 on SIGTERM did not
+/// finish: run-task is exit 1 naming the stop code and reason, not a success.
+#[test]
+fn a_migration_stopped_from_outside_is_a_failure_even_when_it_exits_0() {
+    let stack = stack();
+    let api = Api::emulator(&stack);
+    let (cluster, family) = migration(
+        &api,
+        vec![container(
+            "migrate",
+            &stack.base_image,
+            "trap 'echo interrupted; exit 0' TERM; echo started; sleep 600 & wait",
+            true,
+        )],
+    );
+    let child = run_task(&stack.emulator, &cluster, &family, &["--wait"])
+        .args(["--poll-interval", "300ms"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let task = loop {
+        if let Some(task) = tasks(&api, &cluster)
+            .into_iter()
+            .find(|task| task.last_status() == Some("RUNNING"))
+        {
+            break task;
+        }
+        assert!(Instant::now() < deadline, "the task never ran");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    api.block_on(
+        api.ecs
+            .stop_task()
+            .cluster(&cluster)
+            .task(task.task_arn().unwrap())
+            .reason("Task stopped by the on-call engineer")
+            .send(),
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let result = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    result.assert_code(1).assert_stderr_contains(
+        "was stopped from outside (UserInitiated: Task stopped by the on-call engineer)",
+    );
+}
