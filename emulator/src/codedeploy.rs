@@ -43,6 +43,7 @@ pub async fn handle(context: &Context, operation: &str, input: &Value) -> Answer
         "GetApplication" => get_application(&state, input),
         "CreateDeploymentGroup" => create_deployment_group(&mut state, input),
         "GetDeploymentGroup" => get_deployment_group(&state, input),
+        "GetDeploymentConfig" => get_deployment_config(input),
         "CreateDeployment" => create_deployment(&mut state, input),
         "GetDeployment" => get_deployment(&state, input),
         "StopDeployment" => stop_deployment(&mut state, input),
@@ -187,6 +188,28 @@ fn get_deployment_group(state: &State, input: &Value) -> Answer {
             )
         })?;
     Ok(json!({"deploymentGroupInfo": group}))
+}
+
+/// GetDeploymentConfig of a predefined ECS configuration, as CodeDeploy answers it: the
+/// traffic routing (`AllAtOnce`, `TimeBasedCanary` or `TimeBasedLinear` with the percent and the
+/// interval in minutes) on the ECS compute platform.
+fn get_deployment_config(input: &Value) -> Answer {
+    let name = required(input, "deploymentConfigName")?;
+    let configuration = ecs_configuration(name, &json!({}))?;
+    let routing = match configuration["strategy"].as_str() {
+        Some("CANARY") => json!({"type": "TimeBasedCanary", "timeBasedCanary": {
+            "canaryPercentage": configuration["canaryConfiguration"]["canaryPercent"],
+            "canaryInterval": configuration["canaryConfiguration"]["canaryBakeTimeInMinutes"]}}),
+        Some("LINEAR") => json!({"type": "TimeBasedLinear", "timeBasedLinear": {
+            "linearPercentage": configuration["linearConfiguration"]["stepPercent"],
+            "linearInterval": configuration["linearConfiguration"]["stepBakeTimeInMinutes"]}}),
+        _ => json!({"type": "AllAtOnce"}),
+    };
+    Ok(json!({"deploymentConfigInfo": {
+        "deploymentConfigName": name,
+        "computePlatform": "ECS",
+        "trafficRoutingConfig": routing
+    }}))
 }
 
 /// The ECS deployment configuration a CodeDeploy deployment configuration drives: all at once
@@ -677,6 +700,30 @@ mod tests {
                 .code,
             "DeploymentConfigDoesNotExistException"
         );
+    }
+
+    /// GetDeploymentConfig answers the predefined ECS configurations' traffic routing, and
+    /// CodeDeploy's exception for a name it does not know.
+    #[test]
+    fn deployment_configs_answer_their_traffic_routing() {
+        let answer = get_deployment_config(
+            &json!({"deploymentConfigName": "CodeDeployDefault.ECSLinear10PercentEvery3Minutes"}),
+        )
+        .unwrap();
+        let routing = &answer["deploymentConfigInfo"]["trafficRoutingConfig"];
+        assert_eq!(routing["type"], "TimeBasedLinear");
+        assert_eq!(routing["timeBasedLinear"]["linearInterval"], 3.0);
+        let all = get_deployment_config(
+            &json!({"deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce"}),
+        )
+        .unwrap();
+        assert_eq!(
+            all["deploymentConfigInfo"]["trafficRoutingConfig"]["type"],
+            "AllAtOnce"
+        );
+        let missing =
+            get_deployment_config(&json!({"deploymentConfigName": "Custom.Slow"})).unwrap_err();
+        assert_eq!(missing.code, "DeploymentConfigDoesNotExistException");
     }
 
     #[test]

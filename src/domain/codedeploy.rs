@@ -206,16 +206,17 @@ pub fn predefined_traffic_routing(config_name: &str) -> Option<Value> {
 /// up. https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_TrafficRoutingConfig.html,
 /// API_BlueGreenDeploymentConfiguration.html
 pub fn deployment_time(traffic_routing: Option<&Value>, group: &Value) -> (Duration, String) {
-    let minutes = |value: &Value| value.as_u64().unwrap_or(0);
+    // Whole numbers in CodeDeploy's answers; read as numbers of any kind (a `10.0` too).
+    let minutes = |value: &Value| value.as_f64().map_or(0, |m| m.max(0.0).ceil() as u64);
     let mut total = 0;
     let mut parts = Vec::new();
     match traffic_routing {
         Some(routing) => match routing["type"].as_str().unwrap_or("AllAtOnce") {
             "TimeBasedLinear" => {
                 let percent = routing["timeBasedLinear"]["linearPercentage"]
-                    .as_u64()
-                    .filter(|percent| *percent > 0)
-                    .unwrap_or(100);
+                    .as_f64()
+                    .filter(|percent| *percent >= 1.0)
+                    .map_or(100, |percent| percent.floor().min(100.0) as u64);
                 let interval = minutes(&routing["timeBasedLinear"]["linearInterval"]);
                 let steps = 100u64.div_ceil(percent);
                 total += steps * interval;
@@ -460,6 +461,12 @@ mod tests {
         assert_eq!(time, Duration::from_secs(75 * 60));
         assert_eq!(how, "canary interval 15m + ready wait 60m");
 
+        // Numbers written as floats read the same.
+        let floats = json!({"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 10.0, "linearInterval": 3.0}});
+        assert_eq!(
+            deployment_time(Some(&floats), &json!({})).0,
+            Duration::from_secs(30 * 60)
+        );
         // GetDeploymentConfig's answer for a custom config, and all at once.
         let custom = json!({"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 33, "linearInterval": 2}});
         assert_eq!(
