@@ -427,6 +427,14 @@ def generate_wrapped_job(name, rule, tables, section="jobs"):
         entry["description"] = what
         params[param] = entry
 
+    # Parameters the old job lacked but its users need to say what the old one left ambiguous.
+    for param, added in (rule.get("added") or {}).items():
+        if param in params:
+            raise SystemExit(f"{name}: {param} is added, but the old {section[:-1]} declares it")
+        params[param] = {"type": "string", "default": added["default"],
+                         "description": " ".join(str(added["description"]).split())}
+        replacements[added["ours"]] = ("param", param)
+
     if merge:
         params = {**our_params, **params}
     else:
@@ -1308,6 +1316,64 @@ def job_step_environment(orb, job, overrides, section="jobs"):
     return found
 
 
+def run_steps(orb, name, overrides, section="commands"):
+    """Every step CircleCI runs for an invocation of `name` (a command or a job), in order: `when`
+    conditions evaluated, each orb command invoked expanded with its arguments filled in (the
+    install step too), each `run` as {"name", "command", "environment"} with the parameters
+    placed; a built-in step (checkout, setup_remote_docker...) as {"builtin": NAME}. What
+    `tests/cli` runs to play a job or a command of the orb as CircleCI would."""
+    spec = orb[section][name]
+    values = job_values(spec, overrides) if section == "jobs" else command_values(spec, overrides, name)
+    boolean = {p for p, d in (spec.get("parameters") or {}).items() if d.get("type") == "boolean"}
+    place = lambda text, whole: PARAM_USE.sub(
+        lambda m: placed(values.get(m.group(1), ""), m.group(1) in boolean, whole), text)
+    out = []
+    for step in spec.get("steps") or []:
+        if isinstance(step, str):
+            step = {step: {}}
+        if not isinstance(step, dict):
+            continue
+        if "when" in step or "unless" in step:
+            key = "when" if "when" in step else "unless"
+            holds = condition_holds(step[key]["condition"], values)
+            if holds == (key == "when"):
+                out.extend(run_steps({**orb, "commands": {**orb["commands"], "\0inline": {
+                    "parameters": spec.get("parameters") or {}, "steps": step[key]["steps"]}}},
+                    "\0inline", values))
+            continue
+        (command, args), = step.items()
+        if command == "run":
+            run = args if isinstance(args, dict) else {"command": args}
+            env = {k: place(str(v), PARAM_USE.fullmatch(str(v).strip()) is not None)
+                   for k, v in (run.get("environment") or {}).items()}
+            out.append({"name": place(str(run.get("name", "")), False),
+                        "command": place(str(run.get("command", "")), False),
+                        "environment": env})
+        elif command in orb.get("commands", {}):
+            filled = {k: PARAM_USE.sub(lambda m: values.get(m.group(1), ""), circleci_value(v))
+                      for k, v in (args or {}).items()}
+            out.extend(run_steps(orb, command, filled))
+        else:
+            out.append({"builtin": command})
+    return out
+
+
+def command_values(spec, overrides, name):
+    params = spec.get("parameters") or {}
+    unknown = set(overrides) - set(params)
+    if unknown:
+        raise SystemExit(f"{name} has no parameter {', '.join(sorted(unknown))}")
+    values = {}
+    for param, p in params.items():
+        if param in overrides:
+            values[param] = overrides[param]
+        elif "default" in p:
+            values[param] = circleci_value(p["default"])
+        elif p.get("type") != "steps":
+            raise SystemExit(f"{name} needs its required parameter {param}")
+    return values
+
+
 # Values for an old orb's required parameters when `accepts` invokes a component.
 SAMPLE_VALUES = {
     "repo": "tutorial-site-registry",
@@ -1442,7 +1508,16 @@ def main():
     e.add_argument("--job", action="store_true", help="COMMAND is a job: expand its steps first")
     e.add_argument("--steps", action="store_true",
                    help="COMMAND is a command whose steps run another (an alias): expand them first")
+    st = sub.add_parser("steps", help="every step an invocation runs, as JSON (what tests/cli plays)")
+    st.add_argument("name")
+    st.add_argument("values", nargs="*", metavar="NAME=VALUE")
+    st.add_argument("--job", action="store_true", help="NAME is a job")
     args = parser.parse_args()
+
+    if args.action == "steps":
+        overrides = dict(v.split("=", 1) for v in args.values)
+        print(json.dumps(run_steps(pack(), args.name, overrides, "jobs" if args.job else "commands"), indent=1))
+        return 0
 
     if args.action == "env":
         overrides = dict(v.split("=", 1) for v in args.values)

@@ -268,6 +268,14 @@ pub struct PushArgs {
     #[arg(long)]
     pub pull: bool,
 
+    /// Also name the built image NAME[:TAG] in the local daemon, as docker build -t does (repeatable; not pushed: --tag names what is pushed).
+    #[arg(
+        long = "local-tag",
+        value_name = "NAME[:TAG]",
+        conflicts_with = "no_build"
+    )]
+    pub local_tags: Vec<String>,
+
     /// Do not build: push the local image named by --image [default: REGISTRY/REPO:TAG, as push --no-push or docker build -t tagged it].
     #[arg(long)]
     pub no_build: bool,

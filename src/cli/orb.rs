@@ -7,15 +7,19 @@
 //! whose feature deployer lacks are accepted at their default and refused otherwise, naming the
 //! feature: never dropped silently. `deployer orb params` prints this table as JSON; the orb's
 //! checks read it to prove every parameter reaches a flag the binary really has.
+use std::path::{Component, Path};
+
 use serde::Serialize;
 
 use crate::adapters::aws::StaticCredentials;
+use crate::domain::context_evidence::{context_sources, weigh, Evidence};
 use crate::domain::orb_values::{
     expand_env, extra_build_args_expanded, is_upper_env_name, named_variable, parse_bool,
     put_image_extra_args, registry_host, split_words, RegistryHost,
 };
 use crate::domain::platform::{parse_platforms, without_emulation, BinfmtHandler, Platform};
 use crate::error::{Error, Result};
+use crate::output;
 use crate::secret::Secret;
 
 /// The orb's commands that run deployer.
@@ -262,7 +266,8 @@ pub enum Derived {
     /// variable holding it. An ECR host gives `--registry-id` (and the region; another domain
     /// than amazonaws.com, `--registry`); any other host is `--registry HOST`.
     AccountUrl,
-    /// `--build-path`; empty means `path`, the build context of the aws-ecr orb before 8.2.
+    /// `--build-path`; empty (the aliases of aws-ecr 0.0.x-8.x, where one name served both
+    /// eras) means `path` or `.`, whichever holds the Dockerfile's COPY and ADD sources.
     BuildPath,
     /// `--profile`, left out for `default` so the SDK's own profile selection stays.
     Profile,
@@ -471,7 +476,7 @@ const BUILD_IMAGE: [Param; 11] = [
     value("repo", "--repo"),
     value("tag", "--tag"),
     value("lifecycle_policy_path", "--lifecycle-policy-path"),
-    value("build_path", "--build-path"),
+    derived("build_path", &["--build-path"], Derived::BuildPath),
     value("path", "--path"),
     value("dockerfile", "--dockerfile"),
     derived(
@@ -502,6 +507,7 @@ const EXTRA_BUILD_FLAGS: &[&str] = &[
     "--network",
     "--add-host",
     "--cache-to",
+    "--local-tag",
 ];
 
 /// The aws-ecr orb's `tag_image` (`aws ecr put-image` of the source tag's manifest).
@@ -1062,11 +1068,15 @@ fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) ->
             None => {}
         },
         Derived::BuildPath => {
-            let build_path = Some(values.get(name))
-                .filter(|path| !path.is_empty())
-                .unwrap_or_else(|| values.get("path"));
-            if !build_path.is_empty() {
-                push("--build-path", build_path);
+            let given = values.get(name);
+            let path = values.get("path");
+            if !given.is_empty() {
+                push("--build-path", given);
+            } else if !path.is_empty() {
+                let dockerfile = Some(values.get("dockerfile"))
+                    .filter(|name| !name.is_empty())
+                    .unwrap_or_else(|| "Dockerfile".to_string());
+                push("--build-path", old_build_context(&path, &dockerfile)?);
             }
         }
         Derived::Profile => {
@@ -1344,6 +1354,64 @@ fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) ->
         Derived::CodeDeploy | Derived::CapacityProvider | Derived::VerificationTimeout => {}
     }
     Ok(())
+}
+
+/// The build context of an alias invocation that leaves `build_path` empty: the aws-ecr orb built
+/// from `path` before 8.2 and from `.` in 8.2's `build-and-push-image` job (which never passed
+/// build-path on), and one alias serves both. The Dockerfile's COPY and ADD sources decide; when
+/// they resolve in both candidates or in neither, the step stops before building.
+fn old_build_context(path: &str, dockerfile: &str) -> Result<String> {
+    let as_path = Path::new(path);
+    if as_path.components().all(|part| part == Component::CurDir) {
+        return Ok(path.to_string());
+    }
+    let Ok(text) = std::fs::read_to_string(as_path.join(dockerfile)) else {
+        // Both eras read the Dockerfile from path: the build says it is missing.
+        return Ok(path.to_string());
+    };
+    let sources = context_sources(&text);
+    let candidates = [as_path, Path::new(".")];
+    let ask = |why: String| {
+        Error::usage(format!(
+            "build-path is not given and {path}/{dockerfile} {why}: the aws-ecr orb built from \
+             path ({path}) before 8.2 and from . in 8.2's build-and-push-image job, and deployer \
+             cannot tell which this config meant"
+        ))
+        .with_hint(format!(
+            "set build-path to the build context: {path} (as aws-ecr 8.0-8.1 built) or . (as \
+             8.2 built)"
+        ))
+    };
+    match weigh(&sources, candidates, &|p| p.exists()) {
+        Evidence::Only { candidate, missing } => {
+            let (chosen, other) = if candidate == 0 {
+                (path, ".")
+            } else {
+                (".", path)
+            };
+            output::step(format!(
+                "build context {chosen}: {path}/{dockerfile}'s COPY and ADD sources are there, \
+                 not in {other} ({missing} is missing there); build-path: {chosen} says so \
+                 explicitly"
+            ));
+            Ok(chosen.to_string())
+        }
+        Evidence::NoSources => {
+            output::step(format!(
+                "build context {path}: {path}/{dockerfile} copies nothing from the context, so \
+                 either context gives the same image"
+            ));
+            Ok(path.to_string())
+        }
+        Evidence::Both => Err(ask(format!(
+            "copies {} that exist both in {path} and in .",
+            sources.join(", ")
+        ))),
+        Evidence::Neither { missing } => Err(ask(format!(
+            "copies sources found in neither {path} ({} is missing) nor . ({} is missing)",
+            missing[0], missing[1]
+        ))),
+    }
 }
 
 /// The architectures of the step's `platform` list that need QEMU handlers installed: those

@@ -17,6 +17,7 @@ use crate::commands::repository::{self, RegistryApi};
 use crate::domain::dockerfile_features::{self, BuilderKind};
 use crate::domain::ecr_token::{registry_from_repository_uri, RegistryCredentials};
 use crate::domain::platform::{self, Platform};
+use crate::domain::reference::ImageReference;
 use crate::domain::tag_mutability::tag_is_immutable;
 use crate::error::{Error, Result};
 use crate::journal;
@@ -55,6 +56,8 @@ pub struct BuildSettings {
     pub secrets: BTreeMap<String, SecretSource>,
     /// `--ssh default`: the agent's socket.
     pub ssh_agent: Option<PathBuf>,
+    /// `--local-tag`: more names for the built image in the local daemon (docker build -t).
+    pub local_tags: Vec<ImageReference>,
 }
 
 /// `--builder`, with what asked for it when it was not left to `auto`.
@@ -516,7 +519,7 @@ pub async fn apply(plan: PushPlan, settings: &PushSettings) -> Result<PushOutcom
                 )
                 .await;
             }
-            build_image(
+            let image_id = build_image(
                 &docker,
                 build,
                 build.platforms.first(),
@@ -524,7 +527,16 @@ pub async fn apply(plan: PushPlan, settings: &PushSettings) -> Result<PushOutcom
                 &format!("{target}:{}", settings.tags[0]),
                 &credentials,
             )
-            .await?
+            .await?;
+            for local in &build.local_tags {
+                let tag = local.tag.as_deref().unwrap_or("latest");
+                docker.tag(&image_id, &local.name(), tag).await?;
+                output::step(format!(
+                    "tagged {}:{tag} locally (--local-tag, docker build's -t)",
+                    local.name()
+                ));
+            }
+            image_id
         }
         ImageSource::Local(image) => {
             let id = docker.image_id(image).await?;

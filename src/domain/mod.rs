@@ -2,6 +2,7 @@
 pub mod build_inputs;
 pub mod build_progress;
 pub mod codedeploy;
+pub mod context_evidence;
 pub mod controller;
 pub mod docker_config;
 pub mod dockerfile_features;
