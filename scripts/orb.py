@@ -233,6 +233,17 @@ def generate_alias(section, name, rule, tables, command):
             steps.append({"when": {"condition": f"<< parameters.{param} >>", "steps": list(before)}})
     if section == "jobs":
         steps.append({"install": {"version": "<< parameters.deployer_version >>"}})
+    if rule.get("aws_cli"):
+        # The old job left the AWS CLI installed and configured for the steps after it.
+        environment = {}
+        for ours_name in ("region", "profile_name", "aws_access_key_id", "aws_secret_access_key"):
+            environment[f"PARAM_{ours_name.upper()}"] = "".join(
+                f"<< parameters.{old} >>" for old in targets.get(ours_name, []))
+        steps.append({"run": {
+            "name": "The AWS CLI for the job's later steps, as the old job left it",
+            "environment": environment,
+            "command": "<<include(scripts/aws_cli.sh)>>",
+        }})
     order = list(ours)
     args = {target: "".join(f"<< parameters.{old} >>" for old in targets[target])
             for target in sorted(targets, key=lambda t: order.index(t) if t in order else len(order))}
@@ -478,6 +489,9 @@ def generate_wrapped_job(name, rule, tables, section="jobs"):
                     for param, target in args.items():
                         if param in declared and target.split(".")[0] == command:
                             invocation_args[target.split(".")[1]] = f"<< parameters.{param} >>"
+                    for target, value in (rule.get("command_args") or {}).items():
+                        if target.split(".")[0] == command:
+                            invocation_args[target.split(".")[1]] = value
         steps.extend(branch_twins(step, list(twins.items())))
     span = versions[0]["version"] + (f" to {versions[-1]['version']}" if len(versions) > 1 else "")
     job = {

@@ -43,7 +43,9 @@ variables! {
     DEPLOYER_BINFMT_MISC => "for diagnosis and tests: the directory of binfmt_misc handlers push --platform checks (default /proc/sys/fs/binfmt_misc)";
     SSH_AUTH_SOCK => "the SSH agent that push --ssh default forwards to the build";
     DOCKER_CONFIG => "the directory of the Docker CLI's config.json that ecr-login writes";
-    HOME => "~/.docker/config.json when DOCKER_CONFIG is unset";
+    HOME => "~/.docker/config.json when DOCKER_CONFIG is unset; ~/.aws/config and ~/.aws/credentials for deployer orb aws-cli-config";
+    AWS_CONFIG_FILE => "deployer orb aws-cli-config: the AWS CLI's config file it sets the region in (default ~/.aws/config)";
+    AWS_SHARED_CREDENTIALS_FILE => "deployer orb aws-cli-config: the AWS CLI's credentials file it writes the keys to (default ~/.aws/credentials)";
     PATH => "where ecr-login --credential-helper looks for docker-credential-deployer";
     NO_COLOR => "no colour on a terminal";
     GITHUB_ENV => "GitHub Actions' environment file: --export-env writes its KEY=value syntax there, `export KEY='value'` lines elsewhere";

@@ -118,6 +118,11 @@ pub enum OrbCommand {
     /// installed, comma-separated: foreign ones no binfmt_misc handler runs (all foreign ones
     /// for a remote Docker engine); nothing when none do. The orb's binfmt step installs them.
     Binfmt,
+    /// Configure the AWS CLI for the job's later steps as the aws-ecs orb's 0.0.x-3.x jobs did:
+    /// the region (PARAM_REGION, read through) for the profile PARAM_PROFILE_NAME in the config
+    /// file, the keys the variables PARAM_AWS_ACCESS_KEY_ID / PARAM_AWS_SECRET_ACCESS_KEY name
+    /// in the credentials file (mode 0600).
+    AwsCliConfig,
 }
 
 #[derive(Debug, Args)]
@@ -283,6 +288,10 @@ pub struct PushArgs {
     /// With --no-build: the local image to push (name[:tag] or ID).
     #[arg(long, requires = "no_build")]
     pub image: Option<String>,
+
+    /// The old aws-ecr orb versions this invocation comes from, as ORB@FROM-TO (the orb's aliases of the old names set it): where they behaved differently, deployer says so in the log.
+    #[arg(long, value_name = "ORB@FROM-TO")]
+    pub old_orb: Option<String>,
 
     /// Build and tag REGISTRY/REPO:TAG locally, push nothing (the aws-ecr orb's push_image: false).
     #[arg(long, conflicts_with = "no_build")]

@@ -7,12 +7,15 @@
 //! whose feature deployer lacks are accepted at their default and refused otherwise, naming the
 //! feature: never dropped silently. `deployer orb params` prints this table as JSON; the orb's
 //! checks read it to prove every parameter reaches a flag the binary really has.
+use std::collections::BTreeMap;
 use std::path::{Component, Path};
 
 use serde::Serialize;
 
 use crate::adapters::aws::StaticCredentials;
+use crate::commands::aws_cli_config::AwsCliConfig;
 use crate::domain::context_evidence::{context_sources, weigh, Evidence};
+use crate::domain::old_orb::OldOrb;
 use crate::domain::orb_values::{
     expand_env, extra_build_args_expanded, is_upper_env_name, named_variable, parse_bool,
     put_image_extra_args, registry_host, split_words, RegistryHost,
@@ -130,7 +133,11 @@ impl Step {
     pub fn params(self) -> Vec<&'static Param> {
         let aws = AWS.iter();
         match self {
-            Step::Push => aws.chain(REGISTRY.iter()).chain(BUILD.iter()).collect(),
+            Step::Push => aws
+                .chain(REGISTRY.iter())
+                .chain(BUILD.iter())
+                .chain([&OLD_ORB])
+                .collect(),
             Step::UpdateService => aws
                 .chain(SERVICE.iter())
                 .chain(UPDATE.iter())
@@ -179,10 +186,12 @@ impl Step {
             Step::BuildImage => aws
                 .chain(REGISTRY[..5].iter())
                 .chain(BUILD_IMAGE.iter())
+                .chain([&OLD_ORB])
                 .collect(),
             Step::PushImage => aws
                 .chain(REGISTRY[..5].iter())
                 .chain(BUILD[..2].iter())
+                .chain([&OLD_ORB])
                 .collect(),
             Step::Continue => aws
                 .chain(SERVICE[1..].iter())
@@ -461,6 +470,11 @@ const BUILD: [Param; 22] = [
     },
     BINFMT,
 ];
+
+/// Set by the aliases of the aws-ecr orb's old names: the versions the invocation may come from
+/// (`ORB@FROM-TO`), for the registry those versions named and the log lines where deployer now
+/// behaves otherwise.
+const OLD_ORB: Param = value("old_orb", "--old-orb");
 
 /// The orb's binfmt step reads it (`deployer orb binfmt` says which handlers are missing).
 const BINFMT: Param = Param {
@@ -899,6 +913,23 @@ pub fn command_line(
     step: Step,
     environment: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<String>> {
+    let old_orb = Some(
+        environment(&env_name("old_orb"))
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    )
+    .filter(|text| !text.is_empty())
+    .map(|text| OldOrb::parse(&text).map_err(|e| orb_usage("old_orb", e)))
+    .transpose()?;
+    let decided = match &old_orb {
+        Some(old) => old_registry(old, &Values { environment })?,
+        None => BTreeMap::new(),
+    };
+    let environment = &|name: &str| match decided.get(name) {
+        Some(value) => Some(value.clone()),
+        None => environment(name),
+    };
     let values = Values { environment };
     let mut args: Vec<String> = step
         .subcommand()
@@ -1002,6 +1033,138 @@ pub fn command_line(
         }
     }
     Ok(args)
+}
+
+/// The aws-ecr orb's registry variables, and the versions that read them.
+const ACCOUNT_URL_VARIABLE: &str = "AWS_ECR_ACCOUNT_URL";
+const REGISTRY_ID_VARIABLE: &str = "AWS_ECR_REGISTRY_ID";
+
+/// The registry an alias invocation names, from the variables the versions it serves read:
+/// `account-url` (default `AWS_ECR_ACCOUNT_URL`) through 7.x, `registry-id` (default
+/// `AWS_ECR_REGISTRY_ID`) in 8.x. A parameter the config gives decides, as always. Left empty
+/// (the aliases' default), a variable only some of the versions read decides only when the
+/// others could not have run this config: 8.x stopped without AWS_ECR_REGISTRY_ID, 7.x pushed to
+/// an empty host without AWS_ECR_ACCOUNT_URL; when both are set they must name one account. The
+/// 8.0-8.1 ECR Public meaning of registry-id (the public alias) is kept. Returns the parameters
+/// the decision sets (`PARAM_*`), and says in the log which variable decided.
+fn old_registry(old: &OldOrb, values: &Values) -> Result<BTreeMap<String, String>> {
+    let mut decided = BTreeMap::new();
+    let mut set = |name: &str, value: String| decided.insert(env_name(name), value);
+    let reads_url = old.overlaps("aws-ecr", (0, 0), (7, u32::MAX));
+    let reads_id = old.overlaps("aws-ecr", (8, 0), (8, u32::MAX));
+    let variable = |name: &str| {
+        (values.environment)(name)
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty())
+    };
+    let url_given = values.get("account_url");
+    let id_given = values.get("account_id");
+    if !url_given.is_empty() || !id_given.is_empty() {
+        let (param, written) = if url_given.is_empty() {
+            ("account_id", id_given)
+        } else {
+            ("account_url", url_given)
+        };
+        output::step(format!(
+            "registry: from {param} ({written}), as the config gives it"
+        ));
+        return Ok(decided);
+    }
+    let url = reads_url.then(|| variable(ACCOUNT_URL_VARIABLE)).flatten();
+    let id = reads_id.then(|| variable(REGISTRY_ID_VARIABLE)).flatten();
+
+    // aws-ecr 8.0-8.1 pushed to public.ecr.aws/<registry-id's value>/<repo>; 8.2 took the
+    // alias from public-registry-alias.
+    if values.flag("public_registry")?
+        && values.get("public_registry_alias").is_empty()
+        && old.overlaps("aws-ecr", (8, 0), (8, 1))
+    {
+        if let Some(alias) = id {
+            output::step(format!(
+                "registry: ECR Public, alias {alias} from {REGISTRY_ID_VARIABLE} (registry-id), \
+                 which aws-ecr 8.0-8.1 used as the public alias: public.ecr.aws/{alias}/{}",
+                values.get("repo")
+            ));
+            set("public_registry_alias", alias);
+            set("account_id", String::new());
+            return Ok(decided);
+        }
+    }
+    match (url, id) {
+        (Some(url), Some(id)) => {
+            match registry_host(&url) {
+                RegistryHost::Ecr { account, .. } if account == id => {
+                    output::step(format!(
+                        "registry: account {id}, named by {REGISTRY_ID_VARIABLE} (read by aws-ecr \
+                     8.x) and {ACCOUNT_URL_VARIABLE} (read by 6.x-7.x) alike"
+                    ));
+                    set("account_url", ACCOUNT_URL_VARIABLE.to_string());
+                }
+                _ => return Err(Error::usage(format!(
+                    "{ACCOUNT_URL_VARIABLE} names {url} and {REGISTRY_ID_VARIABLE} is {id}: this \
+                     name served aws-ecr {old}, whose 6.x-7.x read only the first and 8.x only the \
+                     second, and one of them is left over; deployer will not guess which account \
+                     to push to"
+                ))
+                .with_hint(
+                    "give account-url (6.x-7.x) or registry-id (8.x) in the config, or unset the \
+                     variable left over",
+                )),
+            }
+        }
+        (Some(url), None) => {
+            output::step(format!(
+                "registry: {url}, from {ACCOUNT_URL_VARIABLE} (what aws-ecr 6.x-7.x read{})",
+                if reads_id {
+                    format!(
+                        "; 8.x read {REGISTRY_ID_VARIABLE}, which is unset, and stopped without it"
+                    )
+                } else {
+                    String::new()
+                }
+            ));
+            set("account_url", ACCOUNT_URL_VARIABLE.to_string());
+        }
+        (None, Some(id)) => {
+            output::step(format!(
+                "registry: account {id}, from {REGISTRY_ID_VARIABLE} (what aws-ecr 8.x read{})",
+                if reads_url {
+                    format!(
+                        "; 6.x-7.x read {ACCOUNT_URL_VARIABLE}, which is unset, and could not push \
+                         without it"
+                    )
+                } else {
+                    String::new()
+                }
+            ));
+            set("account_id", id);
+        }
+        (None, None) => {
+            let read: Vec<&str> = [
+                (reads_url, ACCOUNT_URL_VARIABLE),
+                (reads_id, REGISTRY_ID_VARIABLE),
+            ]
+            .into_iter()
+            .filter_map(|(read, name)| read.then_some(name))
+            .collect();
+            output::step(format!(
+                "registry: the credentials' own account ({} unset)",
+                read.join(" and ")
+            ));
+        }
+    }
+    let written = (values.environment)(&env_name("region")).unwrap_or_default();
+    let region = values.read_through("region");
+    let from = named_variable(&written).map_or_else(
+        || "the region parameter".to_string(),
+        |name| format!("{name} (the region parameter)"),
+    );
+    output::step(if region.is_empty() {
+        format!("region: {from} is empty, so the AWS configuration's")
+    } else {
+        format!("region: {region}, from {from}")
+    });
+    Ok(decided)
 }
 
 /// An unset parameter reads as its default; booleans compare as booleans (`1` is `true`).
@@ -1502,6 +1665,65 @@ pub fn credentials(
         access_key_id: access_key_id?,
         secret_access_key: Secret::new(secret_access_key?),
     }))
+}
+
+/// What the AWS CLI gets for the job's later steps (`deployer orb aws-cli-config`): the region
+/// read as the update_service step reads it, the keys the credential parameters' variables hold
+/// (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when they name none).
+pub fn aws_cli_config(environment: &dyn Fn(&str) -> Option<String>) -> Result<AwsCliConfig> {
+    let values = Values { environment };
+    let written = environment(&env_name("region")).unwrap_or_default();
+    let region = Some(values.read_through("region"))
+        .filter(|region| !region.is_empty())
+        .map(|region| {
+            let from = named_variable(&written)
+                .map_or_else(|| "the region parameter".to_string(), str::to_string);
+            (region, from)
+        });
+    let profile = Some(values.get("profile_name"))
+        .filter(|profile| !profile.is_empty())
+        .unwrap_or_else(|| "default".to_string());
+    let variable = |param: &str, standard: &str| -> Result<String> {
+        let raw = environment(&env_name(param)).unwrap_or_default();
+        if raw.trim().is_empty() {
+            return Ok(standard.to_string());
+        }
+        named_variable(&raw).map(str::to_string).ok_or_else(|| {
+            orb_usage(
+                param,
+                format!("{param} is not the name of a variable (NAME or $NAME)"),
+            )
+        })
+    };
+    let key_variable = variable("aws_access_key_id", "AWS_ACCESS_KEY_ID")?;
+    let secret_variable = variable("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY")?;
+    let value = |name: &str| {
+        environment(name)
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty())
+    };
+    let keys = value(&key_variable)
+        .zip(value(&secret_variable))
+        .map(|(access_key_id, secret)| {
+            (
+                access_key_id,
+                Secret::new(secret),
+                format!("{key_variable} and {secret_variable}"),
+            )
+        });
+    let home = || Path::new(&crate::env::var(crate::env::HOME).unwrap_or_default()).join(".aws");
+    let file = |variable: &'static str, name: &str| {
+        crate::env::var(variable)
+            .filter(|path| !path.is_empty())
+            .map_or_else(|| home().join(name), std::path::PathBuf::from)
+    };
+    Ok(AwsCliConfig {
+        profile,
+        region,
+        keys,
+        config_file: file(crate::env::AWS_CONFIG_FILE, "config"),
+        credentials_file: file(crate::env::AWS_SHARED_CREDENTIALS_FILE, "credentials"),
+    })
 }
 
 /// The command line as the step prints it: values that may carry secrets (build arguments,

@@ -20,6 +20,7 @@ use crate::domain::build_inputs::{
 };
 use crate::domain::codedeploy::parse_capacity_provider;
 use crate::domain::controller::StrategyChange;
+use crate::domain::old_orb::OldOrb;
 use crate::domain::platform::parse_platforms;
 use crate::domain::reference::{validate_registry_host, validate_repository, ImageReference};
 use crate::domain::rollout::WaitUntil;
@@ -572,6 +573,12 @@ pub fn push_settings(args: PushArgs, aws: AwsSettings) -> Result<push::PushSetti
         skip_when_tags_exist: args.skip_when_tags_exist,
         push: !args.no_push,
         public,
+        old_orb: args
+            .old_orb
+            .as_deref()
+            .filter(|text| !text.trim().is_empty())
+            .map(|text| OldOrb::parse(text).map_err(|e| Error::usage(format!("--old-orb: {e}"))))
+            .transpose()?,
     })
 }
 

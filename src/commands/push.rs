@@ -16,6 +16,7 @@ pub use crate::commands::repository::PolicyFile;
 use crate::commands::repository::{self, RegistryApi};
 use crate::domain::dockerfile_features::{self, BuilderKind};
 use crate::domain::ecr_token::{registry_from_repository_uri, RegistryCredentials};
+use crate::domain::old_orb::OldOrb;
 use crate::domain::platform::{self, Platform};
 use crate::domain::reference::ImageReference;
 use crate::domain::tag_mutability::tag_is_immutable;
@@ -205,6 +206,8 @@ pub struct PushSettings {
     pub push: bool,
     /// Push to ECR Public instead, under this alias (default: the repository's own).
     pub public: Option<PublicRegistry>,
+    /// `--old-orb`: the old aws-ecr orb versions the invocation comes from.
+    pub old_orb: Option<OldOrb>,
 }
 
 /// `--public-registry` and its alias.
@@ -942,6 +945,21 @@ fn skip_if_present(
         settings.tags.join(", "),
         settings.repository
     ));
+    // aws-ecr 8.0.0-8.1.3 compared the AWS CLI's `true` with `1`, so its skip never happened
+    // (fixed in 8.2.0): a pipeline on those versions rebuilt and re-pushed these tags every run.
+    if let Some(old) = settings
+        .old_orb
+        .as_ref()
+        .filter(|old| old.overlaps("aws-ecr", (8, 0), (8, 1)))
+    {
+        output::warn(format!(
+            "skip-when-tags-exist skipped here, which the aws-ecr orb 8.0-8.1 never did (this \
+             name serves {old}; the skip was fixed in 8.2.0): those versions rebuilt and re-pushed \
+             {tags} every run. Nothing was built: the image deployed next is the one ECR already \
+             holds under {tags} ({digest}); set skip-when-tags-exist: false to rebuild as they did",
+            tags = settings.tags.join(", ")
+        ));
+    }
     Some(outcome(
         settings,
         registry,

@@ -1,4 +1,5 @@
 //! Pure logic: no I/O, no SDK types. Every function here is unit-tested on real-shaped inputs.
+pub mod aws_cli_config;
 pub mod build_inputs;
 pub mod build_progress;
 pub mod codedeploy;
@@ -12,6 +13,7 @@ pub mod ecr_image;
 pub mod ecr_token;
 pub mod export_env;
 pub mod hidden_values;
+pub mod old_orb;
 pub mod orb_values;
 pub mod platform;
 pub mod push_progress;

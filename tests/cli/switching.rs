@@ -1,6 +1,7 @@
 //! Switching from the aws-ecr and aws-ecs orbs by the `orbs:` line only (issue 25): configs
 //! shaped like real ones, played step by step as CircleCI runs them, against the local stack.
 use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -21,9 +22,15 @@ struct Step {
 }
 
 fn steps(name: &str, params: &[(&str, &str)]) -> Vec<Step> {
+    let (flag, name) = match name.strip_prefix("job:") {
+        Some(job) => (Some("--job"), job),
+        None => (None, name),
+    };
     let output = Command::new("python3")
         .arg(root().join("scripts/orb.py"))
-        .args(["steps", name])
+        .arg("steps")
+        .args(flag)
+        .arg(name)
         .args(params.iter().map(|(k, v)| format!("{k}={v}")))
         .output()
         .expect("python3 runs scripts/orb.py");
@@ -35,15 +42,28 @@ fn steps(name: &str, params: &[(&str, &str)]) -> Vec<Step> {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-/// Plays an orb command's steps as CircleCI would, in `dir`, with the job's environment under
-/// each step's own (`replaced` overrides a step variable where the test cannot let it be: the
-/// release URL). Stops at the first step that fails; returns every step's run, in order.
+/// Plays an orb command's steps (a job's, for `job:NAME`) as CircleCI would, in `dir`, with the
+/// job's environment under each step's own (`replaced` overrides a step variable where the test
+/// cannot let it be: the release URL). Stops at the first step that fails; returns every step's
+/// run, in order.
 fn play(
     dir: &Path,
     name: &str,
     params: &[(&str, &str)],
     job_env: &[(&str, &str)],
     replaced: &[(&str, &str)],
+) -> Vec<(String, Run)> {
+    play_without(dir, name, params, job_env, replaced, &[])
+}
+
+/// [`play`], with `unset` variables of this machine's environment left out of the job's.
+fn play_without(
+    dir: &Path,
+    name: &str,
+    params: &[(&str, &str)],
+    job_env: &[(&str, &str)],
+    replaced: &[(&str, &str)],
+    unset: &[&str],
 ) -> Vec<(String, Run)> {
     let mut runs = Vec::new();
     for step in steps(name, params) {
@@ -56,13 +76,15 @@ fn play(
                 environment.insert(key.to_string(), value.to_string());
             }
         }
-        let result = run(Command::new("bash")
-            .args(["-c", &step.command])
+        let mut bash = Command::new("bash");
+        bash.args(["-c", &step.command])
             .current_dir(dir)
             .env_remove("DEPLOYER_BIN")
-            .env_remove("RUST_LOG")
-            .envs(job_env.iter().copied())
-            .envs(&environment));
+            .env_remove("RUST_LOG");
+        for name in unset {
+            bash.env_remove(name);
+        }
+        let result = run(bash.envs(job_env.iter().copied()).envs(&environment));
         let failed = result.code != 0;
         runs.push((step.name, result));
         if failed {
@@ -285,4 +307,285 @@ fn a_t_in_extra_build_args_tags_the_image_for_a_later_push_image() {
     let commit = registry.digest(&repo, "7f6e5d4").expect("the commit tag");
     assert_eq!(registry.digest(&repo, "latest"), Some(commit));
     crate::support::docker(&["image", "rm", "-f", &local]);
+}
+
+/// aws-ecr 8.0.0-8.1.3's `skip-when-tags-exist: true` never skipped (fixed in 8.2.0). Under the
+/// kebab job, the skip happens as documented, and the log says what those versions did.
+#[test]
+fn a_skip_the_8_0_orb_never_made_is_said_in_the_log() {
+    let stack = stack();
+    let registry = Registry::new(&stack);
+    let work = tempfile::tempdir().unwrap();
+    write(
+        work.path(),
+        "Dockerfile",
+        &format!("FROM {}\nRUN echo once > /once\n", stack.base_image),
+    );
+    let repo = unique_repo("skip-80");
+    let params = [
+        ("repo", repo.as_str()),
+        ("create-repo", "true"),
+        ("tag", "stable"),
+        ("skip-when-tags-exist", "true"),
+    ];
+    let job = [("AWS_ENDPOINT_URL", stack.emulator.as_str())];
+    let first = run_job_step(work.path(), "build-and-push-image", &params, &job);
+    first.assert_code(0);
+    assert!(!first.stderr.contains("never did"), "{}", first.stderr);
+    let pushed = registry
+        .digest(&repo, "stable")
+        .expect("the first run pushed");
+    run_job_step(work.path(), "build-and-push-image", &params, &job)
+        .assert_code(0)
+        .assert_stderr_contains("skipping build and push")
+        .assert_stderr_contains("which the aws-ecr orb 8.0-8.1 never did")
+        .assert_stderr_contains(
+            "the image deployed next is the one ECR already holds under stable",
+        );
+    assert_eq!(registry.digest(&repo, "stable"), Some(pushed));
+}
+
+/// The registry variables: 6.x-7.x read AWS_ECR_ACCOUNT_URL, 8.x AWS_ECR_REGISTRY_ID, and one
+/// alias serves both. A leftover one never moves the push to another account; the log says
+/// which variable decided the registry and the region.
+#[test]
+fn the_registry_variables_decide_only_where_the_versions_agree() {
+    let stack = stack();
+    let registry = Registry::new(&stack);
+    let work = tempfile::tempdir().unwrap();
+    write(
+        work.path(),
+        "Dockerfile",
+        &format!("FROM {}\nRUN echo vars > /vars\n", stack.base_image),
+    );
+    let repo = unique_repo("registry-vars");
+    let params = |tag: &'static str| {
+        vec![
+            ("repo", repo.clone()),
+            ("create-repo", "true".to_string()),
+            ("tag", tag.to_string()),
+        ]
+    };
+    let run_with = |tag: &'static str, variables: &[(&str, &str)]| {
+        let params = params(tag);
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut job = vec![("AWS_ENDPOINT_URL", stack.emulator.as_str())];
+        job.extend_from_slice(variables);
+        run_job_step(work.path(), "build-and-push-image", &params, &job)
+    };
+    let ours = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+    // A 7.x config: AWS_ECR_ACCOUNT_URL decides (8.x stopped without AWS_ECR_REGISTRY_ID).
+    run_with("url", &[("AWS_ECR_ACCOUNT_URL", ours)])
+        .assert_code(0)
+        .assert_stderr_contains(&format!("registry: {ours}, from AWS_ECR_ACCOUNT_URL"))
+        .assert_stderr_contains("region: eu-west-1, from AWS_REGION")
+        .assert_stderr_contains("--registry-id 123456789012");
+    assert!(registry.digest(&repo, "url").is_some());
+    // Both, naming one account.
+    run_with(
+        "both",
+        &[
+            ("AWS_ECR_ACCOUNT_URL", ours),
+            ("AWS_ECR_REGISTRY_ID", "123456789012"),
+        ],
+    )
+    .assert_code(0)
+    .assert_stderr_contains(
+        "named by AWS_ECR_REGISTRY_ID (read by aws-ecr 8.x) and AWS_ECR_ACCOUNT_URL",
+    );
+    assert!(registry.digest(&repo, "both").is_some());
+    // A leftover one naming another account: nothing pushed anywhere.
+    run_with(
+        "leftover",
+        &[
+            ("AWS_ECR_ACCOUNT_URL", ours),
+            ("AWS_ECR_REGISTRY_ID", "210987654321"),
+        ],
+    )
+    .assert_code(2)
+    .assert_stderr_contains("one of them is left over");
+    assert_eq!(registry.digest(&repo, "leftover"), None);
+    // Given in the config, the parameter decides.
+    let mut given = params("given");
+    given.push(("registry-id", "MY_REGISTRY".to_string()));
+    let given: Vec<(&str, &str)> = given.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    run_job_step(
+        work.path(),
+        "build-and-push-image",
+        &given,
+        &[
+            ("AWS_ENDPOINT_URL", stack.emulator.as_str()),
+            ("MY_REGISTRY", "123456789012"),
+            (
+                "AWS_ECR_ACCOUNT_URL",
+                "210987654321.dkr.ecr.eu-west-1.amazonaws.com",
+            ),
+        ],
+    )
+    .assert_code(0)
+    .assert_stderr_contains("registry: from account_id (MY_REGISTRY), as the config gives it");
+    // 9.x names never read AWS_ECR_REGISTRY_ID: a leftover one is not the account.
+    run_job_step(
+        work.path(),
+        "build_and_push_image",
+        &[
+            ("repo", &repo),
+            ("create_repo", "true"),
+            ("tag", "nine"),
+            ("account_id", ""),
+        ],
+        &[
+            ("AWS_ENDPOINT_URL", stack.emulator.as_str()),
+            ("AWS_ECR_REGISTRY_ID", "210987654321"),
+        ],
+    )
+    .assert_code(0);
+    assert!(registry.digest(&repo, "nine").is_some());
+}
+
+/// aws-ecr 8.0-8.1 with `public-registry: true` pushed to public.ecr.aws/<registry-id's
+/// value>/<repo>: the value is the ECR Public alias there, not an account ID.
+#[test]
+fn an_8_0_public_registry_job_takes_registry_id_as_the_public_alias() {
+    let stack = stack();
+    let work = tempfile::tempdir().unwrap();
+    write(
+        work.path(),
+        "Dockerfile",
+        &format!("FROM {}\n", stack.base_image),
+    );
+    let result = run_job_step(
+        work.path(),
+        "build-and-push-image",
+        &[
+            ("repo", "tutorial-site"),
+            ("public-registry", "true"),
+            ("tag", "latest"),
+        ],
+        &[
+            ("AWS_ENDPOINT_URL", stack.emulator.as_str()),
+            ("AWS_ECR_REGISTRY_ID", "k3s7q9x2"),
+        ],
+    );
+    result
+        .assert_stderr_contains(
+            "registry: ECR Public, alias k3s7q9x2 from AWS_ECR_REGISTRY_ID (registry-id), which aws-ecr 8.0-8.1 used as the public alias: public.ecr.aws/k3s7q9x2/tutorial-site",
+        )
+        .assert_stderr_contains("--public-registry --public-registry-alias k3s7q9x2");
+    assert!(
+        !result.stderr.contains("--registry-id") && !result.stderr.contains("12 digits"),
+        "{}",
+        result.stderr
+    );
+    // The emulator has no ECR Public: the step asked ECR Public for the repository, where it
+    // used to refuse the value as an account ID before anything.
+    result.assert_stderr_contains("ecr-public:DescribeRepositories");
+}
+
+/// An aws-ecs 0.0.x `deploy-service-update` job whose `post-steps` call `aws ecs
+/// describe-services`: the old job left the AWS CLI installed and configured (aws-cli/install,
+/// aws-cli/configure with the region and the keys its parameters named), and so does ours.
+/// The job's environment has AWS_REGION only (the AWS CLI reads AWS_DEFAULT_REGION) and the keys
+/// under other names, as such configs had them: the post-step works only from the files.
+#[test]
+fn an_aws_ecs_0_0_job_leaves_the_aws_cli_configured_for_its_post_steps() {
+    let stack = stack();
+    let api = crate::support::Api::moto(&stack);
+    let family = unique_repo("post-steps-task");
+    let cluster = unique_repo("post-steps-cluster");
+    let service = unique_repo("post-steps-service");
+    let first = api.register_seed(&family);
+    api.create_cluster_and_service(&cluster, &service, &first);
+
+    let work = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let releases = release(false);
+    let url = serve(releases.path().to_path_buf());
+    let bin = tempfile::tempdir().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let key_id = std::env::var("AWS_ACCESS_KEY_ID").unwrap();
+    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap();
+    let job = [
+        ("AWS_ENDPOINT_URL", stack.moto.as_str()),
+        ("AWS_REGION", "eu-west-1"),
+        ("CI_AWS_KEY_ID", key_id.as_str()),
+        ("CI_AWS_SECRET", secret.as_str()),
+        ("HOME", home.path().to_str().unwrap()),
+        ("PATH", path.as_str()),
+    ];
+    let unset = [
+        "AWS_DEFAULT_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_PROFILE",
+    ];
+    let replaced = [
+        ("PARAM_RELEASE_URL", url.as_str()),
+        ("PARAM_INSTALL_DIR", bin.path().to_str().unwrap()),
+    ];
+    let runs = play_without(
+        work.path(),
+        "job:deploy-service-update",
+        &[
+            ("family", &family),
+            ("cluster-name", &cluster),
+            ("service-name", &service),
+            ("aws-access-key-id", "$CI_AWS_KEY_ID"),
+            ("aws-secret-access-key", "$CI_AWS_SECRET"),
+            (
+                "container-image-name-updates",
+                "container=tutorial-site-app,tag=v2",
+            ),
+        ],
+        &job,
+        &replaced,
+        &unset,
+    );
+    for (name, result) in &runs {
+        assert_eq!(
+            result.code, 0,
+            "{name} failed: {}{}",
+            result.stdout, result.stderr
+        );
+    }
+    let configured = &runs[1].1;
+    assert!(
+        configured
+            .stderr
+            .contains("AWS CLI: region eu-west-1 (from AWS_REGION)"),
+        "{}",
+        configured.stderr
+    );
+    assert!(!configured.stderr.contains(&secret) && !configured.stdout.contains(&secret));
+    let credentials = home.path().join(".aws/credentials");
+    let mode = std::fs::metadata(&credentials)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let revisions = api.revisions(&family);
+    assert_eq!(revisions.len(), 2);
+
+    // The user's post-step, as written in the config.
+    let mut post = Command::new("bash");
+    post.args([
+        "-c",
+        &format!(
+            "aws ecs describe-services --cluster {cluster} --services {service} \\
+             --query 'services[0].taskDefinition' --output text"
+        ),
+    ])
+    .current_dir(work.path());
+    for name in unset {
+        post.env_remove(name);
+    }
+    let described = run(post.envs(job.iter().copied()));
+    assert_eq!(described.code, 0, "{}", described.stderr);
+    assert_eq!(described.stdout.trim(), revisions[1]);
 }
