@@ -39,6 +39,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -1388,6 +1389,245 @@ def command_values(spec, overrides, name):
     return values
 
 
+BEHAVIOUR = os.path.join(VERSIONS, "behaviour.yml")
+CALLER_ACCOUNT = "123456789012"
+
+
+def empty_meaning():
+    return {"context": None, "dockerfile": None, "pushed": set(), "local": set(), "build_args": [],
+            "platform": None, "create_repo": False, "scan_on_push": None, "region": None,
+            "cluster": None, "service": None, "image_updates": None, "force_new_deployment": False,
+            "wait_seconds": None}
+
+
+def norm(path):
+    return os.path.normpath(path) if path is not None else None
+
+
+def old_meaning(lines):
+    """What the old orb's command lines did, in the terms both sides are compared in."""
+    meaning = empty_meaning()
+    for line in lines:
+        words = shlex.split(line)
+        if words[:2] == ["docker", "push"]:
+            meaning["pushed"].add(words[2])
+            meaning["local"].discard(words[2])
+            continue
+        if words[:2] == ["docker", "build"] or words[:3] == ["docker", "buildx", "build"]:
+            rest = words[3:] if words[1] == "buildx" else words[2:]
+            tags, push, positional, i = [], False, [], 0
+            while i < len(rest):
+                word = rest[i]
+                if word in ("-f", "--file"):
+                    meaning["dockerfile"] = rest[i + 1]; i += 2; continue
+                if word in ("-t", "--tag"):
+                    tags.append(rest[i + 1]); i += 2; continue
+                if word == "--build-arg":
+                    meaning["build_args"].append(rest[i + 1]); i += 2; continue
+                if word == "--platform":
+                    meaning["platform"] = rest[i + 1]; i += 2; continue
+                if word in ("--progress", "--cache-from", "--target", "--label"):
+                    i += 2; continue
+                if word == "--push":
+                    push = True; i += 1; continue
+                if word.startswith("-"):
+                    i += 1; continue
+                positional.append(word); i += 1
+            meaning["context"] = norm(positional[-1])
+            meaning["dockerfile"] = norm(meaning["dockerfile"] or os.path.join(positional[-1], "Dockerfile"))
+            (meaning["pushed"] if push else meaning["local"]).update(tags)
+            continue
+        if words[0] == "aws":
+            options = {}
+            i = 1
+            command = []
+            while i < len(words):
+                if words[i].startswith("--"):
+                    value = words[i + 1] if i + 1 < len(words) and not words[i + 1].startswith("--") else True
+                    options[words[i]] = value
+                    i += 2 if value is not True else 1
+                else:
+                    command.append(words[i]); i += 1
+            if "--region" in options:
+                meaning["region"] = options["--region"]
+            if command[:3] == ["configure", "set", "region"]:
+                meaning["region"] = command[3]
+            if command[:2] == ["ecr", "create-repository"]:
+                meaning["create_repo"] = True
+                scanning = options.get("--image-scanning-configuration", "scanOnPush=false")
+                meaning["scan_on_push"] = scanning.split("=", 1)[1] == "true"
+            elif command[:2] == ["ecs", "update-service"]:
+                meaning["cluster"] = options["--cluster"]
+                meaning["service"] = options["--service"]
+                meaning["force_new_deployment"] = "--force-new-deployment" in options
+            continue
+        if words[0] == "update_ecs_task_definition":
+            meaning["image_updates"] = words[words.index("--container-image-name-updates") + 1]
+            continue
+        if words[0] == "verify_revision_is_deployed":
+            attempts = int(words[words.index("--max-poll-attempts") + 1])
+            interval = int(words[words.index("--poll-interval") + 1])
+            meaning["wait_seconds"] = attempts * interval
+            continue
+        raise SystemExit(f"orb/versions/behaviour.yml: cannot read the old command {line!r}")
+    if meaning["region"] is None:
+        # docker alone: the region of the ECR host it tagged for.
+        for reference in sorted(meaning["pushed"] | meaning["local"]):
+            match = re.match(r"^\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.", reference)
+            if match:
+                meaning["region"] = match.group(1)
+                break
+    return meaning
+
+
+def our_meaning(args, environment, caller_account):
+    """What `deployer ARGS` does, in the same terms."""
+    meaning = empty_meaning()
+    flags = {}
+    repeated = {}
+    i = 1 if args[0] != "repo" else 2
+    while i < len(args):
+        word = args[i]
+        if "=" in word and word.startswith("--"):
+            name, value = word.split("=", 1)
+            i += 1
+        elif i + 1 < len(args) and not args[i + 1].startswith("--"):
+            name, value = word, args[i + 1]
+            i += 2
+        else:
+            name, value = word, True
+            i += 1
+        flags[name] = value
+        repeated.setdefault(name, []).append(value)
+    region = flags.get("--region") or environment.get("AWS_REGION") or environment.get("AWS_DEFAULT_REGION")
+    meaning["region"] = region
+    if args[0] == "push":
+        account = flags.get("--registry-id") or caller_account
+        if "--registry" in flags:
+            host = flags["--registry"]
+        elif "--public-registry" in flags:
+            host = "public.ecr.aws/" + str(flags.get("--public-registry-alias", ""))
+        else:
+            host = f"{account}.dkr.ecr.{region}.amazonaws.com"
+        tags = [f"{host}/{flags['--repo']}:{tag.strip()}" for tag in str(flags.get("--tag", "latest")).split(",") if tag.strip()]
+        if "--no-build" not in flags:
+            build_path = flags.get("--build-path", ".")
+            meaning["context"] = norm(build_path)
+            meaning["dockerfile"] = norm(os.path.join(flags.get("--path", "."), flags.get("--dockerfile", "Dockerfile")))
+            meaning["build_args"] = repeated.get("--build-arg", [])
+            meaning["platform"] = flags.get("--platform")
+            meaning["local"].update(repeated.get("--local-tag", []))
+        if "--no-push" in flags:
+            meaning["local"].update(tags)
+        else:
+            meaning["pushed"].update(tags)
+        if "--create-repo" in flags:
+            meaning["create_repo"] = True
+            meaning["scan_on_push"] = flags.get("--repo-scan-on-push", "true") in ("true", True)
+    elif args[0] == "update-service":
+        meaning["cluster"] = flags.get("--cluster")
+        # Without --service, deployer updates the service named like the family, as the aws-ecs
+        # orb did.
+        meaning["service"] = flags.get("--service") or flags.get("--family")
+        meaning["image_updates"] = flags.get("--container-image-name-updates")
+        meaning["force_new_deployment"] = "--force-new-deployment" in flags
+        if "--no-wait" not in flags:
+            meaning["wait_seconds"] = int(str(flags["--timeout"]).rstrip("s")) if "--timeout" in flags else None
+    return meaning
+
+
+def compared(meaning, old):
+    """Only the fields the old side says something about (a build, a repository, a service)."""
+    fields = {k: v for k, v in meaning.items()}
+    if old["context"] is None:
+        for key in ("context", "dockerfile", "build_args", "platform"):
+            fields.pop(key)
+    if old["platform"] is None:
+        fields.pop("platform", None)
+    if old["region"] is None:
+        # ECR Public: its API is in us-east-1 whatever the job's region.
+        fields.pop("region")
+    return fields
+
+
+def behaviour(deployer, quiet=False):
+    """Every invocation of orb/versions/behaviour.yml: the old command lines' meaning against
+    `deployer orb plan`'s. Returns (invocations compared, problems)."""
+    records = load(BEHAVIOUR)["invocations"]
+    orb = pack()
+    problems = []
+    for record in records:
+        where = f"{record['orb']} {record['version']} {record['element']} ({record['name']})"
+        section, name = record["element"].split("/", 1)
+        overrides = {k: str(v) for k, v in (record.get("parameters") or {}).items()}
+        if section == "jobs" or name not in orb["commands"] or not any(
+                isinstance(s, dict) and "DEPLOYER_ORB_STEP" in ((s.get("run") or {}).get("environment") or {})
+                for s in steps_of(orb["commands"][name].get("steps"))):
+            step_env = job_step_environment(orb, name, overrides, section)
+        else:
+            step_env = step_environment(orb, name, overrides)
+        if "REFUSAL" in step_env:
+            problems.append(f"{where}: our {record['element']} refuses it: {step_env['REFUSAL']}")
+            continue
+        environment = {k: str(v) for k, v in (record.get("environment") or {}).items()}
+        with tempfile.TemporaryDirectory() as checkout:
+            for path, text in (record.get("files") or {}).items():
+                target = os.path.join(checkout, path)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "w", encoding="utf-8") as f:
+                    f.write(text)
+            env = {"PATH": os.environ.get("PATH", ""), "HOME": checkout, **environment,
+                   **{k: str(v) for k, v in step_env.items()}}
+            run = subprocess.run([deployer, "orb", "plan", step_env["DEPLOYER_ORB_STEP"]], cwd=checkout,
+                                 env=env, capture_output=True, text=True)
+        if run.returncode != 0:
+            problems.append(f"{where}: deployer orb plan failed: {run.stderr.strip()}")
+            continue
+        args = json.loads(run.stdout)
+        old = old_meaning(record["old"])
+        ours = our_meaning(args, environment, str(record.get("caller_account", CALLER_ACCOUNT)))
+        old_fields, our_fields = compared(old, old), compared(ours, old)
+        kept = record.get("kept") or {}
+        for field in sorted(set(old_fields) | set(our_fields)):
+            same = old_fields.get(field) == our_fields.get(field)
+            if field in kept and same:
+                problems.append(f"{where}: {field} is kept as a difference, but both sides agree now: remove it from kept")
+            elif field not in kept and not same:
+                problems.append(f"{where}: {field}: the old orb {old_fields.get(field)!r}, ours {our_fields.get(field)!r} "
+                                f"(deployer {' '.join(args)})")
+        if not quiet:
+            print(f"  {where}: deployer {' '.join(args)}" + (f" (kept: {', '.join(sorted(kept))})" if kept else ""))
+    return len(records), problems
+
+
+BEHAVIOUR_BEGIN = "<!-- behaviour: generated by `scripts/orb.py behaviour --write-readme` from orb/versions/behaviour.yml, checked by `scripts/orb.py check` -->"
+BEHAVIOUR_END = "<!-- end of behaviour -->"
+
+
+def behaviour_table():
+    """The README's table of what an old invocation does differently on our orb, and why: the
+    `kept` entries of orb/versions/behaviour.yml, by version."""
+    records = load(BEHAVIOUR)["invocations"]
+    lines = [f"{len(records)} old invocations are compared with what our orb runs for them "
+             "(`orb/versions/behaviour.yml`, checked by `scripts/orb.py check`). What we keep "
+             "different on purpose:", "",
+             "| old version | name | what differs | why |", "|---|---|---|---|"]
+    for record in records:
+        for field, reason in (record.get("kept") or {}).items():
+            lines.append(f"| {record['orb']} {record['version']} | `{record['element'].split('/', 1)[1]}` "
+                         f"({record['name']}) | {field} | {' '.join(str(reason).split())} |")
+    return "\n".join(lines) + "\n"
+
+
+def check_behaviour(problems, deployer):
+    count, found = behaviour(deployer, quiet=True)
+    for problem in found:
+        problems.add("orb/versions/behaviour.yml", problem)
+    if readme_section(open(README, encoding="utf-8").read(), BEHAVIOUR_BEGIN, BEHAVIOUR_END) != behaviour_table():
+        problems.add("README.md", "the table of what behaves differently is stale: run scripts/orb.py behaviour --write-readme")
+    return count
+
+
 # Values for an old orb's required parameters when `accepts` invokes a component.
 SAMPLE_VALUES = {
     "repo": "tutorial-site-registry",
@@ -1522,11 +1762,23 @@ def main():
     e.add_argument("--job", action="store_true", help="COMMAND is a job: expand its steps first")
     e.add_argument("--steps", action="store_true",
                    help="COMMAND is a command whose steps run another (an alias): expand them first")
+    bh = sub.add_parser("behaviour", help="each old invocation of orb/versions/behaviour.yml against deployer orb plan")
+    bh.add_argument("--deployer", required=True)
+    bh.add_argument("--write-readme", action="store_true")
     st = sub.add_parser("steps", help="every step an invocation runs, as JSON (what tests/cli plays)")
     st.add_argument("name")
     st.add_argument("values", nargs="*", metavar="NAME=VALUE")
     st.add_argument("--job", action="store_true", help="NAME is a job")
     args = parser.parse_args()
+
+    if args.action == "behaviour":
+        if args.write_readme:
+            write_readme_section(BEHAVIOUR_BEGIN, BEHAVIOUR_END, behaviour_table())
+        count, problems = behaviour(args.deployer)
+        for problem in problems:
+            print(f"behaviour: {problem}", file=sys.stderr)
+        print(f"behaviour: {count} old invocations compared, {len(problems)} differences not kept on purpose")
+        return 1 if problems else 0
 
     if args.action == "steps":
         overrides = dict(v.split("=", 1) for v in args.values)
@@ -1627,6 +1879,7 @@ def main():
     rows = coverage(orb, table, reference)
     check_coverage_readme(problems, coverage_table(rows))
     check_migration_readme(problems)
+    compared = check_behaviour(problems, args.deployer)
     check_versions(problems, orb)
     print(coverage_report(rows), file=sys.stderr)
     if problems:
@@ -1634,7 +1887,8 @@ def main():
         print("\n".join(f"  {p}" for p in problems), file=sys.stderr)
         return 1
     counts = {s: len(orb.get(s, {})) for s in SECTIONS}
-    print(f"orb check: ok ({', '.join(f'{n} {s}' for s, n in counts.items())})", file=sys.stderr)
+    print(f"orb check: ok ({', '.join(f'{n} {s}' for s, n in counts.items())}; "
+          f"{compared} old invocations behave as they did, or as behaviour.yml keeps on purpose)", file=sys.stderr)
     return 0
 
 

@@ -114,6 +114,12 @@ pub enum OrbCommand {
     },
     /// Print every orb parameter and the deployer flags it becomes, as JSON.
     Params,
+    /// Print the deployer command line the step's parameters make (PARAM_* variables), as a JSON
+    /// list of arguments, and run nothing: what `orb run` would run, with its decisions logged.
+    Plan {
+        #[arg(value_enum)]
+        step: orb::Step,
+    },
     /// Print the architectures of the step's platforms (PARAM_PLATFORM) that need QEMU handlers
     /// installed, comma-separated: foreign ones no binfmt_misc handler runs (all foreign ones
     /// for a remote Docker engine); nothing when none do. The orb's binfmt step installs them.

@@ -69,6 +69,18 @@ fn orb_command_line(command: OrbCommand, global: GlobalArgs) -> Result<Cli, Exit
             return Err(ExitCode::SUCCESS);
         }
         OrbCommand::Run { step } => step,
+        OrbCommand::Plan { step } => {
+            return match orb::command_line(step, &env::user_named) {
+                Ok(args) => {
+                    output::json(&serde_json::json!(args));
+                    Err(ExitCode::SUCCESS)
+                }
+                Err(error) => {
+                    output::error(&error);
+                    Err(error.exit_code())
+                }
+            };
+        }
         OrbCommand::AwsCliConfig => {
             let done = orb::aws_cli_config(&env::user_named)
                 .and_then(|settings| crate::commands::aws_cli_config::run(&settings));

@@ -923,7 +923,12 @@ pub fn command_line(
     .map(|text| OldOrb::parse(&text).map_err(|e| orb_usage("old_orb", e)))
     .transpose()?;
     let decided = match &old_orb {
-        Some(old) => old_registry(old, &Values { environment })?,
+        Some(old) => {
+            let values = Values { environment };
+            let mut decided = old_registry(old, &values)?;
+            decided.extend(old_dockerfile(old, &values)?);
+            decided
+        }
         None => BTreeMap::new(),
     };
     let environment = &|name: &str| match decided.get(name) {
@@ -1164,6 +1169,65 @@ fn old_registry(old: &OldOrb, values: &Values) -> Result<BTreeMap<String, String
     } else {
         format!("region: {region}, from {from}")
     });
+    Ok(decided)
+}
+
+/// The Dockerfile of an alias invocation: aws-ecr 0.0.x-6.5 ran `docker build -f DOCKERFILE
+/// PATH`, the Dockerfile relative to the working directory; 6.6 on, `-f PATH/DOCKERFILE`. Where
+/// only the working directory's exists, it is the one, with PATH still the context; where both
+/// exist, the step stops before building. Returns the parameters the decision sets.
+fn old_dockerfile(old: &OldOrb, values: &Values) -> Result<BTreeMap<String, String>> {
+    let mut decided = BTreeMap::new();
+    let path = values.get("path");
+    let dockerfile = Some(values.get("dockerfile"))
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "Dockerfile".to_string());
+    let at_root = Path::new(&path)
+        .components()
+        .all(|part| part == Component::CurDir);
+    if !old.overlaps("aws-ecr", (0, 0), (6, 5)) || path.is_empty() || at_root {
+        return Ok(decided);
+    }
+    if !values.get("build_path").is_empty() {
+        return Ok(decided);
+    }
+    let inside = Path::new(&path).join(&dockerfile);
+    let outside = Path::new(&dockerfile);
+    match (inside.is_file(), outside.is_file()) {
+        (false, true) => {
+            output::step(format!(
+                "Dockerfile {dockerfile}, relative to the working directory as aws-ecr 0.0.x-6.5 \
+                 read it ({} does not exist), build context {path}",
+                inside.display()
+            ));
+            let parent = outside
+                .parent()
+                .map(|dir| dir.to_string_lossy().to_string())
+                .filter(|dir| !dir.is_empty())
+                .unwrap_or_else(|| ".".to_string());
+            let name = outside
+                .file_name()
+                .map(|name| name.to_string_lossy().to_string())
+                .unwrap_or_else(|| dockerfile.clone());
+            decided.insert(env_name("path"), parent);
+            decided.insert(env_name("dockerfile"), name);
+            decided.insert(env_name("build_path"), path);
+        }
+        (true, true) => {
+            return Err(Error::usage(format!(
+                "both {} and {dockerfile} exist: aws-ecr 0.0.x-6.5 built {dockerfile} (relative to \
+                 the working directory), 6.6 and later {}, and this name served both",
+                inside.display(),
+                inside.display()
+            ))
+            .with_hint(format!(
+                "to build {}, set build-path: {path}; to build ./{dockerfile}, write dockerfile \
+                 relative to path (for instance ../{dockerfile} when path is one level down)",
+                inside.display()
+            )))
+        }
+        _ => {}
+    }
     Ok(decided)
 }
 
