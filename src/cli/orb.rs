@@ -1040,43 +1040,107 @@ pub fn command_line(
     Ok(args)
 }
 
-/// The aws-ecr orb's registry variables, and the versions that read them.
-const ACCOUNT_URL_VARIABLE: &str = "AWS_ECR_ACCOUNT_URL";
-const REGISTRY_ID_VARIABLE: &str = "AWS_ECR_REGISTRY_ID";
+/// A variable an era of the aws-ecr orb read when the config left the parameter at its default,
+/// and stopped without (8.x: "The registry ID is not found", 9.x: "The account ID is not found",
+/// 1.x-7.x: `docker build -t /REPO:TAG` with an empty host).
+struct Reader {
+    variable: &'static str,
+    versions: &'static str,
+    from: (u32, u32),
+    to: (u32, u32),
+}
 
-/// The registry an alias invocation names, from the variables the versions it serves read:
-/// `account-url` (default `AWS_ECR_ACCOUNT_URL`) through 7.x, `registry-id` (default
-/// `AWS_ECR_REGISTRY_ID`) in 8.x. A parameter the config gives decides, as always. Left empty
-/// (the aliases' default), a variable only some of the versions read decides only when the
-/// others could not have run this config: 8.x stopped without AWS_ECR_REGISTRY_ID, 7.x pushed to
-/// an empty host without AWS_ECR_ACCOUNT_URL; when both are set they must name one account. The
-/// 8.0-8.1 ECR Public meaning of registry-id (the public alias) is kept. Returns the parameters
-/// the decision sets (`PARAM_*`), and says in the log which variable decided.
+/// Where each era took the registry's account from: a registry host (1.x-7.x's account-url),
+/// then account IDs.
+const ACCOUNT_READERS: [Reader; 3] = [
+    Reader {
+        variable: "AWS_ECR_ACCOUNT_URL",
+        versions: "1.x-7.x",
+        from: (1, 0),
+        to: (7, u32::MAX),
+    },
+    Reader {
+        variable: "AWS_ECR_REGISTRY_ID",
+        versions: "8.x",
+        from: (8, 0),
+        to: (8, u32::MAX),
+    },
+    Reader {
+        variable: "AWS_ACCOUNT_ID",
+        versions: "9.x",
+        from: (9, 0),
+        to: (9, u32::MAX),
+    },
+];
+
+const REGION_READERS: [Reader; 2] = [
+    Reader {
+        variable: "AWS_REGION",
+        versions: "1.x-8.x",
+        from: (1, 0),
+        to: (8, u32::MAX),
+    },
+    Reader {
+        variable: "AWS_DEFAULT_REGION",
+        versions: "9.x",
+        from: (9, 0),
+        to: (9, u32::MAX),
+    },
+];
+
+/// The registry and region an alias invocation names, from the variables the versions it
+/// serves read. A parameter the config gives decides, as always. Left at the aliases' default, a
+/// variable only some of those versions read decides only where the others could not have run
+/// the config (each stopped without its own); when several are set they must agree. The 8.0-8.1
+/// ECR Public meaning of registry-id (the public alias) is kept. Returns the parameters the
+/// decision sets (`PARAM_*`), and says in the log which variable decided.
 fn old_registry(old: &OldOrb, values: &Values) -> Result<BTreeMap<String, String>> {
     let mut decided = BTreeMap::new();
-    let mut set = |name: &str, value: String| decided.insert(env_name(name), value);
-    let reads_url = old.overlaps("aws-ecr", (0, 0), (7, u32::MAX));
-    let reads_id = old.overlaps("aws-ecr", (8, 0), (8, u32::MAX));
     let variable = |name: &str| {
         (values.environment)(name)
             .map(|value| value.trim().to_string())
             .filter(|value| !value.is_empty())
     };
-    let url_given = values.get("account_url");
-    let id_given = values.get("account_id");
-    if !url_given.is_empty() || !id_given.is_empty() {
-        let (param, written) = if url_given.is_empty() {
-            ("account_id", id_given)
-        } else {
-            ("account_url", url_given)
-        };
-        output::step(format!(
-            "registry: from {param} ({written}), as the config gives it"
-        ));
-        return Ok(decided);
-    }
-    let url = reads_url.then(|| variable(ACCOUNT_URL_VARIABLE)).flatten();
-    let id = reads_id.then(|| variable(REGISTRY_ID_VARIABLE)).flatten();
+    let raw = |name: &str| {
+        (values.environment)(&env_name(name))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let readers = |list: &'static [Reader]| -> Vec<&'static Reader> {
+        list.iter()
+            .filter(|reader| old.overlaps("aws-ecr", reader.from, reader.to))
+            .collect()
+    };
+    let account_readers = readers(&ACCOUNT_READERS);
+    // An era's own default (9.x's account_id ${AWS_ACCOUNT_ID}) is no choice of the config's.
+    let at_default = |written: &str, list: &[&Reader]| {
+        written.is_empty()
+            || named_variable(written).is_some_and(|name| list.iter().any(|r| r.variable == name))
+    };
+    let url_written = raw("account_url");
+    let id_written = raw("account_id");
+    let explained = |set: &[(&Reader, String)], missing: &[&Reader]| {
+        let named: Vec<String> = set
+            .iter()
+            .map(|(reader, _)| format!("{} (read by aws-ecr {})", reader.variable, reader.versions))
+            .collect();
+        let unset: Vec<String> = missing
+            .iter()
+            .map(|reader| {
+                format!(
+                    "{} ({}) is unset, and those versions stopped without it",
+                    reader.variable, reader.versions
+                )
+            })
+            .collect();
+        let mut text = named.join(" and ");
+        if !unset.is_empty() {
+            text.push_str("; ");
+            text.push_str(&unset.join("; "));
+        }
+        text
+    };
 
     // aws-ecr 8.0-8.1 pushed to public.ecr.aws/<registry-id's value>/<repo>; 8.2 took the
     // alias from public-registry-alias.
@@ -1084,91 +1148,150 @@ fn old_registry(old: &OldOrb, values: &Values) -> Result<BTreeMap<String, String
         && values.get("public_registry_alias").is_empty()
         && old.overlaps("aws-ecr", (8, 0), (8, 1))
     {
-        if let Some(alias) = id {
+        let alias = if id_written.is_empty() {
+            variable("AWS_ECR_REGISTRY_ID").map(|alias| ("AWS_ECR_REGISTRY_ID".to_string(), alias))
+        } else {
+            Some(values.read_through("account_id"))
+                .filter(|alias| !alias.is_empty())
+                .map(|alias| (id_written.clone(), alias))
+        };
+        if let Some((from, alias)) = alias {
             output::step(format!(
-                "registry: ECR Public, alias {alias} from {REGISTRY_ID_VARIABLE} (registry-id), \
-                 which aws-ecr 8.0-8.1 used as the public alias: public.ecr.aws/{alias}/{}",
+                "registry: ECR Public, alias {alias} from {from} (registry-id), which aws-ecr \
+                 8.0-8.1 used as the public alias: public.ecr.aws/{alias}/{}",
                 values.get("repo")
             ));
-            set("public_registry_alias", alias);
-            set("account_id", String::new());
+            decided.insert(env_name("public_registry_alias"), alias);
+            decided.insert(env_name("account_id"), String::new());
             return Ok(decided);
         }
     }
-    match (url, id) {
-        (Some(url), Some(id)) => {
-            match registry_host(&url) {
-                RegistryHost::Ecr { account, .. } if account == id => {
-                    output::step(format!(
-                        "registry: account {id}, named by {REGISTRY_ID_VARIABLE} (read by aws-ecr \
-                     8.x) and {ACCOUNT_URL_VARIABLE} (read by 6.x-7.x) alike"
-                    ));
-                    set("account_url", ACCOUNT_URL_VARIABLE.to_string());
+
+    if !url_written.is_empty() || !at_default(&id_written, &account_readers) {
+        let (param, written) = if url_written.is_empty() {
+            ("account_id", id_written)
+        } else {
+            ("account_url", url_written)
+        };
+        output::step(format!(
+            "registry: from {param} ({written}), as the config gives it"
+        ));
+    } else {
+        let set: Vec<(&Reader, String)> = account_readers
+            .iter()
+            .filter_map(|reader| variable(reader.variable).map(|value| (*reader, value)))
+            .collect();
+        let missing: Vec<&Reader> = account_readers
+            .iter()
+            .filter(|reader| !set.iter().any(|(s, _)| s.variable == reader.variable))
+            .copied()
+            .collect();
+        let accounts: Vec<(String, Option<RegistryHost>)> = set
+            .iter()
+            .map(|(reader, value)| {
+                if reader.variable == "AWS_ECR_ACCOUNT_URL" {
+                    match registry_host(value) {
+                        RegistryHost::Ecr { account, .. } => {
+                            (account.clone(), Some(registry_host(value)))
+                        }
+                        other => (value.clone(), Some(other)),
+                    }
+                } else {
+                    (value.clone(), None)
                 }
-                _ => return Err(Error::usage(format!(
-                    "{ACCOUNT_URL_VARIABLE} names {url} and {REGISTRY_ID_VARIABLE} is {id}: this \
-                     name served aws-ecr {old}, whose 6.x-7.x read only the first and 8.x only the \
-                     second, and one of them is left over; deployer will not guess which account \
-                     to push to"
+            })
+            .collect();
+        match accounts.first() {
+            None => output::step(format!(
+                "registry: the credentials' own account ({} unset)",
+                account_readers
+                    .iter()
+                    .map(|reader| reader.variable)
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            )),
+            Some((account, _)) if accounts.iter().all(|(other, _)| other == account) => {
+                output::step(format!(
+                    "registry: account {account}, named by {}",
+                    explained(&set, &missing)
+                ));
+                if accounts.iter().any(|(_, host)| host.is_some()) {
+                    decided.insert(env_name("account_url"), "AWS_ECR_ACCOUNT_URL".to_string());
+                    decided.insert(env_name("account_id"), String::new());
+                } else {
+                    decided.insert(env_name("account_id"), account.clone());
+                }
+            }
+            Some(_) => {
+                let named: Vec<String> = set
+                    .iter()
+                    .map(|(reader, value)| {
+                        format!(
+                            "{}={value} (read by aws-ecr {})",
+                            reader.variable, reader.versions
+                        )
+                    })
+                    .collect();
+                return Err(Error::usage(format!(
+                    "{}: this name served aws-ecr {old}, each of those versions read one of these \
+                     variables, and they name different registries; one is left over, and deployer \
+                     will not guess which account to push to",
+                    named.join(", ")
                 ))
                 .with_hint(
-                    "give account-url (6.x-7.x) or registry-id (8.x) in the config, or unset the \
-                     variable left over",
-                )),
+                    "give the registry in the config (account-url, registry-id or account_id, as your \
+                     version named it), or unset the variable left over",
+                ));
             }
         }
-        (Some(url), None) => {
-            output::step(format!(
-                "registry: {url}, from {ACCOUNT_URL_VARIABLE} (what aws-ecr 6.x-7.x read{})",
-                if reads_id {
-                    format!(
-                        "; 8.x read {REGISTRY_ID_VARIABLE}, which is unset, and stopped without it"
-                    )
-                } else {
-                    String::new()
-                }
-            ));
-            set("account_url", ACCOUNT_URL_VARIABLE.to_string());
-        }
-        (None, Some(id)) => {
-            output::step(format!(
-                "registry: account {id}, from {REGISTRY_ID_VARIABLE} (what aws-ecr 8.x read{})",
-                if reads_url {
-                    format!(
-                        "; 6.x-7.x read {ACCOUNT_URL_VARIABLE}, which is unset, and could not push \
-                         without it"
-                    )
-                } else {
-                    String::new()
-                }
-            ));
-            set("account_id", id);
-        }
-        (None, None) => {
-            let read: Vec<&str> = [
-                (reads_url, ACCOUNT_URL_VARIABLE),
-                (reads_id, REGISTRY_ID_VARIABLE),
-            ]
-            .into_iter()
-            .filter_map(|(read, name)| read.then_some(name))
-            .collect();
-            output::step(format!(
-                "registry: the credentials' own account ({} unset)",
-                read.join(" and ")
-            ));
-        }
     }
-    let written = (values.environment)(&env_name("region")).unwrap_or_default();
-    let region = values.read_through("region");
-    let from = named_variable(&written).map_or_else(
-        || "the region parameter".to_string(),
-        |name| format!("{name} (the region parameter)"),
-    );
-    output::step(if region.is_empty() {
-        format!("region: {from} is empty, so the AWS configuration's")
+
+    let region_written = raw("region");
+    let region_readers = readers(&REGION_READERS);
+    if region_readers.len() > 1 && at_default(&region_written, &region_readers) {
+        let set: Vec<(&Reader, String)> = region_readers
+            .iter()
+            .filter_map(|reader| variable(reader.variable).map(|value| (*reader, value)))
+            .collect();
+        let missing: Vec<&Reader> = region_readers
+            .iter()
+            .filter(|reader| !set.iter().any(|(s, _)| s.variable == reader.variable))
+            .copied()
+            .collect();
+        match set.first() {
+            None => output::step("region: none of the variables those versions read is set, so the AWS configuration's"),
+            Some((_, region)) if set.iter().all(|(_, other)| other == region) => {
+                output::step(format!(
+                    "region: {region}, from {}",
+                    explained(&set, &missing)
+                ));
+                decided.insert(env_name("region"), region.clone());
+            }
+            Some(_) => {
+                let named: Vec<String> = set
+                    .iter()
+                    .map(|(reader, value)| format!("{}={value} (read by aws-ecr {})", reader.variable, reader.versions))
+                    .collect();
+                return Err(Error::usage(format!(
+                    "{}: this name served aws-ecr {old}, whose versions read different region \
+                     variables, and they disagree; deployer will not guess the region",
+                    named.join(", ")
+                ))
+                .with_hint("give region in the config, or unset the variable left over"));
+            }
+        }
     } else {
-        format!("region: {region}, from {from}")
-    });
+        let region = values.read_through("region");
+        let from = named_variable(&region_written).map_or_else(
+            || "the region parameter".to_string(),
+            |name| format!("{name} (the region parameter)"),
+        );
+        output::step(if region.is_empty() {
+            format!("region: {from} is empty, so the AWS configuration's")
+        } else {
+            format!("region: {region}, from {from}")
+        });
+    }
     Ok(decided)
 }
 

@@ -377,7 +377,7 @@ fn the_registry_variables_decide_only_where_the_versions_agree() {
     // A 7.x config: AWS_ECR_ACCOUNT_URL decides (8.x stopped without AWS_ECR_REGISTRY_ID).
     run_with("url", &[("AWS_ECR_ACCOUNT_URL", ours)])
         .assert_code(0)
-        .assert_stderr_contains(&format!("registry: {ours}, from AWS_ECR_ACCOUNT_URL"))
+        .assert_stderr_contains("registry: account 123456789012, named by AWS_ECR_ACCOUNT_URL (read by aws-ecr 1.x-7.x); AWS_ECR_REGISTRY_ID (8.x) is unset")
         .assert_stderr_contains("region: eu-west-1, from AWS_REGION")
         .assert_stderr_contains("--registry-id 123456789012");
     assert!(registry.digest(&repo, "url").is_some());
@@ -391,7 +391,7 @@ fn the_registry_variables_decide_only_where_the_versions_agree() {
     )
     .assert_code(0)
     .assert_stderr_contains(
-        "named by AWS_ECR_REGISTRY_ID (read by aws-ecr 8.x) and AWS_ECR_ACCOUNT_URL",
+        "named by AWS_ECR_ACCOUNT_URL (read by aws-ecr 1.x-7.x) and AWS_ECR_REGISTRY_ID (read by aws-ecr 8.x)",
     );
     assert!(registry.digest(&repo, "both").is_some());
     // A leftover one naming another account: nothing pushed anywhere.
@@ -403,7 +403,7 @@ fn the_registry_variables_decide_only_where_the_versions_agree() {
         ],
     )
     .assert_code(2)
-    .assert_stderr_contains("one of them is left over");
+    .assert_stderr_contains("one is left over");
     assert_eq!(registry.digest(&repo, "leftover"), None);
     // Given in the config, the parameter decides.
     let mut given = params("given");
@@ -441,6 +441,46 @@ fn the_registry_variables_decide_only_where_the_versions_agree() {
     )
     .assert_code(0);
     assert!(registry.digest(&repo, "nine").is_some());
+
+    // The job 9.x shares with 0.0.x-5.x (4.0.1 read AWS_ECR_ACCOUNT_URL and AWS_REGION, 9.x reads
+    // AWS_ACCOUNT_ID and AWS_DEFAULT_REGION): leftovers that disagree stop it before anything.
+    let merged = [
+        ("repo", repo.as_str()),
+        ("create-repo", "true"),
+        ("tag", "merged"),
+    ];
+    run_job_step(
+        work.path(),
+        "build_and_push_image",
+        &merged,
+        &[
+            ("AWS_ENDPOINT_URL", stack.emulator.as_str()),
+            ("AWS_ECR_ACCOUNT_URL", "210987654321.dkr.ecr.eu-west-1.amazonaws.com"),
+        ],
+    )
+    .assert_code(2)
+    .assert_stderr_contains("AWS_ECR_ACCOUNT_URL=210987654321.dkr.ecr.eu-west-1.amazonaws.com (read by aws-ecr 1.x-7.x), AWS_ACCOUNT_ID=123456789012 (read by aws-ecr 9.x)");
+    run_job_step(
+        work.path(),
+        "build_and_push_image",
+        &merged,
+        &[
+            ("AWS_ENDPOINT_URL", stack.emulator.as_str()),
+            ("AWS_REGION", "eu-central-1"),
+        ],
+    )
+    .assert_code(2)
+    .assert_stderr_contains("AWS_REGION=eu-central-1 (read by aws-ecr 1.x-8.x), AWS_DEFAULT_REGION=eu-west-1 (read by aws-ecr 9.x)");
+    assert_eq!(registry.digest(&repo, "merged"), None);
+    run_job_step(
+        work.path(),
+        "build_and_push_image",
+        &merged,
+        &[("AWS_ENDPOINT_URL", stack.emulator.as_str())],
+    )
+    .assert_code(0)
+    .assert_stderr_contains("region: eu-west-1, from AWS_REGION (read by aws-ecr 1.x-8.x) and AWS_DEFAULT_REGION (read by aws-ecr 9.x)");
+    assert!(registry.digest(&repo, "merged").is_some());
 }
 
 /// aws-ecr 8.0-8.1 with `public-registry: true` pushed to public.ecr.aws/<registry-id's
