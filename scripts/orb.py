@@ -900,6 +900,24 @@ def check_steps_reach_flags(problems, orb, deployer, table):
         problems.add("commands", f"deployer has orb step {name} but no command runs it")
 
 
+def check_commands_install_deployer(problems, orb):
+    """Every command of ours that runs deployer installs it first when the executor has none:
+    the old orbs' commands ran the executor's own CLIs, and a config switching by its `orbs:`
+    line keeps its executor."""
+    for name, command in orb.get("commands", {}).items():
+        steps = command.get("steps") or []
+        runs_deployer = any(
+            isinstance(s, dict) and isinstance(s.get("run"), dict)
+            and ("DEPLOYER_ORB_STEP" in (s["run"].get("environment") or {}) or "deployer" in str(s["run"].get("command", "")))
+            for s in steps_of(steps))
+        if not runs_deployer or name == "install":
+            continue
+        first = steps[0] if steps else None
+        if not (isinstance(first, dict) and set(first) == {"install"}
+                and (first["install"] or {}).get("if_missing") is True):
+            problems.add(f"commands/{name}", "runs deployer but does not begin with install: {if_missing: true}")
+
+
 def check_jobs_call_commands(problems, orb):
     commands = orb.get("commands", {})
     # An alias job of an old orb version keeps that version's defaults on purpose.
@@ -1550,10 +1568,10 @@ def compared(meaning, old):
     return fields
 
 
-def behaviour(deployer, quiet=False):
-    """Every invocation of orb/versions/behaviour.yml: the old command lines' meaning against
-    `deployer orb plan`'s. Returns (invocations compared, problems)."""
-    records = load(BEHAVIOUR)["invocations"]
+def behaviour(deployer, quiet=False, path=BEHAVIOUR):
+    """Every invocation of orb/versions/behaviour.yml (or `path`): the old command lines' meaning
+    against `deployer orb plan`'s. Returns (invocations compared, problems)."""
+    records = load(path)["invocations"]
     orb = pack()
     problems = []
     for record in records:
@@ -1765,6 +1783,7 @@ def main():
     bh = sub.add_parser("behaviour", help="each old invocation of orb/versions/behaviour.yml against deployer orb plan")
     bh.add_argument("--deployer", required=True)
     bh.add_argument("--write-readme", action="store_true")
+    bh.add_argument("--records", default=BEHAVIOUR, help="another records file (the tests' mutations)")
     st = sub.add_parser("steps", help="every step an invocation runs, as JSON (what tests/cli plays)")
     st.add_argument("name")
     st.add_argument("values", nargs="*", metavar="NAME=VALUE")
@@ -1774,7 +1793,7 @@ def main():
     if args.action == "behaviour":
         if args.write_readme:
             write_readme_section(BEHAVIOUR_BEGIN, BEHAVIOUR_END, behaviour_table())
-        count, problems = behaviour(args.deployer)
+        count, problems = behaviour(args.deployer, path=args.records)
         for problem in problems:
             print(f"behaviour: {problem}", file=sys.stderr)
         print(f"behaviour: {count} old invocations compared, {len(problems)} differences not kept on purpose")
@@ -1874,6 +1893,7 @@ def main():
     check_param_descriptions(problems, orb)
     check_steps_reach_flags(problems, orb, args.deployer, table)
     check_jobs_call_commands(problems, orb)
+    check_commands_install_deployer(problems, orb)
     check_aws_orbs(problems, orb, reference)
     check_readme_table(problems, orb, reference)
     rows = coverage(orb, table, reference)

@@ -1061,7 +1061,11 @@ pub(crate) fn job_step_env(job: &str, params: &[(&str, &str)]) -> BTreeMap<Strin
 
 /// `scripts/orb.py env FLAG NAME PARAMS...`: `--job` for a job, `--steps` for a command whose
 /// steps run another.
-fn expanded_env(flag: &str, name: &str, params: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(crate) fn expanded_env(
+    flag: &str,
+    name: &str,
+    params: &[(&str, &str)],
+) -> BTreeMap<String, String> {
     let output = Command::new("python3")
         .arg(root().join("scripts/orb.py"))
         .args(["env", flag, name])

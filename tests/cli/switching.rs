@@ -629,3 +629,90 @@ fn an_aws_ecs_0_0_job_leaves_the_aws_cli_configured_for_its_post_steps() {
     assert_eq!(described.code, 0, "{}", described.stderr);
     assert_eq!(described.stdout.trim(), revisions[1]);
 }
+
+/// The comparison of orb/versions/behaviour.yml runs as `scripts/orb.py check` does, covers every
+/// record, and fails when an old invocation's meaning and ours part: an 8.2.1 record claiming the
+/// old job built from path is caught.
+#[test]
+fn the_behaviour_comparison_covers_every_record_and_catches_a_difference() {
+    let records = std::fs::read_to_string(root().join("orb/versions/behaviour.yml")).unwrap();
+    let count = records
+        .lines()
+        .filter(|line| line.starts_with("  - name: "))
+        .count();
+    let compare = |file: &Path| {
+        run(Command::new("python3")
+            .arg(root().join("scripts/orb.py"))
+            .args([
+                "behaviour",
+                "--deployer",
+                env!("CARGO_BIN_EXE_deployer"),
+                "--records",
+            ])
+            .arg(file))
+    };
+    let result = compare(&root().join("orb/versions/behaviour.yml"));
+    result.assert_code(0);
+    assert!(
+        result.stdout.contains(&format!(
+            "behaviour: {count} old invocations compared, 0 differences not kept on purpose"
+        )),
+        "{}",
+        result.stdout
+    );
+
+    let wrong = records.replace(
+        "--progress plain --push .\n\n  - name: 8.1 job with a nested path",
+        "--progress plain --push ./backend/docker/nginx\n\n  - name: 8.1 job with a nested path",
+    );
+    assert_ne!(wrong, records, "the 8.2.1 record moved");
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "behaviour.yml", &wrong);
+    compare(&file)
+        .assert_code(1)
+        .assert_stderr_contains("8.2.1 jobs/build-and-push-image")
+        .assert_stderr_contains("context: the old orb 'backend/docker/nginx', ours '.'");
+}
+
+/// aws-ecr 0.0.x-6.5 read `dockerfile` from the working directory (`docker build -f DOCKERFILE
+/// PATH`): where only that one exists, it is built with PATH the context; where PATH holds one
+/// too, the step stops before building, naming the way to say which.
+#[test]
+fn a_dockerfile_in_the_working_directory_is_the_one_0_0_to_6_5_built() {
+    let checkout = tempfile::tempdir().unwrap();
+    write(
+        checkout.path(),
+        "Dockerfile",
+        "FROM busybox\nCOPY main.sh /\n",
+    );
+    write(checkout.path(), "app/main.sh", "echo hi\n");
+    let env = crate::orb::expanded_env(
+        "--steps",
+        "build-image",
+        &[("repo", "app"), ("path", "./app")],
+    );
+    let plan = || {
+        run(Command::new(env!("CARGO_BIN_EXE_deployer"))
+            .args(["orb", "plan", "build-image"])
+            .current_dir(checkout.path())
+            .env_remove("AWS_ECR_ACCOUNT_URL")
+            .env_remove("AWS_ECR_REGISTRY_ID")
+            .envs(&env))
+    };
+    let result = plan();
+    result.assert_code(0).assert_stderr_contains(
+        "Dockerfile Dockerfile, relative to the working directory as aws-ecr 0.0.x-6.5 read it",
+    );
+    let args: Vec<String> = serde_json::from_str(&result.stdout).unwrap();
+    let line = args.join(" ");
+    assert!(
+        line.contains("--build-path ./app --path . --dockerfile Dockerfile"),
+        "{line}"
+    );
+
+    write(checkout.path(), "app/Dockerfile", "FROM busybox\n");
+    plan()
+        .assert_code(2)
+        .assert_stderr_contains("both ./app/Dockerfile and Dockerfile exist")
+        .assert_stderr_contains("set build-path: ./app");
+}
