@@ -1415,7 +1415,7 @@ def empty_meaning():
     return {"context": None, "dockerfile": None, "pushed": set(), "local": set(), "build_args": [],
             "platform": None, "create_repo": False, "scan_on_push": None, "region": None,
             "cluster": None, "service": None, "image_updates": None, "force_new_deployment": False,
-            "wait_seconds": None}
+            "wait_seconds": None, "login": None}
 
 
 def norm(path):
@@ -1427,6 +1427,11 @@ def old_meaning(lines):
     meaning = empty_meaning()
     for line in lines:
         words = shlex.split(line)
+        if "|" in words and words[words.index("|") + 1:][:2] == ["docker", "login"]:
+            # aws ecr get-login-password --region R | docker login --username AWS --password-stdin HOST
+            meaning["region"] = words[words.index("--region") + 1]
+            meaning["login"] = words[-1]
+            continue
         if words[:2] == ["docker", "push"]:
             meaning["pushed"].add(words[2])
             meaning["local"].discard(words[2])
@@ -1542,6 +1547,10 @@ def our_meaning(args, environment, caller_account):
         if "--create-repo" in flags:
             meaning["create_repo"] = True
             meaning["scan_on_push"] = flags.get("--repo-scan-on-push", "true") in ("true", True)
+    elif args[0] == "ecr-login":
+        account = flags.get("--registry-id") or caller_account
+        meaning["login"] = flags.get("--registry") or (
+            "public.ecr.aws" if "--public-registry" in flags else f"{account}.dkr.ecr.{region}.amazonaws.com")
     elif args[0] == "update-service":
         meaning["cluster"] = flags.get("--cluster")
         # Without --service, deployer updates the service named like the family, as the aws-ecs

@@ -162,7 +162,7 @@ impl Step {
                 .chain(ROLLBACK.iter())
                 .chain(WAIT.iter())
                 .collect(),
-            Step::EcrLogin => aws.chain(LOGIN.iter()).collect(),
+            Step::EcrLogin => aws.chain(LOGIN.iter()).chain([&LOGIN_OLD_ORB]).collect(),
             Step::UpdateTaskDefinition => aws
                 .chain(SERVICE[..1].iter())
                 .chain(TASK_DEFINITION_UPDATE.iter())
@@ -475,6 +475,15 @@ const BUILD: [Param; 22] = [
 /// (`ORB@FROM-TO`), for the registry those versions named and the log lines where deployer now
 /// behaves otherwise.
 const OLD_ORB: Param = value("old_orb", "--old-orb");
+
+/// ecr-login's: the registry it logs in to is decided as push's is; nothing else differs.
+const LOGIN_OLD_ORB: Param = Param {
+    name: "old_orb",
+    kind: Kind::NoFlag {
+        why: "set by the aliases of the aws-ecr orb's old names: the registry is named from the \
+              variables the versions they serve read",
+    },
+};
 
 /// The orb's binfmt step reads it (`deployer orb binfmt` says which handlers are missing).
 const BINFMT: Param = Param {
