@@ -9,6 +9,7 @@ use clap::Parser;
 mod app;
 mod args;
 pub mod orb;
+mod orb_aliases;
 mod settings;
 
 use crate::commands::credential_helper;
