@@ -1415,16 +1415,21 @@ def empty_meaning():
     return {"context": None, "dockerfile": None, "pushed": set(), "local": set(), "build_args": [],
             "platform": None, "create_repo": False, "scan_on_push": None, "region": None,
             "cluster": None, "service": None, "image_updates": None, "force_new_deployment": False,
-            "wait_seconds": None, "login": None}
+            "wait_seconds": None, "login": None, "family": None, "task_definition": None,
+            "count": None, "launch_type": None, "subnets": None, "security_groups": None,
+            "assign_public_ip": None, "source_tag": None, "target_tags": None}
 
 
 def norm(path):
     return os.path.normpath(path) if path is not None else None
 
 
-def old_meaning(lines):
-    """What the old orb's command lines did, in the terms both sides are compared in."""
+def old_meaning(lines, environment):
+    """What the old orb's command lines did, in the terms both sides are compared in. An `aws`
+    line without --region used the AWS CLI's: `aws configure set region`, else
+    AWS_DEFAULT_REGION (the AWS CLI v1 does not read AWS_REGION)."""
     meaning = empty_meaning()
+    configured = None
     for line in lines:
         words = shlex.split(line)
         if "|" in words and words[words.index("|") + 1:][:2] == ["docker", "login"]:
@@ -1471,10 +1476,25 @@ def old_meaning(lines):
                     i += 2 if value is not True else 1
                 else:
                     command.append(words[i]); i += 1
-            if "--region" in options:
-                meaning["region"] = options["--region"]
             if command[:3] == ["configure", "set", "region"]:
-                meaning["region"] = command[3]
+                configured = command[3]
+                continue
+            meaning["region"] = options.get("--region") or configured or environment.get("AWS_DEFAULT_REGION")
+            if command[:2] == ["ecs", "run-task"]:
+                meaning["cluster"] = options["--cluster"]
+                meaning["task_definition"] = options["--task-definition"]
+                meaning["count"] = int(options.get("--count", 1))
+                meaning["launch_type"] = options.get("--launch-type")
+                network = options.get("--network-configuration")
+                if network:
+                    inner = dict(part.split("=", 1) for part in re.findall(r"(\w+=\[[^\]]*\]|\w+=[A-Z]+)", network))
+                    meaning["subnets"] = inner["subnets"].strip("[]") or None
+                    meaning["security_groups"] = inner["securityGroups"].strip("[]") or None
+                    meaning["assign_public_ip"] = inner.get("assignPublicIp")
+            elif command[:2] == ["ecr", "batch-get-image"]:
+                meaning["source_tag"] = options["--image-ids"].split("=", 1)[1]
+            elif command[:2] == ["ecr", "put-image"]:
+                meaning["target_tags"] = ",".join(filter(None, [meaning["target_tags"], options["--image-tag"]]))
             if command[:2] == ["ecr", "create-repository"]:
                 meaning["create_repo"] = True
                 scanning = options.get("--image-scanning-configuration", "scanOnPush=false")
@@ -1485,12 +1505,16 @@ def old_meaning(lines):
                 meaning["force_new_deployment"] = "--force-new-deployment" in options
             continue
         if words[0] == "update_ecs_task_definition":
+            meaning["family"] = words[words.index("--family") + 1]
             meaning["image_updates"] = words[words.index("--container-image-name-updates") + 1]
             continue
         if words[0] == "verify_revision_is_deployed":
             attempts = int(words[words.index("--max-poll-attempts") + 1])
             interval = int(words[words.index("--poll-interval") + 1])
             meaning["wait_seconds"] = attempts * interval
+            for flag, field in (("--cluster", "cluster"), ("--service", "service"), ("--task-definition-arn", "task_definition")):
+                if flag in words:
+                    meaning[field] = words[words.index(flag) + 1]
             continue
         raise SystemExit(f"orb/versions/behaviour.yml: cannot read the old command {line!r}")
     if meaning["region"] is None:
@@ -1551,7 +1575,27 @@ def our_meaning(args, environment, caller_account):
         account = flags.get("--registry-id") or caller_account
         meaning["login"] = flags.get("--registry") or (
             "public.ecr.aws" if "--public-registry" in flags else f"{account}.dkr.ecr.{region}.amazonaws.com")
+    elif args[0] == "run-task":
+        meaning["cluster"] = flags.get("--cluster")
+        meaning["task_definition"] = flags.get("--task-definition")
+        meaning["count"] = int(flags.get("--count", 1))
+        meaning["launch_type"] = flags.get("--launch-type")
+        meaning["subnets"] = ",".join(repeated.get("--subnets", [])) or None
+        meaning["security_groups"] = ",".join(repeated.get("--security-groups", [])) or None
+        meaning["assign_public_ip"] = flags.get("--assign-public-ip", "DISABLED" if "--subnets" in flags else None)
+    elif args[0] == "register-task-definition":
+        meaning["family"] = flags.get("--family")
+        meaning["image_updates"] = flags.get("--container-image-name-updates")
+    elif args[0] == "wait":
+        meaning["cluster"] = flags.get("--cluster")
+        meaning["service"] = flags.get("--service")
+        meaning["task_definition"] = flags.get("--task-definition")
+        meaning["wait_seconds"] = int(str(flags["--timeout"]).rstrip("s")) if "--timeout" in flags else None
+    elif args[0] == "tag-image":
+        meaning["source_tag"] = flags.get("--source-tag")
+        meaning["target_tags"] = ",".join(repeated.get("--target-tag", [])) or None
     elif args[0] == "update-service":
+        meaning["family"] = flags.get("--family")
         meaning["cluster"] = flags.get("--cluster")
         # Without --service, deployer updates the service named like the family, as the aws-ecs
         # orb did.
@@ -1611,7 +1655,7 @@ def behaviour(deployer, quiet=False, path=BEHAVIOUR):
             problems.append(f"{where}: deployer orb plan failed: {run.stderr.strip()}")
             continue
         args = json.loads(run.stdout)
-        old = old_meaning(record["old"])
+        old = old_meaning(record["old"], environment)
         ours = our_meaning(args, environment, str(record.get("caller_account", CALLER_ACCOUNT)))
         old_fields, our_fields = compared(old, old), compared(ours, old)
         kept = record.get("kept") or {}
