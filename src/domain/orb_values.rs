@@ -219,7 +219,7 @@ enum BuildFlag {
 }
 
 /// The flags `extra_build_args` takes: deployer's own names, or the reason they need nothing.
-const BUILD_FLAGS: [(&str, BuildFlag); 22] = [
+const BUILD_FLAGS: [(&str, BuildFlag); 23] = [
     ("--build-arg", BuildFlag::Copy { takes_value: true }),
     ("--target", BuildFlag::Copy { takes_value: true }),
     ("--label", BuildFlag::Copy { takes_value: true }),
@@ -249,6 +249,8 @@ const BUILD_FLAGS: [(&str, BuildFlag); 22] = [
     ("--compress", BuildFlag::NoEffect),
     ("-q", BuildFlag::NoEffect),
     ("--quiet", BuildFlag::NoEffect),
+    // deployer builds in the Docker daemon: the image is loaded there whether it is pushed or not.
+    ("--load", BuildFlag::NoEffect),
 ];
 
 /// Why a `docker build` flag deployer does not take is not simply copied over, for the flags
@@ -256,7 +258,7 @@ const BUILD_FLAGS: [(&str, BuildFlag); 22] = [
 fn unsupported_reason(flag: &str) -> &'static str {
     match flag {
         "-f" | "--file" => "the Dockerfile comes from the path and dockerfile parameters",
-        "--push" | "--load" | "--output" | "-o" => {
+        "--push" | "--output" | "-o" => {
             "deployer pushes what it builds (push_image: false keeps it local)"
         }
         "--build-context" => {
@@ -612,7 +614,7 @@ mod tests {
     fn local_tags_and_flags_without_effect_are_taken_as_docker_build_takes_them() {
         let flags = extra_build_args(
             "-t 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:latest --cache-from app:latest \
-             --tag=app:local --rm --force-rm=true --compress -q --quiet",
+             --tag=app:local --rm --force-rm=true --compress -q --quiet --load",
         )
         .unwrap();
         assert_eq!(

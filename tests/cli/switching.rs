@@ -716,3 +716,89 @@ fn a_dockerfile_in_the_working_directory_is_the_one_0_0_to_6_5_built() {
         .assert_stderr_contains("both ./app/Dockerfile and Dockerfile exist")
         .assert_stderr_contains("set build-path: ./app");
 }
+
+/// An image without the AWS CLI (the aws-ecs 0.0.x jobs' own ran aws-cli/install): the alias job's
+/// step installs it from PyPI with the image's Python, puts it on PATH for later steps through
+/// BASH_ENV, and configures it. Python here is a stand-in that records what it is asked and
+/// installs a stand-in `aws`; the real install is pip's.
+#[test]
+fn the_aws_cli_is_installed_when_the_image_lacks_it() {
+    let bin = tempfile::tempdir().unwrap();
+    let user_base = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let calls = bin.path().join("calls");
+    let script = |name: &str, body: String| {
+        let path = bin.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    script(
+        "python3",
+        format!(
+            "echo \"python3 $*\" >> {calls}\n\
+             case \"$*\" in\n\
+             '-m site --user-base') echo {base} ;;\n\
+             '-m pip install --quiet --user awscli')\n\
+               mkdir -p {base}/bin\n\
+               printf '#!/bin/sh\\necho aws-cli/1.0 stand-in\\n' > {base}/bin/aws\n\
+               chmod 755 {base}/bin/aws ;;\n\
+             *) exit 3 ;;\n\
+             esac",
+            calls = calls.display(),
+            base = user_base.path().display()
+        ),
+    );
+    // The rest of an image without the AWS CLI: bash, the tools the script uses, deployer.
+    for tool in ["bash", "mkdir", "chmod", "printf", "cat", "dirname"] {
+        if let Ok(found) = which(tool) {
+            std::os::unix::fs::symlink(found, bin.path().join(tool)).unwrap();
+        }
+    }
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_deployer"), bin.path().join("deployer"))
+        .unwrap();
+    let bash_env = home.path().join("bash_env");
+    let steps = steps(
+        "job:deploy-service-update",
+        &[("family", "site"), ("cluster-name", "prod")],
+    );
+    let step = steps
+        .iter()
+        .find(|step| step.name.starts_with("The AWS CLI"))
+        .expect("the job has the AWS CLI step");
+    let result = run(Command::new(which("bash").unwrap())
+        .args(["-c", &step.command])
+        .env_clear()
+        .env("PATH", bin.path())
+        .env("HOME", home.path())
+        .env("BASH_ENV", &bash_env)
+        .env("AWS_REGION", "eu-west-1")
+        .envs(&step.environment));
+    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
+    assert!(
+        result.stdout.contains("Installing the AWS CLI from PyPI"),
+        "{}",
+        result.stdout
+    );
+    assert!(result.stdout.contains("aws-cli/1.0 stand-in"));
+    let asked = std::fs::read_to_string(&calls).unwrap();
+    assert!(
+        asked.contains("python3 -m pip install --quiet --user awscli"),
+        "{asked}"
+    );
+    let exported = std::fs::read_to_string(&bash_env).unwrap();
+    assert!(
+        exported.contains(&format!("{}/bin", user_base.path().display())),
+        "{exported}"
+    );
+    let config = std::fs::read_to_string(home.path().join(".aws/config")).unwrap();
+    assert_eq!(config, "[default]\nregion = eu-west-1\n");
+}
+
+fn which(tool: &str) -> Result<std::path::PathBuf, String> {
+    std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .map(|dir| Path::new(dir).join(tool))
+        .find(|path| path.is_file())
+        .ok_or_else(|| format!("{tool} is not on PATH"))
+}
