@@ -146,6 +146,18 @@ def generate_aliases(spec, tables):
     return out
 
 
+def aws_cli_step(olds):
+    """The step that leaves the AWS CLI installed and configured for the job's later steps, as
+    the old component did (aws-cli/install + configure, aws-cli/setup): `olds` maps each of our
+    parameters (region, profile_name, the credential ones) to the old parameters giving it."""
+    return {"run": {
+        "name": "The AWS CLI for the job's later steps, as the old orb left it",
+        "environment": {f"PARAM_{ours.upper()}": "".join(f"<< parameters.{old} >>" for old in olds.get(ours, []))
+                        for ours in ("region", "profile_name", "aws_access_key_id", "aws_secret_access_key")},
+        "command": "<<include(scripts/aws_cli.sh)>>",
+    }}
+
+
 def generate_alias(section, name, rule, tables, command):
     kind_name = section[:-1]
     declared, versions = old_parameters(tables[rule["orb"]], name, section)
@@ -234,23 +246,18 @@ def generate_alias(section, name, rule, tables, command):
             steps.append({"when": {"condition": f"<< parameters.{param} >>", "steps": list(before)}})
     if section == "jobs":
         steps.append({"install": {"version": "<< parameters.deployer_version >>"}})
-    if rule.get("aws_cli"):
+    if rule.get("aws_cli") and section == "jobs":
         # The old job left the AWS CLI installed and configured for the steps after it.
-        environment = {}
-        for ours_name in ("region", "profile_name", "aws_access_key_id", "aws_secret_access_key"):
-            environment[f"PARAM_{ours_name.upper()}"] = "".join(
-                f"<< parameters.{old} >>" for old in targets.get(ours_name, []))
-        steps.append({"run": {
-            "name": "The AWS CLI for the job's later steps, as the old job left it",
-            "environment": environment,
-            "command": "<<include(scripts/aws_cli.sh)>>",
-        }})
+        steps.append(aws_cli_step(targets))
     order = list(ours)
     args = {target: "".join(f"<< parameters.{old} >>" for old in targets[target])
             for target in sorted(targets, key=lambda t: order.index(t) if t in order else len(order))}
     # Ours set to what the old component did, where our default differs.
     args.update(rule.get("fixed") or {})
     steps.append({rule["command"]: args})
+    if rule.get("aws_cli") and section == "commands":
+        # After ours, whose first step installs deployer, which configures the AWS CLI.
+        steps.append(aws_cli_step(targets))
     component = {
         "description": (f"The {orb_name} orb's {name} {kind_name} of versions "
                         f"{versions[0]['version']} to {versions[-1]['version']}, with their "
@@ -473,6 +480,11 @@ def generate_wrapped_job(name, rule, tables, section="jobs"):
     for refusal in rule.get("refusals") or []:
         steps.append(refusal_step(name, refusal["when"], refusal["reason"]))
     our_steps = prune(substitute(body["steps"], replacements))
+    olds = {}
+    for param in declared:
+        target = renames.get(param) or (args[param].split(".")[1] if param in args else None)
+        if target:
+            olds.setdefault(target, []).append(param)
     for step in our_steps:
         if isinstance(step, dict) and "install" in step and login:
             steps.append({"when": {"condition": f"<< parameters.{login['switch']} >>", "steps": [{"run": {
@@ -494,6 +506,9 @@ def generate_wrapped_job(name, rule, tables, section="jobs"):
                         if target.split(".")[0] == command:
                             invocation_args[target.split(".")[1]] = value
         steps.extend(branch_twins(step, list(twins.items())))
+        if isinstance(step, dict) and "install" in step and rule.get("aws_cli"):
+            # The old job's ecr-login ran aws-cli/setup: later steps of the job call `aws`.
+            steps.append(aws_cli_step(olds))
     span = versions[0]["version"] + (f" to {versions[-1]['version']}" if len(versions) > 1 else "")
     job = {
         "description": (f"The {orb_name} orb's {name} {section[:-1]} of versions {span}, with "
@@ -901,19 +916,32 @@ def check_steps_reach_flags(problems, orb, deployer, table):
 
 
 def check_commands_install_deployer(problems, orb):
-    """Every command of ours that runs deployer installs it first when the executor has none:
-    the old orbs' commands ran the executor's own CLIs, and a config switching by its `orbs:`
-    line keeps its executor."""
-    for name, command in orb.get("commands", {}).items():
-        steps = command.get("steps") or []
-        runs_deployer = any(
-            isinstance(s, dict) and isinstance(s.get("run"), dict)
-            and ("DEPLOYER_ORB_STEP" in (s["run"].get("environment") or {}) or "deployer" in str(s["run"].get("command", "")))
-            for s in steps_of(steps))
-        if not runs_deployer or name == "install":
+    """Every command that runs deployer installs it first when the executor has none (an
+    `install` step, or one of the orb's commands, which all begin with one): the old orbs'
+    commands ran the executor's own CLIs, and a config switching by its `orbs:` line keeps its
+    executor. Ours begin with `install: {if_missing: true}`."""
+    commands = orb.get("commands", {})
+
+    def uses_deployer(step):
+        run = step.get("run") if isinstance(step, dict) else None
+        return isinstance(run, dict) and (
+            "DEPLOYER_ORB_STEP" in (run.get("environment") or {}) or "deployer" in str(run.get("command", "")))
+
+    for name, command in commands.items():
+        if name == "install":
             continue
+        steps = command.get("steps") or []
+        installed = False
+        for step in steps:
+            if isinstance(step, dict) and len(step) == 1 and next(iter(step)) in commands:
+                installed = True
+            elif any(uses_deployer(inner) for inner in steps_of([step])) and not installed:
+                problems.add(f"commands/{name}", "runs deployer before any step installs it")
+                break
         first = steps[0] if steps else None
-        if not (isinstance(first, dict) and set(first) == {"install"}
+        ours = os.path.exists(os.path.join(SRC, "commands", f"{name}.yml"))
+        if ours and any(uses_deployer(s) for s in steps_of(steps)) and not (
+                isinstance(first, dict) and set(first) == {"install"}
                 and (first["install"] or {}).get("if_missing") is True):
             problems.add(f"commands/{name}", "runs deployer but does not begin with install: {if_missing: true}")
 

@@ -757,11 +757,11 @@ fn the_aws_cli_is_installed_when_the_image_lacks_it() {
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_deployer"), bin.path().join("deployer"))
         .unwrap();
     let bash_env = home.path().join("bash_env");
-    let steps = steps(
+    let job_steps = steps(
         "job:deploy-service-update",
         &[("family", "site"), ("cluster-name", "prod")],
     );
-    let step = steps
+    let step = job_steps
         .iter()
         .find(|step| step.name.starts_with("The AWS CLI"))
         .expect("the job has the AWS CLI step");
@@ -792,6 +792,29 @@ fn the_aws_cli_is_installed_when_the_image_lacks_it() {
     );
     let config = std::fs::read_to_string(home.path().join(".aws/config")).unwrap();
     assert_eq!(config, "[default]\nregion = eu-west-1\n");
+
+    // aws-ecr 6.x-8.x's job and ecr-login ran aws-cli/setup too: their aliases end the same way,
+    // after deployer is installed.
+    for name in [
+        "job:build-and-push-image",
+        "ecr-login",
+        "build-and-push-image",
+    ] {
+        let names: Vec<String> =
+            steps(name, &[("repo", "web")][..usize::from(name != "ecr-login")])
+                .into_iter()
+                .map(|step| step.builtin.unwrap_or(step.name))
+                .collect();
+        let cli = names
+            .iter()
+            .position(|step| step.starts_with("The AWS CLI"))
+            .unwrap_or_else(|| panic!("{name} leaves no AWS CLI: {names:?}"));
+        let install = names
+            .iter()
+            .position(|step| step.starts_with("Install deployer"))
+            .unwrap();
+        assert!(install < cli, "{name}: {names:?}");
+    }
 }
 
 fn which(tool: &str) -> Result<std::path::PathBuf, String> {
