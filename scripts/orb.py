@@ -39,6 +39,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -145,6 +146,18 @@ def generate_aliases(spec, tables):
     return out
 
 
+def aws_cli_step(olds):
+    """The step that leaves the AWS CLI installed and configured for the job's later steps, as
+    the old component did (aws-cli/install + configure, aws-cli/setup): `olds` maps each of our
+    parameters (region, profile_name, the credential ones) to the old parameters giving it."""
+    return {"run": {
+        "name": "The AWS CLI for the job's later steps, as the old orb left it",
+        "environment": {f"PARAM_{ours.upper()}": "".join(f"<< parameters.{old} >>" for old in olds.get(ours, []))
+                        for ours in ("region", "profile_name", "aws_access_key_id", "aws_secret_access_key")},
+        "command": "<<include(scripts/aws_cli.sh)>>",
+    }}
+
+
 def generate_alias(section, name, rule, tables, command):
     kind_name = section[:-1]
     declared, versions = old_parameters(tables[rule["orb"]], name, section)
@@ -233,12 +246,18 @@ def generate_alias(section, name, rule, tables, command):
             steps.append({"when": {"condition": f"<< parameters.{param} >>", "steps": list(before)}})
     if section == "jobs":
         steps.append({"install": {"version": "<< parameters.deployer_version >>"}})
+    if rule.get("aws_cli") and section == "jobs":
+        # The old job left the AWS CLI installed and configured for the steps after it.
+        steps.append(aws_cli_step(targets))
     order = list(ours)
     args = {target: "".join(f"<< parameters.{old} >>" for old in targets[target])
             for target in sorted(targets, key=lambda t: order.index(t) if t in order else len(order))}
     # Ours set to what the old component did, where our default differs.
     args.update(rule.get("fixed") or {})
     steps.append({rule["command"]: args})
+    if rule.get("aws_cli") and section == "commands":
+        # After ours, whose first step installs deployer, which configures the AWS CLI.
+        steps.append(aws_cli_step(targets))
     component = {
         "description": (f"The {orb_name} orb's {name} {kind_name} of versions "
                         f"{versions[0]['version']} to {versions[-1]['version']}, with their "
@@ -427,6 +446,14 @@ def generate_wrapped_job(name, rule, tables, section="jobs"):
         entry["description"] = what
         params[param] = entry
 
+    # Parameters the old job lacked but its users need to say what the old one left ambiguous.
+    for param, added in (rule.get("added") or {}).items():
+        if param in params:
+            raise SystemExit(f"{name}: {param} is added, but the old {section[:-1]} declares it")
+        params[param] = {"type": "string", "default": added["default"],
+                         "description": " ".join(str(added["description"]).split())}
+        replacements[added["ours"]] = ("param", param)
+
     if merge:
         params = {**our_params, **params}
     else:
@@ -453,6 +480,11 @@ def generate_wrapped_job(name, rule, tables, section="jobs"):
     for refusal in rule.get("refusals") or []:
         steps.append(refusal_step(name, refusal["when"], refusal["reason"]))
     our_steps = prune(substitute(body["steps"], replacements))
+    olds = {}
+    for param in declared:
+        target = renames.get(param) or (args[param].split(".")[1] if param in args else None)
+        if target:
+            olds.setdefault(target, []).append(param)
     for step in our_steps:
         if isinstance(step, dict) and "install" in step and login:
             steps.append({"when": {"condition": f"<< parameters.{login['switch']} >>", "steps": [{"run": {
@@ -470,7 +502,13 @@ def generate_wrapped_job(name, rule, tables, section="jobs"):
                     for param, target in args.items():
                         if param in declared and target.split(".")[0] == command:
                             invocation_args[target.split(".")[1]] = f"<< parameters.{param} >>"
+                    for target, value in (rule.get("command_args") or {}).items():
+                        if target.split(".")[0] == command:
+                            invocation_args[target.split(".")[1]] = value
         steps.extend(branch_twins(step, list(twins.items())))
+        if isinstance(step, dict) and "install" in step and rule.get("aws_cli"):
+            # The old job's ecr-login ran aws-cli/setup: later steps of the job call `aws`.
+            steps.append(aws_cli_step(olds))
     span = versions[0]["version"] + (f" to {versions[-1]['version']}" if len(versions) > 1 else "")
     job = {
         "description": (f"The {orb_name} orb's {name} {section[:-1]} of versions {span}, with "
@@ -875,6 +913,37 @@ def check_steps_reach_flags(problems, orb, deployer, table):
                         problems.add(where, f"{p['name']} defaults to {spec.get('default')!r} but deployer accepts only {p['default']!r}")
     for name in sorted(set(table) - seen_steps):
         problems.add("commands", f"deployer has orb step {name} but no command runs it")
+
+
+def check_commands_install_deployer(problems, orb):
+    """Every command that runs deployer installs it first when the executor has none (an
+    `install` step, or one of the orb's commands, which all begin with one): the old orbs'
+    commands ran the executor's own CLIs, and a config switching by its `orbs:` line keeps its
+    executor. Ours begin with `install: {if_missing: true}`."""
+    commands = orb.get("commands", {})
+
+    def uses_deployer(step):
+        run = step.get("run") if isinstance(step, dict) else None
+        return isinstance(run, dict) and (
+            "DEPLOYER_ORB_STEP" in (run.get("environment") or {}) or "deployer" in str(run.get("command", "")))
+
+    for name, command in commands.items():
+        if name == "install":
+            continue
+        steps = command.get("steps") or []
+        installed = False
+        for step in steps:
+            if isinstance(step, dict) and len(step) == 1 and next(iter(step)) in commands:
+                installed = True
+            elif any(uses_deployer(inner) for inner in steps_of([step])) and not installed:
+                problems.add(f"commands/{name}", "runs deployer before any step installs it")
+                break
+        first = steps[0] if steps else None
+        ours = os.path.exists(os.path.join(SRC, "commands", f"{name}.yml"))
+        if ours and any(uses_deployer(s) for s in steps_of(steps)) and not (
+                isinstance(first, dict) and set(first) == {"install"}
+                and (first["install"] or {}).get("if_missing") is True):
+            problems.add(f"commands/{name}", "runs deployer but does not begin with install: {if_missing: true}")
 
 
 def check_jobs_call_commands(problems, orb):
@@ -1308,6 +1377,356 @@ def job_step_environment(orb, job, overrides, section="jobs"):
     return found
 
 
+def run_steps(orb, name, overrides, section="commands"):
+    """Every step CircleCI runs for an invocation of `name` (a command or a job), in order: `when`
+    conditions evaluated, each orb command invoked expanded with its arguments filled in (the
+    install step too), each `run` as {"name", "command", "environment"} with the parameters
+    placed; a built-in step (checkout, setup_remote_docker...) as {"builtin": NAME}. What
+    `tests/cli` runs to play a job or a command of the orb as CircleCI would."""
+    spec = orb[section][name]
+    values = job_values(spec, overrides) if section == "jobs" else command_values(spec, overrides, name)
+    boolean = {p for p, d in (spec.get("parameters") or {}).items() if d.get("type") == "boolean"}
+    place = lambda text, whole: PARAM_USE.sub(
+        lambda m: placed(values.get(m.group(1), ""), m.group(1) in boolean, whole), text)
+    out = []
+    for step in spec.get("steps") or []:
+        if isinstance(step, str):
+            step = {step: {}}
+        if not isinstance(step, dict):
+            continue
+        if "when" in step or "unless" in step:
+            key = "when" if "when" in step else "unless"
+            holds = condition_holds(step[key]["condition"], values)
+            if holds == (key == "when"):
+                out.extend(run_steps({**orb, "commands": {**orb["commands"], "\0inline": {
+                    "parameters": spec.get("parameters") or {}, "steps": step[key]["steps"]}}},
+                    "\0inline", values))
+            continue
+        (command, args), = step.items()
+        if command == "run":
+            run = args if isinstance(args, dict) else {"command": args}
+            env = {k: place(str(v), PARAM_USE.fullmatch(str(v).strip()) is not None)
+                   for k, v in (run.get("environment") or {}).items()}
+            out.append({"name": place(str(run.get("name", "")), False),
+                        "command": place(str(run.get("command", "")), False),
+                        "environment": env})
+        elif command in orb.get("commands", {}):
+            filled = {k: PARAM_USE.sub(lambda m: values.get(m.group(1), ""), circleci_value(v))
+                      for k, v in (args or {}).items()}
+            out.extend(run_steps(orb, command, filled))
+        else:
+            out.append({"builtin": command})
+    return out
+
+
+def command_values(spec, overrides, name):
+    params = spec.get("parameters") or {}
+    unknown = set(overrides) - set(params)
+    if unknown:
+        raise SystemExit(f"{name} has no parameter {', '.join(sorted(unknown))}")
+    values = {}
+    for param, p in params.items():
+        if param in overrides:
+            values[param] = overrides[param]
+        elif "default" in p:
+            values[param] = circleci_value(p["default"])
+        elif p.get("type") != "steps":
+            raise SystemExit(f"{name} needs its required parameter {param}")
+    return values
+
+
+BEHAVIOUR = os.path.join(VERSIONS, "behaviour.yml")
+CALLER_ACCOUNT = "123456789012"
+
+
+def empty_meaning():
+    return {"context": None, "dockerfile": None, "pushed": set(), "local": set(), "build_args": [],
+            "platform": None, "create_repo": False, "scan_on_push": None, "region": None,
+            "cluster": None, "service": None, "image_updates": None, "force_new_deployment": False,
+            "wait_seconds": None, "login": None, "family": None, "task_definition": None,
+            "count": None, "launch_type": None, "subnets": None, "security_groups": None,
+            "assign_public_ip": None, "source_tag": None, "target_tags": None}
+
+
+def norm(path):
+    return os.path.normpath(path) if path is not None else None
+
+
+def old_meaning(lines, environment):
+    """What the old orb's command lines did, in the terms both sides are compared in. An `aws`
+    line without --region used the AWS CLI's: `aws configure set region`, else
+    AWS_DEFAULT_REGION (the AWS CLI v1 does not read AWS_REGION)."""
+    meaning = empty_meaning()
+    configured = None
+    for line in lines:
+        words = shlex.split(line)
+        if "|" in words and words[words.index("|") + 1:][:2] == ["docker", "login"]:
+            # aws ecr get-login-password --region R | docker login --username AWS --password-stdin HOST
+            meaning["region"] = words[words.index("--region") + 1]
+            meaning["login"] = words[-1]
+            continue
+        if words[:2] == ["docker", "push"]:
+            meaning["pushed"].add(words[2])
+            meaning["local"].discard(words[2])
+            continue
+        if words[:2] == ["docker", "build"] or words[:3] == ["docker", "buildx", "build"]:
+            rest = words[3:] if words[1] == "buildx" else words[2:]
+            tags, push, positional, i = [], False, [], 0
+            while i < len(rest):
+                word = rest[i]
+                if word in ("-f", "--file"):
+                    meaning["dockerfile"] = rest[i + 1]; i += 2; continue
+                if word in ("-t", "--tag"):
+                    tags.append(rest[i + 1]); i += 2; continue
+                if word == "--build-arg":
+                    meaning["build_args"].append(rest[i + 1]); i += 2; continue
+                if word == "--platform":
+                    meaning["platform"] = rest[i + 1]; i += 2; continue
+                if word in ("--progress", "--cache-from", "--target", "--label"):
+                    i += 2; continue
+                if word == "--push":
+                    push = True; i += 1; continue
+                if word.startswith("-"):
+                    i += 1; continue
+                positional.append(word); i += 1
+            meaning["context"] = norm(positional[-1])
+            meaning["dockerfile"] = norm(meaning["dockerfile"] or os.path.join(positional[-1], "Dockerfile"))
+            (meaning["pushed"] if push else meaning["local"]).update(tags)
+            continue
+        if words[0] == "aws":
+            options = {}
+            i = 1
+            command = []
+            while i < len(words):
+                if words[i].startswith("--"):
+                    value = words[i + 1] if i + 1 < len(words) and not words[i + 1].startswith("--") else True
+                    options[words[i]] = value
+                    i += 2 if value is not True else 1
+                else:
+                    command.append(words[i]); i += 1
+            if command[:3] == ["configure", "set", "region"]:
+                configured = command[3]
+                continue
+            meaning["region"] = options.get("--region") or configured or environment.get("AWS_DEFAULT_REGION")
+            if command[:2] == ["ecs", "run-task"]:
+                meaning["cluster"] = options["--cluster"]
+                meaning["task_definition"] = options["--task-definition"]
+                meaning["count"] = int(options.get("--count", 1))
+                meaning["launch_type"] = options.get("--launch-type")
+                network = options.get("--network-configuration")
+                if network:
+                    inner = dict(part.split("=", 1) for part in re.findall(r"(\w+=\[[^\]]*\]|\w+=[A-Z]+)", network))
+                    meaning["subnets"] = inner["subnets"].strip("[]") or None
+                    meaning["security_groups"] = inner["securityGroups"].strip("[]") or None
+                    meaning["assign_public_ip"] = inner.get("assignPublicIp")
+            elif command[:2] == ["ecr", "batch-get-image"]:
+                meaning["source_tag"] = options["--image-ids"].split("=", 1)[1]
+            elif command[:2] == ["ecr", "put-image"]:
+                meaning["target_tags"] = ",".join(filter(None, [meaning["target_tags"], options["--image-tag"]]))
+            if command[:2] == ["ecr", "create-repository"]:
+                meaning["create_repo"] = True
+                scanning = options.get("--image-scanning-configuration", "scanOnPush=false")
+                meaning["scan_on_push"] = scanning.split("=", 1)[1] == "true"
+            elif command[:2] == ["ecs", "update-service"]:
+                meaning["cluster"] = options["--cluster"]
+                meaning["service"] = options["--service"]
+                meaning["force_new_deployment"] = "--force-new-deployment" in options
+            continue
+        if words[0] == "update_ecs_task_definition":
+            meaning["family"] = words[words.index("--family") + 1]
+            meaning["image_updates"] = words[words.index("--container-image-name-updates") + 1]
+            continue
+        if words[0] == "verify_revision_is_deployed":
+            attempts = int(words[words.index("--max-poll-attempts") + 1])
+            interval = int(words[words.index("--poll-interval") + 1])
+            meaning["wait_seconds"] = attempts * interval
+            for flag, field in (("--cluster", "cluster"), ("--service", "service"), ("--task-definition-arn", "task_definition")):
+                if flag in words:
+                    meaning[field] = words[words.index(flag) + 1]
+            continue
+        raise SystemExit(f"orb/versions/behaviour.yml: cannot read the old command {line!r}")
+    if meaning["region"] is None:
+        # docker alone: the region of the ECR host it tagged for.
+        for reference in sorted(meaning["pushed"] | meaning["local"]):
+            match = re.match(r"^\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.", reference)
+            if match:
+                meaning["region"] = match.group(1)
+                break
+    return meaning
+
+
+def our_meaning(args, environment, caller_account):
+    """What `deployer ARGS` does, in the same terms."""
+    meaning = empty_meaning()
+    flags = {}
+    repeated = {}
+    i = 1 if args[0] != "repo" else 2
+    while i < len(args):
+        word = args[i]
+        if "=" in word and word.startswith("--"):
+            name, value = word.split("=", 1)
+            i += 1
+        elif i + 1 < len(args) and not args[i + 1].startswith("--"):
+            name, value = word, args[i + 1]
+            i += 2
+        else:
+            name, value = word, True
+            i += 1
+        flags[name] = value
+        repeated.setdefault(name, []).append(value)
+    region = flags.get("--region") or environment.get("AWS_REGION") or environment.get("AWS_DEFAULT_REGION")
+    meaning["region"] = region
+    if args[0] == "push":
+        account = flags.get("--registry-id") or caller_account
+        if "--registry" in flags:
+            host = flags["--registry"]
+        elif "--public-registry" in flags:
+            host = "public.ecr.aws/" + str(flags.get("--public-registry-alias", ""))
+        else:
+            host = f"{account}.dkr.ecr.{region}.amazonaws.com"
+        tags = [f"{host}/{flags['--repo']}:{tag.strip()}" for tag in str(flags.get("--tag", "latest")).split(",") if tag.strip()]
+        if "--no-build" not in flags:
+            build_path = flags.get("--build-path", ".")
+            meaning["context"] = norm(build_path)
+            meaning["dockerfile"] = norm(os.path.join(flags.get("--path", "."), flags.get("--dockerfile", "Dockerfile")))
+            meaning["build_args"] = repeated.get("--build-arg", [])
+            meaning["platform"] = flags.get("--platform")
+            meaning["local"].update(repeated.get("--local-tag", []))
+        if "--no-push" in flags:
+            meaning["local"].update(tags)
+        else:
+            meaning["pushed"].update(tags)
+        if "--create-repo" in flags:
+            meaning["create_repo"] = True
+            meaning["scan_on_push"] = flags.get("--repo-scan-on-push", "true") in ("true", True)
+    elif args[0] == "ecr-login":
+        account = flags.get("--registry-id") or caller_account
+        meaning["login"] = flags.get("--registry") or (
+            "public.ecr.aws" if "--public-registry" in flags else f"{account}.dkr.ecr.{region}.amazonaws.com")
+    elif args[0] == "run-task":
+        meaning["cluster"] = flags.get("--cluster")
+        meaning["task_definition"] = flags.get("--task-definition")
+        meaning["count"] = int(flags.get("--count", 1))
+        meaning["launch_type"] = flags.get("--launch-type")
+        meaning["subnets"] = ",".join(repeated.get("--subnets", [])) or None
+        meaning["security_groups"] = ",".join(repeated.get("--security-groups", [])) or None
+        meaning["assign_public_ip"] = flags.get("--assign-public-ip", "DISABLED" if "--subnets" in flags else None)
+    elif args[0] == "register-task-definition":
+        meaning["family"] = flags.get("--family")
+        meaning["image_updates"] = flags.get("--container-image-name-updates")
+    elif args[0] == "wait":
+        meaning["cluster"] = flags.get("--cluster")
+        meaning["service"] = flags.get("--service")
+        meaning["task_definition"] = flags.get("--task-definition")
+        meaning["wait_seconds"] = int(str(flags["--timeout"]).rstrip("s")) if "--timeout" in flags else None
+    elif args[0] == "tag-image":
+        meaning["source_tag"] = flags.get("--source-tag")
+        meaning["target_tags"] = ",".join(repeated.get("--target-tag", [])) or None
+    elif args[0] == "update-service":
+        meaning["family"] = flags.get("--family")
+        meaning["cluster"] = flags.get("--cluster")
+        # Without --service, deployer updates the service named like the family, as the aws-ecs
+        # orb did.
+        meaning["service"] = flags.get("--service") or flags.get("--family")
+        meaning["image_updates"] = flags.get("--container-image-name-updates")
+        meaning["force_new_deployment"] = "--force-new-deployment" in flags
+        if "--no-wait" not in flags:
+            meaning["wait_seconds"] = int(str(flags["--timeout"]).rstrip("s")) if "--timeout" in flags else None
+    return meaning
+
+
+def compared(meaning, old):
+    """Only the fields the old side says something about (a build, a repository, a service)."""
+    fields = {k: v for k, v in meaning.items()}
+    if old["context"] is None:
+        for key in ("context", "dockerfile", "build_args", "platform"):
+            fields.pop(key)
+    if old["platform"] is None:
+        fields.pop("platform", None)
+    if old["region"] is None:
+        # ECR Public: its API is in us-east-1 whatever the job's region.
+        fields.pop("region")
+    return fields
+
+
+def behaviour(deployer, quiet=False, path=BEHAVIOUR):
+    """Every invocation of orb/versions/behaviour.yml (or `path`): the old command lines' meaning
+    against `deployer orb plan`'s. Returns (invocations compared, problems)."""
+    records = load(path)["invocations"]
+    orb = pack()
+    problems = []
+    for record in records:
+        where = f"{record['orb']} {record['version']} {record['element']} ({record['name']})"
+        section, name = record["element"].split("/", 1)
+        overrides = {k: str(v) for k, v in (record.get("parameters") or {}).items()}
+        if section == "jobs" or name not in orb["commands"] or not any(
+                isinstance(s, dict) and "DEPLOYER_ORB_STEP" in ((s.get("run") or {}).get("environment") or {})
+                for s in steps_of(orb["commands"][name].get("steps"))):
+            step_env = job_step_environment(orb, name, overrides, section)
+        else:
+            step_env = step_environment(orb, name, overrides)
+        if "REFUSAL" in step_env:
+            problems.append(f"{where}: our {record['element']} refuses it: {step_env['REFUSAL']}")
+            continue
+        environment = {k: str(v) for k, v in (record.get("environment") or {}).items()}
+        with tempfile.TemporaryDirectory() as checkout:
+            for path, text in (record.get("files") or {}).items():
+                target = os.path.join(checkout, path)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "w", encoding="utf-8") as f:
+                    f.write(text)
+            env = {"PATH": os.environ.get("PATH", ""), "HOME": checkout, **environment,
+                   **{k: str(v) for k, v in step_env.items()}}
+            run = subprocess.run([deployer, "orb", "plan", step_env["DEPLOYER_ORB_STEP"]], cwd=checkout,
+                                 env=env, capture_output=True, text=True)
+        if run.returncode != 0:
+            problems.append(f"{where}: deployer orb plan failed: {run.stderr.strip()}")
+            continue
+        args = json.loads(run.stdout)
+        old = old_meaning(record["old"], environment)
+        ours = our_meaning(args, environment, str(record.get("caller_account", CALLER_ACCOUNT)))
+        old_fields, our_fields = compared(old, old), compared(ours, old)
+        kept = record.get("kept") or {}
+        for field in sorted(set(old_fields) | set(our_fields)):
+            same = old_fields.get(field) == our_fields.get(field)
+            if field in kept and same:
+                problems.append(f"{where}: {field} is kept as a difference, but both sides agree now: remove it from kept")
+            elif field not in kept and not same:
+                problems.append(f"{where}: {field}: the old orb {old_fields.get(field)!r}, ours {our_fields.get(field)!r} "
+                                f"(deployer {' '.join(args)})")
+        if not quiet:
+            print(f"  {where}: deployer {' '.join(args)}" + (f" (kept: {', '.join(sorted(kept))})" if kept else ""))
+    return len(records), problems
+
+
+BEHAVIOUR_BEGIN = "<!-- behaviour: generated by `scripts/orb.py behaviour --write-readme` from orb/versions/behaviour.yml, checked by `scripts/orb.py check` -->"
+BEHAVIOUR_END = "<!-- end of behaviour -->"
+
+
+def behaviour_table():
+    """The README's table of what an old invocation does differently on our orb, and why: the
+    `kept` entries of orb/versions/behaviour.yml, by version."""
+    records = load(BEHAVIOUR)["invocations"]
+    lines = [f"{len(records)} old invocations are compared with what our orb runs for them "
+             "(`orb/versions/behaviour.yml`, checked by `scripts/orb.py check`). What we keep "
+             "different on purpose:", "",
+             "| old version | name | what differs | why |", "|---|---|---|---|"]
+    for record in records:
+        for field, reason in (record.get("kept") or {}).items():
+            lines.append(f"| {record['orb']} {record['version']} | `{record['element'].split('/', 1)[1]}` "
+                         f"({record['name']}) | {field} | {' '.join(str(reason).split())} |")
+    return "\n".join(lines) + "\n"
+
+
+def check_behaviour(problems, deployer):
+    count, found = behaviour(deployer, quiet=True)
+    for problem in found:
+        problems.add("orb/versions/behaviour.yml", problem)
+    if readme_section(open(README, encoding="utf-8").read(), BEHAVIOUR_BEGIN, BEHAVIOUR_END) != behaviour_table():
+        problems.add("README.md", "the table of what behaves differently is stale: run scripts/orb.py behaviour --write-readme")
+    return count
+
+
 # Values for an old orb's required parameters when `accepts` invokes a component.
 SAMPLE_VALUES = {
     "repo": "tutorial-site-registry",
@@ -1442,7 +1861,29 @@ def main():
     e.add_argument("--job", action="store_true", help="COMMAND is a job: expand its steps first")
     e.add_argument("--steps", action="store_true",
                    help="COMMAND is a command whose steps run another (an alias): expand them first")
+    bh = sub.add_parser("behaviour", help="each old invocation of orb/versions/behaviour.yml against deployer orb plan")
+    bh.add_argument("--deployer", required=True)
+    bh.add_argument("--write-readme", action="store_true")
+    bh.add_argument("--records", default=BEHAVIOUR, help="another records file (the tests' mutations)")
+    st = sub.add_parser("steps", help="every step an invocation runs, as JSON (what tests/cli plays)")
+    st.add_argument("name")
+    st.add_argument("values", nargs="*", metavar="NAME=VALUE")
+    st.add_argument("--job", action="store_true", help="NAME is a job")
     args = parser.parse_args()
+
+    if args.action == "behaviour":
+        if args.write_readme:
+            write_readme_section(BEHAVIOUR_BEGIN, BEHAVIOUR_END, behaviour_table())
+        count, problems = behaviour(args.deployer, path=args.records)
+        for problem in problems:
+            print(f"behaviour: {problem}", file=sys.stderr)
+        print(f"behaviour: {count} old invocations compared, {len(problems)} differences not kept on purpose")
+        return 1 if problems else 0
+
+    if args.action == "steps":
+        overrides = dict(v.split("=", 1) for v in args.values)
+        print(json.dumps(run_steps(pack(), args.name, overrides, "jobs" if args.job else "commands"), indent=1))
+        return 0
 
     if args.action == "env":
         overrides = dict(v.split("=", 1) for v in args.values)
@@ -1533,11 +1974,13 @@ def main():
     check_param_descriptions(problems, orb)
     check_steps_reach_flags(problems, orb, args.deployer, table)
     check_jobs_call_commands(problems, orb)
+    check_commands_install_deployer(problems, orb)
     check_aws_orbs(problems, orb, reference)
     check_readme_table(problems, orb, reference)
     rows = coverage(orb, table, reference)
     check_coverage_readme(problems, coverage_table(rows))
     check_migration_readme(problems)
+    compared = check_behaviour(problems, args.deployer)
     check_versions(problems, orb)
     print(coverage_report(rows), file=sys.stderr)
     if problems:
@@ -1545,7 +1988,8 @@ def main():
         print("\n".join(f"  {p}" for p in problems), file=sys.stderr)
         return 1
     counts = {s: len(orb.get(s, {})) for s in SECTIONS}
-    print(f"orb check: ok ({', '.join(f'{n} {s}' for s, n in counts.items())})", file=sys.stderr)
+    print(f"orb check: ok ({', '.join(f'{n} {s}' for s, n in counts.items())}; "
+          f"{compared} old invocations behave as they did, or as behaviour.yml keeps on purpose)", file=sys.stderr)
     return 0
 
 

@@ -28,8 +28,8 @@ variables! {
     CIRCLE_BUILD_NUM => "names the role session deployer-$CIRCLE_BUILD_NUM";
     AWS_PROFILE => "the AWS profile when --profile is not given; one that no file defines is refused";
     AWS_ACCESS_KEY_ID => "read only to say which credentials deployer uses when a profile is named too (the SDK reads the keys)";
-    AWS_CONFIG_FILE => "the AWS config file whose profiles --profile and AWS_PROFILE are checked against (default ~/.aws/config)";
-    AWS_SHARED_CREDENTIALS_FILE => "the AWS credentials file, checked likewise (default ~/.aws/credentials)";
+    AWS_CONFIG_FILE => "the AWS config file whose profiles --profile and AWS_PROFILE are checked against, and where deployer orb aws-cli-config sets the region (default ~/.aws/config)";
+    AWS_SHARED_CREDENTIALS_FILE => "the AWS credentials file, checked likewise, and where deployer orb aws-cli-config writes the keys (default ~/.aws/credentials)";
     AWS_ECR_REGISTRY_ID => "--registry-id";
     DEPLOYER_REGISTRY => "--registry";
     DEPLOYER_REPO => "--repo";
@@ -47,7 +47,7 @@ variables! {
     DEPLOYER_BINFMT_MISC => "for diagnosis and tests: the directory of binfmt_misc handlers push --platform checks (default /proc/sys/fs/binfmt_misc)";
     SSH_AUTH_SOCK => "the SSH agent that push --ssh default forwards to the build";
     DOCKER_CONFIG => "the directory of the Docker CLI's config.json that ecr-login writes";
-    HOME => "~/.docker/config.json when DOCKER_CONFIG is unset";
+    HOME => "~/.docker/config.json when DOCKER_CONFIG is unset; ~/.aws/config and ~/.aws/credentials for deployer orb aws-cli-config";
     PATH => "where ecr-login --credential-helper looks for docker-credential-deployer";
     NO_COLOR => "no colour on a terminal";
     GITHUB_ENV => "GitHub Actions' environment file: --export-env writes its KEY=value syntax there, `export KEY='value'` lines elsewhere";

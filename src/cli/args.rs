@@ -120,10 +120,21 @@ pub enum OrbCommand {
     },
     /// Print every orb parameter and the deployer flags it becomes, as JSON.
     Params,
+    /// Print the deployer command line the step's parameters make (PARAM_* variables), as a JSON
+    /// list of arguments, and run nothing: what `orb run` would run, with its decisions logged.
+    Plan {
+        #[arg(value_enum)]
+        step: orb::Step,
+    },
     /// Print the architectures of the step's platforms (PARAM_PLATFORM) that need QEMU handlers
     /// installed, comma-separated: foreign ones no binfmt_misc handler runs (all foreign ones
     /// for a remote Docker engine); nothing when none do. The orb's binfmt step installs them.
     Binfmt,
+    /// Configure the AWS CLI for the job's later steps as the aws-ecs orb's 0.0.x-3.x jobs did:
+    /// the region (PARAM_REGION, read through) for the profile PARAM_PROFILE_NAME in the config
+    /// file, the keys the variables PARAM_AWS_ACCESS_KEY_ID / PARAM_AWS_SECRET_ACCESS_KEY name
+    /// in the credentials file (mode 0600).
+    AwsCliConfig,
 }
 
 #[derive(Debug, Args)]
@@ -274,6 +285,14 @@ pub struct PushArgs {
     #[arg(long)]
     pub pull: bool,
 
+    /// Also name the built image NAME[:TAG] in the local daemon, as docker build -t does (repeatable; not pushed: --tag names what is pushed).
+    #[arg(
+        long = "local-tag",
+        value_name = "NAME[:TAG]",
+        conflicts_with = "no_build"
+    )]
+    pub local_tags: Vec<String>,
+
     /// Do not build: push the local image named by --image [default: REGISTRY/REPO:TAG, as push --no-push or docker build -t tagged it].
     #[arg(long)]
     pub no_build: bool,
@@ -281,6 +300,10 @@ pub struct PushArgs {
     /// With --no-build: the local image to push (name[:tag] or ID).
     #[arg(long, requires = "no_build")]
     pub image: Option<String>,
+
+    /// The old aws-ecr orb versions this invocation comes from, as ORB@FROM-TO (the orb's aliases of the old names set it): where they behaved differently, deployer says so in the log.
+    #[arg(long, value_name = "ORB@FROM-TO")]
+    pub old_orb: Option<String>,
 
     /// Build and tag REGISTRY/REPO:TAG locally, push nothing (the aws-ecr orb's push_image: false).
     #[arg(long, conflicts_with = "no_build")]

@@ -9,6 +9,7 @@ use clap::Parser;
 mod app;
 mod args;
 pub mod orb;
+mod orb_aliases;
 mod settings;
 
 use crate::commands::credential_helper;
@@ -70,6 +71,29 @@ fn orb_command_line(command: OrbCommand, global: GlobalArgs) -> Result<Cli, Exit
             return Err(ExitCode::SUCCESS);
         }
         OrbCommand::Run { step } => step,
+        OrbCommand::Plan { step } => {
+            return match orb::command_line(step, &env::user_named) {
+                Ok(args) => {
+                    output::json(&serde_json::json!(args));
+                    Err(ExitCode::SUCCESS)
+                }
+                Err(error) => {
+                    output::error(&error);
+                    Err(error.exit_code())
+                }
+            };
+        }
+        OrbCommand::AwsCliConfig => {
+            let done = orb::aws_cli_config(&env::user_named)
+                .and_then(|settings| crate::commands::aws_cli_config::run(&settings));
+            return match done {
+                Ok(()) => Err(ExitCode::SUCCESS),
+                Err(error) => {
+                    output::error(&error);
+                    Err(error.exit_code())
+                }
+            };
+        }
         OrbCommand::Binfmt => {
             let host = env::var(env::DOCKER_HOST).unwrap_or_default();
             // The handlers of a remote engine's host cannot be read from here.
@@ -105,11 +129,27 @@ fn orb_command_line(command: OrbCommand, global: GlobalArgs) -> Result<Cli, Exit
         step.orb_command(),
         orb::display(&args)
     ));
+    let names_registry = args.iter().any(|arg| arg == "--registry-id");
     let mut cli = Cli::try_parse_from(std::iter::once("deployer".to_string()).chain(args))
         .map_err(|error| {
             let _ = error.print();
             ExitCode::from(ErrorKind::Usage.exit_code())
         })?;
+    // The orb step names its registry from its own parameters: AWS_ECR_REGISTRY_ID, which
+    // deployer's --registry-id otherwise falls back to, is read only where a parameter names it
+    // (the aws-ecr orb 8.x's registry-id), never because it is left over in the environment.
+    if !names_registry {
+        let registry = match &mut cli.command {
+            Command::Push(push) => Some(&mut push.push.registry),
+            Command::Deploy(deploy) => Some(&mut deploy.push.registry),
+            Command::EcrLogin(login) => Some(&mut login.registry),
+            Command::TagImage(tag) => Some(&mut tag.registry),
+            _ => None,
+        };
+        if let Some(registry) = registry {
+            registry.registry_id = None;
+        }
+    }
     cli.global.verbose = cli.global.verbose.max(global.verbose);
     cli.global.quiet |= global.quiet;
     cli.global.static_credentials = static_credentials;

@@ -7,10 +7,16 @@
 //! whose feature deployer lacks are accepted at their default and refused otherwise, naming the
 //! feature: never dropped silently. `deployer orb params` prints this table as JSON; the orb's
 //! checks read it to prove every parameter reaches a flag the binary really has.
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use serde::Serialize;
 
+use super::orb_aliases::{old_build_context, old_dockerfile, old_registry};
 use crate::adapters::aws::StaticCredentials;
+use crate::commands::aws_cli_config::AwsCliConfig;
 use crate::domain::duration::parse_positive_duration;
+use crate::domain::old_orb::OldOrb;
 use crate::domain::orb_values::{
     empty_references, expand_env, extra_build_args_expanded, is_upper_env_name, named_variable,
     parse_bool, put_image_extra_args, registry_host, split_words, RegistryHost,
@@ -127,7 +133,11 @@ impl Step {
     pub fn params(self) -> Vec<&'static Param> {
         let aws = AWS.iter();
         match self {
-            Step::Push => aws.chain(REGISTRY.iter()).chain(BUILD.iter()).collect(),
+            Step::Push => aws
+                .chain(REGISTRY.iter())
+                .chain(BUILD.iter())
+                .chain([&OLD_ORB])
+                .collect(),
             Step::UpdateService => aws
                 .chain(SERVICE.iter())
                 .chain(UPDATE.iter())
@@ -152,7 +162,7 @@ impl Step {
                 .chain(ROLLBACK.iter())
                 .chain(WAIT.iter())
                 .collect(),
-            Step::EcrLogin => aws.chain(LOGIN.iter()).collect(),
+            Step::EcrLogin => aws.chain(LOGIN.iter()).chain([&LOGIN_OLD_ORB]).collect(),
             Step::UpdateTaskDefinition => aws
                 .chain(SERVICE[..1].iter())
                 .chain(TASK_DEFINITION_UPDATE.iter())
@@ -176,10 +186,12 @@ impl Step {
             Step::BuildImage => aws
                 .chain(REGISTRY[..5].iter())
                 .chain(BUILD_IMAGE.iter())
+                .chain([&OLD_ORB])
                 .collect(),
             Step::PushImage => aws
                 .chain(REGISTRY[..5].iter())
                 .chain(BUILD[..2].iter())
+                .chain([&OLD_ORB])
                 .collect(),
             Step::Continue => aws
                 .chain(SERVICE[1..].iter())
@@ -263,7 +275,8 @@ pub enum Derived {
     /// variable holding it. An ECR host gives `--registry-id` (and the region; another domain
     /// than amazonaws.com, `--registry`); any other host is `--registry HOST`.
     AccountUrl,
-    /// `--build-path`; empty means `path`, the build context of the aws-ecr orb before 8.2.
+    /// `--build-path`; empty (the aliases of aws-ecr 0.0.x-8.x, where one name served both
+    /// eras) means `path` or `.`, whichever holds the Dockerfile's COPY and ADD sources.
     BuildPath,
     /// `--profile`, left out for `default` so the SDK's own profile selection stays.
     Profile,
@@ -458,6 +471,20 @@ const BUILD: [Param; 22] = [
     BINFMT,
 ];
 
+/// Set by the aliases of the aws-ecr orb's old names: the versions the invocation may come from
+/// (`ORB@FROM-TO`), for the registry those versions named and the log lines where deployer now
+/// behaves otherwise.
+const OLD_ORB: Param = value("old_orb", "--old-orb");
+
+/// ecr-login's: the registry it logs in to is decided as push's is; nothing else differs.
+const LOGIN_OLD_ORB: Param = Param {
+    name: "old_orb",
+    kind: Kind::NoFlag {
+        why: "set by the aliases of the aws-ecr orb's old names: the registry is named from the \
+              variables the versions they serve read",
+    },
+};
+
 /// The orb's binfmt step reads it (`deployer orb binfmt` says which handlers are missing).
 const BINFMT: Param = Param {
     name: "binfmt_version",
@@ -472,7 +499,7 @@ const BUILD_IMAGE: [Param; 11] = [
     value("repo", "--repo"),
     value("tag", "--tag"),
     value("lifecycle_policy_path", "--lifecycle-policy-path"),
-    value("build_path", "--build-path"),
+    derived("build_path", &["--build-path"], Derived::BuildPath),
     value("path", "--path"),
     value("dockerfile", "--dockerfile"),
     derived(
@@ -503,6 +530,7 @@ const EXTRA_BUILD_FLAGS: &[&str] = &[
     "--network",
     "--add-host",
     "--cache-to",
+    "--local-tag",
 ];
 
 /// The aws-ecr orb's `tag_image` (`aws ecr put-image` of the source tag's manifest).
@@ -821,27 +849,27 @@ pub fn env_name(param: &str) -> String {
 
 /// The parameters' values as the step sees them: read from `PARAM_*`, with `$VAR` references
 /// expanded; a parameter whose variable is unset reads as empty.
-struct Values<'a> {
-    environment: &'a dyn Fn(&str) -> Option<String>,
+pub(super) struct Values<'a> {
+    pub(super) environment: &'a dyn Fn(&str) -> Option<String>,
 }
 
 impl Values<'_> {
-    fn get(&self, name: &str) -> String {
+    pub(super) fn get(&self, name: &str) -> String {
         expand_env(self.raw(name).trim(), self.environment)
     }
 
     /// The parameter as the step's environment holds it, references unexpanded.
-    fn raw(&self, name: &str) -> String {
+    pub(super) fn raw(&self, name: &str) -> String {
         (self.environment)(&env_name(name)).unwrap_or_default()
     }
 
-    fn flag(&self, name: &str) -> Result<bool> {
+    pub(super) fn flag(&self, name: &str) -> Result<bool> {
         parse_bool(name, &self.get(name)).map_err(|e| orb_usage(name, e))
     }
 
     /// The value, or the variable it names when it is an upper-case variable name (empty when
     /// that variable is unset: a name is never a region or an account).
-    fn read_through(&self, name: &str) -> String {
+    pub(super) fn read_through(&self, name: &str) -> String {
         let value = self.get(name);
         if is_upper_env_name(&value) {
             (self.environment)(&value)
@@ -1022,6 +1050,28 @@ pub fn command_line(
     step: Step,
     environment: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<String>> {
+    let old_orb = Some(
+        environment(&env_name("old_orb"))
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    )
+    .filter(|text| !text.is_empty())
+    .map(|text| OldOrb::parse(&text).map_err(|e| orb_usage("old_orb", e)))
+    .transpose()?;
+    let decided = match &old_orb {
+        Some(old) => {
+            let values = Values { environment };
+            let mut decided = old_registry(old, &values)?;
+            decided.extend(old_dockerfile(old, &values)?);
+            decided
+        }
+        None => BTreeMap::new(),
+    };
+    let environment = &|name: &str| match decided.get(name) {
+        Some(value) => Some(value.clone()),
+        None => environment(name),
+    };
     let values = Values { environment };
     let mut args: Vec<String> = step
         .subcommand()
@@ -1197,11 +1247,15 @@ fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) ->
             None => {}
         },
         Derived::BuildPath => {
-            let build_path = Some(values.get(name))
-                .filter(|path| !path.is_empty())
-                .unwrap_or_else(|| values.get("path"));
-            if !build_path.is_empty() {
-                push("--build-path", build_path);
+            let given = values.get(name);
+            let path = values.get("path");
+            if !given.is_empty() {
+                push("--build-path", given);
+            } else if !path.is_empty() {
+                let dockerfile = Some(values.get("dockerfile"))
+                    .filter(|name| !name.is_empty())
+                    .unwrap_or_else(|| "Dockerfile".to_string());
+                push("--build-path", old_build_context(&path, &dockerfile)?);
             }
         }
         Derived::Profile => {
@@ -1569,6 +1623,65 @@ pub fn credentials(
         access_key_id: access_key_id?,
         secret_access_key: Secret::new(secret_access_key?),
     }))
+}
+
+/// What the AWS CLI gets for the job's later steps (`deployer orb aws-cli-config`): the region
+/// read as the update_service step reads it, the keys the credential parameters' variables hold
+/// (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when they name none).
+pub fn aws_cli_config(environment: &dyn Fn(&str) -> Option<String>) -> Result<AwsCliConfig> {
+    let values = Values { environment };
+    let written = environment(&env_name("region")).unwrap_or_default();
+    let region = Some(values.read_through("region"))
+        .filter(|region| !region.is_empty())
+        .map(|region| {
+            let from = named_variable(&written)
+                .map_or_else(|| "the region parameter".to_string(), str::to_string);
+            (region, from)
+        });
+    let profile = Some(values.get("profile_name"))
+        .filter(|profile| !profile.is_empty())
+        .unwrap_or_else(|| "default".to_string());
+    let variable = |param: &str, standard: &str| -> Result<String> {
+        let raw = environment(&env_name(param)).unwrap_or_default();
+        if raw.trim().is_empty() {
+            return Ok(standard.to_string());
+        }
+        named_variable(&raw).map(str::to_string).ok_or_else(|| {
+            orb_usage(
+                param,
+                format!("{param} is not the name of a variable (NAME or $NAME)"),
+            )
+        })
+    };
+    let key_variable = variable("aws_access_key_id", "AWS_ACCESS_KEY_ID")?;
+    let secret_variable = variable("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY")?;
+    let value = |name: &str| {
+        environment(name)
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty())
+    };
+    let keys = value(&key_variable)
+        .zip(value(&secret_variable))
+        .map(|(access_key_id, secret)| {
+            (
+                access_key_id,
+                Secret::new(secret),
+                format!("{key_variable} and {secret_variable}"),
+            )
+        });
+    let home = || Path::new(&crate::env::var(crate::env::HOME).unwrap_or_default()).join(".aws");
+    let file = |variable: &'static str, name: &str| {
+        crate::env::var(variable)
+            .filter(|path| !path.is_empty())
+            .map_or_else(|| home().join(name), std::path::PathBuf::from)
+    };
+    Ok(AwsCliConfig {
+        profile,
+        region,
+        keys,
+        config_file: file(crate::env::AWS_CONFIG_FILE, "config"),
+        credentials_file: file(crate::env::AWS_SHARED_CREDENTIALS_FILE, "credentials"),
+    })
 }
 
 /// The command line as the step prints it: values that may carry secrets (build arguments,

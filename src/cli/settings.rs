@@ -20,8 +20,9 @@ use crate::domain::build_inputs::{
 };
 use crate::domain::codedeploy::parse_capacity_provider;
 use crate::domain::controller::StrategyChange;
+use crate::domain::old_orb::OldOrb;
 use crate::domain::platform::parse_platforms;
-use crate::domain::reference::{validate_registry_host, validate_repository};
+use crate::domain::reference::{validate_registry_host, validate_repository, ImageReference};
 use crate::domain::rollout::{check_task_definition_reference, WaitUntil};
 use crate::domain::task_definition_file::{self, TaskDefinitionFile};
 use crate::domain::update_spec::{self, ContainerUpdate, ImageChange};
@@ -692,6 +693,14 @@ pub fn push_settings(args: PushArgs, aws: AwsSettings) -> Result<push::PushSetti
         _ => push::ImageSource::Build(Box::new(build_settings(&args)?)),
     };
     if let push::ImageSource::Build(build) = &source {
+        if build.platforms.len() > 1 && !build.local_tags.is_empty() {
+            return Err(Error::usage(format!(
+                "--local-tag with {} platforms: the Docker engine's image store holds one platform per tag, \
+                 and a multi-platform image exists only as the index pushed to the registry",
+                build.platforms.len()
+            ))
+            .with_hint("pull the pushed tag where a local copy is needed, or build one platform"));
+        }
         if build.platforms.len() > 1 && args.no_push {
             return Err(Error::usage(format!(
                 "--no-push with {} platforms: the Docker engine's image store holds one platform per tag, \
@@ -714,6 +723,12 @@ pub fn push_settings(args: PushArgs, aws: AwsSettings) -> Result<push::PushSetti
         skip_when_tags_exist: args.skip_when_tags_exist,
         push: !args.no_push,
         public,
+        old_orb: args
+            .old_orb
+            .as_deref()
+            .filter(|text| !text.trim().is_empty())
+            .map(|text| OldOrb::parse(text).map_err(|e| Error::usage(format!("--old-orb: {e}"))))
+            .transpose()?,
     })
 }
 
@@ -892,6 +907,17 @@ pub fn build_settings(args: &PushArgs) -> Result<push::BuildSettings> {
         cache_inline,
         secrets: secrets(&args.secrets)?,
         ssh_agent: ssh_agent(args.ssh.as_deref())?,
+        local_tags: args
+            .local_tags
+            .iter()
+            .map(|name| match ImageReference::parse(name) {
+                Ok(reference) if reference.digest.is_none() => Ok(reference),
+                Ok(_) => Err(Error::usage(format!(
+                    "--local-tag {name:?}: a local name takes a tag, not a digest"
+                ))),
+                Err(e) => Err(Error::usage(format!("--local-tag {name:?}: {e}"))),
+            })
+            .collect::<Result<Vec<_>>>()?,
     })
 }
 

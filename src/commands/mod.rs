@@ -1,5 +1,6 @@
 //! One module per verb. Each takes resolved settings (never clap types) and returns data for
 //! the CLI layer to print.
+pub mod aws_cli_config;
 pub mod codedeploy;
 pub mod continue_deployment;
 pub mod credential_helper;

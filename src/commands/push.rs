@@ -16,7 +16,9 @@ pub use crate::commands::repository::PolicyFile;
 use crate::commands::repository::{self, RegistryApi};
 use crate::domain::dockerfile_features::{self, BuilderKind};
 use crate::domain::ecr_token::{registry_from_repository_uri, RegistryCredentials};
+use crate::domain::old_orb::OldOrb;
 use crate::domain::platform::{self, Platform};
+use crate::domain::reference::ImageReference;
 use crate::domain::tag_mutability::tag_is_immutable;
 use crate::error::{Error, Result};
 use crate::journal;
@@ -55,6 +57,8 @@ pub struct BuildSettings {
     pub secrets: BTreeMap<String, SecretSource>,
     /// `--ssh default`: the agent's socket.
     pub ssh_agent: Option<PathBuf>,
+    /// `--local-tag`: more names for the built image in the local daemon (docker build -t).
+    pub local_tags: Vec<ImageReference>,
 }
 
 /// `--builder`, with what asked for it when it was not left to `auto`.
@@ -202,6 +206,8 @@ pub struct PushSettings {
     pub push: bool,
     /// Push to ECR Public instead, under this alias (default: the repository's own).
     pub public: Option<PublicRegistry>,
+    /// `--old-orb`: the old aws-ecr orb versions the invocation comes from.
+    pub old_orb: Option<OldOrb>,
 }
 
 /// `--public-registry` and its alias.
@@ -566,7 +572,7 @@ pub async fn apply(plan: PushPlan, settings: &PushSettings) -> Result<PushOutcom
                 )
                 .await;
             }
-            build_image(
+            let image_id = build_image(
                 &docker,
                 build,
                 build.platforms.first(),
@@ -574,7 +580,16 @@ pub async fn apply(plan: PushPlan, settings: &PushSettings) -> Result<PushOutcom
                 &format!("{target}:{}", settings.tags[0]),
                 &credentials,
             )
-            .await?
+            .await?;
+            for local in &build.local_tags {
+                let tag = local.tag.as_deref().unwrap_or("latest");
+                docker.tag(&image_id, &local.name(), tag).await?;
+                output::step(format!(
+                    "tagged {}:{tag} locally (--local-tag, docker build's -t)",
+                    local.name()
+                ));
+            }
+            image_id
         }
         ImageSource::Local(image) => {
             let id = docker.image_id(image).await?;
@@ -980,6 +995,21 @@ fn skip_if_present(
         settings.tags.join(", "),
         settings.repository
     ));
+    // aws-ecr 8.0.0-8.1.3 compared the AWS CLI's `true` with `1`, so its skip never happened
+    // (fixed in 8.2.0): a pipeline on those versions rebuilt and re-pushed these tags every run.
+    if let Some(old) = settings
+        .old_orb
+        .as_ref()
+        .filter(|old| old.overlaps("aws-ecr", (8, 0), (8, 1)))
+    {
+        output::warn(format!(
+            "skip-when-tags-exist skipped here, which the aws-ecr orb 8.0-8.1 never did (this \
+             name serves {old}; the skip was fixed in 8.2.0): those versions rebuilt and re-pushed \
+             {tags} every run. Nothing was built: the image deployed next is the one ECR already \
+             holds under {tags} ({digest}); set skip-when-tags-exist: false to rebuild as they did",
+            tags = settings.tags.join(", ")
+        ));
+    }
     Some(outcome(
         settings,
         registry,

@@ -1,8 +1,10 @@
 //! Pure logic: no I/O, no SDK types. Every function here is unit-tested on real-shaped inputs.
+pub mod aws_cli_config;
 pub mod aws_profiles;
 pub mod build_inputs;
 pub mod build_progress;
 pub mod codedeploy;
+pub mod context_evidence;
 pub mod controller;
 pub mod docker_config;
 pub mod dockerfile_features;
@@ -12,6 +14,7 @@ pub mod ecr_image;
 pub mod ecr_token;
 pub mod export_env;
 pub mod hidden_values;
+pub mod old_orb;
 pub mod orb_values;
 pub mod platform;
 pub mod push_progress;

@@ -247,10 +247,14 @@ enum BuildFlag {
     CacheTo,
     /// `--provenance`/`--sbom`: false (or off) is what deployer does; true is refused.
     Attestation,
+    /// Another name for a deployer flag with a value (`-t` is `--local-tag`).
+    Rename { to: &'static str },
+    /// A flag without a value that changes nothing deployer builds or pushes.
+    NoEffect,
 }
 
 /// The flags `extra_build_args` takes: deployer's own names, or the reason they need nothing.
-const BUILD_FLAGS: [(&str, BuildFlag); 15] = [
+const BUILD_FLAGS: [(&str, BuildFlag); 23] = [
     ("--build-arg", BuildFlag::Copy { takes_value: true }),
     ("--target", BuildFlag::Copy { takes_value: true }),
     ("--label", BuildFlag::Copy { takes_value: true }),
@@ -268,18 +272,30 @@ const BUILD_FLAGS: [(&str, BuildFlag); 15] = [
     ("--progress", BuildFlag::Dropped),
     ("--provenance", BuildFlag::Attestation),
     ("--sbom", BuildFlag::Attestation),
+    // `docker build -t NAME` tags the built image in the local daemon as well: a later step
+    // (the aws-ecr orb's push-image, a `docker run`) may use that name. The tag parameter
+    // still names what is pushed.
+    ("-t", BuildFlag::Rename { to: "--local-tag" }),
+    ("--tag", BuildFlag::Rename { to: "--local-tag" }),
+    // The classic builder removes intermediate containers by default and BuildKit has none;
+    // compressing the context changes only how it travels; quiet only hides the output.
+    ("--rm", BuildFlag::NoEffect),
+    ("--force-rm", BuildFlag::NoEffect),
+    ("--compress", BuildFlag::NoEffect),
+    ("-q", BuildFlag::NoEffect),
+    ("--quiet", BuildFlag::NoEffect),
+    // deployer builds in the Docker daemon: the image is loaded there whether it is pushed or not.
+    ("--load", BuildFlag::NoEffect),
 ];
 
 /// Why a `docker build` flag deployer does not take is not simply copied over, for the flags
 /// users of the aws-ecr orb put in `extra_build_args` most.
 fn unsupported_reason(flag: &str) -> &'static str {
     match flag {
-        "-t" | "--tag" => "tags come from the tag parameter",
         "-f" | "--file" => "the Dockerfile comes from the path and dockerfile parameters",
-        "--push" | "--load" | "--output" | "-o" => {
+        "--push" | "--output" | "-o" => {
             "deployer pushes what it builds (push_image: false keeps it local)"
         }
-        "-q" | "--quiet" => "deployer prints the build output itself",
         "--build-context" => {
             "named build contexts need the Dockerfile frontend of syntax 1.4 or later, and the \
              Docker Engine 20.10 builds with an older built-in frontend (a # syntax= line would \
@@ -296,8 +312,10 @@ fn unsupported_reason(flag: &str) -> &'static str {
 
 /// Turns the aws-ecr orb's `extra_build_args` (raw `docker buildx build` flags, possibly over
 /// several lines) into deployer's flags, as `--flag value` or `--flag=value`. Flags deployer
-/// builds with are copied; `--progress` and `--provenance=false`/`--sbom=false` are accepted
-/// (deployer already does what they ask); anything else is an error that names it and says why.
+/// builds with are copied; `-t`/`--tag` become `--local-tag` (the built image's local names, as
+/// `docker build` gives them); `--progress`, `--rm`, `--quiet` and `--provenance=false`/
+/// `--sbom=false` are accepted (deployer already does what they ask); anything else is an error
+/// that names it and says why.
 pub fn extra_build_args(raw: &str) -> Result<Vec<String>, String> {
     extra_build_args_expanded(raw, &|word| word.to_string())
 }
@@ -374,6 +392,18 @@ pub fn extra_build_args_expanded(
             BuildFlag::Dropped => {
                 value(true)?;
             }
+            BuildFlag::Rename { to } => {
+                out.push(to.to_string());
+                out.extend(value(true)?);
+            }
+            BuildFlag::NoEffect => match inline.as_deref() {
+                None | Some("true" | "false") => {}
+                Some(_) => {
+                    return Err(format!(
+                        "extra_build_args has {written:?}: {name} takes true or false"
+                    ))
+                }
+            },
             BuildFlag::Attestation => {
                 let value = value(false)?.unwrap_or_else(|| "true".to_string());
                 if !matches!(value.as_str(), "false" | "0") {
@@ -618,16 +648,45 @@ mod tests {
 
     #[test]
     fn other_flags_are_named_with_the_reason() {
-        let error = extra_build_args("--build-arg A=1 --quiet").unwrap_err();
-        assert!(error.contains("--quiet"), "{error}");
-        assert!(error.contains("prints the build output"), "{error}");
-        let error = extra_build_args("-t other:tag").unwrap_err();
+        let error = extra_build_args("--build-arg A=1 --push").unwrap_err();
+        assert!(error.contains("--push"), "{error}");
+        assert!(error.contains("deployer pushes what it builds"), "{error}");
+        let error = extra_build_args("-f other/Dockerfile").unwrap_err();
         assert!(
-            error.contains("-t") && error.contains("tag parameter"),
+            error.contains("-f") && error.contains("dockerfile parameters"),
             "{error}"
         );
         let error = extra_build_args("--shm-size 2g").unwrap_err();
         assert!(error.contains("--shm-size"), "{error}");
+    }
+
+    /// Issue 25: configs wrote `-t ECR/repo:latest --cache-from ECR/repo:latest` and pushed the
+    /// local `latest` in a later push-image step.
+    #[test]
+    fn local_tags_and_flags_without_effect_are_taken_as_docker_build_takes_them() {
+        let flags = extra_build_args(
+            "-t 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:latest --cache-from app:latest \
+             --tag=app:local --rm --force-rm=true --compress -q --quiet --load",
+        )
+        .unwrap();
+        assert_eq!(
+            flags,
+            [
+                "--local-tag",
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:latest",
+                "--cache-from",
+                "app:latest",
+                "--local-tag",
+                "app:local"
+            ]
+        );
+        let error = extra_build_args("--no-cache -t").unwrap_err();
+        assert!(
+            error.contains("-t") && error.contains("needs a value"),
+            "{error}"
+        );
+        let error = extra_build_args("--rm=sometimes").unwrap_err();
+        assert!(error.contains("true or false"), "{error}");
     }
 
     #[test]

@@ -19,5 +19,6 @@ mod run_task;
 mod secrets;
 mod strategies;
 mod support;
+mod switching;
 mod update_service;
 mod wait;

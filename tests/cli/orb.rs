@@ -522,7 +522,7 @@ fn the_ecr_login_step_writes_a_private_docker_config() {
 }
 
 /// Serves files from `dir` over HTTP on 127.0.0.1 until the test ends; returns the base URL.
-fn serve(dir: PathBuf) -> String {
+pub(crate) fn serve(dir: PathBuf) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -555,7 +555,7 @@ fn serve(dir: PathBuf) -> String {
 
 /// A release directory as the pipeline publishes it: `download/vX/deployer-TARGET.tar.gz` and
 /// its `.sha256`, holding the binary under test.
-fn release(tampered: bool) -> tempfile::TempDir {
+pub(crate) fn release(tampered: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let version = env!("CARGO_PKG_VERSION");
     let target = match std::env::consts::ARCH {
@@ -1070,7 +1070,11 @@ pub(crate) fn job_step_env(job: &str, params: &[(&str, &str)]) -> BTreeMap<Strin
 
 /// `scripts/orb.py env FLAG NAME PARAMS...`: `--job` for a job, `--steps` for a command whose
 /// steps run another.
-fn expanded_env(flag: &str, name: &str, params: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(crate) fn expanded_env(
+    flag: &str,
+    name: &str,
+    params: &[(&str, &str)],
+) -> BTreeMap<String, String> {
     let output = Command::new("python3")
         .arg(root().join("scripts/orb.py"))
         .args(["env", flag, name])
@@ -1660,13 +1664,18 @@ fn credentials_come_from_the_variables_the_old_parameters_name_on_moto() {
 
 /// Runs `job`'s deployer step as CircleCI would: its `when` steps evaluated, then run.sh with
 /// the step's environment on top of the job's.
-fn run_job_step(dir: &Path, job: &str, params: &[(&str, &str)], job_env: &[(&str, &str)]) -> Run {
+pub(crate) fn run_job_step(
+    dir: &Path,
+    job: &str,
+    params: &[(&str, &str)],
+    job_env: &[(&str, &str)],
+) -> Run {
     run_expanded(dir, job_step_env(job, params), job, job_env)
 }
 
 /// Runs an alias command (one whose steps run one of ours) in a job of the user's, as CircleCI
 /// would.
-fn run_command_alias(
+pub(crate) fn run_command_alias(
     dir: &Path,
     command: &str,
     params: &[(&str, &str)],

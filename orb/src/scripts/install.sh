@@ -2,7 +2,8 @@
 # Installs the deployer release binary for this executor's platform, after checking its
 # SHA-256 against the release's checksum file. Does nothing when that version is already on
 # PATH (the deployer image) or in the install directory. Downloads with curl or wget, whichever
-# the executor has.
+# the executor has. With PARAM_IF_MISSING (what every command of the orb runs first), any deployer
+# already on PATH will do.
 set -euo pipefail
 
 version=${PARAM_VERSION:?PARAM_VERSION is the deployer version to install}
@@ -14,6 +15,10 @@ on_path=$(command -v deployer 2>/dev/null || true)
 path_version=
 if [ -n "$on_path" ]; then
   path_version=$("$on_path" --version 2>/dev/null || true)
+  if [ "${PARAM_IF_MISSING:-0}" = 1 ] || [ "${PARAM_IF_MISSING:-}" = true ]; then
+    echo "using ${path_version:-deployer} at $on_path"
+    exit 0
+  fi
   if [ "$path_version" = "deployer $version" ]; then
     echo "deployer $version is already installed at $on_path"
     exit 0
