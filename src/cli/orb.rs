@@ -622,13 +622,14 @@ const DEPLOY: [Param; 2] = [
 const ROLLBACK: [Param; 1] = [value("to_revision", "--to-revision")];
 
 /// `--strategy` and its settings (empty: the service's own).
-const STRATEGY: [Param; 6] = [
+const STRATEGY: [Param; 7] = [
     value("strategy", "--strategy"),
     value("bake_time", "--bake-time"),
     value("linear_step_percent", "--linear-step-percent"),
     value("linear_step_bake_time", "--linear-step-bake-time"),
     value("canary_percent", "--canary-percent"),
     value("canary_bake_time", "--canary-bake-time"),
+    value("early_success", "--early-success"),
 ];
 
 /// `deployer continue`: which paused deployment, and whether to reject it.
@@ -2024,6 +2025,19 @@ mod tests {
         half.retain(|(name, _)| *name != "PARAM_CODEDEPLOY_CAPACITY_PROVIDER_WEIGHT");
         let error = run(Step::UpdateService, &half).unwrap_err();
         assert!(error.message.contains("weight"), "{}", error.message);
+    }
+
+    #[test]
+    fn early_success_becomes_its_flag() {
+        let vars = [
+            ("PARAM_REGION", "eu-west-1"),
+            ("PARAM_FAMILY", "tutorial-site-task"),
+            ("PARAM_CLUSTER", "tutorial-site-cluster"),
+            ("PARAM_SERVICE_NAME", "tutorial-site-service"),
+            ("PARAM_EARLY_SUCCESS", "50,deferred"),
+        ];
+        let args = run(Step::UpdateService, &vars).unwrap().join(" ");
+        assert!(args.contains("--early-success 50,deferred"), "{args}");
     }
 
     #[test]
