@@ -1619,16 +1619,19 @@ fn target_health_names_each_task_by_its_private_address_initial_then_healthy() {
 #[test]
 fn a_managed_instances_revision_renders_registers_and_rolls_out() {
     let stack = stack();
+    // An emulator of this checkout's own, whatever the stack's was started from.
+    let emulator = faulty_emulator(&[]);
+    let endpoint = emulator.endpoint.clone();
     let repo = unique_repo("tutorial-site-registry");
-    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
-    let v2 = push_site(&stack.emulator, &repo, "v2", "2", None);
-    let service = Service::fresh(&stack, &stack.emulator);
+    let v1 = push_site(&endpoint, &repo, "v1", "1", None);
+    let v2 = push_site(&endpoint, &repo, "v2", "2", None);
+    let service = Service::fresh(&stack, &endpoint);
     let mut definition = crate::support::seed_task_definition(&service.family);
     definition["requiresCompatibilities"] = serde_json::json!(["MANAGED_INSTANCES"]);
     definition["containerDefinitions"][0]["image"] = serde_json::json!(v1);
     let dir = tempfile::tempdir().unwrap();
     let file = crate::support::write(dir.path(), "managed.json", &definition.to_string());
-    let registered = run(on(&stack.emulator)
+    let registered = run(on(&endpoint)
         .args(["register-task-definition", "--task-definition-file"])
         .arg(&file));
     registered.assert_code(0);
@@ -1636,7 +1639,7 @@ fn a_managed_instances_revision_renders_registers_and_rolls_out() {
     service
         .api
         .create_cluster_and_service(&service.cluster, &service.service, &first);
-    let result = run(on(&stack.emulator).args([
+    let result = run(on(&endpoint).args([
         "update-service",
         "--family",
         &service.family,
