@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use crate::emulator::on;
 use crate::run_task::{container, migration};
-use crate::support::{deployer, run, site_context, stack, unique_repo, write, Api, Run};
+use crate::support::{
+    deployer, moto_seed, run, site_context, stack, unique_repo, write, Api, MotoSeed, Run,
+};
 
 /// The codes the README's "Exit codes" table documents (the container's own aside).
 fn documented_codes() -> BTreeSet<i32> {
@@ -59,12 +61,13 @@ fn bare<'a>(command: &'a mut Command, home: &Path) -> &'a mut Command {
 #[test]
 fn every_documented_exit_code_reason_gives_its_code() {
     let stack = stack();
-    let ecs = Api::moto(&stack);
-    let family = unique_repo("tutorial-site-task");
-    let cluster = unique_repo("tutorial-site-cluster");
-    let service = unique_repo("tutorial-site-service");
-    let first = ecs.register_seed(&family);
-    ecs.create_cluster_and_service(&cluster, &service, &first);
+    let MotoSeed {
+        ecs,
+        family,
+        cluster,
+        service,
+        first,
+    } = moto_seed();
     let other_family = unique_repo("tutorial-site-migrate");
     ecs.register_seed(&other_family);
     let home = tempfile::tempdir().unwrap();

@@ -127,13 +127,13 @@ fn every_recorded_deploy_replays_to_the_same_verdict_and_exit_code() {
 /// environment value, a secret's source or a key; it is opened before anything is called.
 #[test]
 fn a_recording_holds_every_call_and_no_secret() {
-    let stack = crate::support::stack();
-    let ecs = crate::support::Api::moto(&stack);
-    let family = crate::support::unique_repo("tutorial-site-task");
-    let cluster = crate::support::unique_repo("tutorial-site-cluster");
-    let service = crate::support::unique_repo("tutorial-site-service");
-    let first = ecs.register_seed(&family);
-    ecs.create_cluster_and_service(&cluster, &service, &first);
+    let crate::support::MotoSeed {
+        ecs,
+        family,
+        cluster,
+        service,
+        ..
+    } = crate::support::moto_seed();
     let dir = tempfile::tempdir().unwrap();
     let recording = dir.path().join("deploy.jsonl");
     let result = run(deployer(dir.path()).args([

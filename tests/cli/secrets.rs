@@ -9,7 +9,9 @@ use base64::Engine;
 
 use crate::orb::run_step;
 use crate::run_task::moto_migration;
-use crate::support::{deployer, push, run, site_context, stack, unique_repo, write, Api, Run};
+use crate::support::{
+    deployer, moto_seed, push, run, site_context, stack, unique_repo, write, Api, MotoSeed, Run,
+};
 
 /// Flags, and environment variables.
 type LogForm = (
@@ -96,13 +98,13 @@ fn with_log_form(command: &mut Command, form: usize) -> &mut Command {
 
 #[test]
 fn update_service_never_shows_an_environment_value_or_a_secrets_source() {
-    let stack = stack();
-    let ecs = Api::moto(&stack);
-    let family = unique_repo("tutorial-site-task");
-    let cluster = unique_repo("tutorial-site-cluster");
-    let service = unique_repo("tutorial-site-service");
-    let first = ecs.register_seed(&family);
-    ecs.create_cluster_and_service(&cluster, &service, &first);
+    let MotoSeed {
+        ecs,
+        family,
+        cluster,
+        service,
+        ..
+    } = moto_seed();
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("bash_env");
     for (form, _) in LOG_FORMS.iter().enumerate() {

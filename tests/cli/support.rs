@@ -33,6 +33,32 @@ pub fn stack() -> Stack {
     }
 }
 
+/// The seed's service on moto, under names no other test uses: a family with one revision, a
+/// cluster, and a service running that revision.
+pub struct MotoSeed {
+    pub ecs: Api,
+    pub family: String,
+    pub cluster: String,
+    pub service: String,
+    pub first: String,
+}
+
+pub fn moto_seed() -> MotoSeed {
+    let ecs = Api::moto(&stack());
+    let family = unique_repo("tutorial-site-task");
+    let cluster = unique_repo("tutorial-site-cluster");
+    let service = unique_repo("tutorial-site-service");
+    let first = ecs.register_seed(&family);
+    ecs.create_cluster_and_service(&cluster, &service, &first);
+    MotoSeed {
+        ecs,
+        family,
+        cluster,
+        service,
+        first,
+    }
+}
+
 /// A repository name no other test uses.
 pub fn unique_repo(prefix: &str) -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
