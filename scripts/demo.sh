@@ -87,11 +87,13 @@ say "deployer run-task: the migration v2 needs, before the rollout; its lines co
 $deployer run-task --cluster tutorial-site-cluster --task-definition tutorial-site-migrate \
   --subnets subnet-0a1b2c3d --wait --poll-interval 1s >/dev/null
 
-say "deployer deploy: build v2, push it, register revision 2 pinned by digest, roll the service, wait"
+say "deployer deploy: build v2, push it, register revision 2 pinned by digest, roll the service, wait; --record keeps every AWS call for a bug report"
+record=$(mktemp -d)/deploy-v2.jsonl
 $deployer deploy --repo tutorial-site-registry --tag v2 --build-path "$site" --path "$site" --build-arg VERSION=2 \
   --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
-  --pin-digest --poll-interval 1s 2> >(grep -v '^          |' >&2)
+  --pin-digest --poll-interval 1s --record "$record" 2> >(grep -v '^          |' >&2)
 echo "http://$DEPLOYER_STACK_LB/ says: $(page)"
+echo "$record: $(grep -c '"operation"' "$record") AWS calls recorded, $(grep -c "$DEPLOYER_STACK_REGISTRY_PASSWORD" "$record" || true) holding the ECR password (tokens are redacted)"
 
 say "a broken release: its container exits at start; the circuit breaker rolls back and deployer fails loudly"
 broken=$(mktemp -d)
