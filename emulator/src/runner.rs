@@ -484,6 +484,15 @@ async fn step_service(
         });
         if complete && !old_tasks_live {
             complete_rollout(&mut state, service_index);
+        } else if let Some((percent, deferred)) = state.services[service_index].early_success() {
+            // Early success criteria: ECS completes the deployment once this share of the
+            // desired count is healthy (the old tasks gone first unless cleanup is DEFERRED),
+            // then goes on scaling in the background.
+            let healthy = kept.iter().filter(|k| k.primary && k.healthy).count() as i64;
+            let needed = (primary.desired_count * percent + 99) / 100;
+            if healthy >= needed && (deferred || !old_tasks_live) {
+                succeed_early(&mut state, service_index);
+            }
         }
         if launch > 0 {
             let revision = state.find_revision(&primary.task_definition).cloned();
@@ -507,6 +516,23 @@ async fn step_service(
             )
             .await;
         }
+    }
+}
+
+/// Early success criteria met: the PRIMARY's rollout is COMPLETED and its ServiceDeployment
+/// SUCCESSFUL while tasks still start (or, DEFERRED, old ones still stop); the older deployments
+/// stay listed until they are gone.
+fn succeed_early(state: &mut State, service_index: usize) {
+    let primary = &mut state.services[service_index].deployments[0];
+    if primary.rollout_state != "IN_PROGRESS" || primary.rolling_back {
+        return;
+    }
+    primary.rollout_state = "COMPLETED".into();
+    primary.updated_at = now();
+    primary.rollout_state_reason = format!("ECS deployment {} completed.", primary.id);
+    if primary.listed_status == "IN_PROGRESS" {
+        primary.listed_status = "SUCCESSFUL".into();
+        primary.finished_at = Some(now());
     }
 }
 

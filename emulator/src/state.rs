@@ -380,6 +380,19 @@ impl Service {
         )
     }
 
+    /// `deploymentConfiguration.earlySuccessCriteria` when enabled: the healthy percent, and
+    /// whether the old tasks may outlive the success (DEFERRED cleanup).
+    pub fn early_success(&self) -> Option<(i64, bool)> {
+        let criteria = &self.deployment_configuration["earlySuccessCriteria"];
+        if criteria["enable"].as_bool() != Some(true) {
+            return None;
+        }
+        Some((
+            criteria["healthyPercent"].as_i64().unwrap_or(100),
+            criteria["sourceServiceRevisionCleanup"] == "DEFERRED",
+        ))
+    }
+
     pub fn circuit_breaker(&self) -> (bool, bool) {
         // CodeDeploy fails a deployment whose replacement tasks do not stay healthy, and rolls
         // the traffic back to the original task set.

@@ -449,3 +449,36 @@ fn continue_after_the_hook_timed_out_and_ecs_rolled_back_is_exit_1_saying_so() {
     assert!(!late.stderr.contains("already done"), "{}", late.stderr);
     assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
 }
+
+/// Issue 19: early success criteria from the pipeline, end to end on the emulator: merged into
+/// the rolling service's configuration as ECS takes them, the deployment SUCCESSFUL by ECS's
+/// criteria (old tasks removed afterwards, DEFERRED), and the wait ends on ECS's verdict.
+/// Refused for a blue/green service, before anything changes.
+#[test]
+fn early_success_criteria_are_set_and_followed_to_ecs_verdict() {
+    let _stack = stack();
+    let site = Site::start(rolling(), &[]);
+    let result = deploy_v2(&site, &["--early-success", "100,deferred"]);
+    result
+        .assert_code(0)
+        .assert_stderr_contains("is SUCCESSFUL");
+    let configuration = service_configuration(&site);
+    let criteria = configuration.early_success_criteria().unwrap();
+    assert!(criteria.enable());
+    assert_eq!(criteria.healthy_percent(), Some(100));
+    assert_eq!(
+        criteria
+            .source_service_revision_cleanup()
+            .map(|c| c.as_str()),
+        Some("DEFERRED")
+    );
+    assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
+
+    let refused = deploy_v2(
+        &site,
+        &["--strategy", "blue-green", "--early-success", "100"],
+    );
+    refused
+        .assert_code(2)
+        .assert_stderr_contains("--early-success applies to the ROLLING strategy");
+}
