@@ -591,6 +591,9 @@ fn not_listed(
         |primary| primary.task_definition.clone(),
     );
     let failed_event = failure_event(snapshot, &target.deployment_id);
+    // ECS's wording alone decides nothing: the older deployment must also have changed since
+    // ours was created (a reason left from an earlier rollback, in an answer that predates our
+    // UpdateService, is not about ours).
     let rolling_back = primary.filter(|primary| {
         primary
             .rollout_state_reason
@@ -599,6 +602,7 @@ fn not_listed(
                 reason.contains("circuit breaker") && reason.contains("rolling back")
             })
             && older_than_ours(primary, target).unwrap_or(true)
+            && updated_since_ours(primary, target) == Some(true)
     });
     if failed_event.is_some() || rolling_back.is_some() {
         return Verdict::Failed(Failure::RolledBack {
@@ -662,6 +666,14 @@ fn newer_than_ours(deployment: &Deployment, target: &Target) -> Option<bool> {
 }
 
 /// Whether `deployment` was created before ours (`None` when a time is missing).
+/// Whether `deployment` changed after our deployment was created (`None` when a time is
+/// missing).
+fn updated_since_ours(deployment: &Deployment, target: &Target) -> Option<bool> {
+    let ours = parse_timestamp(target.created_at.as_deref()?)?;
+    let changed = parse_timestamp(deployment.updated_at.as_deref()?)?;
+    Some(changed >= ours)
+}
+
 fn older_than_ours(deployment: &Deployment, target: &Target) -> Option<bool> {
     let ours = parse_timestamp(target.created_at.as_deref()?)?;
     let theirs = parse_timestamp(deployment.created_at.as_deref()?)?;
@@ -1426,6 +1438,34 @@ mod tests {
             )),
             None
         );
+    }
+
+    /// Issue 19: ECS's wording never decides alone. An answer from before our UpdateService
+    /// (ours not listed yet) whose PRIMARY still carries the reason of an earlier circuit-breaker
+    /// rollback is not a rollback of ours: it is waited through. The same PRIMARY changed after
+    /// ours was created is.
+    #[test]
+    fn an_old_rollback_reason_in_a_stale_answer_is_not_ours() {
+        let mut stale = service(COMPLETED_ALONE);
+        stale.deployments[0].id = "ecs-svc/1111111111111111111".into();
+        stale.deployments[0].task_definition =
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:1".into();
+        stale.deployments[0].rollout_state_reason =
+            Some("ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1.".into());
+        stale.deployments[0].created_at = Some("2026-11-23T08:59:00.000000+00:00".into());
+        stale.deployments[0].updated_at = Some("2026-11-23T09:10:00.000000+00:00".into());
+        stale.events.clear();
+        let target = target(WaitUntil::Stable);
+        assert_eq!(
+            assess_within_grace(&target, &stale, true),
+            Verdict::NotListedYet
+        );
+        let mut now = stale.clone();
+        now.deployments[0].updated_at = Some("2026-11-24T10:01:00.000000+00:00".into());
+        assert!(matches!(
+            assess_within_grace(&target, &now, true),
+            Verdict::Failed(Failure::RolledBack { .. })
+        ));
     }
 
     #[test]
