@@ -483,7 +483,11 @@ async fn step_service(
             t.service == service_name && t.deployment_id != primary_id && t.last_status != "STOPPED"
         });
         if complete && !old_tasks_live {
-            complete_rollout(&mut state, service_index);
+            complete_rollout(
+                &mut state,
+                service_index,
+                &settings.faults.failing_hook_stages,
+            );
         } else if let Some((percent, deferred)) = state.services[service_index].early_success() {
             // Early success criteria: ECS completes the deployment once this share of the
             // desired count is healthy (the old tasks gone first unless cleanup is DEFERRED),
@@ -537,8 +541,10 @@ fn succeed_early(state: &mut State, service_index: usize) {
 }
 
 /// The PRIMARY runs what it should and no older task is left: the rollout is COMPLETED, the
-/// older deployments leave `deployments[]`, and a rollback that led here succeeded.
-fn complete_rollout(state: &mut State, service_index: usize) {
+/// older deployments leave `deployments[]`, and a rollback that led here succeeded, unless a
+/// lifecycle hook of the rolled-back deployment failed again: ECS runs a deployment's hooks
+/// again while it rolls back, and a hook that fails there fails the rollback (ROLLBACK_FAILED).
+fn complete_rollout(state: &mut State, service_index: usize, failing_hook_stages: &[String]) {
     let service = &mut state.services[service_index];
     let finished: Vec<_> = service.deployments.drain(1..).collect();
     for mut deployment in finished {
@@ -564,7 +570,28 @@ fn complete_rollout(state: &mut State, service_index: usize) {
             d.rolled_back_to.as_deref() == Some(primary_id.as_str())
                 && d.listed_status == "ROLLBACK_IN_PROGRESS"
         }) {
-            deployment.listed_status = "ROLLBACK_SUCCESSFUL".into();
+            let failing_hook = deployment.configuration["lifecycleHooks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|hook| hook["targetType"] != "PAUSE")
+                .flat_map(|hook| {
+                    hook["lifecycleStages"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .filter_map(|stage| stage.as_str().map(str::to_string))
+                .find(|stage| failing_hook_stages.contains(stage));
+            match failing_hook {
+                Some(stage) => {
+                    deployment.listed_status = "ROLLBACK_FAILED".into();
+                    deployment.status_reason = Some(format!(
+                        "Service deployment rollback failed: the lifecycle hook at {stage} failed again during the rollback."
+                    ));
+                }
+                None => deployment.listed_status = "ROLLBACK_SUCCESSFUL".into(),
+            }
             deployment.finished_at = Some(now());
         }
     }
@@ -656,7 +683,7 @@ fn step_native(settings: &Settings, state: &mut State, service_index: usize) -> 
         }
     }
     if step.succeeded {
-        complete_rollout(state, service_index);
+        complete_rollout(state, service_index, &settings.faults.failing_hook_stages);
     }
     step.launch
 }
@@ -1257,7 +1284,7 @@ mod tests {
         assert_eq!(failed.listed_status, "ROLLBACK_IN_PROGRESS");
         assert_eq!(failed.rollout_state, "FAILED");
 
-        complete_rollout(&mut state, 0);
+        complete_rollout(&mut state, 0, &[]);
         let service = &state.services[0];
         assert_eq!(service.deployments[0].rollout_state, "COMPLETED");
         assert_eq!(

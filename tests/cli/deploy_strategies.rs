@@ -482,3 +482,33 @@ fn early_success_criteria_are_set_and_followed_to_ecs_verdict() {
         .assert_code(2)
         .assert_stderr_contains("--early-success applies to the ROLLING strategy");
 }
+
+/// Issue 19, defect 9: a rollback is reported when it is known to be done. ECS runs a
+/// deployment's lifecycle hooks again while it rolls back; when the hook that failed the
+/// deployment fails again, the rollback fails: deployer follows it to ROLLBACK_FAILED and says
+/// the service needs a person, exit 1.
+#[test]
+fn a_rollback_that_fails_is_followed_to_its_end_and_says_a_person_is_needed() {
+    use aws_sdk_ecs::types::{DeploymentLifecycleHook, DeploymentLifecycleHookTargetType};
+    let _stack = stack();
+    let hook = DeploymentLifecycleHook::builder()
+        .target_type(DeploymentLifecycleHookTargetType::AwsLambda)
+        .hook_target_arn("arn:aws:lambda:eu-west-1:123456789012:function:tutorial-site-check")
+        .role_arn("arn:aws:iam::123456789012:role/ecsLambdaHooks")
+        .lifecycle_stages(DeploymentLifecycleHookStage::PostScaleUp)
+        .build();
+    let site = Site::start(
+        DeploymentConfiguration::builder()
+            .strategy(DeploymentStrategy::BlueGreen)
+            .bake_time_in_minutes(1)
+            .lifecycle_hooks(hook)
+            .build(),
+        &["--failing-hook-stage", "POST_SCALE_UP"],
+    );
+    let result = deploy_v2(&site, &[]);
+    result
+        .assert_code(1)
+        .assert_stderr_contains("following the rollback to its end")
+        .assert_stderr_contains("ROLLBACK_FAILED")
+        .assert_stderr_contains("the service needs a person now");
+}
