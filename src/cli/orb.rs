@@ -592,7 +592,7 @@ const SERVICE: [Param; 3] = [
     value("service_name", "--service"),
 ];
 
-const UPDATE: [Param; 10] = [
+const UPDATE: [Param; 11] = [
     value(
         "container_image_name_updates",
         "--container-image-name-updates",
@@ -609,6 +609,7 @@ const UPDATE: [Param; 10] = [
         "--skip-task-definition-registration",
     ),
     switch("force_new_deployment", "--force-new-deployment"),
+    switch("allow_family_change", "--allow-family-change"),
     value("desired_count", "--desired-count"),
     switch("enable_circuit_breaker", "--enable-circuit-breaker"),
     value("task_definition_tags", "--task-definition-tags"),
@@ -2028,16 +2029,18 @@ mod tests {
     }
 
     #[test]
-    fn early_success_becomes_its_flag() {
+    fn early_success_and_allow_family_change_become_their_flags() {
         let vars = [
             ("PARAM_REGION", "eu-west-1"),
             ("PARAM_FAMILY", "tutorial-site-task"),
             ("PARAM_CLUSTER", "tutorial-site-cluster"),
             ("PARAM_SERVICE_NAME", "tutorial-site-service"),
             ("PARAM_EARLY_SUCCESS", "50,deferred"),
+            ("PARAM_ALLOW_FAMILY_CHANGE", "1"),
         ];
         let args = run(Step::UpdateService, &vars).unwrap().join(" ");
         assert!(args.contains("--early-success 50,deferred"), "{args}");
+        assert!(args.contains("--allow-family-change"), "{args}");
     }
 
     #[test]
