@@ -44,6 +44,8 @@ pub async fn handle(context: &Context, operation: &str, input: &Value) -> Answer
         "CreateDeploymentGroup" => create_deployment_group(&mut state, input),
         "GetDeploymentGroup" => get_deployment_group(&state, input),
         "GetDeploymentConfig" => get_deployment_config(input),
+        "ContinueDeployment" => continue_deployment(&mut state, input),
+        "ListDeployments" => list_deployments(&state, input),
         "CreateDeployment" => create_deployment(&mut state, input),
         "GetDeployment" => get_deployment(&state, input),
         "StopDeployment" => stop_deployment(&mut state, input),
@@ -246,7 +248,52 @@ pub fn ecs_configuration(config_name: &str, group: &Value) -> Result<Value, ApiE
     configuration["bakeTimeInMinutes"] = json!(bake);
     configuration["maximumPercent"] = json!(200);
     configuration["minimumHealthyPercent"] = json!(100);
+    // The group's ready wait: with STOP_DEPLOYMENT, the green tasks wait (status Ready) until
+    // someone calls ContinueDeployment, or the wait time passes and the deployment stops.
+    let ready = group.pointer("/blueGreenDeploymentConfiguration/deploymentReadyOption");
+    if ready.and_then(|r| r["actionOnTimeout"].as_str()) == Some("STOP_DEPLOYMENT") {
+        let wait = ready
+            .and_then(|r| r["waitTimeInMinutes"].as_f64())
+            .unwrap_or(0.0)
+            .max(1.0);
+        configuration["lifecycleHooks"] = json!([{
+            "targetType": "PAUSE",
+            "lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT"],
+            "timeoutConfiguration": {"timeoutInMinutes": wait, "action": "ROLLBACK"}
+        }]);
+    }
     Ok(configuration)
+}
+
+/// ContinueDeployment of a deployment waiting in Ready (`deploymentWaitType` READY_WAIT, the
+/// default): traffic is rerouted and the deployment goes on.
+fn continue_deployment(state: &mut State, input: &Value) -> Answer {
+    let id = required(input, "deploymentId")?.to_string();
+    let wait_type = input["deploymentWaitType"].as_str().unwrap_or("READY_WAIT");
+    if wait_type != "READY_WAIT" {
+        return Err(client(
+            "DeploymentIsNotInReadyStateException",
+            format!("Deployment {id} is not waiting in {wait_type}."),
+        ));
+    }
+    let deployment = find(state, input)?.clone();
+    let waiting = ecs_deployment(state, &deployment).and_then(|ecs| {
+        ecs.hooks
+            .iter()
+            .find(|hook| hook.status == "AWAITING_ACTION")
+            .map(|hook| (ecs.arn.clone(), hook.id.clone()))
+    });
+    let Some((arn, hook_id)) = waiting else {
+        return Err(client(
+            "DeploymentIsNotInReadyStateException",
+            format!("Deployment {id} is not in a Ready state."),
+        ));
+    };
+    crate::deployments::continue_service_deployment(
+        state,
+        &json!({"serviceDeploymentArn": arn, "hookId": hook_id, "action": "CONTINUE"}),
+    )?;
+    Ok(json!({}))
 }
 
 fn create_deployment(state: &mut State, input: &Value) -> Answer {
@@ -418,6 +465,15 @@ fn status(state: &State, deployment: &CodeDeployment) -> (&'static str, Option<V
     match ecs.listed_status.as_str() {
         "SUCCESSFUL" => ("Succeeded", None),
         "PENDING" => ("Created", None),
+        // The group's ready wait: green is up, production traffic waits for ContinueDeployment.
+        "IN_PROGRESS"
+            if ecs
+                .hooks
+                .iter()
+                .any(|hook| hook.status == "AWAITING_ACTION") =>
+        {
+            ("Ready", None)
+        }
         // Production traffic is on green; the blue tasks wait out the termination wait.
         "IN_PROGRESS"
             if matches!(
@@ -443,6 +499,21 @@ fn status(state: &State, deployment: &CodeDeployment) -> (&'static str, Option<V
             ),
         ),
     }
+}
+
+/// ListDeployments of an application's deployment group, oldest first.
+fn list_deployments(state: &State, input: &Value) -> Answer {
+    let application = input["applicationName"].as_str();
+    let group = input["deploymentGroupName"].as_str();
+    let ids: Vec<&str> = state
+        .codedeploy
+        .deployments
+        .iter()
+        .filter(|d| application.is_none_or(|a| d.application == a))
+        .filter(|d| group.is_none_or(|g| d.group == g))
+        .map(|d| d.id.as_str())
+        .collect();
+    Ok(json!({"deployments": ids}))
 }
 
 fn find<'a>(state: &'a State, input: &Value) -> Result<&'a CodeDeployment, ApiError> {
