@@ -740,22 +740,21 @@ async fn track(
                 .iter()
                 .any(|old| old.id == deployment.id)
     };
+    let primary_of_ours = |deployment: &&Deployment| {
+        deployment.status == "PRIMARY"
+            && same_task_definition(&deployment.task_definition, task_definition_arn)
+    };
     let deployment = answered
         .deployments
         .iter()
-        .find(|deployment| deployment.status == "PRIMARY" && ours(deployment))
+        .find(|deployment| primary_of_ours(deployment) && ours(deployment))
+        .or_else(|| answered.deployments.iter().find(primary_of_ours))
         .or_else(|| {
             answered
                 .deployments
                 .iter()
                 .filter(ours)
                 .max_by(|a, b| a.created_at.cmp(&b.created_at))
-        })
-        .or_else(|| {
-            answered.deployments.iter().find(|deployment| {
-                deployment.status == "PRIMARY"
-                    && same_task_definition(&deployment.task_definition, task_definition_arn)
-            })
         });
     let mut outcome = UpdateServiceOutcome {
         cluster: settings.cluster.clone(),
