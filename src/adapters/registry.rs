@@ -14,6 +14,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::domain::ecr_token::RegistryCredentials;
 use crate::domain::platform::{Descriptor, MANIFEST_LIST, OCI_INDEX};
+use crate::domain::reference::{host_of, is_loopback};
 use crate::error::Error;
 
 /// What the registry is asked to send back for a manifest.
@@ -317,24 +318,6 @@ impl Registry {
     }
 }
 
-/// The host of `host[:port]` (brackets of an IPv6 address removed).
-fn host_of(authority: &str) -> &str {
-    let host = authority
-        .rsplit_once(':')
-        .filter(|(host, port)| {
-            port.chars().all(|c| c.is_ascii_digit()) && (!host.contains(':') || host.ends_with(']'))
-        })
-        .map_or(authority, |(host, _)| host);
-    host.trim_start_matches('[').trim_end_matches(']')
-}
-
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|address| address.is_loopback())
-}
-
 /// The account of an ECR registry host (`123456789012.dkr.ecr.REGION.amazonaws.com[.cn]`).
 fn ecr_account(host: &str) -> Option<&str> {
     let (account, rest) = host.split_once('.')?;
@@ -376,17 +359,7 @@ fn may_send_credentials(registry: &str, realm: &str) -> Result<(), String> {
 /// `http://` for a registry on this machine (as the Docker engine treats 127.0.0.0/8 as an
 /// insecure registry), `https://` for every other.
 fn base_url(registry: &str) -> String {
-    let host = registry
-        .rsplit_once(':')
-        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
-        .map_or(registry, |(host, _)| host);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let local = host == "localhost"
-        || host == "::1"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|address| address.is_loopback());
-    if local {
+    if is_loopback(host_of(registry)) {
         format!("http://{registry}")
     } else {
         format!("https://{registry}")

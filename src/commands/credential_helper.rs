@@ -15,6 +15,7 @@ use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecr::Ecr;
 use crate::adapters::ecr_public::{EcrPublic, PUBLIC_REGISTRY};
 use crate::domain::ecr_token::parse_private_registry;
+use crate::domain::reference::{host_of, is_loopback};
 use crate::error::{Error, Result};
 
 /// The name the Docker CLI runs for `credHelpers` entries naming `deployer`.
@@ -162,19 +163,10 @@ fn named_in_docker_config(host: &str) -> bool {
 /// name) or ECR Public, a registry on this machine, or a host the Docker config names for
 /// deployer. Any other host would receive the account's push rights.
 fn may_answer(host: &str, named_in_config: bool) -> std::result::Result<(), String> {
-    let name = host
-        .rsplit_once(':')
-        .filter(|(name, port)| port.chars().all(|c| c.is_ascii_digit()) && !name.ends_with(':'))
-        .map_or(host, |(name, _)| name)
-        .trim_start_matches('[')
-        .trim_end_matches(']');
+    let name = host_of(host);
     let aws = name.ends_with(".amazonaws.com") || name.ends_with(".amazonaws.com.cn");
     let ecr = aws && (name.contains(".dkr.ecr.") || name.contains(".ecr."));
-    let local = name == "localhost"
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|address| address.is_loopback());
-    if name == PUBLIC_REGISTRY || ecr || local || named_in_config {
+    if name == PUBLIC_REGISTRY || ecr || is_loopback(name) || named_in_config {
         Ok(())
     } else {
         Err("it is not an ECR host and the Docker config does not name it for deployer".into())

@@ -106,6 +106,25 @@ pub fn validate_tag(tag: &str) -> Result<(), InvalidReference> {
 }
 
 /// Checks a registry host with an optional port, as `--registry` takes it.
+/// The host of `host[:port]` (brackets of an IPv6 address removed).
+pub fn host_of(authority: &str) -> &str {
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(host, port)| {
+            port.chars().all(|c| c.is_ascii_digit()) && (!host.contains(':') || host.ends_with(']'))
+        })
+        .map_or(authority, |(host, _)| host);
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// Whether a host is this machine: `localhost` or a loopback address (127.0.0.0/8, ::1).
+pub fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+}
+
 pub fn validate_registry_host(host: &str) -> Result<(), InvalidReference> {
     if DOMAIN.is_match(host) {
         Ok(())
@@ -198,6 +217,20 @@ impl fmt::Display for ImageReference {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_and_loopback_whatever_the_port_and_brackets() {
+        assert_eq!(host_of("127.0.0.1:15000"), "127.0.0.1");
+        assert_eq!(host_of("[::1]:5000"), "::1");
+        assert_eq!(host_of("::1"), "::1");
+        assert_eq!(host_of("public.ecr.aws"), "public.ecr.aws");
+        for local in ["127.0.0.1", "127.8.9.1", "localhost", "::1"] {
+            assert!(is_loopback(local), "{local}");
+        }
+        for other in ["10.0.0.8", "registry.example.com", "0.0.0.0"] {
+            assert!(!is_loopback(other), "{other}");
+        }
+    }
 
     const DIGEST: &str = "sha256:6599e6fd98811a65d19283d82b35af3ef10d5db57b058ec5338cc2653a15dc43";
 

@@ -352,6 +352,16 @@ fn emulator_codedeploy(endpoint: &str, target: &str, body: Value) -> (u16, Value
 /// The site's CodeDeploy application and a deployment group deploying its service, keeping
 /// the blue tasks `termination_wait` minutes (500 ms each there) after traffic shifted.
 fn codedeploy_for(site: &Site, termination_wait: u64) -> (String, String) {
+    codedeploy_group(
+        site,
+        termination_wait,
+        json!({"actionOnTimeout": "CONTINUE_DEPLOYMENT"}),
+    )
+}
+
+/// The site's CodeDeploy application and a deployment group with this termination wait and
+/// `deploymentReadyOption`.
+fn codedeploy_group(site: &Site, termination_wait: u64, ready: Value) -> (String, String) {
     let (application, group) = (unique_repo("site-app"), unique_repo("site-group"));
     let endpoint = &site.emulator.endpoint;
     let (status, answer) = emulator_codedeploy(
@@ -370,7 +380,7 @@ fn codedeploy_for(site: &Site, termination_wait: u64) -> (String, String) {
             "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
             "blueGreenDeploymentConfiguration": {
                 "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": termination_wait},
-                "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"}
+                "deploymentReadyOption": ready
             },
             "loadBalancerInfo": {"targetGroupPairInfoList": [{
                 "targetGroups": [{"name": "site-blue"}, {"name": "site-green"}],
@@ -387,36 +397,11 @@ fn codedeploy_for(site: &Site, termination_wait: u64) -> (String, String) {
 /// As `codedeploy_for`, a group that waits in Ready (STOP_DEPLOYMENT) up to `ready_wait`
 /// minutes for ContinueDeployment before it reroutes production traffic.
 fn codedeploy_waiting_ready(site: &Site, ready_wait: u64) -> (String, String) {
-    let (application, group) = (unique_repo("site-app"), unique_repo("site-group"));
-    let endpoint = &site.emulator.endpoint;
-    let (status, answer) = emulator_codedeploy(
-        endpoint,
-        "CreateApplication",
-        json!({"applicationName": application, "computePlatform": "ECS"}),
-    );
-    assert_eq!(status, 200, "{answer}");
-    let (status, answer) = emulator_codedeploy(
-        endpoint,
-        "CreateDeploymentGroup",
-        json!({
-            "applicationName": application, "deploymentGroupName": group,
-            "serviceRoleArn": "arn:aws:iam::123456789012:role/CodeDeployECS",
-            "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
-            "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
-            "blueGreenDeploymentConfiguration": {
-                "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 1},
-                "deploymentReadyOption": {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": ready_wait}
-            },
-            "loadBalancerInfo": {"targetGroupPairInfoList": [{
-                "targetGroups": [{"name": "site-blue"}, {"name": "site-green"}],
-                "prodTrafficRoute": {"listenerArns": ["arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/site/1/80"]},
-                "testTrafficRoute": {"listenerArns": ["arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/site/1/8080"]}
-            }]},
-            "ecsServices": [{"serviceName": site.service, "clusterName": site.cluster}],
-        }),
-    );
-    assert_eq!(status, 200, "{answer}");
-    (application, group)
+    codedeploy_group(
+        site,
+        1,
+        json!({"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": ready_wait}),
+    )
 }
 
 /// update-service deploying v2 (the family's latest revision) through CodeDeploy.
