@@ -25,6 +25,7 @@ pub mod rollout;
 pub mod run_task;
 pub mod scheduled_task;
 pub mod service_deployment;
+pub mod strategy_time;
 pub mod tag_mutability;
 pub mod task_definition;
 pub mod task_definition_file;
