@@ -29,5 +29,6 @@ pub mod strategy_time;
 pub mod tag_mutability;
 pub mod task_definition;
 pub mod task_definition_file;
+pub mod task_outcome;
 pub mod timestamps;
 pub mod update_spec;
