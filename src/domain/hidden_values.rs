@@ -5,17 +5,30 @@ use serde_json::Value;
 /// What a hidden value is shown as.
 pub const SHOWN_AS: &str = "<set>";
 
-/// Replaces, anywhere in `document`, each `environment[].value` and `secrets[].valueFrom` (the
-/// shapes of container definitions and container overrides) with [`SHOWN_AS`]; names stay.
+/// The lists of `{name, …}` entries whose values must never be shown, with the member holding
+/// the value: environment variables (often credentials in plain text), secrets' and log
+/// configurations' secret sources.
+pub const HIDDEN_LISTS: [(&str, &str); 3] = [
+    ("environment", "value"),
+    ("secrets", "valueFrom"),
+    ("secretOptions", "valueFrom"),
+];
+
+/// Whether a list under this key holds hidden values.
+pub fn is_hidden_list(key: &str) -> bool {
+    HIDDEN_LISTS.iter().any(|(list, _)| *list == key)
+}
+
+/// Replaces, anywhere in `document`, each value of the [`HIDDEN_LISTS`] (the shapes of container
+/// definitions, log configurations and container overrides) with [`SHOWN_AS`]; names stay.
 pub fn hide_values(document: &mut Value) {
     match document {
         Value::Object(map) => {
             for (key, member) in map.iter_mut() {
-                let hidden = match key.as_str() {
-                    "environment" => Some("value"),
-                    "secrets" => Some("valueFrom"),
-                    _ => None,
-                };
+                let hidden = HIDDEN_LISTS
+                    .iter()
+                    .find(|(list, _)| *list == key.as_str())
+                    .map(|(_, field)| *field);
                 match (hidden, member.as_array_mut()) {
                     (Some(field), Some(list)) => {
                         for entry in list.iter_mut().filter_map(Value::as_object_mut) {
@@ -48,7 +61,8 @@ mod tests {
                 "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v2",
                 "environment": [{"name": "DB_PASSWORD", "value": "hunter2"}, {"name": "EMPTY", "value": ""}],
                 "secrets": [{"name": "TOKEN", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/token"}],
-                "dockerLabels": {"environment": "production"}
+                "dockerLabels": {"environment": "production"},
+                "logConfiguration": {"logDriver": "splunk", "secretOptions": [{"name": "splunk-token", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/splunk"}]}
             }],
             "overrides": {"containerOverrides": [{"name": "migrate", "environment": [{"name": "DRY", "value": "1"}]}]}
         });
@@ -64,6 +78,10 @@ mod tests {
         assert_eq!(
             plan["overrides"]["containerOverrides"][0]["environment"][0],
             json!({"name": "DRY", "value": "<set>"})
+        );
+        assert_eq!(
+            plan["containerDefinitions"][0]["logConfiguration"]["secretOptions"][0],
+            json!({"name": "splunk-token", "valueFrom": "<set>"})
         );
         // Not an environment list: kept.
         assert_eq!(

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde_json::{json, Map, Value};
 
+use super::hidden_values::{hide_values, is_hidden_list};
 use super::reference::ImageReference;
 use super::update_spec::{ContainerUpdate, ImageChange};
 
@@ -403,10 +404,6 @@ fn new_image(current: &str, change: &ImageChange) -> Result<String, String> {
     })
 }
 
-/// Lists whose entries carry values that must never be printed: environment variables (often
-/// credentials passed in plain text) and secrets' `valueFrom`.
-const VALUE_HIDDEN_LISTS: &[&str] = &["environment", "secrets", "secretOptions"];
-
 /// What the new revision changes, one readable line per changed path, in a stable order. Values
 /// of environment variables and secrets are never shown: only their names and what happened.
 pub fn diff(described: &Value, rendered: &Value) -> Vec<String> {
@@ -435,7 +432,7 @@ fn diff_values(path: &str, before: &Value, after: &Value, lines: &mut Vec<String
                     left.get(key).unwrap_or(&Value::Null),
                     right.get(key).unwrap_or(&Value::Null),
                 );
-                if VALUE_HIDDEN_LISTS.contains(&key.as_str()) {
+                if is_hidden_list(key) {
                     diff_hidden_values(&child, old, new, lines);
                 } else {
                     diff_values(&child, old, new, lines);
@@ -524,38 +521,12 @@ fn entry_name(entry: &Value) -> Option<&str> {
 
 /// A value for a change line, with every environment value and secret source inside it hidden.
 fn show(value: &Value) -> String {
-    match hide_values(value) {
+    let mut value = value.clone();
+    hide_values(&mut value);
+    match value {
         Value::Null => "(none)".to_string(),
         Value::String(text) => text,
         other => other.to_string(),
-    }
-}
-
-fn hide_values(value: &Value) -> Value {
-    match value {
-        Value::Object(object) => Value::Object(
-            object
-                .iter()
-                .map(|(key, child)| {
-                    let child = match child {
-                        Value::Array(entries) if VALUE_HIDDEN_LISTS.contains(&key.as_str()) => {
-                            Value::Array(entries.iter().map(hide_entry_value).collect())
-                        }
-                        other => hide_values(other),
-                    };
-                    (key.clone(), child)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(hide_values).collect()),
-        other => other.clone(),
-    }
-}
-
-fn hide_entry_value(entry: &Value) -> Value {
-    match entry.get("name") {
-        Some(name) => json!({ "name": name, "value": "(not shown)" }),
-        None => json!("(not shown)"),
     }
 }
 
