@@ -2,39 +2,13 @@
 //! and deployments. A deployment drives the same blue/green machinery as ECS's native strategy
 //! (`deployments`: green tasks, test then production traffic, bake, blue cleanup), and is
 //! reported in CodeDeploy's words: its status and the ECS target's lifecycle events.
-use std::collections::BTreeMap;
-
 use serde_json::{json, Value};
 
-use crate::deployments::phases;
-use crate::protocol::{rand_id, required, Answer, ApiError, Context};
-use crate::state::{now, Deployment, State};
-
-#[derive(Debug, Default)]
-pub struct CodeDeployState {
-    /// By name: the application as GetApplication answers it.
-    pub applications: BTreeMap<String, Value>,
-    /// By (application, group): the group as GetDeploymentGroup answers it.
-    pub groups: BTreeMap<(String, String), Value>,
-    pub deployments: Vec<CodeDeployment>,
-}
-
-#[derive(Debug, Clone)]
-pub struct CodeDeployment {
-    pub id: String,
-    pub application: String,
-    pub group: String,
-    pub config_name: String,
-    pub revision: Value,
-    pub description: String,
-    pub created_at: f64,
-    /// The cluster and service deployed, and the ECS deployment that runs it.
-    pub cluster: String,
-    pub service: String,
-    pub ecs_deployment: String,
-    /// StopDeployment was called (with automatic rollback or not).
-    pub stopped: Option<bool>,
-}
+use crate::api::Context;
+use crate::engine::deployments::{is_ongoing, phases, start_deployment};
+use crate::protocol::{required, Answer, ApiError};
+use crate::state::codedeploy::CodeDeployment;
+use crate::state::{now, rand_id, Deployment, State};
 
 pub async fn handle(context: &Context, operation: &str, input: &Value) -> Answer {
     let mut state = context.state.lock().await;
@@ -131,8 +105,9 @@ fn create_deployment_group(state: &mut State, input: &Value) -> Answer {
         }
         let cluster = services[0]["clusterName"].as_str().unwrap_or_default();
         let service = services[0]["serviceName"].as_str().unwrap_or_default();
-        let found =
-            crate::ecs::service_index(state, cluster, service).map(|index| &state.services[index]);
+        let found = state
+            .service_index(cluster, service)
+            .map(|index| &state.services[index]);
         match found {
             None => {
                 return Err(client(
@@ -289,7 +264,7 @@ fn continue_deployment(state: &mut State, input: &Value) -> Answer {
             format!("Deployment {id} is not in a Ready state."),
         ));
     };
-    crate::deployments::continue_service_deployment(
+    crate::api::ecs::service_deployments::continue_service_deployment(
         state,
         &json!({"serviceDeploymentArn": arn, "hookId": hook_id, "action": "CONTINUE"}),
     )?;
@@ -354,7 +329,7 @@ fn create_deployment(state: &mut State, input: &Value) -> Answer {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let index = crate::ecs::service_index(state, &cluster, &service).ok_or_else(|| {
+    let index = state.service_index(&cluster, &service).ok_or_else(|| {
         client(
             "InvalidECSServiceException",
             format!("The ECS service {service} of cluster {cluster} does not exist."),
@@ -396,7 +371,7 @@ fn create_deployment(state: &mut State, input: &Value) -> Answer {
         .unwrap_or("CodeDeployDefault.ECSAllAtOnce")
         .to_string();
     let configuration = ecs_configuration(&config_name, &group)?;
-    let ecs_deployment = crate::ecs::start_deployment(
+    let ecs_deployment = start_deployment(
         state,
         index,
         (&cluster, &service),
@@ -449,8 +424,7 @@ fn ecs_deployment<'a>(state: &'a State, deployment: &CodeDeployment) -> Option<&
 }
 
 fn in_progress(state: &State, deployment: &CodeDeployment) -> bool {
-    ecs_deployment(state, deployment)
-        .is_some_and(|d| crate::deployments::is_ongoing(&d.listed_status))
+    ecs_deployment(state, deployment).is_some_and(|d| is_ongoing(&d.listed_status))
 }
 
 /// CodeDeploy's status for the deployment, and its error information when it failed.
