@@ -771,6 +771,56 @@ mod tests {
         assert_eq!(missing.code, "DeploymentConfigDoesNotExistException");
     }
 
+    /// The group's ready wait is a state the deployment holds, not a moment: with
+    /// STOP_DEPLOYMENT it is Ready on every tick until ContinueDeployment (production traffic
+    /// stays on blue), then it goes on.
+    #[test]
+    fn a_deployment_waiting_in_ready_stays_ready_on_every_tick_until_continued() {
+        use crate::engine::deployments::advance;
+        use crate::engine::deployments::fixtures::{native, service_with, settings, SCALED};
+        let settings = settings();
+        let group = json!({"blueGreenDeploymentConfiguration": {"deploymentReadyOption":
+            {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60}}});
+        let configuration = ecs_configuration("CodeDeployDefault.ECSAllAtOnce", &group).unwrap();
+        let mut state = State::new(&settings);
+        state.services.push(service_with(native(configuration)));
+        state.codedeploy.deployments.push(CodeDeployment {
+            id: "d-1".into(),
+            application: "app".into(),
+            group: "group".into(),
+            config_name: "CodeDeployDefault.ECSAllAtOnce".into(),
+            revision: Value::Null,
+            description: String::new(),
+            created_at: 0.0,
+            cluster: "c".into(),
+            service: "web".into(),
+            ecs_deployment: "ecs-svc/2".into(),
+            stopped: None,
+        });
+        let tick = |state: &mut State, at: f64| {
+            advance(&settings, &mut state.services[0].deployments[0], SCALED, at);
+        };
+        let status_of = |state: &State| {
+            get_deployment(state, &json!({"deploymentId": "d-1"})).unwrap()["deploymentInfo"]
+                ["status"]
+                .clone()
+        };
+        tick(&mut state, 0.0);
+        assert_eq!(status_of(&state), "Ready");
+        // Any number of ticks before the wait's end (60 minutes of 1 s here): still Ready.
+        for at in 1..60 {
+            tick(&mut state, f64::from(at));
+            assert_eq!(status_of(&state), "Ready", "at {at} s");
+            assert_eq!(state.services[0].deployments[0].production_weight, 0.0);
+        }
+        continue_deployment(&mut state, &json!({"deploymentId": "d-1"})).unwrap();
+        tick(&mut state, 59.5);
+        assert_eq!(state.services[0].deployments[0].production_weight, 100.0);
+        assert_eq!(status_of(&state), "Baking");
+        let again = continue_deployment(&mut state, &json!({"deploymentId": "d-1"})).unwrap_err();
+        assert_eq!(again.code, "DeploymentIsNotInReadyStateException");
+    }
+
     #[test]
     fn every_lifecycle_event_covers_its_phases_in_order() {
         let events = event_phases(&json!({"strategy": "BLUE_GREEN"}));

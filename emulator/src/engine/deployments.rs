@@ -503,9 +503,10 @@ pub fn roll_back(state: &mut State, service_index: usize, reason: &str, who: &st
 
 #[cfg(test)]
 pub(crate) mod fixtures {
-    use serde_json::Value;
+    use serde_json::{json, Value};
 
     use super::*;
+    use crate::state::Service;
 
     pub fn settings() -> Settings {
         Settings {
@@ -527,6 +528,38 @@ pub(crate) mod fixtures {
             ],
             configuration,
             ..Default::default()
+        }
+    }
+
+    /// A service running `deployment` (PRIMARY) and the SUCCESSFUL deployment it replaces.
+    pub fn service_with(deployment: Deployment) -> Service {
+        let mut old = native(json!({}));
+        old.id = "ecs-svc/1".into();
+        old.arn = "arn:aws:ecs:eu-west-1:123456789012:service-deployment/c/web/1".into();
+        old.listed_status = "SUCCESSFUL".into();
+        old.status = "ACTIVE".into();
+        old.revision_arn = deployment.source_revisions[0].clone();
+        old.running_count = 2;
+        Service {
+            arn: "arn:aws:ecs:eu-west-1:123456789012:service/c/web".into(),
+            name: "web".into(),
+            cluster: "c".into(),
+            task_definition: String::new(),
+            desired_count: 2,
+            deployment_configuration: deployment.configuration.clone(),
+            current_service_deployment: deployment.arn.clone(),
+            deployments: vec![deployment, old],
+            history: Vec::new(),
+            deployment_controller: "ECS".into(),
+            events: Vec::new(),
+            status: "ACTIVE".into(),
+            created_at: 0.0,
+            steady_reported: false,
+            health_check_grace_period: 0,
+            stale: None,
+            load_balancers: json!([]),
+            placement_failures_left: 0,
+            last_placement_failure: 0.0,
         }
     }
 
