@@ -3,71 +3,27 @@
 //! of the tasks' `awslogs` streams, and CodeDeploy for CODE_DEPLOY services), running tasks as
 //! real containers on the local Docker engine and reporting what the registry really holds, so deployer's rollouts can be tested end
 //! to end on one machine.
-mod codedeploy;
-mod deployments;
-mod ecr;
-mod ecs;
-mod elb;
+//!
+//! `main` reads the settings and wires the layers, each importing only those below it:
+//! `router` (the AWS endpoint) → `api` (one module per service) → `engine` (deployments,
+//! runner, load balancer) → `state` (the data) → `config`, `faults`. `protocol` (request
+//! decoding, answer encoding) serves `router` and `api` and imports none of them;
+//! `registry_proxy` stands alone. Nothing imports `main`.
+mod api;
+mod config;
+mod engine;
 mod faults;
-mod lb;
-mod logs;
 mod protocol;
 mod registry_proxy;
-mod runner;
+mod router;
 mod state;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::sync::Mutex;
 
-/// Settings from the command line (`--name value` pairs; see `usage`).
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub listen: SocketAddr,
-    pub registry: String,
-    pub registry_user: String,
-    pub registry_password: String,
-    pub load_balancer: Option<SocketAddr>,
-    /// The load balancer's test listener: the new revision's tasks once test traffic shifted.
-    pub test_load_balancer: Option<SocketAddr>,
-    /// How long a minute of bake time, step bake time or hook timeout lasts (tests: 1000).
-    pub minute_ms: u64,
-    pub account: String,
-    pub region: String,
-    pub faults: faults::Faults,
-    /// Listen here as a registry that cuts the first `registry_proxy_failures` uploads.
-    pub registry_proxy: Option<SocketAddr>,
-    pub registry_proxy_failures: u64,
-    /// Failed tasks that trip the circuit breaker (0: ECS's own threshold from the desired count).
-    pub breaker_threshold: i64,
-    /// The value of the `deployer-emulator.instance` label on every container this process
-    /// starts (default: the listen address), so it removes its own containers and no others.
-    pub instance: String,
-}
-
-#[cfg(test)]
-impl Settings {
-    /// The account and region of the tests' fixtures, no registry, no faults.
-    pub fn for_tests() -> Self {
-        Settings {
-            listen: "127.0.0.1:1".parse().unwrap(),
-            registry: String::new(),
-            registry_user: String::new(),
-            registry_password: String::new(),
-            load_balancer: None,
-            test_load_balancer: None,
-            minute_ms: 60_000,
-            account: "123456789012".into(),
-            region: "eu-west-1".into(),
-            faults: Default::default(),
-            registry_proxy: None,
-            registry_proxy_failures: 0,
-            breaker_threshold: 0,
-            instance: "test".into(),
-        }
-    }
-}
+use config::Settings;
+use engine::{lb, runner};
 
 fn usage() -> ! {
     eprintln!(
@@ -171,7 +127,7 @@ async fn main() {
         }
     };
     let state = Arc::new(Mutex::new(state::State::new(&settings)));
-    let context = Arc::new(protocol::Context {
+    let context = Arc::new(api::Context {
         settings: settings.clone(),
         state: state.clone(),
         faults: faults::Counter::default(),
@@ -240,7 +196,7 @@ async fn main() {
         }
     }
     tokio::select! {
-        _ = protocol::serve(listener, context) => {}
+        _ = router::serve(listener, context) => {}
         _ = shutdown() => {}
     }
     runner.abort();

@@ -394,6 +394,16 @@ fn codedeploy_group(site: &Site, termination_wait: u64, ready: Value) -> (String
     (application, group)
 }
 
+/// As `codedeploy_for`, a group that waits in Ready (STOP_DEPLOYMENT) up to `ready_wait`
+/// minutes for ContinueDeployment before it reroutes production traffic.
+fn codedeploy_waiting_ready(site: &Site, ready_wait: u64) -> (String, String) {
+    codedeploy_group(
+        site,
+        1,
+        json!({"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": ready_wait}),
+    )
+}
+
 /// update-service deploying v2 (the family's latest revision) through CodeDeploy.
 fn deploy_v2_through_codedeploy(
     site: &Site,
@@ -755,4 +765,139 @@ fn emulator_deploy_pushes_and_deploys_through_codedeploy() {
     assert!(lines[2].starts_with("d-"), "{}", lines[2]);
     assert_eq!(site.pages(&site.production, 4), vec!["version 3"; 4]);
     assert_eq!(site.task_definition(), lines[1]);
+}
+
+/// Issue 19: a deployment group that waits in Ready for someone to reroute traffic
+/// (`deploymentReadyOption` STOP_DEPLOYMENT): the default wait counts the ready wait, deployer
+/// waits through Ready (never a verdict), and once ContinueDeployment is called the deployment
+/// goes on to the end.
+#[test]
+fn emulator_a_deployment_waiting_in_ready_is_waited_through_until_continued() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    // 60 minutes of ready wait: 30 s here, far more than the test needs.
+    let (application, group) = codedeploy_waiting_ready(&site, 60);
+    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
+    let family = short.rsplit_once(':').unwrap().0.to_string();
+    let mut child = on(&site.emulator.endpoint)
+        .args([
+            "update-service",
+            "--family",
+            &family,
+            "--cluster",
+            &site.cluster,
+            "--service",
+            &site.service,
+            "--skip-task-definition-registration",
+            "--poll-interval",
+            "300ms",
+            "--codedeploy-application",
+            &application,
+            "--codedeploy-deployment-group",
+            &group,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr_so_far = StderrSoFar::read(&mut child);
+    // Find the deployment once it waits in Ready, and let it go on.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let deployment_id = loop {
+        let (_, listed) = emulator_codedeploy(
+            &site.emulator.endpoint,
+            "ListDeployments",
+            json!({"applicationName": application, "deploymentGroupName": group}),
+        );
+        let ready = listed["deployments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|id| id.as_str())
+            .find(|id| {
+                let (_, answer) = emulator_codedeploy(
+                    &site.emulator.endpoint,
+                    "GetDeployment",
+                    json!({"deploymentId": id}),
+                );
+                answer["deploymentInfo"]["status"] == "Ready"
+            })
+            .map(str::to_string);
+        if let Some(id) = ready {
+            break id;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the deployment never waited in Ready"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(site.pages(&site.production, 2), ["version 1", "version 1"]);
+    // The deployment stays Ready until it is continued: continue only once deployer has seen
+    // it, or a poll of deployer's that comes late (a loaded machine) would never see Ready.
+    stderr_so_far.wait_for("CodeDeploy deployment is Ready", Duration::from_secs(20));
+    let (status, answer) = emulator_codedeploy(
+        &site.emulator.endpoint,
+        "ContinueDeployment",
+        json!({"deploymentId": deployment_id, "deploymentWaitType": "READY_WAIT"}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let output = child.wait_with_output().unwrap();
+    let stderr = stderr_so_far.until_exit();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("CodeDeploy deployment is Ready"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("+ all at once + ready wait 60m + termination wait 1m"),
+        "{stderr}"
+    );
+    assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
+}
+
+/// A child's stderr as it is written, read on a thread of its own: a test can wait for a line
+/// deployer printed before it acts, then read the whole of it once the child has exited.
+struct StderrSoFar {
+    text: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl StderrSoFar {
+    fn read(child: &mut std::process::Child) -> StderrSoFar {
+        use std::io::BufRead;
+        let stderr = child.stderr.take().expect("stderr piped");
+        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let written = text.clone();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut text = written.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        StderrSoFar { text, reader }
+    }
+
+    /// Waits until the child has written `expected`, failing after `limit`.
+    fn wait_for(&self, expected: &str, limit: Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        while !self.text.lock().unwrap().contains(expected) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "deployer never wrote {expected:?}: {}",
+                self.text.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// All the child wrote to stderr (it has exited).
+    fn until_exit(self) -> String {
+        self.reader.join().expect("the stderr reader ends");
+        std::sync::Arc::try_unwrap(self.text)
+            .map(|text| text.into_inner().unwrap())
+            .unwrap_or_else(|shared| shared.lock().unwrap().clone())
+    }
 }

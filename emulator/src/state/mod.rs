@@ -1,10 +1,26 @@
 //! What the emulator knows: clusters, task-definition revisions (kept as the JSON they were
-//! registered with), services with their deployments and events, tasks, and repositories.
+//! registered with), services with their deployments and events, tasks, repositories and
+//! CodeDeploy's records; with the clock and the id source every layer uses. The bottom layer:
+//! it imports nothing of the emulator but `config`, and the engine, the API modules and the
+//! load balancer all import it.
+pub mod codedeploy;
+
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::Settings;
+use crate::config::Settings;
+
+/// A request id / deployment id source; unique enough for one emulator process.
+pub fn rand_id() -> u128 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(1);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    nanos ^ (u128::from(COUNTER.fetch_add(1, Ordering::SeqCst)) << 64)
+}
 
 pub fn now() -> f64 {
     std::time::SystemTime::now()
@@ -224,7 +240,7 @@ pub struct State {
     pub tasks: Vec<Task>,
     pub repositories: BTreeMap<String, Repository>,
     /// CodeDeploy's applications, deployment groups and deployments.
-    pub codedeploy: crate::codedeploy::CodeDeployState,
+    pub codedeploy: codedeploy::CodeDeployState,
     sequence: u64,
     interfaces: u64,
 }
@@ -284,6 +300,14 @@ impl State {
             Some(number) => revisions.iter().find(|r| r.revision == number),
             None => revisions.iter().rev().find(|r| r.status == "ACTIVE"),
         }
+    }
+
+    /// The position of the service named `name` (or its ARN) in `cluster`, unless deleted.
+    pub fn service_index(&self, cluster: &str, name: &str) -> Option<usize> {
+        let name = name.rsplit('/').next().unwrap_or(name);
+        self.services
+            .iter()
+            .position(|s| s.cluster == cluster && s.name == name && s.status != "INACTIVE")
     }
 
     pub fn add_event(&mut self, service_index: usize, message: String) {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
 
-use crate::deployments::is_native;
+use crate::engine::deployments::is_native;
 use crate::state::State;
 
 const TASK_PORT: u16 = 3000;

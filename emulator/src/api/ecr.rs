@@ -4,7 +4,8 @@
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::protocol::{required, Answer, ApiError, Context};
+use crate::api::Context;
+use crate::protocol::{required, Answer, ApiError};
 use crate::state::{now, Repository};
 
 const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, \

@@ -1,7 +1,8 @@
 //! Elastic Load Balancing v2 as ECS services see it: DescribeTargetHealth on the AWS Query
 //! protocol (form-encoded parameters in, XML out), for the targets ECS registers: each task of
 //! every service whose `loadBalancers` name the target group, by its ENI's address.
-use crate::protocol::{ApiError, Context};
+use crate::api::Context;
+use crate::protocol::ApiError;
 use crate::state::{now, State, Task};
 
 pub const NAMESPACE: &str = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
@@ -267,7 +268,7 @@ mod tests {
         "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/site/0123456789abcdef";
 
     fn state_with(tasks: Vec<Task>) -> State {
-        let settings = crate::Settings::for_tests();
+        let settings = crate::config::Settings::for_tests();
         let mut state = State::new(&settings);
         state.services.push(Service {
             arn: "arn:aws:ecs:eu-west-1:123456789012:service/c/web".into(),

@@ -2,39 +2,13 @@
 //! and deployments. A deployment drives the same blue/green machinery as ECS's native strategy
 //! (`deployments`: green tasks, test then production traffic, bake, blue cleanup), and is
 //! reported in CodeDeploy's words: its status and the ECS target's lifecycle events.
-use std::collections::BTreeMap;
-
 use serde_json::{json, Value};
 
-use crate::deployments::phases;
-use crate::protocol::{rand_id, required, Answer, ApiError, Context};
-use crate::state::{now, Deployment, State};
-
-#[derive(Debug, Default)]
-pub struct CodeDeployState {
-    /// By name: the application as GetApplication answers it.
-    pub applications: BTreeMap<String, Value>,
-    /// By (application, group): the group as GetDeploymentGroup answers it.
-    pub groups: BTreeMap<(String, String), Value>,
-    pub deployments: Vec<CodeDeployment>,
-}
-
-#[derive(Debug, Clone)]
-pub struct CodeDeployment {
-    pub id: String,
-    pub application: String,
-    pub group: String,
-    pub config_name: String,
-    pub revision: Value,
-    pub description: String,
-    pub created_at: f64,
-    /// The cluster and service deployed, and the ECS deployment that runs it.
-    pub cluster: String,
-    pub service: String,
-    pub ecs_deployment: String,
-    /// StopDeployment was called (with automatic rollback or not).
-    pub stopped: Option<bool>,
-}
+use crate::api::Context;
+use crate::engine::deployments::{is_ongoing, phases, start_deployment};
+use crate::protocol::{required, Answer, ApiError};
+use crate::state::codedeploy::CodeDeployment;
+use crate::state::{now, rand_id, Deployment, State};
 
 pub async fn handle(context: &Context, operation: &str, input: &Value) -> Answer {
     let mut state = context.state.lock().await;
@@ -131,8 +105,9 @@ fn create_deployment_group(state: &mut State, input: &Value) -> Answer {
         }
         let cluster = services[0]["clusterName"].as_str().unwrap_or_default();
         let service = services[0]["serviceName"].as_str().unwrap_or_default();
-        let found =
-            crate::ecs::service_index(state, cluster, service).map(|index| &state.services[index]);
+        let found = state
+            .service_index(cluster, service)
+            .map(|index| &state.services[index]);
         match found {
             None => {
                 return Err(client(
@@ -289,7 +264,7 @@ fn continue_deployment(state: &mut State, input: &Value) -> Answer {
             format!("Deployment {id} is not in a Ready state."),
         ));
     };
-    crate::deployments::continue_service_deployment(
+    crate::api::ecs::service_deployments::continue_service_deployment(
         state,
         &json!({"serviceDeploymentArn": arn, "hookId": hook_id, "action": "CONTINUE"}),
     )?;
@@ -354,7 +329,7 @@ fn create_deployment(state: &mut State, input: &Value) -> Answer {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let index = crate::ecs::service_index(state, &cluster, &service).ok_or_else(|| {
+    let index = state.service_index(&cluster, &service).ok_or_else(|| {
         client(
             "InvalidECSServiceException",
             format!("The ECS service {service} of cluster {cluster} does not exist."),
@@ -396,7 +371,7 @@ fn create_deployment(state: &mut State, input: &Value) -> Answer {
         .unwrap_or("CodeDeployDefault.ECSAllAtOnce")
         .to_string();
     let configuration = ecs_configuration(&config_name, &group)?;
-    let ecs_deployment = crate::ecs::start_deployment(
+    let ecs_deployment = start_deployment(
         state,
         index,
         (&cluster, &service),
@@ -449,8 +424,7 @@ fn ecs_deployment<'a>(state: &'a State, deployment: &CodeDeployment) -> Option<&
 }
 
 fn in_progress(state: &State, deployment: &CodeDeployment) -> bool {
-    ecs_deployment(state, deployment)
-        .is_some_and(|d| crate::deployments::is_ongoing(&d.listed_status))
+    ecs_deployment(state, deployment).is_some_and(|d| is_ongoing(&d.listed_status))
 }
 
 /// CodeDeploy's status for the deployment, and its error information when it failed.
@@ -795,6 +769,56 @@ mod tests {
         let missing =
             get_deployment_config(&json!({"deploymentConfigName": "Custom.Slow"})).unwrap_err();
         assert_eq!(missing.code, "DeploymentConfigDoesNotExistException");
+    }
+
+    /// The group's ready wait is a state the deployment holds, not a moment: with
+    /// STOP_DEPLOYMENT it is Ready on every tick until ContinueDeployment (production traffic
+    /// stays on blue), then it goes on.
+    #[test]
+    fn a_deployment_waiting_in_ready_stays_ready_on_every_tick_until_continued() {
+        use crate::engine::deployments::advance;
+        use crate::engine::deployments::fixtures::{native, service_with, settings, SCALED};
+        let settings = settings();
+        let group = json!({"blueGreenDeploymentConfiguration": {"deploymentReadyOption":
+            {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60}}});
+        let configuration = ecs_configuration("CodeDeployDefault.ECSAllAtOnce", &group).unwrap();
+        let mut state = State::new(&settings);
+        state.services.push(service_with(native(configuration)));
+        state.codedeploy.deployments.push(CodeDeployment {
+            id: "d-1".into(),
+            application: "app".into(),
+            group: "group".into(),
+            config_name: "CodeDeployDefault.ECSAllAtOnce".into(),
+            revision: Value::Null,
+            description: String::new(),
+            created_at: 0.0,
+            cluster: "c".into(),
+            service: "web".into(),
+            ecs_deployment: "ecs-svc/2".into(),
+            stopped: None,
+        });
+        let tick = |state: &mut State, at: f64| {
+            advance(&settings, &mut state.services[0].deployments[0], SCALED, at);
+        };
+        let status_of = |state: &State| {
+            get_deployment(state, &json!({"deploymentId": "d-1"})).unwrap()["deploymentInfo"]
+                ["status"]
+                .clone()
+        };
+        tick(&mut state, 0.0);
+        assert_eq!(status_of(&state), "Ready");
+        // Any number of ticks before the wait's end (60 minutes of 1 s here): still Ready.
+        for at in 1..60 {
+            tick(&mut state, f64::from(at));
+            assert_eq!(status_of(&state), "Ready", "at {at} s");
+            assert_eq!(state.services[0].deployments[0].production_weight, 0.0);
+        }
+        continue_deployment(&mut state, &json!({"deploymentId": "d-1"})).unwrap();
+        tick(&mut state, 59.5);
+        assert_eq!(state.services[0].deployments[0].production_weight, 100.0);
+        assert_eq!(status_of(&state), "Baking");
+        let again = continue_deployment(&mut state, &json!({"deploymentId": "d-1"})).unwrap_err();
+        assert_eq!(again.code, "DeploymentIsNotInReadyStateException");
     }
 
     #[test]

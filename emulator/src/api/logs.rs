@@ -4,7 +4,8 @@
 //! CloudWatch's do: a forward token read again with nothing new comes back unchanged.
 use serde_json::{json, Value};
 
-use crate::protocol::{required, Answer, ApiError, Context};
+use crate::api::Context;
+use crate::protocol::{required, Answer, ApiError};
 use crate::state::{State, Task, TaskContainer};
 
 pub async fn handle(context: &Context, operation: &str, input: &Value) -> Answer {
@@ -219,56 +220,13 @@ fn describe_log_streams(state: &State, input: &Value) -> Answer {
     Ok(json!({"logStreams": found}))
 }
 
-/// Milliseconds since the epoch of an RFC 3339 time in UTC as Docker writes it
-/// (`2026-11-26T09:30:00.123456789Z`).
-pub fn rfc3339_millis(text: &str) -> Option<i64> {
-    let text = text.strip_suffix('Z')?;
-    let (date, time) = text.split_once('T')?;
-    let mut date_parts = date.splitn(3, '-').map(|part| part.parse::<i64>().ok());
-    let (year, month, day) = (
-        date_parts.next()??,
-        date_parts.next()??,
-        date_parts.next()??,
-    );
-    let (clock, fraction) = time.split_once('.').unwrap_or((time, "0"));
-    let mut clock_parts = clock.splitn(3, ':').map(|part| part.parse::<i64>().ok());
-    let (hour, minute, second) = (
-        clock_parts.next()??,
-        clock_parts.next()??,
-        clock_parts.next()??,
-    );
-    let millis = format!("{fraction:0<3}")[..3].parse::<i64>().ok()?;
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
-    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::state::Revision;
 
-    #[test]
-    fn docker_timestamps_are_read_to_the_millisecond() {
-        assert_eq!(rfc3339_millis("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            rfc3339_millis("2026-11-26T09:30:00.123456789Z"),
-            Some(1_795_685_400_123)
-        );
-        assert_eq!(
-            rfc3339_millis("2000-02-29T12:00:01.5Z"),
-            Some(951_825_601_500)
-        );
-        assert_eq!(rfc3339_millis("not a time"), None);
-    }
-
     fn state_with_logs(lines: &[&str]) -> State {
-        let mut state = State::new(&crate::Settings::for_tests());
+        let mut state = State::new(&crate::config::Settings::for_tests());
         state.revisions.insert(
             "migrate".into(),
             vec![Revision {
