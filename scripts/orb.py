@@ -8,6 +8,10 @@
                                              orb takes, per job and command; --write-readme
                                              rewrites the README's generated table
     scripts/orb.py review [--src DIR]        yamllint and the orb review rules alone, on orb/src or DIR
+    scripts/orb.py generate [--check]        the commands' and jobs' parameters, DEPLOYER_ORB_STEP and
+                                             PARAM_* lines, and what jobs pass their command, from
+                                             orb/parameters.json (--check: write nothing, exit 1
+                                             when a file differs)
     scripts/orb.py aliases [--write]         the alias components orb/versions generates (the old
                                              orbs' names); --write rewrites orb/aliases.yml
     scripts/orb.py migration [--write-readme] the README's table of what every old orb name means
@@ -22,7 +26,8 @@
                                              --job: COMMAND is a job, its `when` steps evaluated;
                                              --steps: COMMAND is a command running another
 
-Checks: every YAML file in orb/ and .circleci/ parses; orb/aliases.yml is what orb/versions
+Checks: every YAML file in orb/ and .circleci/ parses; the commands' and jobs' parameters are
+what orb/parameters.json gives; orb/aliases.yml is what orb/versions
 generates (the pack step adds its components); yamllint passes on orb/src with
 orb-tools' settings (.yamllint); CircleCI's orb review rules (orb-tools-orb's review.bats,
 RC001-RC012) hold; packing escapes `<<` in included scripts as `circleci orb pack` does, so a
@@ -45,6 +50,8 @@ import sys
 import tempfile
 
 import yaml
+
+import orb_table
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join(ROOT, "orb", "src")
@@ -1849,6 +1856,8 @@ def main():
     v.add_argument("--write-readme", action="store_true")
     r = sub.add_parser("review")
     r.add_argument("--src", default=SRC)
+    g = sub.add_parser("generate", help="write the commands' and jobs' parameters from orb/parameters.json")
+    g.add_argument("--check", action="store_true", help="write nothing; exit 1 when a file would change")
     a = sub.add_parser("aliases")
     a.add_argument("--write", action="store_true")
     mg = sub.add_parser("migration", help="the README's table of what every old name means now")
@@ -1926,6 +1935,18 @@ def main():
               f"versions; {len(seen)} pending)", file=sys.stderr)
         return 0
 
+    if args.action == "generate":
+        problems = Problems()
+        orb_table.check_table(problems, structure_only=True)
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
+            return 1
+        changed = [os.path.relpath(path, ROOT) for path, committed, text in orb_table.generate(not args.check)
+                   if committed != text]
+        for path in changed:
+            print(f"{'differs' if args.check else 'wrote'}: {path}", file=sys.stderr)
+        return 1 if args.check and changed else 0
+
     if args.action == "aliases":
         if args.write:
             with open(ALIASES, "w", encoding="utf-8") as f:
@@ -1966,6 +1987,7 @@ def main():
     check_yamllint(problems)
     check_review(problems)
     check_aliases(problems)
+    orb_table.check_table(problems)
     orb = pack()
     table = params_table(args.deployer)
     check_pack_escapes(problems, orb)

@@ -9,8 +9,9 @@
 //! checks read it to prove every parameter reaches a flag the binary really has.
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::LazyLock;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::orb_aliases::{old_build_context, old_dockerfile, old_registry};
 use crate::adapters::aws::StaticCredentials;
@@ -129,76 +130,13 @@ impl Step {
         }
     }
 
-    /// The step's parameters, in the order their flags are written.
+    /// The step's parameters, in the order their flags are written: the orb command's in
+    /// `orb/parameters.json` that deployer reads.
     pub fn params(self) -> Vec<&'static Param> {
-        let aws = AWS.iter();
-        match self {
-            Step::Push => aws
-                .chain(REGISTRY.iter())
-                .chain(BUILD.iter())
-                .chain([&OLD_ORB])
-                .collect(),
-            Step::UpdateService => aws
-                .chain(SERVICE.iter())
-                .chain(UPDATE.iter())
-                .chain(STRATEGY.iter())
-                .chain(CREATE.iter())
-                .chain(WAIT.iter())
-                .chain(CODEDEPLOY.iter())
-                .chain(PREVIOUS_REVISION.iter())
-                .collect(),
-            Step::Deploy => aws
-                .chain(REGISTRY.iter())
-                .chain(BUILD.iter())
-                .chain(SERVICE.iter())
-                .chain(UPDATE.iter())
-                .chain(STRATEGY.iter())
-                .chain(CREATE.iter())
-                .chain(DEPLOY.iter())
-                .chain(WAIT.iter())
-                .collect(),
-            Step::Rollback => aws
-                .chain(SERVICE[1..].iter())
-                .chain(ROLLBACK.iter())
-                .chain(WAIT.iter())
-                .collect(),
-            Step::EcrLogin => aws.chain(LOGIN.iter()).chain([&LOGIN_OLD_ORB]).collect(),
-            Step::UpdateTaskDefinition => aws
-                .chain(SERVICE[..1].iter())
-                .chain(TASK_DEFINITION_UPDATE.iter())
-                .chain(SCHEDULED.iter())
-                .chain(PREVIOUS_REVISION.iter())
-                .collect(),
-            Step::UpdateTaskDefinitionFromJson => aws
-                .chain(FROM_JSON.iter())
-                .chain(TASK_DEFINITION_UPDATE.iter())
-                .chain(SCHEDULED.iter())
-                .collect(),
-            Step::DeployEcsScheduledTask => aws.chain(SCHEDULED_TASK.iter()).collect(),
-            Step::VerifyRevisionIsDeployed => {
-                aws.chain(VERIFY.iter()).chain(WAIT[1..].iter()).collect()
-            }
-            Step::RunTask => aws.chain(RUN_TASK.iter()).collect(),
-            Step::TagImage => aws.chain(TAG_IMAGE.iter()).collect(),
-            Step::CreateRepo => aws.chain(CREATE_REPO.iter()).collect(),
-            Step::SetRepoPolicy => aws.chain(SET_REPO_POLICY.iter()).collect(),
-            Step::TagRepo => aws.chain(TAG_REPO.iter()).collect(),
-            Step::BuildImage => aws
-                .chain(REGISTRY[..5].iter())
-                .chain(BUILD_IMAGE.iter())
-                .chain([&OLD_ORB])
-                .collect(),
-            Step::PushImage => aws
-                .chain(REGISTRY[..5].iter())
-                .chain(BUILD[..2].iter())
-                .chain([&OLD_ORB])
-                .collect(),
-            Step::Continue => aws
-                .chain(SERVICE[1..].iter())
-                .chain(CONTINUE.iter())
-                .chain(WAIT.iter())
-                .collect(),
-        }
+        TABLE
+            .get(self.orb_command())
+            .map(|params| params.iter().collect())
+            .unwrap_or_default()
     }
 
     /// Whether the subcommand takes `--export-env` (the orb points it at `$BASH_ENV`).
@@ -222,7 +160,9 @@ pub struct Param {
     pub kind: Kind,
 }
 
-#[derive(Debug, Serialize)]
+/// What a parameter becomes: the table's `becomes`. Its strings are borrowed from the embedded
+/// table (a JSON escape in one fails the table's unit test, not a user's step).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Kind {
     /// `FLAG VALUE` when the value is not empty.
@@ -244,16 +184,23 @@ pub enum Kind {
     /// leaves it, and refused otherwise.
     Private {
         flag: &'static str,
+        /// The parameter's default in the table.
+        #[serde(default)]
         default: &'static str,
+        /// Whether the parameter's type is boolean.
+        #[serde(default)]
         boolean: bool,
     },
     /// A value that needs other parameters or reading: see `Derived`.
     Derived {
-        flags: &'static [&'static str],
+        #[serde(borrow)]
+        flags: Vec<&'static str>,
         rule: Derived,
     },
     /// A feature deployer lacks so far: accepted at its default, refused otherwise.
     Lacking {
+        /// The parameter's default in the table.
+        #[serde(default)]
         default: &'static str,
         feature: &'static str,
     },
@@ -265,7 +212,7 @@ pub enum Kind {
     Credential { standard: &'static str },
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Derived {
     /// `--region`; an old-style variable name (`AWS_DEFAULT_REGION`) is read through; empty,
@@ -322,527 +269,84 @@ pub enum Derived {
     PutImageExtraArgs,
 }
 
-const fn value(name: &'static str, flag: &'static str) -> Param {
-    Param {
-        name,
-        kind: Kind::Value { flag },
-    }
+/// `orb/parameters.json`: the orb's parameters, written once. `scripts/orb.py generate` writes
+/// the orb's YAML from it; here each orb command's parameters that deployer reads (those with
+/// a `becomes`), in the table's order.
+const TABLE_JSON: &str = include_str!("../../orb/parameters.json");
+
+static TABLE: LazyLock<BTreeMap<&'static str, Vec<Param>>> =
+    LazyLock::new(|| parse_table(TABLE_JSON).expect("orb/parameters.json is deployer's table"));
+
+#[derive(Deserialize)]
+struct Table {
+    #[serde(borrow)]
+    parameters: BTreeMap<&'static str, Definition>,
+    #[serde(borrow)]
+    commands: BTreeMap<&'static str, CommandEntry>,
 }
 
-const fn switch(name: &'static str, flag: &'static str) -> Param {
-    Param {
-        name,
-        kind: Kind::Switch { flag },
-    }
+#[derive(Deserialize)]
+struct Definition {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(default)]
+    default: serde_json::Value,
+    becomes: Option<Kind>,
 }
 
-const fn derived(name: &'static str, flags: &'static [&'static str], rule: Derived) -> Param {
-    Param {
-        name,
-        kind: Kind::Derived { flags, rule },
-    }
+#[derive(Deserialize)]
+struct CommandEntry {
+    #[serde(borrow)]
+    parameters: Vec<&'static str>,
 }
 
-const fn lacking(name: &'static str, default: &'static str, feature: &'static str) -> Param {
-    Param {
-        name,
-        kind: Kind::Lacking { default, feature },
+fn parse_table(
+    text: &'static str,
+) -> std::result::Result<BTreeMap<&'static str, Vec<Param>>, String> {
+    let table: Table = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let definitions = table.parameters;
+    let mut commands = BTreeMap::new();
+    for (command, entry) in table.commands {
+        let mut params = Vec::new();
+        for key in entry.parameters {
+            let definition = definitions
+                .get(key)
+                .ok_or_else(|| format!("{command} lists {key}, which has no definition"))?;
+            let Some(kind) = &definition.becomes else {
+                continue;
+            };
+            let mut kind = kind.clone();
+            let default = default_text(&definition.default);
+            match &mut kind {
+                Kind::Private {
+                    default: text,
+                    boolean,
+                    ..
+                } => {
+                    *text = default;
+                    *boolean = definition.kind == "boolean";
+                }
+                Kind::Lacking { default: text, .. } => *text = default,
+                _ => {}
+            }
+            let name = key.split('/').next().unwrap_or(key);
+            params.push(Param { name, kind });
+        }
+        commands.insert(command, params);
     }
+    Ok(commands)
 }
 
-const fn required(name: &'static str, flag: &'static str) -> Param {
-    Param {
-        name,
-        kind: Kind::Required { flag },
+/// A default as the step's environment holds it (`true`, `AES256`, empty when there is none).
+fn default_text(default: &serde_json::Value) -> &'static str {
+    match default {
+        serde_json::Value::Bool(true) => "true",
+        serde_json::Value::Bool(false) => "false",
+        serde_json::Value::String(text) => Box::leak(text.clone().into_boxed_str()),
+        serde_json::Value::Number(number) => Box::leak(number.to_string().into_boxed_str()),
+        _ => "",
     }
 }
-
-const fn private(
-    name: &'static str,
-    flag: &'static str,
-    default: &'static str,
-    boolean: bool,
-) -> Param {
-    Param {
-        name,
-        kind: Kind::Private {
-            flag,
-            default,
-            boolean,
-        },
-    }
-}
-
-const AWS: [Param; 6] = [
-    derived("region", &["--region"], Derived::Region),
-    derived("profile_name", &["--profile"], Derived::Profile),
-    value("role_arn", "--role-arn"),
-    value("role_session_name", "--role-session-name"),
-    Param {
-        name: "aws_access_key_id",
-        kind: Kind::Credential {
-            standard: "AWS_ACCESS_KEY_ID",
-        },
-    },
-    Param {
-        name: "aws_secret_access_key",
-        kind: Kind::Credential {
-            standard: "AWS_SECRET_ACCESS_KEY",
-        },
-    },
-];
-
-const REGISTRY: [Param; 6] = [
-    derived("account_id", &["--registry-id"], Derived::Account),
-    derived(
-        "account_url",
-        &["--registry-id", "--registry"],
-        Derived::AccountUrl,
-    ),
-    derived("aws_domain", &["--registry"], Derived::AwsDomain),
-    switch("public_registry", "--public-registry"),
-    derived(
-        "public_registry_alias",
-        &["--public-registry-alias"],
-        Derived::PublicAlias,
-    ),
-    Param {
-        name: "use_credentials_helper",
-        kind: Kind::NoFlag {
-            why: "deployer hands the registry credentials to the Docker daemon per request and \
-                  writes nothing to disk, which is what the credential helper is for",
-        },
-    },
-];
-
-const BUILD: [Param; 22] = [
-    value("repo", "--repo"),
-    value("tag", "--tag"),
-    switch("create_repo", "--create-repo"),
-    private("repo_scan_on_push", "--repo-scan-on-push", "true", true),
-    private(
-        "repo_encryption_type",
-        "--repo-encryption-type",
-        "AES256",
-        false,
-    ),
-    value("repo_encryption_kms_key", "--repo-kms-key"),
-    private(
-        "repo_image_tag_mutability",
-        "--repo-tag-mutability",
-        "MUTABLE",
-        false,
-    ),
-    Param {
-        name: "repo_image_tag_exclusion_filters",
-        kind: Kind::EachOf {
-            flag: "--repo-tag-mutability-exclusion",
-        },
-    },
-    value("repo_tag", "--repo-tags"),
-    Param {
-        name: "set_repo_policy",
-        kind: Kind::NoFlag {
-            why: "it switches repo_policy_path on",
-        },
-    },
-    derived(
-        "repo_policy_path",
-        &["--repo-policy-path"],
-        Derived::RepoPolicy,
-    ),
-    value("lifecycle_policy_path", "--lifecycle-policy-path"),
-    derived("build_path", &["--build-path"], Derived::BuildPath),
-    value("path", "--path"),
-    value("dockerfile", "--dockerfile"),
-    derived(
-        "extra_build_args",
-        EXTRA_BUILD_FLAGS,
-        Derived::ExtraBuildArgs,
-    ),
-    value("platform", "--platform"),
-    switch("skip_when_tags_exist", "--skip-when-tags-exist"),
-    switch("no_build", "--no-build"),
-    value("image", "--image"),
-    Param {
-        name: "push_image",
-        kind: Kind::SwitchWhenFalse { flag: "--no-push" },
-    },
-    BINFMT,
-];
-
-/// Set by the aliases of the aws-ecr orb's old names: the versions the invocation may come from
-/// (`ORB@FROM-TO`), for the registry those versions named and the log lines where deployer now
-/// behaves otherwise.
-const OLD_ORB: Param = value("old_orb", "--old-orb");
-
-/// ecr-login's: the registry it logs in to is decided as push's is; nothing else differs.
-const LOGIN_OLD_ORB: Param = Param {
-    name: "old_orb",
-    kind: Kind::NoFlag {
-        why: "set by the aliases of the aws-ecr orb's old names: the registry is named from the \
-              variables the versions they serve read",
-    },
-};
-
-/// The orb's binfmt step reads it (`deployer orb binfmt` says which handlers are missing).
-const BINFMT: Param = Param {
-    name: "binfmt_version",
-    kind: Kind::NoFlag {
-        why: "the orb's binfmt step installs tonistiigi/binfmt:VERSION's QEMU handlers for the \
-              foreign platforms that lack one before deployer builds",
-    },
-};
-
-/// The aws-ecr orb's `build_image`: `push`, without the repository's creation and settings.
-const BUILD_IMAGE: [Param; 11] = [
-    value("repo", "--repo"),
-    value("tag", "--tag"),
-    value("lifecycle_policy_path", "--lifecycle-policy-path"),
-    derived("build_path", &["--build-path"], Derived::BuildPath),
-    value("path", "--path"),
-    value("dockerfile", "--dockerfile"),
-    derived(
-        "extra_build_args",
-        EXTRA_BUILD_FLAGS,
-        Derived::ExtraBuildArgs,
-    ),
-    value("platform", "--platform"),
-    switch("skip_when_tags_exist", "--skip-when-tags-exist"),
-    Param {
-        name: "push_image",
-        kind: Kind::SwitchWhenFalse { flag: "--no-push" },
-    },
-    BINFMT,
-];
-
-/// The deployer flags `extra_build_args` may become.
-const EXTRA_BUILD_FLAGS: &[&str] = &[
-    "--build-arg",
-    "--target",
-    "--label",
-    "--cache-from",
-    "--platform",
-    "--no-cache",
-    "--pull",
-    "--secret",
-    "--ssh",
-    "--network",
-    "--add-host",
-    "--cache-to",
-    "--local-tag",
-];
-
-/// The aws-ecr orb's `tag_image` (`aws ecr put-image` of the source tag's manifest).
-const TAG_IMAGE: [Param; 6] = [
-    derived("account_id", &["--registry-id"], Derived::Account),
-    value("repo", "--repo"),
-    required("source_tag", "--source-tag"),
-    value("target_tag", "--target-tag"),
-    switch("skip_when_tags_exist", "--skip-when-tags-exist"),
-    derived(
-        "extra_args",
-        &["--registry-id", "--region", "--profile"],
-        Derived::PutImageExtraArgs,
-    ),
-];
-
-/// The aws-ecr orb's `create_repo`: its parameter names differ from `build_and_push_image`'s.
-const CREATE_REPO: [Param; 8] = [
-    value("repo", "--repo"),
-    switch("public_registry", "--public-registry"),
-    private("repo_scan_on_push", "--repo-scan-on-push", "true", true),
-    private(
-        "repo_encryption_type",
-        "--repo-encryption-type",
-        "AES256",
-        false,
-    ),
-    value("encryption_kms_key", "--repo-kms-key"),
-    private(
-        "image_tag_mutability",
-        "--repo-tag-mutability",
-        "MUTABLE",
-        false,
-    ),
-    Param {
-        name: "image_tag_exclusion_filters",
-        kind: Kind::EachOf {
-            flag: "--repo-tag-mutability-exclusion",
-        },
-    },
-    value("repo_tag", "--repo-tags"),
-];
-
-const SET_REPO_POLICY: [Param; 3] = [
-    value("repo", "--repo"),
-    switch("public_registry", "--public-registry"),
-    required("repo_policy_path", "--repo-policy-path"),
-];
-
-const TAG_REPO: [Param; 3] = [
-    derived("account_id", &["--registry-id"], Derived::Account),
-    value("repo", "--repo"),
-    required("tag", "--repo-tags"),
-];
-
-const SERVICE: [Param; 3] = [
-    value("family", "--family"),
-    value("cluster", "--cluster"),
-    value("service_name", "--service"),
-];
-
-const UPDATE: [Param; 11] = [
-    value(
-        "container_image_name_updates",
-        "--container-image-name-updates",
-    ),
-    value("container_env_var_updates", "--container-env-var-updates"),
-    value("container_env_var_removals", "--container-env-var-removals"),
-    value("container_secret_updates", "--container-secret-updates"),
-    value(
-        "container_docker_label_updates",
-        "--container-docker-label-updates",
-    ),
-    switch(
-        "skip_task_definition_registration",
-        "--skip-task-definition-registration",
-    ),
-    switch("force_new_deployment", "--force-new-deployment"),
-    switch("allow_family_change", "--allow-family-change"),
-    value("desired_count", "--desired-count"),
-    switch("enable_circuit_breaker", "--enable-circuit-breaker"),
-    value("task_definition_tags", "--task-definition-tags"),
-];
-
-const DEPLOY: [Param; 2] = [
-    value("container", "--container"),
-    switch("pin_digest", "--pin-digest"),
-];
-
-const ROLLBACK: [Param; 1] = [value("to_revision", "--to-revision")];
-
-/// `--strategy` and its settings (empty: the service's own).
-const STRATEGY: [Param; 7] = [
-    value("strategy", "--strategy"),
-    value("bake_time", "--bake-time"),
-    value("linear_step_percent", "--linear-step-percent"),
-    value("linear_step_bake_time", "--linear-step-bake-time"),
-    value("canary_percent", "--canary-percent"),
-    value("canary_bake_time", "--canary-bake-time"),
-    value("early_success", "--early-success"),
-];
-
-/// `deployer continue`: which paused deployment, and whether to reject it.
-const CONTINUE: [Param; 3] = [
-    switch("rollback", "--rollback"),
-    value("deployment", "--deployment"),
-    value("hook_id", "--hook-id"),
-];
-
-/// The wait, with the aws-ecs orb's names (`verify_revision_is_deployed` turns it on).
-const WAIT: [Param; 7] = [
-    Param {
-        name: "verify_revision_is_deployed",
-        kind: Kind::SwitchWhenFalse { flag: "--no-wait" },
-    },
-    Param {
-        name: "poll_interval",
-        kind: Kind::Duration {
-            flag: "--poll-interval",
-        },
-    },
-    derived("max_poll_attempts", &["--timeout"], Derived::PollAttempts),
-    lacking(
-        "fail_on_verification_timeout",
-        "true",
-        "succeeding when the wait times out (fail_on_verification_timeout: false)",
-    ),
-    value("wait_until", "--wait-until"),
-    switch("fail_on_placement_errors", "--fail-on-placement-errors"),
-    switch("rollback_on_cancel", "--rollback-on-cancel"),
-];
-
-/// The aws-ecs orb's CodeDeploy blue/green parameters: with `deployment_controller`
-/// CODE_DEPLOY they become the `--codedeploy-*` flags (and `verification_timeout` the wait's
-/// `--timeout`); with ECS they are ignored, as the orb ignores them.
-const CODEDEPLOY: [Param; 10] = [
-    derived("deployment_controller", &[], Derived::Controller),
-    derived(
-        "codedeploy_application_name",
-        &["--codedeploy-application"],
-        Derived::CodeDeploy,
-    ),
-    derived(
-        "codedeploy_deployment_group_name",
-        &["--codedeploy-deployment-group"],
-        Derived::CodeDeploy,
-    ),
-    derived(
-        "codedeploy_load_balanced_container_name",
-        &["--codedeploy-container-name"],
-        Derived::CodeDeploy,
-    ),
-    derived(
-        "codedeploy_load_balanced_container_port",
-        &["--codedeploy-container-port"],
-        Derived::CodeDeploy,
-    ),
-    derived(
-        "codedeploy_capacity_provider_name",
-        &["--codedeploy-capacity-provider"],
-        Derived::CapacityProvider,
-    ),
-    derived(
-        "codedeploy_capacity_provider_base",
-        &["--codedeploy-capacity-provider"],
-        Derived::CapacityProvider,
-    ),
-    derived(
-        "codedeploy_capacity_provider_weight",
-        &["--codedeploy-capacity-provider"],
-        Derived::CapacityProvider,
-    ),
-    derived(
-        "deployment_config_name",
-        &["--codedeploy-deployment-config"],
-        Derived::CodeDeploy,
-    ),
-    derived(
-        "verification_timeout",
-        &["--timeout"],
-        Derived::VerificationTimeout,
-    ),
-];
-
-/// The aws-ecs orb's service creation, used only when the service does not exist.
-const CREATE: [Param; 7] = [
-    switch("create_service", "--create-service"),
-    value("subnets", "--subnets"),
-    value("security_groups", "--security-groups"),
-    derived("public_ip", &["--assign-public-ip"], Derived::PublicIp),
-    value("target_group", "--target-group"),
-    value("container_name", "--container-name"),
-    value("container_port", "--container-port"),
-];
-
-const LOGIN: [Param; 6] = [
-    derived("account_id", &["--registry-id"], Derived::Account),
-    derived(
-        "account_url",
-        &["--registry-id", "--registry"],
-        Derived::AccountUrl,
-    ),
-    derived("aws_domain", &["--registry"], Derived::AwsDomain),
-    value("docker_config", "--docker-config"),
-    switch("public_registry", "--public-registry"),
-    switch("use_credentials_helper", "--credential-helper"),
-];
-
-/// `update_task_definition`: the changes the aws-ecs orb makes to the family's latest revision.
-const TASK_DEFINITION_UPDATE: [Param; 6] = [
-    value(
-        "container_image_name_updates",
-        "--container-image-name-updates",
-    ),
-    value("container_env_var_updates", "--container-env-var-updates"),
-    value("container_env_var_removals", "--container-env-var-removals"),
-    value("container_secret_updates", "--container-secret-updates"),
-    value(
-        "container_docker_label_updates",
-        "--container-docker-label-updates",
-    ),
-    value("task_definition_tags", "--task-definition-tags"),
-];
-
-const PREVIOUS_REVISION: [Param; 1] = [lacking(
-    "previous_revision_number",
-    "",
-    "basing the new revision on an older revision than the family's latest",
-)];
-
-/// The aws-ecs orb's jobs run `deploy_ecs_scheduled_task` after registering; deployer points
-/// the rule at the new revision in the same step, checked before anything is registered.
-const SCHEDULED: [Param; 2] = [
-    Param {
-        name: "deploy_scheduled_task",
-        kind: Kind::NoFlag {
-            why: "it switches rule_name on",
-        },
-    },
-    derived(
-        "rule_name",
-        &["--update-scheduled-task"],
-        Derived::ScheduledRule,
-    ),
-];
-
-const FROM_JSON: [Param; 1] = [value("task_definition_json", "--task-definition-file")];
-
-const SCHEDULED_TASK: [Param; 2] = [
-    value("rule_name", "--update-scheduled-task"),
-    derived(
-        "task_definition_arn",
-        &["--existing-revision"],
-        Derived::ExistingRevision,
-    ),
-];
-
-const VERIFY: [Param; 4] = [
-    Param {
-        name: "family",
-        kind: Kind::NoFlag {
-            why: "it is the service when service_name is empty",
-        },
-    },
-    value("cluster", "--cluster"),
-    derived("service_name", &["--service"], Derived::ServiceOrFamily),
-    value("task_definition_arn", "--task-definition"),
-];
-
-const RUN_TASK: [Param; 22] = [
-    value("cluster", "--cluster"),
-    value("task_definition", "--task-definition"),
-    value("count", "--count"),
-    value("started_by", "--started-by"),
-    value("group", "--group"),
-    value("placement_constraints", "--placement-constraints"),
-    value("placement_strategy", "--placement-strategy"),
-    derived("launch_type", &["--launch-type"], Derived::LaunchType),
-    value("capacity_provider_strategy", "--capacity-provider-strategy"),
-    value("platform_version", "--platform-version"),
-    Param {
-        name: "awsvpc",
-        kind: Kind::NoFlag {
-            why: "the task definition's network mode decides: subnet_ids are passed when given, \
-                  and deployer refuses them for a task definition that is not awsvpc, or their \
-                  absence for one that is",
-        },
-    },
-    value("subnet_ids", "--subnets"),
-    value("security_group_ids", "--security-groups"),
-    derived(
-        "assign_public_ip",
-        &["--assign-public-ip"],
-        Derived::TaskPublicIp,
-    ),
-    value("overrides", "--overrides"),
-    value("tags", "--tags"),
-    switch("enable_ecs_managed_tags", "--enable-ecs-managed-tags"),
-    switch("enable_execute_command", "--enable-execute-command"),
-    derived(
-        "propagate_tags",
-        &["--propagate-tags"],
-        Derived::PropagateTags,
-    ),
-    value("run_task_output", "--output-file"),
-    switch("wait_task_stopped", "--wait"),
-    derived(
-        "exit_code_from",
-        &["--exit-code-from"],
-        Derived::ExitCodeFrom,
-    ),
-];
 
 /// The environment variable CircleCI's orb step sets for a parameter.
 pub fn env_name(param: &str) -> String {
@@ -976,11 +480,24 @@ fn check_references(param: &Param, values: &Values) -> Result<()> {
     )))
 }
 
+/// The parameters that shape the wait: the aws-ecs orb's (`verify_revision_is_deployed` turns
+/// it on) and CodeDeploy's `verification_timeout`.
+const WAIT_SHAPES: [&str; 8] = [
+    "verify_revision_is_deployed",
+    "poll_interval",
+    "max_poll_attempts",
+    "fail_on_verification_timeout",
+    "wait_until",
+    "fail_on_placement_errors",
+    "rollback_on_cancel",
+    "verification_timeout",
+];
+
 /// The parameters that only shape the wait (`verification_timeout` included).
 fn waits(name: &str) -> bool {
     name != "verify_revision_is_deployed"
         && name != "fail_on_verification_timeout"
-        && (WAIT.iter().any(|param| param.name == name) || name == "verification_timeout")
+        && WAIT_SHAPES.contains(&name)
 }
 
 /// With `verify_revision_is_deployed: false` nothing waits, and the wait parameters are left
@@ -1495,11 +1012,12 @@ fn derive(rule: Derived, name: &str, values: &Values, args: &mut Vec<String>) ->
         Derived::CodeDeploy if values.codedeploy()? => {
             let value = values.get(name);
             if !value.is_empty() {
-                let flag = CODEDEPLOY
-                    .iter()
+                let flag = Step::UpdateService
+                    .params()
+                    .into_iter()
                     .find(|param| param.name == name)
-                    .and_then(|param| match param.kind {
-                        Kind::Derived { flags, .. } => flags.first(),
+                    .and_then(|param| match &param.kind {
+                        Kind::Derived { flags, .. } => flags.first().copied(),
                         _ => None,
                     })
                     .expect("a CodeDeploy parameter has its flag");
@@ -2445,6 +1963,16 @@ mod tests {
         vars.push(("PARAM_FAIL_ON_VERIFICATION_TIMEOUT", "0"));
         let error = run(Step::VerifyRevisionIsDeployed, &vars).unwrap_err();
         assert!(error.message.contains("times out"), "{}", error.message);
+    }
+
+    #[test]
+    fn every_step_is_an_orb_command_of_the_table() {
+        let table: serde_json::Value = serde_json::from_str(TABLE_JSON).unwrap();
+        for step in Step::ALL {
+            let command = &table["commands"][step.orb_command()];
+            assert_eq!(command["step"], step.name().as_str(), "{step:?}");
+            assert!(!step.params().is_empty(), "{step:?} reads no parameter");
+        }
     }
 
     #[test]
