@@ -15,7 +15,6 @@ pub mod ecr_token;
 pub mod export_env;
 pub mod hidden_values;
 pub mod old_orb;
-pub mod orb_values;
 pub mod platform;
 pub mod push_progress;
 pub mod recording;
