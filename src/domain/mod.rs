@@ -24,6 +24,7 @@ pub mod rollout;
 pub mod run_task;
 pub mod scheduled_task;
 pub mod service_deployment;
+pub mod shell_words;
 pub mod strategy_time;
 pub mod tag_mutability;
 pub mod task_definition;

@@ -1,6 +1,6 @@
 //! The command line as an orb step prints it: quoted as a shell would take it, with the values
 //! that may carry secrets hidden.
-use super::extra_args::split_words;
+use crate::domain::shell_words::split_words;
 
 /// The command line as the step prints it: values that may carry secrets (build arguments,
 /// environment variables) show their names only.

@@ -1,72 +1,8 @@
 //! The aws-ecr orb's `extra_build_args` (raw `docker build` flags) and `tag_image`'s
 //! `extra_args` (raw `aws ecr put-image` flags), turned into deployer's own flags or refused
-//! with the flag that is wrong and why: nothing is dropped silently.
-
-/// Splits a string into words as a POSIX shell does for a command line without expansions:
-/// blanks and newlines separate words, single quotes keep everything literally, double quotes
-/// keep blanks and honour `\"`, `\\`, `\$` and `` \` ``, and a backslash outside quotes escapes
-/// the next character (a backslash-newline joins lines, as in a folded YAML block).
-pub fn split_words(line: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => word.push(c),
-                        None => return Err("a single quote is not closed".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\' | '$' | '`')) => word.push(c),
-                            Some('\n') => {}
-                            Some(c) => {
-                                word.push('\\');
-                                word.push(c);
-                            }
-                            None => return Err("a double quote is not closed".into()),
-                        },
-                        Some(c) => word.push(c),
-                        None => return Err("a double quote is not closed".into()),
-                    }
-                }
-            }
-            '\\' => match chars.next() {
-                Some('\n') => {}
-                Some(c) => {
-                    in_word = true;
-                    word.push(c);
-                }
-                None => return Err("the line ends with a lone backslash".into()),
-            },
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Ok(words)
-}
+//! with the flag that is wrong and why: nothing is dropped silently. Their words are split as sh
+//! splits them (`domain::shell_words`).
+use crate::domain::shell_words::split_words;
 
 /// What a `docker buildx build` flag in `extra_build_args` becomes.
 #[derive(Debug, Clone, Copy)]
