@@ -14,8 +14,8 @@ import re
 
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SRC = os.path.join(ROOT, "orb", "src")
+from orb_common import ROOT, SRC
+
 TABLE = os.path.join(ROOT, "orb", "parameters.json")
 # The order of a definition's fields in the YAML (and in the table).
 SPEC_FIELDS = ("type", "enum", "default", "description")
