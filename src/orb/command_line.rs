@@ -57,26 +57,6 @@ fn check_references(param: &Param, values: &Values) -> Result<()> {
     )))
 }
 
-/// The parameters that shape the wait: the aws-ecs orb's (`verify_revision_is_deployed` turns
-/// it on) and CodeDeploy's `verification_timeout`.
-const WAIT_SHAPES: [&str; 8] = [
-    "verify_revision_is_deployed",
-    "poll_interval",
-    "max_poll_attempts",
-    "fail_on_verification_timeout",
-    "wait_until",
-    "fail_on_placement_errors",
-    "rollback_on_cancel",
-    "verification_timeout",
-];
-
-/// The parameters that only shape the wait (`verification_timeout` included).
-fn waits(name: &str) -> bool {
-    name != "verify_revision_is_deployed"
-        && name != "fail_on_verification_timeout"
-        && WAIT_SHAPES.contains(&name)
-}
-
 /// With `verify_revision_is_deployed: false` nothing waits, and the wait parameters are left
 /// out (CircleCI gives them their defaults); one that asks for something a wait would do is
 /// refused, as `--no-wait` with a wait flag is. Answers true when the step does not wait.
@@ -88,7 +68,11 @@ fn without_wait(step: Step, values: &Values) -> Result<bool> {
     {
         return Ok(false);
     }
-    for param in step.params().into_iter().filter(|param| waits(param.name)) {
+    for param in step
+        .params()
+        .into_iter()
+        .filter(|param| param.only_shapes_the_wait)
+    {
         let value = values.get(param.name);
         // Left out, but still well-formed: a typo is a typo whether or not the step waits.
         match param.kind {
@@ -162,7 +146,7 @@ pub fn command_line(
     let no_wait = without_wait(step, &values)?;
     for param in step.params() {
         let value = values.get(param.name);
-        if no_wait && waits(param.name) {
+        if no_wait && param.only_shapes_the_wait {
             // CircleCI fills every parameter with its default: with no wait they say nothing.
             continue;
         }

@@ -184,6 +184,28 @@ mod tests {
     }
 
     #[test]
+    fn the_parameters_that_only_shape_the_wait_are_the_aws_ecs_orbs_and_codedeploys() {
+        let shapes = [
+            "poll_interval",
+            "max_poll_attempts",
+            "wait_until",
+            "fail_on_placement_errors",
+            "rollback_on_cancel",
+            "verification_timeout",
+        ];
+        for step in Step::ALL {
+            for param in step.params() {
+                assert_eq!(
+                    param.only_shapes_the_wait,
+                    shapes.contains(&param.name),
+                    "{step:?} {}",
+                    param.name
+                );
+            }
+        }
+    }
+
+    #[test]
     fn every_step_names_each_parameter_once() {
         for step in Step::ALL {
             let mut names: Vec<_> = step.params().iter().map(|p| p.name).collect();

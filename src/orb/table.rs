@@ -12,6 +12,10 @@ pub struct Param {
     pub name: &'static str,
     #[serde(flatten)]
     pub kind: Kind,
+    /// The table's `only_shapes_the_wait`: left out when the step does not wait
+    /// (`verify_revision_is_deployed: false`).
+    #[serde(skip)]
+    pub only_shapes_the_wait: bool,
 }
 
 /// What a parameter becomes: the table's `becomes`. Its strings are borrowed from the embedded
@@ -146,6 +150,8 @@ struct Definition {
     #[serde(default)]
     default: serde_json::Value,
     becomes: Option<Kind>,
+    #[serde(default)]
+    only_shapes_the_wait: bool,
 }
 
 #[derive(Deserialize)]
@@ -184,7 +190,11 @@ fn parse_table(
                 _ => {}
             }
             let name = key.split('/').next().unwrap_or(key);
-            params.push(Param { name, kind });
+            params.push(Param {
+                name,
+                kind,
+                only_shapes_the_wait: definition.only_shapes_the_wait,
+            });
         }
         commands.insert(command, params);
     }
