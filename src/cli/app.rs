@@ -91,7 +91,7 @@ fn start_recording(path: &std::path::Path) -> Result<()> {
     recorder::write_line(&serde_json::json!({
         "time": recorder::now(),
         "deployer": env!("CARGO_PKG_VERSION"),
-        "args": super::orb::displayed_args(&args),
+        "args": crate::orb::displayed_args(&args),
     }));
     Ok(())
 }

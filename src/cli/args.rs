@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use super::orb;
 use crate::adapters::aws::StaticCredentials;
 use crate::domain::duration::{parse_duration, parse_positive_duration};
 use crate::env;
+use crate::orb;
 
 /// Shown under every `--help`: what each exit code promises.
 const EXIT_CODES: &str = "Exit codes: 0 done; 1 the work failed (a build step, a push refused, a rollout failed, \
@@ -1118,5 +1118,17 @@ impl EncryptionType {
             EncryptionType::Kms => "KMS",
             EncryptionType::KmsDsse => "KMS_DSSE",
         }
+    }
+}
+
+/// `deployer orb run STEP` takes the steps by their names (`update-service`), in the order the
+/// orb lists them.
+impl ValueEnum for orb::Step {
+    fn value_variants<'a>() -> &'a [Self] {
+        &orb::Step::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
     }
 }

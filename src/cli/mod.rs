@@ -1,20 +1,19 @@
 //! The command line, in three parts a newcomer can find: `args` (clap's types), `settings`
 //! (flags and environment resolved into the commands' plain settings) and `app` (the runtime,
 //! signals, logging, dispatch, and turning an outcome into output and an exit code). The orb's
-//! `PARAM_*` front end (`orb`) produces a command line for the same parser. clap stops here.
+//! `PARAM_*` front end (`crate::orb`) produces a command line for the same parser. clap stops here.
 use std::process::ExitCode;
 
 use clap::Parser;
 
 mod app;
 mod args;
-pub mod orb;
-mod orb_aliases;
 mod settings;
 
 use crate::commands::credential_helper;
 use crate::env;
 use crate::error::{ErrorKind, Result};
+use crate::orb;
 use crate::output;
 use args::{Cli, Command, GlobalArgs, OrbCommand, OutputFormat};
 

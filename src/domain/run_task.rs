@@ -9,6 +9,8 @@ pub use super::task_outcome::{
 };
 use serde_json::{json, Map, Value};
 
+use super::shell_words;
+
 /// Why the task cannot be run as asked; nothing was started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunTaskError {
@@ -254,7 +256,7 @@ pub fn parse_env(values: &[String]) -> Result<Vec<(String, String)>, RunTaskErro
     Ok(pairs)
 }
 
-/// `--command`'s words, split as a shell splits them (see `split_words`).
+/// `--command`'s words, split as a shell splits them (`shell_words::split_words`).
 pub fn split_command(line: &str) -> Result<Vec<String>, RunTaskError> {
     let words = split_words("--command", line)?;
     if words.is_empty() {
@@ -263,67 +265,9 @@ pub fn split_command(line: &str) -> Result<Vec<String>, RunTaskError> {
     Ok(words)
 }
 
-/// Splits a line as a POSIX shell would split its words: spaces separate, single quotes keep
-/// everything, double quotes keep all but `\"` and `\\`, a backslash escapes one character.
-/// Nothing is expanded.
+/// [`shell_words::split_words`], an error naming the flag.
 fn split_words(flag: &'static str, line: &str) -> Result<Vec<String>, RunTaskError> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' | '\n' => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => word.push(c),
-                        None => return Err(bad(flag, "a single quote is not closed")),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\' | '$' | '`')) => word.push(c),
-                            Some(c) => {
-                                word.push('\\');
-                                word.push(c);
-                            }
-                            None => return Err(bad(flag, "a double quote is not closed")),
-                        },
-                        Some(c) => word.push(c),
-                        None => return Err(bad(flag, "a double quote is not closed")),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                match chars.next() {
-                    Some(c) => word.push(c),
-                    None => return Err(bad(flag, "it ends with a lone backslash")),
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Ok(words)
+    shell_words::split_words(line).map_err(|error| bad(flag, error.to_string()))
 }
 
 /// The `overrides` of RunTask: `--overrides` (the AWS CLI's JSON, `{"containerOverrides": […]}`)

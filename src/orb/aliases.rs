@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path};
 
-use super::orb::{env_name, Values};
+use super::registry_host::{registry_host, RegistryHost};
+use super::values::{env_name, Values};
+use super::variables::named_variable;
 use crate::domain::context_evidence::{context_sources, weigh, Evidence};
 use crate::domain::old_orb::OldOrb;
-use crate::domain::orb_values::{named_variable, registry_host, RegistryHost};
 use crate::error::{Error, Result};
 use crate::output;
 
