@@ -3,24 +3,12 @@
 //! region in the config file and the keys in the credentials file (mode 0600).
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::domain::aws_cli_config::AwsCliConfig;
 use crate::domain::aws_cli_config::{section, set};
 use crate::error::{Error, Result};
 use crate::output;
-use crate::secret::Secret;
-
-/// What to write, resolved from the orb step's parameters.
-#[derive(Debug)]
-pub struct AwsCliConfig {
-    pub profile: String,
-    /// The region and the variable (or parameter) it came from.
-    pub region: Option<(String, String)>,
-    /// The access key ID and the secret key, with the names of the variables holding them.
-    pub keys: Option<(String, Secret, String)>,
-    pub config_file: PathBuf,
-    pub credentials_file: PathBuf,
-}
 
 pub fn run(settings: &AwsCliConfig) -> Result<()> {
     let AwsCliConfig {

@@ -2,6 +2,22 @@
 //! aws-ecs orb's 0.0.x-3.x jobs (aws-cli/configure, aws-cli/setup) left for the job's later
 //! steps that call `aws`. Only the keys given change; every other line stays as it was.
 
+use std::path::PathBuf;
+
+use crate::secret::Secret;
+
+/// What to write, resolved from the orb step's parameters.
+#[derive(Debug)]
+pub struct AwsCliConfig {
+    pub profile: String,
+    /// The region and the variable (or parameter) it came from.
+    pub region: Option<(String, String)>,
+    /// The access key ID and the secret key, with the names of the variables holding them.
+    pub keys: Option<(String, Secret, String)>,
+    pub config_file: PathBuf,
+    pub credentials_file: PathBuf,
+}
+
 /// The section a profile's settings live in: `[default]` or `[profile NAME]` in the config
 /// file, `[NAME]` in the credentials file.
 pub fn section(profile: &str, credentials_file: bool) -> String {

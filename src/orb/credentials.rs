@@ -7,7 +7,7 @@ use super::table::Kind;
 use super::values::{env_name, orb_usage, Values};
 use super::variables::named_variable;
 use crate::adapters::aws::StaticCredentials;
-use crate::commands::aws_cli_config::AwsCliConfig;
+use crate::domain::aws_cli_config::AwsCliConfig;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
