@@ -12,7 +12,7 @@ pub mod orb;
 mod orb_aliases;
 mod settings;
 
-use crate::commands::credential_helper;
+use crate::commands::steps::credential_helper;
 use crate::env;
 use crate::error::{ErrorKind, Result};
 use crate::output;

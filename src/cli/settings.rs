@@ -9,10 +9,11 @@ use crate::adapters::docker::{SecretSource, MAX_SECRET_BYTES};
 use crate::adapters::ecr::NewRepository;
 use crate::adapters::ecs::ServiceCreation;
 use crate::build_context;
-use crate::commands::codedeploy::CodeDeploySettings;
-use crate::commands::register::{self, ScheduledTasks};
+use crate::commands::register;
 use crate::commands::run_task::{RunTaskSettings, RunWait, TaskDefinitionSource};
-use crate::commands::wait::WaitSettings;
+use crate::commands::steps::codedeploy::CodeDeploySettings;
+use crate::commands::steps::rollout_wait::WaitSettings;
+use crate::commands::steps::scheduled_tasks::ScheduledTasks;
 use crate::commands::{ecr_login, push, repo, tag_image, update_service};
 use crate::domain::build_inputs::{
     parse_add_host, parse_build_args, parse_cache_from, parse_cache_to, parse_key_values,
@@ -578,7 +579,7 @@ pub fn run_task_settings(args: RunTaskCommand, aws: AwsSettings) -> Result<RunTa
                     ))
                     .with_hint("run-task registers the file as it is: give every container its image in the file"));
                 }
-                register::show_file(&file);
+                crate::commands::steps::registration::show_file(&file);
                 TaskDefinitionSource::Rendered(file.input)
             }
             (None, Some(reference)) => {

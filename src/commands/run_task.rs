@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use crate::adapters::aws::{self, ApiErrorKind, AwsSettings};
 use crate::adapters::ecs::Ecs;
 use crate::adapters::logs::Logs;
-use crate::commands::wait::{backed_off, jittered, pause_or_interrupt, HEARTBEAT};
+use crate::commands::steps::rollout_wait::{backed_off, jittered, pause_or_interrupt, HEARTBEAT};
 use crate::domain::duration::format_duration;
 use crate::domain::rollout::short_task_definition;
 use crate::domain::run_task::{

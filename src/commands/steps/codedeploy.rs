@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::wait::{backed_off, jittered, pause_or_interrupt, WaitSettings, HEARTBEAT};
+use super::rollout_wait::{backed_off, jittered, pause_or_interrupt, WaitSettings, HEARTBEAT};
 use crate::adapters::aws::AwsConfig;
 use crate::adapters::codedeploy::{CodeDeploy, DeploymentRequest};
 use crate::domain::codedeploy::{self, CapacityProvider, CodeDeployLog, CodeDeployVerdict};
