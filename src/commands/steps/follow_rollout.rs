@@ -10,7 +10,8 @@ use crate::domain::duration::format_duration;
 use crate::domain::rollout::{
     short_task_definition, Deployment, ServiceSnapshot, Target, WaitUntil,
 };
-use crate::domain::service_deployment::{short_id, strategy_of, strategy_time};
+use crate::domain::service_deployment::short_id;
+use crate::domain::strategy_time::{strategy_of, strategy_time};
 use crate::error::Result;
 use crate::output;
 

@@ -84,7 +84,7 @@ pub fn check_wait_until(
         WaitUntil::Paused => "paused",
         WaitUntil::BakeTime => "bake-time",
         WaitUntil::Stable | WaitUntil::Running => {
-            if let Some(pause) = crate::domain::service_deployment::pause_warning(configuration) {
+            if let Some(pause) = crate::domain::strategy_time::pause_warning(configuration) {
                 output::warn(format!("service {service}: {pause}"));
             }
             return Ok(());
