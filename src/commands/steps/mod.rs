@@ -8,6 +8,7 @@
 //! nor `cli`: steps call adapters and domain functions, and each other.
 pub mod codedeploy;
 pub mod credential_helper;
+pub mod deadline;
 pub mod follow_rollout;
 pub mod image_check;
 pub mod registration;

@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::adapters::aws::{ApiError, ApiErrorKind};
 use crate::adapters::ecs::Ecs;
 use crate::domain::duration::format_duration;
 use std::collections::BTreeMap;
 
+use super::deadline::{Deadline, Wake};
 use super::service_deployment::Followed;
 use crate::adapters::elb::Elb;
 use crate::domain::rollout::{
@@ -38,10 +38,6 @@ pub struct WaitSettings {
     pub settle: Duration,
 }
 
-/// Longest quiet stretch in the log: CircleCI kills a step after 10 minutes without output.
-pub(crate) const HEARTBEAT: Duration = Duration::from_secs(55);
-/// Longest pause between polls once throttling has pushed the interval up.
-pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long DescribeServices may leave out the deployment UpdateService just answered
 /// (it is eventually consistent) before that counts as the deployment being gone.
 const LISTING_GRACE: Duration = Duration::from_secs(30);
@@ -112,12 +108,12 @@ pub async fn wait_following(
     settings: &WaitSettings,
     mut followed: Followed,
 ) -> Result<Finished> {
-    let started = Instant::now();
-    let mut cancel = settings.rollback_on_cancel.then(output::claim_interrupt);
+    let mut deadline = Deadline::start(
+        settings.timeout,
+        settings.poll_interval,
+        settings.rollback_on_cancel.then(output::claim_interrupt),
+    );
     let mut log = RolloutLog::new(initial);
-    let mut last_output = started;
-    let mut interval = settings.poll_interval;
-    let mut attempt: u64 = 0;
     let mut last_error: Option<String> = None;
     let mut missing_since: Option<Instant> = None;
     let mut readiness = Readiness::default();
@@ -128,39 +124,40 @@ pub async fn wait_following(
         target.deployment_id
     ));
     loop {
-        let remaining = settings.timeout.saturating_sub(started.elapsed());
-        if remaining.is_zero() {
-            if let Some(why) = undoing {
-                let error = failed(ecs, cluster, service, target, why).await;
-                return Err(error.with_detail(format!(
-                    "ECS had not finished the rollback when the --timeout of {} passed; it goes on",
-                    format_duration(settings.timeout)
-                )));
+        match deadline.next_poll().await {
+            Wake::Poll => {}
+            Wake::TimedOut => {
+                if let Some(why) = undoing {
+                    let error = failed(ecs, cluster, service, target, why).await;
+                    return Err(error.with_detail(format!(
+                        "ECS had not finished the rollback when the --timeout of {} passed; it goes on",
+                        format_duration(settings.timeout)
+                    )));
+                }
+                let mut error = timed_out(ecs, cluster, service, target, settings.timeout).await;
+                if settings.rollback_on_cancel {
+                    error = roll_back_on_cancel(ecs, &mut followed, error, "the --timeout passed")
+                        .await;
+                }
+                if let Some(why) = &readiness.last_reason {
+                    error = error.with_detail(format!("not ready: {why}"));
+                }
+                if let Some(last) = last_error {
+                    error =
+                        error.with_detail(format!("the last poll of the service failed: {last}"));
+                }
+                return Err(error);
             }
-            let mut error = timed_out(ecs, cluster, service, target, settings.timeout).await;
-            if settings.rollback_on_cancel {
-                error =
-                    roll_back_on_cancel(ecs, &mut followed, error, "the --timeout passed").await;
+            Wake::Interrupted(signal) => {
+                let error = Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"));
+                return Err(roll_back_on_cancel(
+                    ecs,
+                    &mut followed,
+                    error,
+                    &format!("deployer was interrupted by {signal}"),
+                )
+                .await);
             }
-            if let Some(why) = &readiness.last_reason {
-                error = error.with_detail(format!("not ready: {why}"));
-            }
-            if let Some(last) = last_error {
-                error = error.with_detail(format!("the last poll of the service failed: {last}"));
-            }
-            return Err(error);
-        }
-        attempt += 1;
-        let pause = jittered(interval, attempt).min(remaining);
-        if let Some(signal) = pause_or_interrupt(&mut cancel, pause).await {
-            let error = Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"));
-            return Err(roll_back_on_cancel(
-                ecs,
-                &mut followed,
-                error,
-                &format!("deployer was interrupted by {signal}"),
-            )
-            .await);
         }
 
         let snapshot = match ecs.poll_service(cluster, service).await {
@@ -170,23 +167,22 @@ pub async fn wait_following(
                     "service {service} disappeared from cluster {cluster} while deployer waited"
                 )))
             }
-            Err(error) if backed_off(&error, "ECS", &mut interval) => {
+            Err(error) if deadline.backed_off(&error, "ECS") => {
                 last_error = Some(error.to_string());
-                last_output = Instant::now();
                 continue;
             }
             Err(error) => return Err(error.into()),
         };
-        interval = settings.poll_interval;
+        deadline.answered();
         last_error = None;
 
-        let elapsed = format_duration(started.elapsed());
+        let elapsed = format_duration(deadline.elapsed());
         let (lines, fresh_events) = log.observe_events(&snapshot);
         for line in &lines {
             output::step(line);
         }
         if !lines.is_empty() {
-            last_output = Instant::now();
+            deadline.printed();
         }
         if settings.fail_on_placement_errors {
             // Only events of this deployment: yesterday's placement failure is not today's.
@@ -213,7 +209,7 @@ pub async fn wait_following(
                     output::step(format!(
                         "{why}; following the rollback to its end (--no-follow-rollback exits now)"
                     ));
-                    last_output = Instant::now();
+                    deadline.printed();
                 }
                 undoing = Some(why.clone());
             }
@@ -255,7 +251,7 @@ pub async fn wait_following(
                 {
                     return Ok(Finished::of(snapshot, &mut followed, None, false));
                 }
-                last_output = Instant::now();
+                deadline.printed();
             }
             Verdict::Succeeded if followed_in_progress => {}
             Verdict::Succeeded => return Ok(Finished::of(snapshot, &mut followed, None, false)),
@@ -270,7 +266,7 @@ pub async fn wait_following(
                         target.deployment_id,
                         format_duration(LISTING_GRACE)
                     ));
-                    last_output = Instant::now();
+                    deadline.printed();
                 }
             }
             Verdict::InProgress => {
@@ -278,7 +274,7 @@ pub async fn wait_following(
                 readiness.reset();
             }
         }
-        if last_output.elapsed() >= HEARTBEAT {
+        if deadline.heartbeat_due() {
             match followed.summary() {
                 Some(summary) => output::step(format!("{elapsed} still waiting: {summary}")),
                 None => output::step(format!(
@@ -286,7 +282,6 @@ pub async fn wait_following(
                     target.deployment_id
                 )),
             }
-            last_output = Instant::now();
         }
     }
 }
@@ -448,48 +443,6 @@ fn health_checked_containers(described: &serde_json::Value) -> Vec<String> {
         })
         .filter_map(|container| container["name"].as_str().map(str::to_string))
         .collect()
-}
-
-/// Sleeps for `pause`, or less when the interruption `cancel` claimed arrives: then the
-/// signal's name. Without a claim it just sleeps (the app ends the command on a signal).
-pub(crate) async fn pause_or_interrupt(
-    cancel: &mut Option<tokio::sync::watch::Receiver<Option<&'static str>>>,
-    pause: Duration,
-) -> Option<&'static str> {
-    let Some(receiver) = cancel.as_mut() else {
-        tokio::time::sleep(pause).await;
-        return None;
-    };
-    tokio::select! {
-        _ = tokio::time::sleep(pause) => None,
-        changed = receiver.changed() => {
-            Some(changed.ok().and_then(|_| *receiver.borrow()).unwrap_or("a signal"))
-        }
-    }
-}
-
-/// A poll that failed for a reason worth retrying (throttling, the network, a server error):
-/// doubles `interval` up to [`MAX_BACKOFF`] and says so. False for an error that ends the wait.
-pub(crate) fn backed_off(error: &ApiError, who: &str, interval: &mut Duration) -> bool {
-    if !matches!(
-        error.kind,
-        ApiErrorKind::Throttled | ApiErrorKind::Unreachable | ApiErrorKind::Other
-    ) {
-        return false;
-    }
-    *interval = (*interval * 2).min(MAX_BACKOFF);
-    output::step(format!(
-        "{who} did not answer ({error}); retrying in {}",
-        format_duration(*interval)
-    ));
-    true
-}
-
-/// Spreads the polls of concurrent deployers: 85% to 95% of the interval, deterministic per
-/// attempt. Only ever shorter, so a state change is seen within one interval of happening.
-pub(crate) fn jittered(interval: Duration, attempt: u64) -> Duration {
-    let spread = (attempt.wrapping_mul(2654435761) % 11) as f64 / 100.0;
-    interval.mul_f64(0.85 + spread)
 }
 
 async fn timed_out(
@@ -1154,16 +1107,5 @@ mod tests {
         ours.created_at = Some("2026-11-24T10:00:00Z".into());
         wait(&ecs, &ours, &fail_fast).await.unwrap();
         assert_eq!(describe.num_calls(), 3);
-    }
-
-    #[test]
-    fn jitter_only_shortens_the_interval() {
-        let values: Vec<Duration> = (0..100)
-            .map(|attempt| jittered(Duration::from_secs(10), attempt))
-            .collect();
-        assert!(values
-            .iter()
-            .all(|v| *v >= Duration::from_millis(8500) && *v <= Duration::from_millis(9500)));
-        assert!(values.iter().any(|v| *v != values[0]), "the spread varies");
     }
 }
