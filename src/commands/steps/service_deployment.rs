@@ -11,11 +11,12 @@ use crate::adapters::aws::{ApiError, ApiErrorKind};
 use crate::adapters::ecs::{Ecs, HistoricDeployment};
 use crate::domain::duration::format_duration;
 use crate::domain::rollout::{
-    parse_timestamp, same_task_definition, short_task_definition, ServiceSnapshot, Target,
+    same_task_definition, short_task_definition, ServiceSnapshot, Target,
 };
 use crate::domain::service_deployment::{
     assess, short_id, DeploymentLog, ServiceDeployment, Verdict,
 };
+use crate::domain::timestamps::parse_timestamp;
 use crate::error::{Error, Result};
 use crate::journal;
 use crate::output;
