@@ -1,7 +1,8 @@
 //! The steps several verbs share: registration and the scheduled tasks that follow it, the
 //! service checks, following a rollout (the poll loop, readiness, the ServiceDeployment), the
 //! CodeDeploy deployment and its wait, image checks, repository settings, and the Docker
-//! credential helper.
+//! credential helper. Every waiter (rollout, run-task, CodeDeploy) polls under one
+//! [`deadline::Deadline`].
 //!
 //! Imported by the verbs in `commands`, and by `cli` for the settings types a step takes (how to
 //! wait, which scheduled tasks, how to deploy through CodeDeploy). A step never imports a verb,
@@ -17,3 +18,4 @@ pub mod rollout_wait;
 pub mod scheduled_tasks;
 pub mod service;
 pub mod service_deployment;
+pub mod task_readiness;
