@@ -14,6 +14,7 @@ pub mod ecr_image;
 pub mod ecr_token;
 pub mod export_env;
 pub mod hidden_values;
+pub mod image_identity;
 pub mod old_orb;
 pub mod orb_values;
 pub mod platform;

@@ -1,7 +1,8 @@
-//! The steps several verbs share: registration and the scheduled tasks that follow it, the
+//! The steps verbs are made of, shared by several (or, as the image build, a concern of its
+//! own that would swell its verb's file): registration and the scheduled tasks that follow it, the
 //! service checks, following a rollout (the poll loop, readiness, the ServiceDeployment), the
-//! CodeDeploy deployment and its wait, image checks, repository settings, and the Docker
-//! credential helper. Every waiter (rollout, run-task, CodeDeploy) polls under one
+//! CodeDeploy deployment and its wait, image builds and checks, repository settings, and the
+//! Docker credential helper. Every waiter (rollout, run-task, CodeDeploy) polls under one
 //! [`deadline::Deadline`].
 //!
 //! Imported by the verbs in `commands`, and by `cli` for the settings types a step takes (how to
@@ -11,6 +12,7 @@ pub mod codedeploy;
 pub mod credential_helper;
 pub mod deadline;
 pub mod follow_rollout;
+pub mod image_build;
 pub mod image_check;
 pub mod registration;
 pub mod repository;
