@@ -280,10 +280,14 @@ async fn plan(ecs: &Ecs, settings: &RunTaskSettings) -> Result<Plan> {
             (definition, arn, None)
         }
         TaskDefinitionSource::Rendered(input) => {
-            crate::domain::task_definition::validate_for_registration(input).map_err(|e| {
-                Error::usage(format!("the task definition would be refused by ECS: {e}"))
-                    .with_hint("nothing was registered or started; fix the task definition file")
-            })?;
+            crate::domain::task_definition_check::validate_for_registration(input).map_err(
+                |e| {
+                    Error::usage(format!("the task definition would be refused by ECS: {e}"))
+                        .with_hint(
+                            "nothing was registered or started; fix the task definition file",
+                        )
+                },
+            )?;
             let family = input["family"].as_str().unwrap_or_default().to_string();
             (input.clone(), family, Some(input.clone()))
         }

@@ -29,6 +29,8 @@ pub mod service_deployment;
 pub mod strategy_time;
 pub mod tag_mutability;
 pub mod task_definition;
+pub mod task_definition_check;
+pub mod task_definition_diff;
 pub mod task_definition_file;
 pub mod task_outcome;
 pub mod timestamps;

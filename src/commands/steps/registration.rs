@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use crate::adapters::ecs::Ecs;
 use crate::domain::rollout::short_task_definition;
-use crate::domain::task_definition;
 use crate::domain::task_definition_file::TaskDefinitionFile;
 use crate::domain::update_spec::ContainerUpdate;
+use crate::domain::{task_definition, task_definition_check, task_definition_diff};
 use crate::error::{Error, Result};
 use crate::journal;
 use crate::output;
@@ -32,12 +32,12 @@ pub fn render(
     let mut rendered =
         task_definition::render(described, updates).map_err(|e| Error::usage(e.to_string()))?;
     task_definition::set_tags(&mut rendered, tags);
-    task_definition::validate_for_registration(&rendered).map_err(|e| {
+    task_definition_check::validate_for_registration(&rendered).map_err(|e| {
         Error::usage(format!("the new revision would be refused by ECS: {e}"))
             .with_hint("nothing was registered; fix the task definition or the update flags")
     })?;
     let changes = match latest {
-        Some(latest) => task_definition::diff(latest, &rendered),
+        Some(latest) => task_definition_diff::diff(latest, &rendered),
         None => vec!["the family's first revision".to_string()],
     };
     Ok(Plan {
