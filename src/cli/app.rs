@@ -7,7 +7,7 @@ use super::settings::*;
 use crate::adapters::recorder;
 use crate::commands::{
     continue_deployment, deploy, ecr_login, push, register, render, repo, rollback, run_task,
-    tag_image, update_service, wait_service,
+    tag_image, update_service, wait,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::journal;
@@ -254,7 +254,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
             named("--cluster", &command.service.cluster)?;
             named("--service", &command.service.service)?;
             let (wait, until) = wait_options(&command.wait)?;
-            let settings = wait_service::WaitServiceSettings {
+            let settings = wait::WaitServiceSettings {
                 aws,
                 cluster: command.service.cluster,
                 service: command.service.service,
@@ -262,7 +262,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 wait,
                 until,
             };
-            let outcome = wait_service::run(settings).await?;
+            let outcome = wait::run(settings).await?;
             match format {
                 OutputFormat::Text => output::data(&outcome.task_definition_arn),
                 OutputFormat::Json => {

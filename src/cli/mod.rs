@@ -10,7 +10,7 @@ mod app;
 mod args;
 mod settings;
 
-use crate::commands::credential_helper;
+use crate::commands::steps::credential_helper;
 use crate::env;
 use crate::error::{ErrorKind, Result};
 use crate::orb;

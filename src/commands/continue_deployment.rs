@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::follow_deployment::Followed;
-use super::rollback::newest_first;
-use super::update_service::{check_wait_until, follow, named_service};
-use super::wait::WaitSettings;
+use super::steps::follow_rollout::follow;
+use super::steps::rollout_wait::WaitSettings;
+use super::steps::service::{check_wait_until, named_service};
+use super::steps::service_deployment::newest_first;
+use super::steps::service_deployment::Followed;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::Ecs;
 use crate::domain::rollout::{same_task_definition, short_task_definition, WaitUntil};

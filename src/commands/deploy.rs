@@ -5,8 +5,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::images::ImageCheck;
 use super::push::{self, PushOutcome, PushSettings};
+use super::steps::image_check::ImageCheck;
+use super::steps::registration;
 use super::update_service::{self, UpdateServiceOutcome, UpdateServiceSettings};
 use crate::adapters::aws;
 use crate::adapters::ecs::Ecs;
@@ -122,7 +123,7 @@ pub async fn run(settings: DeploySettings) -> Result<DeployOutcome> {
     if reference != planned_reference {
         let mut updates = update.updates.clone();
         updates.extend(image_updates(&containers, &reference));
-        plan.registration = Some(update_service::render(
+        plan.registration = Some(registration::render(
             &plan.described,
             &updates,
             &update.tags,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::credential_helper;
+use super::steps::credential_helper;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecr::Ecr;
 use crate::adapters::ecr_public::EcrPublic;

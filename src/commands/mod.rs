@@ -1,21 +1,21 @@
-//! One module per verb. Each takes resolved settings (never clap types) and returns data for
-//! the CLI layer to print.
+//! The verbs: one module per command a user types (`deployer push`, `deployer update-service`,
+//! `deployer wait`, …). Each takes resolved settings (never clap types) and returns data for the
+//! CLI layer to print. The steps several verbs share live in [`steps`], not here.
+//!
+//! Imported by `cli` only. A verb may call another verb's entry point when it is that verb plus
+//! more (`deploy` is `push` then `update-service`; `rollback` rolls as `update-service` does);
+//! otherwise verbs share code through `steps`. Nothing here imports `cli`.
 pub mod aws_cli_config;
-pub mod codedeploy;
 pub mod continue_deployment;
-pub mod credential_helper;
 pub mod deploy;
 pub mod ecr_login;
-pub mod follow_deployment;
-pub mod images;
 pub mod push;
 pub mod register;
 pub mod render;
 pub mod repo;
-pub mod repository;
 pub mod rollback;
 pub mod run_task;
+pub mod steps;
 pub mod tag_image;
 pub mod update_service;
 pub mod wait;
-pub mod wait_service;

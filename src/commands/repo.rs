@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecr::{Ecr, NewRepository, Repository};
 use crate::adapters::ecr_public::EcrPublic;
-use crate::commands::repository::{self, PolicyFile, RegistryApi};
+use crate::commands::steps::repository::{self, PolicyFile, RegistryApi};
 use crate::error::Result;
 use crate::journal;
 use crate::output;

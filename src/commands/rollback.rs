@@ -3,13 +3,13 @@
 //! which may never have run), or `--to-revision N`, with the same wait as update-service.
 use serde_json::Value;
 
-use super::update_service::{named_service, roll, UpdateServiceOutcome, UpdateServiceSettings};
-use super::wait::WaitSettings;
+use super::steps::rollout_wait::WaitSettings;
+use super::steps::service::named_service;
+use super::steps::service_deployment::newest_first;
+use super::update_service::{roll, UpdateServiceOutcome, UpdateServiceSettings};
 use crate::adapters::aws::{self, AwsSettings};
-use crate::adapters::ecs::{Ecs, HistoricDeployment, ServiceState};
-use crate::domain::rollout::{
-    family_of, parse_timestamp, same_task_definition, short_task_definition, WaitUntil,
-};
+use crate::adapters::ecs::{Ecs, ServiceState};
+use crate::domain::rollout::{family_of, same_task_definition, short_task_definition, WaitUntil};
 use crate::error::{Error, ErrorKind, Result};
 use crate::output;
 
@@ -187,14 +187,6 @@ async fn previous_revision(
     )))
 }
 
-/// Sorts deployments newest first by `createdAt` (the API does not promise an order); those
-/// without a readable time go last, in the order ECS gave them.
-pub(crate) fn newest_first(history: &mut [HistoricDeployment]) {
-    history.sort_by_key(|deployment| {
-        std::cmp::Reverse(deployment.created_at.as_deref().and_then(parse_timestamp))
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,27 +221,5 @@ mod tests {
                 .contains("runs the family tutorial-site-task, not tutorial-site-migrate"),
             "{other}"
         );
-    }
-
-    #[test]
-    fn history_is_ordered_by_creation_time_whatever_order_ecs_answers() {
-        let deployment = |revision: &str, created_at: Option<&str>| HistoricDeployment {
-            arn: format!("arn:aws:ecs:eu-west-1:123456789012:service-deployment/c/s/{revision}"),
-            status: "SUCCESSFUL".into(),
-            target_revision_arn: Some(revision.into()),
-            created_at: created_at.map(str::to_string),
-        };
-        let mut history = vec![
-            deployment("r1", Some("2026-11-20T10:00:00Z")),
-            deployment("r-unknown", None),
-            deployment("r3", Some("2026-11-24T09:00:00.5+01:00")),
-            deployment("r2", Some("2026-11-22T10:00:00.000000+00:00")),
-        ];
-        newest_first(&mut history);
-        let order: Vec<_> = history
-            .iter()
-            .map(|d| d.target_revision_arn.as_deref().unwrap())
-            .collect();
-        assert_eq!(order, ["r3", "r2", "r1", "r-unknown"]);
     }
 }

@@ -6,12 +6,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
-use tokio::time::Instant;
 
 use crate::adapters::aws::{self, ApiErrorKind, AwsSettings};
 use crate::adapters::ecs::Ecs;
 use crate::adapters::logs::Logs;
-use crate::commands::wait::{backed_off, jittered, pause_or_interrupt, HEARTBEAT};
+use crate::commands::steps::deadline::{Deadline, Wake};
 use crate::domain::duration::format_duration;
 use crate::domain::rollout::short_task_definition;
 use crate::domain::run_task::{
@@ -281,10 +280,14 @@ async fn plan(ecs: &Ecs, settings: &RunTaskSettings) -> Result<Plan> {
             (definition, arn, None)
         }
         TaskDefinitionSource::Rendered(input) => {
-            crate::domain::task_definition::validate_for_registration(input).map_err(|e| {
-                Error::usage(format!("the task definition would be refused by ECS: {e}"))
-                    .with_hint("nothing was registered or started; fix the task definition file")
-            })?;
+            crate::domain::task_definition_check::validate_for_registration(input).map_err(
+                |e| {
+                    Error::usage(format!("the task definition would be refused by ECS: {e}"))
+                        .with_hint(
+                            "nothing was registered or started; fix the task definition file",
+                        )
+                },
+            )?;
             let family = input["family"].as_str().unwrap_or_default().to_string();
             (input.clone(), family, Some(input.clone()))
         }
@@ -358,7 +361,6 @@ struct TaskFollower<'a> {
 impl TaskFollower<'_> {
     /// Polls the tasks RunTask started (its answer's states are the first ones printed).
     async fn follow(mut self, tasks_started: &[TaskState]) -> Result<Vec<TaskState>> {
-        let started = Instant::now();
         let task_arns: Vec<String> = tasks_started.iter().map(|t| t.task_arn.clone()).collect();
         let task_arns = task_arns.as_slice();
         let ids: Vec<&str> = task_arns.iter().map(|arn| run_task::task_id(arn)).collect();
@@ -367,45 +369,44 @@ impl TaskFollower<'_> {
             task_arns.join(" "),
             self.cluster
         ));
-        let mut cancel = self.wait.stop_on_cancel.then(output::claim_interrupt);
+        let mut deadline = Deadline::start(
+            self.wait.timeout,
+            self.wait.poll_interval,
+            self.wait.stop_on_cancel.then(output::claim_interrupt),
+        );
         let mut last_status: Vec<Option<String>> = tasks_started
             .iter()
             .map(|task| Some(task.last_status.clone()))
             .collect();
-        let mut interval = self.wait.poll_interval;
-        let mut last_output = Instant::now();
-        let mut attempt: u64 = 0;
         let labels = task_arns.len() > 1;
         loop {
-            let remaining = self.wait.timeout.saturating_sub(started.elapsed());
-            if remaining.is_zero() {
-                let error = Error::failed(format!(
-                    "the task(s) did not stop within {}",
-                    format_duration(self.wait.timeout)
-                ));
-                return Err(self.give_up(task_arns, error, "the --timeout passed").await);
-            }
-            attempt += 1;
-            let pause = jittered(interval, attempt).min(remaining);
-            if let Some(signal) = pause_or_interrupt(&mut cancel, pause).await {
-                let error = Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"));
-                return Err(self
-                    .give_up(
-                        task_arns,
-                        error,
-                        &format!("deployer was interrupted by {signal}"),
-                    )
-                    .await);
+            match deadline.next_poll().await {
+                Wake::Poll => {}
+                Wake::TimedOut => {
+                    let error = Error::failed(format!(
+                        "the task(s) did not stop within {}",
+                        format_duration(self.wait.timeout)
+                    ));
+                    return Err(self.give_up(task_arns, error, "the --timeout passed").await);
+                }
+                Wake::Interrupted(signal) => {
+                    let error =
+                        Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"));
+                    return Err(self
+                        .give_up(
+                            task_arns,
+                            error,
+                            &format!("deployer was interrupted by {signal}"),
+                        )
+                        .await);
+                }
             }
             let answer = match self.ecs.describe_tasks(self.cluster, task_arns).await {
                 Ok(answer) => answer,
-                Err(error) if backed_off(&error, "ECS", &mut interval) => {
-                    last_output = Instant::now();
-                    continue;
-                }
+                Err(error) if deadline.backed_off(&error, "ECS") => continue,
                 Err(error) => return Err(error.into()),
             };
-            interval = self.wait.poll_interval;
+            deadline.answered();
             let tasks = task_states(&answer);
             for (index, arn) in task_arns.iter().enumerate() {
                 let Some(task) = tasks.iter().find(|task| &task.task_arn == arn) else {
@@ -416,15 +417,15 @@ impl TaskFollower<'_> {
                         "task {}: {} ({})",
                         ids[index],
                         task.last_status,
-                        format_duration(started.elapsed())
+                        format_duration(deadline.elapsed())
                     ));
                     last_status[index] = Some(task.last_status.clone());
-                    last_output = Instant::now();
+                    deadline.printed();
                 }
             }
             if let Some(logs) = self.logs.as_mut() {
                 if logs.poll(task_arns, labels, false).await {
-                    last_output = Instant::now();
+                    deadline.printed();
                 }
             }
             let all_stopped =
@@ -444,12 +445,11 @@ impl TaskFollower<'_> {
                 }
                 return Ok(ordered);
             }
-            if last_output.elapsed() >= HEARTBEAT {
+            if deadline.heartbeat_due() {
                 output::step(format!(
                     "{} still waiting for the task(s) to stop",
-                    format_duration(started.elapsed())
+                    format_duration(deadline.elapsed())
                 ));
-                last_output = Instant::now();
             }
         }
     }
@@ -607,6 +607,7 @@ impl LogFollower {
 mod tests {
     use super::*;
     use crate::domain::run_task::ContainerState;
+    use tokio::time::Instant;
 
     fn stopped(code: Option<i64>) -> TaskState {
         TaskState {

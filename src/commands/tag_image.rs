@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecr::{Ecr, PutImageResult, StoredManifest};
-use crate::commands::repository;
+use crate::commands::steps::repository;
 use crate::domain::ecr_token::registry_from_repository_uri;
 use crate::domain::retag::{plan_tags, Mutability, TagAction};
 use crate::error::{Error, Result};

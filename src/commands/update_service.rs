@@ -4,22 +4,23 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::codedeploy::{self, CodeDeployPlan, CodeDeploySettings};
-use super::follow_deployment::Followed;
-use super::images::ImageCheck;
-use super::register::{self, ScheduledPlan, ScheduledTasks};
-use super::wait::{wait_following, WaitSettings};
+use super::steps::codedeploy::{self, CodeDeployPlan, CodeDeploySettings};
+use super::steps::follow_rollout::follow;
+use super::steps::image_check::ImageCheck;
+use super::steps::registration::{self, Plan};
+use super::steps::rollout_wait::WaitSettings;
+use super::steps::scheduled_tasks::{self, ScheduledPlan, ScheduledTasks};
+use super::steps::service::{
+    active_service, check_drivable, check_wait_until, uses_codedeploy, MISSING_HINT,
+};
+use super::steps::service_deployment::Followed;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::{Ecs, ServiceCreation, ServiceState, ServiceUpdate};
-use crate::domain::controller::{self, merge_strategy, StrategyChange};
+use crate::domain::controller::{merge_strategy, StrategyChange};
 use crate::domain::duration::format_duration;
 use crate::domain::ecr_image::changed_images;
-use crate::domain::rollout::{
-    family_of, same_task_definition, short_task_definition, Target, WaitUntil,
-};
+use crate::domain::rollout::{family_of, same_task_definition, short_task_definition, WaitUntil};
 use crate::domain::rollout::{Deployment, ServiceSnapshot};
-use crate::domain::service_deployment::{short_id, strategy_of, strategy_time};
-use crate::domain::task_definition;
 use crate::domain::task_definition_file::TaskDefinitionFile;
 use crate::domain::update_spec::ContainerUpdate;
 use crate::error::{Error, Result};
@@ -86,12 +87,6 @@ pub struct UpdateServiceOutcome {
     /// With `--dry-run` on a CODE_DEPLOY service: the AppSpec CreateDeployment will send.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub codedeploy_appspec: Option<Value>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Plan {
-    pub register_task_definition_input: Value,
-    pub changes: Vec<String>,
 }
 
 impl UpdateServiceOutcome {
@@ -214,7 +209,7 @@ pub async fn plan(
             (latest.clone(), Some(latest))
         }
         Some(file) => {
-            register::show_file(file);
+            registration::show_file(file);
             (
                 file.as_described(),
                 ecs.latest_task_definition(&settings.family).await?,
@@ -241,7 +236,8 @@ pub async fn plan(
     let registration = if settings.skip_registration {
         None
     } else {
-        let registration = render(&described, &updates, &settings.tags, latest.as_ref())?;
+        let registration =
+            registration::render(&described, &updates, &settings.tags, latest.as_ref())?;
         images
             .verify(&changed_images(
                 latest.as_ref().unwrap_or(&Value::Null),
@@ -256,7 +252,7 @@ pub async fn plan(
         let config = ecs
             .config()
             .ok_or_else(|| Error::environment("no AWS configuration to reach EventBridge with"))?;
-        register::plan_scheduled(config, &settings.family, &settings.scheduled).await?
+        scheduled_tasks::plan_scheduled(config, &settings.family, &settings.scheduled).await?
     };
     let codedeploy = match (&state, through_codedeploy) {
         (Some(state), true) => {
@@ -292,32 +288,6 @@ pub async fn plan(
     })
 }
 
-/// The RegisterTaskDefinition input for `updates` and `tags` on the described revision (or
-/// file), checked as ECS would check it after registration, and what changes from `latest`, the
-/// family's latest revision.
-pub fn render(
-    described: &Value,
-    updates: &[ContainerUpdate],
-    tags: &[(String, String)],
-    latest: Option<&Value>,
-) -> Result<Plan> {
-    let mut rendered =
-        task_definition::render(described, updates).map_err(|e| Error::usage(e.to_string()))?;
-    task_definition::set_tags(&mut rendered, tags);
-    task_definition::validate_for_registration(&rendered).map_err(|e| {
-        Error::usage(format!("the new revision would be refused by ECS: {e}"))
-            .with_hint("nothing was registered; fix the task definition or the update flags")
-    })?;
-    let changes = match latest {
-        Some(latest) => task_definition::diff(latest, &rendered),
-        None => vec!["the family's first revision".to_string()],
-    };
-    Ok(Plan {
-        register_task_definition_input: rendered,
-        changes,
-    })
-}
-
 /// Carries the plan out: registers the revision, then updates (or creates) the service and
 /// waits as asked. Every change is recorded, so a failure says what was already done.
 pub async fn apply(
@@ -334,21 +304,8 @@ pub async fn apply(
             (plan.base_arn.clone(), false)
         }
         Some(registration) => {
-            output::step(format!(
-                "registering a new revision of {} from {} ({})",
-                settings.family,
-                base_name(settings, &plan),
-                if registration.changes.is_empty() {
-                    "no changes".to_string()
-                } else {
-                    registration.changes.join("; ")
-                }
-            ));
-            let arn = ecs
-                .register_task_definition(&registration.register_task_definition_input)
-                .await?;
-            journal::record(format!("registered {arn}"));
-            output::step(format!("registered {}", short_task_definition(&arn)));
+            let from = base_name(settings, &plan);
+            let arn = registration::register(ecs, &settings.family, &from, registration).await?;
             (arn, true)
         }
     };
@@ -373,7 +330,7 @@ pub async fn apply(
         }
     };
     if let Some(config) = ecs.config().filter(|_| !settings.scheduled.is_empty()) {
-        register::apply_scheduled(config, plan.scheduled, &task_definition_arn).await?;
+        scheduled_tasks::apply_scheduled(config, plan.scheduled, &task_definition_arn).await?;
     }
     Ok(outcome)
 }
@@ -438,26 +395,6 @@ pub fn planned_configuration(
     Ok(Some(configuration))
 }
 
-/// Refuses a `--wait-until` the service's deployments cannot reach (nothing has changed yet).
-pub fn check_wait_until(
-    until: &WaitUntil,
-    configuration: Option<&Value>,
-    service: &str,
-) -> Result<()> {
-    let word = match until {
-        WaitUntil::Paused => "paused",
-        WaitUntil::BakeTime => "bake-time",
-        WaitUntil::Stable | WaitUntil::Running => {
-            if let Some(pause) = crate::domain::service_deployment::pause_warning(configuration) {
-                output::warn(format!("service {service}: {pause}"));
-            }
-            return Ok(());
-        }
-    };
-    controller::check_wait_until(word, configuration)
-        .map_err(|why| Error::usage(format!("service {service}: {why}")))
-}
-
 /// Refuses to roll a service onto another family than the one it runs, unless
 /// `--allow-family-change` says it is meant.
 fn check_family(settings: &UpdateServiceSettings, state: &ServiceState) -> Result<()> {
@@ -476,11 +413,6 @@ fn check_family(settings: &UpdateServiceSettings, state: &ServiceState) -> Resul
         "pass --family {family} to deploy a new revision of what the service runs, or --allow-family-change if it is meant to run {}",
         settings.family
     )))
-}
-
-/// Whether the service deploys through CodeDeploy (the CODE_DEPLOY deployment controller).
-pub fn uses_codedeploy(state: &ServiceState) -> bool {
-    controller::controller_of(&state.raw) == "CODE_DEPLOY"
 }
 
 /// Refuses a service update-service and deploy cannot deploy: ECS-controlled services of a
@@ -520,17 +452,6 @@ fn check_codedeploy_flags(settings: &UpdateServiceSettings) -> Result<()> {
         refused.join(", ")
     ))
     .with_hint("the deployment group's configuration decides how traffic shifts (--codedeploy-deployment-config picks another)"))
-}
-
-/// Refuses a service whose deployments deployer cannot drive and follow; `doing` is what was
-/// asked ("deploy", "wait for").
-pub fn check_drivable(state: &ServiceState, service: &str, doing: &str) -> Result<()> {
-    controller::check_drivable(&state.raw).map_err(|undrivable| {
-        Error::usage(format!(
-            "deployer cannot {doing} service {service}: {undrivable}"
-        ))
-        .with_hint(undrivable.hint())
-    })
 }
 
 /// `--create-service`'s settings checked against the task definition before anything is
@@ -827,168 +748,6 @@ async fn track(
     Ok(outcome)
 }
 
-/// How a followed deployment ended: the result's word (`completed`, `running`, `no-tasks`,
-/// `paused`, `baking`) and, where ECS reports it, our ServiceDeployment and the hook it waits at.
-#[derive(Debug, Clone, Default)]
-pub struct FollowResult {
-    pub result: String,
-    pub service_deployment_arn: Option<String>,
-    pub hook_id: Option<String>,
-}
-
-/// Waits for `deployment` as asked. `configuration` is the service's deployment configuration:
-/// without `--timeout`, the wait lasts long enough for its bake time, steps and pause hooks.
-/// Shared with `deployer wait` and `deployer continue`.
-#[allow(clippy::too_many_arguments)]
-pub async fn follow(
-    ecs: &Ecs,
-    cluster: &str,
-    service: &str,
-    deployment: &Deployment,
-    until: &WaitUntil,
-    wait: &WaitSettings,
-    initial: &ServiceSnapshot,
-    configuration: Option<&Value>,
-    followed: Followed,
-) -> Result<FollowResult> {
-    let target = Target {
-        early_success: crate::domain::rollout::early_success_of(configuration),
-        deployment_id: deployment.id.clone(),
-        task_definition_arn: deployment.task_definition.clone(),
-        wait_until: until.clone(),
-        created_at: deployment.created_at.clone(),
-    };
-    let mut wait = wait.clone();
-    if !wait.timeout_explicit {
-        if let Some((extra, how)) = strategy_time(configuration) {
-            let base = wait.timeout;
-            wait.timeout += extra;
-            output::step(format!(
-                "waiting up to {}: {} for the rollout + {how} ({} strategy; --timeout overrides)",
-                format_duration(wait.timeout),
-                format_duration(base),
-                strategy_of(configuration)
-            ));
-        }
-    }
-    let finished = wait_following(ecs, cluster, service, &target, initial, &wait, followed).await?;
-    let short = short_task_definition(&deployment.task_definition);
-    let arn = finished
-        .service_deployment
-        .as_ref()
-        .map(|d| d.service_deployment_arn.clone());
-    if let Some(hook) = finished.paused_hook {
-        let id = arn.as_deref().map_or("", short_id).to_string();
-        output::step(format!(
-            "deployment {} of {short} is paused at lifecycle hook {hook} (service deployment {id}): approve with deployer continue --cluster {cluster} --service {service}, or reject with --rollback",
-            deployment.id
-        ));
-        return Ok(FollowResult {
-            result: "paused".to_string(),
-            service_deployment_arn: arn,
-            hook_id: Some(hook),
-        });
-    }
-    if finished.baking {
-        output::step(format!(
-            "deployment {} of {short} serves production traffic and is baking",
-            deployment.id
-        ));
-        return Ok(FollowResult {
-            result: "baking".to_string(),
-            service_deployment_arn: arn,
-            hook_id: None,
-        });
-    }
-    if finished.snapshot.desired_count == 0 {
-        // Nothing ran: a completed rollout of zero tasks proves nothing about the revision.
-        output::warn(format!(
-            "deployment {} of {short} completed with no task running: the service's desired count is 0, so the revision was not started",
-            deployment.id,
-        ));
-        return Ok(FollowResult {
-            result: "no-tasks".to_string(),
-            service_deployment_arn: arn,
-            hook_id: None,
-        });
-    }
-    let result = match until {
-        WaitUntil::Running => "running",
-        WaitUntil::Stable => "completed",
-        WaitUntil::Paused | WaitUntil::BakeTime => {
-            output::warn(format!(
-                "deployment {} of {short} finished without {} first",
-                deployment.id,
-                if *until == WaitUntil::Paused {
-                    "pausing at a lifecycle hook"
-                } else {
-                    "a bake time"
-                }
-            ));
-            "completed"
-        }
-    };
-    output::step(format!(
-        "deployment {} of {short} is {result}",
-        deployment.id
-    ));
-    Ok(FollowResult {
-        result: result.to_string(),
-        service_deployment_arn: arn,
-        hook_id: None,
-    })
-}
-
-/// What to do about a service that does not exist.
-const MISSING_HINT: &str =
-    "check --service (default: the family name) and --cluster, or pass --create-service to create it";
-
-/// The service, which must exist and be active: the orb's silent success on a missing service
-/// is the first thing deployer does differently.
-pub async fn existing_service(ecs: &Ecs, cluster: &str, service: &str) -> Result<ServiceState> {
-    let state = active_service(ecs, cluster, service, MISSING_HINT).await?;
-    check_drivable(&state, service, "deploy")?;
-    Ok(state)
-}
-
-/// The service named by `--cluster`/`--service`, which must exist, be ACTIVE and be drivable;
-/// `doing` is what was asked ("wait for", "continue").
-pub async fn named_service(
-    ecs: &Ecs,
-    cluster: &str,
-    service: &str,
-    doing: &str,
-) -> Result<ServiceState> {
-    let state = active_service(ecs, cluster, service, "check --service and --cluster").await?;
-    check_drivable(&state, service, doing)?;
-    Ok(state)
-}
-
-/// The service, which must exist (`missing_hint` says what to do when it does not) and be ACTIVE.
-pub async fn active_service(
-    ecs: &Ecs,
-    cluster: &str,
-    service: &str,
-    missing_hint: &str,
-) -> Result<ServiceState> {
-    let state = ecs
-        .describe_service(cluster, service)
-        .await?
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "service {service} does not exist in cluster {cluster}"
-            ))
-            .with_hint(missing_hint)
-        })?;
-    if state.snapshot.status != "ACTIVE" {
-        return Err(Error::usage(format!(
-            "service {service} in cluster {cluster} is {}, not ACTIVE",
-            state.snapshot.status
-        )));
-    }
-    Ok(state)
-}
-
 /// Shows the plan on stderr and returns it as the outcome of `--dry-run`; nothing changes.
 pub fn planned(settings: &UpdateServiceSettings, plan: &ServicePlan) -> UpdateServiceOutcome {
     let what = match &plan.registration {
@@ -1059,36 +818,5 @@ fn next_revision_arn(latest_arn: &str, family: &str) -> String {
             Err(_) => format!("{family}:1"),
         },
         None => format!("{family}:1"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_rendered_plan_names_its_changes() {
-        let described = serde_json::json!({"taskDefinition": {
-            "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:1",
-            "family": "tutorial-site-task", "revision": 1, "status": "ACTIVE",
-            "containerDefinitions": [{"name": "tutorial-site-app", "image": "127.0.0.1:15000/tutorial-site-registry:v1", "memory": 128}]
-        }});
-        let updates =
-            crate::domain::update_spec::parse_image_updates("container=tutorial-site-app,tag=v2")
-                .unwrap();
-        let plan = render(&described, &updates, &[], Some(&described)).unwrap();
-        assert_eq!(
-            plan.register_task_definition_input["containerDefinitions"][0]["image"],
-            "127.0.0.1:15000/tutorial-site-registry:v2"
-        );
-        assert_eq!(plan.changes.len(), 1, "{:?}", plan.changes);
-        let unknown =
-            crate::domain::update_spec::parse_image_updates("container=typo,tag=v2").unwrap();
-        assert_eq!(
-            render(&described, &unknown, &[], Some(&described))
-                .unwrap_err()
-                .kind,
-            crate::error::ErrorKind::Usage
-        );
     }
 }

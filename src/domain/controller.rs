@@ -295,7 +295,7 @@ pub fn check_wait_until(until: &str, configuration: Option<&Value>) -> Result<()
         .and_then(Value::as_str)
         .unwrap_or("ROLLING");
     match until {
-        "paused" if !crate::domain::service_deployment::has_pause_hook(configuration) => Err(
+        "paused" if !crate::domain::strategy_time::has_pause_hook(configuration) => Err(
             "--wait-until paused waits for a PAUSE lifecycle hook, and the service's deployment configuration has none (deploymentConfiguration.lifecycleHooks with targetType PAUSE)".into(),
         ),
         "bake-time" if strategy == "ROLLING" => Err(

@@ -9,9 +9,7 @@ use serde_json::Value;
 
 use super::duration::format_duration;
 use super::rollout::WaitUntil;
-pub use super::strategy_time::{
-    bake_time, has_pause_hook, pause_warning, strategy_time, PAUSE_HOOK_DEFAULT_MINUTES,
-};
+use super::strategy_time::{bake_time, strategy_of};
 pub use super::timestamps::{timestamp_seconds, timestamp_text};
 
 /// One entry of DescribeServiceDeployments' `serviceDeployments`, as ECS sends it.
@@ -367,14 +365,6 @@ impl ServiceDeployment {
 /// The last part of a service deployment ARN.
 pub fn short_id(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
-}
-
-/// The strategy a deployment configuration names (ROLLING when it names none).
-pub fn strategy_of(configuration: Option<&Value>) -> &str {
-    configuration
-        .and_then(|c| c.get("strategy"))
-        .and_then(Value::as_str)
-        .unwrap_or("ROLLING")
 }
 
 /// What the ServiceDeployment says about the wait.

@@ -6,10 +6,17 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::duration::format_duration;
-use super::service_deployment::strategy_of;
 
 fn minutes(configuration: Option<&Value>, pointer: &str) -> Option<u64> {
     configuration?.pointer(pointer)?.as_u64()
+}
+
+/// The strategy a deployment configuration names (ROLLING when it names none).
+pub fn strategy_of(configuration: Option<&Value>) -> &str {
+    configuration
+        .and_then(|c| c.get("strategy"))
+        .and_then(Value::as_str)
+        .unwrap_or("ROLLING")
 }
 
 /// The bake time a deployment configuration asks for (blue/green, linear and canary).

@@ -5,7 +5,6 @@ use std::fmt;
 
 use serde_json::{json, Map, Value};
 
-use super::hidden_values::{hide_values, is_hidden_list};
 use super::reference::ImageReference;
 use super::update_spec::{ContainerUpdate, ImageChange};
 
@@ -158,133 +157,8 @@ pub fn set_tags(input: &mut Value, tags: &[(String, String)]) {
     }
 }
 
-/// A problem ECS would reject a RegisterTaskDefinition input for, found before it is sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RegistrationError {
-    NotAnObject,
-    MissingFamily,
-    InvalidFamily { family: String },
-    NoContainers,
-    UnnamedContainer { position: usize },
-    DuplicateContainer { container: String },
-    MissingImage { container: String },
-    InvalidImage { container: String, problem: String },
-    EnvironmentAndSecret { container: String, name: String },
-}
-
-impl fmt::Display for RegistrationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RegistrationError::NotAnObject => {
-                f.write_str("the task definition to register is not a JSON object")
-            }
-            RegistrationError::MissingFamily => {
-                f.write_str("the task definition to register has no family")
-            }
-            RegistrationError::InvalidFamily { family } => write!(
-                f,
-                "family {family:?} is invalid: a family is 1 to 255 letters, digits, '_' and '-'"
-            ),
-            RegistrationError::NoContainers => {
-                f.write_str("the task definition to register has no container definitions")
-            }
-            RegistrationError::UnnamedContainer { position } => {
-                write!(f, "container definition {position} has no name")
-            }
-            RegistrationError::DuplicateContainer { container } => write!(
-                f,
-                "two container definitions are named {container:?}; ECS needs unique names"
-            ),
-            RegistrationError::MissingImage { container } => {
-                write!(f, "container {container} has no image")
-            }
-            RegistrationError::InvalidImage { container, problem } => {
-                write!(f, "container {container}: {problem}")
-            }
-            RegistrationError::EnvironmentAndSecret { container, name } => write!(
-                f,
-                "container {container} sets {name} both as an environment variable and as a secret; ECS refuses a name in both"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for RegistrationError {}
-
-/// Checks a rendered RegisterTaskDefinition input for what ECS would refuse, so nothing is
-/// registered when it would fail: the family, unique named containers with valid images, and
-/// no name that is both an environment variable and a secret in one container.
-pub fn validate_for_registration(input: &Value) -> Result<(), RegistrationError> {
-    let input = input.as_object().ok_or(RegistrationError::NotAnObject)?;
-    let family = input
-        .get("family")
-        .and_then(Value::as_str)
-        .ok_or(RegistrationError::MissingFamily)?;
-    let family_is_valid = (1..=255).contains(&family.len())
-        && family
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if !family_is_valid {
-        return Err(RegistrationError::InvalidFamily {
-            family: family.to_string(),
-        });
-    }
-    let containers = input
-        .get("containerDefinitions")
-        .and_then(Value::as_array)
-        .filter(|containers| !containers.is_empty())
-        .ok_or(RegistrationError::NoContainers)?;
-    let mut names: Vec<&str> = Vec::new();
-    for (index, container) in containers.iter().enumerate() {
-        let name = container
-            .get("name")
-            .and_then(Value::as_str)
-            .filter(|name| !name.is_empty())
-            .ok_or(RegistrationError::UnnamedContainer {
-                position: index + 1,
-            })?;
-        if names.contains(&name) {
-            return Err(RegistrationError::DuplicateContainer {
-                container: name.to_string(),
-            });
-        }
-        names.push(name);
-        let image = container
-            .get("image")
-            .and_then(Value::as_str)
-            .filter(|image| !image.is_empty())
-            .ok_or_else(|| RegistrationError::MissingImage {
-                container: name.to_string(),
-            })?;
-        ImageReference::parse(image).map_err(|e| RegistrationError::InvalidImage {
-            container: name.to_string(),
-            problem: e.to_string(),
-        })?;
-        let secrets = entry_names_of(container, "secrets");
-        if let Some(both) = entry_names_of(container, "environment")
-            .into_iter()
-            .find(|variable| secrets.contains(variable))
-        {
-            return Err(RegistrationError::EnvironmentAndSecret {
-                container: name.to_string(),
-                name: both.to_string(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// The `name`s in a container's list of `{name, …}` entries.
-fn entry_names_of<'a>(container: &'a Value, list: &str) -> Vec<&'a str> {
-    container
-        .get(list)
-        .and_then(Value::as_array)
-        .map(|entries| entries.iter().filter_map(entry_name).collect())
-        .unwrap_or_default()
-}
-
 /// The described revision as a RegisterTaskDefinition input, before any update.
-fn register_input(described: &Value) -> Result<Value, RenderError> {
+pub fn register_input(described: &Value) -> Result<Value, RenderError> {
     let definition = described
         .get("taskDefinition")
         .and_then(Value::as_object)
@@ -404,135 +278,27 @@ fn new_image(current: &str, change: &ImageChange) -> Result<String, String> {
     })
 }
 
-/// What the new revision changes, one readable line per changed path, in a stable order. Values
-/// of environment variables and secrets are never shown: only their names and what happened.
-pub fn diff(described: &Value, rendered: &Value) -> Vec<String> {
-    let before = register_input(described).unwrap_or(Value::Null);
-    let mut lines = Vec::new();
-    diff_values("", &before, rendered, &mut lines);
-    lines
-}
+/// Fixtures the task definition modules' tests share.
+#[cfg(test)]
+pub mod fixtures {
+    use serde_json::Value;
 
-fn diff_values(path: &str, before: &Value, after: &Value, lines: &mut Vec<String>) {
-    if before == after {
-        return;
-    }
-    match (before, after) {
-        (Value::Object(left), Value::Object(right)) => {
-            let mut keys: Vec<&String> = left.keys().chain(right.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for key in keys {
-                let child = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                let (old, new) = (
-                    left.get(key).unwrap_or(&Value::Null),
-                    right.get(key).unwrap_or(&Value::Null),
-                );
-                if is_hidden_list(key) {
-                    diff_hidden_values(&child, old, new, lines);
-                } else {
-                    diff_values(&child, old, new, lines);
-                }
-            }
-        }
-        (Value::Array(left), Value::Array(right))
-            if is_named_list(left) && is_named_list(right) =>
-        {
-            for name in entry_names(left, right) {
-                let (old, new) = (find_entry(left, name), find_entry(right, name));
-                diff_values(&format!("{path}[{name}]"), old, new, lines);
-            }
-        }
-        _ => lines.push(format!(
-            "{}{} -> {}",
-            readable(path),
-            show(before),
-            show(after)
-        )),
-    }
-}
-
-/// A list of `{name, value}` or `{name, valueFrom}`: which names were added, changed or removed.
-fn diff_hidden_values(path: &str, before: &Value, after: &Value, lines: &mut Vec<String>) {
-    let empty = Vec::new();
-    let left = before.as_array().unwrap_or(&empty);
-    let right = after.as_array().unwrap_or(&empty);
-    for name in entry_names(left, right) {
-        let what = match (find_entry(left, name), find_entry(right, name)) {
-            (old, new) if old == new => continue,
-            (Value::Null, _) => "added",
-            (_, Value::Null) => "removed",
-            _ => "changed",
-        };
-        lines.push(format!("{}{name} {what}", readable(path)));
-    }
-    let unnamed = |list: &[Value]| -> Vec<Value> {
-        list.iter()
-            .filter(|entry| entry_name(entry).is_none())
-            .cloned()
-            .collect()
-    };
-    if unnamed(left) != unnamed(right) {
-        lines.push(format!("{}entries without a name changed", readable(path)));
-    }
-}
-
-/// `containerDefinitions[app].image` reads `app: image `; a top-level `cpu` reads `cpu: `.
-fn readable(path: &str) -> String {
-    if let Some(rest) = path.strip_prefix("containerDefinitions[") {
-        if let Some((container, field)) = rest.split_once("].") {
-            return format!("{container}: {field} ");
-        }
-    }
-    if path.is_empty() {
-        return "task definition: ".to_string();
-    }
-    format!("{path}: ")
-}
-
-/// Entry names of both lists, each once, in order of first appearance.
-fn entry_names<'a>(left: &'a [Value], right: &'a [Value]) -> Vec<&'a str> {
-    let mut names: Vec<&str> = Vec::new();
-    for name in left.iter().chain(right.iter()).filter_map(entry_name) {
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    names
-}
-
-fn find_entry<'a>(list: &'a [Value], name: &str) -> &'a Value {
-    list.iter()
-        .find(|entry| entry_name(entry) == Some(name))
-        .unwrap_or(&Value::Null)
-}
-
-fn is_named_list(list: &[Value]) -> bool {
-    list.iter().all(|entry| entry_name(entry).is_some())
-}
-
-fn entry_name(entry: &Value) -> Option<&str> {
-    entry.get("name").and_then(Value::as_str)
-}
-
-/// A value for a change line, with every environment value and secret source inside it hidden.
-fn show(value: &Value) -> String {
-    let mut value = value.clone();
-    hide_values(&mut value);
-    match value {
-        Value::Null => "(none)".to_string(),
-        Value::String(text) => text,
-        other => other.to_string(),
+    /// A DescribeTaskDefinition answer from `tests/fixtures/task-definitions/`.
+    pub fn described(name: &str) -> Value {
+        let path = format!(
+            "{}/tests/fixtures/task-definitions/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::fixtures::described;
     use super::*;
+    use crate::domain::task_definition_check::validate_for_registration;
+    use crate::domain::task_definition_diff::diff;
 
     /// Issue 19: a file as users keep it, whose only container gets its image from the
     /// pipeline: the rendered revision is what is checked, not the file.
@@ -619,14 +385,6 @@ mod tests {
         let updates =
             parse_image_updates(&format!("container=tutorial-site-app,tag={tag}")).unwrap();
         render(described, &updates).unwrap()
-    }
-
-    fn described(name: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/task-definitions/{name}.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
     }
 
     const REGISTRY: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry";
@@ -855,155 +613,6 @@ mod tests {
                 "memory": "512",
                 "tags": [{"key": "team", "value": "web"}, {"key": "app", "value": "tutorial-site"}]
             })
-        );
-    }
-
-    #[test]
-    fn the_change_summary_names_variables_and_secrets_but_never_their_values() {
-        let described = described("secrets-and-logging");
-        let mut updates = parse_env_var_updates(
-            "container=tutorial-site-app,name=DB_HOST,value=db-v2.internal,container=tutorial-site-app,name=API_TOKEN,value=s3cr3t-v4lue,container=log-router,name=FLB_LOG_LEVEL,value=debug",
-        )
-        .unwrap();
-        updates
-            .extend(parse_env_var_removals("container=tutorial-site-app,name=NODE_ENV").unwrap());
-        updates.extend(
-            parse_secret_updates(
-                "container=tutorial-site-app,name=NEW_KEY,valueFrom=arn:aws:ssm:eu-west-1:123456789012:parameter/new-key",
-            )
-            .unwrap(),
-        );
-        let rendered = render(&described, &updates).unwrap();
-        let changes = diff(&described, &rendered);
-        assert_eq!(
-            changes,
-            [
-                "tutorial-site-app: environment NODE_ENV removed",
-                "tutorial-site-app: environment DB_HOST changed",
-                "tutorial-site-app: environment API_TOKEN added",
-                "tutorial-site-app: secrets NEW_KEY added",
-                "log-router: environment FLB_LOG_LEVEL added",
-            ]
-        );
-        let printed = changes.join("\n");
-        for value in [
-            "s3cr3t-v4lue",
-            "db-v2.internal",
-            "production",
-            "debug",
-            "parameter/new-key",
-        ] {
-            assert!(!printed.contains(value), "{value} printed: {printed}");
-        }
-
-        // A container that had no environment list at all, and a whole container printed.
-        let bare = json!({"taskDefinition": {"family": "tutorial-site-task", "containerDefinitions": [
-            {"name": "tutorial-site-app", "image": "app:v1"}
-        ]}});
-        let rendered = render(
-            &bare,
-            &parse_env_var_updates(
-                "container=tutorial-site-app,name=DB_PASSWORD,value=s3cr3t-v4lue",
-            )
-            .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(
-            diff(&bare, &rendered),
-            ["tutorial-site-app: environment DB_PASSWORD added"]
-        );
-        let mut grown = rendered.clone();
-        grown["containerDefinitions"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"name": "worker", "image": "app:v1", "environment": [{"name": "DB_PASSWORD", "value": "s3cr3t-v4lue"}], "secrets": [{"name": "K", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/k"}]}));
-        let changes = diff(&bare, &grown);
-        assert_eq!(changes.len(), 2, "{changes:?}");
-        assert!(
-            changes[1].starts_with("containerDefinitions[worker]: (none) -> "),
-            "{changes:?}"
-        );
-        assert!(changes[1].contains("DB_PASSWORD"), "{changes:?}");
-        assert!(!changes.join("\n").contains("s3cr3t-v4lue"), "{changes:?}");
-        assert!(!changes.join("\n").contains("parameter/k"), "{changes:?}");
-    }
-
-    #[test]
-    fn registration_checks_name_what_ecs_would_refuse() {
-        let valid = render(&described("secrets-and-logging"), &[]).unwrap();
-        assert_eq!(validate_for_registration(&valid), Ok(()));
-        let broken = |change: &dyn Fn(&mut Value)| {
-            let mut input = valid.clone();
-            change(&mut input);
-            validate_for_registration(&input).unwrap_err().to_string()
-        };
-        assert_eq!(
-            broken(&|input| {
-                input["containerDefinitions"][0]["environment"]
-                    .as_array_mut()
-                    .unwrap()
-                    .push(json!({"name": "DB_PASSWORD", "value": "x"}));
-            }),
-            "container tutorial-site-app sets DB_PASSWORD both as an environment variable and as a secret; ECS refuses a name in both"
-        );
-        assert_eq!(
-            broken(&|input| input["containerDefinitions"][1]["name"] = json!("tutorial-site-app")),
-            "two container definitions are named \"tutorial-site-app\"; ECS needs unique names"
-        );
-        assert_eq!(
-            broken(&|input| {
-                input["containerDefinitions"][0]["image"] = json!("tutorial-site-registry:-v1")
-            }),
-            "container tutorial-site-app: in image \"tutorial-site-registry:-v1\": tag \"-v1\" is invalid: a tag is 1 to 128 characters of letters, digits, '_', '.' and '-', and may not start with '.' or '-'"
-        );
-        assert!(broken(&|input| {
-            input["containerDefinitions"][0]["image"] = json!("Tutorial-Site:v1")
-        })
-        .contains("component \"Tutorial-Site\""));
-        assert_eq!(
-            broken(&|input| {
-                input["containerDefinitions"][1]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("image");
-            }),
-            "container log-router has no image"
-        );
-        assert_eq!(
-            broken(&|input| {
-                input["containerDefinitions"][1]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("name");
-            }),
-            "container definition 2 has no name"
-        );
-        assert_eq!(
-            broken(&|input| input["containerDefinitions"] = json!([])),
-            "the task definition to register has no container definitions"
-        );
-        assert_eq!(
-            broken(&|input| {
-                input
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("containerDefinitions");
-            }),
-            "the task definition to register has no container definitions"
-        );
-        assert_eq!(
-            broken(&|input| {
-                input.as_object_mut().unwrap().remove("family");
-            }),
-            "the task definition to register has no family"
-        );
-        assert_eq!(
-            broken(&|input| input["family"] = json!("tutorial site")),
-            "family \"tutorial site\" is invalid: a family is 1 to 255 letters, digits, '_' and '-'"
-        );
-        assert_eq!(
-            validate_for_registration(&json!([])).unwrap_err(),
-            RegistrationError::NotAnObject
         );
     }
 

@@ -355,7 +355,7 @@ mod tests {
             .dropped
             .contains(&"containerDefinitions[0].logConfiguration.secretOptions".to_string()));
         assert_eq!(
-            crate::domain::task_definition::validate_for_registration(input),
+            crate::domain::task_definition_check::validate_for_registration(input),
             Ok(())
         );
     }

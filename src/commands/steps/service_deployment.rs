@@ -8,14 +8,15 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::adapters::aws::{ApiError, ApiErrorKind};
-use crate::adapters::ecs::Ecs;
+use crate::adapters::ecs::{Ecs, HistoricDeployment};
 use crate::domain::duration::format_duration;
 use crate::domain::rollout::{
-    parse_timestamp, same_task_definition, short_task_definition, ServiceSnapshot, Target,
+    same_task_definition, short_task_definition, ServiceSnapshot, Target,
 };
 use crate::domain::service_deployment::{
     assess, short_id, DeploymentLog, ServiceDeployment, Verdict,
 };
+use crate::domain::timestamps::parse_timestamp;
 use crate::error::{Error, Result};
 use crate::journal;
 use crate::output;
@@ -305,3 +306,38 @@ impl Followed {
 
 /// How often a rollback `--rollback-on-cancel` asked for is polled.
 const ROLLBACK_POLL: Duration = Duration::from_secs(2);
+
+/// Sorts deployments newest first by `createdAt` (the API does not promise an order); those
+/// without a readable time go last, in the order ECS gave them.
+pub fn newest_first(history: &mut [HistoricDeployment]) {
+    history.sort_by_key(|deployment| {
+        std::cmp::Reverse(deployment.created_at.as_deref().and_then(parse_timestamp))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_is_ordered_by_creation_time_whatever_order_ecs_answers() {
+        let deployment = |revision: &str, created_at: Option<&str>| HistoricDeployment {
+            arn: format!("arn:aws:ecs:eu-west-1:123456789012:service-deployment/c/s/{revision}"),
+            status: "SUCCESSFUL".into(),
+            target_revision_arn: Some(revision.into()),
+            created_at: created_at.map(str::to_string),
+        };
+        let mut history = vec![
+            deployment("r1", Some("2026-11-20T10:00:00Z")),
+            deployment("r-unknown", None),
+            deployment("r3", Some("2026-11-24T09:00:00.5+01:00")),
+            deployment("r2", Some("2026-11-22T10:00:00.000000+00:00")),
+        ];
+        newest_first(&mut history);
+        let order: Vec<_> = history
+            .iter()
+            .map(|d| d.target_revision_arn.as_deref().unwrap())
+            .collect();
+        assert_eq!(order, ["r3", "r2", "r1", "r-unknown"]);
+    }
+}

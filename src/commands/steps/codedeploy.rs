@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::wait::{backed_off, jittered, pause_or_interrupt, WaitSettings, HEARTBEAT};
+use super::deadline::{Deadline, Wake};
+use super::rollout_wait::WaitSettings;
 use crate::adapters::aws::AwsConfig;
 use crate::adapters::codedeploy::{CodeDeploy, DeploymentRequest};
 use crate::domain::codedeploy::{self, CapacityProvider, CodeDeployLog, CodeDeployVerdict};
@@ -193,55 +194,52 @@ pub async fn follow(
     circuit_breaker: bool,
 ) -> Result<()> {
     let client = CodeDeploy::new(config);
-    let started = Instant::now();
-    let mut cancel = wait.rollback_on_cancel.then(output::claim_interrupt);
+    let mut deadline = Deadline::start(
+        wait.timeout,
+        wait.poll_interval,
+        wait.rollback_on_cancel.then(output::claim_interrupt),
+    );
     let mut log = CodeDeployLog::default();
     let mut target: Option<String> = None;
-    let mut interval = wait.poll_interval;
-    let mut attempt: u64 = 0;
-    let mut last_output = started;
     output::set_interrupt_hint(format!(
         "deployer stopped waiting; CodeDeploy continues deployment {deployment_id} on its own (aws deploy get-deployment --deployment-id {deployment_id})"
     ));
     loop {
-        let remaining = wait.timeout.saturating_sub(started.elapsed());
-        if remaining.is_zero() {
-            let error = Error::failed(format!(
-                "CodeDeploy deployment {deployment_id} did not finish within {} ({})",
-                format_duration(wait.timeout),
-                log.summary()
-            ));
-            if wait.rollback_on_cancel {
-                return Err(
-                    stop(&client, deployment_id, wait, error, "the --timeout passed").await,
-                );
+        match deadline.next_poll().await {
+            Wake::Poll => {}
+            Wake::TimedOut => {
+                let error = Error::failed(format!(
+                    "CodeDeploy deployment {deployment_id} did not finish within {} ({})",
+                    format_duration(wait.timeout),
+                    log.summary()
+                ));
+                if wait.rollback_on_cancel {
+                    return Err(
+                        stop(&client, deployment_id, wait, error, "the --timeout passed").await,
+                    );
+                }
+                return Err(error.with_hint(format!(
+                    "CodeDeploy goes on with it; stop it with aws deploy stop-deployment --deployment-id {deployment_id} --auto-rollback-enabled, or wait longer with --timeout"
+                )));
             }
-            return Err(error.with_hint(format!(
-                "CodeDeploy goes on with it; stop it with aws deploy stop-deployment --deployment-id {deployment_id} --auto-rollback-enabled, or wait longer with --timeout"
-            )));
-        }
-        attempt += 1;
-        let pause = jittered(interval, attempt).min(remaining);
-        if let Some(signal) = pause_or_interrupt(&mut cancel, pause).await {
-            let error = Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"));
-            return Err(stop(
-                &client,
-                deployment_id,
-                wait,
-                error,
-                &format!("deployer was interrupted by {signal}"),
-            )
-            .await);
+            Wake::Interrupted(signal) => {
+                let error = Error::new(ErrorKind::Interrupted, format!("interrupted by {signal}"));
+                return Err(stop(
+                    &client,
+                    deployment_id,
+                    wait,
+                    error,
+                    &format!("deployer was interrupted by {signal}"),
+                )
+                .await);
+            }
         }
         let info = match client.deployment(deployment_id).await {
             Ok(info) => info,
-            Err(error) if backed_off(&error, "CodeDeploy", &mut interval) => {
-                last_output = Instant::now();
-                continue;
-            }
+            Err(error) if deadline.backed_off(&error, "CodeDeploy") => continue,
             Err(error) => return Err(error.into()),
         };
-        interval = wait.poll_interval;
+        deadline.answered();
         let mut lines = log.observe_deployment(&info);
         if target.is_none() {
             // CodeDeploy lists the ECS target once the deployment has started.
@@ -260,7 +258,7 @@ pub async fn follow(
             output::step(line);
         }
         if !lines.is_empty() {
-            last_output = Instant::now();
+            deadline.printed();
         }
         match codedeploy::verdict(&info) {
             CodeDeployVerdict::Succeeded => {
@@ -277,10 +275,9 @@ pub async fn follow(
             }
             CodeDeployVerdict::InProgress(_) => {}
         }
-        if last_output.elapsed() >= HEARTBEAT {
-            let elapsed = format_duration(started.elapsed());
+        if deadline.heartbeat_due() {
+            let elapsed = format_duration(deadline.elapsed());
             output::step(format!("{elapsed} still waiting: {}", log.summary()));
-            last_output = Instant::now();
         }
     }
 }
