@@ -99,12 +99,21 @@ start_docker() {
   if [ -n "${DOCKER_HOST:-}" ] && docker info >/dev/null 2>&1; then
     log "using the reachable Docker engine at $DOCKER_HOST"
     echo "export DOCKER_HOST=$DOCKER_HOST" >>"$STACK_DIR/env"
-    return
-  fi
-  if [ -z "${DOCKER_HOST:-}" ] && docker info >/dev/null 2>&1; then
+  elif [ -z "${DOCKER_HOST:-}" ] && docker info >/dev/null 2>&1; then
     log "using the reachable Docker engine at the default socket"
-    return
+  else
+    start_own_docker
   fi
+  # BuildKit's RUN steps join the "bridge" network unless told otherwise, and an engine without
+  # one (this script's own, or any started with --bridge=none) fails them with "network bridge
+  # not found": builds on it run theirs without a network (push --network none).
+  if ! docker network inspect bridge >/dev/null 2>&1; then
+    log "the Docker engine has no bridge network: builds run their RUN steps with --network none"
+    echo "export DEPLOYER_BUILD_NETWORK=none" >>"$STACK_DIR/env"
+  fi
+}
+
+start_own_docker() {
   local data_root=${DEPLOYER_STACK_DOCKER_DATA:-/var/lib/deployer-stack/docker}
   mkdir -p "$data_root" "$STACK_DIR/docker-exec"
   make_docker_certificates "$STACK_DIR/docker-tls"
@@ -124,9 +133,6 @@ start_docker() {
   export DOCKER_HOST="unix://$STACK_DIR/docker.sock"
   {
     echo "export DOCKER_HOST=$DOCKER_HOST"
-    # BuildKit's RUN steps join the "bridge" network unless told otherwise, and this engine has
-    # none: builds here run theirs without a network (push --network none).
-    echo "export DEPLOYER_BUILD_NETWORK=none"
     # The same engine as remote Docker is reached: DOCKER_HOST=tcp://…, DOCKER_TLS_VERIFY=1,
     # DOCKER_CERT_PATH with ca.pem, cert.pem, key.pem.
     echo "export DEPLOYER_STACK_DOCKER_TLS_HOST=tcp://127.0.0.1:$DOCKER_TLS_PORT"
