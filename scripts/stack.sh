@@ -3,7 +3,7 @@
 #   - a Docker engine (Debian's dockerd, started here unless one is already reachable),
 #   - Debian's docker-registry with htpasswd auth (the "ECR" registry),
 #   - moto server as the AWS API.
-# Usage: scripts/stack.sh install | start | stop | env | remove-task-containers [INSTANCE]
+# Usage: scripts/stack.sh install | start | start-moto | stop | env | remove-task-containers [INSTANCE]
 # `start` writes $STACK_DIR/env, a file of `export` lines the tests and the demo source.
 set -euo pipefail
 
@@ -353,11 +353,24 @@ start() {
   log "ready: source $STACK_DIR/env"
 }
 
+# Only moto, with the same env file: the inner loop's tests (./scripts/test.sh --quick) need no
+# more, and a test among them that reaches for the engine, registry or emulator fails loudly.
+start_moto_only() {
+  install
+  stop
+  mkdir -p "$STACK_DIR"
+  : >"$STACK_DIR/env"
+  start_moto
+  write_env
+  log "ready (moto only): source $STACK_DIR/env"
+}
+
 case "${1:-}" in
   install) install ;;
   start) start ;;
+  start-moto) start_moto_only ;;
   stop) stop ;;
   env) cat "$STACK_DIR/env" ;;
   remove-task-containers) remove_task_containers "${2:-}" ;;
-  *) echo "usage: $0 install|start|stop|env|remove-task-containers [INSTANCE]" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|start-moto|stop|env|remove-task-containers [INSTANCE]" >&2; exit 2 ;;
 esac
