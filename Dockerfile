@@ -4,8 +4,14 @@
 # packages (scripts/image-bases.sh). Built with Debian's classic builder and with BuildKit.
 ARG RUST_IMAGE=docker.io/library/rust:1.95-slim-bookworm
 ARG RUNTIME_IMAGE=docker.io/library/debian:bookworm-slim
+# Where deployer comes from: "source" compiles it here (releases, `docker build .`); "prebuilt"
+# takes a binary built beforehand with `cargo build --release` on a machine with the runtime's
+# glibc, from a build context that holds only that `deployer` file (tests/image.rs does, to skip
+# the compile). "prebuilt" needs BuildKit: the classic builder builds every stage (and so copies
+# the context into the unused "prebuilt" one, which is harmless).
+ARG BINARY=source
 
-FROM ${RUST_IMAGE} AS build
+FROM ${RUST_IMAGE} AS source
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src src
@@ -13,8 +19,15 @@ COPY emulator/Cargo.toml emulator/Cargo.toml
 COPY emulator/src emulator/src
 RUN cargo build --release --locked -p deployer --bin deployer \
  && mkdir -p /out \
- && cp target/release/deployer /out/deployer \
- && ln -s deployer /out/docker-credential-deployer \
+ && cp target/release/deployer /out/deployer
+
+FROM ${RUST_IMAGE} AS prebuilt
+ARG BINARY
+COPY . /context/
+RUN mkdir -p /out && if [ "$BINARY" = prebuilt ]; then cp /context/deployer /out/deployer; fi
+
+FROM ${BINARY} AS build
+RUN ln -s deployer /out/docker-credential-deployer \
  && /out/deployer --version
 
 FROM ${RUNTIME_IMAGE}

@@ -3,7 +3,7 @@
 #   - a Docker engine (Debian's dockerd, started here unless one is already reachable),
 #   - Debian's docker-registry with htpasswd auth (the "ECR" registry),
 #   - moto server as the AWS API.
-# Usage: scripts/stack.sh install | start | stop | env | remove-task-containers [INSTANCE]
+# Usage: scripts/stack.sh install | start | start-moto | stop | env | remove-task-containers [INSTANCE]
 # `start` writes $STACK_DIR/env, a file of `export` lines the tests and the demo source.
 set -euo pipefail
 
@@ -99,12 +99,21 @@ start_docker() {
   if [ -n "${DOCKER_HOST:-}" ] && docker info >/dev/null 2>&1; then
     log "using the reachable Docker engine at $DOCKER_HOST"
     echo "export DOCKER_HOST=$DOCKER_HOST" >>"$STACK_DIR/env"
-    return
-  fi
-  if [ -z "${DOCKER_HOST:-}" ] && docker info >/dev/null 2>&1; then
+  elif [ -z "${DOCKER_HOST:-}" ] && docker info >/dev/null 2>&1; then
     log "using the reachable Docker engine at the default socket"
-    return
+  else
+    start_own_docker
   fi
+  # BuildKit's RUN steps join the "bridge" network unless told otherwise, and an engine without
+  # one (this script's own, or any started with --bridge=none) fails them with "network bridge
+  # not found": builds on it run theirs without a network (push --network none).
+  if ! docker network inspect bridge >/dev/null 2>&1; then
+    log "the Docker engine has no bridge network: builds run their RUN steps with --network none"
+    echo "export DEPLOYER_BUILD_NETWORK=none" >>"$STACK_DIR/env"
+  fi
+}
+
+start_own_docker() {
   local data_root=${DEPLOYER_STACK_DOCKER_DATA:-/var/lib/deployer-stack/docker}
   mkdir -p "$data_root" "$STACK_DIR/docker-exec"
   make_docker_certificates "$STACK_DIR/docker-tls"
@@ -124,9 +133,6 @@ start_docker() {
   export DOCKER_HOST="unix://$STACK_DIR/docker.sock"
   {
     echo "export DOCKER_HOST=$DOCKER_HOST"
-    # BuildKit's RUN steps join the "bridge" network unless told otherwise, and this engine has
-    # none: builds here run theirs without a network (push --network none).
-    echo "export DEPLOYER_BUILD_NETWORK=none"
     # The same engine as remote Docker is reached: DOCKER_HOST=tcp://…, DOCKER_TLS_VERIFY=1,
     # DOCKER_CERT_PATH with ca.pem, cert.pem, key.pem.
     echo "export DEPLOYER_STACK_DOCKER_TLS_HOST=tcp://127.0.0.1:$DOCKER_TLS_PORT"
@@ -347,11 +353,24 @@ start() {
   log "ready: source $STACK_DIR/env"
 }
 
+# Only moto, with the same env file: the inner loop's tests (./scripts/test.sh --quick) need no
+# more, and a test among them that reaches for the engine, registry or emulator fails loudly.
+start_moto_only() {
+  install
+  stop
+  mkdir -p "$STACK_DIR"
+  : >"$STACK_DIR/env"
+  start_moto
+  write_env
+  log "ready (moto only): source $STACK_DIR/env"
+}
+
 case "${1:-}" in
   install) install ;;
   start) start ;;
+  start-moto) start_moto_only ;;
   stop) stop ;;
   env) cat "$STACK_DIR/env" ;;
   remove-task-containers) remove_task_containers "${2:-}" ;;
-  *) echo "usage: $0 install|start|stop|env|remove-task-containers [INSTANCE]" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|start-moto|stop|env|remove-task-containers [INSTANCE]" >&2; exit 2 ;;
 esac

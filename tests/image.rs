@@ -1,9 +1,10 @@
 //! deployer's own image, built offline by deployer: `scripts/image-bases.sh` imports the
-//! Dockerfile's base images from this machine's Debian packages and Rust toolchain, `deployer
-//! push` builds the multi-stage Dockerfile (a full release build inside the container) and
-//! pushes it to the stack's registry through the emulator's ECR, and the pulled image runs.
-//! Its own test binary, so cargo runs it after the others rather than beside them.
-use std::path::Path;
+//! Dockerfile's base images from this machine's Debian packages and Rust toolchain, `cargo build
+//! --release` builds deployer as releases do, `deployer push` builds the multi-stage Dockerfile
+//! around that binary (its `BINARY=prebuilt`, so the image's build stage does not compile it a
+//! second time) and pushes it to the stack's registry through the emulator's ECR, and the pulled
+//! image runs. Its own test binary, so cargo runs it after the others rather than beside them.
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -28,18 +29,32 @@ fn the_dockerfile_builds_offline_with_deployer_and_the_image_runs() {
         bases.stderr.trim_end()
     );
 
+    let started = Instant::now();
+    let binary = release_binary(root);
+    eprintln!(
+        "{} built in {:.1} s",
+        binary.display(),
+        started.elapsed().as_secs_f64()
+    );
+    // The context is that one file; the Dockerfile stays the repository's.
+    let context = tempfile::tempdir().unwrap();
+    std::fs::copy(&binary, context.path().join("deployer")).unwrap();
+
     let repo = unique_repo("deployer");
     let started = Instant::now();
     let pushed = run(deployer(root)
         .env("AWS_ENDPOINT_URL", &stack.emulator)
         .args(["push", "--repo", &repo, "--create-repo", "--tag", "test"])
+        .arg("--build-path")
+        .arg(context.path())
+        .args(["--path", "."])
+        .args(["--build-arg", "BINARY=prebuilt"])
         .args(["--build-arg", "RUST_IMAGE=deployer-test/rust:local"])
         .args(["--build-arg", "RUNTIME_IMAGE=deployer-test/runtime:local"])
         .args([
             "--build-arg",
             concat!("VERSION=", env!("CARGO_PKG_VERSION")),
         ]));
-    // A warm daemon takes the build steps from its cache; a fresh one compiles deployer.
     pushed.assert_code(0);
     eprintln!(
         "built and pushed in {:.1} s",
@@ -114,4 +129,40 @@ fn the_dockerfile_builds_offline_with_deployer_and_the_image_runs() {
         "image {image}: {:.1} MiB on the imported runtime base",
         size as f64 / 1048576.0
     );
+}
+
+/// deployer built as the release job builds it, `cargo build --release --locked`, into this
+/// checkout's target directory (incremental: only what changed since the last run compiles).
+fn release_binary(root: &Path) -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--quiet",
+            "-p",
+            "deployer",
+        ])
+        .args([
+            "--bin",
+            "deployer",
+            "--message-format=json-render-diagnostics",
+        ])
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo build --release failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| {
+            message["reason"] == "compiler-artifact" && message["target"]["name"] == "deployer"
+        })
+        .find_map(|artifact| artifact["executable"].as_str().map(PathBuf::from))
+        .expect("cargo names the deployer binary it built")
 }

@@ -50,8 +50,8 @@ impl From<DockerError> for Error {
                 "start the Docker daemon, or point DOCKER_HOST (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for TLS) at one; \
                  in CircleCI add a setup_remote_docker step or use a machine executor",
             ),
-            DockerError::BuildFailed { .. } => {
-                Error::failed(text).with_hint("the build output above shows the step that failed")
+            DockerError::BuildFailed { message } => {
+                Error::failed(text).with_hint(build_failure_hint(&message))
             }
             DockerError::Unauthorized { .. } => Error::environment(text).with_hint(
                 "the credentials came from ecr:GetAuthorizationToken; check --registry-id and --registry, and that the role may push (ecr:InitiateLayerUpload, ecr:UploadLayerPart, ecr:CompleteLayerUpload, ecr:PutImage, ecr:BatchCheckLayerAvailability)",
@@ -64,6 +64,17 @@ impl From<DockerError> for Error {
             }
             DockerError::Api { .. } => Error::environment(text),
         }
+    }
+}
+
+/// What to do about a failed build: look at the step that failed, unless the daemon has no
+/// `bridge` network for RUN steps to join (dockerd --bridge=none), which no Dockerfile fixes.
+fn build_failure_hint(message: &str) -> &'static str {
+    if message.contains("network bridge not found") {
+        "this Docker daemon has no bridge network for RUN steps: pass --network none (no network) \
+         or --network host (the host's), or set DEPLOYER_BUILD_NETWORK"
+    } else {
+        "the build output above shows the step that failed"
     }
 }
 
@@ -740,11 +751,35 @@ fn api_error(call: &'static str, host: &str, error: bollard::errors::Error) -> D
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use std::path::Path;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     const IMAGE_ID: &str =
         "sha256:8e031288b93e86d620af3b7bd91a46f72b188d7464b4a85f328209f7e16f7928";
+
+    #[test]
+    fn a_daemon_without_a_bridge_network_gets_a_hint_naming_the_network_flag() {
+        // What Engine 20.10's BuildKit answers for a RUN step on `dockerd --bridge=none`.
+        let failed = DockerError::BuildFailed {
+            message: "executor failed running [/bin/sh -c echo hi]: network bridge not found"
+                .to_string(),
+        };
+        let error = Error::from(failed);
+        assert_eq!(error.kind, ErrorKind::Failed);
+        let hint = error.hint.unwrap();
+        assert!(hint.contains("no bridge network"), "{hint}");
+        assert!(hint.contains("--network none"), "{hint}");
+        assert!(hint.contains("--network host"), "{hint}");
+
+        let other = Error::from(DockerError::BuildFailed {
+            message: "The command '/bin/sh -c false' returned a non-zero code: 1".to_string(),
+        });
+        assert_eq!(
+            other.hint.as_deref(),
+            Some("the build output above shows the step that failed")
+        );
+    }
 
     /// A daemon on a Unix socket that reads each whole request, then answers after `delay`.
     fn slow_daemon(socket: &Path, delay: Duration) {
