@@ -5,7 +5,7 @@
 ARG RUST_IMAGE=docker.io/library/rust:1.95-slim-bookworm
 ARG RUNTIME_IMAGE=docker.io/library/debian:bookworm-slim
 # Where deployer comes from: "source" compiles it here (releases, `docker build .`); "prebuilt"
-# takes a binary built beforehand with `cargo build --release` on a machine with the runtime's
+# takes a binary built beforehand (`cargo build --profile dist` for a release) on a machine with the runtime's
 # glibc, from a build context that holds only that `deployer` file (tests/image.rs does, to skip
 # the compile). "prebuilt" needs BuildKit: the classic builder builds every stage (and so copies
 # the context into the unused "prebuilt" one, which is harmless).
@@ -17,9 +17,9 @@ COPY Cargo.toml Cargo.lock ./
 COPY src src
 COPY emulator/Cargo.toml emulator/Cargo.toml
 COPY emulator/src emulator/src
-RUN cargo build --release --locked -p deployer --bin deployer \
+RUN cargo build --profile dist --locked -p deployer --bin deployer \
  && mkdir -p /out \
- && cp target/release/deployer /out/deployer
+ && cp target/dist/deployer /out/deployer
 
 FROM ${RUST_IMAGE} AS prebuilt
 ARG BINARY

@@ -1,9 +1,10 @@
 //! deployer's own image, built offline by deployer: `scripts/image-bases.sh` imports the
 //! Dockerfile's base images from this machine's Debian packages and Rust toolchain, `cargo build
-//! --release` builds deployer as releases do, `deployer push` builds the multi-stage Dockerfile
-//! around that binary (its `BINARY=prebuilt`, so the image's build stage does not compile it a
-//! second time) and pushes it to the stack's registry through the emulator's ECR, and the pulled
-//! image runs. Its own test binary, so cargo runs it after the others rather than beside them.
+//! --release` builds deployer (releases use `--profile dist`, the same code linked for size),
+//! `deployer push` builds the multi-stage Dockerfile around that binary (its `BINARY=prebuilt`,
+//! so the image's build stage does not compile it a second time) and pushes it to the stack's
+//! registry through the emulator's ECR, and the pulled image runs. Its own test binary, so cargo
+//! runs it after the others rather than beside them.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -131,8 +132,11 @@ fn the_dockerfile_builds_offline_with_deployer_and_the_image_runs() {
     );
 }
 
-/// deployer built as the release job builds it, `cargo build --release --locked`, into this
-/// checkout's target directory (incremental: only what changed since the last run compiles).
+/// deployer built with `cargo build --release --locked` into this checkout's target directory
+/// (incremental: only what changed since the last run compiles). The release job builds with
+/// `--profile dist`, the same code with fat LTO for size: the image test checks the Dockerfile
+/// and `deployer push` around a binary, not the linker's settings, and the dist profile's
+/// single-threaded link would cost the suite minutes on every change.
 fn release_binary(root: &Path) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
