@@ -12,6 +12,7 @@ use crate::orb::{job_step_env, root};
 use crate::strategies::Site;
 use crate::support::{
     deployer, exported_to_later_steps, moto_call, run, stack, unique_repo, write, Api, Run,
+    StderrSoFar,
 };
 
 struct Seed {
@@ -650,7 +651,6 @@ fn emulator_the_orbs_deploy_service_update_with_code_deploy_shifts_production_to
 /// termination wait: `--rollback-on-cancel` stops the deployment with rollback and waits for it.
 #[test]
 fn emulator_sigterm_with_rollback_on_cancel_stops_the_codedeploy_deployment_and_v1_serves() {
-    use std::io::Read;
     use std::process::Stdio;
     let _stack = stack();
     let site = Site::start_codedeploy(&[], None);
@@ -680,23 +680,19 @@ fn emulator_sigterm_with_rollback_on_cancel_stops_the_codedeploy_deployment_and_
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let stderr_so_far = StderrSoFar::read(&mut child);
     site.wait(Duration::from_secs(60), "v2 serving production", |site| {
         site.pages(&site.production, 2) == ["version 2", "version 2"]
     });
-    std::thread::sleep(Duration::from_millis(800));
+    // deployer's wait loop, which stops the deployment on SIGTERM, has polled it once.
+    stderr_so_far.wait_for("CodeDeploy deployment is ", Duration::from_secs(60));
     assert!(std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap()
         .success());
     let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = stderr_so_far.until_exit();
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
     assert!(
@@ -854,50 +850,4 @@ fn emulator_a_deployment_waiting_in_ready_is_waited_through_until_continued() {
         "{stderr}"
     );
     assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
-}
-
-/// A child's stderr as it is written, read on a thread of its own: a test can wait for a line
-/// deployer printed before it acts, then read the whole of it once the child has exited.
-struct StderrSoFar {
-    text: std::sync::Arc<std::sync::Mutex<String>>,
-    reader: std::thread::JoinHandle<()>,
-}
-
-impl StderrSoFar {
-    fn read(child: &mut std::process::Child) -> StderrSoFar {
-        use std::io::BufRead;
-        let stderr = child.stderr.take().expect("stderr piped");
-        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let written = text.clone();
-        let reader = std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                let mut text = written.lock().unwrap();
-                text.push_str(&line);
-                text.push('\n');
-            }
-        });
-        StderrSoFar { text, reader }
-    }
-
-    /// Waits until the child has written `expected`, failing after `limit`.
-    fn wait_for(&self, expected: &str, limit: Duration) {
-        let deadline = std::time::Instant::now() + limit;
-        while !self.text.lock().unwrap().contains(expected) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "deployer never wrote {expected:?}: {}",
-                self.text.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// All the child wrote to stderr (it has exited).
-    fn until_exit(self) -> String {
-        self.reader.join().expect("the stderr reader ends");
-        std::sync::Arc::try_unwrap(self.text)
-            .map(|text| text.into_inner().unwrap())
-            .unwrap_or_else(|shared| shared.lock().unwrap().clone())
-    }
 }

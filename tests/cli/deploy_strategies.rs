@@ -3,7 +3,6 @@
 //! continues or rolls back with `deployer continue`, fails with ECS's reason on a rollback,
 //! and rolls back on SIGTERM with `--rollback-on-cancel`. Each test runs its own emulator
 //! (a minute lasts 500 ms there).
-use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -14,7 +13,7 @@ use aws_sdk_ecs::types::{
 
 use crate::emulator::on;
 use crate::strategies::{count, pause_hook, Site};
-use crate::support::{exported_to_later_steps, run, stack, Run};
+use crate::support::{exported_to_later_steps, run, stack, Run, StderrSoFar};
 
 fn family(site: &Site) -> String {
     let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
@@ -291,6 +290,7 @@ fn sigterm_with_rollback_on_cancel_rolls_the_deployment_back() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let stderr_so_far = StderrSoFar::read(&mut child);
     // Cancelled like a CircleCI job once the canary serves its share.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -301,7 +301,8 @@ fn sigterm_with_rollback_on_cancel_rolls_the_deployment_back() {
         assert!(Instant::now() < deadline, "the canary never served");
         std::thread::sleep(Duration::from_millis(200));
     }
-    std::thread::sleep(Duration::from_millis(800));
+    // deployer follows the service deployment it would roll back (it knows its ARN).
+    stderr_so_far.wait_for("following service deployment", Duration::from_secs(60));
     let pid = child.id().to_string();
     assert!(std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -309,13 +310,7 @@ fn sigterm_with_rollback_on_cancel_rolls_the_deployment_back() {
         .unwrap()
         .success());
     let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = stderr_so_far.until_exit();
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
     assert!(

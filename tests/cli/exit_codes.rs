@@ -10,6 +10,7 @@ use crate::emulator::on;
 use crate::run_task::{container, migration};
 use crate::support::{
     deployer, moto_seed, run, site_context, stack, unique_repo, write, Api, MotoSeed, Run,
+    StderrSoFar,
 };
 
 /// The codes the README's "Exit codes" table documents (the container's own aside).
@@ -267,7 +268,10 @@ fn every_documented_exit_code_reason_gives_its_code() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
+    let mut child = child;
+    let stderr_so_far = StderrSoFar::read(&mut child);
+    // deployer is in its wait, past the first DescribeServices.
+    stderr_so_far.wait_for("waiting for deployment", Duration::from_secs(60));
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -279,7 +283,7 @@ fn every_documented_exit_code_reason_gives_its_code() {
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            stderr: stderr_so_far.until_exit(),
         },
     ));
 

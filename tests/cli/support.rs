@@ -873,3 +873,51 @@ pub fn assert_hints_name_own_flags(command: &[&str], run: &Run) {
         }
     }
 }
+
+/// A child's stderr as it is written, read on a thread of its own: a test waits for the line
+/// deployer prints once it is where the test needs it (following a deployment, its signal
+/// handler claimed), instead of sleeping for a time it does not control, then reads the whole of
+/// it once the child has exited.
+pub struct StderrSoFar {
+    text: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl StderrSoFar {
+    pub fn read(child: &mut std::process::Child) -> StderrSoFar {
+        use std::io::BufRead;
+        let stderr = child.stderr.take().expect("stderr piped");
+        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let written = text.clone();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut text = written.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        StderrSoFar { text, reader }
+    }
+
+    /// Waits until the child has written `expected`, failing after `limit`.
+    pub fn wait_for(&self, expected: &str, limit: std::time::Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        while !self.text.lock().unwrap().contains(expected) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "deployer never wrote {expected:?}: {}",
+                self.text.lock().unwrap()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// All the child wrote to stderr (it has exited).
+    pub fn until_exit(self) -> String {
+        self.reader.join().expect("the stderr reader ends");
+        std::sync::Arc::try_unwrap(self.text)
+            .map(|text| text.into_inner().unwrap())
+            .unwrap_or_else(|shared| shared.lock().unwrap().clone())
+    }
+}

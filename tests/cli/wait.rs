@@ -6,7 +6,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::deployer;
+use crate::support::{deployer, StderrSoFar};
 
 struct ScriptedEcs {
     child: Child,
@@ -66,35 +66,6 @@ fn scripted_ecs_with(rollout_seconds: f64, options: &[&str]) -> ScriptedEcs {
     }
 }
 
-/// Reads the child's stderr until a line contains `needle` (panics after 60 s or at its end
-/// without one); the reader goes on to the end, and its join gives the whole of stderr.
-fn stderr_once_it_says(child: &mut Child, needle: &str) -> std::thread::JoinHandle<String> {
-    use std::io::BufRead;
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let (seen, said) = std::sync::mpsc::channel();
-    let needle = needle.to_string();
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in std::io::BufReader::new(stderr).lines() {
-            let line = line.unwrap();
-            if line.contains(&needle) {
-                let _ = seen.send(());
-            }
-            text.push_str(&line);
-            text.push('\n');
-        }
-        text
-    });
-    if said.recv_timeout(Duration::from_secs(60)).is_err() {
-        let _ = child.kill();
-        panic!(
-            "deployer never said what the test waits for:\n{}",
-            reader.join().unwrap()
-        );
-    }
-    reader
-}
-
 fn update_service(endpoint: &str) -> Command {
     let mut command = deployer(std::path::Path::new("/"));
     command.env("AWS_ENDPOINT_URL", endpoint).args([
@@ -140,7 +111,8 @@ fn sigterm_stops_waiting_and_says_ecs_carries_on() {
         .spawn()
         .unwrap();
     // Signalled once it waits on our deployment, whatever the machine's load, not after a guess.
-    let stderr = stderr_once_it_says(&mut child, "deployment ecs-svc/2");
+    let stderr_so_far = StderrSoFar::read(&mut child);
+    stderr_so_far.wait_for("deployment ecs-svc/2", Duration::from_secs(60));
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -155,7 +127,7 @@ fn sigterm_stops_waiting_and_says_ecs_carries_on() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let output = child.wait_with_output().unwrap();
-    let stderr = stderr.join().unwrap();
+    let stderr = stderr_so_far.until_exit();
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
     assert!(
