@@ -74,6 +74,12 @@ source "${DEPLOYER_STACK_DIR:-.stack}/env"
 set +a
 if $quick; then
   cargo test --locked --workspace --lib --bins "$@"
+  # A filter that matches no test (one renamed or moved) would drop it silently: refuse.
+  listed=$(cargo test --locked --quiet --test cli "$@" -- --list --format terse 2>/dev/null)
+  for filter in "${QUICK[@]}"; do
+    grep -q -F -- "$filter" <<<"$listed" ||
+      { echo "test.sh: --quick names $filter, which matches no CLI test: update QUICK" >&2; exit 2; }
+  done
   cargo test --locked --test cli "$@" -- "${QUICK[@]}"
 else
   cargo test --locked --workspace "$@"
