@@ -73,7 +73,7 @@ set -a
 source "${DEPLOYER_STACK_DIR:-.stack}/env"
 set +a
 # The CLI tests mostly wait (for containers, the emulator's bake times, moto), not compute: six
-# at once on two cores halve the suite's wall time (590 s to 353 s). Each test keeps to names of
+# at once on two cores cut the suite's wall time by 40% (590 s to 353 s). Each test keeps to names of
 # its own; a build-cache prune waits until no test's command runs (tests/cli/support.rs).
 export RUST_TEST_THREADS=${RUST_TEST_THREADS:-6}
 if $quick; then
