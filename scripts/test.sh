@@ -73,8 +73,8 @@ set -a
 source "${DEPLOYER_STACK_DIR:-.stack}/env"
 set +a
 # The CLI tests mostly wait (for containers, the emulator's bake times, moto), not compute: six
-# at once on two cores cut the suite's wall time by 40% (590 s to 353 s). Each test keeps to names of
-# its own; a build-cache prune waits until no test's command runs (tests/cli/support.rs).
+# at once on two cores cut the suite's wall time by 40% (590 s to 353 s). Each test keeps to
+# names of its own; a build-cache prune waits until no test's command runs (tests/cli/support.rs).
 export RUST_TEST_THREADS=${RUST_TEST_THREADS:-6}
 if $quick; then
   cargo test --locked --workspace --lib --bins "$@"
