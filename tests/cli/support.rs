@@ -174,9 +174,21 @@ pub fn run(command: &mut Command) -> Run {
     Run::from(command.output().expect("deployer runs"))
 }
 
-/// `docker builder prune -af` once no test's command is running (new ones wait for it): a fresh
-/// CI machine's empty build cache.
-pub fn prune_build_cache() {
+/// `command` run alone on the engine: it waits until no other test's command runs and holds new
+/// ones back until it is done. For the builds whose inline cache a test checks: the 20.10
+/// engine's BuildKit exports or imports inline cache unreliably when other builds share its cache
+/// (moby/buildkit#1981 and #2274, "--cache-from ... fails every second time", confirmed for the
+/// moby integration); under six tests at once, a clean-clone run's `--cache-from` build missed a
+/// cache the test had just pushed.
+pub fn run_alone(command: &mut Command) -> Run {
+    let _alone = BUILD_CACHE.write().unwrap_or_else(PoisonError::into_inner);
+    Run::from(command.output().expect("deployer runs"))
+}
+
+/// `command` on an empty build cache, as on a fresh CI machine, and alone (`run_alone`): it
+/// empties the cache (`docker builder prune -af`) once no other test's command runs, then runs
+/// `command` before letting them go.
+pub fn run_on_an_empty_build_cache(command: &mut Command) -> Run {
     let _alone = BUILD_CACHE.write().unwrap_or_else(PoisonError::into_inner);
     // The engine releases a finished build's leases in the background: a prune that meets one
     // being released fails with `lease "…": not found`, and the next one does not.
@@ -186,7 +198,7 @@ pub fn prune_build_cache() {
             .output()
             .expect("the docker CLI runs");
         if output.status.success() {
-            return;
+            break;
         }
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
@@ -195,6 +207,7 @@ pub fn prune_build_cache() {
         );
         std::thread::sleep(std::time::Duration::from_secs(1));
     }
+    Run::from(command.output().expect("deployer runs"))
 }
 
 /// What a later CircleCI step's programs see after `--export-env FILE`: bash sources the file
