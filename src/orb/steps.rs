@@ -99,33 +99,15 @@ impl Step {
         }
     }
 
-    /// The orb command's name (CircleCI names use underscores).
-    pub fn orb_command(self) -> &'static str {
-        match self {
-            Step::Push => "push",
-            Step::UpdateService => "update_service",
-            Step::Deploy => "deploy",
-            Step::Rollback => "rollback",
-            Step::EcrLogin => "ecr_login",
-            Step::UpdateTaskDefinition => "update_task_definition",
-            Step::UpdateTaskDefinitionFromJson => "update_task_definition_from_json",
-            Step::DeployEcsScheduledTask => "deploy_ecs_scheduled_task",
-            Step::VerifyRevisionIsDeployed => "verify_revision_is_deployed",
-            Step::RunTask => "run_task",
-            Step::TagImage => "tag_image",
-            Step::CreateRepo => "create_repo",
-            Step::SetRepoPolicy => "set_repo_policy",
-            Step::TagRepo => "tag_repo",
-            Step::BuildImage => "build_image",
-            Step::PushImage => "push_image",
-            Step::Continue => "continue",
-        }
+    /// The orb command's name: the step's, with CircleCI's underscores (`update_service`).
+    pub fn orb_command(self) -> String {
+        self.name().replace('-', "_")
     }
 
     /// The step's parameters, in the order their flags are written: the orb command's in
     /// `orb/parameters.json` that deployer reads.
     pub fn params(self) -> Vec<&'static Param> {
-        params_of(self.orb_command()).iter().collect()
+        params_of(&self.orb_command()).iter().collect()
     }
 
     /// Whether the subcommand takes `--export-env` (the orb points it at `$BASH_ENV`).
@@ -156,7 +138,7 @@ pub fn params_json() -> serde_json::Value {
                 })
                 .collect();
             (
-                step.orb_command().to_string(),
+                step.orb_command(),
                 serde_json::json!({
                     "step": step.name(),
                     "subcommand": step.subcommand(),
@@ -177,7 +159,7 @@ mod tests {
     fn every_step_is_an_orb_command_of_the_table() {
         let table: serde_json::Value = serde_json::from_str(TABLE_JSON).unwrap();
         for step in Step::ALL {
-            let command = &table["commands"][step.orb_command()];
+            let command = &table["commands"][step.orb_command().as_str()];
             assert_eq!(command["step"], step.name(), "{step:?}");
             assert!(!step.params().is_empty(), "{step:?} reads no parameter");
         }
