@@ -91,23 +91,6 @@ def step_environment(orb, command, overrides):
     raise SystemExit(f"{command} runs no deployer step")
 
 
-def job_values(spec, overrides):
-    """A job's parameter values as CircleCI resolves an invocation: the given ones, else defaults."""
-    params = spec.get("parameters") or {}
-    unknown = set(overrides) - set(params)
-    if unknown:
-        raise SystemExit(f"the job has no parameter {', '.join(sorted(unknown))}")
-    values = {}
-    for name, p in params.items():
-        if name in overrides:
-            values[name] = overrides[name]
-        elif "default" in p:
-            values[name] = circleci_value(p["default"])
-        elif p.get("type") != "steps":
-            raise SystemExit(f"the job needs its required parameter {name}")
-    return values
-
-
 def condition_holds(condition, values):
     """A `when` condition as CircleCI evaluates it: and, or, not, equal; a string is true when
     it is not empty and not false."""
@@ -131,7 +114,7 @@ def job_step_environment(orb, job, overrides, section="jobs"):
     (nested ones too), each command invocation's arguments filled in; a refusal step that runs is
     returned as {"REFUSAL": why}."""
     spec = orb[section][job]
-    values = job_values(spec, overrides)
+    values = command_values(spec, overrides, "the job")
 
     def walk(steps):
         for step in steps or []:
@@ -166,7 +149,7 @@ def run_steps(orb, name, overrides, section="commands"):
     placed; a built-in step (checkout, setup_remote_docker...) as {"builtin": NAME}. What
     `tests/cli` runs to play a job or a command of the orb as CircleCI would."""
     spec = orb[section][name]
-    values = job_values(spec, overrides) if section == "jobs" else command_values(spec, overrides, name)
+    values = command_values(spec, overrides, "the job" if section == "jobs" else name)
     boolean = {p for p, d in (spec.get("parameters") or {}).items() if d.get("type") == "boolean"}
     place = lambda text, whole: PARAM_USE.sub(
         lambda m: placed(values.get(m.group(1), ""), m.group(1) in boolean, whole), text)
@@ -202,6 +185,8 @@ def run_steps(orb, name, overrides, section="commands"):
 
 
 def command_values(spec, overrides, name):
+    """A job's or command's parameter values as CircleCI resolves an invocation: the given ones,
+    else defaults; `name` says whose they are in errors ("the job")."""
     params = spec.get("parameters") or {}
     unknown = set(overrides) - set(params)
     if unknown:
