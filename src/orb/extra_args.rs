@@ -252,28 +252,6 @@ mod tests {
     use crate::orb::variables::expand_env;
 
     #[test]
-    fn words_split_like_a_shell() {
-        assert_eq!(
-            split_words(
-                "--build-arg A=1 \\\n --label 'org.title=a b' --build-arg \"B=x \\\"y\\\"\""
-            )
-            .unwrap(),
-            [
-                "--build-arg",
-                "A=1",
-                "--label",
-                "org.title=a b",
-                "--build-arg",
-                "B=x \"y\""
-            ]
-        );
-        assert_eq!(split_words("  \n ").unwrap(), Vec::<String>::new());
-        assert_eq!(split_words("''").unwrap(), [""]);
-        assert!(split_words("--label 'open").is_err());
-        assert!(split_words("--label \"open").is_err());
-    }
-
-    #[test]
     fn supported_build_flags_become_deployer_flags() {
         let flags = extra_build_args(
             "--build-arg VERSION=v2 --build-arg=BASE=deployer-test/busybox:local\n--target site \
