@@ -310,6 +310,18 @@ impl State {
             .position(|s| s.cluster == cluster && s.name == name && s.status != "INACTIVE")
     }
 
+    /// One more failed task for the service's deployment `deployment_id` (the circuit breaker's
+    /// count, DescribeServices' `failedTasks`), if the deployment is still listed.
+    pub fn count_failed_task(&mut self, service_index: usize, deployment_id: &str) {
+        if let Some(deployment) = self.services[service_index]
+            .deployments
+            .iter_mut()
+            .find(|d| d.id == deployment_id)
+        {
+            deployment.failed_tasks += 1;
+        }
+    }
+
     pub fn add_event(&mut self, service_index: usize, message: String) {
         let id = format!("{:08x}-event-{}", self.next_id(), service_index);
         let service = &mut self.services[service_index];

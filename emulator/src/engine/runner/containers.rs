@@ -95,13 +95,7 @@ pub(super) async fn launch_task(
     let failed = task.last_status == "STOPPED";
     state.tasks.push(task);
     if failed {
-        if let Some(deployment) = state.services[service_index]
-            .deployments
-            .iter_mut()
-            .find(|d| d.id == deployment_id)
-        {
-            deployment.failed_tasks += 1;
-        }
+        state.count_failed_task(service_index, deployment_id);
     }
     state.add_event(
         service_index,

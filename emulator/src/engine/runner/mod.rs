@@ -153,13 +153,7 @@ async fn reconcile(settings: &Settings, state: &Arc<Mutex<State>>, docker: &boll
                 .position(|s| s.name == service && s.status == "ACTIVE")
             {
                 if never_healthy {
-                    if let Some(deployment) = state.services[service_index]
-                        .deployments
-                        .iter_mut()
-                        .find(|d| d.id == deployment_id)
-                    {
-                        deployment.failed_tasks += 1;
-                    }
+                    state.count_failed_task(service_index, &deployment_id);
                 }
                 state.add_event(
                     service_index,
