@@ -412,27 +412,35 @@ fn deploy_v2_through_codedeploy(
     group: &str,
     extra: &[&str],
 ) -> Run {
-    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
-    let family = short.rsplit_once(':').unwrap().0.to_string();
-    run(on(&site.emulator.endpoint)
-        .args([
-            "update-service",
-            "--family",
-            &family,
-            "--cluster",
-            &site.cluster,
-            "--service",
-            &site.service,
-            "--skip-task-definition-registration",
-            "--poll-interval",
-            "300ms",
-            "--codedeploy-application",
-            application,
-            "--codedeploy-deployment-group",
-            group,
-        ])
+    run(update_v2_through_codedeploy(site, application, group)
         .args(extra)
         .args(crate::support::record_flag()))
+}
+
+/// The update-service command line deploying v2 through CodeDeploy, polling every 300 ms.
+fn update_v2_through_codedeploy(
+    site: &Site,
+    application: &str,
+    group: &str,
+) -> std::process::Command {
+    let mut command = on(&site.emulator.endpoint);
+    command.args([
+        "update-service",
+        "--family",
+        &site.family(),
+        "--cluster",
+        &site.cluster,
+        "--service",
+        &site.service,
+        "--skip-task-definition-registration",
+        "--poll-interval",
+        "300ms",
+        "--codedeploy-application",
+        application,
+        "--codedeploy-deployment-group",
+        group,
+    ]);
+    command
 }
 
 #[test]
@@ -598,8 +606,7 @@ fn emulator_the_orbs_deploy_service_update_with_code_deploy_shifts_production_to
     let _stack = stack();
     let site = Site::start_codedeploy(&[], None);
     let (application, group) = codedeploy_for(&site, 1);
-    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
-    let family = short.rsplit_once(':').unwrap().0.to_string();
+    let family = site.family();
     let env = job_step_env(
         "deploy_service_update",
         &[
@@ -656,26 +663,8 @@ fn emulator_sigterm_with_rollback_on_cancel_stops_the_codedeploy_deployment_and_
     let site = Site::start_codedeploy(&[], None);
     let first = site.task_definition();
     let (application, group) = codedeploy_for(&site, 600);
-    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
-    let family = short.rsplit_once(':').unwrap().0.to_string();
-    let mut child = on(&site.emulator.endpoint)
-        .args([
-            "update-service",
-            "--family",
-            &family,
-            "--cluster",
-            &site.cluster,
-            "--service",
-            &site.service,
-            "--skip-task-definition-registration",
-            "--poll-interval",
-            "300ms",
-            "--rollback-on-cancel",
-            "--codedeploy-application",
-            &application,
-            "--codedeploy-deployment-group",
-            &group,
-        ])
+    let mut child = update_v2_through_codedeploy(&site, &application, &group)
+        .arg("--rollback-on-cancel")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -715,8 +704,7 @@ fn emulator_deploy_pushes_and_deploys_through_codedeploy() {
     let _stack = stack();
     let site = Site::start_codedeploy(&[], None);
     let (application, group) = codedeploy_for(&site, 1);
-    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
-    let family = short.rsplit_once(':').unwrap().0.to_string();
+    let family = site.family();
     let repo = unique_repo("site-v3");
     let result = run(on(&site.emulator.endpoint)
         .args([
@@ -766,32 +754,17 @@ fn emulator_deploy_pushes_and_deploys_through_codedeploy() {
 /// Issue 19: a deployment group that waits in Ready for someone to reroute traffic
 /// (`deploymentReadyOption` STOP_DEPLOYMENT): the default wait counts the ready wait, deployer
 /// waits through Ready (never a verdict), and once ContinueDeployment is called the deployment
-/// goes on to the end.
+/// goes on to the end. CodeDeploy API reference, DeploymentReadyOption: with STOP_DEPLOYMENT
+/// "Do not register new instances with a load balancer unless traffic rerouting is started using
+/// ContinueDeployment. If traffic rerouting is not started before the end of the specified wait
+/// period, the deployment status is changed to Stopped."; DeploymentInfo's `status` lists Ready.
 #[test]
 fn emulator_a_deployment_waiting_in_ready_is_waited_through_until_continued() {
     let _stack = stack();
     let site = Site::start_codedeploy(&[], None);
     // 60 minutes of ready wait: 30 s here, far more than the test needs.
     let (application, group) = codedeploy_waiting_ready(&site, 60);
-    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
-    let family = short.rsplit_once(':').unwrap().0.to_string();
-    let mut child = on(&site.emulator.endpoint)
-        .args([
-            "update-service",
-            "--family",
-            &family,
-            "--cluster",
-            &site.cluster,
-            "--service",
-            &site.service,
-            "--skip-task-definition-registration",
-            "--poll-interval",
-            "300ms",
-            "--codedeploy-application",
-            &application,
-            "--codedeploy-deployment-group",
-            &group,
-        ])
+    let mut child = update_v2_through_codedeploy(&site, &application, &group)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -15,11 +15,6 @@ use crate::emulator::on;
 use crate::strategies::{count, pause_hook, Site};
 use crate::support::{exported_to_later_steps, run, stack, Run, StderrSoFar};
 
-fn family(site: &Site) -> String {
-    let short = site.v2.rsplit_once(":task-definition/").unwrap().1;
-    short.rsplit_once(':').unwrap().0.to_string()
-}
-
 /// `deployer ARGS --cluster C --service S` against the site's emulator.
 fn deployer(site: &Site, args: &[&str]) -> Run {
     run(on(&site.emulator.endpoint).args(args).args([
@@ -32,7 +27,7 @@ fn deployer(site: &Site, args: &[&str]) -> Run {
 
 /// update-service deploying v2 (the family's latest revision) as it is.
 fn deploy_v2(site: &Site, extra: &[&str]) -> Run {
-    let family = family(site);
+    let family = site.family();
     let mut args = vec![
         "update-service",
         "--family",
@@ -271,7 +266,7 @@ fn sigterm_with_rollback_on_cancel_rolls_the_deployment_back() {
             .build(),
         &[],
     );
-    let family = family(&site);
+    let family = site.family();
     let mut child = on(&site.emulator.endpoint)
         .args([
             "update-service",

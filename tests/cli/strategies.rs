@@ -53,6 +53,12 @@ pub(crate) fn load_balancer(advanced: bool) -> LoadBalancer {
 }
 
 impl Site {
+    /// The task-definition family of the site's revisions (v2's, `tutorial-site-task-N`).
+    pub(crate) fn family(&self) -> String {
+        let short = self.v2.rsplit_once(":task-definition/").unwrap().1;
+        short.rsplit_once(':').unwrap().0.to_string()
+    }
+
     pub(crate) fn start(configuration: DeploymentConfiguration, flags: &[&str]) -> Site {
         Site::start_with(configuration, flags, None)
     }
