@@ -95,16 +95,20 @@ $deployer deploy --repo tutorial-site-registry --tag v2 --build-path "$site" --p
 echo "http://$DEPLOYER_STACK_LB/ says: $(page)"
 echo "$record: $(grep -c '"operation"' "$record") AWS calls recorded, $(grep -c "$DEPLOYER_STACK_REGISTRY_PASSWORD" "$record" || true) holding the ECR password (tokens are redacted)"
 
-say "a broken release: its container exits at start; the circuit breaker rolls back and deployer fails loudly"
+say "a broken release: its container exits at start; the circuit breaker rolls back and deployer fails loudly, with the container's own last lines (from CloudWatch Logs)"
 broken=$(mktemp -d)
-printf 'FROM %s\nCMD ["sh", "-c", "echo cannot start; exit 3"]\n' "$DEPLOYER_STACK_BASE_IMAGE" >"$broken/Dockerfile"
+printf 'FROM %s\nCMD ["sh", "-c", "echo starting tutorial-site; echo \\"Error: Cannot find module /app/server.js\\"; exit 3"]\n' \
+  "$DEPLOYER_STACK_BASE_IMAGE" >"$broken/Dockerfile"
 status=0
-$deployer deploy --repo tutorial-site-registry --tag broken --build-path "$broken" --path "$broken" \
+{ $deployer deploy --repo tutorial-site-registry --tag broken --build-path "$broken" --path "$broken" \
   --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
-  --poll-interval 1s 2> >(grep -v '^          |' >&2) >/dev/null || status=$?
-rm -rf "$broken"
+  --poll-interval 1s 2>&1 >/dev/null || echo $? >"$broken/status"; } | grep -v '^          |' | tee "$broken/stderr" >&2
+[ ! -f "$broken/status" ] || status=$(cat "$broken/status")
 echo "deployer exited $status (1: the deployment failed)"
 [ "$status" -eq 1 ] || { echo "expected the broken release to fail with exit 1" >&2; exit 1; }
+grep -q '| Error: Cannot find module /app/server.js' "$broken/stderr" ||
+  { echo "expected the broken release's failure to show its container's last lines" >&2; exit 1; }
+rm -rf "$broken"
 echo "http://$DEPLOYER_STACK_LB/ still says: $(page)"
 
 say "a canary release of v3: deployer deploy --strategy canary sends 10% of production traffic to v3 while it bakes (a minute lasts a second on this emulator)"

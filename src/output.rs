@@ -6,18 +6,13 @@ use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::Instant;
 
 use crate::domain::export_env::{export_lines, ExportSyntax};
+use crate::domain::hidden_values;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
 static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 static START: OnceLock<Instant> = OnceLock::new();
 static STDERR_LOCK: Mutex<()> = Mutex::new(());
-
-/// The shortest value masked. Shorter ones (`on`, `200`, `yes`) stand in ordinary log text so
-/// often that masking them would garble every line, and hiding them protects nothing: a secret of
-/// three characters is guessed faster than it is read. From four characters up (a PIN, a short
-/// password) they are masked.
-const SHORTEST_MASKED: usize = 4;
 
 /// Remembers a secret so that no line written by deployer, its logs included, can show it. A
 /// value of several lines (a `--secret` file) is remembered whole and line by line too, since a
@@ -26,27 +21,16 @@ pub fn register_secret(secret: &Secret) {
     let value = secret.expose();
     let mut secrets = SECRETS.write().unwrap_or_else(|e| e.into_inner());
     let lines = value.lines().map(str::trim).filter(|line| *line != value);
-    for candidate in std::iter::once(value).chain(lines) {
-        if candidate.chars().count() >= SHORTEST_MASKED
-            && !secrets.iter().any(|known| known == candidate)
-        {
-            secrets.push(candidate.to_string());
-        }
-    }
     // Longest first, so that a line of a longer secret does not leave the rest of it showing.
-    secrets.sort_by_key(|known| std::cmp::Reverse(known.len()));
+    for candidate in std::iter::once(value).chain(lines) {
+        hidden_values::remember(&mut secrets, candidate);
+    }
 }
 
 /// Replaces every registered secret in `text`.
 pub fn redact(text: &str) -> String {
     let secrets = SECRETS.read().unwrap_or_else(|e| e.into_inner());
-    let mut text = text.to_string();
-    for secret in secrets.iter() {
-        if text.contains(secret.as_str()) {
-            text = text.replace(secret.as_str(), "[redacted]");
-        }
-    }
-    text
+    hidden_values::mask_values(text, &secrets)
 }
 
 /// Starts the clock that progress lines show.

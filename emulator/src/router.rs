@@ -60,14 +60,17 @@ async fn handle(
             message: "injected server error".into(),
             status: StatusCode::INTERNAL_SERVER_ERROR,
         }),
-        Fault::AccessDenied => Err(ApiError::client(
-            "AccessDeniedException",
-            format!(
-                "User: arn:aws:sts::123456789012:assumed-role/deployer-ci/deployer is not \
-                 authorized to perform: ecs:{operation} because no identity-based policy allows \
-                 the ecs:{operation} action"
-            ),
-        )),
+        Fault::AccessDenied => {
+            let prefix = iam_prefix(service);
+            Err(ApiError::client(
+                "AccessDeniedException",
+                format!(
+                    "User: arn:aws:sts::123456789012:assumed-role/deployer-ci/deployer is not \
+                     authorized to perform: {prefix}:{operation} because no identity-based \
+                     policy allows the {prefix}:{operation} action"
+                ),
+            ))
+        }
         Fault::None => match service {
             "AmazonEC2ContainerServiceV20141113" => {
                 api::ecs::handle(&context, operation, &input).await
@@ -85,6 +88,17 @@ async fn handle(
         },
     };
     Ok(protocol::json_response(answer, rand_id()))
+}
+
+/// The IAM service prefix of a JSON protocol target, as AccessDenied messages name actions.
+fn iam_prefix(service: &str) -> &'static str {
+    match service {
+        "AmazonEC2ContainerRegistry_V20150921" => "ecr",
+        "Logs_20140328" => "logs",
+        "CodeDeploy_20141006" => "codedeploy",
+        "SpencerFrontendService" => "ecr-public",
+        _ => "ecs",
+    }
 }
 
 /// A Query request: ELBv2's, the one service the emulator answers on that protocol.

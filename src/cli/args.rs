@@ -415,7 +415,7 @@ pub struct WaitArgs {
 }
 
 /// The ids of `WaitOptions`' flags, which `--no-wait` refuses.
-const WAIT_FLAGS: [&str; 7] = [
+const WAIT_FLAGS: [&str; 8] = [
     "timeout",
     "poll_interval",
     "wait_until",
@@ -423,6 +423,7 @@ const WAIT_FLAGS: [&str; 7] = [
     "settle_time",
     "fail_on_placement_errors",
     "no_follow_rollback",
+    "failure_log_lines",
 ];
 
 /// How to wait for a deployment: shared by every command that waits for one.
@@ -465,6 +466,12 @@ pub struct WaitOptions {
     /// Fail as soon as ECS reports it cannot place tasks.
     #[arg(long)]
     pub fail_on_placement_errors: bool,
+
+    /// When the deployment fails, rolls back or times out: show the last N lines each stopped
+    /// task's essential containers wrote to CloudWatch Logs (awslogs), environment values
+    /// masked (0: none).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub failure_log_lines: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -759,6 +766,11 @@ pub struct RunTaskCommand {
     /// With --wait: do not show the containers' CloudWatch Logs lines.
     #[arg(long, requires = "wait")]
     pub no_logs: bool,
+
+    /// With --wait --no-logs: when the run fails, show the last N lines each task's essential
+    /// containers wrote to CloudWatch Logs (awslogs), environment values masked (0: none).
+    #[arg(long, value_name = "N", default_value_t = 20, requires = "wait")]
+    pub failure_log_lines: usize,
 
     /// Print the RunTask input and start nothing.
     #[arg(long)]

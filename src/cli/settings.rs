@@ -360,6 +360,7 @@ pub fn wait_options(args: &WaitOptions) -> Result<(WaitSettings, WaitUntil)> {
             poll_interval: args.poll_interval,
             fail_on_placement_errors: args.fail_on_placement_errors,
             settle: args.settle_time.unwrap_or(DEFAULT_SETTLE_TIME),
+            failure_log_lines: args.failure_log_lines,
         },
         until,
     ))
@@ -597,6 +598,7 @@ pub fn run_task_settings(args: RunTaskCommand, aws: AwsSettings) -> Result<RunTa
             exit_code_from: non_empty(args.exit_code_from),
             stop_on_cancel: args.stop_on_cancel,
             logs: !args.no_logs,
+            failure_log_lines: args.failure_log_lines,
         }),
         dry_run: args.dry_run,
     })

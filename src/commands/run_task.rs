@@ -11,7 +11,9 @@ use crate::adapters::aws::{self, ApiErrorKind, AwsSettings};
 use crate::adapters::ecs::Ecs;
 use crate::adapters::logs::Logs;
 use crate::commands::steps::deadline::{Deadline, Wake};
+use crate::commands::steps::failure_logs::explain;
 use crate::domain::duration::format_duration;
+use crate::domain::hidden_values::Masker;
 use crate::domain::rollout::short_task_definition;
 use crate::domain::run_task::{
     self, describe_stopped, failures, log_stream, pick_container, task_states, ContainerInfo,
@@ -41,6 +43,9 @@ pub struct RunWait {
     pub stop_on_cancel: bool,
     /// Follow the containers' `awslogs` streams.
     pub logs: bool,
+    /// `--failure-log-lines`: without `--logs`, how many last lines to show when the run
+    /// fails (0: none).
+    pub failure_log_lines: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +102,8 @@ fn usage(error: RunTaskError) -> Error {
 /// The checked plan: what RunTask will be sent and how the tasks will be judged.
 struct Plan {
     input: Value,
+    /// The task definition the task runs (as described, or the file's input).
+    definition: Value,
     /// The RegisterTaskDefinition input to register first, when the task definition is a file.
     register: Option<Value>,
     containers: Vec<ContainerInfo>,
@@ -193,9 +200,13 @@ pub async fn run(settings: RunTaskSettings) -> Result<RunTaskOutcome> {
         ecs: &ecs,
         cluster: &settings.request.cluster,
         wait,
-        logs: wait
-            .logs
-            .then(|| LogFollower::new(Logs::new(&config), &plan.containers)),
+        logs: wait.logs.then(|| {
+            LogFollower::new(
+                Logs::new(&config),
+                &plan.containers,
+                Masker::new(&plan.definition, plan.input.get("overrides")),
+            )
+        }),
     };
     match follower.follow(&started).await {
         Ok(tasks) => {
@@ -209,8 +220,24 @@ pub async fn run(settings: RunTaskSettings) -> Result<RunTaskOutcome> {
                 }
                 TaskOutcome::Failed(why) => Some(Error::failed(why)),
             };
-            if failure.is_some() {
-                outcome.failure = failure;
+            if let Some(mut failure) = failure {
+                // Without --logs their lines were not shown yet: the last ones explain.
+                if !wait.logs {
+                    let arns: Vec<String> =
+                        outcome.tasks.iter().map(|t| t.task_arn.clone()).collect();
+                    for line in explain(
+                        &config,
+                        wait.failure_log_lines,
+                        &plan.definition,
+                        &arns,
+                        plan.input.get("overrides"),
+                    )
+                    .await
+                    {
+                        failure = failure.with_detail(line);
+                    }
+                }
+                outcome.failure = Some(failure);
             } else if outcome.failure.is_none() {
                 output::step(format!("container {exit_code_from} exited 0 in every task"));
             }
@@ -344,6 +371,7 @@ async fn plan(ecs: &Ecs, settings: &RunTaskSettings) -> Result<Plan> {
     request.overrides = overrides;
     Ok(Plan {
         input: request.input(&reference),
+        definition,
         register,
         containers,
         exit_code_from,
@@ -497,6 +525,8 @@ struct Stream {
 struct LogFollower {
     logs: Logs,
     containers: Vec<ContainerInfo>,
+    /// The task definition's and the overrides' environment values, masked in every line.
+    masker: Masker,
     streams: Vec<Stream>,
     disabled: bool,
 }
@@ -505,7 +535,7 @@ struct LogFollower {
 const MAX_PAGES: usize = 100;
 
 impl LogFollower {
-    fn new(logs: Logs, containers: &[ContainerInfo]) -> Self {
+    fn new(logs: Logs, containers: &[ContainerInfo], masker: Masker) -> Self {
         for container in containers {
             if container
                 .awslogs
@@ -521,6 +551,7 @@ impl LogFollower {
         LogFollower {
             logs,
             containers: containers.to_vec(),
+            masker,
             streams: Vec::new(),
             disabled: false,
         }
@@ -584,7 +615,10 @@ impl LogFollower {
                     stream.container.clone()
                 };
                 for (_, message) in &page.events {
-                    output::passthrough(&format!("{label}: {}", message.trim_end()));
+                    output::passthrough(&format!(
+                        "{label}: {}",
+                        self.masker.mask(message.trim_end())
+                    ));
                     printed = true;
                 }
                 let stream = &mut self.streams[index];
@@ -658,6 +692,7 @@ mod tests {
             exit_code_from: None,
             stop_on_cancel,
             logs: false,
+            failure_log_lines: 20,
         }
     }
 

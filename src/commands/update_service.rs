@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::steps::codedeploy::{self, CodeDeployPlan, CodeDeploySettings};
+use super::steps::failure_logs::with_stopped_tasks;
 use super::steps::follow_rollout::follow;
 use super::steps::image_check::ImageCheck;
 use super::steps::registration::{self, Plan};
@@ -23,7 +24,7 @@ use crate::domain::rollout::{family_of, same_task_definition, short_task_definit
 use crate::domain::rollout::{Deployment, ServiceSnapshot};
 use crate::domain::task_definition_file::TaskDefinitionFile;
 use crate::domain::update_spec::ContainerUpdate;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::journal;
 use crate::output;
 
@@ -539,7 +540,23 @@ async fn deploy_through_codedeploy(
             format_duration(base),
         ));
     }
-    codedeploy::follow(config, &id, &wait, settings.enable_circuit_breaker).await?;
+    if let Err(error) =
+        codedeploy::follow(config, &id, &wait, settings.enable_circuit_breaker).await
+    {
+        if error.kind != ErrorKind::Failed {
+            return Err(error);
+        }
+        // Why the replacement tasks stopped, in their own words.
+        return Err(with_stopped_tasks(
+            ecs,
+            wait.failure_log_lines,
+            &settings.cluster,
+            &settings.service,
+            task_definition_arn,
+            error,
+        )
+        .await);
+    }
     output::step(format!(
         "{} runs {} (CodeDeploy deployment {id} completed)",
         settings.service,

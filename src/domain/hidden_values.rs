@@ -46,6 +46,78 @@ pub fn hide_values(document: &mut Value) {
     }
 }
 
+/// What a masked value is shown as, in log lines and anything else written.
+pub const MASKED: &str = "[redacted]";
+
+/// The shortest value masked. Shorter ones (`on`, `200`, `yes`) stand in ordinary log text so
+/// often that masking them would garble every line, and hiding them protects nothing: a secret of
+/// three characters is guessed faster than it is read. From four characters up (a PIN, a short
+/// password) they are masked. CircleCI draws the same line for its own secrets masking.
+pub const SHORTEST_MASKED: usize = 4;
+
+/// `text` with every one of `values` (longest first) replaced by [`MASKED`].
+pub fn mask_values(text: &str, values: &[String]) -> String {
+    let mut text = text.to_string();
+    for value in values {
+        if text.contains(value.as_str()) {
+            text = text.replace(value.as_str(), MASKED);
+        }
+    }
+    text
+}
+
+/// Adds `value` to `values` (kept longest first, so a value containing another is masked whole)
+/// when it is long enough to be masked and not there yet.
+pub fn remember(values: &mut Vec<String>, value: &str) {
+    if value.chars().count() >= SHORTEST_MASKED && !values.iter().any(|known| known == value) {
+        values.push(value.to_string());
+        values.sort_by_key(|known| std::cmp::Reverse(known.len()));
+    }
+}
+
+/// Hides the environment values of a task definition (and of a run's overrides) wherever they
+/// appear in its tasks' log lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Masker {
+    values: Vec<String>,
+}
+
+impl Masker {
+    /// The `environment` values of every container of `task_definition` (a task definition, a
+    /// RegisterTaskDefinition input or a DescribeTaskDefinition answer) and of the
+    /// `containerOverrides` of `overrides` (a RunTask `overrides` object).
+    pub fn new(task_definition: &Value, overrides: Option<&Value>) -> Self {
+        let definition = task_definition
+            .get("taskDefinition")
+            .unwrap_or(task_definition);
+        let mut values = Vec::new();
+        let containers = definition["containerDefinitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(
+                overrides
+                    .and_then(|o| o["containerOverrides"].as_array())
+                    .into_iter()
+                    .flatten(),
+            );
+        for entry in containers
+            .filter_map(|container| container["environment"].as_array())
+            .flatten()
+        {
+            if let Some(value) = entry["value"].as_str() {
+                remember(&mut values, value);
+            }
+        }
+        Masker { values }
+    }
+
+    /// `line` with every known value replaced by [`MASKED`].
+    pub fn mask(&self, line: &str) -> String {
+        mask_values(line, &self.values)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -92,5 +164,30 @@ mod tests {
             plan["containerDefinitions"][0]["image"],
             json!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v2")
         );
+    }
+
+    #[test]
+    fn environment_values_are_masked_wherever_they_appear() {
+        let definition = json!({"taskDefinition": {"containerDefinitions": [{
+            "name": "tutorial-site-app",
+            "environment": [
+                {"name": "DATABASE_URL", "value": "postgres://site:hunter22@db.internal/site"},
+                {"name": "PASSWORD", "value": "hunter22"},
+                {"name": "API_TOKEN", "value": "tok-5f2a9"},
+                {"name": "DEBUG", "value": "on"}
+            ]
+        }]}});
+        let masker = Masker::new(&definition, None);
+        assert_eq!(
+            masker.mask(
+                "connecting to postgres://site:hunter22@db.internal/site with tok-5f2a9 (DEBUG on)"
+            ),
+            "connecting to [redacted] with [redacted] (DEBUG on)",
+            "a value inside a longer one is masked with it; short values stay"
+        );
+        assert_eq!(masker.mask("pw hunter22"), "pw [redacted]");
+        let overrides = json!({"containerOverrides": [{"name": "tutorial-site-app", "environment": [{"name": "ONE_OFF", "value": "s3cr3t-run"}]}]});
+        let masker = Masker::new(&definition, Some(&overrides));
+        assert_eq!(masker.mask("got s3cr3t-run"), "got [redacted]");
     }
 }

@@ -13,6 +13,7 @@ pub mod duration;
 pub mod ecr_image;
 pub mod ecr_token;
 pub mod export_env;
+pub mod failure_logs;
 pub mod hidden_values;
 pub mod image_identity;
 pub mod old_orb;

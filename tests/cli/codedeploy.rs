@@ -512,7 +512,7 @@ fn emulator_a_codedeploy_deployment_whose_green_tasks_fail_their_health_check_ex
         unhealthy.path(),
         "Dockerfile",
         &format!(
-            "FROM {}\nARG VERSION\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD false\nCMD [\"sleep\", \"600\"]\n",
+            "FROM {}\nARG VERSION\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD false\nCMD [\"sh\", \"-c\", \"echo health endpoint not wired; exec sleep 600\"]\n",
             stack.base_image
         ),
     );
@@ -524,7 +524,10 @@ fn emulator_a_codedeploy_deployment_whose_green_tasks_fail_their_health_check_ex
         .assert_code(1)
         .assert_stderr_contains("is Failed: ECS_UPDATE_ERROR")
         .assert_stderr_contains("rolled back by deployment")
-        .assert_stderr_contains("lifecycle event Install: Failed");
+        .assert_stderr_contains("lifecycle event Install: Failed")
+        // Below why the green tasks stopped: what they logged (issue 22).
+        .assert_stderr_contains("Task failed container health checks")
+        .assert_stderr_contains("| health endpoint not wired");
     assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
     assert_eq!(site.task_definition(), first);
 }

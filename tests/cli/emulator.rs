@@ -115,7 +115,7 @@ impl Service {
         }
     }
 
-    fn update(&self, flags: &[&str]) -> Run {
+    pub(crate) fn update(&self, flags: &[&str]) -> Run {
         run(on(&self.endpoint)
             .args([
                 "update-service",

@@ -8,6 +8,7 @@ mod ecr_commands;
 mod ecr_login;
 mod emulator;
 mod exit_codes;
+mod failure_logs;
 mod mistakes;
 mod multiplatform;
 mod orb;

@@ -228,13 +228,14 @@ fn command_and_env_flags_reach_the_container() {
     let result = run(run_task(&stack.emulator, &cluster, &family, &["--wait"])
         .args([
             "--command",
-            "sh -c 'echo \"migrating to $TARGET in $MODE\"'",
+            "sh -c 'echo \"migrating to $TARGET in $MODE\" | tr a-z A-Z'",
         ])
         .args(["--env", "TARGET=v2", "--env", "MODE=dry run"])
         .args(["--poll-interval", "500ms", "--timeout", "90s"]));
+    // Upper-cased by the container: an environment value itself would show masked.
     result
         .assert_code(0)
-        .assert_stderr_contains("migrate: migrating to v2 in dry run");
+        .assert_stderr_contains("migrate: MIGRATING TO V2 IN DRY RUN");
     assert!(
         !result.stderr.contains("default command"),
         "{}",
@@ -245,7 +246,11 @@ fn command_and_env_flags_reach_the_container() {
     assert_eq!(overrides[0].name(), Some("migrate"));
     assert_eq!(
         overrides[0].command(),
-        ["sh", "-c", "echo \"migrating to $TARGET in $MODE\""]
+        [
+            "sh",
+            "-c",
+            "echo \"migrating to $TARGET in $MODE\" | tr a-z A-Z"
+        ]
     );
 }
 

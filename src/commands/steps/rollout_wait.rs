@@ -5,13 +5,14 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::deadline::{Deadline, Wake};
+use super::failure_logs::with_stopped_tasks;
 use super::service_deployment::Followed;
 use super::task_readiness::Readiness;
 use crate::adapters::ecs::Ecs;
 use crate::domain::duration::format_duration;
 use crate::domain::rollout::{
-    assess_within_grace, describe_stopped_tasks, placement_failure, short_task_definition,
-    RolloutLog, ServiceSnapshot, Target, Verdict, WaitUntil,
+    assess_within_grace, placement_failure, short_task_definition, RolloutLog, ServiceSnapshot,
+    Target, Verdict, WaitUntil,
 };
 use crate::domain::service_deployment::{ServiceDeployment, Verdict as DeploymentVerdict};
 use crate::error::{Error, ErrorKind, Result};
@@ -33,6 +34,9 @@ pub struct WaitSettings {
     pub fail_on_placement_errors: bool,
     /// With `--wait-until running`: how long our tasks must stay running and healthy.
     pub settle: Duration,
+    /// `--failure-log-lines`: how many of the stopped tasks' own last lines to show when the
+    /// wait fails (0: none).
+    pub failure_log_lines: usize,
 }
 
 /// How long DescribeServices may leave out the deployment UpdateService just answered
@@ -70,6 +74,7 @@ impl Finished {
 /// The failure of our deployment, with why recent tasks of our revision stopped.
 async fn failed(
     ecs: &Ecs,
+    failure_log_lines: usize,
     cluster: &str,
     service: &str,
     target: &Target,
@@ -79,7 +84,15 @@ async fn failed(
         "the deployment of {} to {service} failed: {why}",
         short_task_definition(&target.task_definition_arn)
     ));
-    with_stopped_tasks(ecs, cluster, service, target, error).await
+    with_stopped_tasks(
+        ecs,
+        failure_log_lines,
+        cluster,
+        service,
+        &target.task_definition_arn,
+        error,
+    )
+    .await
 }
 
 /// Polls until the rollout of `target` succeeds, fails, or the timeout passes.
@@ -125,13 +138,29 @@ pub async fn wait_following(
             Wake::Poll => {}
             Wake::TimedOut => {
                 if let Some(why) = undoing {
-                    let error = failed(ecs, cluster, service, target, why).await;
+                    let error = failed(
+                        ecs,
+                        settings.failure_log_lines,
+                        cluster,
+                        service,
+                        target,
+                        why,
+                    )
+                    .await;
                     return Err(error.with_detail(format!(
                         "ECS had not finished the rollback when the --timeout of {} passed; it goes on",
                         format_duration(settings.timeout)
                     )));
                 }
-                let mut error = timed_out(ecs, cluster, service, target, settings.timeout).await;
+                let mut error = timed_out(
+                    ecs,
+                    settings.failure_log_lines,
+                    cluster,
+                    service,
+                    target,
+                    settings.timeout,
+                )
+                .await;
                 if settings.rollback_on_cancel {
                     error = roll_back_on_cancel(ecs, &mut followed, error, "the --timeout passed")
                         .await;
@@ -196,10 +225,26 @@ pub async fn wait_following(
         let ours = followed.poll(ecs, &snapshot, target).await?;
         match &ours {
             Some(DeploymentVerdict::Failed(why)) => {
-                return Err(failed(ecs, cluster, service, target, why).await)
+                return Err(failed(
+                    ecs,
+                    settings.failure_log_lines,
+                    cluster,
+                    service,
+                    target,
+                    why,
+                )
+                .await)
             }
             Some(DeploymentVerdict::Undoing(why)) if !settings.follow_rollback => {
-                return Err(failed(ecs, cluster, service, target, why).await)
+                return Err(failed(
+                    ecs,
+                    settings.failure_log_lines,
+                    cluster,
+                    service,
+                    target,
+                    why,
+                )
+                .await)
             }
             Some(DeploymentVerdict::Undoing(why)) => {
                 if undoing.is_none() {
@@ -253,7 +298,15 @@ pub async fn wait_following(
             Verdict::Succeeded if followed_in_progress => {}
             Verdict::Succeeded => return Ok(Finished::of(snapshot, &mut followed, None, false)),
             Verdict::Failed(failure) => {
-                return Err(failed(ecs, cluster, service, target, failure).await)
+                return Err(failed(
+                    ecs,
+                    settings.failure_log_lines,
+                    cluster,
+                    service,
+                    target,
+                    failure,
+                )
+                .await)
             }
             Verdict::NotListedYet => {
                 if missing_since.is_none() {
@@ -303,6 +356,7 @@ async fn roll_back_on_cancel(ecs: &Ecs, followed: &mut Followed, error: Error, w
 
 async fn timed_out(
     ecs: &Ecs,
+    failure_log_lines: usize,
     cluster: &str,
     service: &str,
     target: &Target,
@@ -314,38 +368,15 @@ async fn timed_out(
         format_duration(timeout)
     ))
     .with_hint("ECS goes on with the deployment; raise --timeout, or look at the events and stopped tasks above");
-    with_stopped_tasks(ecs, cluster, service, target, error).await
-}
-
-/// Adds why recent tasks of our revision stopped: the detail that says what went wrong.
-async fn with_stopped_tasks(
-    ecs: &Ecs,
-    cluster: &str,
-    service: &str,
-    target: &Target,
-    mut error: Error,
-) -> Error {
-    match ecs.stopped_tasks(cluster, service).await {
-        Ok(tasks) => {
-            let ours: Vec<_> = tasks
-                .into_iter()
-                .filter(|task| task.task_definition_arn == target.task_definition_arn)
-                .collect();
-            if ours.is_empty() {
-                error = error.with_detail("no stopped task of this revision was found");
-            }
-            for line in describe_stopped_tasks(&ours) {
-                error = error.with_detail(line);
-            }
-        }
-        Err(lookup) => {
-            error = error.with_detail(format!(
-                "the stopped tasks could not be listed: {}",
-                lookup.message
-            ));
-        }
-    }
-    error
+    with_stopped_tasks(
+        ecs,
+        failure_log_lines,
+        cluster,
+        service,
+        &target.task_definition_arn,
+        error,
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -514,6 +545,7 @@ mod tests {
             poll_interval: Duration::from_secs(5),
             fail_on_placement_errors: false,
             settle: Duration::from_secs(15),
+            failure_log_lines: 20,
         }
     }
 
