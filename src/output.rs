@@ -50,12 +50,46 @@ pub fn stderr_line(line: &str) {
     let _ = writeln!(stderr, "{line}");
 }
 
+tokio::task_local! {
+    /// The service whose lane the current task's lines belong to, when several are deployed.
+    static LANE: String;
+}
+
+/// Runs `future` in the lane of `service`: its progress lines and warnings are prefixed with
+/// the service's name, its waits print no heartbeat (one line covers every lane), and it sets
+/// no interruption hint (the release says what an interruption leaves).
+pub async fn in_lane<F: std::future::Future>(service: String, future: F) -> F::Output {
+    LANE.scope(service, future).await
+}
+
+/// [`in_lane`] for work that does not wait (a dry run's plan).
+pub fn in_lane_sync<T>(service: &str, work: impl FnOnce() -> T) -> T {
+    LANE.sync_scope(service.to_string(), work)
+}
+
+/// Whether the current task runs in a service's lane.
+pub fn in_a_lane() -> bool {
+    LANE.try_with(|_| ()).is_ok()
+}
+
+/// `message`, prefixed with the lane's service when in one.
+fn laned(message: &str) -> String {
+    match LANE.try_with(|lane| format!("{lane}: {message}")) {
+        Ok(line) => line,
+        Err(_) => message.to_string(),
+    }
+}
+
 /// A progress line: what just changed, with the seconds since deployer started.
 pub fn step(message: impl AsRef<str>) {
     if quiet() {
         return;
     }
-    stderr_line(&format!("[{:>6.1}s] {}", elapsed(), message.as_ref()));
+    stderr_line(&format!(
+        "[{:>6.1}s] {}",
+        elapsed(),
+        laned(message.as_ref())
+    ));
 }
 
 /// A line of a remote process's own output (the Docker build), indented under the step. Its
@@ -96,7 +130,7 @@ fn strip_ansi(line: &str) -> String {
 
 /// A warning the user should read even with --quiet.
 pub fn warn(message: impl AsRef<str>) {
-    stderr_line(&format!("warning: {}", message.as_ref()));
+    stderr_line(&format!("warning: {}", laned(message.as_ref())));
 }
 
 /// Prints the final error with its details and hint.
@@ -142,6 +176,9 @@ static INTERRUPT_HINT: Mutex<Option<String>> = Mutex::new(None);
 
 /// What an interruption leaves behind, said if the user presses Ctrl-C now.
 pub fn set_interrupt_hint(hint: impl Into<String>) {
+    if in_a_lane() {
+        return;
+    }
     *INTERRUPT_HINT.lock().unwrap_or_else(|e| e.into_inner()) = Some(hint.into());
 }
 

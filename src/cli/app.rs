@@ -6,8 +6,8 @@ use super::args::*;
 use super::settings::*;
 use crate::adapters::recorder;
 use crate::commands::{
-    continue_deployment, deploy, ecr_login, push, register, render, repo, rollback, run_task,
-    tag_image, update_service, wait,
+    continue_deployment, deploy, ecr_login, push, register, release, render, repo, rollback,
+    run_task, tag_image, update_service, wait,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::journal;
@@ -166,7 +166,15 @@ async fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::UpdateService(command) => {
             let settings = update_settings(command.update, &command.wait, aws)?;
-            let outcome = update_service::run(settings).await?;
+            if settings.services.len() > 1 {
+                let outcomes = release::run(settings).await?;
+                print_release(format, &outcomes);
+                if let Some(path) = command.export_env {
+                    output::append_export_env(&path, &release::export_env(&outcomes))?;
+                }
+                return Ok(());
+            }
+            let outcome = update_service::run(settings.base).await?;
             print_update(format, &outcome);
             if let Some(path) = command.export_env {
                 output::append_export_env(&path, &outcome.export_env())?;
@@ -179,13 +187,36 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 ));
             }
             let push = push_settings(command.push, aws.clone())?;
-            let update = update_settings(command.update, &command.wait, aws)?;
+            let release = update_settings(command.update, &command.wait, aws)?;
+            let several = release.services.len() > 1;
             let settings = deploy::DeploySettings {
                 push,
-                update,
+                update: release.base.clone(),
                 container: command.container,
                 pin_digest: command.pin_digest,
             };
+            if several {
+                let outcome = deploy::run_release(settings, release).await?;
+                let Some(pushed) = &outcome.push else {
+                    print_release(format, &outcome.services);
+                    return Ok(());
+                };
+                match format {
+                    OutputFormat::Text => {
+                        output::data(&pushed.image);
+                        print_release(format, &outcome.services);
+                    }
+                    OutputFormat::Json => {
+                        output::plan_json(serde_json::to_value(&outcome).unwrap_or_default())
+                    }
+                }
+                if let Some(path) = command.export_env {
+                    let mut pairs = pushed.export_env();
+                    pairs.extend(release::export_env(&outcome.services));
+                    output::append_export_env(&path, &pairs)?;
+                }
+                return Ok(());
+            }
             let outcome = deploy::run(settings).await?;
             let Some(pushed) = &outcome.push else {
                 // --dry-run: the plan is the data.
@@ -413,6 +444,32 @@ fn print_run_task(format: OutputFormat, outcome: &run_task::RunTaskOutcome) {
         (OutputFormat::Json, _) => {
             output::plan_json(serde_json::to_value(outcome).unwrap_or_default())
         }
+    }
+}
+
+/// A release's data: each service's revision (or plan), in the order named; JSON: one object
+/// per service.
+fn print_release(format: OutputFormat, outcomes: &[update_service::UpdateServiceOutcome]) {
+    match format {
+        OutputFormat::Text => {
+            if outcomes.iter().all(|outcome| outcome.plan.is_some()) {
+                output::plan_json(serde_json::Value::Array(
+                    outcomes
+                        .iter()
+                        .filter_map(|o| o.plan.as_ref())
+                        .map(|plan| plan.register_task_definition_input.clone())
+                        .collect(),
+                ));
+                return;
+            }
+            for outcome in outcomes {
+                output::data(&outcome.task_definition_arn);
+                if let Some(id) = &outcome.codedeploy_deployment_id {
+                    output::data(id);
+                }
+            }
+        }
+        OutputFormat::Json => output::plan_json(serde_json::to_value(outcomes).unwrap_or_default()),
     }
 }
 

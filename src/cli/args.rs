@@ -176,9 +176,25 @@ pub struct ServiceArgs {
     #[arg(long, env = env::DEPLOYER_CLUSTER)]
     pub cluster: String,
 
-    /// The service [default: the family name, as in the aws-ecs orb].
+    /// The service [default: the family name, as in the aws-ecs orb]. Repeat it (or use
+    /// --services) to release several services together: planned together, updated and
+    /// followed at once, and put back on their previous revisions when one fails.
     #[arg(long = "service", alias = "service-name", env = env::DEPLOYER_SERVICE)]
-    pub service: Option<String>,
+    pub service: Vec<String>,
+
+    /// Several services released together, comma-separated (as repeating --service).
+    #[arg(long, value_delimiter = ',', value_name = "SERVICE,...")]
+    pub services: Vec<String>,
+
+    /// With several services: how many are updated and followed at the same time [default:
+    /// all].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_parallel: Option<u16>,
+
+    /// With several services: when one fails, leave the others as they end instead of putting
+    /// them back on the revision they ran before.
+    #[arg(long)]
+    pub no_rollback_others: bool,
 }
 
 /// What the new revision is made from: the family's latest revision, or a file.

@@ -7,6 +7,7 @@ use super::args::*;
 use crate::adapters::aws::AwsSettings;
 use crate::adapters::ecs::ServiceCreation;
 use crate::commands::register;
+use crate::commands::release::ReleaseSettings;
 use crate::commands::run_task::{RunTaskSettings, RunWait, TaskDefinitionSource};
 use crate::commands::steps::codedeploy::CodeDeploySettings;
 use crate::commands::steps::rollout_wait::WaitSettings;
@@ -370,6 +371,52 @@ pub fn update_settings(
     args: UpdateArgs,
     wait: &WaitArgs,
     aws: AwsSettings,
+) -> Result<ReleaseSettings> {
+    let services =
+        crate::domain::release::service_names(&args.service.service, &args.service.services)
+            .map_err(|why| Error::usage(why).with_hint("name each service once"))?;
+    let several = services.len() > 1;
+    if !several {
+        for (given, flag) in [
+            (args.service.max_parallel.is_some(), "--max-parallel"),
+            (args.service.no_rollback_others, "--no-rollback-others"),
+        ] {
+            if given {
+                return Err(Error::usage(format!(
+                    "{flag} applies to a release of several services, and one service is named"
+                ))
+                .with_hint("name the services with --service more than once (or --services a,b), or leave it out"));
+            }
+        }
+    }
+    let max_parallel = args
+        .service
+        .max_parallel
+        .map_or(services.len(), usize::from);
+    let rollback_others = !args.service.no_rollback_others;
+    // With several services and no --family, each keeps the family it runs.
+    let derive_families = several
+        && args.task_definition.family.is_none()
+        && args.task_definition.task_definition_file.is_none();
+    let base = one_service_settings(args, wait, aws, services.first().cloned(), derive_families)?;
+    Ok(ReleaseSettings {
+        services: if several {
+            services
+        } else {
+            vec![base.service.clone()]
+        },
+        base,
+        max_parallel,
+        rollback_others,
+    })
+}
+
+fn one_service_settings(
+    args: UpdateArgs,
+    wait: &WaitArgs,
+    aws: AwsSettings,
+    service: Option<String>,
+    derive_families: bool,
 ) -> Result<update_service::UpdateServiceSettings> {
     let updates = container_updates(&args.updates)?;
     let tags = task_definition_tags(&args.updates)?;
@@ -395,17 +442,17 @@ pub fn update_settings(
         .container_port
         .map(|port| bounded("--container-port", port, 1, 65535))
         .transpose()?;
-    let (family, file) = task_definition_source(&args.task_definition)?;
+    let (family, file) = if derive_families {
+        (String::new(), None)
+    } else {
+        task_definition_source(&args.task_definition)?
+    };
     let strategy = strategy_change(&args)?;
     named("--cluster", &args.service.cluster)?;
-    if let Some(service) = &args.service.service {
+    if let Some(service) = &service {
         named("--service", service)?;
     }
-    let service = args
-        .service
-        .service
-        .clone()
-        .unwrap_or_else(|| family.clone());
+    let service = service.unwrap_or_else(|| family.clone());
     Ok(update_service::UpdateServiceSettings {
         aws,
         cluster: args.service.cluster,

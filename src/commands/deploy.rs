@@ -6,9 +6,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::push::{self, PushOutcome, PushSettings};
+use super::release::{self, ReleaseSettings};
 use super::steps::image_check::ImageCheck;
 use super::steps::registration;
-use super::update_service::{self, UpdateServiceOutcome, UpdateServiceSettings};
+use super::update_service::{self, ServicePlan, UpdateServiceOutcome, UpdateServiceSettings};
 use crate::adapters::aws;
 use crate::adapters::ecs::Ecs;
 use crate::domain::reference::ImageReference;
@@ -19,6 +20,7 @@ use crate::output;
 #[derive(Debug, Clone)]
 pub struct DeploySettings {
     pub push: PushSettings,
+    /// The service's settings; with several services, the first one's (see [`run_release`]).
     pub update: UpdateServiceSettings,
     /// The container that runs the image (default: every container whose image is this repository).
     pub container: Option<String>,
@@ -33,20 +35,34 @@ pub struct DeployOutcome {
     pub update: UpdateServiceOutcome,
 }
 
-pub async fn run(settings: DeploySettings) -> Result<DeployOutcome> {
+/// What `deploy` of several services did: the image pushed once, then each service.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseOutcome {
+    /// `None` with `--dry-run`.
+    pub push: Option<PushOutcome>,
+    pub services: Vec<UpdateServiceOutcome>,
+}
+
+/// The push side of the plan: the registry, the image's name and the reference planned with
+/// the first tag. A problem is added to `problems` (reported with the service's).
+struct PushSide {
+    registry: Option<push::RegistryPlan>,
+    name: Option<String>,
+    planned_reference: Option<String>,
+}
+
+async fn plan_push_side(
+    config: &aws::AwsConfig,
+    settings: &DeploySettings,
+    problems: &mut Vec<Error>,
+) -> Result<PushSide> {
     if settings.update.skip_registration {
         return Err(Error::usage(
             "deploy --skip-task-definition-registration would push the image and deploy the old revision, which does not run it",
         )
         .with_hint("deploy registers a revision with the pushed image; to redeploy the latest revision as it is, run update-service --skip-task-definition-registration"));
     }
-    let config = aws::load(&settings.push.aws).await?;
-    let ecs = Ecs::new(&config);
-
-    // Everything that needs no Docker daemon is planned first, and every problem found is
-    // reported together: a daemon that is down does not hide a misspelled --service.
-    let mut problems: Vec<Error> = Vec::new();
-    let registry = push::plan_registry(&config, &settings.push)
+    let registry = push::plan_registry(config, &settings.push)
         .await
         .map_err(|error| problems.push(error))
         .ok();
@@ -60,28 +76,100 @@ pub async fn run(settings: DeploySettings) -> Result<DeployOutcome> {
     let planned_reference = name
         .as_ref()
         .map(|name| format!("{name}:{}", settings.push.tags[0]));
+    Ok(PushSide {
+        registry,
+        name,
+        planned_reference,
+    })
+}
+
+/// The containers of a described revision that get the image, and their updates.
+fn image_plan(
+    described: &Value,
+    container: Option<&str>,
+    side: &PushSide,
+) -> Result<(Vec<String>, Vec<ContainerUpdate>)> {
+    let containers = match (container, &side.name) {
+        (Some(container), _) => vec![named_container(described, container)?],
+        (None, Some(name)) => containers_running(described, name)?,
+        // The repository could not be planned: the containers cannot be told yet.
+        (None, None) => Vec::new(),
+    };
+    let updates = side
+        .planned_reference
+        .as_deref()
+        .map(|reference| image_updates(&containers, reference))
+        .unwrap_or_default();
+    Ok((containers, updates))
+}
+
+/// The image as pushed: by digest with `--pin-digest`, else by the first tag under the name
+/// ECR gave (the one planned, unless the repository was created just now under another).
+fn pushed_reference(pushed: &PushOutcome, settings: &DeploySettings) -> String {
+    let pushed_name = pushed
+        .image
+        .split_once('@')
+        .map_or(pushed.image.as_str(), |(name, _)| name);
+    if settings.pin_digest {
+        pushed.image.clone()
+    } else {
+        format!("{pushed_name}:{}", settings.push.tags[0])
+    }
+}
+
+/// Renders the revision again with the image as pushed, when it is not the one planned.
+fn with_pushed_image(
+    plan: &mut ServicePlan,
+    update: &UpdateServiceSettings,
+    containers: &[String],
+    reference: &str,
+    planned_reference: &str,
+) -> Result<()> {
+    if reference != planned_reference {
+        let mut updates = update.updates.clone();
+        updates.extend(image_updates(containers, reference));
+        plan.registration = Some(registration::render(
+            &plan.described,
+            &updates,
+            &update.tags,
+            plan.latest.as_ref(),
+        )?);
+    }
+    Ok(())
+}
+
+fn show_dry_run(settings: &DeploySettings, push_plan: &push::PushPlan, name: &str, planned: &str) {
+    push_plan.show(&settings.push);
+    if settings.pin_digest {
+        output::step(format!(
+            "dry run: --pin-digest would register {name}@<the pushed digest> instead of {planned}"
+        ));
+    }
+}
+
+pub async fn run(settings: DeploySettings) -> Result<DeployOutcome> {
+    let config = aws::load(&settings.push.aws).await?;
+    let ecs = Ecs::new(&config);
+
+    // Everything that needs no Docker daemon is planned first, and every problem found is
+    // reported together: a daemon that is down does not hide a misspelled --service.
+    let mut problems: Vec<Error> = Vec::new();
+    let mut side = plan_push_side(&config, &settings, &mut problems).await?;
     let mut containers = Vec::new();
-    let images = match &name {
+    let images = match &side.name {
         Some(name) => ImageCheck::new(&config).pushing(name.clone()),
         None => ImageCheck::new(&config),
     };
     let update = &settings.update;
     let plan = update_service::plan(&ecs, &images, update, |described| {
-        containers = match (&settings.container, &name) {
-            (Some(container), _) => vec![named_container(described, container)?],
-            (None, Some(name)) => containers_running(described, name)?,
-            // The repository could not be planned: the containers cannot be told yet.
-            (None, None) => Vec::new(),
-        };
-        Ok(planned_reference
-            .as_deref()
-            .map(|reference| image_updates(&containers, reference))
-            .unwrap_or_default())
+        let (found, updates) = image_plan(described, settings.container.as_deref(), &side)?;
+        containers = found;
+        Ok(updates)
     })
     .await
     .map_err(|error| problems.push(error))
     .ok();
-    let push_plan = match registry {
+    let push_plan = match side.registry.take() {
         Some(registry) => push::plan_docker(registry, &settings.push)
             .await
             .map_err(|error| problems.push(error))
@@ -89,18 +177,13 @@ pub async fn run(settings: DeploySettings) -> Result<DeployOutcome> {
         None => None,
     };
     let (Some(push_plan), Some(mut plan), Some(name), Some(planned_reference)) =
-        (push_plan, plan, name, planned_reference)
+        (push_plan, plan, side.name, side.planned_reference)
     else {
         return Err(Error::all_of(problems));
     };
 
     if settings.update.dry_run {
-        push_plan.show(&settings.push);
-        if settings.pin_digest {
-            output::step(format!(
-                "dry run: --pin-digest would register {name}@<the pushed digest> instead of {planned_reference}"
-            ));
-        }
+        show_dry_run(&settings, &push_plan, &name, &planned_reference);
         let planned = update_service::planned(update, &plan);
         return Ok(DeployOutcome {
             push: None,
@@ -109,31 +192,84 @@ pub async fn run(settings: DeploySettings) -> Result<DeployOutcome> {
     }
 
     let pushed = push::apply(push_plan, &settings.push).await?;
-    // The image as pushed: by digest with --pin-digest, else by the first tag under the name
-    // ECR gave (the one planned, unless the repository was created just now under another).
-    let pushed_name = pushed
-        .image
-        .split_once('@')
-        .map_or(pushed.image.as_str(), |(name, _)| name);
-    let reference = if settings.pin_digest {
-        pushed.image.clone()
-    } else {
-        format!("{pushed_name}:{}", settings.push.tags[0])
-    };
-    if reference != planned_reference {
-        let mut updates = update.updates.clone();
-        updates.extend(image_updates(&containers, &reference));
-        plan.registration = Some(registration::render(
-            &plan.described,
-            &updates,
-            &update.tags,
-            plan.latest.as_ref(),
-        )?);
-    }
+    let reference = pushed_reference(&pushed, &settings);
+    with_pushed_image(
+        &mut plan,
+        update,
+        &containers,
+        &reference,
+        &planned_reference,
+    )?;
     let updated = update_service::apply(&ecs, update, plan).await?;
     Ok(DeployOutcome {
         push: Some(pushed),
         update: updated,
+    })
+}
+
+/// `deploy` of several services: the image is planned and pushed once, every service planned
+/// before anything is built (by default each gets it in every container whose image is the
+/// repository), then released together.
+pub async fn run_release(
+    settings: DeploySettings,
+    release: ReleaseSettings,
+) -> Result<ReleaseOutcome> {
+    let config = aws::load(&settings.push.aws).await?;
+    let ecs = Ecs::new(&config);
+    let mut problems: Vec<Error> = Vec::new();
+    let mut side = plan_push_side(&config, &settings, &mut problems).await?;
+    let images = match &side.name {
+        Some(name) => ImageCheck::new(&config).pushing(name.clone()),
+        None => ImageCheck::new(&config),
+    };
+    let mut containers: std::collections::HashMap<String, Vec<String>> = Default::default();
+    let lanes = release::plan(&ecs, &images, &release, &mut |service, described| {
+        let (found, updates) = image_plan(described, settings.container.as_deref(), &side)
+            .map_err(|error| error.with_detail(format!("(service {service})")))?;
+        containers.insert(service.to_string(), found);
+        Ok(updates)
+    })
+    .await
+    .map_err(|error| problems.push(error))
+    .ok();
+    let push_plan = match side.registry.take() {
+        Some(registry) => push::plan_docker(registry, &settings.push)
+            .await
+            .map_err(|error| problems.push(error))
+            .ok(),
+        None => None,
+    };
+    let (Some(push_plan), Some(mut lanes), Some(name), Some(planned_reference)) =
+        (push_plan, lanes, side.name, side.planned_reference)
+    else {
+        return Err(Error::all_of(problems));
+    };
+    if release.base.dry_run {
+        show_dry_run(&settings, &push_plan, &name, &planned_reference);
+        return Ok(ReleaseOutcome {
+            push: None,
+            services: release::planned(&lanes),
+        });
+    }
+    let pushed = push::apply(push_plan, &settings.push).await?;
+    let reference = pushed_reference(&pushed, &settings);
+    for lane in &mut lanes {
+        let found = containers
+            .get(&lane.settings.service)
+            .cloned()
+            .unwrap_or_default();
+        with_pushed_image(
+            &mut lane.plan,
+            &lane.settings,
+            &found,
+            &reference,
+            &planned_reference,
+        )?;
+    }
+    let services = release::outcomes(release::apply(&ecs, &release, lanes).await?)?;
+    Ok(ReleaseOutcome {
+        push: Some(pushed),
+        services,
     })
 }
 

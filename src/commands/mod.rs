@@ -3,7 +3,8 @@
 //! CLI layer to print. The steps several verbs share live in [`steps`], not here.
 //!
 //! Imported by `cli` only. A verb may call another verb's entry point when it is that verb plus
-//! more (`deploy` is `push` then `update-service`; `rollback` rolls as `update-service` does);
+//! more (`deploy` is `push` then `update-service`; `rollback` rolls as `update-service` does;
+//! `release` is `update-service` for several services at once);
 //! otherwise verbs share code through `steps`. Nothing here imports `cli`.
 pub mod aws_cli_config;
 pub mod continue_deployment;
@@ -11,6 +12,7 @@ pub mod deploy;
 pub mod ecr_login;
 pub mod push;
 pub mod register;
+pub mod release;
 pub mod render;
 pub mod repo;
 pub mod rollback;

@@ -296,20 +296,43 @@ pub async fn apply(
     settings: &UpdateServiceSettings,
     plan: ServicePlan,
 ) -> Result<UpdateServiceOutcome> {
-    let (task_definition_arn, registered) = match &plan.registration {
+    let (task_definition_arn, registered) = register(ecs, settings, &plan).await?;
+    apply_registered(ecs, settings, plan, &task_definition_arn, registered).await
+}
+
+/// The plan's first change: registers its revision (or says the latest one is deployed as it
+/// is). The revision to deploy, and whether it was registered now.
+pub async fn register(
+    ecs: &Ecs,
+    settings: &UpdateServiceSettings,
+    plan: &ServicePlan,
+) -> Result<(String, bool)> {
+    match &plan.registration {
         None => {
             output::step(format!(
                 "deploying the latest revision {} as it is",
                 short_task_definition(&plan.base_arn)
             ));
-            (plan.base_arn.clone(), false)
+            Ok((plan.base_arn.clone(), false))
         }
         Some(registration) => {
-            let from = base_name(settings, &plan);
+            let from = base_name(settings, plan);
             let arn = registration::register(ecs, &settings.family, &from, registration).await?;
-            (arn, true)
+            Ok((arn, true))
         }
-    };
+    }
+}
+
+/// The rest of [`apply`] once the revision is registered: updates (or creates) the service and
+/// waits as asked, then points the scheduled tasks at it.
+pub async fn apply_registered(
+    ecs: &Ecs,
+    settings: &UpdateServiceSettings,
+    plan: ServicePlan,
+    task_definition_arn: &str,
+    registered: bool,
+) -> Result<UpdateServiceOutcome> {
+    let task_definition_arn = task_definition_arn.to_string();
     let outcome = match (&plan.state, plan.creation, &plan.codedeploy) {
         (Some(state), _, Some(codedeploy)) => {
             deploy_through_codedeploy(

@@ -21,6 +21,7 @@ pub mod platform;
 pub mod push_progress;
 pub mod recording;
 pub mod reference;
+pub mod release;
 pub mod retag;
 pub mod rollout;
 pub mod run_task;

@@ -15,6 +15,7 @@ mod orb;
 mod plan;
 mod push;
 mod register;
+mod release;
 mod replays;
 mod run_task;
 mod secrets;

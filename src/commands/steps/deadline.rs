@@ -114,9 +114,10 @@ impl Deadline {
     }
 
     /// Whether nothing was printed for [`HEARTBEAT`]; true restarts the quiet stretch, so the
-    /// caller prints its "still waiting" line.
+    /// caller prints its "still waiting" line. Never in a service's lane of a release.
     pub fn heartbeat_due(&mut self) -> bool {
-        if self.last_output.elapsed() < HEARTBEAT {
+        // In a service's lane the release prints one heartbeat for all.
+        if self.last_output.elapsed() < HEARTBEAT || crate::output::in_a_lane() {
             return false;
         }
         self.printed();
