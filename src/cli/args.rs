@@ -486,7 +486,12 @@ pub struct WaitOptions {
     /// When the deployment fails, rolls back or times out: show the last N lines each stopped
     /// task's essential containers wrote to CloudWatch Logs (awslogs), environment values
     /// masked (0: none).
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 20,
+        allow_negative_numbers = true
+    )]
     pub failure_log_lines: usize,
 }
 
@@ -785,7 +790,13 @@ pub struct RunTaskCommand {
 
     /// With --wait --no-logs: when the run fails, show the last N lines each task's essential
     /// containers wrote to CloudWatch Logs (awslogs), environment values masked (0: none).
-    #[arg(long, value_name = "N", default_value_t = 20, requires = "wait")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 20,
+        requires = "wait",
+        allow_negative_numbers = true
+    )]
     pub failure_log_lines: usize,
 
     /// Print the RunTask input and start nothing.

@@ -152,16 +152,20 @@ pub async fn plan(
     for service in &settings.services {
         let mut lane_settings = settings.base.clone();
         lane_settings.service = service.clone();
-        if lane_settings.family.is_empty() {
-            match existing_service(ecs, &lane_settings.cluster, service).await {
-                Ok(state) => {
-                    lane_settings.family = family_of(&state.snapshot.task_definition).to_string()
-                }
-                Err(error) => {
-                    problems.push(error);
-                    continue;
-                }
+        let state = match existing_service(ecs, &lane_settings.cluster, service).await {
+            Ok(state) => state,
+            Err(error) => {
+                problems.push(error);
+                continue;
             }
+        };
+        if lane_settings.family.is_empty() {
+            lane_settings.family = family_of(&state.snapshot.task_definition).to_string();
+        }
+        // The --codedeploy-* flags name the deployment group of the release's CODE_DEPLOY
+        // service; the services ECS deploys itself go without them.
+        if !uses_codedeploy(&state) {
+            lane_settings.codedeploy = Default::default();
         }
         // Deployer follows each lane's wait, and on an interruption the release decides.
         if let Some((wait, _)) = lane_settings.wait.as_mut() {

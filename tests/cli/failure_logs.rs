@@ -206,3 +206,53 @@ fn logs_that_cannot_be_read_are_one_line_and_the_exit_code_stays() {
         result.stderr
     );
 }
+
+#[test]
+fn a_bad_failure_log_lines_is_exit_2_before_anything_is_called() {
+    let root = std::path::Path::new("/");
+    for (args, expected) in [
+        (
+            &[
+                "update-service",
+                "--cluster",
+                "tutorial-site-cluster",
+                "--family",
+                "tutorial-site-task",
+                "--failure-log-lines",
+                "-1",
+            ][..],
+            "--failure-log-lines",
+        ),
+        (
+            &[
+                "update-service",
+                "--cluster",
+                "tutorial-site-cluster",
+                "--family",
+                "tutorial-site-task",
+                "--no-wait",
+                "--failure-log-lines",
+                "5",
+            ][..],
+            "--no-wait",
+        ),
+        (
+            &[
+                "run-task",
+                "--cluster",
+                "tutorial-site-cluster",
+                "--task-definition",
+                "tutorial-site-task",
+                "--failure-log-lines",
+                "5",
+            ][..],
+            "--wait",
+        ),
+    ] {
+        // No endpoint answers here: an exit 2 proves nothing was called.
+        let result = run(crate::support::deployer(root)
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .args(args));
+        result.assert_code(2).assert_stderr_contains(expected);
+    }
+}

@@ -385,3 +385,88 @@ fn sigterm_with_rollback_on_cancel_puts_every_service_back() {
         );
     }
 }
+
+/// moto checks the requests: both revisions registered from each family's latest, both
+/// services updated, with `--no-wait` (moto never rolls services).
+#[test]
+fn moto_a_release_registers_and_updates_every_service() {
+    let stack = stack();
+    let api = Api::moto(&stack);
+    let cluster = unique_repo("tutorial-site-cluster");
+    let pairs: Vec<(String, String)> = ["web", "worker"]
+        .iter()
+        .map(|role| {
+            let family = unique_repo(&format!("tutorial-site-{role}-task"));
+            let service = unique_repo(&format!("tutorial-site-{role}"));
+            let first = api.register_seed(&family);
+            api.create_cluster_and_service(&cluster, &service, &first);
+            (family, service)
+        })
+        .collect();
+    let result = run(deployer(std::path::Path::new("/"))
+        .args(["update-service", "--cluster", &cluster])
+        .args(pairs.iter().flat_map(|(_, s)| ["--service", s.as_str()]))
+        .args([
+            "--container-env-var-updates",
+            "container=tutorial-site-app,name=RELEASE,value=2026-12-07",
+            "--no-wait",
+        ]));
+    result.assert_code(0);
+    let arns: Vec<&str> = result.stdout.lines().collect();
+    assert_eq!(arns.len(), 2, "one revision per service: {}", result.stdout);
+    for ((family, service), arn) in pairs.iter().zip(arns) {
+        assert!(arn.ends_with(&format!("{family}:2")), "{arn}");
+        assert_eq!(
+            running_revision(&api, &cluster, service),
+            format!("{family}:2")
+        );
+        let (definition, _) = api.describe(arn);
+        assert!(definition.container_definitions()[0]
+            .environment()
+            .iter()
+            .any(|pair| pair.name() == Some("RELEASE")));
+    }
+}
+
+#[test]
+fn max_parallel_1_releases_one_service_after_the_other() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let (cluster, services) = three_services(&stack, &v1);
+    let two = &services[..2];
+    let result = run(on(&stack.emulator)
+        .args(["update-service", "--cluster", &cluster])
+        .args(two.iter().flat_map(|s| ["--service", s.service.as_str()]))
+        .args([
+            "--container-env-var-updates",
+            "container=tutorial-site-app,name=RELEASE,value=2026-12-07",
+            "--poll-interval",
+            "500ms",
+            "--max-parallel",
+            "1",
+        ]));
+    result
+        .assert_code(0)
+        .assert_stderr_contains("releasing 2 services")
+        .assert_stderr_contains("(1 at a time)");
+    let first_done = result
+        .stderr
+        .lines()
+        .position(|line| {
+            line.contains(&format!("{}: ", two[0].service)) && line.contains("completed")
+        })
+        .unwrap_or_else(|| panic!("the first service's completion:\n{}", result.stderr));
+    let second_updated = result
+        .stderr
+        .lines()
+        .position(|line| line.contains(&format!("{}: updated", two[1].service)))
+        .unwrap();
+    assert!(first_done < second_updated, "{}", result.stderr);
+    for service in two {
+        assert_eq!(
+            running_revision(&service.api, &cluster, &service.service),
+            format!("{}:2", service.family)
+        );
+    }
+}
