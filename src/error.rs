@@ -18,6 +18,8 @@ pub enum ErrorKind {
     PartlyDone,
     /// Exit 130: interrupted by Ctrl-C or SIGTERM.
     Interrupted,
+    /// Exit 1 from `deployer diff`: something would change (the diff is the output).
+    Differs,
     /// `run-task --wait` only: the exit code (1 to 255) of the task's container, passed on as
     /// the aws-ecs orb's `exit_code_from` does.
     ContainerExit(u8),
@@ -26,7 +28,7 @@ pub enum ErrorKind {
 impl ErrorKind {
     pub fn exit_code(self) -> u8 {
         match self {
-            ErrorKind::Failed => 1,
+            ErrorKind::Failed | ErrorKind::Differs => 1,
             ErrorKind::Usage => 2,
             ErrorKind::Environment => 3,
             ErrorKind::PartlyDone => 4,
@@ -122,7 +124,11 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.message)?;
+        match self.kind {
+            // Not an error: the answer of a command whose exit 1 means "there is a difference".
+            ErrorKind::Differs => write!(f, "{}", self.message)?,
+            _ => write!(f, "error: {}", self.message)?,
+        }
         for detail in &self.details {
             write!(f, "\n  {detail}")?;
         }

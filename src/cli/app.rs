@@ -6,7 +6,7 @@ use super::args::*;
 use super::settings::*;
 use crate::adapters::recorder;
 use crate::commands::{
-    continue_deployment, deploy, ecr_login, push, register, release, render, repo, rollback,
+    continue_deployment, deploy, diff, ecr_login, push, register, release, render, repo, rollback,
     run_task, tag_image, update_service, wait,
 };
 use crate::error::{Error, ErrorKind, Result};
@@ -129,6 +129,7 @@ fn output_files(command: &Command) -> Vec<(&'static str, &std::path::Path)> {
         Command::RunTask(command) => command.export_env.as_deref(),
         Command::RegisterTaskDefinition(command) => command.export_env.as_deref(),
         Command::RenderTaskDefinition(_)
+        | Command::Diff(_)
         | Command::EcrLogin(_)
         | Command::TagImage(_)
         | Command::Repo(_)
@@ -165,7 +166,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
             }
         }
         Command::UpdateService(command) => {
-            let settings = update_settings(command.update, &command.wait, aws)?;
+            let settings = update_settings(command.update, Some(&command.wait), aws)?;
             if settings.services.len() > 1 {
                 let outcomes = release::run(settings).await?;
                 print_release(format, &outcomes);
@@ -187,7 +188,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 ));
             }
             let push = push_settings(command.push, aws.clone())?;
-            let release = update_settings(command.update, &command.wait, aws)?;
+            let release = update_settings(command.update, Some(&command.wait), aws)?;
             let several = release.services.len() > 1;
             let settings = deploy::DeploySettings {
                 push,
@@ -240,6 +241,24 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 pairs.extend(outcome.update.export_env());
                 output::append_export_env(&path, &pairs)?;
             }
+        }
+        Command::Diff(command) => {
+            let settings = update_settings(command.update, None, aws)?;
+            if settings.services.len() > 1 {
+                return Err(Error::usage(format!(
+                    "deployer diff shows one service's changes, and {} are named",
+                    settings.services.len()
+                ))
+                .with_hint("run it once per service"));
+            }
+            let service = settings.base.service.clone();
+            let text = diff::run(settings.base).await?;
+            if text.is_empty() {
+                output::step(format!("{service}: nothing would change"));
+                return Ok(());
+            }
+            output::data(text.trim_end());
+            return Err(diff::differs(&service));
         }
         Command::Rollback(command) => {
             named("--cluster", &command.service.cluster)?;

@@ -88,6 +88,9 @@ pub enum Command {
     UpdateService(Box<UpdateServiceCommand>),
     /// push, then update-service with the image just pushed.
     Deploy(Box<DeployCommand>),
+    /// What update-service would change, as a unified diff on stdout: exit 0 when nothing, 1
+    /// when something would (as diff does).
+    Diff(Box<DiffCommand>),
     /// Re-deploy the revision the service ran before its latest deployment, and wait.
     Rollback(Box<RollbackCommand>),
     /// Wait until the service runs a revision (default: its newest deployment's), as update-service waits.
@@ -522,6 +525,13 @@ pub struct UpdateServiceCommand {
     /// Append DEPLOYER_TASK_DEFINITION_ARN=… and friends to this file (e.g. $BASH_ENV).
     #[arg(long, value_name = "FILE")]
     pub export_env: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffCommand {
+    /// update-service's flags: the diff is of what it would do with them.
+    #[command(flatten)]
+    pub update: UpdateArgs,
 }
 
 #[derive(Debug, Args)]

@@ -369,7 +369,7 @@ pub fn wait_options(args: &WaitOptions) -> Result<(WaitSettings, WaitUntil)> {
 
 pub fn update_settings(
     args: UpdateArgs,
-    wait: &WaitArgs,
+    wait: Option<&WaitArgs>,
     aws: AwsSettings,
 ) -> Result<ReleaseSettings> {
     let services =
@@ -413,7 +413,7 @@ pub fn update_settings(
 
 fn one_service_settings(
     args: UpdateArgs,
-    wait: &WaitArgs,
+    wait: Option<&WaitArgs>,
     aws: AwsSettings,
     service: Option<String>,
     derive_families: bool,
@@ -479,7 +479,10 @@ fn one_service_settings(
                 .map(|((group, name), port)| (group, name, port)),
             launch_type: args.launch_type.map(launch_type_name),
         }),
-        wait: wait_settings(wait)?,
+        wait: match wait {
+            Some(wait) => wait_settings(wait)?,
+            None => None,
+        },
         dry_run: args.dry_run,
         scheduled: scheduled_tasks(&args.scheduled)?,
         codedeploy: codedeploy_settings(&args.codedeploy)?,

@@ -185,6 +185,7 @@ pub async fn run(settings: DeploySettings) -> Result<DeployOutcome> {
     if settings.update.dry_run {
         show_dry_run(&settings, &push_plan, &name, &planned_reference);
         let planned = update_service::planned(update, &plan);
+        update_service::show_diff(&ecs, update, &plan).await?;
         return Ok(DeployOutcome {
             push: None,
             update: planned,

@@ -18,10 +18,12 @@ use super::steps::service_deployment::Followed;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::{Ecs, ServiceCreation, ServiceState, ServiceUpdate};
 use crate::domain::controller::{merge_strategy, StrategyChange};
+use crate::domain::deploy_diff::{service_settings, unified};
 use crate::domain::duration::format_duration;
 use crate::domain::ecr_image::changed_images;
 use crate::domain::rollout::{family_of, same_task_definition, short_task_definition, WaitUntil};
 use crate::domain::rollout::{Deployment, ServiceSnapshot};
+use crate::domain::task_definition::register_input;
 use crate::domain::task_definition_file::TaskDefinitionFile;
 use crate::domain::update_spec::ContainerUpdate;
 use crate::error::{Error, ErrorKind, Result};
@@ -151,7 +153,9 @@ pub async fn run(settings: UpdateServiceSettings) -> Result<UpdateServiceOutcome
     })
     .await?;
     if settings.dry_run {
-        return Ok(planned(&settings, &plan));
+        let outcome = planned(&settings, &plan);
+        show_diff(&ecs, &settings, &plan).await?;
+        return Ok(outcome);
     }
     apply(&ecs, &settings, plan).await
 }
@@ -786,6 +790,82 @@ async fn track(
     outcome.service_deployment_arn = followed.service_deployment_arn;
     outcome.hook_id = followed.hook_id;
     Ok(outcome)
+}
+
+/// The unified diff of what `plan` would change: the task definition, then the service's
+/// settings.
+pub async fn diff(
+    ecs: &Ecs,
+    settings: &UpdateServiceSettings,
+    plan: &ServicePlan,
+) -> Result<String> {
+    let running_arn = plan
+        .state
+        .as_ref()
+        .map(|state| state.snapshot.task_definition.clone())
+        .unwrap_or_default();
+    // The revision the service runs: the plan described the family's latest, often the same.
+    let running = if running_arn.is_empty() {
+        Value::Null
+    } else if plan.base_arn == running_arn && plan.latest.is_some() {
+        register_input(plan.latest.as_ref().unwrap_or(&Value::Null)).unwrap_or(Value::Null)
+    } else {
+        register_input(&ecs.describe_task_definition(&running_arn).await?).unwrap_or(Value::Null)
+    };
+    let (planned, to) = match &plan.registration {
+        Some(registration) => (
+            registration.register_task_definition_input.clone(),
+            format!("{} (planned)", settings.family),
+        ),
+        None => (
+            register_input(&plan.described).unwrap_or(Value::Null),
+            format!("{} (as it is)", short_task_definition(&plan.base_arn)),
+        ),
+    };
+    let from = if running_arn.is_empty() {
+        format!("{} (no service yet)", settings.service)
+    } else {
+        format!("{} (running)", short_task_definition(&running_arn))
+    };
+    let mut text = unified(&running, &planned, &from, &to);
+    if let Some(state) = &plan.state {
+        if plan.codedeploy.is_none() {
+            let configuration = state.deployment_configuration();
+            let desired = state.raw.get("desiredCount").and_then(Value::as_i64);
+            let before = service_settings(desired, configuration);
+            let after = service_settings(
+                settings.desired_count.map(i64::from).or(desired),
+                planned_configuration(settings, state)?
+                    .as_ref()
+                    .or(configuration),
+            );
+            text.push_str(&unified(
+                &before,
+                &after,
+                &format!("{} (now)", settings.service),
+                &format!("{} (planned)", settings.service),
+            ));
+        }
+    }
+    Ok(text)
+}
+
+/// `--dry-run`: what would change, as `deployer diff` shows it, on stderr under the plan.
+pub async fn show_diff(
+    ecs: &Ecs,
+    settings: &UpdateServiceSettings,
+    plan: &ServicePlan,
+) -> Result<()> {
+    let text = diff(ecs, settings, plan).await?;
+    if text.is_empty() {
+        output::step("dry run: nothing would change (deployer diff exits 0)");
+        return Ok(());
+    }
+    output::step("dry run: what would change (deployer diff shows the same):");
+    for line in text.lines() {
+        output::stderr_line(&format!("  {line}"));
+    }
+    Ok(())
 }
 
 /// Shows the plan on stderr and returns it as the outcome of `--dry-run`; nothing changes.
