@@ -17,6 +17,7 @@ mod register;
 mod replays;
 mod run_task;
 mod secrets;
+mod smoke_test;
 mod strategies;
 mod support;
 mod switching;

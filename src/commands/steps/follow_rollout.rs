@@ -22,6 +22,8 @@ pub struct FollowResult {
     pub result: String,
     pub service_deployment_arn: Option<String>,
     pub hook_id: Option<String>,
+    /// With `hook_id`: the lifecycle stage the deployment waits at.
+    pub stage: Option<String>,
 }
 
 /// Waits for `deployment` as asked. `configuration` is the service's deployment configuration:
@@ -75,6 +77,10 @@ pub async fn follow(
             result: "paused".to_string(),
             service_deployment_arn: arn,
             hook_id: Some(hook),
+            stage: finished
+                .service_deployment
+                .as_ref()
+                .and_then(|d| d.lifecycle_stage.clone()),
         });
     }
     if finished.baking {
@@ -86,6 +92,7 @@ pub async fn follow(
             result: "baking".to_string(),
             service_deployment_arn: arn,
             hook_id: None,
+            stage: None,
         });
     }
     if finished.snapshot.desired_count == 0 {
@@ -98,6 +105,7 @@ pub async fn follow(
             result: "no-tasks".to_string(),
             service_deployment_arn: arn,
             hook_id: None,
+            stage: None,
         });
     }
     let result = match until {
@@ -124,5 +132,6 @@ pub async fn follow(
         result: result.to_string(),
         service_deployment_arn: arn,
         hook_id: None,
+        stage: None,
     })
 }
