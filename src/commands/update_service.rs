@@ -23,7 +23,7 @@ use crate::domain::ecr_image::changed_images;
 use crate::domain::rollout::{family_of, same_task_definition, short_task_definition, WaitUntil};
 use crate::domain::rollout::{Deployment, ServiceSnapshot};
 use crate::domain::smoke_test::{
-    short_hook_warning, with_gate, without_added_gate, Gate, GATE_STAGE,
+    short_hook_warning, with_gate, without_added_gate, without_gate_pauses, Gate, GATE_STAGE,
 };
 use crate::domain::task_definition_file::TaskDefinitionFile;
 use crate::domain::update_spec::ContainerUpdate;
@@ -198,11 +198,12 @@ pub async fn plan(
         None => None,
     };
     if let (Some((_, until)), Some(state), false) = (&settings.wait, &state, through_codedeploy) {
-        check_wait_until(
-            until,
-            configuration.as_ref().or(state.deployment_configuration()),
-            &settings.service,
-        )?;
+        let configuration = configuration.as_ref().or(state.deployment_configuration());
+        // The gate answers its own pause: only other pauses are worth a warning.
+        let others = configuration
+            .filter(|_| settings.smoke_test.is_some())
+            .map(without_gate_pauses);
+        check_wait_until(until, others.as_ref().or(configuration), &settings.service)?;
     }
     let (described, latest) = match &settings.file {
         None => {
@@ -833,7 +834,10 @@ async fn track(
         wait,
         initial,
         configuration.as_ref(),
-        Followed::new(None, None).excluding(initial.current_service_deployment.clone()),
+        gated(
+            Followed::new(None, None).excluding(initial.current_service_deployment.clone()),
+            settings.smoke_test.is_some(),
+        ),
     )
     .await?;
     if let (Some(smoke), Some(state_raw)) = (&settings.smoke_test, service_raw) {
@@ -853,6 +857,14 @@ async fn track(
     outcome.service_deployment_arn = followed.service_deployment_arn;
     outcome.hook_id = followed.hook_id;
     Ok(outcome)
+}
+
+fn gated(followed: Followed, gated: bool) -> Followed {
+    if gated {
+        followed.gated()
+    } else {
+        followed
+    }
 }
 
 /// The `--smoke-test` gate at the pause the first wait stopped at, then the rest of the wait as

@@ -138,6 +138,19 @@ pub fn without_added_gate(configuration: &Value) -> Option<Value> {
     Some(cleaned)
 }
 
+/// The configuration without its PAUSE hooks at the gate's stage (which the gate answers), for
+/// the warning about the pauses a wait would wait through.
+pub fn without_gate_pauses(configuration: &Value) -> Value {
+    let mut others = configuration.clone();
+    if let Some(hooks) = others
+        .get_mut("lifecycleHooks")
+        .and_then(Value::as_array_mut)
+    {
+        hooks.retain(|hook| !pauses_at_gate(hook));
+    }
+    others
+}
+
 /// A warning for the plan when the service's own hook may time out while CMD still runs.
 pub fn short_hook_warning(gate: &Gate, timeout: Duration) -> Option<String> {
     let Gate::Existing {
@@ -363,6 +376,8 @@ mod tests {
                 "timeoutConfiguration": {"timeoutInMinutes": 15, "action": "ROLLBACK"},
                 "hookDetails": {"addedBy": "deployer --smoke-test"}})
         );
+        let others = without_gate_pauses(&gated);
+        assert_eq!(others["lifecycleHooks"], configuration["lifecycleHooks"]);
         // Taken out again by a deploy without --smoke-test; the service's own hook stays.
         let cleaned = without_added_gate(&gated).unwrap();
         assert_eq!(cleaned, configuration);

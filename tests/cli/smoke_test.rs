@@ -81,6 +81,10 @@ fn v2_image(site: &Site) -> String {
         .to_string()
 }
 
+/// ECS pauses at a PAUSE hook "until you call ContinueServiceDeployment" and CONTINUE "continues
+/// the deployment to the next lifecycle stage"; at POST_TEST_TRAFFIC_SHIFT "the test traffic …
+/// routed to the green service revision" (ContinueServiceDeployment and DeploymentLifecycleHook,
+/// ECS API reference).
 #[test]
 fn a_passing_smoke_test_lets_the_deployment_finish_on_the_new_revision() {
     let _stack = stack();
@@ -88,9 +92,11 @@ fn a_passing_smoke_test_lets_the_deployment_finish_on_the_new_revision() {
     let dir = tempfile::tempdir().unwrap();
     let seen = dir.path().join("seen");
     // What CMD sees of the deployment, and what the test listener serves at that moment.
+    let page = dir.path().join("page");
     let command = format!(
-        "env | grep ^DEPLOYER_ | sort > {seen}; echo checked the test traffic",
-        seen = seen.display()
+        "env | grep ^DEPLOYER_ | sort > {seen}; curl -fsS \"$DEPLOYER_TEST_URL\" | grep -o 'version [0-9]' > {page}; echo checked the test traffic",
+        seen = seen.display(),
+        page = page.display()
     );
 
     let planned = deploy_v2(&site, &["--smoke-test", &command, "--dry-run"]);
@@ -114,6 +120,10 @@ fn a_passing_smoke_test_lets_the_deployment_finish_on_the_new_revision() {
         .filter_map(|line| line.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    // The test listener (ELBv2's DescribeRules, DescribeListeners, DescribeLoadBalancers),
+    // serving the new revision while production still serves the old.
+    assert_eq!(seen["DEPLOYER_TEST_URL"], format!("http://{}/", site.test));
+    assert_eq!(std::fs::read_to_string(&page).unwrap().trim(), "version 2");
     assert_eq!(seen["DEPLOYER_SERVICE"], site.service);
     assert_eq!(seen["DEPLOYER_TASK_DEFINITION_ARN"], site.v2);
     assert_eq!(seen["DEPLOYER_IMAGE"], v2_image(&site));
@@ -141,6 +151,9 @@ fn a_passing_smoke_test_lets_the_deployment_finish_on_the_new_revision() {
     assert!(hooks(&site).is_empty(), "{:?}", hooks(&site));
 }
 
+/// ROLLBACK "rolls back the service deployment to the previous service revision"
+/// (ContinueServiceDeployment, ECS API reference): at POST_TEST_TRAFFIC_SHIFT no production
+/// traffic has moved yet.
 #[test]
 fn a_failing_smoke_test_rolls_back_before_production_traffic_moves() {
     let _stack = stack();
@@ -162,6 +175,9 @@ fn a_failing_smoke_test_rolls_back_before_production_traffic_moves() {
     assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
 }
 
+/// The hook deployer adds has `timeoutConfiguration` (timeoutInMinutes "Minimum value of 1",
+/// action ROLLBACK: DeploymentLifecycleHookTimeoutConfiguration, ECS API reference): a
+/// smoke-test timeout in seconds still gives a hook of whole minutes, longer than the test.
 #[test]
 fn a_smoke_test_past_its_timeout_is_stopped_and_the_deployment_rolled_back() {
     let _stack = stack();
@@ -184,6 +200,7 @@ fn a_smoke_test_past_its_timeout_is_stopped_and_the_deployment_rolled_back() {
             "did not finish within the --smoke-test-timeout of 1s and was killed",
         )
         .assert_stderr_contains("smoke-test | waiting")
+        .assert_stderr_contains("asked ECS to roll service deployment")
         .assert_stderr_contains("ROLLBACK_SUCCESSFUL");
     assert_eq!(site.task_definition(), before);
     assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);

@@ -61,6 +61,7 @@ pub async fn follow(
             ));
         }
     }
+    let gated = followed.gated;
     let finished = wait_following(ecs, cluster, service, &target, initial, &wait, followed).await?;
     let short = short_task_definition(&deployment.task_definition);
     let arn = finished
@@ -69,10 +70,17 @@ pub async fn follow(
         .map(|d| d.service_deployment_arn.clone());
     if let Some(hook) = finished.paused_hook {
         let id = arn.as_deref().map_or("", short_id).to_string();
-        output::step(format!(
+        if gated {
+            output::step(format!(
+                "deployment {} of {short} is paused at lifecycle hook {hook} (service deployment {id}) for the smoke test",
+                deployment.id
+            ));
+        } else {
+            output::step(format!(
             "deployment {} of {short} is paused at lifecycle hook {hook} (service deployment {id}): approve with deployer continue --cluster {cluster} --service {service}, or reject with --rollback",
             deployment.id
         ));
+        }
         return Ok(FollowResult {
             result: "paused".to_string(),
             service_deployment_arn: arn,

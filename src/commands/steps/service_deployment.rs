@@ -38,6 +38,8 @@ pub struct Followed {
     started: Instant,
     /// The last answer about ours.
     pub last: Option<ServiceDeployment>,
+    /// `--smoke-test` answers the pause this wait stops at: nobody is to approve it by hand.
+    pub gated: bool,
 }
 
 impl Followed {
@@ -55,7 +57,14 @@ impl Followed {
             log: DeploymentLog::default(),
             started: Instant::now(),
             last: None,
+            gated: false,
         }
+    }
+
+    /// The pause this wait stops at is the `--smoke-test` gate's.
+    pub fn gated(mut self) -> Self {
+        self.gated = true;
+        self
     }
 
     /// Never takes `previous` (the service's current ServiceDeployment before our call) for
