@@ -621,6 +621,27 @@ pub struct ContinueCommand {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// For a deployment paused once test traffic reached it (POST_TEST_TRAFFIC_SHIFT): run this
+    /// shell command (sh -c) first; exit 0 resumes the deployment, anything else rolls it back
+    /// (README: "Smoke tests").
+    #[arg(
+        long,
+        value_name = "CMD",
+        conflicts_with = "rollback",
+        help_heading = "Smoke test"
+    )]
+    pub smoke_test: Option<String>,
+
+    /// How long --smoke-test's command may run before it is stopped and the deployment rolled
+    /// back (a bare number is seconds) [default: 10m].
+    #[arg(
+        long,
+        value_parser = positive_duration,
+        requires = "smoke_test",
+        help_heading = "Smoke test"
+    )]
+    pub smoke_test_timeout: Option<std::time::Duration>,
+
     #[command(flatten)]
     pub wait: WaitArgs,
 

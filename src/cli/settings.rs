@@ -441,16 +441,37 @@ pub fn update_settings(
     })
 }
 
-/// `--smoke-test` and its timeout; the gate needs a wait that goes past the pause.
-fn smoke_test(args: &UpdateArgs, wait: &WaitArgs) -> Result<Option<SmokeTest>> {
-    let Some(command) = &args.smoke_test else {
+/// `continue`'s `--smoke-test` and its timeout: the deployment already waits at the pause, so
+/// any wait goes with it (`--no-wait` returns once it is resumed).
+pub fn continue_smoke_test(
+    command: Option<String>,
+    timeout: Option<std::time::Duration>,
+) -> Result<Option<SmokeTest>> {
+    let Some(command) = command else {
         return Ok(None);
     };
+    check_smoke_command(&command)?;
+    Ok(Some(SmokeTest {
+        command,
+        timeout: timeout.unwrap_or(SMOKE_TEST_TIMEOUT),
+    }))
+}
+
+fn check_smoke_command(command: &str) -> Result<()> {
     if command.trim().is_empty() {
         return Err(Error::usage(
             "--smoke-test is empty: give the command to run against the test traffic",
         ));
     }
+    Ok(())
+}
+
+/// `--smoke-test` and its timeout; the gate needs a wait that goes past the pause.
+fn smoke_test(args: &UpdateArgs, wait: &WaitArgs) -> Result<Option<SmokeTest>> {
+    let Some(command) = &args.smoke_test else {
+        return Ok(None);
+    };
+    check_smoke_command(command)?;
     if wait.no_wait {
         return Err(Error::usage(
             "--smoke-test runs once the deployment pauses at test traffic, and --no-wait returns before that",

@@ -304,3 +304,50 @@ fn a_smoke_test_on_a_rolling_service_is_exit_2_with_nothing_registered_or_change
         .assert_stderr_contains("--no-wait returns before that");
     assert_eq!(site.task_definition(), before);
 }
+
+/// `deployer continue --smoke-test`: job 1 stops at the service's own pause at test traffic
+/// (`--wait-until paused`), job 2 runs the smoke test there and resumes the deployment.
+#[test]
+fn continue_runs_the_smoke_test_at_the_service_own_pause_then_resumes() {
+    use aws_sdk_ecs::types::DeploymentLifecycleHookStage;
+    let _stack = stack();
+    let site = Site::start(
+        DeploymentConfiguration::builder()
+            .strategy(DeploymentStrategy::BlueGreen)
+            .bake_time_in_minutes(1)
+            .lifecycle_hooks(crate::strategies::pause_hook(
+                DeploymentLifecycleHookStage::PostTestTrafficShift,
+            ))
+            .build(),
+        &[],
+    );
+    deploy_v2(&site, &["--wait-until", "paused"]).assert_code(0);
+    let continue_with = |extra: &[&str]| {
+        let mut args = vec![
+            "continue",
+            "--cluster",
+            &site.cluster,
+            "--service",
+            &site.service,
+            "--poll-interval",
+            "300ms",
+        ];
+        args.extend_from_slice(extra);
+        run(on(&site.emulator.endpoint).args(args))
+    };
+    let command = "curl -fsS \"$DEPLOYER_TEST_URL\" | grep 'version 2'";
+    continue_with(&["--smoke-test", command, "--rollback"]).assert_code(2);
+    continue_with(&["--smoke-test", command, "--dry-run"])
+        .assert_code(0)
+        .assert_stderr_contains("would run the smoke test");
+    assert_eq!(site.pages(&site.production, 2), vec!["version 1"; 2]);
+
+    let continued = continue_with(&["--smoke-test", command]);
+    continued
+        .assert_code(0)
+        .assert_stderr_contains("smoke-test |     <p>version 2</p>")
+        .assert_stderr_contains("after the smoke test passed")
+        .assert_stderr_contains("is SUCCESSFUL");
+    assert_eq!(site.task_definition(), site.v2);
+    assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
+}
