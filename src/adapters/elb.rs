@@ -60,19 +60,11 @@ pub struct ListenerAddress {
     pub protocol: String,
     pub dns_name: String,
     pub port: i32,
-    /// The rule's first `path-pattern` value, if it has one.
-    pub path_pattern: Option<String>,
 }
 
 impl Elb {
-    /// Where listener rule `rule_arn` listens: DescribeRules for its path pattern,
-    /// DescribeListeners of `listener_arn` (the rule's listener) for the protocol, port and load
-    /// balancer, DescribeLoadBalancers for its DNS name.
-    pub async fn rule_address(
-        &self,
-        rule_arn: &str,
-        listener_arn: &str,
-    ) -> Result<Option<ListenerAddress>, ApiError> {
+    /// The first `path-pattern` value of listener rule `rule_arn` (DescribeRules), if it has one.
+    pub async fn rule_path_pattern(&self, rule_arn: &str) -> Result<Option<String>, ApiError> {
         let rules = self
             .client
             .describe_rules()
@@ -80,7 +72,7 @@ impl Elb {
             .send()
             .await
             .map_err(|e| ApiError::from_sdk("elasticloadbalancing:DescribeRules", e))?;
-        let path_pattern = rules
+        Ok(rules
             .rules()
             .first()
             .and_then(|rule| {
@@ -94,7 +86,15 @@ impl Elb {
                     .and_then(|config| config.values().first())
                     .or_else(|| condition.values().first())
             })
-            .cloned();
+            .cloned())
+    }
+
+    /// Where `listener_arn` listens: DescribeListeners for its protocol, port and load balancer,
+    /// DescribeLoadBalancers for the balancer's DNS name.
+    pub async fn listener_address(
+        &self,
+        listener_arn: &str,
+    ) -> Result<Option<ListenerAddress>, ApiError> {
         let listeners = self
             .client
             .describe_listeners()
@@ -130,7 +130,6 @@ impl Elb {
             protocol,
             dns_name: dns_name.to_string(),
             port,
-            path_pattern,
         }))
     }
 }

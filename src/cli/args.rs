@@ -293,9 +293,10 @@ pub struct UpdateArgs {
     )]
     pub early_success: Option<String>,
 
-    /// Once test traffic reaches the new revision (blue-green, linear, canary), run this shell
-    /// command (sh -c) against it: exit 0 lets the deployment go on; anything else, or its
-    /// timeout, rolls it back before production traffic reaches it. CMD gets DEPLOYER_TEST_URL,
+    /// Once test traffic reaches the new revision (blue-green, linear, canary; for a CODE_DEPLOY
+    /// service, the deployment group's ready wait), run this shell command (sh -c) against it:
+    /// exit 0 lets the deployment go on; anything else, or its timeout, rolls it back before
+    /// production traffic reaches it. CMD gets DEPLOYER_TEST_URL,
     /// DEPLOYER_SERVICE, DEPLOYER_TASK_DEFINITION_ARN, DEPLOYER_IMAGE and
     /// DEPLOYER_SERVICE_DEPLOYMENT_ARN (README: "Smoke tests").
     #[arg(long, value_name = "CMD", help_heading = "Smoke test")]

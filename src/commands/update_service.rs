@@ -286,6 +286,9 @@ pub async fn plan(
         }
         _ => None,
     };
+    if let (Some(smoke), Some(codedeploy)) = (&settings.smoke_test, &codedeploy) {
+        check_codedeploy_gate(settings, smoke, codedeploy)?;
+    }
     Ok(ServicePlan {
         state,
         creation,
@@ -491,11 +494,8 @@ fn check_smoke_test(
         .with_hint("create the service first (with its load balancer's alternate target group and test listener rule), then deploy with --smoke-test"));
     };
     if through_codedeploy {
-        return Err(Error::usage(format!(
-            "--smoke-test gates ECS's own blue/green, linear and canary deployments, and service {} uses the CODE_DEPLOY deployment controller: deployer does not gate CodeDeploy deployments yet",
-            settings.service
-        ))
-        .with_hint("leave out --smoke-test, or move the service to the ECS deployment controller with a blue-green, linear or canary strategy"));
+        // The deployment group decides: checked with the CodeDeploy plan.
+        return Ok(());
     }
     let (_, gate) = gated_configuration(settings, state)?;
     if let Some(gate) = gate {
@@ -507,6 +507,38 @@ fn check_smoke_test(
         if let Some(warning) = short_hook_warning(&gate, smoke.timeout) {
             output::warn(format!("service {}: {warning}", settings.service));
         }
+    }
+    Ok(())
+}
+
+/// For a CODE_DEPLOY service, the gate is the deployment group's ready wait: refused (exit 2)
+/// when the group reroutes traffic on its own, shown in the plan otherwise.
+fn check_codedeploy_gate(
+    settings: &UpdateServiceSettings,
+    smoke: &SmokeTest,
+    plan: &CodeDeployPlan,
+) -> Result<()> {
+    let Some(minutes) = plan.ready_wait else {
+        return Err(Error::usage(format!(
+            "--smoke-test runs while a CodeDeploy deployment waits in Ready, and deployment group {} of {} reroutes production traffic without waiting",
+            plan.deployment_group, plan.application
+        ))
+        .with_hint(format!(
+            "set the group's blueGreenDeploymentConfiguration.deploymentReadyOption to actionOnTimeout STOP_DEPLOYMENT with waitTimeInMinutes of at least the smoke test's timeout ({}), or leave out --smoke-test",
+            format_duration(smoke.timeout)
+        )));
+    };
+    output::step(format!(
+        "smoke test gate: deployment group {}'s ready wait (STOP_DEPLOYMENT after {minutes}m); there deployer runs `{}` against the test traffic, then continues (ContinueDeployment), or stops the deployment with automatic rollback when it fails",
+        plan.deployment_group, smoke.command
+    ));
+    if std::time::Duration::from_secs(minutes * 60) < smoke.timeout {
+        output::warn(format!(
+            "service {}: deployment group {}'s ready wait of {minutes}m ends before the --smoke-test-timeout of {}: CodeDeploy stops the deployment if the smoke test runs that long",
+            settings.service,
+            plan.deployment_group,
+            format_duration(smoke.timeout)
+        ));
     }
     Ok(())
 }
@@ -625,6 +657,31 @@ async fn deploy_through_codedeploy(
             format_duration(wait.timeout),
             format_duration(base),
         ));
+    }
+    if let Some(smoke) = &settings.smoke_test {
+        let ended =
+            codedeploy::follow_until(config, &id, &wait, settings.enable_circuit_breaker, true)
+                .await?;
+        if ended == codedeploy::Ended::Succeeded {
+            return Err(Error::failed(format!(
+                "CodeDeploy deployment {id} succeeded without waiting in Ready: the smoke test did not run"
+            ))
+            .with_hint(format!(
+                "look at deployment group {}'s deploymentReadyOption: the gate needs actionOnTimeout STOP_DEPLOYMENT",
+                plan.deployment_group
+            )));
+        }
+        smoke_test::gate_codedeploy(
+            ecs,
+            &settings.service,
+            &state.raw,
+            task_definition_arn,
+            smoke,
+            &id,
+            plan.test_listener.as_deref(),
+            &wait,
+        )
+        .await?;
     }
     codedeploy::follow(config, &id, &wait, settings.enable_circuit_breaker).await?;
     output::step(format!(

@@ -167,29 +167,40 @@ pub fn short_hook_warning(gate: &Gate, timeout: Duration) -> Option<String> {
     })
 }
 
+/// Which deployment CMD tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatedDeployment {
+    /// ECS's own: the paused ServiceDeployment's ARN.
+    Ecs(String),
+    /// CodeDeploy's: the deployment id, waiting in Ready.
+    CodeDeploy(String),
+}
+
 /// What CMD is told about the deployment it tests, as documented in the README.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GateFacts {
     pub service: String,
     pub task_definition_arn: String,
     pub image: String,
-    pub service_deployment_arn: String,
+    pub deployment: GatedDeployment,
     /// `None` when the test listener's address cannot be derived.
     pub test_url: Option<String>,
 }
 
 /// Every variable deployer sets for CMD, which are also the names it removes from the
 /// environment CMD inherits (a stale `DEPLOYER_TEST_URL` from an earlier step is not ours).
-pub const VARIABLES: [&str; 5] = [
+pub const VARIABLES: [&str; 6] = [
     "DEPLOYER_TEST_URL",
     "DEPLOYER_SERVICE",
     "DEPLOYER_TASK_DEFINITION_ARN",
     "DEPLOYER_IMAGE",
     "DEPLOYER_SERVICE_DEPLOYMENT_ARN",
+    "DEPLOYER_CODEDEPLOY_DEPLOYMENT_ID",
 ];
 
 impl GateFacts {
-    /// The variables set for CMD (DEPLOYER_TEST_URL only when known).
+    /// The variables set for CMD (DEPLOYER_TEST_URL only when known; the deployment's under
+    /// the name of its kind).
     pub fn environment(&self) -> Vec<(&'static str, String)> {
         let mut variables = Vec::new();
         if let Some(url) = &self.test_url {
@@ -199,10 +210,39 @@ impl GateFacts {
             (VARIABLES[1], self.service.clone()),
             (VARIABLES[2], self.task_definition_arn.clone()),
             (VARIABLES[3], self.image.clone()),
-            (VARIABLES[4], self.service_deployment_arn.clone()),
         ]);
+        variables.push(match &self.deployment {
+            GatedDeployment::Ecs(arn) => (VARIABLES[4], arn.clone()),
+            GatedDeployment::CodeDeploy(id) => (VARIABLES[5], id.clone()),
+        });
         variables
     }
+}
+
+/// A CodeDeploy deployment group's ready wait in minutes: with `deploymentReadyOption`
+/// `actionOnTimeout` STOP_DEPLOYMENT, the deployment waits in Ready for ContinueDeployment
+/// (and stops when the wait passes); `None` when it reroutes traffic on its own
+/// (CONTINUE_DEPLOYMENT, CodeDeploy's default). CodeDeploy API reference, DeploymentReadyOption.
+pub fn codedeploy_ready_wait(group: &Value) -> Option<u64> {
+    let ready = group.pointer("/blueGreenDeploymentConfiguration/deploymentReadyOption")?;
+    (ready.get("actionOnTimeout").and_then(Value::as_str) == Some("STOP_DEPLOYMENT")).then(|| {
+        ready
+            .get("waitTimeInMinutes")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    })
+}
+
+/// The test listener of a CodeDeploy deployment group
+/// (`loadBalancerInfo.targetGroupPairInfoList[].testTrafficRoute.listenerArns[0]`).
+pub fn codedeploy_test_listener(group: &Value) -> Option<String> {
+    group
+        .pointer("/loadBalancerInfo/targetGroupPairInfoList")?
+        .as_array()?
+        .iter()
+        .find_map(|pair| pair.pointer("/testTrafficRoute/listenerArns/0"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// The image CMD tests: that of the container the load balancer sends traffic to (the service's
@@ -435,16 +475,61 @@ mod tests {
             task_definition_arn:
                 "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:2".into(),
             image,
-            service_deployment_arn: "arn:aws:ecs:eu-west-1:123456789012:service-deployment/c/s/abc"
-                .into(),
+            deployment: GatedDeployment::Ecs(
+                "arn:aws:ecs:eu-west-1:123456789012:service-deployment/c/s/abc".into(),
+            ),
             test_url: None,
         };
         let names: Vec<&str> = facts.environment().iter().map(|(name, _)| *name).collect();
         assert_eq!(
             names,
-            &VARIABLES[1..],
+            &VARIABLES[1..5],
             "no DEPLOYER_TEST_URL when it is not known"
         );
+        let codedeploy = GateFacts {
+            deployment: GatedDeployment::CodeDeploy("d-ABCDEF123".into()),
+            test_url: Some("http://site-123.eu-west-1.elb.amazonaws.com:8080/".into()),
+            ..facts
+        };
+        let names: Vec<&str> = codedeploy
+            .environment()
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "DEPLOYER_TEST_URL",
+                "DEPLOYER_SERVICE",
+                "DEPLOYER_TASK_DEFINITION_ARN",
+                "DEPLOYER_IMAGE",
+                "DEPLOYER_CODEDEPLOY_DEPLOYMENT_ID"
+            ]
+        );
+    }
+
+    /// GetDeploymentGroup's shape; DeploymentReadyOption in the CodeDeploy API reference:
+    /// STOP_DEPLOYMENT waits for ContinueDeployment, CONTINUE_DEPLOYMENT reroutes at once.
+    #[test]
+    fn a_codedeploy_group_gates_only_with_a_ready_wait_that_stops() {
+        let group = |ready: Value| {
+            json!({"deploymentGroupName": "tutorial-site-group",
+                "blueGreenDeploymentConfiguration": {"deploymentReadyOption": ready},
+                "loadBalancerInfo": {"targetGroupPairInfoList": [{
+                    "targetGroups": [{"name": "site-blue"}, {"name": "site-green"}],
+                    "prodTrafficRoute": {"listenerArns": ["arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/site/1/80"]},
+                    "testTrafficRoute": {"listenerArns": ["arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/site/1/8080"]}}]}})
+        };
+        let waits = group(json!({"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 30}));
+        assert_eq!(codedeploy_ready_wait(&waits), Some(30));
+        assert_eq!(
+            codedeploy_test_listener(&waits).as_deref(),
+            Some("arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/site/1/8080")
+        );
+        let at_once =
+            group(json!({"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 0}));
+        assert_eq!(codedeploy_ready_wait(&at_once), None);
+        assert_eq!(codedeploy_ready_wait(&json!({})), None);
     }
 
     #[test]

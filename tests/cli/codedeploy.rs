@@ -824,3 +824,90 @@ fn emulator_a_deployment_waiting_in_ready_is_waited_through_until_continued() {
     );
     assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
 }
+
+/// Issue 22: `--smoke-test` on a CODE_DEPLOY service runs at the deployment group's ready wait.
+/// DeploymentReadyOption (CodeDeploy API reference): with STOP_DEPLOYMENT, traffic is not
+/// rerouted "unless traffic rerouting is started using ContinueDeployment"; ContinueDeployment
+/// with `deploymentWaitType` READY_WAIT starts it; StopDeployment with `autoRollbackEnabled`
+/// rolls the deployment back. The test listener serves the green tasks meanwhile.
+#[test]
+fn emulator_a_smoke_test_gates_a_codedeploy_deployment_at_its_ready_wait() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let (application, group) = codedeploy_waiting_ready(&site, 60);
+    let dir = tempfile::tempdir().unwrap();
+    let seen = dir.path().join("seen");
+    let command = format!(
+        "env | grep ^DEPLOYER_ | sort > {}; curl -fsS \"$DEPLOYER_TEST_URL\" | grep -o 'version [0-9]'",
+        seen.display()
+    );
+    let result =
+        deploy_v2_through_codedeploy(&site, &application, &group, &["--smoke-test", &command]);
+    result
+        .assert_code(0)
+        .assert_stderr_contains(&format!(
+            "smoke test gate: deployment group {group}'s ready wait (STOP_DEPLOYMENT after 60m)"
+        ))
+        .assert_stderr_contains("smoke-test | version 2")
+        .assert_stderr_contains("the smoke test passed; rerouting production traffic")
+        .assert_stderr_contains("succeeded");
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    assert!(
+        seen.contains(&format!("DEPLOYER_TEST_URL=http://{}/", site.test)),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("DEPLOYER_CODEDEPLOY_DEPLOYMENT_ID="),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("DEPLOYER_TASK_DEFINITION_ARN={}", site.v2)),
+        "{seen}"
+    );
+    assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
+}
+
+#[test]
+fn emulator_a_failing_smoke_test_stops_the_codedeploy_deployment_with_rollback() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let (application, group) = codedeploy_waiting_ready(&site, 60);
+    let before = site.task_definition();
+    let result = deploy_v2_through_codedeploy(
+        &site,
+        &application,
+        &group,
+        &["--smoke-test", "echo 'GET / answered 503' >&2; exit 4"],
+    );
+    result
+        .assert_code(1)
+        .assert_stderr_contains("exited with code 4")
+        .assert_stderr_contains("stopping CodeDeploy deployment")
+        .assert_stderr_contains("stopped with automatic rollback")
+        .assert_stderr_contains("smoke-test | GET / answered 503");
+    assert_eq!(site.task_definition(), before);
+    assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
+}
+
+/// A group that reroutes traffic on its own (CONTINUE_DEPLOYMENT) has no point to gate at:
+/// exit 2 in the plan, naming the setting, with nothing registered or deployed.
+#[test]
+fn emulator_a_smoke_test_on_a_group_without_a_ready_wait_is_exit_2() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let (application, group) = codedeploy_for(&site, 1);
+    let before = site.task_definition();
+    let result =
+        deploy_v2_through_codedeploy(&site, &application, &group, &["--smoke-test", "true"]);
+    result
+        .assert_code(2)
+        .assert_stderr_contains("reroutes production traffic without waiting")
+        .assert_stderr_contains("actionOnTimeout STOP_DEPLOYMENT");
+    let (_, listed) = emulator_codedeploy(
+        &site.emulator.endpoint,
+        "ListDeployments",
+        json!({"applicationName": application, "deploymentGroupName": group}),
+    );
+    assert_eq!(listed["deployments"], json!([]), "{listed}");
+    assert_eq!(site.task_definition(), before);
+}

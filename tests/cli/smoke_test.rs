@@ -30,6 +30,7 @@ fn update_v2_args(site: &Site, extra: &[&str]) -> Vec<String> {
     .map(|s| s.to_string())
     .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(crate::support::record_flag());
     args
 }
 

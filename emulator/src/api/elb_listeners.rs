@@ -1,7 +1,8 @@
 //! Elastic Load Balancing v2's listener reads, for the emulator's two listeners: the rules ECS
-//! services name in `advancedConfiguration` (DescribeRules), their listeners (DescribeListeners:
-//! the production listener's or the test listener's address), and the load balancer they belong
-//! to (DescribeLoadBalancers), as deployer's smoke-test gate reads them to find the test URL.
+//! services name in `advancedConfiguration` (DescribeRules), their listeners and those CodeDeploy
+//! deployment groups route traffic through (DescribeListeners: the production listener's or the
+//! test listener's address), and the load balancer they belong to (DescribeLoadBalancers), as
+//! deployer's smoke-test gate reads them to find the test URL.
 use std::net::SocketAddr;
 
 use serde_json::Value;
@@ -119,6 +120,39 @@ pub fn describe_rules(
     ))
 }
 
+/// Every listener known: those of the rules services name, and those CodeDeploy deployment
+/// groups route production (`prodTrafficRoute`) and test traffic (`testTrafficRoute`) through.
+fn known_listeners(state: &State) -> Vec<(String, Listener)> {
+    let mut listeners: Vec<(String, Listener)> = known_rules(state)
+        .into_iter()
+        .filter_map(|(rule, listener)| Some((listener_of_rule(&rule)?, listener)))
+        .collect();
+    for group in state.codedeploy.groups.values() {
+        for pair in group
+            .pointer("/loadBalancerInfo/targetGroupPairInfoList")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for (route, listener) in [
+                ("prodTrafficRoute", Listener::Production),
+                ("testTrafficRoute", Listener::Test),
+            ] {
+                for arn in pair
+                    .pointer(&format!("/{route}/listenerArns"))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    listeners.push((arn.to_string(), listener));
+                }
+            }
+        }
+    }
+    listeners
+}
+
 /// DescribeListeners by `ListenerArns`: HTTP on the emulator's listener's port.
 pub fn describe_listeners(
     state: &State,
@@ -127,12 +161,12 @@ pub fn describe_listeners(
     request_id: &str,
 ) -> Result<String, ApiError> {
     let not_found = || ApiError::client("ListenerNotFound", "One or more listeners not found");
-    let rules = known_rules(state);
+    let listeners = known_listeners(state);
     let mut members_xml = String::new();
     for arn in members(parameters, "ListenerArns") {
-        let listener = rules
+        let listener = listeners
             .iter()
-            .find(|(rule, _)| listener_of_rule(rule).as_deref() == Some(arn.as_str()))
+            .find(|(known, _)| *known == arn)
             .map(|(_, listener)| *listener)
             .ok_or_else(not_found)?;
         let address = listener.address(settings).ok_or_else(not_found)?;
@@ -161,17 +195,12 @@ pub fn describe_load_balancers(
             "One or more load balancers not found",
         )
     };
-    let rules = known_rules(state);
+    let listeners = known_listeners(state);
     let mut members_xml = String::new();
     for arn in members(parameters, "LoadBalancerArns") {
-        let listener = rules
+        let listener = listeners
             .iter()
-            .find(|(rule, _)| {
-                listener_of_rule(rule)
-                    .and_then(|listener| balancer_of_listener(&listener))
-                    .as_deref()
-                    == Some(arn.as_str())
-            })
+            .find(|(known, _)| balancer_of_listener(known).as_deref() == Some(arn.as_str()))
             .map(|(_, listener)| *listener)
             .ok_or_else(not_found)?;
         let address = listener.address(settings).ok_or_else(not_found)?;

@@ -10,8 +10,12 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
+use super::codedeploy;
 use super::deadline::Interrupt;
+use super::rollout_wait::WaitSettings;
 use super::service_deployment::Followed;
+use crate::adapters::aws::AwsConfig;
+use crate::adapters::codedeploy::CodeDeploy;
 use crate::adapters::ecs::Ecs;
 use crate::adapters::elb::Elb;
 use crate::domain::duration::format_duration;
@@ -19,7 +23,7 @@ use crate::domain::rollout::short_task_definition;
 use crate::domain::service_deployment::short_id;
 use crate::domain::smoke_test::{
     failure_message, listener_of_rule, listener_url, test_listener_rule, tested_image, GateFacts,
-    SmokeFailure, Tail, QUOTED_LINES, VARIABLES,
+    GatedDeployment, SmokeFailure, Tail, QUOTED_LINES, VARIABLES,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::journal;
@@ -67,24 +71,26 @@ pub async fn gate(
     rollback_on_cancel: bool,
     poll_interval: Duration,
 ) -> Result<()> {
-    let facts = facts(ecs, service, service_raw, task_definition_arn, pause).await?;
+    let test_url = rule_url(ecs, service_raw).await;
+    let facts = facts(
+        ecs,
+        service,
+        service_raw,
+        task_definition_arn,
+        GatedDeployment::Ecs(pause.service_deployment_arn.clone()),
+        test_url,
+    )
+    .await?;
     let id = short_id(&pause.service_deployment_arn).to_string();
-    output::step(format!(
-        "test traffic reaches {} (service deployment {id} paused at lifecycle hook {}); running the smoke test `{}` (--smoke-test-timeout {})",
-        short_task_definition(task_definition_arn),
-        pause.hook_id,
-        smoke.command,
-        format_duration(smoke.timeout)
-    ));
-    let mut interrupt = output::claim_interrupt();
-    let (ended, tail) = run_command(
-        &smoke.command,
-        &facts.environment(),
-        smoke.timeout,
-        &mut interrupt,
+    let (ended, tail) = run_announced(
+        smoke,
+        &facts,
+        &format!(
+            "service deployment {id} paused at lifecycle hook {}",
+            pause.hook_id
+        ),
     )
     .await;
-    output::release_interrupt();
     let mut followed = Followed::new(Some(pause.service_deployment_arn.clone()), None);
     match ended {
         Ended::Passed => {
@@ -120,10 +126,7 @@ pub async fn gate(
             Err(with_tail(error, &tail))
         }
         Ended::Interrupted(signal) => {
-            let error = Error::new(
-                ErrorKind::Interrupted,
-                format!("interrupted by {signal} while the smoke test ran; it was stopped"),
-            );
+            let error = interrupted_error(signal);
             if !rollback_on_cancel {
                 return Err(error.with_hint(format!(
                     "service deployment {id} stays paused at lifecycle hook {} until its timeout action applies: approve with deployer continue, or reject with deployer continue --rollback",
@@ -139,6 +142,112 @@ pub async fn gate(
     }
 }
 
+/// The gate through a CodeDeploy deployment waiting in Ready (the group's ready wait): CMD,
+/// then ContinueDeployment (READY_WAIT; the caller follows the deployment on), or StopDeployment
+/// with automatic rollback, waited for, and exit 1 naming the command, how it ended and its last
+/// lines. SIGTERM or Ctrl-C stops CMD, then stops the deployment with `rollback_on_cancel`.
+#[allow(clippy::too_many_arguments)]
+pub async fn gate_codedeploy(
+    ecs: &Ecs,
+    service: &str,
+    service_raw: &Value,
+    task_definition_arn: &str,
+    smoke: &SmokeTest,
+    deployment_id: &str,
+    test_listener: Option<&str>,
+    wait: &WaitSettings,
+) -> Result<()> {
+    let config = ecs
+        .config()
+        .ok_or_else(|| Error::environment("no AWS configuration to reach CodeDeploy with"))?;
+    let test_url = match test_listener {
+        Some(listener) => listener_url_of(config, listener, None).await,
+        None => Err("the deployment group has no test listener (loadBalancerInfo.targetGroupPairInfoList[].testTrafficRoute)".to_string()),
+    };
+    let facts = facts(
+        ecs,
+        service,
+        service_raw,
+        task_definition_arn,
+        GatedDeployment::CodeDeploy(deployment_id.to_string()),
+        test_url,
+    )
+    .await?;
+    let (ended, tail) = run_announced(
+        smoke,
+        &facts,
+        &format!("CodeDeploy deployment {deployment_id} waits in Ready"),
+    )
+    .await;
+    let client = CodeDeploy::new(config);
+    match ended {
+        Ended::Passed => {
+            output::step(format!(
+                "the smoke test passed; rerouting production traffic (ContinueDeployment of {deployment_id})"
+            ));
+            client.continue_ready(deployment_id).await.map_err(|error| {
+                Error::from(error).with_detail(format!(
+                    "the smoke test passed, but CodeDeploy refused to continue deployment {deployment_id}: its ready wait stops it when it passes"
+                ))
+            })?;
+            journal::record(format!(
+                "continued CodeDeploy deployment {deployment_id} after the smoke test passed"
+            ));
+            Ok(())
+        }
+        Ended::Failed(failure) => {
+            let error = Error::failed(failure_message(&smoke.command, &failure));
+            let error =
+                codedeploy::stop(&client, deployment_id, wait, error, "the smoke test failed")
+                    .await;
+            Err(with_tail(error, &tail))
+        }
+        Ended::Interrupted(signal) => {
+            let error = interrupted_error(signal);
+            if !wait.rollback_on_cancel {
+                return Err(error.with_hint(format!(
+                    "CodeDeploy deployment {deployment_id} waits in Ready until its ready wait stops it: continue it with aws deploy continue-deployment --deployment-id {deployment_id} --deployment-wait-type READY_WAIT"
+                )));
+            }
+            Err(codedeploy::stop(
+                &client,
+                deployment_id,
+                wait,
+                error,
+                &format!("deployer was interrupted by {signal}"),
+            )
+            .await)
+        }
+    }
+}
+
+fn interrupted_error(signal: &str) -> Error {
+    Error::new(
+        ErrorKind::Interrupted,
+        format!("interrupted by {signal} while the smoke test ran; it was stopped"),
+    )
+}
+
+/// Says what runs against what, then runs CMD, holding the interruption while it runs.
+async fn run_announced(smoke: &SmokeTest, facts: &GateFacts, pause: &str) -> (Ended, Tail) {
+    output::step(format!(
+        "test traffic reaches {} ({pause}); running the smoke test `{}` (--smoke-test-timeout {})",
+        short_task_definition(&facts.task_definition_arn),
+        smoke.command,
+        format_duration(smoke.timeout)
+    ));
+    let mut interrupt = output::claim_interrupt();
+    let ended = run_command(
+        &smoke.command,
+        &facts.environment(),
+        smoke.timeout,
+        &mut interrupt,
+    )
+    .await;
+    output::release_interrupt();
+    ended
+}
+
 fn with_tail(mut error: Error, tail: &Tail) -> Error {
     let mut lines = tail.lines().peekable();
     if lines.peek().is_none() {
@@ -152,17 +261,18 @@ fn with_tail(mut error: Error, tail: &Tail) -> Error {
 }
 
 /// What CMD is told: the deployment, the image of the load-balanced container, and the test
-/// listener's URL where ELBv2 can tell it (one line saying why not otherwise).
+/// listener's URL (one line saying why not when it cannot be told).
 async fn facts(
     ecs: &Ecs,
     service: &str,
     service_raw: &Value,
     task_definition_arn: &str,
-    pause: &Pause,
+    deployment: GatedDeployment,
+    test_url: std::result::Result<String, String>,
 ) -> Result<GateFacts> {
     let described = ecs.describe_task_definition(task_definition_arn).await?;
     let image = tested_image(service_raw, &described["taskDefinition"]);
-    let test_url = match test_url(ecs, service_raw).await {
+    let test_url = match test_url {
         Ok(url) => {
             output::step(format!("DEPLOYER_TEST_URL={url}"));
             Some(url)
@@ -176,13 +286,13 @@ async fn facts(
         service: service.to_string(),
         task_definition_arn: task_definition_arn.to_string(),
         image,
-        service_deployment_arn: pause.service_deployment_arn.clone(),
+        deployment,
         test_url,
     })
 }
 
-/// The test listener's URL, or why it cannot be told.
-async fn test_url(ecs: &Ecs, service_raw: &Value) -> std::result::Result<String, String> {
+/// The URL of the service's test listener rule, or why it cannot be told.
+async fn rule_url(ecs: &Ecs, service_raw: &Value) -> std::result::Result<String, String> {
     let rule = test_listener_rule(service_raw).ok_or(
         "the service's load balancer has no test listener rule (advancedConfiguration.testListenerRule); with Service Connect, send the test traffic header instead",
     )?;
@@ -191,8 +301,21 @@ async fn test_url(ecs: &Ecs, service_raw: &Value) -> std::result::Result<String,
     let config = ecs
         .config()
         .ok_or("no AWS configuration to reach Elastic Load Balancing with")?;
+    let path = Elb::new(config)
+        .rule_path_pattern(&rule)
+        .await
+        .map_err(|error| format!("the test listener rule could not be described: {error}"))?;
+    listener_url_of(config, &listener, path.as_deref()).await
+}
+
+/// The URL of a listener (with a rule's path pattern), or why it cannot be told.
+async fn listener_url_of(
+    config: &AwsConfig,
+    listener: &str,
+    path_pattern: Option<&str>,
+) -> std::result::Result<String, String> {
     let address = Elb::new(config)
-        .rule_address(&rule, &listener)
+        .listener_address(listener)
         .await
         .map_err(|error| format!("the test listener could not be described: {error}"))?
         .ok_or_else(|| format!("ELBv2 does not describe listener {listener}"))?;
@@ -200,7 +323,7 @@ async fn test_url(ecs: &Ecs, service_raw: &Value) -> std::result::Result<String,
         &address.protocol,
         &address.dns_name,
         address.port,
-        address.path_pattern.as_deref(),
+        path_pattern,
     )
     .ok_or_else(|| {
         format!(
