@@ -62,6 +62,28 @@ fn is_ours(hook: &Value) -> bool {
         == Some(MARKER_VALUE)
 }
 
+/// The lifecycle stages before the gate's, in ECS's order (DeploymentLifecycleHook, ECS API
+/// reference): a PAUSE at one of them stops the deployment before there is test traffic.
+const STAGES_BEFORE_GATE: [&str; 4] = [
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+];
+
+/// The stage before the gate's where this hook pauses, if it is a PAUSE hook at one.
+fn pause_before_gate(hook: &Value) -> Option<String> {
+    if hook.get("targetType").and_then(Value::as_str) != Some("PAUSE") {
+        return None;
+    }
+    hook.get("lifecycleStages")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|stage| STAGES_BEFORE_GATE.contains(stage))
+        .map(str::to_string)
+}
+
 fn pauses_at_gate(hook: &Value) -> bool {
     hook.get("targetType").and_then(Value::as_str) == Some("PAUSE")
         && hook
@@ -87,6 +109,11 @@ pub fn with_gate(configuration: &Value, timeout: Duration) -> Result<(Value, Gat
     let hooks = configuration
         .get("lifecycleHooks")
         .and_then(Value::as_array);
+    if let Some(stage) = hooks.into_iter().flatten().find_map(pause_before_gate) {
+        return Err(format!(
+            "--smoke-test runs at the pause once test traffic reaches the new revision, and the service's deployments pause earlier, at {stage}, where nobody would continue them: deploy without --smoke-test (--wait-until paused), approve that pause, then run deployer continue --smoke-test at {GATE_STAGE}"
+        ));
+    }
     if let Some(hook) = hooks
         .into_iter()
         .flatten()
@@ -441,6 +468,19 @@ mod tests {
             .unwrap()
             .contains("times out after 3m"));
         assert_eq!(short_hook_warning(&gate, Duration::from_secs(120)), None);
+    }
+
+    #[test]
+    fn a_service_that_pauses_before_test_traffic_is_refused() {
+        let configuration = json!({"strategy": "BLUE_GREEN",
+            "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["POST_SCALE_UP"]}]});
+        let why = with_gate(&configuration, Duration::from_secs(600)).unwrap_err();
+        assert!(why.contains("at POST_SCALE_UP"), "{why}");
+        // A Lambda hook there does not pause the deployment.
+        let lambda = json!({"strategy": "BLUE_GREEN",
+            "lifecycleHooks": [{"targetType": "AWS_LAMBDA", "lifecycleStages": ["POST_SCALE_UP"],
+                "hookTargetArn": "arn:aws:lambda:eu-west-1:123456789012:function:tutorial-site-check"}]});
+        assert!(with_gate(&lambda, Duration::from_secs(600)).is_ok());
     }
 
     #[test]

@@ -352,3 +352,63 @@ fn continue_runs_the_smoke_test_at_the_service_own_pause_then_resumes() {
     assert_eq!(site.task_definition(), site.v2);
     assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
 }
+
+/// Without `--rollback-on-cancel`, SIGTERM stops CMD and leaves the deployment paused at the
+/// hook (ECS applies its timeout action, ROLLBACK, unless someone continues it): exit 130, and
+/// the hint says how to act on it.
+#[test]
+fn sigterm_without_rollback_on_cancel_leaves_the_deployment_paused() {
+    let _stack = stack();
+    // A minute of 6 s: the hook deployer adds (15 minutes) outlasts the test.
+    let site = Site::start(blue_green(0), &["--minute-ms", "6000"]);
+    let mut child = on(&site.emulator.endpoint)
+        .args(update_v2_args(
+            &site,
+            &["--smoke-test", "echo started; sleep 600"],
+        ))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr_so_far = StderrSoFar::read(&mut child);
+    stderr_so_far.wait_for("smoke-test | started", Duration::from_secs(120));
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    let stderr = stderr_so_far.until_exit();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("stays paused at lifecycle hook"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("asked ECS to roll"), "{stderr}");
+    let listed = site
+        .api
+        .block_on(
+            site.api
+                .ecs
+                .list_service_deployments()
+                .cluster(&site.cluster)
+                .service(&site.service)
+                .send(),
+        )
+        .unwrap();
+    let ours = listed
+        .service_deployments()
+        .iter()
+        .find(|d| d.status().map(|s| s.as_str()) == Some("IN_PROGRESS"))
+        .and_then(|d| d.service_deployment_arn())
+        .expect("the deployment is still in progress")
+        .to_string();
+    let deployment = site.deployment(&ours);
+    assert_eq!(
+        deployment.lifecycle_hook_details()[0]
+            .status()
+            .map(|s| s.as_str()),
+        Some("AWAITING_ACTION")
+    );
+    assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
+}
