@@ -951,15 +951,18 @@ async fn gate_then_follow(
         )));
     };
     if paused.stage.as_deref() != Some(GATE_STAGE) {
-        output::warn(format!(
-            "deployment {} of {short} paused at lifecycle stage {}, before test traffic: the smoke test has not run; deployer continue resumes it without one",
+        // The plan refuses pauses before test traffic; one there now came from a change since.
+        return Err(Error::failed(format!(
+            "deployment {} of {short} paused at lifecycle hook {hook}, at stage {}, not at {GATE_STAGE}: the smoke test did not run",
             deployment.id,
             paused.stage.as_deref().unwrap_or("unknown")
-        ));
-        return Ok(paused);
+        ))
+        .with_hint(format!(
+            "it waits there: approve it with deployer continue --cluster {} --service {}, or reject it with --rollback",
+            settings.cluster, settings.service
+        )));
     }
-    let wait = settings.wait.as_ref().map(|(wait, _)| wait);
-    let (Some(wait), Some((_, until))) = (wait, settings.wait.as_ref()) else {
+    let Some((wait, until)) = &settings.wait else {
         return Ok(paused);
     };
     smoke_test::gate(

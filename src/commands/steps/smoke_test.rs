@@ -1,7 +1,8 @@
-//! The smoke-test gate (`--smoke-test CMD`): once our deployment waits at the PAUSE hook after
-//! test traffic reached the new revision, run CMD against it, then let ECS go on
-//! (ContinueServiceDeployment CONTINUE) or roll back (ROLLBACK) before any production traffic
-//! reaches the new revision.
+//! The smoke-test gate (`--smoke-test CMD`): once our deployment waits with test traffic on the
+//! new revision (ECS: the PAUSE hook at POST_TEST_TRAFFIC_SHIFT; CodeDeploy: the group's ready
+//! wait), run CMD against it, then let the deployment go on (ContinueServiceDeployment CONTINUE,
+//! ContinueDeployment) or roll it back (ROLLBACK, StopDeployment with automatic rollback) before
+//! any production traffic reaches the new revision.
 use std::process::Stdio;
 use std::time::Duration;
 
