@@ -911,3 +911,41 @@ fn emulator_a_smoke_test_on_a_group_without_a_ready_wait_is_exit_2() {
     assert_eq!(listed["deployments"], json!([]), "{listed}");
     assert_eq!(site.task_definition(), before);
 }
+
+/// SIGTERM while the smoke test runs at the ready wait: CMD is stopped, then with
+/// `--rollback-on-cancel` the deployment is stopped with automatic rollback (exit 130).
+#[test]
+fn emulator_sigterm_during_a_codedeploy_smoke_test_stops_the_deployment_with_rollback() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let (application, group) = codedeploy_waiting_ready(&site, 60);
+    let mut child = update_v2_through_codedeploy(&site, &application, &group)
+        .args([
+            "--smoke-test",
+            "echo started; sleep 600",
+            "--rollback-on-cancel",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr_so_far = StderrSoFar::read(&mut child);
+    stderr_so_far.wait_for("smoke-test | started", Duration::from_secs(120));
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    let stderr = stderr_so_far.until_exit();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted by SIGTERM while the smoke test ran"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("stopped with automatic rollback"),
+        "{stderr}"
+    );
+    assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
+}
