@@ -195,6 +195,11 @@ pub fn claim_interrupt() -> tokio::sync::watch::Receiver<Option<&'static str>> {
     receiver
 }
 
+/// Gives the claim up: the next interruption ends the command at once, as before the claim.
+pub fn release_interrupt() {
+    *INTERRUPT_CLAIM.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
 /// Hands the interruption to the command that claimed it; false when none did.
 pub fn hand_over_interrupt(signal: &'static str) -> bool {
     let claim = INTERRUPT_CLAIM.lock().unwrap_or_else(|e| e.into_inner());

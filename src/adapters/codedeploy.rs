@@ -197,4 +197,17 @@ impl CodeDeploy {
             None => status.to_string(),
         })
     }
+
+    /// ContinueDeployment of a deployment waiting in Ready (`deploymentWaitType` READY_WAIT):
+    /// CodeDeploy reroutes production traffic.
+    pub async fn continue_ready(&self, deployment_id: &str) -> Result<(), ApiError> {
+        self.client
+            .continue_deployment()
+            .deployment_id(deployment_id)
+            .deployment_wait_type(aws_sdk_codedeploy::types::DeploymentWaitType::ReadyWait)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("codedeploy:ContinueDeployment", e))?;
+        Ok(())
+    }
 }

@@ -288,6 +288,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 roll_back: command.rollback,
                 dry_run: command.dry_run,
                 wait: wait_settings(&command.wait)?,
+                smoke_test: continue_smoke_test(command.smoke_test, command.smoke_test_timeout)?,
             };
             let outcome = continue_deployment::run(settings).await?;
             match format {

@@ -312,6 +312,25 @@ pub struct UpdateArgs {
     )]
     pub early_success: Option<String>,
 
+    /// Once test traffic reaches the new revision (blue-green, linear, canary; for a CODE_DEPLOY
+    /// service, the deployment group's ready wait), run this shell command (sh -c) against it:
+    /// exit 0 lets the deployment go on; anything else, or its timeout, rolls it back before
+    /// production traffic reaches it. CMD gets DEPLOYER_TEST_URL,
+    /// DEPLOYER_SERVICE, DEPLOYER_TASK_DEFINITION_ARN, DEPLOYER_IMAGE and
+    /// DEPLOYER_SERVICE_DEPLOYMENT_ARN (README: "Smoke tests").
+    #[arg(long, value_name = "CMD", help_heading = "Smoke test")]
+    pub smoke_test: Option<String>,
+
+    /// How long --smoke-test's command may run before it is stopped and the deployment rolled
+    /// back (a bare number is seconds) [default: 10m].
+    #[arg(
+        long,
+        value_parser = positive_duration,
+        requires = "smoke_test",
+        help_heading = "Smoke test"
+    )]
+    pub smoke_test_timeout: Option<std::time::Duration>,
+
     #[command(flatten)]
     pub codedeploy: CodeDeployArgs,
 
@@ -640,6 +659,27 @@ pub struct ContinueCommand {
     /// Show what would be resumed, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// For a deployment paused once test traffic reached it (POST_TEST_TRAFFIC_SHIFT): run this
+    /// shell command (sh -c) first; exit 0 resumes the deployment, anything else rolls it back
+    /// (README: "Smoke tests").
+    #[arg(
+        long,
+        value_name = "CMD",
+        conflicts_with = "rollback",
+        help_heading = "Smoke test"
+    )]
+    pub smoke_test: Option<String>,
+
+    /// How long --smoke-test's command may run before it is stopped and the deployment rolled
+    /// back (a bare number is seconds) [default: 10m].
+    #[arg(
+        long,
+        value_parser = positive_duration,
+        requires = "smoke_test",
+        help_heading = "Smoke test"
+    )]
+    pub smoke_test_timeout: Option<std::time::Duration>,
 
     #[command(flatten)]
     pub wait: WaitArgs,

@@ -12,6 +12,7 @@ use crate::commands::run_task::{RunTaskSettings, RunWait, TaskDefinitionSource};
 use crate::commands::steps::codedeploy::CodeDeploySettings;
 use crate::commands::steps::rollout_wait::WaitSettings;
 use crate::commands::steps::scheduled_tasks::ScheduledTasks;
+use crate::commands::steps::smoke_test::{SmokeTest, DEFAULT_TIMEOUT as SMOKE_TEST_TIMEOUT};
 use crate::commands::update_service;
 use crate::domain::codedeploy::parse_capacity_provider;
 use crate::domain::controller::StrategyChange;
@@ -453,6 +454,7 @@ fn one_service_settings(
         named("--service", service)?;
     }
     let service = service.unwrap_or_else(|| family.clone());
+    let smoke_test = smoke_test(&args, wait)?;
     Ok(update_service::UpdateServiceSettings {
         aws,
         cluster: args.service.cluster,
@@ -486,7 +488,64 @@ fn one_service_settings(
         dry_run: args.dry_run,
         scheduled: scheduled_tasks(&args.scheduled)?,
         codedeploy: codedeploy_settings(&args.codedeploy)?,
+        smoke_test,
     })
+}
+
+/// `continue`'s `--smoke-test` and its timeout: the deployment already waits at the pause, so
+/// any wait goes with it (`--no-wait` returns once it is resumed).
+pub fn continue_smoke_test(
+    command: Option<String>,
+    timeout: Option<std::time::Duration>,
+) -> Result<Option<SmokeTest>> {
+    let Some(command) = command else {
+        return Ok(None);
+    };
+    check_smoke_command(&command)?;
+    Ok(Some(SmokeTest {
+        command,
+        timeout: timeout.unwrap_or(SMOKE_TEST_TIMEOUT),
+    }))
+}
+
+fn check_smoke_command(command: &str) -> Result<()> {
+    if command.trim().is_empty() {
+        return Err(Error::usage(
+            "--smoke-test is empty: give the command to run against the test traffic",
+        ));
+    }
+    Ok(())
+}
+
+/// `--smoke-test` and its timeout; the gate needs a wait that goes past the pause.
+/// `--smoke-test`; `wait` is `None` for `deployer diff`, which waits for nothing.
+fn smoke_test(args: &UpdateArgs, wait: Option<&WaitArgs>) -> Result<Option<SmokeTest>> {
+    let Some(command) = &args.smoke_test else {
+        return Ok(None);
+    };
+    check_smoke_command(command)?;
+    let Some(wait) = wait else {
+        return Ok(Some(SmokeTest {
+            command: command.clone(),
+            timeout: args.smoke_test_timeout.unwrap_or(SMOKE_TEST_TIMEOUT),
+        }));
+    };
+    if wait.no_wait {
+        return Err(Error::usage(
+            "--smoke-test runs once the deployment pauses at test traffic, and --no-wait returns before that",
+        )
+        .with_hint("leave out --no-wait"));
+    }
+    if wait.options.wait_until == WaitUntilArg::Paused {
+        return Err(Error::usage(
+            "--smoke-test answers the pause at test traffic itself, and --wait-until paused stops there for someone else to",
+        )
+        .with_hint("leave out --wait-until paused (deployer continue approves a pause by hand)"));
+    }
+    Ok(Some(SmokeTest {
+        command: command.clone(),
+        timeout: args.smoke_test_timeout.unwrap_or(SMOKE_TEST_TIMEOUT),
+    }))
 }
 
 /// The `--codedeploy-*` flags, the capacity provider parsed.

@@ -11,10 +11,12 @@ use super::steps::rollout_wait::WaitSettings;
 use super::steps::service::{check_wait_until, named_service};
 use super::steps::service_deployment::newest_first;
 use super::steps::service_deployment::Followed;
+use super::steps::smoke_test::{self, Pause, SmokeTest};
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::Ecs;
 use crate::domain::rollout::{same_task_definition, short_task_definition, WaitUntil};
 use crate::domain::service_deployment::{short_id, timestamp_text, ServiceDeployment};
+use crate::domain::smoke_test::GATE_STAGE;
 use crate::error::{Error, Result};
 use crate::journal;
 use crate::output;
@@ -31,6 +33,8 @@ pub struct ContinueSettings {
     pub dry_run: bool,
     /// `None` with `--no-wait`.
     pub wait: Option<(WaitSettings, WaitUntil)>,
+    /// `--smoke-test`: run first at a pause at test traffic; resume only when it passes.
+    pub smoke_test: Option<SmokeTest>,
 }
 
 /// What was done, for stdout and `--export-env`.
@@ -69,6 +73,9 @@ impl ContinueOutcome {
         ]
     }
 }
+
+/// How often a rejected smoke test's rollback is polled with `--no-wait`.
+const DEFAULT_POLL: Duration = Duration::from_secs(5);
 
 /// How long a rejected deployment's rollback is waited for without `--timeout`.
 const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(600);
@@ -132,7 +139,25 @@ pub async fn run(settings: ContinueSettings) -> Result<ContinueOutcome> {
     } else {
         "resume"
     };
+    if settings.smoke_test.is_some() && deployment.lifecycle_stage.as_deref() != Some(GATE_STAGE) {
+        return Err(Error::usage(format!(
+            "--smoke-test runs once test traffic reaches the new revision, and service deployment {} of {} is paused at {stage}, not {GATE_STAGE}",
+            deployment.id(),
+            settings.service
+        ))
+        .with_hint("continue without --smoke-test (or with --rollback)"));
+    }
     if settings.dry_run {
+        if let Some(smoke) = &settings.smoke_test {
+            output::step(format!(
+                "would run the smoke test `{}` against the test traffic, then resume service deployment {} of {} ({}) at lifecycle hook {hook}, or roll it back when it fails; nothing changed (--dry-run)",
+                smoke.command,
+                deployment.id(),
+                settings.service,
+                short_task_definition(&task_definition)
+            ));
+            return Ok(outcome);
+        }
         output::step(format!(
             "would {what} service deployment {} of {} ({}), paused at lifecycle hook {hook} at {stage}; nothing changed (--dry-run)",
             deployment.id(),
@@ -142,20 +167,47 @@ pub async fn run(settings: ContinueSettings) -> Result<ContinueOutcome> {
         return Ok(outcome);
     }
 
-    ecs.continue_service_deployment(&arn, &hook, settings.roll_back)
-        .await
-        .map_err(|error| refused_continue(error, deployment.id(), &hook))?;
-    let done = format!(
-        "{} service deployment {} of {} at lifecycle hook {hook} ({stage})",
-        if settings.roll_back {
-            "asked ECS to roll back"
-        } else {
-            "resumed"
-        },
-        deployment.id(),
-        settings.service
-    );
-    journal::record(done.clone());
+    let done = if let Some(smoke) = &settings.smoke_test {
+        let (rollback_on_cancel, poll_interval) = match &settings.wait {
+            Some((wait, _)) => (wait.rollback_on_cancel, wait.poll_interval),
+            None => (false, DEFAULT_POLL),
+        };
+        smoke_test::gate(
+            &ecs,
+            &settings.service,
+            &state.raw,
+            &task_definition,
+            smoke,
+            &Pause {
+                service_deployment_arn: arn.clone(),
+                hook_id: hook.clone(),
+            },
+            rollback_on_cancel,
+            poll_interval,
+        )
+        .await?;
+        format!(
+            "resumed service deployment {} of {} at lifecycle hook {hook} ({stage}) after the smoke test passed",
+            deployment.id(),
+            settings.service
+        )
+    } else {
+        ecs.continue_service_deployment(&arn, &hook, settings.roll_back)
+            .await
+            .map_err(|error| refused_continue(error, deployment.id(), &hook))?;
+        let done = format!(
+            "{} service deployment {} of {} at lifecycle hook {hook} ({stage})",
+            if settings.roll_back {
+                "asked ECS to roll back"
+            } else {
+                "resumed"
+            },
+            deployment.id(),
+            settings.service
+        );
+        journal::record(done.clone());
+        done
+    };
     output::step(&done);
 
     let Some((wait, until)) = &settings.wait else {

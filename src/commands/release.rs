@@ -128,6 +128,12 @@ pub fn check_settings(settings: &ReleaseSettings) -> Result<()> {
             "a release updates services that exist; create each with its own command",
         );
     }
+    if base.smoke_test.is_some() {
+        return refuse(
+            "--smoke-test",
+            "the gate runs for one service's test traffic; several services in one release do not take it yet",
+        );
+    }
     if !base.scheduled.is_empty() {
         return refuse(
             "--update-scheduled-task and --update-schedule",

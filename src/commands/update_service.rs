@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::steps::codedeploy::{self, CodeDeployPlan, CodeDeploySettings};
 use super::steps::failure_logs::with_stopped_tasks;
-use super::steps::follow_rollout::follow;
+use super::steps::follow_rollout::{follow, FollowResult};
 use super::steps::image_check::ImageCheck;
 use super::steps::registration::{self, Plan};
 use super::steps::rollout_wait::WaitSettings;
@@ -15,6 +15,7 @@ use super::steps::service::{
     active_service, check_drivable, check_wait_until, uses_codedeploy, MISSING_HINT,
 };
 use super::steps::service_deployment::Followed;
+use super::steps::smoke_test::{self, Pause, SmokeTest};
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::{Ecs, ServiceCreation, ServiceState, ServiceUpdate};
 use crate::domain::controller::{merge_strategy, StrategyChange};
@@ -24,6 +25,9 @@ use crate::domain::ecr_image::changed_images;
 use crate::domain::rollout::{family_of, same_task_definition, short_task_definition, WaitUntil};
 use crate::domain::rollout::{Deployment, ServiceSnapshot};
 use crate::domain::task_definition::register_input;
+use crate::domain::smoke_test::{
+    short_hook_warning, with_gate, without_added_gate, without_gate_pauses, Gate, GATE_STAGE,
+};
 use crate::domain::task_definition_file::TaskDefinitionFile;
 use crate::domain::update_spec::ContainerUpdate;
 use crate::error::{Error, ErrorKind, Result};
@@ -59,6 +63,8 @@ pub struct UpdateServiceSettings {
     pub scheduled: ScheduledTasks,
     /// How to deploy a service with the CODE_DEPLOY deployment controller.
     pub codedeploy: CodeDeploySettings,
+    /// `--smoke-test`: the gate once test traffic reaches the new revision.
+    pub smoke_test: Option<SmokeTest>,
 }
 
 /// What happened, for stdout and `--export-env`.
@@ -182,6 +188,9 @@ pub async fn plan(
         ))
         .with_hint("leave them out: deployer updates the service itself"));
     }
+    if let Some(smoke) = &settings.smoke_test {
+        check_smoke_test(settings, smoke, state.as_ref(), through_codedeploy)?;
+    }
     let configuration = match &state {
         Some(_) if through_codedeploy => None,
         Some(state) => planned_configuration(settings, state)?,
@@ -194,11 +203,12 @@ pub async fn plan(
         None => None,
     };
     if let (Some((_, until)), Some(state), false) = (&settings.wait, &state, through_codedeploy) {
-        check_wait_until(
-            until,
-            configuration.as_ref().or(state.deployment_configuration()),
-            &settings.service,
-        )?;
+        let configuration = configuration.as_ref().or(state.deployment_configuration());
+        // The gate answers its own pause: only other pauses are worth a warning.
+        let others = configuration
+            .filter(|_| settings.smoke_test.is_some())
+            .map(without_gate_pauses);
+        check_wait_until(until, others.as_ref().or(configuration), &settings.service)?;
     }
     let (described, latest) = match &settings.file {
         None => {
@@ -281,6 +291,9 @@ pub async fn plan(
         }
         _ => None,
     };
+    if let (Some(smoke), Some(codedeploy)) = (&settings.smoke_test, &codedeploy) {
+        check_codedeploy_gate(settings, smoke, codedeploy)?;
+    }
     Ok(ServicePlan {
         state,
         creation,
@@ -394,13 +407,54 @@ pub async fn service_to_update(
     }
 }
 
-/// The deployment configuration UpdateService sends: the service's own with `--strategy` and
-/// `--enable-circuit-breaker` merged in (everything else kept); `None` leaves it as it is.
+/// The deployment configuration UpdateService sends: the service's own with `--strategy`,
+/// `--enable-circuit-breaker` and the `--smoke-test` gate merged in (everything else kept), or
+/// without the gate an earlier `--smoke-test` added; `None` leaves it as it is.
 pub fn planned_configuration(
     settings: &UpdateServiceSettings,
     state: &ServiceState,
 ) -> Result<Option<Value>> {
-    if settings.strategy.is_empty() && !settings.enable_circuit_breaker {
+    Ok(gated_configuration(settings, state)?.0)
+}
+
+/// [`planned_configuration`], with where the `--smoke-test` gate's pause comes from.
+fn gated_configuration(
+    settings: &UpdateServiceSettings,
+    state: &ServiceState,
+) -> Result<(Option<Value>, Option<Gate>)> {
+    let Some(mut configuration) = merged_configuration(settings, state)? else {
+        return Ok((None, None));
+    };
+    match &settings.smoke_test {
+        Some(smoke) => {
+            let (gated, gate) = with_gate(&configuration, smoke.timeout)
+                .map_err(|why| Error::usage(format!("service {}: {why}", settings.service)))?;
+            Ok((Some(gated), Some(gate)))
+        }
+        None => {
+            if let Some(cleaned) = without_added_gate(&configuration) {
+                configuration = cleaned;
+            }
+            Ok((Some(configuration), None))
+        }
+    }
+}
+
+/// The configuration with `--strategy` and `--enable-circuit-breaker` merged in; `None` when
+/// nothing is to change (no such flag, no `--smoke-test`, no gate an earlier one added).
+fn merged_configuration(
+    settings: &UpdateServiceSettings,
+    state: &ServiceState,
+) -> Result<Option<Value>> {
+    let added_gate = state
+        .deployment_configuration()
+        .and_then(without_added_gate)
+        .is_some();
+    if settings.strategy.is_empty()
+        && !settings.enable_circuit_breaker
+        && settings.smoke_test.is_none()
+        && !added_gate
+    {
         return Ok(None);
     }
     let mut configuration = if settings.strategy.is_empty() {
@@ -450,6 +504,71 @@ fn check_deployable(state: &ServiceState, service: &str) -> Result<()> {
         return Ok(());
     }
     check_drivable(state, service, "deploy")
+}
+
+/// Refuses `--smoke-test` where there is no test traffic to gate on, before anything changes,
+/// and shows the gate in the plan.
+fn check_smoke_test(
+    settings: &UpdateServiceSettings,
+    smoke: &SmokeTest,
+    state: Option<&ServiceState>,
+    through_codedeploy: bool,
+) -> Result<()> {
+    let Some(state) = state else {
+        return Err(Error::usage(format!(
+            "--smoke-test gates a deployment of an existing service, and service {} does not exist yet",
+            settings.service
+        ))
+        .with_hint("create the service first (with its load balancer's alternate target group and test listener rule), then deploy with --smoke-test"));
+    };
+    if through_codedeploy {
+        // The deployment group decides: checked with the CodeDeploy plan.
+        return Ok(());
+    }
+    let (_, gate) = gated_configuration(settings, state)?;
+    if let Some(gate) = gate {
+        output::step(format!(
+            "smoke test gate: {}; there deployer runs `{}` against the test traffic, then continues, or rolls back when it fails",
+            gate.describe(),
+            smoke.command
+        ));
+        if let Some(warning) = short_hook_warning(&gate, smoke.timeout) {
+            output::warn(format!("service {}: {warning}", settings.service));
+        }
+    }
+    Ok(())
+}
+
+/// For a CODE_DEPLOY service, the gate is the deployment group's ready wait: refused (exit 2)
+/// when the group reroutes traffic on its own, shown in the plan otherwise.
+fn check_codedeploy_gate(
+    settings: &UpdateServiceSettings,
+    smoke: &SmokeTest,
+    plan: &CodeDeployPlan,
+) -> Result<()> {
+    let Some(minutes) = plan.ready_wait else {
+        return Err(Error::usage(format!(
+            "--smoke-test runs while a CodeDeploy deployment waits in Ready, and deployment group {} of {} reroutes production traffic without waiting",
+            plan.deployment_group, plan.application
+        ))
+        .with_hint(format!(
+            "set the group's blueGreenDeploymentConfiguration.deploymentReadyOption to actionOnTimeout STOP_DEPLOYMENT with waitTimeInMinutes of at least the smoke test's timeout ({}), or leave out --smoke-test",
+            format_duration(smoke.timeout)
+        )));
+    };
+    output::step(format!(
+        "smoke test gate: deployment group {}'s ready wait (STOP_DEPLOYMENT after {minutes}m); there deployer runs `{}` against the test traffic, then continues (ContinueDeployment), or stops the deployment with automatic rollback when it fails",
+        plan.deployment_group, smoke.command
+    ));
+    if std::time::Duration::from_secs(minutes * 60) < smoke.timeout {
+        output::warn(format!(
+            "service {}: deployment group {}'s ready wait of {minutes}m ends before the --smoke-test-timeout of {}: CodeDeploy stops the deployment if the smoke test runs that long",
+            settings.service,
+            plan.deployment_group,
+            format_duration(smoke.timeout)
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses the flags that change what ECS does itself: CodeDeploy deploys a CODE_DEPLOY
@@ -567,6 +686,31 @@ async fn deploy_through_codedeploy(
             format_duration(base),
         ));
     }
+    if let Some(smoke) = &settings.smoke_test {
+        let ended =
+            codedeploy::follow_until(config, &id, &wait, settings.enable_circuit_breaker, true)
+                .await?;
+        if ended == codedeploy::Ended::Succeeded {
+            return Err(Error::failed(format!(
+                "CodeDeploy deployment {id} succeeded without waiting in Ready: the smoke test did not run"
+            ))
+            .with_hint(format!(
+                "look at deployment group {}'s deploymentReadyOption: the gate needs actionOnTimeout STOP_DEPLOYMENT",
+                plan.deployment_group
+            )));
+        }
+        smoke_test::gate_codedeploy(
+            ecs,
+            &settings.service,
+            &state.raw,
+            task_definition_arn,
+            smoke,
+            &id,
+            plan.test_listener.as_deref(),
+            &wait,
+        )
+        .await?;
+    }
     if let Err(error) =
         codedeploy::follow(config, &id, &wait, settings.enable_circuit_breaker).await
     {
@@ -628,6 +772,7 @@ async fn create(
         &initial,
         answered,
         None,
+        None,
         task_definition_arn,
         registered,
         "CreateService",
@@ -674,6 +819,7 @@ pub async fn roll(
         &state.snapshot,
         answered,
         configuration,
+        Some(&state.raw),
         task_definition_arn,
         registered,
         "UpdateService",
@@ -690,6 +836,7 @@ async fn track(
     initial: &ServiceSnapshot,
     answered: ServiceSnapshot,
     configuration: Option<Value>,
+    service_raw: Option<&Value>,
     task_definition_arn: &str,
     registered: bool,
     action: &str,
@@ -774,22 +921,127 @@ async fn track(
     let Some((wait, until)) = &settings.wait else {
         return Ok(outcome);
     };
-    let followed = follow(
+    let first_stop = if settings.smoke_test.is_some() {
+        &WaitUntil::Paused
+    } else {
+        until
+    };
+    let mut followed = follow(
+        ecs,
+        &settings.cluster,
+        &settings.service,
+        deployment,
+        first_stop,
+        wait,
+        initial,
+        configuration.as_ref(),
+        gated(
+            Followed::new(None, None).excluding(initial.current_service_deployment.clone()),
+            settings.smoke_test.is_some(),
+        ),
+    )
+    .await?;
+    if let (Some(smoke), Some(state_raw)) = (&settings.smoke_test, service_raw) {
+        followed = gate_then_follow(
+            ecs,
+            settings,
+            state_raw,
+            smoke,
+            followed,
+            deployment,
+            initial,
+            configuration.as_ref(),
+        )
+        .await?;
+    }
+    outcome.result = followed.result;
+    outcome.service_deployment_arn = followed.service_deployment_arn;
+    outcome.hook_id = followed.hook_id;
+    Ok(outcome)
+}
+
+fn gated(followed: Followed, gated: bool) -> Followed {
+    if gated {
+        followed.gated()
+    } else {
+        followed
+    }
+}
+
+/// The `--smoke-test` gate at the pause the first wait stopped at, then the rest of the wait as
+/// asked.
+#[allow(clippy::too_many_arguments)]
+async fn gate_then_follow(
+    ecs: &Ecs,
+    settings: &UpdateServiceSettings,
+    service_raw: &Value,
+    smoke: &SmokeTest,
+    paused: FollowResult,
+    deployment: &Deployment,
+    initial: &ServiceSnapshot,
+    configuration: Option<&Value>,
+) -> Result<FollowResult> {
+    let short = short_task_definition(&deployment.task_definition).to_string();
+    let (Some(arn), Some(hook)) = (
+        paused.service_deployment_arn.clone(),
+        paused.hook_id.clone(),
+    ) else {
+        return Err(Error::failed(format!(
+            "the deployment of {short} to {} ended ({}) without pausing once test traffic reached it: the smoke test did not run",
+            settings.service, paused.result
+        ))
+        .with_hint(format!(
+            "look at the service's lifecycle hooks (deploymentConfiguration.lifecycleHooks): the gate needs a PAUSE hook at {GATE_STAGE}"
+        )));
+    };
+    if paused.stage.as_deref() != Some(GATE_STAGE) {
+        // The plan refuses pauses before test traffic; one there now came from a change since.
+        return Err(Error::failed(format!(
+            "deployment {} of {short} paused at lifecycle hook {hook}, at stage {}, not at {GATE_STAGE}: the smoke test did not run",
+            deployment.id,
+            paused.stage.as_deref().unwrap_or("unknown")
+        ))
+        .with_hint(format!(
+            "it waits there: approve it with deployer continue --cluster {} --service {}, or reject it with --rollback",
+            settings.cluster, settings.service
+        )));
+    }
+    let Some((wait, until)) = &settings.wait else {
+        return Ok(paused);
+    };
+    smoke_test::gate(
+        ecs,
+        &settings.service,
+        service_raw,
+        &deployment.task_definition,
+        smoke,
+        &Pause {
+            service_deployment_arn: arn.clone(),
+            hook_id: hook.clone(),
+        },
+        wait.rollback_on_cancel,
+        wait.poll_interval,
+    )
+    .await?;
+    // Events already printed are not printed again.
+    let now = ecs
+        .poll_service(&settings.cluster, &settings.service)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| initial.clone());
+    follow(
         ecs,
         &settings.cluster,
         &settings.service,
         deployment,
         until,
         wait,
-        initial,
-        configuration.as_ref(),
-        Followed::new(None, None).excluding(initial.current_service_deployment.clone()),
+        &now,
+        configuration,
+        Followed::new(Some(arn), Some((hook, paused.stage.clone()))),
     )
-    .await?;
-    outcome.result = followed.result;
-    outcome.service_deployment_arn = followed.service_deployment_arn;
-    outcome.hook_id = followed.hook_id;
-    Ok(outcome)
+    .await
 }
 
 /// The unified diff of what `plan` would change: the task definition, then the service's

@@ -29,6 +29,7 @@ pub mod run_task;
 pub mod scheduled_task;
 pub mod service_deployment;
 pub mod shell_words;
+pub mod smoke_test;
 pub mod strategy_time;
 pub mod tag_mutability;
 pub mod task_definition;

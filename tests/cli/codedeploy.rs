@@ -827,3 +827,128 @@ fn emulator_a_deployment_waiting_in_ready_is_waited_through_until_continued() {
     );
     assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
 }
+
+/// Issue 22: `--smoke-test` on a CODE_DEPLOY service runs at the deployment group's ready wait.
+/// DeploymentReadyOption (CodeDeploy API reference): with STOP_DEPLOYMENT, traffic is not
+/// rerouted "unless traffic rerouting is started using ContinueDeployment"; ContinueDeployment
+/// with `deploymentWaitType` READY_WAIT starts it; StopDeployment with `autoRollbackEnabled`
+/// rolls the deployment back. The test listener serves the green tasks meanwhile.
+#[test]
+fn emulator_a_smoke_test_gates_a_codedeploy_deployment_at_its_ready_wait() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let (application, group) = codedeploy_waiting_ready(&site, 60);
+    let dir = tempfile::tempdir().unwrap();
+    let seen = dir.path().join("seen");
+    let command = format!(
+        "env | grep ^DEPLOYER_ | sort > {}; curl -fsS \"$DEPLOYER_TEST_URL\" | grep -o 'version [0-9]'",
+        seen.display()
+    );
+    let result =
+        deploy_v2_through_codedeploy(&site, &application, &group, &["--smoke-test", &command]);
+    result
+        .assert_code(0)
+        .assert_stderr_contains(&format!(
+            "smoke test gate: deployment group {group}'s ready wait (STOP_DEPLOYMENT after 60m)"
+        ))
+        .assert_stderr_contains("smoke-test | version 2")
+        .assert_stderr_contains("the smoke test passed; rerouting production traffic")
+        .assert_stderr_contains("succeeded");
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    assert!(
+        seen.contains(&format!("DEPLOYER_TEST_URL=http://{}/", site.test)),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("DEPLOYER_CODEDEPLOY_DEPLOYMENT_ID="),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("DEPLOYER_TASK_DEFINITION_ARN={}", site.v2)),
+        "{seen}"
+    );
+    assert_eq!(site.pages(&site.production, 4), vec!["version 2"; 4]);
+}
+
+#[test]
+fn emulator_a_failing_smoke_test_stops_the_codedeploy_deployment_with_rollback() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let (application, group) = codedeploy_waiting_ready(&site, 60);
+    let before = site.task_definition();
+    let result = deploy_v2_through_codedeploy(
+        &site,
+        &application,
+        &group,
+        &["--smoke-test", "echo 'GET / answered 503' >&2; exit 4"],
+    );
+    result
+        .assert_code(1)
+        .assert_stderr_contains("exited with code 4")
+        .assert_stderr_contains("stopping CodeDeploy deployment")
+        .assert_stderr_contains("stopped with automatic rollback")
+        .assert_stderr_contains("smoke-test | GET / answered 503");
+    assert_eq!(site.task_definition(), before);
+    assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
+}
+
+/// A group that reroutes traffic on its own (CONTINUE_DEPLOYMENT) has no point to gate at:
+/// exit 2 in the plan, naming the setting, with nothing registered or deployed.
+#[test]
+fn emulator_a_smoke_test_on_a_group_without_a_ready_wait_is_exit_2() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let (application, group) = codedeploy_for(&site, 1);
+    let before = site.task_definition();
+    let result =
+        deploy_v2_through_codedeploy(&site, &application, &group, &["--smoke-test", "true"]);
+    result
+        .assert_code(2)
+        .assert_stderr_contains("reroutes production traffic without waiting")
+        .assert_stderr_contains("actionOnTimeout STOP_DEPLOYMENT");
+    let (_, listed) = emulator_codedeploy(
+        &site.emulator.endpoint,
+        "ListDeployments",
+        json!({"applicationName": application, "deploymentGroupName": group}),
+    );
+    assert_eq!(listed["deployments"], json!([]), "{listed}");
+    assert_eq!(site.task_definition(), before);
+}
+
+/// SIGTERM while the smoke test runs at the ready wait: CMD is stopped, then with
+/// `--rollback-on-cancel` the deployment is stopped with automatic rollback (exit 130).
+#[test]
+fn emulator_sigterm_during_a_codedeploy_smoke_test_stops_the_deployment_with_rollback() {
+    let _stack = stack();
+    let site = Site::start_codedeploy(&[], None);
+    let (application, group) = codedeploy_waiting_ready(&site, 60);
+    let mut child = update_v2_through_codedeploy(&site, &application, &group)
+        .args([
+            "--smoke-test",
+            "echo started; sleep 600",
+            "--rollback-on-cancel",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr_so_far = StderrSoFar::read(&mut child);
+    stderr_so_far.wait_for("smoke-test | started", Duration::from_secs(120));
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    let stderr = stderr_so_far.until_exit();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted by SIGTERM while the smoke test ran"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("stopped with automatic rollback"),
+        "{stderr}"
+    );
+    assert_eq!(site.pages(&site.production, 4), vec!["version 1"; 4]);
+}

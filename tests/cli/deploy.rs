@@ -87,6 +87,48 @@ fn deploy_checks_the_service_before_building() {
     assert_eq!(Registry::new(&stack).digest(&repo, "latest"), None);
 }
 
+/// Issue 22: `deploy --smoke-test` on a rolling service (moto's default) is refused in the plan,
+/// before the repository is created or anything is built or pushed.
+#[test]
+fn deploy_refuses_a_smoke_test_on_a_rolling_service_before_building() {
+    let stack = stack();
+    let ecs = Api::moto(&stack);
+    let repo = unique_repo("deploy-smoke");
+    let family = unique_repo("tutorial-site-task");
+    let cluster = unique_repo("tutorial-site-cluster");
+    let first = ecs.register_seed(&family);
+    ecs.create_cluster_and_service(&cluster, "tutorial-site-service", &first);
+    let context = site_context(&stack, "");
+    let result = run(deployer(context.path())
+        .args([
+            "deploy",
+            "--repo",
+            &repo,
+            "--create-repo",
+            "--registry",
+            &stack.registry,
+        ])
+        .args([
+            "--family",
+            &family,
+            "--cluster",
+            &cluster,
+            "--service",
+            "tutorial-site-service",
+            "--smoke-test",
+            "curl -fsS \"$DEPLOYER_TEST_URL\"",
+        ]));
+    result
+        .assert_code(2)
+        .assert_stderr_contains("deploys ROLLING, which has no test traffic");
+    assert!(
+        !Api::moto(&stack).repository_exists(&repo),
+        "nothing created"
+    );
+    assert!(!result.stderr.contains("building"), "{}", result.stderr);
+    assert_eq!(ecs.revisions(&family).len(), 1, "nothing registered");
+}
+
 #[test]
 fn rollback_to_a_named_revision_and_a_clear_error_without_history() {
     let stack = stack();

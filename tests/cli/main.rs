@@ -20,6 +20,7 @@ mod release;
 mod replays;
 mod run_task;
 mod secrets;
+mod smoke_test;
 mod strategies;
 mod support;
 mod switching;

@@ -1,4 +1,5 @@
-//! Elastic Load Balancing v2 as ECS services see it: DescribeTargetHealth on the AWS Query
+//! Elastic Load Balancing v2 as ECS services see it: DescribeTargetHealth (and, in
+//! `elb_listeners`, the listener reads) on the AWS Query
 //! protocol (form-encoded parameters in, XML out), for the targets ECS registers: each task of
 //! every service whose `loadBalancers` name the target group, by its ENI's address.
 use crate::api::Context;
@@ -64,6 +65,28 @@ pub async fn handle(
                 now(),
             )?;
             Ok(render(&targets, request_id))
+        }
+        "DescribeRules" => {
+            let state = context.state.lock().await;
+            super::elb_listeners::describe_rules(&state, parameters, request_id)
+        }
+        "DescribeListeners" => {
+            let state = context.state.lock().await;
+            super::elb_listeners::describe_listeners(
+                &state,
+                &context.settings,
+                parameters,
+                request_id,
+            )
+        }
+        "DescribeLoadBalancers" => {
+            let state = context.state.lock().await;
+            super::elb_listeners::describe_load_balancers(
+                &state,
+                &context.settings,
+                parameters,
+                request_id,
+            )
         }
         other => Err(ApiError::client(
             "InvalidAction",

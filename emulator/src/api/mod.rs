@@ -6,6 +6,7 @@ pub mod codedeploy;
 pub mod ecr;
 pub mod ecs;
 pub mod elb;
+pub mod elb_listeners;
 pub mod logs;
 
 use std::sync::Arc;

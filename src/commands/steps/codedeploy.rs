@@ -46,6 +46,11 @@ pub struct CodeDeployPlan {
     pub capacity_provider: Option<CapacityProvider>,
     /// How long the deployment takes beyond the rollout when it goes well, and how that adds up.
     pub time: (Duration, String),
+    /// The group's ready wait in minutes (`deploymentReadyOption` STOP_DEPLOYMENT): where the
+    /// `--smoke-test` gate runs. `None` when it reroutes traffic on its own.
+    pub ready_wait: Option<u64>,
+    /// The group's test listener, for `DEPLOYER_TEST_URL`.
+    pub test_listener: Option<String>,
 }
 
 impl CodeDeployPlan {
@@ -142,6 +147,8 @@ pub async fn plan(
         deployment_config: settings.deployment_config.clone(),
         capacity_provider: settings.capacity_provider.clone(),
         time: (time, format!("{how} ({config_name})")),
+        ready_wait: crate::domain::smoke_test::codedeploy_ready_wait(&group),
+        test_listener: crate::domain::smoke_test::codedeploy_test_listener(&group),
     })
 }
 
@@ -193,6 +200,27 @@ pub async fn follow(
     wait: &WaitSettings,
     circuit_breaker: bool,
 ) -> Result<()> {
+    match follow_until(config, deployment_id, wait, circuit_breaker, false).await? {
+        Ended::Succeeded | Ended::Ready => Ok(()),
+    }
+}
+
+/// Where a followed CodeDeploy deployment ended well.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Succeeded,
+    /// With `stop_at_ready`: it waits in Ready for ContinueDeployment.
+    Ready,
+}
+
+/// [`follow`], ending at Ready with `stop_at_ready` (the `--smoke-test` gate).
+pub async fn follow_until(
+    config: &AwsConfig,
+    deployment_id: &str,
+    wait: &WaitSettings,
+    circuit_breaker: bool,
+    stop_at_ready: bool,
+) -> Result<Ended> {
     let client = CodeDeploy::new(config);
     let mut deadline = Deadline::start(
         wait.timeout,
@@ -263,7 +291,10 @@ pub async fn follow(
         match codedeploy::verdict(&info) {
             CodeDeployVerdict::Succeeded => {
                 output::step(format!("CodeDeploy deployment {deployment_id} succeeded"));
-                return Ok(());
+                return Ok(Ended::Succeeded);
+            }
+            CodeDeployVerdict::InProgress(status) if stop_at_ready && status == "Ready" => {
+                return Ok(Ended::Ready);
             }
             CodeDeployVerdict::Failed(why) => {
                 let error = Error::failed(why);
@@ -311,7 +342,7 @@ const STOP_WAIT: Duration = Duration::from_secs(300);
 
 /// `--rollback-on-cancel`: StopDeployment with automatic rollback, then waits (up to
 /// `STOP_WAIT`) until CodeDeploy says the deployment ended; what happened goes in the error.
-async fn stop(
+pub async fn stop(
     client: &CodeDeploy,
     deployment_id: &str,
     wait: &WaitSettings,

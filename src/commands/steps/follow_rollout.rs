@@ -22,6 +22,8 @@ pub struct FollowResult {
     pub result: String,
     pub service_deployment_arn: Option<String>,
     pub hook_id: Option<String>,
+    /// With `hook_id`: the lifecycle stage the deployment waits at.
+    pub stage: Option<String>,
 }
 
 /// Waits for `deployment` as asked. `configuration` is the service's deployment configuration:
@@ -59,6 +61,7 @@ pub async fn follow(
             ));
         }
     }
+    let gated = followed.gated;
     let finished = wait_following(ecs, cluster, service, &target, initial, &wait, followed).await?;
     let short = short_task_definition(&deployment.task_definition);
     let arn = finished
@@ -67,14 +70,25 @@ pub async fn follow(
         .map(|d| d.service_deployment_arn.clone());
     if let Some(hook) = finished.paused_hook {
         let id = arn.as_deref().map_or("", short_id).to_string();
-        output::step(format!(
+        if gated {
+            output::step(format!(
+                "deployment {} of {short} is paused at lifecycle hook {hook} (service deployment {id}) for the smoke test",
+                deployment.id
+            ));
+        } else {
+            output::step(format!(
             "deployment {} of {short} is paused at lifecycle hook {hook} (service deployment {id}): approve with deployer continue --cluster {cluster} --service {service}, or reject with --rollback",
             deployment.id
         ));
+        }
         return Ok(FollowResult {
             result: "paused".to_string(),
             service_deployment_arn: arn,
             hook_id: Some(hook),
+            stage: finished
+                .service_deployment
+                .as_ref()
+                .and_then(|d| d.lifecycle_stage.clone()),
         });
     }
     if finished.baking {
@@ -86,6 +100,7 @@ pub async fn follow(
             result: "baking".to_string(),
             service_deployment_arn: arn,
             hook_id: None,
+            stage: None,
         });
     }
     if finished.snapshot.desired_count == 0 {
@@ -98,6 +113,7 @@ pub async fn follow(
             result: "no-tasks".to_string(),
             service_deployment_arn: arn,
             hook_id: None,
+            stage: None,
         });
     }
     let result = match until {
@@ -124,5 +140,6 @@ pub async fn follow(
         result: result.to_string(),
         service_deployment_arn: arn,
         hook_id: None,
+        stage: None,
     })
 }

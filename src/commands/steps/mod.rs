@@ -21,4 +21,5 @@ pub mod rollout_wait;
 pub mod scheduled_tasks;
 pub mod service;
 pub mod service_deployment;
+pub mod smoke_test;
 pub mod task_readiness;

@@ -38,6 +38,8 @@ pub struct Followed {
     started: Instant,
     /// The last answer about ours.
     pub last: Option<ServiceDeployment>,
+    /// `--smoke-test` answers the pause this wait stops at: nobody is to approve it by hand.
+    pub gated: bool,
 }
 
 impl Followed {
@@ -55,7 +57,14 @@ impl Followed {
             log: DeploymentLog::default(),
             started: Instant::now(),
             last: None,
+            gated: false,
         }
+    }
+
+    /// The pause this wait stops at is the `--smoke-test` gate's.
+    pub fn gated(mut self) -> Self {
+        self.gated = true;
+        self
     }
 
     /// Never takes `previous` (the service's current ServiceDeployment before our call) for
@@ -273,6 +282,61 @@ impl Followed {
             None => None,
         };
         Ok(last.undone_outcome(previous.as_deref()))
+    }
+
+    /// Rejects ours at the PAUSE hook it waits at (ContinueServiceDeployment ROLLBACK), then
+    /// waits up to `limit` for the rollback. Returns what happened and whether ECS finished
+    /// rolling back (ROLLBACK_SUCCESSFUL).
+    pub async fn reject_at_hook(
+        &mut self,
+        ecs: &Ecs,
+        hook_id: &str,
+        limit: Duration,
+        interval: Duration,
+    ) -> Result<(String, bool)> {
+        let Some(arn) = self.arn.clone() else {
+            return Err(Error::failed(
+                "deployer has no service deployment of ours to roll back (ECS reported none)",
+            )
+            .with_hint("roll back with deployer rollback"));
+        };
+        let id = short_id(&arn).to_string();
+        ecs.continue_service_deployment(&arn, hook_id, true)
+            .await
+            .map_err(|error| {
+                Error::from(error).with_detail(format!(
+                    "ECS refused to roll service deployment {id} back at lifecycle hook {hook_id}: the hook's own timeout action applies"
+                ))
+            })?;
+        journal::record(format!(
+            "asked ECS to roll service deployment {id} back at lifecycle hook {hook_id} (ContinueServiceDeployment ROLLBACK)"
+        ));
+        output::step(format!(
+            "asked ECS to roll service deployment {id} back at lifecycle hook {hook_id}"
+        ));
+        let Some(last) = self.until_finished(ecs, &arn, limit, interval).await? else {
+            return Ok((
+                format!(
+                    "ECS is rolling service deployment {id} back; deployer stopped waiting for it after {}",
+                    format_duration(limit)
+                ),
+                false,
+            ));
+        };
+        let last = last.clone();
+        let previous = match last.rollback_revision() {
+            Some(revision) => self
+                .task_definition_of(ecs, revision)
+                .await
+                .ok()
+                .flatten()
+                .map(|arn| short_task_definition(&arn).to_string()),
+            None => None,
+        };
+        Ok((
+            last.undone_outcome(previous.as_deref()),
+            last.status == "ROLLBACK_SUCCESSFUL",
+        ))
     }
 
     /// Polls the deployment `arn` every `interval`, printing what changed, until ECS is done
