@@ -3,8 +3,10 @@
 # (Docker engine, registry, deployer-emulator as ECS and ECR, its load balancer on
 # 127.0.0.1:3000), creates the seed's cluster, task definition and service, then lets deployer
 # build, push and roll out v1 and v2 of the tutorial site (a migration task run before v2), shows the page change, shows a
-# broken release fail and leave v2 serving, and releases v3 as a canary (10% of requests, then
-# all). Stops everything on exit, success or not.
+# broken release fail and leave v2 serving (with its container's last log lines), releases v3 as a
+# canary behind a smoke test on the test listener (10% of requests, then all), and shows v4 fail
+# its smoke test and roll back before any production request reaches it. Stops everything on
+# exit, success or not.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export DEPLOYER_STACK_LB_PORT=${DEMO_PORT:-3000}
@@ -52,6 +54,7 @@ ecs.create_service(cluster="tutorial-site-cluster", serviceName="tutorial-site-s
         "containerName": "tutorial-site-app", "containerPort": 3000,
         "advancedConfiguration": {"alternateTargetGroupArn": f"{elb}:targetgroup/tutorial-site-green/2",
             "productionListenerRule": f"{elb}:listener-rule/app/tutorial-site/1/2/3",
+            "testListenerRule": f"{elb}:listener-rule/app/tutorial-site/1/4/5",
             "roleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRoleForLoadBalancers"}}],
     deploymentConfiguration={"maximumPercent": 200, "minimumHealthyPercent": 100,
                              "deploymentCircuitBreaker": {"enable": True, "rollback": True}})
@@ -111,17 +114,44 @@ grep -q '| Error: Cannot find module /app/server.js' "$broken/stderr" ||
 rm -rf "$broken"
 echo "http://$DEPLOYER_STACK_LB/ still says: $(page)"
 
-say "a canary release of v3: deployer deploy --strategy canary sends 10% of production traffic to v3 while it bakes (a minute lasts a second on this emulator)"
+say "a canary release of v3 behind a smoke test: the deployment pauses once test traffic reaches v3, deployer runs the test against the test listener, then 10% of production traffic goes to v3 while it bakes (a minute lasts a second on this emulator)"
 $deployer deploy --repo tutorial-site-registry --tag v3 --build-path "$site" --path "$site" --build-arg VERSION=3 \
   --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
-  --strategy canary --canary-percent 10 --canary-bake-time 30m --bake-time 1m --no-wait \
-  2> >(grep -v '^          |' >&2) >/dev/null
-for _ in $(seq 1 120); do [ "$(page)" = "version 3" ] && break; sleep 0.5; done
+  --strategy canary --canary-percent 10 --canary-bake-time 30m --bake-time 1m --poll-interval 1s \
+  --smoke-test 'curl -fsS "$DEPLOYER_TEST_URL" | grep -o "version 3"' \
+  2> >(grep -v '^          |' >&2) >/dev/null &
+deploying=$!
+for _ in $(seq 1 240); do [ "$(page)" = "version 3" ] && break; sleep 0.5; done
 answers=$(for _ in $(seq 1 50); do page; done)
 echo "of 50 requests while the canary bakes: $(grep -c 'version 3' <<<"$answers") answered v3, $(grep -c 'version 2' <<<"$answers") answered v2"
-say "deployer wait: follows the canary's service deployment to the end (stages, traffic weights, bake time)"
+say "deployer wait: follows the canary's service deployment to the end (stages, traffic weights, bake time), beside the deploy that started it"
 $deployer wait --cluster tutorial-site-cluster --service tutorial-site-service --poll-interval 1s >/dev/null
+wait "$deploying"
 answers=$(for _ in $(seq 1 20); do page; done)
 echo "of 20 requests now: $(grep -c 'version 3' <<<"$answers") answered v3"
 
-say "done: v1 and v2 deployed and served, the migration run before v2, a typo refused before anything changed, the broken release rolled back, v3 released as a canary; stopping the stack"
+say "v4 fails its smoke test: its page lost the version (a template error); the test listener shows it, deployer rolls the deployment back at the pause, and no production request reaches v4"
+v4=$(mktemp -d)
+cp -r "$site/." "$v4/"
+printf '\nRUN echo "<p>Error: template site/index.html not found</p>" > /www/index.html\n' >>"$v4/Dockerfile"
+touch "$v4/sampling"
+# Production requests all along the v4 release, from another process.
+(while [ -f "$v4/sampling" ]; do curl -s --max-time 2 "http://$DEPLOYER_STACK_LB/" | grep -o 'version [0-9]*\|Error: template' || echo "(no answer)"; sleep 0.1; done >"$v4/answers") &
+sampler=$!
+status=0
+$deployer deploy --repo tutorial-site-registry --tag v4 --build-path "$v4" --path "$v4" --build-arg VERSION=4 \
+  --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
+  --strategy blue-green --bake-time 1m --poll-interval 1s \
+  --smoke-test 'curl -fsS "$DEPLOYER_TEST_URL" | grep "version 4"' \
+  2> >(grep -v '^          |' >&2) >/dev/null || status=$?
+rm -f "$v4/sampling"
+wait "$sampler"
+echo "deployer exited $status (1: the smoke test failed and the deployment was rolled back)"
+[ "$status" -eq 1 ] || { echo "expected v4's failed smoke test to end in exit 1" >&2; exit 1; }
+total=$(wc -l <"$v4/answers")
+reached=$(grep -c 'Error: template\|version 4' "$v4/answers" || true)
+echo "of $total production requests during the v4 release: $reached answered v4, $(grep -c 'version 3' "$v4/answers" || true) answered v3"
+[ "$reached" -eq 0 ] || { echo "expected no production request to reach v4" >&2; exit 1; }
+rm -rf "$v4"
+
+say "done: v1 and v2 deployed and served, the migration run before v2, a typo refused before anything changed, the broken release rolled back with its container's last lines, v3 released as a canary behind a smoke test, v4 stopped by its smoke test before production; stopping the stack"

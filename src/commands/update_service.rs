@@ -24,10 +24,10 @@ use crate::domain::duration::format_duration;
 use crate::domain::ecr_image::changed_images;
 use crate::domain::rollout::{family_of, same_task_definition, short_task_definition, WaitUntil};
 use crate::domain::rollout::{Deployment, ServiceSnapshot};
-use crate::domain::task_definition::register_input;
 use crate::domain::smoke_test::{
     short_hook_warning, with_gate, without_added_gate, without_gate_pauses, Gate, GATE_STAGE,
 };
+use crate::domain::task_definition::register_input;
 use crate::domain::task_definition_file::TaskDefinitionFile;
 use crate::domain::update_spec::ContainerUpdate;
 use crate::error::{Error, ErrorKind, Result};

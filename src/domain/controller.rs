@@ -165,6 +165,20 @@ pub fn merge_strategy(service: &Value, change: &StrategyChange) -> Result<Value,
         .and_then(Value::as_str)
         .unwrap_or("ROLLING")
         .to_string();
+    // Another strategy's settings go with it: ECS takes canaryConfiguration only with CANARY,
+    // linearConfiguration only with LINEAR and earlySuccessCriteria only with ROLLING
+    // (DeploymentConfiguration, ECS API reference).
+    for (key, only_with) in [
+        ("canaryConfiguration", "CANARY"),
+        ("linearConfiguration", "LINEAR"),
+        ("earlySuccessCriteria", "ROLLING"),
+    ] {
+        if strategy != only_with {
+            if let Some(settings) = configuration.as_object_mut() {
+                settings.remove(key);
+            }
+        }
+    }
     let needs = |flag: &str, wanted: &str| -> Result<(), String> {
         if strategy == wanted {
             Ok(())
@@ -515,5 +529,31 @@ mod tests {
             {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]});
         assert!(check_wait_until("paused", Some(&paused)).is_ok());
         assert!(check_wait_until("bake-time", Some(&paused)).is_ok());
+    }
+
+    #[test]
+    fn switching_strategy_drops_the_settings_of_the_one_left() {
+        // A canary service moved to blue/green: canaryConfiguration "is only valid with the
+        // CANARY deployment strategy" (DeploymentConfiguration, ECS API reference).
+        let service = serde_json::json!({
+            "deploymentConfiguration": {
+                "strategy": "CANARY",
+                "bakeTimeInMinutes": 1,
+                "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 30}
+            },
+            "loadBalancers": [{"targetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/blue/1",
+                "advancedConfiguration": {"alternateTargetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/green/2"}}]
+        });
+        let change = StrategyChange {
+            strategy: Some("BLUE_GREEN".into()),
+            ..Default::default()
+        };
+        let merged = merge_strategy(&service, &change).unwrap();
+        assert_eq!(merged["strategy"], "BLUE_GREEN");
+        assert_eq!(merged["bakeTimeInMinutes"], 1);
+        assert!(merged.get("canaryConfiguration").is_none(), "{merged}");
+        // Kept when the strategy stays.
+        let same = merge_strategy(&service, &StrategyChange::default()).unwrap();
+        assert_eq!(same["canaryConfiguration"]["canaryPercent"], 10.0);
     }
 }

@@ -174,6 +174,16 @@ pub fn shown(logs: &ContainerLogs, events: &[String], masker: &Masker) -> Vec<St
     lines
 }
 
+/// The line for a container whose last lines are those an earlier task's same container wrote.
+pub fn same_as(logs: &ContainerLogs, count: usize, earlier_task: &str) -> String {
+    format!(
+        "container {} in task {} wrote the same last {count} line{} as in task {earlier_task}",
+        logs.container,
+        logs.task_id,
+        if count == 1 { "" } else { "s" }
+    )
+}
+
 /// The line for stopped tasks past [`MAX_TASKS`].
 pub fn more_tasks(total: usize) -> Option<String> {
     (total > MAX_TASKS).then(|| {
@@ -317,6 +327,10 @@ mod tests {
                 "  | listening on 3000",
                 "  | Error: cannot connect to [redacted]",
             ]
+        );
+        assert_eq!(
+            same_as(&plan[0], 2, "9f8e7d6c"),
+            "container tutorial-site-app in task 0a1b2c3d4e5f wrote the same last 2 lines as in task 9f8e7d6c"
         );
         assert_eq!(
             shown(&plan[0], &[], &masker),

@@ -33,6 +33,7 @@ pub async fn explain(
     let mut clients: HashMap<Option<String>, Logs> = HashMap::new();
     let mut lines = Vec::new();
     let mut refused = false;
+    let mut shown_before: Vec<(String, String, Vec<String>)> = Vec::new();
     for container in failure_logs::plan(task_definition, task_arns) {
         let LogSource::CloudWatch {
             group,
@@ -61,7 +62,28 @@ pub async fn explain(
             .entry(region.clone())
             .or_insert_with(|| Logs::in_region(config, region.as_deref()));
         match logs.tail(group, stream, lines_wanted).await {
-            Ok(events) => lines.extend(failure_logs::shown(&container, &events, &masker)),
+            Ok(events) => {
+                // Tasks of one failing revision mostly fail alike: their lines once.
+                let earlier = shown_before
+                    .iter()
+                    .find(|(name, _, seen)| *name == container.container && *seen == events)
+                    .map(|(_, task, _)| task.clone());
+                match earlier {
+                    Some(task) if !events.is_empty() => lines.push(failure_logs::same_as(
+                        &container,
+                        events.len(),
+                        &task,
+                    )),
+                    _ => {
+                        lines.extend(failure_logs::shown(&container, &events, &masker));
+                        shown_before.push((
+                            container.container.clone(),
+                            container.task_id.clone(),
+                            events,
+                        ));
+                    }
+                }
+            }
             Err(error) if error.kind == ApiErrorKind::NotFound => lines.push(format!(
                 "container {} of task {} has no log stream {stream} in {group} (it never started, or the group does not exist)",
                 container.container, container.task_id
