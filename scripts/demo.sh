@@ -115,6 +115,7 @@ rm -rf "$broken"
 echo "http://$DEPLOYER_STACK_LB/ still says: $(page)"
 
 say "a canary release of v3 behind a smoke test: the deployment pauses once test traffic reaches v3, deployer runs the test against the test listener, then 10% of production traffic goes to v3 while it bakes (a minute lasts a second on this emulator)"
+# shellcheck disable=SC2016 # $DEPLOYER_TEST_URL is for the smoke test's own shell to expand
 $deployer deploy --repo tutorial-site-registry --tag v3 --build-path "$site" --path "$site" --build-arg VERSION=3 \
   --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
   --strategy canary --canary-percent 10 --canary-bake-time 30m --bake-time 1m --poll-interval 1s \
@@ -139,6 +140,7 @@ touch "$v4/sampling"
 (while [ -f "$v4/sampling" ]; do curl -s --max-time 2 "http://$DEPLOYER_STACK_LB/" | grep -o 'version [0-9]*\|Error: template' || echo "(no answer)"; sleep 0.1; done >"$v4/answers") &
 sampler=$!
 status=0
+# shellcheck disable=SC2016 # as above
 $deployer deploy --repo tutorial-site-registry --tag v4 --build-path "$v4" --path "$v4" --build-arg VERSION=4 \
   --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
   --strategy blue-green --bake-time 1m --poll-interval 1s \

@@ -470,3 +470,61 @@ fn max_parallel_1_releases_one_service_after_the_other() {
         );
     }
 }
+
+/// The orb's `service_names` (update_service, deploy, deploy_service_update) becomes
+/// `--services`, and `family` may then be left empty.
+#[test]
+fn the_orbs_service_names_become_services_and_family_may_be_empty() {
+    let names = (
+        "service_names",
+        "tutorial-site-service,tutorial-site-worker",
+    );
+    let cluster = ("cluster", "tutorial-site-cluster");
+    for (flag, step, params) in [
+        (None, "update_service", vec![cluster, names]),
+        (
+            None,
+            "deploy",
+            vec![
+                cluster,
+                names,
+                ("repo", "tutorial-site-registry"),
+                ("tag", "v2"),
+            ],
+        ),
+        (Some("--job"), "deploy_service_update", vec![cluster, names]),
+    ] {
+        let output = Command::new("python3")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/orb.py"))
+            .arg("env")
+            .args(flag)
+            .arg(step)
+            .args(params.iter().map(|(k, v)| format!("{k}={v}")))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let env: std::collections::BTreeMap<String, String> =
+            serde_json::from_slice(&output.stdout).unwrap();
+        let result = run(Command::new(env!("CARGO_BIN_EXE_deployer"))
+            .args(["orb", "plan", &env["DEPLOYER_ORB_STEP"]])
+            .envs(&env));
+        result.assert_code(0);
+        let args: Vec<String> = serde_json::from_str(&result.stdout).unwrap();
+        let line = args.join(" ");
+        assert!(
+            line.contains("--services tutorial-site-service,tutorial-site-worker"),
+            "{step}: {line}"
+        );
+        assert!(!line.contains("--family"), "{step}: {line}");
+        // A step that waits shows the failed tasks' last lines; one that does not, no wait flag.
+        assert_eq!(
+            line.contains("--failure-log-lines 20"),
+            !line.contains("--no-wait"),
+            "{step}: {line}"
+        );
+    }
+}

@@ -51,6 +51,25 @@ pub fn targets(state: &State, listener: Listener, request: usize) -> Vec<String>
             .deployments
             .first()
             .filter(|d| is_native(d) && d.listed_status == "IN_PROGRESS");
+        // A native deployment rolled back or stopped is out of the listeners at once (ECS moves
+        // the production and test listener rules back before it scales the new tasks in): its
+        // tasks, still running for a moment, get no traffic.
+        let withdrawn: Vec<&str> = service
+            .deployments
+            .iter()
+            .chain(service.history.iter().map(|(deployment, _)| deployment))
+            .filter(|d| {
+                crate::state::strategy_of(&d.configuration) != "ROLLING"
+                    && (d.listed_status.starts_with("ROLLBACK") || d.listed_status == "STOPPED")
+            })
+            .map(|d| d.id.as_str())
+            .collect();
+        let kept: Vec<&crate::state::Task> = serving
+            .iter()
+            .copied()
+            .filter(|t| !withdrawn.contains(&t.deployment_id.as_str()))
+            .collect();
+        let serving = if kept.is_empty() { serving } else { kept };
         let pool: Vec<&crate::state::Task> = match shifting {
             Some(deployment) => {
                 let weight = match listener {
