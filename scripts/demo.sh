@@ -144,7 +144,7 @@ status=0
 $deployer deploy --repo tutorial-site-registry --tag v4 --build-path "$v4" --path "$v4" --build-arg VERSION=4 \
   --cluster tutorial-site-cluster --family tutorial-site-task --service tutorial-site-service \
   --strategy blue-green --bake-time 1m --poll-interval 1s \
-  --smoke-test 'curl -fsS "$DEPLOYER_TEST_URL" | grep "version 4"' \
+  --smoke-test 'page=$(curl -fsS "$DEPLOYER_TEST_URL"); echo "$page" | grep -o "version [0-9]*\|Error: [^<]*"; echo "$page" | grep -q "version 4"' \
   2> >(grep -v '^          |' >&2) >/dev/null || status=$?
 rm -f "$v4/sampling"
 wait "$sampler"

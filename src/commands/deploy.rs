@@ -83,6 +83,19 @@ async fn plan_push_side(
     })
 }
 
+/// The Docker side of the push plan, once the registry is planned (a problem joins the others).
+async fn plan_docker_side(
+    side: &mut PushSide,
+    settings: &DeploySettings,
+    problems: &mut Vec<Error>,
+) -> Option<push::PushPlan> {
+    let registry = side.registry.take()?;
+    push::plan_docker(registry, &settings.push)
+        .await
+        .map_err(|error| problems.push(error))
+        .ok()
+}
+
 /// The containers of a described revision that get the image, and their updates.
 fn image_plan(
     described: &Value,
@@ -169,13 +182,7 @@ pub async fn run(settings: DeploySettings) -> Result<DeployOutcome> {
     .await
     .map_err(|error| problems.push(error))
     .ok();
-    let push_plan = match side.registry.take() {
-        Some(registry) => push::plan_docker(registry, &settings.push)
-            .await
-            .map_err(|error| problems.push(error))
-            .ok(),
-        None => None,
-    };
+    let push_plan = plan_docker_side(&mut side, &settings, &mut problems).await;
     let (Some(push_plan), Some(mut plan), Some(name), Some(planned_reference)) =
         (push_plan, plan, side.name, side.planned_reference)
     else {
@@ -233,13 +240,7 @@ pub async fn run_release(
     .await
     .map_err(|error| problems.push(error))
     .ok();
-    let push_plan = match side.registry.take() {
-        Some(registry) => push::plan_docker(registry, &settings.push)
-            .await
-            .map_err(|error| problems.push(error))
-            .ok(),
-        None => None,
-    };
+    let push_plan = plan_docker_side(&mut side, &settings, &mut problems).await;
     let (Some(push_plan), Some(mut lanes), Some(name), Some(planned_reference)) =
         (push_plan, lanes, side.name, side.planned_reference)
     else {
