@@ -373,6 +373,11 @@ pub fn update_settings(
     wait: Option<&WaitArgs>,
     aws: AwsSettings,
 ) -> Result<ReleaseSettings> {
+    // A --service an unset CI variable left empty is a mistake; --services skips blank entries
+    // (a list joined with a trailing comma).
+    for service in &args.service.service {
+        named("--service", service)?;
+    }
     let services =
         crate::domain::release::service_names(&args.service.service, &args.service.services)
             .map_err(|why| Error::usage(why).with_hint("name each service once"))?;

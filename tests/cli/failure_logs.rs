@@ -256,3 +256,98 @@ fn a_bad_failure_log_lines_is_exit_2_before_anything_is_called() {
         result.assert_code(2).assert_stderr_contains(expected);
     }
 }
+
+/// moto's CloudWatch Logs checks the GetLogEvents request deployer reads the last lines with.
+/// moto's tasks never stop by themselves: the test writes the task's lines where ECS's awslogs
+/// driver would (`ecs/migrate/TASK-ID` in the task definition's group), then stops the task
+/// deployer is waiting for; deployer reads the lines only once the task has stopped.
+#[test]
+fn moto_a_stopped_migrations_last_lines_are_read_from_cloudwatch_logs() {
+    use crate::run_task::{moto_ecs, moto_migration, moto_tasks};
+    let stack = stack();
+    let api = Api::moto(&stack);
+    let (cluster, family) = moto_migration(&stack, &api);
+    let url = format!("postgres://site:{PASSWORD}@db.internal/site");
+    let mut child = crate::support::deployer(std::path::Path::new("/"))
+        .args([
+            "run-task",
+            "--cluster",
+            &cluster,
+            "--task-definition",
+            &family,
+        ])
+        .args([
+            "--launch-type",
+            "EC2",
+            "--wait",
+            "--no-logs",
+            "--poll-interval",
+            "500ms",
+        ])
+        .arg("--env")
+        .arg(format!("DATABASE_URL={url}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = crate::support::StderrSoFar::read(&mut child);
+    stderr.wait_for("started task", std::time::Duration::from_secs(30));
+    let task = moto_tasks(&stack, &cluster).remove(0);
+    let arn = task["taskArn"].as_str().unwrap().to_string();
+    let id = arn.rsplit('/').next().unwrap();
+    let logs = |target: &str, body: serde_json::Value| {
+        ureq::post(&stack.moto)
+            .set("X-Amz-Target", &format!("Logs_20140328.{target}"))
+            .set("Content-Type", "application/x-amz-json-1.1")
+            .set(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261207/eu-west-1/logs/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .send_string(&body.to_string())
+    };
+    // The group may exist from another test: only its creation may be refused.
+    let _ = logs(
+        "CreateLogGroup",
+        serde_json::json!({"logGroupName": "/ecs/tutorial-site-migrate"}),
+    );
+    let stream = format!("ecs/migrate/{id}");
+    logs(
+        "CreateLogStream",
+        serde_json::json!({"logGroupName": "/ecs/tutorial-site-migrate", "logStreamName": stream}),
+    )
+    .expect("moto creates the stream");
+    let now = 1_796_000_000_000_i64;
+    let events: Vec<serde_json::Value> = [
+        "applying migration 0002_add_visit_counter".to_string(),
+        format!("connecting to {url}"),
+        "ERROR: relation visits already exists".to_string(),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(n, message)| serde_json::json!({"timestamp": now + n as i64, "message": message}))
+    .collect();
+    logs(
+        "PutLogEvents",
+        serde_json::json!({"logGroupName": "/ecs/tutorial-site-migrate", "logStreamName": stream, "logEvents": events}),
+    )
+    .expect("moto takes the events");
+    moto_ecs(
+        &stack,
+        "StopTask",
+        serde_json::json!({"cluster": cluster, "task": arn, "reason": "stopped by the test"}),
+    );
+    let status = child.wait().unwrap();
+    let stderr = stderr.until_exit();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    for expected in [
+        format!(
+            "last 3 lines of container migrate in task {id} (/ecs/tutorial-site-migrate {stream}):"
+        ),
+        "| applying migration 0002_add_visit_counter".to_string(),
+        "| connecting to [redacted]".to_string(),
+        "| ERROR: relation visits already exists".to_string(),
+    ] {
+        assert!(stderr.contains(&expected), "no {expected:?} in\n{stderr}");
+    }
+    assert!(!stderr.contains(PASSWORD), "{stderr}");
+}

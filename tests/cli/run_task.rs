@@ -398,7 +398,7 @@ pub(crate) fn moto_migration(stack: &Stack, api: &Api) -> (String, String) {
 
 /// moto's ECS answer to `target` as JSON (moto sends containers' `cpu` and `memory` as numbers,
 /// which the SDK's types refuse, and does not check signatures).
-fn moto_ecs(stack: &Stack, target: &str, body: serde_json::Value) -> serde_json::Value {
+pub(crate) fn moto_ecs(stack: &Stack, target: &str, body: serde_json::Value) -> serde_json::Value {
     let response = ureq::post(&stack.moto)
         .set("X-Amz-Target", &format!("AmazonEC2ContainerServiceV20141113.{target}"))
         .set("Content-Type", "application/x-amz-json-1.1")
@@ -412,7 +412,7 @@ fn moto_ecs(stack: &Stack, target: &str, body: serde_json::Value) -> serde_json:
 }
 
 /// Every task moto records in the cluster, with its tags.
-fn moto_tasks(stack: &Stack, cluster: &str) -> Vec<serde_json::Value> {
+pub(crate) fn moto_tasks(stack: &Stack, cluster: &str) -> Vec<serde_json::Value> {
     let listed = moto_ecs(stack, "ListTasks", serde_json::json!({"cluster": cluster}));
     let arns = listed["taskArns"].as_array().cloned().unwrap_or_default();
     if arns.is_empty() {
