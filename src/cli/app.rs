@@ -6,8 +6,8 @@ use super::args::*;
 use super::settings::*;
 use crate::adapters::recorder;
 use crate::commands::{
-    continue_deployment, deploy, ecr_login, push, register, release, render, repo, rollback,
-    run_task, tag_image, update_service, wait,
+    continue_deployment, deploy, deregister, ecr_login, push, register, release, render, repo,
+    rollback, run_task, tag_image, update_service, wait,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::journal;
@@ -129,6 +129,7 @@ fn output_files(command: &Command) -> Vec<(&'static str, &std::path::Path)> {
         Command::RunTask(command) => command.export_env.as_deref(),
         Command::RegisterTaskDefinition(command) => command.export_env.as_deref(),
         Command::RenderTaskDefinition(_)
+        | Command::Deregister(_)
         | Command::EcrLogin(_)
         | Command::TagImage(_)
         | Command::Repo(_)
@@ -352,6 +353,20 @@ async fn dispatch(cli: Cli) -> Result<()> {
             if let Some(path) = &command.export_env {
                 if outcome.result != "planned" {
                     output::append_export_env(path, &outcome.export_env())?;
+                }
+            }
+        }
+        Command::Deregister(command) => {
+            let settings = deregister_settings(*command, aws)?;
+            let outcome = deregister::run(settings).await?;
+            match format {
+                OutputFormat::Text => {
+                    for arn in &outcome.deregistered {
+                        output::data(arn);
+                    }
+                }
+                OutputFormat::Json => {
+                    output::json(&serde_json::to_value(&outcome).unwrap_or_default())
                 }
             }
         }

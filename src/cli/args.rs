@@ -100,6 +100,8 @@ pub enum Command {
     RenderTaskDefinition(Box<RenderCommand>),
     /// Register a new task-definition revision (of the family's latest, or of a file); no service is touched.
     RegisterTaskDefinition(Box<RegisterCommand>),
+    /// Deregister a family's old ACTIVE revisions: the newest --keep N and every revision a service, rule or schedule uses are kept.
+    Deregister(Box<DeregisterCommand>),
     /// Write ECR credentials into the Docker CLI's config file (mode 0600) for later docker commands.
     EcrLogin(EcrLoginArgs),
     /// Add tags to an image already in ECR without pulling it (an index keeps every platform); print REGISTRY/REPO@DIGEST.
@@ -251,6 +253,12 @@ pub struct UpdateArgs {
     /// Deploy the family's latest revision as it is, registering nothing.
     #[arg(long)]
     pub skip_task_definition_registration: bool,
+
+    /// After a successful deploy, deregister the family's older ACTIVE revisions but the newest
+    /// N and those in use (as `deployer deregister --keep N --cluster` the service's cluster);
+    /// a failure to deregister is a warning, not a failed deploy.
+    #[arg(long, value_name = "N")]
+    pub keep_revisions: Option<u32>,
 
     /// Start new tasks even when the task definition did not change.
     #[arg(long)]
@@ -536,6 +544,31 @@ pub struct RenderCommand {
 
     #[command(flatten)]
     pub updates: UpdateFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct DeregisterCommand {
+    /// The task definition family whose old revisions go (e.g. tutorial-site-task).
+    #[arg(long, env = env::DEPLOYER_FAMILY)]
+    pub family: String,
+
+    /// How many of the newest ACTIVE revisions to keep; 0 keeps only those in use. A revision
+    /// in use is kept whatever this says.
+    #[arg(long, value_name = "N")]
+    pub keep: u32,
+
+    /// A cluster whose services' revisions (every deployment, every task set) are kept
+    /// (repeatable; name every cluster that runs the family).
+    #[arg(long = "cluster", value_name = "CLUSTER")]
+    pub clusters: Vec<String>,
+
+    /// Also delete the deregistered revisions (DeleteTaskDefinitions); they cannot be used again.
+    #[arg(long)]
+    pub delete: bool,
+
+    /// Show what would be deregistered (on stdout) and what is kept, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -89,6 +89,7 @@ pub async fn run(settings: RollbackSettings) -> Result<UpdateServiceOutcome> {
         scheduled: Default::default(),
         codedeploy: Default::default(),
         allow_family_change: false,
+        keep_revisions: None,
     };
     roll(&ecs, &update, &state, &target, false).await
 }

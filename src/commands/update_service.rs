@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::steps::codedeploy::{self, CodeDeployPlan, CodeDeploySettings};
+use super::steps::deregistration;
 use super::steps::failure_logs::with_stopped_tasks;
 use super::steps::follow_rollout::follow;
 use super::steps::image_check::ImageCheck;
@@ -57,6 +58,8 @@ pub struct UpdateServiceSettings {
     pub scheduled: ScheduledTasks,
     /// How to deploy a service with the CODE_DEPLOY deployment controller.
     pub codedeploy: CodeDeploySettings,
+    /// `--keep-revisions N`: once the deploy succeeded, deregister the family's older revisions.
+    pub keep_revisions: Option<usize>,
 }
 
 /// What happened, for stdout and `--export-env`.
@@ -355,6 +358,15 @@ pub async fn apply_registered(
     };
     if let Some(config) = ecs.config().filter(|_| !settings.scheduled.is_empty()) {
         scheduled_tasks::apply_scheduled(config, plan.scheduled, &task_definition_arn).await?;
+    }
+    if let (Some(keep), Some(config)) = (settings.keep_revisions, ecs.config()) {
+        deregistration::after_deploy(
+            config,
+            family_of(&task_definition_arn),
+            &settings.cluster,
+            keep,
+        )
+        .await;
     }
     Ok(outcome)
 }

@@ -6,6 +6,7 @@ pub mod build_progress;
 pub mod codedeploy;
 pub mod context_evidence;
 pub mod controller;
+pub mod deregistration;
 pub mod docker_config;
 pub mod dockerfile_features;
 pub mod dockerignore;

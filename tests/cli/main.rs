@@ -4,6 +4,7 @@ mod buildkit;
 mod codedeploy;
 mod deploy;
 mod deploy_strategies;
+mod deregister;
 mod ecr_commands;
 mod ecr_login;
 mod emulator;

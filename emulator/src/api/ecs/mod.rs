@@ -17,10 +17,10 @@ use service_deployments::{
     continue_service_deployment, describe_service_deployments, describe_service_revisions,
     list_service_deployments, stop_service_deployment,
 };
-use services::{create_service, describe_services, update_service};
+use services::{create_service, describe_services, list_services, update_service};
 use task_definitions::{
-    deregister_task_definition, describe_task_definition, list_task_definitions,
-    register_task_definition,
+    delete_task_definitions, deregister_task_definition, describe_task_definition,
+    list_task_definitions, register_task_definition,
 };
 use tasks::{describe_tasks, list_tasks, run_task, stop_task};
 
@@ -33,6 +33,8 @@ pub async fn handle(context: &Context, operation: &str, input: &Value) -> Answer
         "DescribeTaskDefinition" => describe_task_definition(&state, input),
         "ListTaskDefinitions" => list_task_definitions(&state, input),
         "DeregisterTaskDefinition" => deregister_task_definition(&mut state, input),
+        "DeleteTaskDefinitions" => delete_task_definitions(&mut state, input),
+        "ListServices" => list_services(&state, input),
         "CreateService" => create_service(&mut state, input, &context.settings.faults),
         "UpdateService" => update_service(&mut state, input, &context.settings.faults),
         "DescribeServices" => describe_services(&mut state, input),
