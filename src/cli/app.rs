@@ -342,8 +342,22 @@ async fn dispatch(cli: Cli) -> Result<()> {
         Command::RenderTaskDefinition(command) => {
             let updates = container_updates(&command.updates)?;
             let tags = task_definition_tags(&command.updates)?;
-            let file = read_task_definition_file(&command.input)?;
-            let rendered = render::run(&file, &updates, &tags)?;
+            let rendered = match (&command.from_service, &command.input) {
+                (Some(service), _) => {
+                    let cluster = command.cluster.as_deref().unwrap_or_default();
+                    named("--from-service", service)?;
+                    named("--cluster", cluster)?;
+                    render::from_service(&aws, cluster, service, &updates, &tags).await?
+                }
+                (None, Some(input)) => {
+                    render::run(&read_task_definition_file(input)?, &updates, &tags)?
+                }
+                (None, None) => {
+                    return Err(Error::usage(
+                        "render-task-definition needs --task-definition-file or --from-service",
+                    ))
+                }
+            };
             output::json(&rendered);
         }
         Command::RegisterTaskDefinition(command) => {

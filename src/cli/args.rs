@@ -96,7 +96,8 @@ pub enum Command {
     Continue(Box<ContinueCommand>),
     /// Run a one-off task (a migration): plan, RunTask, and with --wait its logs and its container's exit code.
     RunTask(Box<RunTaskCommand>),
-    /// Print the RegisterTaskDefinition input update-service would send (offline).
+    /// Print the RegisterTaskDefinition input update-service would send (offline), or with --from-service the revision a service runs as a file to keep.
+    #[command(visible_alias = "render")]
     RenderTaskDefinition(Box<RenderCommand>),
     /// Register a new task-definition revision (of the family's latest, or of a file); no service is touched.
     RegisterTaskDefinition(Box<RegisterCommand>),
@@ -538,9 +539,25 @@ pub struct RenderCommand {
     #[arg(
         long = "task-definition-file",
         visible_alias = "input",
-        value_name = "FILE"
+        value_name = "FILE",
+        required_unless_present = "from_service"
     )]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
+
+    /// Instead of a file: the revision this service runs, with its tags, written as a
+    /// registrable file (read-only fields left out, keys in a stable order) to keep in the
+    /// repository and deploy with --task-definition-file.
+    #[arg(
+        long,
+        value_name = "SERVICE",
+        conflicts_with = "input",
+        requires = "cluster"
+    )]
+    pub from_service: Option<String>,
+
+    /// The cluster of --from-service.
+    #[arg(long, value_name = "CLUSTER", requires = "from_service")]
+    pub cluster: Option<String>,
 
     #[command(flatten)]
     pub updates: UpdateFlags,

@@ -248,7 +248,10 @@ pub async fn plan(
                 &registration.register_task_definition_input,
             ))
             .await?;
-        Some(registration)
+        // A file that is the latest revision as it is (e.g. from render --from-service).
+        Some(registration).filter(|registration| {
+            settings.file.is_none() || !registration::unchanged(registration, latest.as_ref())
+        })
     };
     let scheduled = if settings.scheduled.is_empty() {
         ScheduledPlan::default()

@@ -262,6 +262,90 @@ fn drop_nulls_in(value: &mut Value, path: &str, dropped: &mut Vec<String>) {
     }
 }
 
+/// RegisterTaskDefinition's request members in the order of the ECS API reference: a file
+/// written from a running revision lists its keys in this order, then any other key by name.
+const MEMBER_ORDER: &[&str] = &[
+    "family",
+    "taskRoleArn",
+    "executionRoleArn",
+    "networkMode",
+    "containerDefinitions",
+    "volumes",
+    "placementConstraints",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "tags",
+    "pidMode",
+    "ipcMode",
+    "proxyConfiguration",
+    "inferenceAccelerators",
+    "ephemeralStorage",
+    "runtimePlatform",
+    "enableFaultInjection",
+];
+
+/// A DescribeTaskDefinition answer (with its tags) as a file to keep in a repository and
+/// register: what RegisterTaskDefinition does not take (the revision, its status, what ECS
+/// computed, the registration's time and author) left out, as are `null`s and empty tags;
+/// the top-level keys in the API reference's order, every nested object's keys by name, so
+/// the same revision always gives the same file. [`load`] reads it back unchanged.
+pub fn from_described(described: &Value) -> Result<Value, String> {
+    let definition = described
+        .get("taskDefinition")
+        .and_then(Value::as_object)
+        .ok_or("not a DescribeTaskDefinition answer: no \"taskDefinition\" object")?;
+    let mut definition = definition.clone();
+    for field in READ_ONLY_FIELDS {
+        definition.remove(*field);
+    }
+    if let Some(tags) = described
+        .get("tags")
+        .and_then(Value::as_array)
+        .filter(|tags| !tags.is_empty())
+    {
+        definition.insert("tags".into(), Value::Array(tags.clone()));
+    }
+    drop_nulls(&mut definition, "", &mut Vec::new());
+    if definition
+        .get("tags")
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+    {
+        definition.remove("tags");
+    }
+    let mut ordered = Map::new();
+    for member in MEMBER_ORDER {
+        if let Some(value) = definition.remove(*member) {
+            ordered.insert((*member).to_string(), sorted_keys(value));
+        }
+    }
+    let mut rest: Vec<(String, Value)> = definition.into_iter().collect();
+    rest.sort_by(|a, b| a.0.cmp(&b.0));
+    for (key, value) in rest {
+        ordered.insert(key, sorted_keys(value));
+    }
+    Ok(Value::Object(ordered))
+}
+
+/// The value with every object's keys by name (lists keep their order: it means something).
+fn sorted_keys(value: Value) -> Value {
+    match value {
+        Value::Object(object) => {
+            let mut entries: Vec<(String, Value)> = object.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| (key, sorted_keys(value)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted_keys).collect()),
+        other => other,
+    }
+}
+
 fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -380,5 +464,57 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    /// Every DescribeTaskDefinition answer the tests hold, as `render --from-service` writes it:
+    /// registrable (no read-only field), tags kept, read back by `load` as the very same input
+    /// as the revision's own, so deploying the file changes nothing.
+    #[test]
+    fn a_described_revision_becomes_a_file_that_loads_back_unchanged() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut answers = Vec::new();
+        for dir in ["task-definitions", "task-definition-files", ""] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "json") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    let value: Value = serde_json::from_str(&text).unwrap();
+                    if value.get("taskDefinition").is_some() {
+                        answers.push((path.display().to_string(), value));
+                    }
+                }
+            }
+        }
+        assert!(answers.len() >= 6, "{}", answers.len());
+        for (name, described) in answers {
+            let file = from_described(&described).unwrap();
+            let text = serde_json::to_string_pretty(&file).unwrap();
+            let loaded = load(&name, &text).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(loaded.input, file, "{name}");
+            assert!(loaded.dropped.is_empty(), "{name}: {:?}", loaded.dropped);
+            for field in READ_ONLY_FIELDS {
+                assert!(file.get(*field).is_none(), "{name}: {field}");
+            }
+            assert_eq!(file.as_object().unwrap().keys().next().unwrap(), "family");
+            assert_eq!(
+                file.get("tags"),
+                described
+                    .get("tags")
+                    .filter(|t| t.as_array().is_some_and(|t| !t.is_empty())),
+                "{name}"
+            );
+            // Nothing changes against the revision it came from.
+            assert_eq!(
+                crate::domain::task_definition_diff::diff(&described, &loaded.input),
+                Vec::<String>::new(),
+                "{name}"
+            );
+            // The same revision always gives the same file.
+            assert_eq!(
+                serde_json::to_string(&from_described(&described).unwrap()).unwrap(),
+                serde_json::to_string(&file).unwrap()
+            );
+        }
+        assert!(from_described(&json!({"family": "tutorial-site-task"})).is_err());
     }
 }

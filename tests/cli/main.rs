@@ -17,6 +17,7 @@ mod plan;
 mod push;
 mod register;
 mod release;
+mod render_from_service;
 mod replays;
 mod run_task;
 mod secrets;
