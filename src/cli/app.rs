@@ -342,7 +342,15 @@ async fn dispatch(cli: Cli) -> Result<()> {
         Command::RenderTaskDefinition(command) => {
             let updates = container_updates(&command.updates)?;
             let tags = task_definition_tags(&command.updates)?;
-            let rendered = match (&command.from_service, &command.input) {
+            if command.template
+                && command.template_containers.is_empty()
+                && command.template_repositories.is_empty()
+            {
+                return Err(Error::usage(
+                    "--template needs --container NAME or --repo REPOSITORY: which containers' image the pipeline gives",
+                ));
+            }
+            let mut rendered = match (&command.from_service, &command.input) {
                 (Some(service), _) => {
                     let cluster = command.cluster.as_deref().unwrap_or_default();
                     named("--from-service", service)?;
@@ -358,6 +366,13 @@ async fn dispatch(cli: Cli) -> Result<()> {
                     ))
                 }
             };
+            if command.template {
+                render::template(
+                    &mut rendered,
+                    &command.template_containers,
+                    &command.template_repositories,
+                )?;
+            }
             output::json(&rendered);
         }
         Command::RegisterTaskDefinition(command) => {

@@ -559,6 +559,22 @@ pub struct RenderCommand {
     #[arg(long, value_name = "CLUSTER", requires = "from_service")]
     pub cluster: Option<String>,
 
+    /// Write a template: the image of each --container and of each container whose image is
+    /// of a --repo becomes {{ image }}, which update-service's
+    /// --container-image-name-updates container=NAME,image-and-tag=… or deploy's pushed image
+    /// fills in.
+    #[arg(long)]
+    pub template: bool,
+
+    /// With --template: a container whose image becomes {{ image }} (repeatable).
+    #[arg(long = "container", value_name = "NAME", requires = "template")]
+    pub template_containers: Vec<String>,
+
+    /// With --template: every container whose image is of this repository (e.g.
+    /// tutorial-site-registry) gets {{ image }} (repeatable).
+    #[arg(long = "repo", value_name = "REPOSITORY", requires = "template")]
+    pub template_repositories: Vec<String>,
+
     #[command(flatten)]
     pub updates: UpdateFlags,
 }

@@ -61,3 +61,20 @@ pub async fn from_service(
     task_definition_file::from_described(&json!({ "taskDefinition": rendered }))
         .map_err(Error::environment)
 }
+
+/// Makes the rendered file a template (`--template`): the image of the chosen containers
+/// becomes `{{ image }}`, said on stderr.
+pub fn template(
+    rendered: &mut Value,
+    containers: &[String],
+    repositories: &[String],
+) -> Result<()> {
+    let changed = task_definition_file::template(rendered, containers, repositories)
+        .map_err(|why| Error::usage(format!("--template: {why}")))?;
+    output::step(format!(
+        "template: the image of {} is {}",
+        changed.join(", "),
+        task_definition::IMAGE_PLACEHOLDER
+    ));
+    Ok(())
+}

@@ -6,7 +6,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::task_definition::READ_ONLY_FIELDS;
+use super::reference::ImageReference;
+use super::task_definition::{IMAGE_PLACEHOLDER, READ_ONLY_FIELDS};
 
 /// Which shape the file had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,6 +329,56 @@ pub fn from_described(described: &Value) -> Result<Value, String> {
     Ok(Value::Object(ordered))
 }
 
+/// Makes a file a template: the image of each container named in `containers`, and of each
+/// whose image is of a repository in `repositories` (a name such as `tutorial-site-registry`,
+/// or `REGISTRY/NAME`), becomes [`IMAGE_PLACEHOLDER`]. Answers the containers changed; an
+/// unknown container, or nothing to change, is an error.
+pub fn template(
+    file: &mut Value,
+    containers: &[String],
+    repositories: &[String],
+) -> Result<Vec<String>, String> {
+    let list = file
+        .get_mut("containerDefinitions")
+        .and_then(Value::as_array_mut)
+        .ok_or("the task definition has no containerDefinitions")?;
+    let names: Vec<String> = list
+        .iter()
+        .filter_map(|container| container["name"].as_str().map(str::to_string))
+        .collect();
+    if let Some(unknown) = containers.iter().find(|name| !names.contains(name)) {
+        return Err(format!(
+            "the task definition has no container {unknown:?} (it has: {})",
+            names.join(", ")
+        ));
+    }
+    let in_repositories = |image: &str| {
+        ImageReference::parse(image).is_ok_and(|reference| {
+            let name = reference.name();
+            repositories
+                .iter()
+                .any(|repository| name == *repository || name.ends_with(&format!("/{repository}")))
+        })
+    };
+    let mut changed = Vec::new();
+    for container in list.iter_mut() {
+        let name = container["name"].as_str().unwrap_or_default().to_string();
+        let image = container["image"].as_str().unwrap_or_default();
+        if containers.contains(&name) || in_repositories(image) {
+            container["image"] = Value::String(IMAGE_PLACEHOLDER.to_string());
+            changed.push(name);
+        }
+    }
+    if changed.is_empty() {
+        return Err(format!(
+            "no container's image is of {} (containers: {})",
+            repositories.join(", "),
+            names.join(", ")
+        ));
+    }
+    Ok(changed)
+}
+
 /// The value with every object's keys by name (lists keep their order: it means something).
 fn sorted_keys(value: Value) -> Value {
     match value {
@@ -516,5 +567,56 @@ mod tests {
             );
         }
         assert!(from_described(&json!({"family": "tutorial-site-task"})).is_err());
+    }
+
+    /// A template's containers get the placeholder, by name or by repository; the file then
+    /// renders only with a whole image given for them.
+    #[test]
+    fn a_template_puts_the_placeholder_where_the_pipeline_gives_the_image() {
+        let described = json!({"taskDefinition": {
+            "family": "tutorial-site-task",
+            "containerDefinitions": [
+                {"name": "tutorial-site-app", "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v7", "memory": 512},
+                {"name": "log-router", "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable", "memory": 64}
+            ]
+        }});
+        let mut file = from_described(&described).unwrap();
+        let by_repository = template(&mut file, &[], &["tutorial-site-registry".into()]).unwrap();
+        assert_eq!(by_repository, ["tutorial-site-app"]);
+        assert_eq!(file["containerDefinitions"][0]["image"], IMAGE_PLACEHOLDER);
+        assert_eq!(
+            file["containerDefinitions"][1]["image"],
+            "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"
+        );
+        let mut by_name = from_described(&described).unwrap();
+        assert_eq!(
+            template(&mut by_name, &["log-router".into()], &[]).unwrap(),
+            ["log-router"]
+        );
+        assert!(template(&mut by_name.clone(), &["typo".into()], &[])
+            .unwrap_err()
+            .contains("no container \"typo\""));
+        assert!(template(&mut by_name.clone(), &[], &["other-registry".into()]).is_err());
+
+        // Loaded back, the template renders only once the image is given whole.
+        let text = serde_json::to_string(&file).unwrap();
+        let loaded = load("task-definition.json", &text).unwrap();
+        let error =
+            crate::domain::task_definition::render(&loaded.as_described(), &[]).unwrap_err();
+        assert!(error.to_string().contains("still {{ image }}"), "{error}");
+        let tag_only =
+            crate::domain::update_spec::parse_image_updates("container=tutorial-site-app,tag=v8")
+                .unwrap();
+        assert!(crate::domain::task_definition::render(&loaded.as_described(), &tag_only).is_err());
+        let whole = crate::domain::update_spec::parse_image_updates(
+            "container=tutorial-site-app,image-and-tag=123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v8",
+        )
+        .unwrap();
+        let rendered =
+            crate::domain::task_definition::render(&loaded.as_described(), &whole).unwrap();
+        assert_eq!(
+            rendered["containerDefinitions"][0]["image"],
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v8"
+        );
     }
 }

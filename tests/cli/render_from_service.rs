@@ -161,3 +161,60 @@ fn render_from_a_missing_service_is_refused() {
     run(deployer(Path::new("/")).args(["render", "--from-service", "tutorial-site-service"]))
         .assert_code(2);
 }
+
+/// `--template`: the image of the containers of `--repo` becomes `{{ image }}`; deployed as it
+/// is, the file is refused before anything is registered; with the image given whole, it
+/// registers that image.
+#[test]
+fn a_template_deploys_only_with_its_image_given() {
+    let api = Api::moto(&stack());
+    let family = unique_repo("tutorial-site-task");
+    let first = api.register_seed(&family);
+    let cluster = unique_repo("tutorial-site-cluster");
+    let service = unique_repo("tutorial-site-service");
+    api.create_cluster_and_service(&cluster, &service, &first);
+    let rendered = run(deployer(Path::new("/")).args([
+        "render",
+        "--from-service",
+        &service,
+        "--cluster",
+        &cluster,
+        "--template",
+        "--repo",
+        "tutorial-site-registry",
+    ]));
+    rendered
+        .assert_code(0)
+        .assert_stderr_contains("template: the image of tutorial-site-app is {{ image }}");
+    let file: Value = serde_json::from_str(&rendered.stdout).unwrap();
+    assert_eq!(file["containerDefinitions"][0]["image"], "{{ image }}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "task-definition.json", &rendered.stdout);
+    let update = |extra: &[&str]| {
+        run(deployer(Path::new("/"))
+            .args([
+                "update-service",
+                "--cluster",
+                &cluster,
+                "--service",
+                &service,
+                "--no-wait",
+                "--task-definition-file",
+            ])
+            .arg(&path)
+            .args(extra))
+    };
+    update(&[])
+        .assert_code(2)
+        .assert_stderr_contains("still {{ image }}");
+    assert_eq!(api.revisions(&family), std::slice::from_ref(&first));
+    let image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v2";
+    let deployed = update(&[
+        "--container-image-name-updates",
+        &format!("container=tutorial-site-app,image-and-tag={image}"),
+    ]);
+    deployed.assert_code(0);
+    let (definition, _) = api.describe(deployed.stdout.trim());
+    assert_eq!(definition.container_definitions()[0].image(), Some(image));
+    assert_eq!(api.revisions(&family).len(), 2);
+}
