@@ -229,6 +229,30 @@ impl Ecs {
             .collect())
     }
 
+    /// The ARN of every cluster of the account in the region (ListClusters, every page).
+    pub async fn all_clusters(&self) -> Result<Vec<String>, Error> {
+        let mut arns = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_clusters()
+                .max_results(100)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| ApiError::from_sdk("ecs:ListClusters", e))?;
+            arns.extend(page.cluster_arns().iter().cloned());
+            next_token = page
+                .next_token()
+                .filter(|token| !token.is_empty())
+                .map(str::to_string);
+            if next_token.is_none() {
+                return Ok(arns);
+            }
+        }
+    }
+
     /// The clusters of these names ECS does not know (DescribeClusters's MISSING failures).
     pub async fn missing_clusters(&self, clusters: &[String]) -> Result<Vec<String>, Error> {
         let answer = self

@@ -256,8 +256,8 @@ pub struct UpdateArgs {
     pub skip_task_definition_registration: bool,
 
     /// After a successful deploy, deregister the family's older ACTIVE revisions but the newest
-    /// N and those in use (as `deployer deregister --keep N --cluster` the service's cluster);
-    /// a failure to deregister is a warning, not a failed deploy.
+    /// N and those in use (as `deployer deregister --keep N` does, every cluster looked at); a
+    /// failure to deregister is a warning, not a failed deploy.
     #[arg(long, value_name = "N")]
     pub keep_revisions: Option<u32>,
 
@@ -591,7 +591,7 @@ pub struct DeregisterCommand {
     pub keep: u32,
 
     /// A cluster whose services' revisions (every deployment, every task set) are kept
-    /// (repeatable; name every cluster that runs the family).
+    /// (repeatable) [default: every cluster of the account in the region].
     #[arg(long = "cluster", value_name = "CLUSTER")]
     pub clusters: Vec<String>,
 

@@ -363,13 +363,7 @@ pub async fn apply_registered(
         scheduled_tasks::apply_scheduled(config, plan.scheduled, &task_definition_arn).await?;
     }
     if let (Some(keep), Some(config)) = (settings.keep_revisions, ecs.config()) {
-        deregistration::after_deploy(
-            config,
-            family_of(&task_definition_arn),
-            &settings.cluster,
-            keep,
-        )
-        .await;
+        deregistration::after_deploy(config, family_of(&task_definition_arn), keep).await;
     }
     Ok(outcome)
 }

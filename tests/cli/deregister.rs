@@ -248,3 +248,37 @@ fn the_orb_step_deregisters_with_its_parameters() {
     assert_eq!(lines(&result.stdout), owned(&[&arns[1]]));
     assert_eq!(api.revisions(&family), arns, "dry_run changed nothing");
 }
+
+/// Without --cluster, every cluster's services are looked at (ListClusters): a revision a
+/// service of any cluster runs is kept.
+#[test]
+fn without_a_cluster_every_clusters_services_are_looked_at() {
+    let stack = stack();
+    let emulator = faulty_emulator(&[]);
+    let api = Api::at(&emulator.endpoint);
+    let (family, arns) = family_of(&api, 3);
+    for (index, arn) in arns.iter().take(2).enumerate() {
+        let cluster = unique_repo(&format!("tutorial-site-cluster-{index}"));
+        api.block_on(api.ecs.create_cluster().cluster_name(&cluster).send())
+            .unwrap();
+        // A service of no tasks: the emulator starts nothing, ECS still lists its deployment.
+        api.block_on(
+            api.ecs
+                .create_service()
+                .cluster(&cluster)
+                .service_name(unique_repo("tutorial-site-service"))
+                .task_definition(arn)
+                .desired_count(0)
+                .send(),
+        )
+        .unwrap();
+    }
+    let done = run(deployer(Path::new("/"))
+        .env("AWS_ENDPOINT_URL", &emulator.endpoint)
+        .env("AWS_ENDPOINT_URL_EVENTBRIDGE", &stack.moto)
+        .env("AWS_ENDPOINT_URL_SCHEDULER", &stack.moto)
+        .args(["deregister", "--family", &family, "--keep", "0"]));
+    done.assert_code(0);
+    assert_eq!(lines(&done.stdout), owned(&[&arns[2]]));
+    assert_eq!(api.revisions(&family), owned(&[&arns[0], &arns[1]]));
+}

@@ -19,6 +19,7 @@ const DELETE_BATCH: usize = 10;
 pub struct Deregistration {
     pub family: String,
     pub keep: usize,
+    /// The clusters whose services are looked at; none: every cluster (ListClusters).
     pub clusters: Vec<String>,
 }
 
@@ -39,7 +40,7 @@ fn unsure(what: &str) -> impl Fn(Error) -> Error + '_ {
         let mut unsure = Error::new(error.kind, message);
         unsure.details = error.details;
         unsure.with_hint(
-            "grant ecs:ListServices, ecs:DescribeServices, events:ListRules, events:ListTargetsByRule, scheduler:ListSchedules and scheduler:GetSchedule (see the README's IAM table), then run it again",
+            "grant ecs:ListClusters, ecs:ListServices, ecs:DescribeServices, events:ListRules, events:ListTargetsByRule, scheduler:ListSchedules and scheduler:GetSchedule (see the README's IAM table), then run it again",
         )
     }
 }
@@ -67,8 +68,16 @@ pub async fn plan(config: &AwsConfig, request: &Deregistration) -> Result<Deregi
             );
         }
     }
+    // Without --cluster, every cluster: a service anywhere may run the family.
+    let clusters = if request.clusters.is_empty() {
+        ecs.all_clusters()
+            .await
+            .map_err(unsure("the clusters of the account"))?
+    } else {
+        request.clusters.clone()
+    };
     let mut uses = Vec::new();
-    for cluster in &request.clusters {
+    for cluster in &clusters {
         let services = ecs
             .cluster_services(cluster)
             .await
@@ -184,12 +193,13 @@ pub async fn apply(
 }
 
 /// `--keep-revisions` after a successful deploy: the same deregistration for the deployed
-/// family, in the service's cluster. A failure is a warning, never a failed deploy.
-pub async fn after_deploy(config: &AwsConfig, family: &str, cluster: &str, keep: usize) {
+/// family, every cluster looked at (another service may run the family). A failure is a
+/// warning, never a failed deploy.
+pub async fn after_deploy(config: &AwsConfig, family: &str, keep: usize) {
     let request = Deregistration {
         family: family.to_string(),
         keep,
-        clusters: vec![cluster.to_string()],
+        clusters: Vec::new(),
     };
     let result = async {
         let plan = plan(config, &request).await?;
