@@ -282,3 +282,43 @@ fn without_a_cluster_every_clusters_services_are_looked_at() {
     assert_eq!(lines(&done.stdout), owned(&[&arns[2]]));
     assert_eq!(api.revisions(&family), owned(&[&arns[0], &arns[1]]));
 }
+
+/// `--keep-revisions` when deregistering fails (events:ListRules refused): the deploy still
+/// succeeds, with one warning, and nothing is deregistered.
+#[test]
+fn a_failed_deregistration_after_a_deploy_is_a_warning() {
+    let service = unique_repo("tutorial-site-service");
+    let emulator = faulty_emulator(&[
+        "--unplaceable-service".into(),
+        service.clone(),
+        "--deny-operation".into(),
+        "ListRules".into(),
+    ]);
+    let api = Api::at(&emulator.endpoint);
+    let (family, arns) = family_of(&api, 3);
+    let cluster = unique_repo("tutorial-site-cluster");
+    api.create_cluster_and_service(&cluster, &service, &arns[0]);
+    let result = run(deployer(Path::new("/"))
+        .env("AWS_ENDPOINT_URL", &emulator.endpoint)
+        .args([
+            "update-service",
+            "--family",
+            &family,
+            "--cluster",
+            &cluster,
+            "--service",
+            &service,
+            "--skip-task-definition-registration",
+            "--no-wait",
+            "--keep-revisions",
+            "1",
+        ]));
+    result
+        .assert_code(0)
+        .assert_stderr_contains(&format!(
+            "--keep-revisions 1: the deploy succeeded, but deregistering old revisions of {family} did not"
+        ))
+        .assert_stderr_contains("events:ListRules");
+    assert_eq!(result.stdout.trim(), arns[2]);
+    assert_eq!(api.revisions(&family), arns);
+}
