@@ -97,6 +97,7 @@ fn iam_prefix(service: &str) -> &'static str {
         "Logs_20140328" => "logs",
         "CodeDeploy_20141006" => "codedeploy",
         "SpencerFrontendService" => "ecr-public",
+        "AWSEvents" => "events",
         _ => "ecs",
     }
 }

@@ -162,6 +162,165 @@ impl Ecs {
             })
     }
 
+    /// Every ACTIVE revision of the family (ListTaskDefinitions, every page), ARNs as ECS sent
+    /// them.
+    pub async fn active_revisions(&self, family: &str) -> Result<Vec<String>, Error> {
+        let mut arns = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_task_definitions()
+                .family_prefix(family)
+                .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+                .max_results(100)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| ApiError::from_sdk("ecs:ListTaskDefinitions", e))?;
+            arns.extend(page.task_definition_arns().iter().cloned());
+            next_token = page
+                .next_token()
+                .filter(|token| !token.is_empty())
+                .map(str::to_string);
+            if next_token.is_none() {
+                return Ok(arns);
+            }
+        }
+    }
+
+    /// DeregisterTaskDefinition of one revision.
+    pub async fn deregister_task_definition(&self, arn: &str) -> Result<(), Error> {
+        self.client
+            .deregister_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:DeregisterTaskDefinition", e))?;
+        Ok(())
+    }
+
+    /// DeleteTaskDefinitions of up to 10 INACTIVE revisions; answers the ones ECS refused, each
+    /// with its reason.
+    pub async fn delete_task_definitions(
+        &self,
+        arns: &[String],
+    ) -> Result<Vec<(String, String)>, Error> {
+        let answer = self
+            .client
+            .delete_task_definitions()
+            .set_task_definitions(Some(arns.to_vec()))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:DeleteTaskDefinitions", e))?;
+        Ok(answer
+            .failures()
+            .iter()
+            .map(|failure| {
+                (
+                    failure.arn().unwrap_or_default().to_string(),
+                    [failure.reason(), failure.detail()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(": "),
+                )
+            })
+            .collect())
+    }
+
+    /// The ARN of every cluster of the account in the region (ListClusters, every page).
+    pub async fn all_clusters(&self) -> Result<Vec<String>, Error> {
+        let mut arns = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_clusters()
+                .max_results(100)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| ApiError::from_sdk("ecs:ListClusters", e))?;
+            arns.extend(page.cluster_arns().iter().cloned());
+            next_token = page
+                .next_token()
+                .filter(|token| !token.is_empty())
+                .map(str::to_string);
+            if next_token.is_none() {
+                return Ok(arns);
+            }
+        }
+    }
+
+    /// The clusters of these names ECS does not know (DescribeClusters's MISSING failures).
+    pub async fn missing_clusters(&self, clusters: &[String]) -> Result<Vec<String>, Error> {
+        let answer = self
+            .client
+            .describe_clusters()
+            .set_clusters(Some(clusters.to_vec()))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:DescribeClusters", e))?;
+        let active: Vec<&str> = answer
+            .clusters()
+            .iter()
+            .filter(|cluster| cluster.status() != Some("INACTIVE"))
+            .flat_map(|cluster| [cluster.cluster_name(), cluster.cluster_arn()])
+            .flatten()
+            .collect();
+        Ok(clusters
+            .iter()
+            .filter(|name| !active.contains(&name.as_str()))
+            .cloned()
+            .collect())
+    }
+
+    /// Every service of the cluster as DescribeServices answered it (`services[]`, raw JSON, so
+    /// `deployments` and `taskSets` are as ECS sent them): ListServices, every page, then
+    /// DescribeServices ten at a time.
+    pub async fn cluster_services(&self, cluster: &str) -> Result<Vec<Value>, Error> {
+        let mut arns = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_services()
+                .cluster(cluster)
+                .max_results(100)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| cluster_hint(ApiError::from_sdk("ecs:ListServices", e), cluster))?;
+            arns.extend(page.service_arns().iter().cloned());
+            next_token = page
+                .next_token()
+                .filter(|token| !token.is_empty())
+                .map(str::to_string);
+            if next_token.is_none() {
+                break;
+            }
+        }
+        let mut services = Vec::new();
+        for chunk in arns.chunks(10) {
+            let capture = CaptureBody::default();
+            self.client
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk.to_vec()))
+                .customize()
+                .interceptor(capture.clone())
+                .send()
+                .await
+                .map_err(|e| {
+                    cluster_hint(ApiError::from_sdk("ecs:DescribeServices", e), cluster)
+                })?;
+            let raw = capture.json("ecs:DescribeServices")?;
+            services.extend(raw["services"].as_array().cloned().unwrap_or_default());
+        }
+        Ok(services)
+    }
+
     /// One RunTask call with the input as planned; answers RunTask's JSON (`tasks`, `failures`).
     pub async fn run_task(&self, input: &Value) -> Result<Value, Error> {
         let body =

@@ -58,6 +58,33 @@ impl Events {
         }
     }
 
+    /// The name of every rule on the default event bus (ListRules, every page).
+    pub async fn rule_names(&self) -> Result<Vec<String>, Error> {
+        let mut names = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_rules()
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| ApiError::from_sdk("events:ListRules", e))?;
+            names.extend(
+                page.rules()
+                    .iter()
+                    .filter_map(|rule| rule.name().map(str::to_string)),
+            );
+            next_token = page
+                .next_token()
+                .filter(|token| !token.is_empty())
+                .map(str::to_string);
+            if next_token.is_none() {
+                return Ok(names);
+            }
+        }
+    }
+
     /// PutTargets with these targets, each exactly as given; fails when EventBridge refuses any.
     pub async fn put_targets(&self, rule: &str, targets: &[Value]) -> Result<(), Error> {
         let body = serde_json::to_vec(&json!({ "Rule": rule, "Targets": targets }))

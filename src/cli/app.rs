@@ -6,8 +6,8 @@ use super::args::*;
 use super::settings::*;
 use crate::adapters::recorder;
 use crate::commands::{
-    continue_deployment, deploy, diff, ecr_login, push, register, release, render, repo, rollback,
-    run_task, tag_image, update_service, wait,
+    continue_deployment, deploy, deregister, diff, ecr_login, push, register, release, render,
+    repo, rollback, run_task, tag_image, update_service, wait,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::journal;
@@ -130,6 +130,7 @@ fn output_files(command: &Command) -> Vec<(&'static str, &std::path::Path)> {
         Command::RegisterTaskDefinition(command) => command.export_env.as_deref(),
         Command::RenderTaskDefinition(_)
         | Command::Diff(_)
+        | Command::Deregister(_)
         | Command::EcrLogin(_)
         | Command::TagImage(_)
         | Command::Repo(_)
@@ -361,8 +362,37 @@ async fn dispatch(cli: Cli) -> Result<()> {
         Command::RenderTaskDefinition(command) => {
             let updates = container_updates(&command.updates)?;
             let tags = task_definition_tags(&command.updates)?;
-            let file = read_task_definition_file(&command.input)?;
-            let rendered = render::run(&file, &updates, &tags)?;
+            if command.template
+                && command.template_containers.is_empty()
+                && command.template_repositories.is_empty()
+            {
+                return Err(Error::usage(
+                    "--template needs --container NAME or --repo REPOSITORY: which containers' image the pipeline gives",
+                ));
+            }
+            let mut rendered = match (&command.from_service, &command.input) {
+                (Some(service), _) => {
+                    let cluster = command.cluster.as_deref().unwrap_or_default();
+                    named("--from-service", service)?;
+                    named("--cluster", cluster)?;
+                    render::from_service(&aws, cluster, service, &updates, &tags).await?
+                }
+                (None, Some(input)) => {
+                    render::run(&read_task_definition_file(input)?, &updates, &tags)?
+                }
+                (None, None) => {
+                    return Err(Error::usage(
+                        "render-task-definition needs --task-definition-file or --from-service",
+                    ))
+                }
+            };
+            if command.template {
+                render::template(
+                    &mut rendered,
+                    &command.template_containers,
+                    &command.template_repositories,
+                )?;
+            }
             output::json(&rendered);
         }
         Command::RegisterTaskDefinition(command) => {
@@ -372,6 +402,20 @@ async fn dispatch(cli: Cli) -> Result<()> {
             if let Some(path) = &command.export_env {
                 if outcome.result != "planned" {
                     output::append_export_env(path, &outcome.export_env())?;
+                }
+            }
+        }
+        Command::Deregister(command) => {
+            let settings = deregister_settings(*command, aws)?;
+            let outcome = deregister::run(settings).await?;
+            match format {
+                OutputFormat::Text => {
+                    for arn in &outcome.deregistered {
+                        output::data(arn);
+                    }
+                }
+                OutputFormat::Json => {
+                    output::json(&serde_json::to_value(&outcome).unwrap_or_default())
                 }
             }
         }

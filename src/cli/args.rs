@@ -99,10 +99,13 @@ pub enum Command {
     Continue(Box<ContinueCommand>),
     /// Run a one-off task (a migration): plan, RunTask, and with --wait its logs and its container's exit code.
     RunTask(Box<RunTaskCommand>),
-    /// Print the RegisterTaskDefinition input update-service would send (offline).
+    /// Print the RegisterTaskDefinition input update-service would send (offline), or with --from-service the revision a service runs as a file to keep.
+    #[command(visible_alias = "render")]
     RenderTaskDefinition(Box<RenderCommand>),
     /// Register a new task-definition revision (of the family's latest, or of a file); no service is touched.
     RegisterTaskDefinition(Box<RegisterCommand>),
+    /// Deregister a family's old ACTIVE revisions: the newest --keep N and every revision a service, rule or schedule uses are kept.
+    Deregister(Box<DeregisterCommand>),
     /// Write ECR credentials into the Docker CLI's config file (mode 0600) for later docker commands.
     EcrLogin(EcrLoginArgs),
     /// Add tags to an image already in ECR without pulling it (an index keeps every platform); print REGISTRY/REPO@DIGEST.
@@ -254,6 +257,12 @@ pub struct UpdateArgs {
     /// Deploy the family's latest revision as it is, registering nothing.
     #[arg(long)]
     pub skip_task_definition_registration: bool,
+
+    /// After a successful deploy, deregister the family's older ACTIVE revisions but the newest
+    /// N and those in use (as `deployer deregister --keep N` does, every cluster looked at); a
+    /// failure to deregister is a warning, not a failed deploy.
+    #[arg(long, value_name = "N")]
+    pub keep_revisions: Option<u32>,
 
     /// Start new tasks even when the task definition did not change.
     #[arg(long)]
@@ -559,12 +568,69 @@ pub struct RenderCommand {
     #[arg(
         long = "task-definition-file",
         visible_alias = "input",
-        value_name = "FILE"
+        value_name = "FILE",
+        required_unless_present = "from_service"
     )]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
+
+    /// Instead of a file: the revision this service runs, with its tags, written as a
+    /// registrable file (read-only fields left out, keys in a stable order) to keep in the
+    /// repository and deploy with --task-definition-file.
+    #[arg(
+        long,
+        value_name = "SERVICE",
+        conflicts_with = "input",
+        requires = "cluster"
+    )]
+    pub from_service: Option<String>,
+
+    /// The cluster of --from-service.
+    #[arg(long, value_name = "CLUSTER", requires = "from_service")]
+    pub cluster: Option<String>,
+
+    /// Write a template: the image of each --container and of each container whose image is
+    /// of a --repo becomes {{ image }}, which update-service's
+    /// --container-image-name-updates container=NAME,image-and-tag=… or deploy's pushed image
+    /// fills in.
+    #[arg(long)]
+    pub template: bool,
+
+    /// With --template: a container whose image becomes {{ image }} (repeatable).
+    #[arg(long = "container", value_name = "NAME", requires = "template")]
+    pub template_containers: Vec<String>,
+
+    /// With --template: every container whose image is of this repository (e.g.
+    /// tutorial-site-registry) gets {{ image }} (repeatable).
+    #[arg(long = "repo", value_name = "REPOSITORY", requires = "template")]
+    pub template_repositories: Vec<String>,
 
     #[command(flatten)]
     pub updates: UpdateFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct DeregisterCommand {
+    /// The task definition family whose old revisions go (e.g. tutorial-site-task).
+    #[arg(long, env = env::DEPLOYER_FAMILY)]
+    pub family: String,
+
+    /// How many of the newest ACTIVE revisions to keep; 0 keeps only those in use. A revision
+    /// in use is kept whatever this says.
+    #[arg(long, value_name = "N")]
+    pub keep: u32,
+
+    /// A cluster whose services' revisions (every deployment, every task set) are kept
+    /// (repeatable) [default: every cluster of the account in the region].
+    #[arg(long = "cluster", value_name = "CLUSTER")]
+    pub clusters: Vec<String>,
+
+    /// Also delete the deregistered revisions (DeleteTaskDefinitions); they cannot be used again.
+    #[arg(long)]
+    pub delete: bool,
+
+    /// Show what would be deregistered (on stdout) and what is kept, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

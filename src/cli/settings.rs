@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 use super::args::*;
 use crate::adapters::aws::AwsSettings;
 use crate::adapters::ecs::ServiceCreation;
+use crate::commands::deregister;
 use crate::commands::register;
 use crate::commands::release::ReleaseSettings;
 use crate::commands::run_task::{RunTaskSettings, RunWait, TaskDefinitionSource};
 use crate::commands::steps::codedeploy::CodeDeploySettings;
+use crate::commands::steps::deregistration::Deregistration;
 use crate::commands::steps::rollout_wait::WaitSettings;
 use crate::commands::steps::scheduled_tasks::ScheduledTasks;
 use crate::commands::steps::smoke_test::{SmokeTest, DEFAULT_TIMEOUT as SMOKE_TEST_TIMEOUT};
@@ -494,6 +496,28 @@ fn one_service_settings(
         scheduled: scheduled_tasks(&args.scheduled)?,
         codedeploy: codedeploy_settings(&args.codedeploy)?,
         smoke_test,
+        keep_revisions: args.keep_revisions.map(|keep| keep as usize),
+    })
+}
+
+/// `deregister`'s flags: a family and at least one check of where its revisions run.
+pub fn deregister_settings(
+    command: DeregisterCommand,
+    aws: AwsSettings,
+) -> Result<deregister::DeregisterSettings> {
+    named("--family", &command.family)?;
+    for cluster in &command.clusters {
+        named("--cluster", cluster)?;
+    }
+    Ok(deregister::DeregisterSettings {
+        aws,
+        request: Deregistration {
+            family: command.family,
+            keep: command.keep as usize,
+            clusters: command.clusters,
+        },
+        delete: command.delete,
+        dry_run: command.dry_run,
     })
 }
 

@@ -322,8 +322,11 @@ fn containers_running(described: &Value, name: &str) -> Result<Vec<String>> {
             container
                 .get("image")
                 .and_then(Value::as_str)
-                .and_then(|image| ImageReference::parse(image).ok())
-                .is_some_and(|image| image.name() == name)
+                .is_some_and(|image| {
+                    // A template's placeholder is the pushed image's place (render --template).
+                    image == crate::domain::task_definition::IMAGE_PLACEHOLDER
+                        || ImageReference::parse(image).is_ok_and(|image| image.name() == name)
+                })
         })
         .filter_map(|container| {
             container
@@ -357,6 +360,15 @@ mod tests {
     fn finds_containers_by_repository_whatever_their_tag() {
         assert_eq!(
             containers_running(&described(), "127.0.0.1:15000/tutorial-site-registry").unwrap(),
+            ["tutorial-site-app"]
+        );
+        // A template's placeholder gets the pushed image (render --template).
+        let template = serde_json::json!({"taskDefinition": {"containerDefinitions": [
+            {"name": "tutorial-site-app", "image": "{{ image }}"},
+            {"name": "log-router", "image": "amazon/aws-for-fluent-bit:stable"}
+        ]}});
+        assert_eq!(
+            containers_running(&template, "127.0.0.1:15000/tutorial-site-registry").unwrap(),
             ["tutorial-site-app"]
         );
         let error = containers_running(&described(), "127.0.0.1:15000/other").unwrap_err();

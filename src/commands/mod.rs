@@ -9,6 +9,7 @@
 pub mod aws_cli_config;
 pub mod continue_deployment;
 pub mod deploy;
+pub mod deregister;
 pub mod diff;
 pub mod ecr_login;
 pub mod push;

@@ -90,6 +90,7 @@ pub async fn run(settings: RollbackSettings) -> Result<UpdateServiceOutcome> {
         codedeploy: Default::default(),
         allow_family_change: false,
         smoke_test: None,
+        keep_revisions: None,
     };
     roll(&ecs, &update, &state, &target, false).await
 }

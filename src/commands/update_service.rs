@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::steps::codedeploy::{self, CodeDeployPlan, CodeDeploySettings};
+use super::steps::deregistration;
 use super::steps::failure_logs::with_stopped_tasks;
 use super::steps::follow_rollout::{follow, FollowResult};
 use super::steps::image_check::ImageCheck;
@@ -65,6 +66,8 @@ pub struct UpdateServiceSettings {
     pub codedeploy: CodeDeploySettings,
     /// `--smoke-test`: the gate once test traffic reaches the new revision.
     pub smoke_test: Option<SmokeTest>,
+    /// `--keep-revisions N`: once the deploy succeeded, deregister the family's older revisions.
+    pub keep_revisions: Option<usize>,
 }
 
 /// What happened, for stdout and `--export-env`.
@@ -259,7 +262,10 @@ pub async fn plan(
                 &registration.register_task_definition_input,
             ))
             .await?;
-        Some(registration)
+        // A file that is the latest revision as it is (e.g. from render --from-service).
+        Some(registration).filter(|registration| {
+            settings.file.is_none() || !registration::unchanged(registration, latest.as_ref())
+        })
     };
     let scheduled = if settings.scheduled.is_empty() {
         ScheduledPlan::default()
@@ -372,6 +378,9 @@ pub async fn apply_registered(
     };
     if let Some(config) = ecs.config().filter(|_| !settings.scheduled.is_empty()) {
         scheduled_tasks::apply_scheduled(config, plan.scheduled, &task_definition_arn).await?;
+    }
+    if let (Some(keep), Some(config)) = (settings.keep_revisions, ecs.config()) {
+        deregistration::after_deploy(config, family_of(&task_definition_arn), keep).await;
     }
     Ok(outcome)
 }

@@ -7,6 +7,7 @@ pub mod codedeploy;
 pub mod context_evidence;
 pub mod controller;
 pub mod deploy_diff;
+pub mod deregistration;
 pub mod docker_config;
 pub mod dockerfile_features;
 pub mod dockerignore;

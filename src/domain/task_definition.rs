@@ -21,6 +21,10 @@ pub const READ_ONLY_FIELDS: &[&str] = &[
     "deleteRequestedAt",
 ];
 
+/// The image of a container in a task-definition template (`render --template`): the pipeline
+/// gives it (`--container-image-name-updates …,image-and-tag=`, or deploy's pushed image).
+pub const IMAGE_PLACEHOLDER: &str = "{{ image }}";
+
 /// Why the new revision could not be rendered; nothing is registered then.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RenderError {
@@ -63,8 +67,9 @@ impl fmt::Display for RenderError {
             }
             RenderError::MissingImage { container } => write!(
                 f,
-                "container {container} has no image in the rendered revision: give it one with \
-                 --container-image-name-updates container={container},image-and-tag=REGISTRY/REPOSITORY:TAG"
+                "container {container} has no image in the rendered revision (or still {IMAGE_PLACEHOLDER}): \
+                 give it one with --container-image-name-updates \
+                 container={container},image-and-tag=REGISTRY/REPOSITORY:TAG (deploy: --container {container})"
             ),
         }
     }
@@ -117,7 +122,7 @@ pub fn check_images(input: &Value) -> Result<(), RenderError> {
             .get("image")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if image.trim().is_empty() {
+        if image.trim().is_empty() || image.trim() == IMAGE_PLACEHOLDER {
             return Err(RenderError::MissingImage {
                 container: container
                     .get("name")
@@ -246,6 +251,12 @@ fn upsert(container: &mut Value, list: &str, name: &str, field: &str, value: &st
 }
 
 fn new_image(current: &str, change: &ImageChange) -> Result<String, String> {
+    // A template's placeholder is no image yet: only a whole reference replaces it.
+    let current = if current.trim() == IMAGE_PLACEHOLDER {
+        ""
+    } else {
+        current
+    };
     if current.trim().is_empty() && !matches!(change, ImageChange::Replace(_)) {
         return Err(
             "has no image yet, so there is nothing to change the tag, name or digest of: give \

@@ -6,7 +6,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::task_definition::READ_ONLY_FIELDS;
+use super::reference::ImageReference;
+use super::task_definition::{IMAGE_PLACEHOLDER, READ_ONLY_FIELDS};
 
 /// Which shape the file had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,6 +263,140 @@ fn drop_nulls_in(value: &mut Value, path: &str, dropped: &mut Vec<String>) {
     }
 }
 
+/// RegisterTaskDefinition's request members in the order of the ECS API reference: a file
+/// written from a running revision lists its keys in this order, then any other key by name.
+const MEMBER_ORDER: &[&str] = &[
+    "family",
+    "taskRoleArn",
+    "executionRoleArn",
+    "networkMode",
+    "containerDefinitions",
+    "volumes",
+    "placementConstraints",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "tags",
+    "pidMode",
+    "ipcMode",
+    "proxyConfiguration",
+    "inferenceAccelerators",
+    "ephemeralStorage",
+    "runtimePlatform",
+    "enableFaultInjection",
+];
+
+/// A DescribeTaskDefinition answer (with its tags) as a file to keep in a repository and
+/// register: what RegisterTaskDefinition does not take (the revision, its status, what ECS
+/// computed, the registration's time and author) left out, as are `null`s and empty tags;
+/// the top-level keys in the API reference's order, every nested object's keys by name, so
+/// the same revision always gives the same file. [`load`] reads it back unchanged.
+pub fn from_described(described: &Value) -> Result<Value, String> {
+    let definition = described
+        .get("taskDefinition")
+        .and_then(Value::as_object)
+        .ok_or("not a DescribeTaskDefinition answer: no \"taskDefinition\" object")?;
+    let mut definition = definition.clone();
+    for field in READ_ONLY_FIELDS {
+        definition.remove(*field);
+    }
+    if let Some(tags) = described
+        .get("tags")
+        .and_then(Value::as_array)
+        .filter(|tags| !tags.is_empty())
+    {
+        definition.insert("tags".into(), Value::Array(tags.clone()));
+    }
+    drop_nulls(&mut definition, "", &mut Vec::new());
+    if definition
+        .get("tags")
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+    {
+        definition.remove("tags");
+    }
+    let mut ordered = Map::new();
+    for member in MEMBER_ORDER {
+        if let Some(value) = definition.remove(*member) {
+            ordered.insert((*member).to_string(), sorted_keys(value));
+        }
+    }
+    let mut rest: Vec<(String, Value)> = definition.into_iter().collect();
+    rest.sort_by(|a, b| a.0.cmp(&b.0));
+    for (key, value) in rest {
+        ordered.insert(key, sorted_keys(value));
+    }
+    Ok(Value::Object(ordered))
+}
+
+/// Makes a file a template: the image of each container named in `containers`, and of each
+/// whose image is of a repository in `repositories` (a name such as `tutorial-site-registry`,
+/// or `REGISTRY/NAME`), becomes [`IMAGE_PLACEHOLDER`]. Answers the containers changed; an
+/// unknown container, or nothing to change, is an error.
+pub fn template(
+    file: &mut Value,
+    containers: &[String],
+    repositories: &[String],
+) -> Result<Vec<String>, String> {
+    let list = file
+        .get_mut("containerDefinitions")
+        .and_then(Value::as_array_mut)
+        .ok_or("the task definition has no containerDefinitions")?;
+    let names: Vec<String> = list
+        .iter()
+        .filter_map(|container| container["name"].as_str().map(str::to_string))
+        .collect();
+    if let Some(unknown) = containers.iter().find(|name| !names.contains(name)) {
+        return Err(format!(
+            "the task definition has no container {unknown:?} (it has: {})",
+            names.join(", ")
+        ));
+    }
+    let in_repositories = |image: &str| {
+        ImageReference::parse(image).is_ok_and(|reference| {
+            let name = reference.name();
+            repositories
+                .iter()
+                .any(|repository| name == *repository || name.ends_with(&format!("/{repository}")))
+        })
+    };
+    let mut changed = Vec::new();
+    for container in list.iter_mut() {
+        let name = container["name"].as_str().unwrap_or_default().to_string();
+        let image = container["image"].as_str().unwrap_or_default();
+        if containers.contains(&name) || in_repositories(image) {
+            container["image"] = Value::String(IMAGE_PLACEHOLDER.to_string());
+            changed.push(name);
+        }
+    }
+    if changed.is_empty() {
+        return Err(format!(
+            "no container's image is of {} (containers: {})",
+            repositories.join(", "),
+            names.join(", ")
+        ));
+    }
+    Ok(changed)
+}
+
+/// The value with every object's keys by name (lists keep their order: it means something).
+fn sorted_keys(value: Value) -> Value {
+    match value {
+        Value::Object(object) => {
+            let mut entries: Vec<(String, Value)> = object.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| (key, sorted_keys(value)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted_keys).collect()),
+        other => other,
+    }
+}
+
 fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -380,5 +515,108 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    /// Every DescribeTaskDefinition answer the tests hold, as `render --from-service` writes it:
+    /// registrable (no read-only field), tags kept, read back by `load` as the very same input
+    /// as the revision's own, so deploying the file changes nothing.
+    #[test]
+    fn a_described_revision_becomes_a_file_that_loads_back_unchanged() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut answers = Vec::new();
+        for dir in ["task-definitions", "task-definition-files", ""] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "json") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    let value: Value = serde_json::from_str(&text).unwrap();
+                    if value.get("taskDefinition").is_some() {
+                        answers.push((path.display().to_string(), value));
+                    }
+                }
+            }
+        }
+        assert!(answers.len() >= 6, "{}", answers.len());
+        for (name, described) in answers {
+            let file = from_described(&described).unwrap();
+            let text = serde_json::to_string_pretty(&file).unwrap();
+            let loaded = load(&name, &text).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(loaded.input, file, "{name}");
+            assert!(loaded.dropped.is_empty(), "{name}: {:?}", loaded.dropped);
+            for field in READ_ONLY_FIELDS {
+                assert!(file.get(*field).is_none(), "{name}: {field}");
+            }
+            assert_eq!(file.as_object().unwrap().keys().next().unwrap(), "family");
+            assert_eq!(
+                file.get("tags"),
+                described
+                    .get("tags")
+                    .filter(|t| t.as_array().is_some_and(|t| !t.is_empty())),
+                "{name}"
+            );
+            // Nothing changes against the revision it came from.
+            assert_eq!(
+                crate::domain::task_definition_diff::diff(&described, &loaded.input),
+                Vec::<String>::new(),
+                "{name}"
+            );
+            // The same revision always gives the same file.
+            assert_eq!(
+                serde_json::to_string(&from_described(&described).unwrap()).unwrap(),
+                serde_json::to_string(&file).unwrap()
+            );
+        }
+        assert!(from_described(&json!({"family": "tutorial-site-task"})).is_err());
+    }
+
+    /// A template's containers get the placeholder, by name or by repository; the file then
+    /// renders only with a whole image given for them.
+    #[test]
+    fn a_template_puts_the_placeholder_where_the_pipeline_gives_the_image() {
+        let described = json!({"taskDefinition": {
+            "family": "tutorial-site-task",
+            "containerDefinitions": [
+                {"name": "tutorial-site-app", "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v7", "memory": 512},
+                {"name": "log-router", "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable", "memory": 64}
+            ]
+        }});
+        let mut file = from_described(&described).unwrap();
+        let by_repository = template(&mut file, &[], &["tutorial-site-registry".into()]).unwrap();
+        assert_eq!(by_repository, ["tutorial-site-app"]);
+        assert_eq!(file["containerDefinitions"][0]["image"], IMAGE_PLACEHOLDER);
+        assert_eq!(
+            file["containerDefinitions"][1]["image"],
+            "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"
+        );
+        let mut by_name = from_described(&described).unwrap();
+        assert_eq!(
+            template(&mut by_name, &["log-router".into()], &[]).unwrap(),
+            ["log-router"]
+        );
+        assert!(template(&mut by_name.clone(), &["typo".into()], &[])
+            .unwrap_err()
+            .contains("no container \"typo\""));
+        assert!(template(&mut by_name.clone(), &[], &["other-registry".into()]).is_err());
+
+        // Loaded back, the template renders only once the image is given whole.
+        let text = serde_json::to_string(&file).unwrap();
+        let loaded = load("task-definition.json", &text).unwrap();
+        let error =
+            crate::domain::task_definition::render(&loaded.as_described(), &[]).unwrap_err();
+        assert!(error.to_string().contains("still {{ image }}"), "{error}");
+        let tag_only =
+            crate::domain::update_spec::parse_image_updates("container=tutorial-site-app,tag=v8")
+                .unwrap();
+        assert!(crate::domain::task_definition::render(&loaded.as_described(), &tag_only).is_err());
+        let whole = crate::domain::update_spec::parse_image_updates(
+            "container=tutorial-site-app,image-and-tag=123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v8",
+        )
+        .unwrap();
+        let rendered =
+            crate::domain::task_definition::render(&loaded.as_described(), &whole).unwrap();
+        assert_eq!(
+            rendered["containerDefinitions"][0]["image"],
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-registry:v8"
+        );
     }
 }

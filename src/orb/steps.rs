@@ -23,10 +23,11 @@ pub enum Step {
     BuildImage,
     PushImage,
     Continue,
+    Deregister,
 }
 
 impl Step {
-    pub const ALL: [Step; 17] = [
+    pub const ALL: [Step; 18] = [
         Step::Push,
         Step::UpdateService,
         Step::Deploy,
@@ -44,6 +45,7 @@ impl Step {
         Step::BuildImage,
         Step::PushImage,
         Step::Continue,
+        Step::Deregister,
     ];
 
     /// The name `deployer orb run` takes (the orb's `DEPLOYER_ORB_STEP`, the table's `step`).
@@ -66,6 +68,7 @@ impl Step {
             Step::BuildImage => "build-image",
             Step::PushImage => "push-image",
             Step::Continue => "continue",
+            Step::Deregister => "deregister",
         }
     }
 
@@ -88,6 +91,7 @@ impl Step {
             Step::TagRepo => "repo tag",
             Step::BuildImage | Step::PushImage => "push",
             Step::Continue => "continue",
+            Step::Deregister => "deregister",
         }
     }
 
@@ -115,6 +119,7 @@ impl Step {
         !matches!(
             self,
             Step::EcrLogin
+                | Step::Deregister
                 | Step::TagImage
                 | Step::CreateRepo
                 | Step::SetRepoPolicy

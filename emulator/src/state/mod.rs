@@ -302,6 +302,14 @@ impl State {
         }
     }
 
+    /// The revision of this ARN, to change its status.
+    pub fn revision_mut(&mut self, arn: &str) -> Option<&mut Revision> {
+        self.revisions
+            .values_mut()
+            .flat_map(|list| list.iter_mut())
+            .find(|r| r.arn == arn)
+    }
+
     /// The position of the service named `name` (or its ARN) in `cluster`, unless deleted.
     pub fn service_index(&self, cluster: &str, name: &str) -> Option<usize> {
         let name = name.rsplit('/').next().unwrap_or(name);

@@ -11,6 +11,7 @@
 pub mod codedeploy;
 pub mod credential_helper;
 pub mod deadline;
+pub mod deregistration;
 pub mod failure_logs;
 pub mod follow_rollout;
 pub mod image_build;

@@ -46,6 +46,25 @@ pub fn render(
     })
 }
 
+/// Whether a file's revision is the family's latest as it is (the same RegisterTaskDefinition
+/// input, tags included): then there is nothing to register, and deployer says so.
+pub fn unchanged(plan: &Plan, latest: Option<&Value>) -> bool {
+    let Some(arn) = latest
+        .and_then(|latest| latest.pointer("/taskDefinition/taskDefinitionArn"))
+        .and_then(Value::as_str)
+    else {
+        return false;
+    };
+    if !plan.changes.is_empty() {
+        return false;
+    }
+    output::step(format!(
+        "unchanged: the file is {} as it is; registering nothing",
+        short_task_definition(arn)
+    ));
+    true
+}
+
 /// Registers the planned revision of `family`, made from `from` (the file, or the revision it
 /// starts from), saying so before and after; the new revision's ARN.
 pub async fn register(ecs: &Ecs, family: &str, from: &str, plan: &Plan) -> Result<String> {
@@ -106,5 +125,27 @@ mod tests {
                 .kind,
             crate::error::ErrorKind::Usage
         );
+    }
+
+    /// A file that renders to the latest revision registers nothing; any change, or no latest
+    /// revision, registers.
+    #[test]
+    fn a_file_equal_to_the_latest_revision_is_unchanged() {
+        let described = serde_json::json!({"taskDefinition": {
+            "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:7",
+            "family": "tutorial-site-task", "revision": 7, "status": "ACTIVE",
+            "containerDefinitions": [{"name": "tutorial-site-app", "image": "127.0.0.1:15000/tutorial-site-registry:v1", "memory": 128}]
+        }, "tags": [{"key": "team", "value": "web"}]});
+        let same = render(&described, &[], &[], Some(&described)).unwrap();
+        assert!(unchanged(&same, Some(&described)));
+        assert!(!unchanged(&same, None));
+        let tagged = render(
+            &described,
+            &[],
+            &[("team".into(), "ops".into())],
+            Some(&described),
+        )
+        .unwrap();
+        assert!(!unchanged(&tagged, Some(&described)));
     }
 }

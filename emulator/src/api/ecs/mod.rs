@@ -17,10 +17,10 @@ use service_deployments::{
     continue_service_deployment, describe_service_deployments, describe_service_revisions,
     list_service_deployments, stop_service_deployment,
 };
-use services::{create_service, describe_services, update_service};
+use services::{create_service, describe_services, list_services, update_service};
 use task_definitions::{
-    deregister_task_definition, describe_task_definition, list_task_definitions,
-    register_task_definition,
+    delete_task_definitions, deregister_task_definition, describe_task_definition,
+    list_task_definitions, register_task_definition,
 };
 use tasks::{describe_tasks, list_tasks, run_task, stop_task};
 
@@ -29,10 +29,13 @@ pub async fn handle(context: &Context, operation: &str, input: &Value) -> Answer
     match operation {
         "CreateCluster" => create_cluster(&mut state, input),
         "DescribeClusters" => describe_clusters(&state, input),
+        "ListClusters" => list_clusters(&state, input),
         "RegisterTaskDefinition" => register_task_definition(&mut state, input),
         "DescribeTaskDefinition" => describe_task_definition(&state, input),
         "ListTaskDefinitions" => list_task_definitions(&state, input),
         "DeregisterTaskDefinition" => deregister_task_definition(&mut state, input),
+        "DeleteTaskDefinitions" => delete_task_definitions(&mut state, input),
+        "ListServices" => list_services(&state, input),
         "CreateService" => create_service(&mut state, input, &context.settings.faults),
         "UpdateService" => update_service(&mut state, input, &context.settings.faults),
         "DescribeServices" => describe_services(&mut state, input),
@@ -63,6 +66,34 @@ fn create_cluster(state: &mut State, input: &Value) -> Answer {
     let arn = state.arn("cluster", &name);
     state.clusters.insert(name.clone(), arn.clone());
     Ok(json!({"cluster": {"clusterArn": arn, "clusterName": name, "status": "ACTIVE"}}))
+}
+
+/// ListClusters: every cluster's ARN, in pages of `maxResults` (1 to 100, default 100, as the
+/// API reference says).
+fn list_clusters(state: &State, input: &Value) -> Answer {
+    let page_size = match input.get("maxResults").and_then(Value::as_i64) {
+        None => 100,
+        Some(size @ 1..=100) => size as usize,
+        Some(_) => {
+            return Err(ApiError::client(
+                "InvalidParameterException",
+                "maxResults must be between 1 and 100.",
+            ))
+        }
+    };
+    let start = match input.get("nextToken").and_then(Value::as_str) {
+        None => 0,
+        Some(token) => token
+            .parse::<usize>()
+            .map_err(|_| ApiError::client("InvalidParameterException", "Invalid nextToken."))?,
+    };
+    let arns: Vec<&String> = state.clusters.values().collect();
+    let mut answer =
+        json!({"clusterArns": arns.iter().skip(start).take(page_size).collect::<Vec<_>>()});
+    if start + page_size < arns.len() {
+        answer["nextToken"] = json!((start + page_size).to_string());
+    }
+    Ok(answer)
 }
 
 fn describe_clusters(state: &State, input: &Value) -> Answer {

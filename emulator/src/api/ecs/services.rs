@@ -379,6 +379,35 @@ pub(super) fn describe_services(state: &mut State, input: &Value) -> Answer {
     Ok(json!({"services": services, "failures": failures}))
 }
 
+/// ListServices: the cluster's services that are not deleted, in pages of `maxResults` (1 to
+/// 100, default 10, as the API reference says).
+pub(super) fn list_services(state: &State, input: &Value) -> Answer {
+    let cluster = existing_cluster(state, input)?;
+    let page_size = match input.get("maxResults").and_then(Value::as_i64) {
+        None => 10,
+        Some(size @ 1..=100) => size as usize,
+        Some(_) => return Err(invalid("maxResults must be between 1 and 100.")),
+    };
+    let start = match input.get("nextToken").and_then(Value::as_str) {
+        None => 0,
+        Some(token) => token
+            .parse::<usize>()
+            .map_err(|_| invalid("Invalid nextToken."))?,
+    };
+    let arns: Vec<&str> = state
+        .services
+        .iter()
+        .filter(|s| s.cluster == cluster && s.status != "INACTIVE")
+        .map(|s| s.arn.as_str())
+        .collect();
+    let mut answer =
+        json!({"serviceArns": arns.iter().skip(start).take(page_size).collect::<Vec<_>>()});
+    if start + page_size < arns.len() {
+        answer["nextToken"] = json!((start + page_size).to_string());
+    }
+    Ok(answer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -206,29 +206,90 @@ pub(super) fn describe_task_definition(state: &State, input: &Value) -> Answer {
     Ok(answer)
 }
 
+/// ListTaskDefinitions as the API reference describes it: `familyPrefix` is "the full family
+/// name" (not a prefix), `status` ACTIVE (the default), INACTIVE or DELETE_IN_PROGRESS, `sort`
+/// ASC (the default) or DESC by family then revision, `maxResults` 1 to 100 (default 100) and
+/// `nextToken` pages.
 pub(super) fn list_task_definitions(state: &State, input: &Value) -> Answer {
-    let prefix = input
-        .get("familyPrefix")
+    let family = input.get("familyPrefix").and_then(Value::as_str);
+    let status = input
+        .get("status")
         .and_then(Value::as_str)
-        .unwrap_or("");
-    let arns: Vec<&str> = state
+        .unwrap_or("ACTIVE");
+    if !matches!(status, "ACTIVE" | "INACTIVE" | "DELETE_IN_PROGRESS") {
+        return Err(ApiError::client(
+            "InvalidParameterException",
+            format!("1 validation error detected: Value '{status}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [ACTIVE, INACTIVE, DELETE_IN_PROGRESS]"),
+        ));
+    }
+    let descending = match input.get("sort").and_then(Value::as_str) {
+        None | Some("ASC") => false,
+        Some("DESC") => true,
+        Some(other) => {
+            return Err(ApiError::client(
+                "InvalidParameterException",
+                format!("1 validation error detected: Value '{other}' at 'sort' failed to satisfy constraint: Member must satisfy enum value set: [ASC, DESC]"),
+            ))
+        }
+    };
+    let page_size = match input.get("maxResults").and_then(Value::as_i64) {
+        None => 100,
+        Some(size @ 1..=100) => size as usize,
+        Some(_) => {
+            return Err(ApiError::client(
+                "InvalidParameterException",
+                "maxResults must be between 1 and 100.",
+            ))
+        }
+    };
+    let start = match input.get("nextToken").and_then(Value::as_str) {
+        None => 0,
+        Some(token) => token
+            .parse::<usize>()
+            .map_err(|_| ApiError::client("InvalidParameterException", "Invalid nextToken."))?,
+    };
+    // `revisions` is a BTreeMap by family and each family's list is in revision order.
+    let mut arns: Vec<&str> = state
         .revisions
         .iter()
-        .filter(|(family, _)| family.starts_with(prefix))
+        .filter(|(name, _)| family.is_none_or(|family| family == name.as_str()))
         .flat_map(|(_, revisions)| {
             revisions
                 .iter()
-                .filter(|r| r.status == "ACTIVE")
+                .filter(|r| r.status == status)
                 .map(|r| r.arn.as_str())
         })
         .collect();
-    Ok(json!({"taskDefinitionArns": arns}))
+    if descending {
+        arns.reverse();
+    }
+    let page: Vec<&str> = arns.iter().skip(start).take(page_size).copied().collect();
+    let mut answer = json!({"taskDefinitionArns": page});
+    if start + page_size < arns.len() {
+        answer["nextToken"] = json!((start + page_size).to_string());
+    }
+    Ok(answer)
 }
 
+/// DeregisterTaskDefinition: the reference must name a revision ("You must specify a
+/// revision"); a revision already INACTIVE is answered as it is.
 pub(super) fn deregister_task_definition(state: &mut State, input: &Value) -> Answer {
     let reference = required(input, "taskDefinition")?.to_string();
+    let short = reference
+        .rsplit_once(":task-definition/")
+        .map_or(reference.as_str(), |(_, short)| short);
+    if short
+        .rsplit_once(':')
+        .is_none_or(|(_, number)| number.parse::<u32>().is_err())
+    {
+        return Err(ApiError::client(
+            "ClientException",
+            "Revision must be specified as part of the task definition.",
+        ));
+    }
     let arn = state
         .find_revision(&reference)
+        .filter(|r| r.status != "DELETE_IN_PROGRESS")
         .map(|r| r.arn.clone())
         .ok_or_else(|| {
             ApiError::client(
@@ -236,14 +297,62 @@ pub(super) fn deregister_task_definition(state: &mut State, input: &Value) -> An
                 "The specified task definition does not exist.",
             )
         })?;
-    let revision = state
-        .revisions
-        .values_mut()
-        .flat_map(|list| list.iter_mut())
-        .find(|r| r.arn == arn)
-        .expect("found above");
+    let revision = state.revision_mut(&arn).expect("found above");
     revision.status = "INACTIVE".into();
     Ok(json!({"taskDefinition": revision.described()}))
+}
+
+/// DeleteTaskDefinitions: at most 10 revisions a call, each INACTIVE; the others are answered
+/// among `failures`, as ECS does, and stay as they are.
+pub(super) fn delete_task_definitions(state: &mut State, input: &Value) -> Answer {
+    let references: Vec<String> = input
+        .get("taskDefinitions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    if references.is_empty() {
+        return Err(ApiError::client(
+            "InvalidParameterException",
+            "taskDefinitions must not be null or empty.",
+        ));
+    }
+    if references.len() > 10 {
+        return Err(ApiError::client(
+            "InvalidParameterException",
+            "You can specify up to 10 task definitions in a single request.",
+        ));
+    }
+    let mut deleted = Vec::new();
+    let mut failures = Vec::new();
+    for reference in &references {
+        let found = state
+            .find_revision(reference)
+            .filter(|_| {
+                reference
+                    .rsplit_once(':')
+                    .is_some_and(|(_, n)| n.parse::<u32>().is_ok())
+            })
+            .map(|r| (r.arn.clone(), r.status.clone()));
+        match found {
+            Some((arn, status)) if status == "INACTIVE" => {
+                let revision = state.revision_mut(&arn).expect("found above");
+                revision.status = "DELETE_IN_PROGRESS".into();
+                deleted.push(revision.described());
+            }
+            Some((arn, status)) => failures.push(json!({
+                "arn": arn,
+                "reason": format!("The specified task definition is in {status} status. Only INACTIVE task definitions can be deleted."),
+            })),
+            None => failures.push(json!({
+                "arn": reference,
+                "reason": "The specified task definition does not exist.",
+            })),
+        }
+    }
+    Ok(json!({"taskDefinitions": deleted, "failures": failures}))
 }
 
 #[cfg(test)]
@@ -389,5 +498,98 @@ mod tests {
             error.message,
             "Container.image should not be null or empty."
         );
+    }
+
+    fn state_with_revisions(count: usize) -> State {
+        let mut state = State::new(&crate::config::Settings::for_tests());
+        for _ in 0..count {
+            register_task_definition(&mut state, &minimal(json!({"name": "a", "image": "b"})))
+                .unwrap();
+        }
+        register_task_definition(
+            &mut state,
+            &json!({"family": "f-worker", "memory": "512", "containerDefinitions": [{"name": "a", "image": "b"}]}),
+        )
+        .unwrap();
+        state
+    }
+
+    fn listed(state: &State, input: Value) -> Value {
+        list_task_definitions(state, &input).unwrap()
+    }
+
+    /// familyPrefix is "the full family name" (ECS API reference, ListTaskDefinitions); sort,
+    /// status and pages as it describes them.
+    #[test]
+    fn list_task_definitions_filters_the_family_sorts_and_pages() {
+        let mut state = state_with_revisions(3);
+        let arn = |n: u32| format!("arn:aws:ecs:eu-west-1:123456789012:task-definition/f:{n}");
+        let all = listed(&state, json!({"familyPrefix": "f"}));
+        assert_eq!(all["taskDefinitionArns"], json!([arn(1), arn(2), arn(3)]));
+        assert!(all.get("nextToken").is_none());
+        let first = listed(
+            &state,
+            json!({"familyPrefix": "f", "sort": "DESC", "maxResults": 2}),
+        );
+        assert_eq!(first["taskDefinitionArns"], json!([arn(3), arn(2)]));
+        let token = first["nextToken"].as_str().unwrap();
+        let second = listed(
+            &state,
+            json!({"familyPrefix": "f", "sort": "DESC", "maxResults": 2, "nextToken": token}),
+        );
+        assert_eq!(second["taskDefinitionArns"], json!([arn(1)]));
+        deregister_task_definition(&mut state, &json!({"taskDefinition": "f:2"})).unwrap();
+        assert_eq!(
+            listed(&state, json!({"familyPrefix": "f"}))["taskDefinitionArns"],
+            json!([arn(1), arn(3)])
+        );
+        assert_eq!(
+            listed(&state, json!({"familyPrefix": "f", "status": "INACTIVE"}))
+                ["taskDefinitionArns"],
+            json!([arn(2)])
+        );
+        for bad in [
+            json!({"status": "GONE"}),
+            json!({"sort": "UP"}),
+            json!({"maxResults": 101}),
+        ] {
+            let error = list_task_definitions(&state, &bad).unwrap_err();
+            assert_eq!(error.code, "InvalidParameterException", "{bad}");
+        }
+    }
+
+    /// DeregisterTaskDefinition needs a revision; DeleteTaskDefinitions takes up to 10, INACTIVE
+    /// ones only, the others among its failures (ECS API reference).
+    #[test]
+    fn deregister_needs_a_revision_and_delete_only_inactive_ones() {
+        let mut state = state_with_revisions(2);
+        let error =
+            deregister_task_definition(&mut state, &json!({"taskDefinition": "f"})).unwrap_err();
+        assert_eq!(error.code, "ClientException");
+        deregister_task_definition(&mut state, &json!({"taskDefinition": "f:1"})).unwrap();
+        let answer = delete_task_definitions(
+            &mut state,
+            &json!({"taskDefinitions": ["f:1", "f:2", "f:9"]}),
+        )
+        .unwrap();
+        assert_eq!(answer["taskDefinitions"][0]["status"], "DELETE_IN_PROGRESS");
+        assert_eq!(answer["failures"].as_array().unwrap().len(), 2);
+        assert_eq!(state.find_revision("f:2").unwrap().status, "ACTIVE");
+        let eleven: Vec<String> = (0..11).map(|n| format!("f:{n}")).collect();
+        let error =
+            delete_task_definitions(&mut state, &json!({"taskDefinitions": eleven})).unwrap_err();
+        assert_eq!(error.code, "InvalidParameterException");
+        // A deleted revision is neither listed nor deregistered again.
+        assert_eq!(
+            listed(
+                &state,
+                json!({"familyPrefix": "f", "status": "DELETE_IN_PROGRESS"})
+            )["taskDefinitionArns"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(deregister_task_definition(&mut state, &json!({"taskDefinition": "f:1"})).is_err());
     }
 }
