@@ -179,6 +179,7 @@ mod tests {
             "fail_on_placement_errors",
             "rollback_on_cancel",
             "verification_timeout",
+            "failure_log_lines",
         ];
         for step in Step::ALL {
             for param in step.params() {
