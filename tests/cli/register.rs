@@ -244,8 +244,9 @@ fn bad_files_are_refused_naming_the_file_and_the_field_and_nothing_is_registered
     );
     register(&["--task-definition-file", no_image.to_str().unwrap()])
         .assert_code(2)
+        .assert_stderr_contains("container tutorial-site-app has no image in the rendered revision")
         .assert_stderr_contains(
-            "container tutorial-site-app has no image in the rendered revision: give it one with --container-image-name-updates",
+            "give it one with --container-image-name-updates container=tutorial-site-app,image-and-tag=",
         );
     assert_eq!(api.revisions(&family).len(), 1, "nothing registered");
     assert!(api.revisions("tutorial-site-other").is_empty());
