@@ -9,9 +9,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # The CLI tests that need moto and nothing else (no Docker engine, registry or emulator), as
 # `cargo test` filters: a whole module (`register::`) or one test. Under --quick only moto runs,
-# so one of these that reaches for more fails rather than passing unseen.
+# so one of these that reaches for more fails rather than passing unseen. A filter matches every
+# test whose path contains it (`register::` would match a `deregister::` module: hence
+# `deregistration::`).
 QUICK=(
-  register:: update_service:: wait::
+  register:: update_service:: wait:: diff::
+  release::moto_a_release_registers_and_updates_every_service
+  release::the_orbs_service_names_become_services_and_family_may_be_empty
+  failure_logs::moto_a_stopped_migrations_last_lines_are_read_from_cloudwatch_logs
+  failure_logs::a_bad_failure_log_lines_is_exit_2_before_anything_is_called
   codedeploy::a_code_deploy_service_without_its_application_and_group_is_refused_naming_them
   codedeploy::a_deployment_group_of_another_service_or_none_at_all_is_refused_before_anything_is_registered
   codedeploy::codedeploy_flags_on_a_service_ecs_deploys_are_refused

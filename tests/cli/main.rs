@@ -4,7 +4,7 @@ mod buildkit;
 mod codedeploy;
 mod deploy;
 mod deploy_strategies;
-mod deregister;
+mod deregistration;
 mod diff;
 mod ecr_commands;
 mod ecr_login;
