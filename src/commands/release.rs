@@ -425,7 +425,7 @@ async fn put_back(ecs: &Ecs, settings: &UpdateServiceSettings, previous: &str) -
     };
     if uses_codedeploy(&state) {
         return format!(
-            "not undone: a CODE_DEPLOY service; deploy {} with deployer update-service --skip-task-definition-registration after deregistering the newer revision, or through CodeDeploy",
+            "not undone: CodeDeploy deploys this service; while its deployment runs, stop it with aws deploy stop-deployment --auto-rollback-enabled; once done, deploy {} through CodeDeploy again",
             short_task_definition(previous)
         );
     }
