@@ -19,3 +19,25 @@ pub fn done() -> Vec<String> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .clone()
 }
+
+static CODEDEPLOY: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+/// Records the CodeDeploy deployment this run created for `service` (besides [`record`]'s line),
+/// so that a release can stop or undo it after its wait was cancelled.
+pub fn record_codedeploy(service: &str, deployment_id: &str) {
+    CODEDEPLOY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push((service.to_string(), deployment_id.to_string()));
+}
+
+/// The last CodeDeploy deployment this run created for `service`.
+pub fn codedeploy_of(service: &str) -> Option<String> {
+    CODEDEPLOY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .iter()
+        .rev()
+        .find(|(name, _)| name == service)
+        .map(|(_, id)| id.clone())
+}

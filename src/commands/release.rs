@@ -11,9 +11,10 @@ use std::time::Duration;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::Value;
 
+use super::steps::codedeploy::{self, CodeDeployPlan};
 use super::steps::deadline::HEARTBEAT;
 use super::steps::image_check::ImageCheck;
-use super::steps::service::{existing_service, uses_codedeploy};
+use super::steps::service::{active_service, uses_codedeploy, MISSING_HINT};
 use super::steps::service_deployment::Followed;
 use super::update_service::{self, ServicePlan, UpdateServiceOutcome, UpdateServiceSettings};
 use crate::adapters::ecs::Ecs;
@@ -158,7 +159,8 @@ pub async fn plan(
     for service in &settings.services {
         let mut lane_settings = settings.base.clone();
         lane_settings.service = service.clone();
-        let state = match existing_service(ecs, &lane_settings.cluster, service).await {
+        // Found and ACTIVE; whether deployer can deploy it, update-service's plan checks.
+        let state = match active_service(ecs, &lane_settings.cluster, service, MISSING_HINT).await {
             Ok(state) => state,
             Err(error) => {
                 problems.push(error);
@@ -239,6 +241,10 @@ pub async fn apply(
         .collect();
     let lane_settings: Vec<UpdateServiceSettings> =
         lanes.iter().map(|lane| lane.settings.clone()).collect();
+    let codedeploy_plans: Vec<Option<CodeDeployPlan>> = lanes
+        .iter()
+        .map(|lane| lane.plan.codedeploy.clone())
+        .collect();
     // Every revision first: a registration ECS refuses stops the release before any service
     // changes.
     let mut pending: VecDeque<(usize, Lane, String, bool)> = VecDeque::new();
@@ -337,15 +343,23 @@ pub async fn apply(
         (failed && settings.rollback_others) || (interrupted.is_some() && rollback_on_cancel);
     if undo {
         let lane_settings = &lane_settings;
+        let codedeploy_plans = &codedeploy_plans;
         let mut undoing = FuturesUnordered::new();
         for (index, (result, _)) in results.iter().enumerate() {
             if started[index] && result.result != "failed" {
                 let service = result.service.clone();
                 let previous = result.previous_task_definition_arn.clone();
                 undoing.push(async move {
-                    let undone =
-                        output::in_lane(service, put_back(ecs, &lane_settings[index], &previous))
-                            .await;
+                    let undone = output::in_lane(
+                        service,
+                        put_back(
+                            ecs,
+                            &lane_settings[index],
+                            codedeploy_plans[index].as_ref(),
+                            &previous,
+                        ),
+                    )
+                    .await;
                     (index, undone)
                 });
             }
@@ -418,16 +432,35 @@ const PUT_BACK_TIMEOUT: Duration = Duration::from_secs(600);
 /// Puts a service back on `previous`, the revision it ran before the release: its deployment
 /// rolled back by ECS while it runs (StopServiceDeployment ROLLBACK), else an UpdateService to
 /// `previous` followed as update-service follows. What was done, for the table.
-async fn put_back(ecs: &Ecs, settings: &UpdateServiceSettings, previous: &str) -> String {
-    let state = match existing_service(ecs, &settings.cluster, &settings.service).await {
+async fn put_back(
+    ecs: &Ecs,
+    settings: &UpdateServiceSettings,
+    codedeploy: Option<&CodeDeployPlan>,
+    previous: &str,
+) -> String {
+    let state = match active_service(ecs, &settings.cluster, &settings.service, MISSING_HINT).await
+    {
         Ok(state) => state,
         Err(error) => return format!("not undone: the service could not be read ({error})"),
     };
     if uses_codedeploy(&state) {
-        return format!(
-            "not undone: CodeDeploy deploys this service; while its deployment runs, stop it with aws deploy stop-deployment --auto-rollback-enabled; once done, deploy {} through CodeDeploy again",
-            short_task_definition(previous)
-        );
+        let (Some(plan), Some(config), Some((wait, _))) =
+            (codedeploy, ecs.config(), settings.wait.as_ref())
+        else {
+            return format!(
+                "not undone: CodeDeploy deploys this service; while its deployment runs, stop it with aws deploy stop-deployment --auto-rollback-enabled; once done, deploy {} through CodeDeploy again",
+                short_task_definition(previous)
+            );
+        };
+        return codedeploy::put_back(
+            config,
+            plan,
+            crate::journal::codedeploy_of(&settings.service).as_deref(),
+            &settings.service,
+            previous,
+            wait,
+        )
+        .await;
     }
     // ECS lists the older deployments until the newest is done (where it reports no rollout
     // state, as on older APIs, that is all there is to go by).

@@ -352,7 +352,7 @@ fn emulator_codedeploy(endpoint: &str, target: &str, body: Value) -> (u16, Value
 
 /// The site's CodeDeploy application and a deployment group deploying its service, keeping
 /// the blue tasks `termination_wait` minutes (500 ms each there) after traffic shifted.
-fn codedeploy_for(site: &Site, termination_wait: u64) -> (String, String) {
+pub(crate) fn codedeploy_for(site: &Site, termination_wait: u64) -> (String, String) {
     codedeploy_group(
         site,
         termination_wait,

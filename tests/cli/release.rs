@@ -528,3 +528,68 @@ fn the_orbs_service_names_become_services_and_family_may_be_empty() {
         );
     }
 }
+
+/// A CODE_DEPLOY service in a release whose other service fails is put back through CodeDeploy:
+/// its deployment stopped with automatic rollback while it runs, or the previous revision
+/// deployed again once it succeeded. Either way it ends serving v1 on revision 1.
+#[test]
+fn a_codedeploy_service_of_a_failed_release_is_put_back_through_codedeploy() {
+    let stack = stack();
+    let site = crate::strategies::Site::start_codedeploy(&[], None);
+    let (application, group) = crate::codedeploy::codedeploy_for(&site, 0);
+    let first = site.task_definition();
+    let endpoint = &site.emulator.endpoint;
+    // An ECS service beside it, in its cluster, whose family's latest revision cannot start.
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(endpoint, &repo, "v1", "1", None);
+    let broken = push_broken(&stack, endpoint, &repo);
+    let worker = Service::adopt(
+        &stack,
+        endpoint,
+        unique_repo("tutorial-site-worker-task"),
+        site.cluster.clone(),
+        unique_repo("tutorial-site-worker"),
+    );
+    let worker_first = worker.api.register_seed_with_image(&worker.family, &v1);
+    worker.api.create_cluster_and_service_with(
+        &worker.cluster,
+        &worker.service,
+        &worker_first,
+        true,
+    );
+    worker
+        .update(&["--skip-task-definition-registration", "--timeout", "60s"])
+        .assert_code(0);
+    worker.api.register_seed_with_image(&worker.family, &broken);
+
+    let result = run(on(endpoint)
+        .args(["update-service", "--cluster", &site.cluster])
+        .args(["--service", &site.service, "--service", &worker.service])
+        .args([
+            "--container-env-var-updates",
+            "container=tutorial-site-app,name=RELEASE,value=2026-12-07",
+            "--codedeploy-application",
+            &application,
+            "--codedeploy-deployment-group",
+            &group,
+            "--poll-interval",
+            "300ms",
+        ]));
+    result
+        .assert_code(1)
+        .assert_stderr_contains(&format!("1 of 2 services failed ({})", worker.service));
+    let row = result
+        .stderr
+        .lines()
+        .find(|line| line.trim_start().starts_with(&site.service))
+        .unwrap_or_else(|| panic!("no row for {}:\n{}", site.service, result.stderr));
+    assert!(row.contains("CodeDeploy deployment"), "{row}");
+    site.wait(Duration::from_secs(60), "v1 serving again", |site| {
+        site.pages(&site.production, 2) == ["version 1", "version 1"]
+    });
+    assert_eq!(site.task_definition(), first, "{}", result.stderr);
+    assert_eq!(
+        running_revision(&worker.api, &worker.cluster, &worker.service),
+        format!("{}:1", worker.family)
+    );
+}

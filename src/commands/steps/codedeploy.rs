@@ -176,6 +176,7 @@ pub async fn start(
         "created CodeDeploy deployment {id} of {} to {service}",
         short_task_definition(task_definition_arn)
     ));
+    journal::record_codedeploy(service, &id);
     output::step(format!(
         "created CodeDeploy deployment {id} ({} / {}{}) of {} to {service}",
         plan.application,
@@ -187,6 +188,70 @@ pub async fn start(
         short_task_definition(task_definition_arn)
     ));
     Ok(id)
+}
+
+/// Puts a CODE_DEPLOY service back on `previous` after another service of its release failed:
+/// the deployment this run created for it (`created`) is stopped with automatic rollback while
+/// it runs; once it succeeded, `previous` is deployed through CodeDeploy again and followed.
+/// What was done, for the release's table.
+pub async fn put_back(
+    config: &AwsConfig,
+    plan: &CodeDeployPlan,
+    created: Option<&str>,
+    service: &str,
+    previous: &str,
+    wait: &WaitSettings,
+) -> String {
+    let Some(id) = created else {
+        return "nothing to undo: no CodeDeploy deployment was created for it".to_string();
+    };
+    let client = CodeDeploy::new(config);
+    let info = match client.deployment(id).await {
+        Ok(info) => info,
+        Err(error) => {
+            return format!("not undone: CodeDeploy deployment {id} could not be read ({error})")
+        }
+    };
+    match codedeploy::verdict(&info) {
+        CodeDeployVerdict::InProgress(_) => {
+            let stopped = stop(
+                &client,
+                id,
+                wait,
+                Error::failed("another service failed"),
+                "another service failed",
+            )
+            .await;
+            return stopped
+                .details
+                .last()
+                .cloned()
+                .unwrap_or_else(|| format!("asked CodeDeploy to stop deployment {id}"));
+        }
+        CodeDeployVerdict::Failed(why) => {
+            return format!("nothing to undo: CodeDeploy deployment {id} ended {why}")
+        }
+        CodeDeployVerdict::Succeeded => {}
+    }
+    output::step(format!(
+        "another service failed: deploying {service} back to {} through CodeDeploy",
+        short_task_definition(previous)
+    ));
+    let back = match start(config, plan, service, previous).await {
+        Ok(back) => back,
+        Err(error) => return format!("putting it back failed: {}", error.message),
+    };
+    match follow(config, &back, wait, false).await {
+        Ok(()) => format!(
+            "put back on {} (CodeDeploy deployment {back}; Succeeded)",
+            short_task_definition(previous)
+        ),
+        Err(error) => format!(
+            "putting it back on {} failed: {}",
+            short_task_definition(previous),
+            error.message
+        ),
+    }
 }
 
 /// Follows the deployment until it succeeds (Ok), fails or is stopped (exit 1 with CodeDeploy's
