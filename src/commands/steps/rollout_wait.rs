@@ -84,15 +84,20 @@ async fn failed(
         "the deployment of {} to {service} failed: {why}",
         short_task_definition(&target.task_definition_arn)
     ));
-    with_stopped_tasks(
-        ecs,
-        failure_log_lines,
-        cluster,
-        service,
-        &target.task_definition_arn,
-        error,
-    )
-    .await
+    explained(ecs, failure_log_lines, cluster, service, target, error).await
+}
+
+/// `error` with why recent tasks of our revision stopped, in their own words below.
+async fn explained(
+    ecs: &Ecs,
+    failure_log_lines: usize,
+    cluster: &str,
+    service: &str,
+    target: &Target,
+    error: Error,
+) -> Error {
+    let revision = &target.task_definition_arn;
+    with_stopped_tasks(ecs, failure_log_lines, cluster, service, revision, error).await
 }
 
 /// Polls until the rollout of `target` succeeds, fails, or the timeout passes.
@@ -368,15 +373,7 @@ async fn timed_out(
         format_duration(timeout)
     ))
     .with_hint("ECS goes on with the deployment; raise --timeout, or look at the events and stopped tasks above");
-    with_stopped_tasks(
-        ecs,
-        failure_log_lines,
-        cluster,
-        service,
-        &target.task_definition_arn,
-        error,
-    )
-    .await
+    explained(ecs, failure_log_lines, cluster, service, target, error).await
 }
 
 #[cfg(test)]
