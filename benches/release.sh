@@ -10,33 +10,13 @@
 #   the script starts and stops it (as root). BENCH_RUNS (20).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-deployer=$(realpath -m "${1:-target/release/deployer}")
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source benches/common.sh
+bench_deployer benches/release.sh "${1:-}"
 RUNS=${BENCH_RUNS:-20}
-
-if [ ! -x "$deployer" ]; then
-  echo "benches/release.sh: $deployer is not an executable: build it (cargo build --release) or pass its path" >&2
-  exit 2
-fi
 command -v hyperfine >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null; }
 command -v aws >/dev/null || python3 -m pip install -q awscli
-own_stack=
-if [ -z "${DEPLOYER_STACK_MOTO:-}" ]; then
-  ./scripts/stack.sh install >&2
-  own_stack=1
-fi
-work=$(mktemp -d)
-cleanup() {
-  rm -rf "$work"
-  if [ -n "$own_stack" ]; then ./scripts/stack.sh stop >&2; fi
-}
-trap cleanup EXIT
-if [ -n "$own_stack" ]; then
-  ./scripts/stack.sh start >&2
-  set -a
-  # shellcheck disable=SC1091
-  source .stack/env
-  set +a
-fi
+bench_stack benches/release.sh DEPLOYER_STACK_MOTO
 export AWS_ENDPOINT_URL=$DEPLOYER_STACK_MOTO AWS_REGION=eu-west-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 aws() { command aws --endpoint-url "$DEPLOYER_STACK_MOTO" --region eu-west-1 "$@"; }
 

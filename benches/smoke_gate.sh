@@ -12,31 +12,11 @@
 #   the script starts and stops it (as root). BENCH_RUNS (5).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-deployer=$(realpath -m "${1:-target/release/deployer}")
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source benches/common.sh
+bench_deployer benches/smoke_gate.sh "${1:-}"
 RUNS=${BENCH_RUNS:-5}
-
-if [ ! -x "$deployer" ]; then
-  echo "benches/smoke_gate.sh: $deployer is not an executable: build it (cargo build --release) or pass its path" >&2
-  exit 2
-fi
-own_stack=
-if [ -z "${DEPLOYER_STACK_EMULATOR:-}" ]; then
-  ./scripts/stack.sh install >&2
-  own_stack=1
-fi
-work=$(mktemp -d)
-cleanup() {
-  rm -rf "$work"
-  if [ -n "$own_stack" ]; then ./scripts/stack.sh stop >&2; fi
-}
-trap cleanup EXIT
-if [ -n "$own_stack" ]; then
-  ./scripts/stack.sh start >&2
-  set -a
-  # shellcheck disable=SC1091
-  source .stack/env
-  set +a
-fi
+bench_stack benches/smoke_gate.sh DEPLOYER_STACK_EMULATOR
 export AWS_ENDPOINT_URL=$DEPLOYER_STACK_EMULATOR
 site=examples/tutorial-site
 name=bench-gate-$$
