@@ -257,7 +257,9 @@ fn a_bad_failure_log_lines_is_exit_2_before_anything_is_called() {
     }
 }
 
-/// moto's CloudWatch Logs checks the GetLogEvents request deployer reads the last lines with.
+/// moto's CloudWatch Logs checks the GetLogEvents request deployer reads the last lines with:
+/// without `startFromHead` it answers the newest events, oldest first within the page, up to
+/// `limit` (GetLogEvents, CloudWatch Logs API reference).
 /// moto's tasks never stop by themselves: the test writes the task's lines where ECS's awslogs
 /// driver would (`ecs/migrate/TASK-ID` in the task definition's group), then stops the task
 /// deployer is waiting for; deployer reads the lines only once the task has stopped.

@@ -75,6 +75,10 @@ fn latest_revision(api: &Api, family: &str) -> String {
     format!("{}:{}", definition.family().unwrap(), definition.revision())
 }
 
+/// The others are put back with StopServiceDeployment (stopType ROLLBACK: "the service
+/// deployment is rolled back to the service revision that was running before", ECS API
+/// reference) while their deployment runs, or UpdateService to the previous revision once it is
+/// done: which one depends on the emulator's timing, the end state does not.
 #[test]
 fn when_one_of_three_services_fails_the_other_two_end_on_their_previous_revisions() {
     let stack = stack();
@@ -529,7 +533,8 @@ fn the_orbs_service_names_become_services_and_family_may_be_empty() {
     }
 }
 
-/// A CODE_DEPLOY service in a release whose other service fails is put back through CodeDeploy:
+/// A CODE_DEPLOY service in a release whose other service fails is put back through CodeDeploy
+/// (StopDeployment with autoRollbackEnabled while it runs, CodeDeploy API reference):
 /// its deployment stopped with automatic rollback while it runs, or the previous revision
 /// deployed again once it succeeded. Either way it ends serving v1 on revision 1.
 #[test]

@@ -1,158 +1,43 @@
 //! `deployer update-service`: describe the family's latest revision, render the new one, register
 //! it, roll the service to it with one UpdateService call, and wait until that very deployment
-//! is done. `--dry-run` stops after showing the plan.
-use serde::Serialize;
+//! is done. `--dry-run` stops after showing the plan. Its settings, plan and outcome types are
+//! in `types`, the deployment configuration it sends in `configuration`, the plan as shown
+//! (`--dry-run`, `deployer diff`) in `shown`; none of them imports this file.
 use serde_json::Value;
 
-use super::steps::codedeploy::{self, CodeDeployPlan, CodeDeploySettings};
+mod configuration;
+mod shown;
+mod types;
+
+use configuration::gated_configuration;
+pub use configuration::planned_configuration;
+use shown::base_name;
+pub use shown::{diff, planned, show_diff};
+pub use types::*;
+
+use super::steps::codedeploy::{self, CodeDeployPlan};
 use super::steps::deregistration;
 use super::steps::failure_logs::with_stopped_tasks;
 use super::steps::follow_rollout::{follow, FollowResult};
 use super::steps::image_check::ImageCheck;
-use super::steps::registration::{self, Plan};
-use super::steps::rollout_wait::WaitSettings;
-use super::steps::scheduled_tasks::{self, ScheduledPlan, ScheduledTasks};
+use super::steps::registration::{self};
+use super::steps::scheduled_tasks::{self, ScheduledPlan};
 use super::steps::service::{
     active_service, check_drivable, check_wait_until, uses_codedeploy, MISSING_HINT,
 };
 use super::steps::service_deployment::Followed;
 use super::steps::smoke_test::{self, Pause, SmokeTest};
-use crate::adapters::aws::{self, AwsSettings};
+use crate::adapters::aws::{self};
 use crate::adapters::ecs::{Ecs, ServiceCreation, ServiceState, ServiceUpdate};
-use crate::domain::controller::{merge_strategy, StrategyChange};
-use crate::domain::deploy_diff::{service_settings, unified};
 use crate::domain::duration::format_duration;
 use crate::domain::ecr_image::changed_images;
 use crate::domain::rollout::{family_of, same_task_definition, short_task_definition, WaitUntil};
 use crate::domain::rollout::{Deployment, ServiceSnapshot};
-use crate::domain::smoke_test::{
-    short_hook_warning, with_gate, without_added_gate, without_gate_pauses, Gate, GATE_STAGE,
-};
-use crate::domain::task_definition::register_input;
-use crate::domain::task_definition_file::TaskDefinitionFile;
+use crate::domain::smoke_test::{short_hook_warning, without_gate_pauses, GATE_STAGE};
 use crate::domain::update_spec::ContainerUpdate;
 use crate::error::{Error, ErrorKind, Result};
 use crate::journal;
 use crate::output;
-
-/// Everything update-service needs, resolved by the CLI layer.
-#[derive(Debug, Clone)]
-pub struct UpdateServiceSettings {
-    pub aws: AwsSettings,
-    pub cluster: String,
-    pub service: String,
-    pub family: String,
-    /// The file to register instead of the family's latest revision.
-    pub file: Option<TaskDefinitionFile>,
-    pub updates: Vec<ContainerUpdate>,
-    /// Tags set on the new revision, upserted by key.
-    pub tags: Vec<(String, String)>,
-    pub skip_registration: bool,
-    /// `--allow-family-change`: the service may move to another family than the one it runs.
-    pub allow_family_change: bool,
-    pub force_new_deployment: bool,
-    pub desired_count: Option<i32>,
-    pub enable_circuit_breaker: bool,
-    /// `--strategy` and its settings, merged into the service's deployment configuration.
-    pub strategy: StrategyChange,
-    /// With `--create-service`: how to create the service when it does not exist.
-    pub create: Option<ServiceCreation>,
-    /// `None` with `--no-wait`.
-    pub wait: Option<(WaitSettings, WaitUntil)>,
-    pub dry_run: bool,
-    /// Scheduled tasks to point at the deployed revision once the service is on it.
-    pub scheduled: ScheduledTasks,
-    /// How to deploy a service with the CODE_DEPLOY deployment controller.
-    pub codedeploy: CodeDeploySettings,
-    /// `--smoke-test`: the gate once test traffic reaches the new revision.
-    pub smoke_test: Option<SmokeTest>,
-    /// `--keep-revisions N`: once the deploy succeeded, deregister the family's older revisions.
-    pub keep_revisions: Option<usize>,
-}
-
-/// What happened, for stdout and `--export-env`.
-#[derive(Debug, Clone, Serialize)]
-pub struct UpdateServiceOutcome {
-    pub cluster: String,
-    pub service: String,
-    pub task_definition_arn: String,
-    pub previous_task_definition_arn: String,
-    pub registered: bool,
-    pub deployment_id: Option<String>,
-    /// `completed`, `running` (with `--wait-until running`), `paused` (`--wait-until paused`),
-    /// `baking` (`--wait-until bake-time`), `no-tasks` (done, but the service's desired count
-    /// is 0), `started` (with `--no-wait`), `planned` (`--dry-run`) or `unchanged` (a rollback
-    /// to the revision the service already runs).
-    pub result: String,
-    /// Our ServiceDeployment, where ECS reports them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_deployment_arn: Option<String>,
-    /// With `result` paused: the lifecycle hook it waits at (`deployer continue` resumes it).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hook_id: Option<String>,
-    /// With `--dry-run`: the rendered RegisterTaskDefinition input and what changes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub plan: Option<Plan>,
-    /// The CodeDeploy deployment, for a service with the CODE_DEPLOY controller.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub codedeploy_deployment_id: Option<String>,
-    /// With `--dry-run` on a CODE_DEPLOY service: the AppSpec CreateDeployment will send.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub codedeploy_appspec: Option<Value>,
-}
-
-impl UpdateServiceOutcome {
-    pub fn export_env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            (
-                "DEPLOYER_TASK_DEFINITION_ARN",
-                self.task_definition_arn.clone(),
-            ),
-            (
-                "DEPLOYER_PREVIOUS_TASK_DEFINITION_ARN",
-                self.previous_task_definition_arn.clone(),
-            ),
-            (
-                "DEPLOYER_DEPLOYMENT_ID",
-                self.deployment_id.clone().unwrap_or_default(),
-            ),
-            ("DEPLOYER_CLUSTER", self.cluster.clone()),
-            ("DEPLOYER_SERVICE", self.service.clone()),
-            (
-                "DEPLOYER_SERVICE_DEPLOYMENT_ARN",
-                self.service_deployment_arn.clone().unwrap_or_default(),
-            ),
-            ("DEPLOYER_HOOK_ID", self.hook_id.clone().unwrap_or_default()),
-            (
-                "DEPLOYER_CODEDEPLOY_DEPLOYMENT_ID",
-                self.codedeploy_deployment_id.clone().unwrap_or_default(),
-            ),
-        ]
-    }
-}
-
-/// What update-service will do, computed and checked before its first side effect.
-#[derive(Debug, Clone)]
-pub struct ServicePlan {
-    /// The service as it is; `None` when `--create-service` will create it.
-    pub state: Option<ServiceState>,
-    /// How it will be created, checked against the task definition.
-    pub creation: Option<ServiceCreation>,
-    /// What the new revision is made from, in DescribeTaskDefinition's shape: the family's latest
-    /// revision, or the file.
-    pub described: Value,
-    /// The family's latest revision, as DescribeTaskDefinition answered it (`None` when a file
-    /// registers the family's first revision).
-    pub latest: Option<Value>,
-    /// The latest revision's ARN (empty when there is none).
-    pub base_arn: String,
-    /// The revision to register; `None` deploys `base_arn` as it is.
-    pub registration: Option<Plan>,
-    /// The scheduled tasks that will follow, found and checked.
-    pub scheduled: ScheduledPlan,
-    /// For a service with the CODE_DEPLOY controller: the CodeDeploy deployment to create.
-    pub codedeploy: Option<CodeDeployPlan>,
-}
 
 pub async fn run(settings: UpdateServiceSettings) -> Result<UpdateServiceOutcome> {
     let config = aws::load(&settings.aws).await?;
@@ -385,14 +270,6 @@ pub async fn apply_registered(
     Ok(outcome)
 }
 
-/// Where the new revision comes from, for the log: the file, or the latest revision.
-fn base_name(settings: &UpdateServiceSettings, plan: &ServicePlan) -> String {
-    match &settings.file {
-        Some(file) => file.file.clone(),
-        None => short_task_definition(&plan.base_arn).to_string(),
-    }
-}
-
 /// The service to update, or `None` when `--create-service` is to create it.
 pub async fn service_to_update(
     ecs: &Ecs,
@@ -414,76 +291,6 @@ pub async fn service_to_update(
         ))),
         _ => Ok(None),
     }
-}
-
-/// The deployment configuration UpdateService sends: the service's own with `--strategy`,
-/// `--enable-circuit-breaker` and the `--smoke-test` gate merged in (everything else kept), or
-/// without the gate an earlier `--smoke-test` added; `None` leaves it as it is.
-pub fn planned_configuration(
-    settings: &UpdateServiceSettings,
-    state: &ServiceState,
-) -> Result<Option<Value>> {
-    Ok(gated_configuration(settings, state)?.0)
-}
-
-/// [`planned_configuration`], with where the `--smoke-test` gate's pause comes from.
-fn gated_configuration(
-    settings: &UpdateServiceSettings,
-    state: &ServiceState,
-) -> Result<(Option<Value>, Option<Gate>)> {
-    let Some(mut configuration) = merged_configuration(settings, state)? else {
-        return Ok((None, None));
-    };
-    match &settings.smoke_test {
-        Some(smoke) => {
-            let (gated, gate) = with_gate(&configuration, smoke.timeout)
-                .map_err(|why| Error::usage(format!("service {}: {why}", settings.service)))?;
-            Ok((Some(gated), Some(gate)))
-        }
-        None => {
-            if let Some(cleaned) = without_added_gate(&configuration) {
-                configuration = cleaned;
-            }
-            Ok((Some(configuration), None))
-        }
-    }
-}
-
-/// The configuration with `--strategy` and `--enable-circuit-breaker` merged in; `None` when
-/// nothing is to change (no such flag, no `--smoke-test`, no gate an earlier one added).
-fn merged_configuration(
-    settings: &UpdateServiceSettings,
-    state: &ServiceState,
-) -> Result<Option<Value>> {
-    let added_gate = state
-        .deployment_configuration()
-        .and_then(without_added_gate)
-        .is_some();
-    if settings.strategy.is_empty()
-        && !settings.enable_circuit_breaker
-        && settings.smoke_test.is_none()
-        && !added_gate
-    {
-        return Ok(None);
-    }
-    let mut configuration = if settings.strategy.is_empty() {
-        state
-            .deployment_configuration()
-            .cloned()
-            .unwrap_or_else(|| serde_json::json!({}))
-    } else {
-        merge_strategy(&state.raw, &settings.strategy).map_err(|why| {
-            Error::usage(format!(
-                "cannot change the deployment strategy of {}: {why}",
-                settings.service
-            ))
-        })?
-    };
-    if settings.enable_circuit_breaker {
-        configuration["deploymentCircuitBreaker"] =
-            serde_json::json!({ "enable": true, "rollback": true });
-    }
-    Ok(Some(configuration))
 }
 
 /// Refuses to roll a service onto another family than the one it runs, unless
@@ -1051,153 +858,4 @@ async fn gate_then_follow(
         Followed::new(Some(arn), Some((hook, paused.stage.clone()))),
     )
     .await
-}
-
-/// The unified diff of what `plan` would change: the task definition, then the service's
-/// settings.
-pub async fn diff(
-    ecs: &Ecs,
-    settings: &UpdateServiceSettings,
-    plan: &ServicePlan,
-) -> Result<String> {
-    let running_arn = plan
-        .state
-        .as_ref()
-        .map(|state| state.snapshot.task_definition.clone())
-        .unwrap_or_default();
-    // The revision the service runs: the plan described the family's latest, often the same.
-    let running = if running_arn.is_empty() {
-        Value::Null
-    } else if plan.base_arn == running_arn && plan.latest.is_some() {
-        register_input(plan.latest.as_ref().unwrap_or(&Value::Null)).unwrap_or(Value::Null)
-    } else {
-        register_input(&ecs.describe_task_definition(&running_arn).await?).unwrap_or(Value::Null)
-    };
-    let (planned, to) = match &plan.registration {
-        Some(registration) => (
-            registration.register_task_definition_input.clone(),
-            format!("{} (planned)", settings.family),
-        ),
-        None => (
-            register_input(&plan.described).unwrap_or(Value::Null),
-            format!("{} (as it is)", short_task_definition(&plan.base_arn)),
-        ),
-    };
-    let from = if running_arn.is_empty() {
-        format!("{} (no service yet)", settings.service)
-    } else {
-        format!("{} (running)", short_task_definition(&running_arn))
-    };
-    let mut text = unified(&running, &planned, &from, &to);
-    if let Some(state) = &plan.state {
-        if plan.codedeploy.is_none() {
-            let configuration = state.deployment_configuration();
-            let desired = state.raw.get("desiredCount").and_then(Value::as_i64);
-            let before = service_settings(desired, configuration);
-            let after = service_settings(
-                settings.desired_count.map(i64::from).or(desired),
-                planned_configuration(settings, state)?
-                    .as_ref()
-                    .or(configuration),
-            );
-            text.push_str(&unified(
-                &before,
-                &after,
-                &format!("{} (now)", settings.service),
-                &format!("{} (planned)", settings.service),
-            ));
-        }
-    }
-    Ok(text)
-}
-
-/// `--dry-run`: what would change, as `deployer diff` shows it, on stderr under the plan.
-pub async fn show_diff(
-    ecs: &Ecs,
-    settings: &UpdateServiceSettings,
-    plan: &ServicePlan,
-) -> Result<()> {
-    let text = diff(ecs, settings, plan).await?;
-    if text.is_empty() {
-        output::step("dry run: nothing would change (deployer diff exits 0)");
-        return Ok(());
-    }
-    output::step("dry run: what would change (deployer diff shows the same):");
-    for line in text.lines() {
-        output::stderr_line(&format!("  {line}"));
-    }
-    Ok(())
-}
-
-/// Shows the plan on stderr and returns it as the outcome of `--dry-run`; nothing changes.
-pub fn planned(settings: &UpdateServiceSettings, plan: &ServicePlan) -> UpdateServiceOutcome {
-    let what = match &plan.registration {
-        Some(_) => format!(
-            "register a new revision of {} from {}",
-            settings.family,
-            base_name(settings, plan)
-        ),
-        None => format!("deploy {} as it is", short_task_definition(&plan.base_arn)),
-    };
-    let current = plan.state.as_ref().map_or(String::new(), |state| {
-        state.snapshot.task_definition.clone()
-    });
-    match &plan.state {
-        Some(_) => output::step(format!(
-            "dry run, nothing changed: would {what}, then update {} (now on {}){}",
-            settings.service,
-            short_task_definition(&current),
-            plan.scheduled.describe()
-        )),
-        None => output::step(format!(
-            "dry run, nothing changed: would {what}, then create {} in cluster {}{}",
-            settings.service,
-            settings.cluster,
-            plan.scheduled.describe()
-        )),
-    }
-    let registration = plan.registration.clone().unwrap_or(Plan {
-        register_task_definition_input: Value::Null,
-        changes: Vec::new(),
-    });
-    for change in &registration.changes {
-        output::step(format!("  {change}"));
-    }
-    let codedeploy_appspec = plan.codedeploy.as_ref().map(|codedeploy| {
-        let arn = match &plan.registration {
-            Some(_) => next_revision_arn(&plan.base_arn, &settings.family),
-            None => plan.base_arn.clone(),
-        };
-        let appspec = codedeploy.appspec(&arn);
-        output::step(format!(
-            "  then CodeDeploy deployment through {} / {} with the AppSpec {appspec}",
-            codedeploy.application, codedeploy.deployment_group
-        ));
-        serde_json::from_str(&appspec).unwrap_or(Value::String(appspec))
-    });
-    UpdateServiceOutcome {
-        cluster: settings.cluster.clone(),
-        service: settings.service.clone(),
-        task_definition_arn: String::new(),
-        previous_task_definition_arn: current,
-        registered: false,
-        deployment_id: None,
-        result: "planned".to_string(),
-        service_deployment_arn: None,
-        hook_id: None,
-        plan: Some(registration),
-        codedeploy_deployment_id: None,
-        codedeploy_appspec,
-    }
-}
-
-/// The ARN the revision registered after `latest_arn` will have (`FAMILY:1` with none).
-fn next_revision_arn(latest_arn: &str, family: &str) -> String {
-    match latest_arn.rsplit_once(':') {
-        Some((prefix, number)) => match number.parse::<u64>() {
-            Ok(number) => format!("{prefix}:{}", number + 1),
-            Err(_) => format!("{family}:1"),
-        },
-        None => format!("{family}:1"),
-    }
 }
