@@ -3,7 +3,7 @@
 recorded against real AWS, the emulator or scripted ECS runs again as a test. Each operation's
 recorded answers are given in their recorded order; once an operation's answers run out, its
 last one is given again (a wait may poll more often than the recording did). Calls the recording
-does not hold are answered 400 UnknownOperationException, which deployer treats as an API that
+does not hold are answered 400 UnknownOperationException (InvalidAction on the Query protocol), which deployer treats as an API that
 is not there. Usage: replay_aws.py RECORDING --port PORT"""
 import argparse
 import json
@@ -48,7 +48,13 @@ class Handler(BaseHTTPRequestHandler):
             served[operation] = index + 1
             call = recorded[min(index, len(recorded) - 1)] if recorded else None
         if call is None:
-            self.send(400, {"__type": "UnknownOperationException", "message": f"{operation} is not in the recording"})
+            message = f"{operation} is not in the recording"
+            if self.headers.get("X-Amz-Target"):
+                self.send(400, {"__type": "UnknownOperationException", "message": message})
+            else:
+                # The Query protocol's (IAM, STS, ELBv2) error for an action the endpoint lacks.
+                self.send(400, "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>"
+                          f"<Message>{message}</Message></Error><RequestId>replay</RequestId></ErrorResponse>")
             return
         self.send(call["status"], call.get("answer"))
 

@@ -98,6 +98,8 @@ fn iam_prefix(service: &str) -> &'static str {
         "CodeDeploy_20141006" => "codedeploy",
         "SpencerFrontendService" => "ecr-public",
         "AWSEvents" => "events",
+        "AmazonSSM" => "ssm",
+        "secretsmanager" => "secretsmanager",
         _ => "ecs",
     }
 }
@@ -106,7 +108,18 @@ fn iam_prefix(service: &str) -> &'static str {
 async fn handle_query(context: &Context, body: &[u8]) -> Response<Full<Bytes>> {
     let request_id = protocol::uuid(rand_id());
     let parameters = protocol::query_parameters(body);
-    let answer = match context.faults.next(&context.settings.faults) {
+    let action = parameters
+        .iter()
+        .find(|(key, _)| key == "Action")
+        .map(|(_, value)| value.as_str())
+        .unwrap_or_default();
+    let mut fault = context.faults.next(&context.settings.faults);
+    if matches!(fault, Fault::None) {
+        fault = context
+            .operation_faults
+            .next(&context.settings.faults, action);
+    }
+    let answer = match fault {
         Fault::Throttle => Err(ApiError::client("Throttling", "Rate exceeded")),
         Fault::ServerError => Err(ApiError {
             code: "InternalFailure",

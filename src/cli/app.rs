@@ -7,7 +7,7 @@ use super::settings::*;
 use crate::adapters::recorder;
 use crate::commands::{
     continue_deployment, deploy, deregister, diff, ecr_login, push, register, release, render,
-    repo, rollback, run_task, tag_image, update_service, wait,
+    repo, rollback, run_task, tag_image, update_service, verify, wait,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::journal;
@@ -130,6 +130,7 @@ fn output_files(command: &Command) -> Vec<(&'static str, &std::path::Path)> {
         Command::RegisterTaskDefinition(command) => command.export_env.as_deref(),
         Command::RenderTaskDefinition(_)
         | Command::Diff(_)
+        | Command::Verify(_)
         | Command::Deregister(_)
         | Command::EcrLogin(_)
         | Command::TagImage(_)
@@ -242,6 +243,19 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 pairs.extend(outcome.update.export_env());
                 output::append_export_env(&path, &pairs)?;
             }
+        }
+        Command::Verify(command) => {
+            let settings = verify_settings(&command, aws)?;
+            let outcome = verify::run(settings).await?;
+            match format {
+                OutputFormat::Text => {
+                    for finding in &outcome.findings {
+                        output::data(&finding.line());
+                    }
+                }
+                OutputFormat::Json => output::json(&outcome.json()),
+            }
+            outcome.verdict()?;
         }
         Command::Diff(command) => {
             let settings = update_settings(command.update, None, aws)?;

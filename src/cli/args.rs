@@ -91,6 +91,10 @@ pub enum Command {
     /// What update-service would change, as a unified diff on stdout: exit 0 when nothing, 1
     /// when something would (as diff does).
     Diff(Box<DiffCommand>),
+    /// Check that what a revision needs to start exists (every image, secret source, awslogs
+    /// group, role and its trust, a Fargate size), one line per check on stdout: exit 0, 1 when
+    /// something is missing or invalid, 3 when AWS cannot be asked. Changes nothing.
+    Verify(Box<VerifyCommand>),
     /// Re-deploy the revision the service ran before its latest deployment, and wait.
     Rollback(Box<RollbackCommand>),
     /// Wait until the service runs a revision (default: its newest deployment's), as update-service waits.
@@ -265,6 +269,11 @@ pub struct UpdateArgs {
     /// failure to deregister is a warning, not a failed deploy.
     #[arg(long, value_name = "N")]
     pub keep_revisions: Option<u32>,
+
+    /// Skip the plan's checks that what the revision needs exists (every image, secret source,
+    /// awslogs group, role and its trust, a Fargate size: see deployer verify).
+    #[arg(long)]
+    pub no_verify: bool,
 
     /// Start new tasks even when the task definition did not change.
     #[arg(long)]
@@ -540,6 +549,18 @@ pub struct UpdateServiceCommand {
     /// Append DEPLOYER_TASK_DEFINITION_ARN=… and friends to this file (e.g. $BASH_ENV).
     #[arg(long, value_name = "FILE")]
     pub export_env: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyCommand {
+    /// The revision to check: --family FAMILY (its latest revision) or FAMILY:REVISION, or
+    /// --task-definition-file FILE.
+    #[command(flatten)]
+    pub task_definition: TaskDefinitionArgs,
+
+    /// Container updates to check the revision with, as update-service would render it.
+    #[command(flatten)]
+    pub updates: UpdateFlags,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ use crate::commands::steps::rollout_wait::WaitSettings;
 use crate::commands::steps::scheduled_tasks::ScheduledTasks;
 use crate::commands::steps::smoke_test::{SmokeTest, DEFAULT_TIMEOUT as SMOKE_TEST_TIMEOUT};
 use crate::commands::update_service;
+use crate::commands::verify;
 use crate::domain::codedeploy::parse_capacity_provider;
 use crate::domain::controller::StrategyChange;
 use crate::domain::rollout::{check_task_definition_reference, WaitUntil};
@@ -497,6 +498,24 @@ fn one_service_settings(
         codedeploy: codedeploy_settings(&args.codedeploy)?,
         smoke_test,
         keep_revisions: args.keep_revisions.map(|keep| keep as usize),
+        verify: !args.no_verify,
+    })
+}
+
+/// `verify`'s flags: the revision (or file) to check and the updates to render it with.
+pub fn verify_settings(args: &VerifyCommand, aws: AwsSettings) -> Result<verify::VerifySettings> {
+    let (task_definition, file) = task_definition_source(&args.task_definition)?;
+    if !task_definition_tags(&args.updates)?.is_empty() {
+        return Err(Error::usage(
+            "--task-definition-tags change nothing a task needs to start, so verify has no use for them",
+        )
+        .with_hint("leave them out"));
+    }
+    Ok(verify::VerifySettings {
+        aws,
+        task_definition,
+        file,
+        updates: container_updates(&args.updates)?,
     })
 }
 

@@ -22,4 +22,5 @@ pub mod run_task;
 pub mod steps;
 pub mod tag_image;
 pub mod update_service;
+pub mod verify;
 pub mod wait;

@@ -91,6 +91,7 @@ pub async fn run(settings: RollbackSettings) -> Result<UpdateServiceOutcome> {
         allow_family_change: false,
         smoke_test: None,
         keep_revisions: None,
+        verify: false,
     };
     roll(&ecs, &update, &state, &target, false).await
 }

@@ -40,3 +40,4 @@ pub mod task_definition_file;
 pub mod task_outcome;
 pub mod timestamps;
 pub mod update_spec;
+pub mod verify;

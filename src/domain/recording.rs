@@ -48,6 +48,14 @@ pub fn redact_json(document: &mut Value) {
 fn redact_members(document: &mut Value) {
     match document {
         Value::Object(map) => {
+            // An SSM parameter as GetParameters answers it (Name, Type, Value, Version, ARN):
+            // deployer never asks for a value decrypted, but a String parameter's is plain.
+            if ["Name", "Type", "Value", "ARN"]
+                .iter()
+                .all(|key| map.contains_key(*key))
+            {
+                map.insert("Value".into(), Value::String(REDACTED.to_string()));
+            }
             for (key, member) in map.iter_mut() {
                 if SECRET_MEMBERS.contains(&key.as_str()) {
                     *member = Value::String(REDACTED.to_string());
@@ -130,6 +138,16 @@ pub fn call_line(
 
 #[cfg(test)]
 mod tests {
+    /// GetParameters answers each parameter with its `Value` (Systems Manager API reference,
+    /// Parameter): a String parameter's is plain text even without decryption.
+    #[test]
+    fn an_ssm_parameter_s_value_is_never_recorded() {
+        let answer = br#"{"Parameters":[{"Name":"/tutorial-site/db_password","Type":"String","Value":"p4ssw0rd","Version":1,"ARN":"arn:aws:ssm:eu-west-1:123456789012:parameter/tutorial-site/db_password"}],"InvalidParameters":[]}"#;
+        let recorded = body(answer).to_string();
+        assert!(!recorded.contains("p4ssw0rd"), "{recorded}");
+        assert!(recorded.contains(REDACTED), "{recorded}");
+    }
+
     use super::*;
 
     #[test]

@@ -24,10 +24,11 @@ pub enum Step {
     PushImage,
     Continue,
     Deregister,
+    Verify,
 }
 
 impl Step {
-    pub const ALL: [Step; 18] = [
+    pub const ALL: [Step; 19] = [
         Step::Push,
         Step::UpdateService,
         Step::Deploy,
@@ -46,6 +47,7 @@ impl Step {
         Step::PushImage,
         Step::Continue,
         Step::Deregister,
+        Step::Verify,
     ];
 
     /// The name `deployer orb run` takes (the orb's `DEPLOYER_ORB_STEP`, the table's `step`).
@@ -69,6 +71,7 @@ impl Step {
             Step::PushImage => "push-image",
             Step::Continue => "continue",
             Step::Deregister => "deregister",
+            Step::Verify => "verify",
         }
     }
 
@@ -92,6 +95,7 @@ impl Step {
             Step::BuildImage | Step::PushImage => "push",
             Step::Continue => "continue",
             Step::Deregister => "deregister",
+            Step::Verify => "verify",
         }
     }
 
@@ -120,6 +124,7 @@ impl Step {
             self,
             Step::EcrLogin
                 | Step::Deregister
+                | Step::Verify
                 | Step::TagImage
                 | Step::CreateRepo
                 | Step::SetRepoPolicy

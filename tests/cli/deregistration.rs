@@ -310,6 +310,8 @@ fn a_failed_deregistration_after_a_deploy_is_a_warning() {
             &service,
             "--skip-task-definition-registration",
             "--no-wait",
+            // The seed's image is not in the emulator's registry: the plan's checks would stop it.
+            "--no-verify",
             "--keep-revisions",
             "1",
         ]));

@@ -27,4 +27,5 @@ mod strategies;
 mod support;
 mod switching;
 mod update_service;
+mod verify;
 mod wait;

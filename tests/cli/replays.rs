@@ -134,6 +134,9 @@ fn a_recording_holds_every_call_and_no_secret() {
         service,
         ..
     } = crate::support::moto_seed();
+    // The plan checks that the secret's parameter exists (deployer verify): it does, with a
+    // value, which the recording must not hold either.
+    ecs.put_parameter("/tutorial-site/source-s3cr3t", "parameter-s3cr3t-value");
     let dir = tempfile::tempdir().unwrap();
     let recording = dir.path().join("deploy.jsonl");
     let result = run(deployer(dir.path()).args([
@@ -148,7 +151,7 @@ fn a_recording_holds_every_call_and_no_secret() {
         "--container-env-var-updates",
         "container=tutorial-site-app,name=DB_PASSWORD,value=recorded-s3cr3t",
         "--container-secret-updates",
-        "container=tutorial-site-app,name=API_TOKEN,valueFrom=arn:aws:ssm:eu-west-1:123456789012:parameter/source-s3cr3t",
+        "container=tutorial-site-app,name=API_TOKEN,valueFrom=/tutorial-site/source-s3cr3t",
         "--record",
         recording.to_str().unwrap(),
     ]));
@@ -157,6 +160,7 @@ fn a_recording_holds_every_call_and_no_secret() {
     for secret in [
         "recorded-s3cr3t",
         "source-s3cr3t",
+        "parameter-s3cr3t-value",
         std::env::var("AWS_SECRET_ACCESS_KEY").unwrap().as_str(),
     ] {
         assert!(

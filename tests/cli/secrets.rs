@@ -110,8 +110,10 @@ fn update_service_never_shows_an_environment_value_or_a_secrets_source() {
     for (form, _) in LOG_FORMS.iter().enumerate() {
         // A new value each run, so each registers a revision and logs the change.
         let value = format!("env-s3cr3t-4711-{form}");
-        let source =
-            format!("arn:aws:ssm:eu-west-1:123456789012:parameter/secret-source-4711-{form}");
+        // A parameter that exists, so the plan's checks (deployer verify) pass and are logged
+        // in every form too.
+        let source = format!("/tutorial-site/secret-source-4711-{form}");
+        ecs.put_parameter(&source, &format!("parameter-s3cr3t-4711-{form}"));
         let result = run(with_log_form(
             deployer(dir.path()).args([
                 "update-service",
@@ -138,6 +140,7 @@ fn update_service_never_shows_an_environment_value_or_a_secrets_source() {
         secrets.extend([
             "env-s3cr3t-4711".to_string(),
             "secret-source-4711".to_string(),
+            "parameter-s3cr3t-4711".to_string(),
         ]);
         assert_nothing_shows(
             &format!("update-service, log form {form}"),

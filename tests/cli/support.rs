@@ -361,6 +361,7 @@ pub struct Api {
     runtime: tokio::runtime::Runtime,
     ecr: aws_sdk_ecr::Client,
     pub ecs: aws_sdk_ecs::Client,
+    pub config: aws_config::SdkConfig,
 }
 
 impl Api {
@@ -385,6 +386,7 @@ impl Api {
         Api {
             ecr: aws_sdk_ecr::Client::new(&config),
             ecs: aws_sdk_ecs::Client::new(&config),
+            config,
             runtime,
         }
     }
@@ -478,6 +480,53 @@ impl Api {
     /// The seed's repository with the tags its tests deploy (`latest`, `v2`, `v3`), as ECR would
     /// hold them after the pushes: deployer checks that a new ECR image exists before it
     /// registers a revision naming it. Shared by concurrent tests, so "already there" is fine.
+    /// What the seed's tasks need besides images, as the tutorial's account has it: the
+    /// execution role (trusting ECS tasks) and the awslogs group in eu-west-1, so that the
+    /// plan's checks (deployer verify) find them. Where the endpoint has no IAM or CloudWatch
+    /// Logs (the emulator), nothing is made and the checks say "not checked".
+    pub fn seed_role_and_log_group(&self) {
+        self.create_role(SEED_ROLE, "ecs-tasks.amazonaws.com");
+        self.create_log_group("/ecs/tutorial-site-app", "eu-west-1");
+    }
+
+    /// An IAM role that `service` may assume (an existing one is kept).
+    pub fn create_role(&self, name: &str, service: &str) {
+        let iam = aws_sdk_iam::Client::new(&self.config);
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]});
+        let _ = self.block_on(
+            iam.create_role()
+                .role_name(name)
+                .assume_role_policy_document(trust.to_string())
+                .send(),
+        );
+    }
+
+    /// An SSM String parameter (overwritten when it exists).
+    pub fn put_parameter(&self, name: &str, value: &str) {
+        let ssm = aws_sdk_ssm::Client::new(&self.config);
+        self.block_on(
+            ssm.put_parameter()
+                .name(name)
+                .value(value)
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .overwrite(true)
+                .send(),
+        )
+        .unwrap();
+    }
+
+    /// A CloudWatch Logs group in `region` (an existing one is kept).
+    pub fn create_log_group(&self, name: &str, region: &str) {
+        let config = self
+            .config
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+        let _ = self.block_on(logs.create_log_group().log_group_name(name).send());
+    }
+
     pub fn seed_images_in_ecr(&self) {
         let _ = self.runtime.block_on(
             self.ecr
@@ -541,6 +590,9 @@ impl Api {
 }
 
 /// The seed's task definition (ecs-basics.md), as `aws ecs register-task-definition` takes it.
+/// The seed's execution role, which moto's IAM holds once a seed is registered.
+pub const SEED_ROLE: &str = "tutorial-site-EcsTaskExecutionRole";
+
 pub fn seed_task_definition(family: &str) -> serde_json::Value {
     serde_json::json!({
         "family": family,
@@ -582,6 +634,7 @@ impl Api {
     /// own renderer would prove nothing), using the SDK's types.
     pub fn register_seed(&self, family: &str) -> String {
         self.seed_images_in_ecr();
+        self.seed_role_and_log_group();
         let seed = seed_task_definition(family);
         self.register_seed_with_image(
             family,

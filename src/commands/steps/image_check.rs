@@ -5,6 +5,7 @@ use crate::adapters::aws::AwsConfig;
 use crate::adapters::ecr::{Ecr, ImageLookup};
 use crate::domain::ecr_image::{locate, ImageSelector};
 use crate::domain::reference::{ImageReference, InvalidReference};
+use crate::domain::verify::Verdict;
 use crate::error::{Error, Result};
 use crate::output;
 
@@ -99,6 +100,41 @@ impl<'a> ImageCheck<'a> {
 }
 
 impl ImageCheck<'_> {
+    /// How `image` stands, for `deployer verify` and the plan's checks of the images a revision
+    /// keeps: an error only when ECR fails.
+    pub async fn verdict(&self, image: &str) -> Result<Verdict> {
+        let reference = match ImageReference::parse(image) {
+            Ok(reference) => reference,
+            Err(e) => return Ok(Verdict::Invalid(format!("not an image reference: {e}"))),
+        };
+        if self.pushing.as_deref() == Some(reference.name().as_str()) {
+            return Ok(Verdict::Ok("this run pushes it before it registers".into()));
+        }
+        let Ok(Some(location)) = locate(image) else {
+            return Ok(Verdict::NotChecked(
+                "not in a private ECR registry: deployer does not read other registries' credentials"
+                    .into(),
+            ));
+        };
+        let ecr = Ecr::for_registry(self.config, &location.account, &location.region);
+        Ok(
+            match ecr
+                .image_status(&location.repository, &location.selector)
+                .await?
+            {
+                ImageLookup::NotAllowed(_) => Verdict::Denied("ecr:DescribeImages".into()),
+                ImageLookup::Missing => Verdict::Missing(format!(
+                    "repository {} in registry {} ({}) has no {}",
+                    location.repository, location.account, location.region, location.selector
+                )),
+                ImageLookup::Found(state) if state.status == "ARCHIVED" => Verdict::Invalid(
+                    "archived in ECR: ECS cannot pull it until it is restored".into(),
+                ),
+                ImageLookup::Found(state) => Verdict::Ok(short_digest(&state.digest).to_string()),
+            },
+        )
+    }
+
     /// The URI of the caller's ECR repository named like `reference`, a Docker Hub image (no
     /// registry host): the likely meaning of `image-and-tag=tutorial-site-registry:v2`.
     async fn ecr_namesake(&self, reference: &ImageReference) -> Option<String> {

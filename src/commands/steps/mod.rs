@@ -24,3 +24,4 @@ pub mod service;
 pub mod service_deployment;
 pub mod smoke_test;
 pub mod task_readiness;
+pub mod verify;

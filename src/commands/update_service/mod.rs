@@ -27,6 +27,7 @@ use super::steps::service::{
 };
 use super::steps::service_deployment::Followed;
 use super::steps::smoke_test::{self, Pause, SmokeTest};
+use super::steps::verify;
 use crate::adapters::aws::{self};
 use crate::adapters::ecs::{Ecs, ServiceCreation, ServiceState, ServiceUpdate};
 use crate::domain::duration::format_duration;
@@ -137,16 +138,28 @@ pub async fn plan(
     let mut updates = settings.updates.clone();
     updates.extend(more_updates(&described)?);
     let registration = if settings.skip_registration {
+        if let (true, Some(config)) = (settings.verify, ecs.config()) {
+            verify::in_plan(config, images, &described["taskDefinition"], &[]).await?;
+        }
         None
     } else {
         let registration =
             registration::render(&described, &updates, &settings.tags, latest.as_ref())?;
-        images
-            .verify(&changed_images(
-                latest.as_ref().unwrap_or(&Value::Null),
+        let changed = changed_images(
+            latest.as_ref().unwrap_or(&Value::Null),
+            &registration.register_task_definition_input,
+        );
+        images.verify(&changed).await?;
+        if let (true, Some(config)) = (settings.verify, ecs.config()) {
+            let checked: Vec<String> = changed.into_iter().map(|(_, image)| image).collect();
+            verify::in_plan(
+                config,
+                images,
                 &registration.register_task_definition_input,
-            ))
+                &checked,
+            )
             .await?;
+        }
         // A file that is the latest revision as it is (e.g. from render --from-service).
         Some(registration).filter(|registration| {
             settings.file.is_none() || !registration::unchanged(registration, latest.as_ref())

@@ -48,6 +48,8 @@ pub struct UpdateServiceSettings {
     pub smoke_test: Option<SmokeTest>,
     /// `--keep-revisions N`: once the deploy succeeded, deregister the family's older revisions.
     pub keep_revisions: Option<usize>,
+    /// Check in the plan that what the new revision needs exists (`--no-verify` turns it off).
+    pub verify: bool,
 }
 
 /// What happened, for stdout and `--export-env`.
