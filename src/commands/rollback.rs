@@ -110,6 +110,7 @@ fn already_running(settings: &RollbackSettings, current: &str) -> UpdateServiceO
         plan: None,
         codedeploy_deployment_id: None,
         codedeploy_appspec: None,
+        express_update: None,
     }
 }
 
