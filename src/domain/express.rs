@@ -21,6 +21,18 @@ pub fn is_express(service: &Value) -> bool {
         == Some("ECS")
 }
 
+/// The Express service among DescribeServices' `services` whose revision is of `family`.
+pub fn express_service_of_family<'a>(services: &'a [Value], family: &str) -> Option<&'a str> {
+    services
+        .iter()
+        .filter(|service| is_express(service))
+        .find(|service| {
+            let running = service["taskDefinition"].as_str().unwrap_or_default();
+            crate::domain::rollout::family_of(running) == family
+        })
+        .and_then(|service| service["serviceName"].as_str())
+}
+
 /// The configuration an Express service runs, from DescribeExpressGatewayService.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExpressConfiguration {
@@ -114,7 +126,8 @@ pub fn running_configuration(
 }
 
 /// The primary container's name in the task definition the service runs (DescribeTaskDefinition's
-/// answer): `Main` when there is one, else the only container running the primary image.
+/// answer): `Main` when there is one, else the only container running the primary image, else
+/// the only container.
 pub fn primary_container_name(task_definition: &Value, image: &str) -> Option<String> {
     let containers: Vec<&Value> = task_definition
         .pointer("/taskDefinition/containerDefinitions")
@@ -133,7 +146,10 @@ pub fn primary_container_name(task_definition: &Value, image: &str) -> Option<St
         .as_slice()
     {
         [only] => name(only),
-        _ => None,
+        _ => match containers.as_slice() {
+            [only] => name(only),
+            _ => None,
+        },
     }
 }
 
@@ -240,6 +256,23 @@ mod tests {
         assert!(!is_express(
             &json!({"serviceName": "tutorial-site-service"})
         ));
+    }
+
+    #[test]
+    fn the_express_service_of_a_family_is_found_among_the_cluster_services() {
+        let services = [
+            json!({"serviceName": "worker", "taskDefinition": "arn:aws:ecs:eu-west-1:123456789012:task-definition/tutorial-site-task:4"}),
+            json!({"serviceName": "tutorial-site-service", "resourceManagementType": "ECS",
+                   "taskDefinition": "arn:aws:ecs:eu-west-1:123456789012:task-definition/default-tutorial-site-service:2"}),
+        ];
+        assert_eq!(
+            express_service_of_family(&services, "default-tutorial-site-service"),
+            Some("tutorial-site-service")
+        );
+        assert_eq!(
+            express_service_of_family(&services, "tutorial-site-task"),
+            None
+        );
     }
 
     #[test]

@@ -290,3 +290,120 @@ fn without_permission_for_update_express_gateway_service_the_error_names_the_act
     assert_eq!(express.revisions(), 1);
     drop(stack);
 }
+
+#[test]
+fn wait_diff_and_rollback_follow_an_express_service_and_run_task_refuses_its_family() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let v2 = push_site(&stack.emulator, &repo, "v2", "2", None);
+    let express = Express::start(&stack.emulator, &v1);
+
+    let started = express.update(&[
+        "--container-image-name-updates",
+        &format!("container=Main,image-and-tag={v2}"),
+        "--no-wait",
+    ]);
+    started.assert_code(0);
+    let v2_arn = started.stdout.trim().to_string();
+    assert!(
+        v2_arn.ends_with(&format!("{}:2", express.service)),
+        "{v2_arn}"
+    );
+    let waited = express.wait(&[]);
+    waited.assert_code(0);
+    assert_eq!(waited.stdout.trim(), v2_arn);
+    assert_eq!(express.running().1, v2);
+
+    // diff: the image change ECS would register, exit 1; nothing changes.
+    let diff = run(express
+        .deployer("diff")
+        .args(["--family", &express.service])
+        .args([
+            "--container-image-name-updates",
+            &format!("container=Main,image-and-tag={v1}"),
+        ]));
+    diff.assert_code(1);
+    assert!(
+        diff.stdout
+            .lines()
+            .any(|l| l.starts_with('-') && l.contains(&v2)),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout
+            .lines()
+            .any(|l| l.starts_with('+') && l.contains(&v1)),
+        "{}",
+        diff.stdout
+    );
+    assert_eq!(express.revisions(), 2);
+
+    // rollback: v1's image back through UpdateExpressGatewayService (ECS registers :3).
+    let rolled =
+        run(express
+            .deployer("rollback")
+            .args(["--poll-interval", "500ms", "--timeout", "60s"]));
+    rolled.assert_code(0);
+    let (after, image) = express.running();
+    assert_eq!(image, v1);
+    assert!(
+        after.ends_with(&format!("{}:3", express.service)),
+        "{after}"
+    );
+    assert_eq!(rolled.stdout.trim(), after);
+    assert_eq!(express.active_images(), std::slice::from_ref(&v1));
+
+    // run-task: the family is Express Mode's.
+    let refused = run(on(&express.endpoint).args([
+        "run-task",
+        "--cluster",
+        &express.cluster,
+        "--task-definition",
+        &express.service,
+        "--subnets",
+        "subnet-12345678",
+    ]));
+    refused
+        .assert_code(2)
+        .assert_stderr_contains("is the one ECS Express Mode manages for service");
+    let tasks = express
+        .api
+        .block_on(
+            express
+                .api
+                .ecs
+                .list_tasks()
+                .cluster(&express.cluster)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(tasks.task_arns().len(), 1, "only the service's task runs");
+}
+
+#[test]
+fn deploy_pushes_and_updates_the_primary_container_of_an_express_service() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let express = Express::start(&stack.emulator, &v1);
+    let site = crate::emulator::tutorial_site();
+
+    let deployed = run(express
+        .deployer("deploy")
+        .args(["--family", &express.service, "--container", "Main"])
+        .args(["--repo", &repo, "--tag", "v2", "--build-arg", "VERSION=2"])
+        .arg("--build-path")
+        .arg(&site)
+        .arg("--path")
+        .arg(&site)
+        .args(["--poll-interval", "500ms", "--timeout", "60s"]));
+    deployed
+        .assert_code(0)
+        .assert_stderr_contains("UpdateExpressGatewayService");
+    let (after, image) = express.running();
+    assert!(image.ends_with(&format!("{repo}:v2")), "{image}");
+    assert_eq!(deployed.stdout.lines().last(), Some(after.as_str()));
+    assert_eq!(express.revisions(), 2);
+}
