@@ -368,3 +368,158 @@ pub(super) fn update_express_gateway_service(
     answer.insert("targetConfiguration".into(), target);
     Ok(json!({"service": answer}))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ecs::create_cluster;
+    use crate::api::ecs::services::describe_services;
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole";
+    const INFRASTRUCTURE: &str =
+        "arn:aws:iam::123456789012:role/ecsInfrastructureRoleForExpressServices";
+
+    fn state() -> State {
+        let mut state = State::new(&crate::config::Settings::for_tests());
+        create_cluster(&mut state, &json!({"clusterName": "tutorial-site-cluster"})).unwrap();
+        state
+    }
+
+    fn created(state: &mut State) -> String {
+        let answer = create_express_gateway_service(
+            state,
+            &json!({
+                "cluster": "tutorial-site-cluster",
+                "serviceName": "tutorial-site-service",
+                "executionRoleArn": ROLE,
+                "infrastructureRoleArn": INFRASTRUCTURE,
+                "primaryContainer": {"image": "registry.example/app:v1", "containerPort": 3000,
+                                     "environment": [{"name": "NODE_ENV", "value": "production"}]}
+            }),
+            &Faults::default(),
+        )
+        .unwrap();
+        answer["service"]["serviceArn"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The API reference's required members: executionRoleArn, infrastructureRoleArn,
+    /// primaryContainer and its image.
+    #[test]
+    fn create_refuses_a_request_without_what_the_api_reference_requires() {
+        let mut state = state();
+        let container = json!({"image": "registry.example/app:v1"});
+        for (input, code) in [
+            (
+                json!({"infrastructureRoleArn": INFRASTRUCTURE, "primaryContainer": container}),
+                "InvalidParameterException",
+            ),
+            (
+                json!({"executionRoleArn": ROLE, "primaryContainer": container}),
+                "InvalidParameterException",
+            ),
+            (
+                json!({"executionRoleArn": ROLE, "infrastructureRoleArn": INFRASTRUCTURE}),
+                "InvalidParameterException",
+            ),
+            (
+                json!({"executionRoleArn": ROLE, "infrastructureRoleArn": INFRASTRUCTURE, "primaryContainer": {"containerPort": 80}}),
+                "InvalidParameterException",
+            ),
+            (
+                json!({"executionRoleArn": ROLE, "infrastructureRoleArn": INFRASTRUCTURE, "primaryContainer": {"image": "a", "name": "Main"}}),
+                "SerializationException",
+            ),
+            (
+                json!({"cluster": "missing", "executionRoleArn": ROLE, "infrastructureRoleArn": INFRASTRUCTURE, "primaryContainer": container}),
+                "ClusterNotFoundException",
+            ),
+        ] {
+            let error =
+                create_express_gateway_service(&mut state, &input, &Faults::default()).unwrap_err();
+            assert_eq!(error.code, code, "{input}");
+        }
+        assert!(state.services.is_empty() && state.revisions.is_empty());
+    }
+
+    #[test]
+    fn an_express_service_is_managed_by_ecs_and_its_update_registers_the_next_revision() {
+        let mut state = state();
+        let arn = created(&mut state);
+        let described = describe_services(
+            &mut state,
+            &json!({"cluster": "tutorial-site-cluster", "services": ["tutorial-site-service"]}),
+        )
+        .unwrap();
+        assert_eq!(described["services"][0]["resourceManagementType"], "ECS");
+        assert!(described["services"][0]["taskDefinition"]
+            .as_str()
+            .unwrap()
+            .ends_with("task-definition/tutorial-site-service:1"));
+
+        let updated = update_express_gateway_service(
+            &mut state,
+            &json!({"serviceArn": arn, "primaryContainer": {"image": "registry.example/app:v2", "containerPort": 3000}}),
+            &Faults::default(),
+        )
+        .unwrap();
+        let target = &updated["service"]["targetConfiguration"];
+        assert!(target["taskDefinitionArn"]
+            .as_str()
+            .unwrap()
+            .ends_with("task-definition/tutorial-site-service:2"));
+        let revision = state
+            .find_revision("tutorial-site-service:2")
+            .unwrap()
+            .definition
+            .clone();
+        let main = &revision["containerDefinitions"][0];
+        assert_eq!(main["name"], PRIMARY_CONTAINER);
+        assert_eq!(main["image"], "registry.example/app:v2");
+        // A whole container replaces the one before: the environment left out is gone.
+        assert!(main.get("environment").is_none(), "{main}");
+
+        // While the deployment runs, both configurations are active.
+        let express =
+            describe_express_gateway_service(&state, &json!({"serviceArn": arn})).unwrap();
+        assert_eq!(
+            express["service"]["activeConfigurations"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn update_refuses_what_the_api_reference_refuses_and_changes_nothing() {
+        let mut state = state();
+        let arn = created(&mut state);
+        for (input, code) in [
+            (
+                json!({"primaryContainer": {"image": "a:2"}}),
+                "InvalidParameterException",
+            ),
+            (
+                json!({"serviceArn": "arn:aws:ecs:eu-west-1:123456789012:service/tutorial-site-cluster/nope", "primaryContainer": {"image": "a:2"}}),
+                "ServiceNotFoundException",
+            ),
+            (
+                json!({"serviceArn": arn, "primaryContainer": {"containerPort": 80}}),
+                "InvalidParameterException",
+            ),
+            (
+                json!({"serviceArn": arn, "taskDefinitionArn": "x:1", "cpu": "512"}),
+                "InvalidParameterException",
+            ),
+        ] {
+            let error =
+                update_express_gateway_service(&mut state, &input, &Faults::default()).unwrap_err();
+            assert_eq!(error.code, code, "{input}");
+        }
+        assert!(state.find_revision("tutorial-site-service:2").is_none());
+        assert_eq!(state.services[0].deployments.len(), 1);
+    }
+}
