@@ -249,6 +249,9 @@ mod tests {
         }})
     }
 
+    /// The API reference's Service: `resourceManagementType` "Identifies whether an ECS Service
+    /// is an Express Service managed by ECS, or managed by the customer. The valid values are
+    /// ECS and CUSTOMER" (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Service.html).
     #[test]
     fn only_a_service_managed_by_ecs_is_express() {
         assert!(is_express(&json!({"resourceManagementType": "ECS"})));
@@ -275,6 +278,9 @@ mod tests {
         );
     }
 
+    /// DescribeExpressGatewayService's `activeConfigurations`: "The list of active service
+    /// configurations for the Express service", each with its `taskDefinitionArn`
+    /// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ECSExpressGatewayService.html).
     #[test]
     fn the_configuration_the_service_runs_is_the_base_and_the_newest_without_it() {
         let running = running_configuration(
@@ -292,6 +298,10 @@ mod tests {
         );
     }
 
+    /// UpdateExpressGatewayService's `primaryContainer` is "the primary container configuration
+    /// for the Express service"; the API reference does not say whether it merges or replaces
+    /// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateExpressGatewayService.html),
+    /// so every member ECS answered goes back.
     #[test]
     fn the_update_sends_the_whole_primary_container_with_only_the_image_changed() {
         let running = running_configuration(
@@ -315,6 +325,8 @@ mod tests {
         );
     }
 
+    /// UpdateExpressGatewayService's `taskDefinitionArn`: "The task definition must have a
+    /// container named Main" (the API reference, as above).
     #[test]
     fn the_primary_container_is_main_or_the_only_one_with_the_image() {
         let with =

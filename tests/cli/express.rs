@@ -275,13 +275,14 @@ fn without_permission_for_update_express_gateway_service_the_error_names_the_act
     ]);
     let repo = unique_repo("tutorial-site-registry");
     let v1 = push_site(&emulator.endpoint, &repo, "v1", "1", None);
+    let v2 = push_site(&emulator.endpoint, &repo, "v2", "2", None);
     let express = Express::start(&emulator.endpoint, &v1);
     let (before, _) = express.running();
 
     express
         .update(&[
             "--container-image-name-updates",
-            &format!("container=Main,image-and-tag={v1}-v2"),
+            &format!("container=Main,image-and-tag={v2}"),
         ])
         .assert_code(3)
         .assert_stderr_contains("ecs:UpdateExpressGatewayService")

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::types::{ExpressPlan, ServicePlan, UpdateServiceOutcome, UpdateServiceSettings};
 use crate::adapters::ecs::{Ecs, ServiceState};
+use crate::commands::steps::image_check::ImageCheck;
 use crate::commands::steps::registration::Plan;
 use crate::commands::steps::scheduled_tasks::ScheduledPlan;
 use crate::domain::express::{
@@ -66,6 +67,7 @@ fn refused(settings: &UpdateServiceSettings, error: ExpressError) -> Error {
 /// it will run; nothing has changed yet.
 pub(super) async fn plan(
     ecs: &Ecs,
+    images: &ImageCheck<'_>,
     settings: &UpdateServiceSettings,
     state: ServiceState,
     more_updates: impl FnOnce(&Value) -> Result<Vec<ContainerUpdate>>,
@@ -99,6 +101,10 @@ pub(super) async fn plan(
                 "give the new image with --container-image-name-updates container={container},tag=TAG"
             ))
         })?;
+    // As for a revision deployer registers: a new ECR image must exist before anything changes.
+    images
+        .verify(&[(container.clone(), new_image.clone())])
+        .await?;
     let family = crate::domain::rollout::family_of(&running.task_definition_arn);
     if family != settings.family {
         output::step(format!(

@@ -68,7 +68,7 @@ pub async fn plan(
 ) -> Result<ServicePlan> {
     let state = service_to_update(ecs, settings).await?;
     if let Some(state) = state.clone().filter(|state| is_express(&state.raw)) {
-        return express::plan(ecs, settings, state, more_updates).await;
+        return express::plan(ecs, images, settings, state, more_updates).await;
     }
     let through_codedeploy = state.as_ref().is_some_and(uses_codedeploy);
     if through_codedeploy {
