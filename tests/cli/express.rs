@@ -167,6 +167,11 @@ fn update_service_changes_the_primary_image_and_ecs_registers_the_revision() {
         shown["express_update"]["primaryContainer"]["environment"][0]["name"], "NODE_ENV",
         "the whole primary container is sent"
     );
+    assert_eq!(
+        shown["express_update"]["primaryContainer"]["environment"][0]["value"], "<set>",
+        "environment values are not shown"
+    );
+    assert!(!planned.stdout.contains("production") && !planned.stderr.contains("production"));
     assert_eq!(express.revisions(), 1, "a dry run registers nothing");
 
     let result = express.update(&[
