@@ -413,3 +413,35 @@ fn deploy_pushes_and_updates_the_primary_container_of_an_express_service() {
     assert_eq!(deployed.stdout.lines().last(), Some(after.as_str()));
     assert_eq!(express.revisions(), 2);
 }
+
+#[test]
+fn a_release_of_several_services_refuses_an_express_one_before_building() {
+    let stack = stack();
+    let repo = unique_repo("tutorial-site-registry");
+    let v1 = push_site(&stack.emulator, &repo, "v1", "1", None);
+    let express = Express::start(&stack.emulator, &v1);
+    let family = unique_repo("tutorial-site-task");
+    let regular = unique_repo("tutorial-site-service");
+    let first = express.api.register_seed_with_image(&family, &v1);
+    express
+        .api
+        .create_cluster_and_service(&express.cluster, &regular, &first);
+    let site = crate::emulator::tutorial_site();
+
+    let refused = run(on(&express.endpoint)
+        .args(["deploy", "--cluster", &express.cluster])
+        .args(["--service", &express.service, "--service", &regular])
+        .args(["--repo", &repo, "--tag", "v2", "--build-arg", "VERSION=2"])
+        .arg("--build-path")
+        .arg(&site)
+        .arg("--path")
+        .arg(&site));
+    refused
+        .assert_code(2)
+        .assert_stderr_contains("not in a release of several services");
+    assert!(refused.stdout.is_empty(), "{}", refused.stdout);
+    assert_eq!(express.revisions(), 1);
+    assert_eq!(express.api.revisions(&family).len(), 1);
+    let tags = express.api.tagged_digests(&repo);
+    assert!(!tags.contains_key("v2"), "nothing was pushed: {tags:?}");
+}
