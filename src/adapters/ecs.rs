@@ -1,5 +1,7 @@
 //! Amazon ECS: task definitions as raw JSON (so every field, even ones this SDK version does not
 //! know, survives a re-registration), services, deployments and stopped tasks.
+mod express;
+
 use super::recorder::Recorder;
 use std::sync::Arc;
 

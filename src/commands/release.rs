@@ -184,6 +184,11 @@ pub async fn plan(
         })
         .await;
         match planned {
+            // A release puts every service back when one fails: an Express service's revisions
+            // are ECS's to register, so it is deployed on its own.
+            Ok(plan) if plan.express.is_some() => problems.push(Error::usage(format!(
+                "service {service} is an ECS Express Mode service: deployer deploys it alone (update-service or deploy with one --service), not in a release of several services"
+            ))),
             Ok(plan) => lanes.push(Lane {
                 settings: lane_settings,
                 plan,

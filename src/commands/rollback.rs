@@ -3,13 +3,16 @@
 //! which may never have run), or `--to-revision N`, with the same wait as update-service.
 use serde_json::Value;
 
+use super::steps::image_check::ImageCheck;
 use super::steps::rollout_wait::WaitSettings;
 use super::steps::service::named_service;
 use super::steps::service_deployment::newest_first;
-use super::update_service::{roll, UpdateServiceOutcome, UpdateServiceSettings};
+use super::update_service::{self, roll, UpdateServiceOutcome, UpdateServiceSettings};
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::{Ecs, ServiceState};
+use crate::domain::express::{is_express, primary_container_name};
 use crate::domain::rollout::{family_of, same_task_definition, short_task_definition, WaitUntil};
+use crate::domain::update_spec::{ContainerUpdate, ImageChange};
 use crate::error::{Error, ErrorKind, Result};
 use crate::output;
 
@@ -93,7 +96,45 @@ pub async fn run(settings: RollbackSettings) -> Result<UpdateServiceOutcome> {
         keep_revisions: None,
         verify: false,
     };
+    if is_express(&state.raw) {
+        return roll_express_back(&ecs, &config, update, &target).await;
+    }
     roll(&ecs, &update, &state, &target, false).await
+}
+
+/// An Express service goes back through UpdateExpressGatewayService: the primary container of
+/// the revision it runs, with the image of the target revision's (ECS registers a new revision
+/// of it; UpdateService would leave Express Mode's configuration behind).
+async fn roll_express_back(
+    ecs: &Ecs,
+    config: &aws::AwsConfig,
+    mut update: UpdateServiceSettings,
+    target: &str,
+) -> Result<UpdateServiceOutcome> {
+    let described = ecs.describe_task_definition(target).await?;
+    let container = primary_container_name(&described, "").ok_or_else(|| {
+        Error::environment(format!(
+            "{} has no container named Main nor a single container: deployer cannot tell the Express service's primary container in it",
+            short_task_definition(target)
+        ))
+        .with_hint("roll back with aws ecs update-express-gateway-service and the image to go back to")
+    })?;
+    let image = described["taskDefinition"]["containerDefinitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"] == container.as_str())
+        .and_then(|c| c["image"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    update.skip_registration = false;
+    update.updates = vec![ContainerUpdate::Image {
+        container,
+        change: ImageChange::Replace(image),
+    }];
+    let plan =
+        update_service::plan(ecs, &ImageCheck::new(config), &update, |_| Ok(Vec::new())).await?;
+    update_service::apply(ecs, &update, plan).await
 }
 
 /// The outcome when the service already runs the revision asked for: nothing was changed.
@@ -111,6 +152,7 @@ fn already_running(settings: &RollbackSettings, current: &str) -> UpdateServiceO
         plan: None,
         codedeploy_deployment_id: None,
         codedeploy_appspec: None,
+        express_update: None,
     }
 }
 

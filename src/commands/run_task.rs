@@ -13,6 +13,7 @@ use crate::adapters::logs::Logs;
 use crate::commands::steps::deadline::{Deadline, Wake};
 use crate::commands::steps::failure_logs::explain;
 use crate::domain::duration::format_duration;
+use crate::domain::express::express_service_of_family;
 use crate::domain::hidden_values::Masker;
 use crate::domain::rollout::short_task_definition;
 use crate::domain::run_task::{
@@ -319,6 +320,8 @@ async fn plan(ecs: &Ecs, settings: &RunTaskSettings) -> Result<Plan> {
             (input.clone(), family, Some(input.clone()))
         }
     };
+    let family = definition["family"].as_str().unwrap_or_default();
+    refuse_express_family(ecs, &settings.request.cluster, family).await?;
     let containers = run_task::containers(&definition);
     if containers.is_empty() {
         return Err(Error::usage(format!(
@@ -376,6 +379,28 @@ async fn plan(ecs: &Ecs, settings: &RunTaskSettings) -> Result<Plan> {
         containers,
         exit_code_from,
     })
+}
+
+/// Refuses a family an ECS Express Mode service in the cluster runs: ECS registers and manages
+/// its revisions (the task definition itself carries no sign of it, so the cluster's services
+/// are looked at). Without permission to list them, a warning and the task runs.
+async fn refuse_express_family(ecs: &Ecs, cluster: &str, family: &str) -> Result<()> {
+    let services = match ecs.cluster_services(cluster).await {
+        Ok(services) => services,
+        Err(error) => {
+            output::warn(format!(
+                "not checked whether an ECS Express Mode service runs {family}: {error}"
+            ));
+            return Ok(());
+        }
+    };
+    match express_service_of_family(&services, family) {
+        None => Ok(()),
+        Some(service) => Err(Error::usage(format!(
+            "task definition family {family} is the one ECS Express Mode manages for service {service}: deployer does not run tasks of it (nothing was registered or started)"
+        ))
+        .with_hint("run one-off tasks from a task definition family of your own (deployer register --task-definition-file), or change the Express service with deployer update-service")),
+    }
 }
 
 /// Follows started tasks until every one has stopped.

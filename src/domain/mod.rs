@@ -15,6 +15,7 @@ pub mod duration;
 pub mod ecr_image;
 pub mod ecr_token;
 pub mod export_env;
+pub mod express;
 pub mod failure_logs;
 pub mod hidden_values;
 pub mod image_identity;

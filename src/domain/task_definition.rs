@@ -250,7 +250,7 @@ fn upsert(container: &mut Value, list: &str, name: &str, field: &str, value: &st
     }
 }
 
-fn new_image(current: &str, change: &ImageChange) -> Result<String, String> {
+pub(crate) fn new_image(current: &str, change: &ImageChange) -> Result<String, String> {
     // A template's placeholder is no image yet: only a whole reference replaces it.
     let current = if current.trim() == IMAGE_PLACEHOLDER {
         ""

@@ -10,6 +10,7 @@ mod ecr_commands;
 mod ecr_login;
 mod emulator;
 mod exit_codes;
+mod express;
 mod failure_logs;
 mod mistakes;
 mod multiplatform;

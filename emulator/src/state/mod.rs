@@ -153,6 +153,21 @@ pub struct Service {
     pub current_service_deployment: String,
 }
 
+/// What Express Mode keeps of an Express service beside the service itself: the settings its
+/// revisions are made from, and each revision's configuration, oldest first.
+#[derive(Debug, Clone)]
+pub struct ExpressService {
+    pub infrastructure_role_arn: String,
+    pub execution_role_arn: String,
+    pub task_role_arn: Option<String>,
+    pub cpu: String,
+    pub memory: String,
+    pub health_check_path: String,
+    pub configurations: Vec<Value>,
+    pub created_at: f64,
+    pub updated_at: f64,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Task {
     pub arn: String,
@@ -241,6 +256,8 @@ pub struct State {
     pub repositories: BTreeMap<String, Repository>,
     /// CodeDeploy's applications, deployment groups and deployments.
     pub codedeploy: codedeploy::CodeDeployState,
+    /// Express Mode's own view of the services created by CreateExpressGatewayService, by ARN.
+    pub express: BTreeMap<String, ExpressService>,
     sequence: u64,
     interfaces: u64,
 }
@@ -256,6 +273,7 @@ impl State {
             tasks: Vec::new(),
             repositories: BTreeMap::new(),
             codedeploy: Default::default(),
+            express: BTreeMap::new(),
             sequence: 0,
             interfaces: 0,
         }

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 mod configuration;
+mod express;
 mod shown;
 mod types;
 
@@ -32,6 +33,7 @@ use crate::adapters::aws::{self};
 use crate::adapters::ecs::{Ecs, ServiceCreation, ServiceState, ServiceUpdate};
 use crate::domain::duration::format_duration;
 use crate::domain::ecr_image::changed_images;
+use crate::domain::express::is_express;
 use crate::domain::rollout::{family_of, same_task_definition, short_task_definition, WaitUntil};
 use crate::domain::rollout::{Deployment, ServiceSnapshot};
 use crate::domain::smoke_test::{short_hook_warning, without_gate_pauses, GATE_STAGE};
@@ -66,6 +68,9 @@ pub async fn plan(
     more_updates: impl FnOnce(&Value) -> Result<Vec<ContainerUpdate>>,
 ) -> Result<ServicePlan> {
     let state = service_to_update(ecs, settings).await?;
+    if let Some(state) = state.clone().filter(|state| is_express(&state.raw)) {
+        return express::plan(ecs, images, settings, state, more_updates).await;
+    }
     let through_codedeploy = state.as_ref().is_some_and(uses_codedeploy);
     if through_codedeploy {
         check_codedeploy_flags(settings)?;
@@ -207,6 +212,7 @@ pub async fn plan(
         registration,
         scheduled,
         codedeploy,
+        express: None,
     })
 }
 
@@ -217,6 +223,21 @@ pub async fn apply(
     settings: &UpdateServiceSettings,
     plan: ServicePlan,
 ) -> Result<UpdateServiceOutcome> {
+    if let (Some(state), Some(express)) = (&plan.state, &plan.express) {
+        let started = express::update(ecs, settings, state, express).await?;
+        return track(
+            ecs,
+            settings,
+            &state.snapshot,
+            started.now,
+            state.deployment_configuration().cloned(),
+            Some(&state.raw),
+            &started.task_definition_arn,
+            true,
+            "UpdateExpressGatewayService",
+        )
+        .await;
+    }
     let (task_definition_arn, registered) = register(ecs, settings, &plan).await?;
     apply_registered(ecs, settings, plan, &task_definition_arn, registered).await
 }
@@ -500,6 +521,7 @@ async fn deploy_through_codedeploy(
         plan: None,
         codedeploy_deployment_id: Some(id.clone()),
         codedeploy_appspec: None,
+        express_update: None,
     };
     let Some((wait, _)) = &settings.wait else {
         return Ok(outcome);
@@ -710,6 +732,7 @@ async fn track(
         plan: None,
         codedeploy_deployment_id: None,
         codedeploy_appspec: None,
+        express_update: None,
     };
     let Some(deployment) = deployment else {
         let primary = answered

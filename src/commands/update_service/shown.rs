@@ -40,12 +40,16 @@ pub async fn diff(
     } else {
         register_input(&ecs.describe_task_definition(&running_arn).await?).unwrap_or(Value::Null)
     };
-    let (planned, to) = match &plan.registration {
-        Some(registration) => (
+    let (planned, to) = match (&plan.express, &plan.registration) {
+        (Some(express), _) => (
+            super::express::expected(plan, express),
+            format!("{} (ECS registers it)", settings.service),
+        ),
+        (None, Some(registration)) => (
             registration.register_task_definition_input.clone(),
             format!("{} (planned)", settings.family),
         ),
-        None => (
+        (None, None) => (
             register_input(&plan.described).unwrap_or(Value::Null),
             format!("{} (as it is)", short_task_definition(&plan.base_arn)),
         ),
@@ -57,7 +61,7 @@ pub async fn diff(
     };
     let mut text = unified(&running, &planned, &from, &to);
     if let Some(state) = &plan.state {
-        if plan.codedeploy.is_none() {
+        if plan.codedeploy.is_none() && plan.express.is_none() {
             let configuration = state.deployment_configuration();
             let desired = state.raw.get("desiredCount").and_then(Value::as_i64);
             let before = service_settings(desired, configuration);
@@ -98,6 +102,9 @@ pub async fn show_diff(
 
 /// Shows the plan on stderr and returns it as the outcome of `--dry-run`; nothing changes.
 pub fn planned(settings: &UpdateServiceSettings, plan: &ServicePlan) -> UpdateServiceOutcome {
+    if let Some(express) = &plan.express {
+        return super::express::planned(settings, plan, express);
+    }
     let what = match &plan.registration {
         Some(_) => format!(
             "register a new revision of {} from {}",
@@ -155,6 +162,7 @@ pub fn planned(settings: &UpdateServiceSettings, plan: &ServicePlan) -> UpdateSe
         plan: Some(registration),
         codedeploy_deployment_id: None,
         codedeploy_appspec,
+        express_update: None,
     }
 }
 

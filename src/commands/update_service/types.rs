@@ -81,6 +81,9 @@ pub struct UpdateServiceOutcome {
     /// With `--dry-run` on a CODE_DEPLOY service: the AppSpec CreateDeployment will send.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub codedeploy_appspec: Option<Value>,
+    /// With `--dry-run` on an Express service: the UpdateExpressGatewayService input it will send.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub express_update: Option<Value>,
 }
 
 impl UpdateServiceOutcome {
@@ -134,4 +137,17 @@ pub struct ServicePlan {
     pub scheduled: ScheduledPlan,
     /// For a service with the CODE_DEPLOY controller: the CodeDeploy deployment to create.
     pub codedeploy: Option<CodeDeployPlan>,
+    /// For an Express Mode service: the image change UpdateExpressGatewayService will make.
+    pub express: Option<ExpressPlan>,
+}
+
+/// An Express service's update: ECS registers the revision itself from the primary container.
+#[derive(Debug, Clone)]
+pub struct ExpressPlan {
+    /// The primary container's name in the task definition the service runs.
+    pub container: String,
+    pub old_image: String,
+    pub new_image: String,
+    /// The UpdateExpressGatewayService input: the whole primary container, image changed.
+    pub input: Value,
 }

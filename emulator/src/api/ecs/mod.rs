@@ -2,6 +2,7 @@
 //! their own modules. Rollouts themselves are driven by the engine's runner; these handlers
 //! only record what was asked. Only `router` imports it (and `codedeploy`, which continues
 //! ECS deployments as ContinueServiceDeployment does).
+mod express;
 pub mod service_deployments;
 mod services;
 mod shared;
@@ -13,6 +14,10 @@ use serde_json::{json, Value};
 use crate::api::Context;
 use crate::protocol::{Answer, ApiError};
 use crate::state::State;
+use express::{
+    create_express_gateway_service, describe_express_gateway_service,
+    update_express_gateway_service,
+};
 use service_deployments::{
     continue_service_deployment, describe_service_deployments, describe_service_revisions,
     list_service_deployments, stop_service_deployment,
@@ -50,6 +55,13 @@ pub async fn handle(context: &Context, operation: &str, input: &Value) -> Answer
         }
         "StopServiceDeployment" => stop_service_deployment(&mut state, input),
         "ContinueServiceDeployment" => continue_service_deployment(&mut state, input),
+        "CreateExpressGatewayService" => {
+            create_express_gateway_service(&mut state, input, &context.settings.faults)
+        }
+        "DescribeExpressGatewayService" => describe_express_gateway_service(&state, input),
+        "UpdateExpressGatewayService" => {
+            update_express_gateway_service(&mut state, input, &context.settings.faults)
+        }
         other => Err(ApiError::client(
             "UnknownOperationException",
             format!("the emulator does not implement ECS {other}"),

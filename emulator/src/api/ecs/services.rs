@@ -376,6 +376,13 @@ pub(super) fn describe_services(state: &mut State, input: &Value) -> Answer {
             None => failures.push(json!({"arn": state.arn("service", &format!("{cluster}/{short}")), "reason": "MISSING"})),
         }
     }
+    // Express Mode's services are managed by ECS (DescribeServices' resourceManagementType).
+    for service in &mut services {
+        let arn = service["serviceArn"].as_str().unwrap_or_default();
+        if state.express.contains_key(arn) {
+            service["resourceManagementType"] = json!("ECS");
+        }
+    }
     Ok(json!({"services": services, "failures": failures}))
 }
 
