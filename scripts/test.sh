@@ -14,6 +14,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # `deregistration::`).
 QUICK=(
   register:: update_service:: wait:: diff::
+  verify::everything_the_revision_needs_exists_is_exit_0_one_ok_line_per_check
+  verify::what_is_missing_or_invalid_is_exit_1_with_a_line_each
+  verify::verify_checks_a_family_s_latest_revision_with_the_updates_it_would_get
+  verify::update_service_refuses_a_revision_that_cannot_start_and_changes_nothing
   release::moto_a_release_registers_and_updates_every_service
   release::the_orbs_service_names_become_services_and_family_may_be_empty
   failure_logs::moto_a_stopped_migrations_last_lines_are_read_from_cloudwatch_logs

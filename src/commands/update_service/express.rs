@@ -9,6 +9,7 @@ use crate::adapters::ecs::{Ecs, ServiceState};
 use crate::commands::steps::image_check::ImageCheck;
 use crate::commands::steps::registration::Plan;
 use crate::commands::steps::scheduled_tasks::ScheduledPlan;
+use crate::commands::steps::verify;
 use crate::domain::express::{
     expected_revision, image_update_input, new_primary_image, primary_container_name,
     running_configuration, ExpressError,
@@ -29,7 +30,7 @@ fn check_flags(settings: &UpdateServiceSettings) -> Result<()> {
             "--skip-task-definition-registration",
             settings.skip_registration,
         ),
-        ("--tags", !settings.tags.is_empty()),
+        ("--task-definition-tags", !settings.tags.is_empty()),
         ("--allow-family-change", settings.allow_family_change),
         ("--force-new-deployment", settings.force_new_deployment),
         ("--desired-count", settings.desired_count.is_some()),
@@ -37,7 +38,7 @@ fn check_flags(settings: &UpdateServiceSettings) -> Result<()> {
         ("--smoke-test", settings.smoke_test.is_some()),
         ("--codedeploy-*", !settings.codedeploy.is_empty()),
         (
-            "--scheduled-rule and --schedule",
+            "--update-scheduled-task and --update-schedule",
             !settings.scheduled.is_empty(),
         ),
         ("--keep-revisions", settings.keep_revisions.is_some()),
@@ -105,6 +106,12 @@ pub(super) async fn plan(
     images
         .verify(&[(container.clone(), new_image.clone())])
         .await?;
+    // What else the revision ECS will register needs, as for a revision deployer registers.
+    if let (true, Some(config)) = (settings.verify, ecs.config()) {
+        let running_input = register_input(&task_definition).unwrap_or(Value::Null);
+        let revision = expected_revision(&running_input, &container, &new_image);
+        verify::in_plan(config, images, &revision, std::slice::from_ref(&new_image)).await?;
+    }
     let family = crate::domain::rollout::family_of(&running.task_definition_arn);
     if family != settings.family {
         output::step(format!(
@@ -204,22 +211,25 @@ pub(super) async fn update(
         "updated Express service {} to image {} ({ACTION})",
         settings.service, express.new_image
     ));
-    let now = ecs
-        .poll_service(&settings.cluster, &settings.service)
-        .await?
-        .ok_or_else(|| {
-            Error::environment(format!(
-                "service {} is gone after {ACTION}",
-                settings.service
-            ))
-        })?;
-    // The revision ECS registered: its answer names it; otherwise the newest deployment that
-    // was not there before (the API reference does not promise targetConfiguration's ARN).
-    let task_definition_arn = answered
+    let named = answered
         .pointer("/service/targetConfiguration/taskDefinitionArn")
         .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| {
+        .map(str::to_string);
+    // The revision ECS registered: its answer names it; otherwise the newest deployment that
+    // was not there before (the API reference does not promise targetConfiguration's ARN).
+    // DescribeServices is eventually consistent: up to 30 s for the new deployment to show.
+    let mut polls = 0;
+    let (task_definition_arn, now) = loop {
+        let now = ecs
+            .poll_service(&settings.cluster, &settings.service)
+            .await?
+            .ok_or_else(|| {
+                Error::environment(format!(
+                    "service {} is gone after {ACTION}",
+                    settings.service
+                ))
+            })?;
+        let found = named.clone().or_else(|| {
             now.deployments
                 .iter()
                 .filter(|d| !state.snapshot.deployments.iter().any(|old| old.id == d.id))
@@ -228,14 +238,22 @@ pub(super) async fn update(
                 })
                 .max_by(|a, b| a.created_at.cmp(&b.created_at))
                 .map(|d| d.task_definition.clone())
-        })
-        .ok_or_else(|| {
-            Error::failed(format!(
-                "ECS answered {ACTION} for {} without a new revision, and no new deployment is listed",
-                settings.service
-            ))
-            .with_hint("look at the service's events: the update was sent")
-        })?;
+        });
+        match found {
+            Some(arn) => break (arn, now),
+            None if polls < 10 => {
+                polls += 1;
+                tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            }
+            None => {
+                return Err(Error::failed(format!(
+                    "ECS answered {ACTION} for {} without a new revision, and no new deployment was listed within 30 s",
+                    settings.service
+                ))
+                .with_hint("look at the service's events: the update was sent"))
+            }
+        }
+    };
     output::step(format!(
         "ECS registered {} for {}",
         short_task_definition(&task_definition_arn),
