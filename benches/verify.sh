@@ -2,9 +2,9 @@
 # What the plan's checks (deployer verify, issue 23 §1) add to a deploy: `update-service
 # --dry-run` of the tutorial's service against moto with and without `--no-verify`, and
 # `deployer verify` alone. The revision needs an ECR image, two SSM parameters, a Secrets
-# Manager secret by ARN with a JSON key, an awslogs group and two roles: nine checks, asked
-# at once. moto answers in about a millisecond, so the time is deployer's plus the calls' round
-# trips on loopback. Writes a Markdown section to stdout; progress goes to stderr.
+# Manager secret by ARN with a JSON key, an awslogs group and two roles, and a Fargate size:
+# eight checks, asked at once. moto answers in about a millisecond, so the time is deployer's
+# plus the calls' round trips on loopback. Writes a Markdown section to stdout; progress goes to stderr.
 # Usage: benches/verify.sh [DEPLOYER]   (DEPLOYER defaults to target/release/deployer).
 #   With the stack's environment already loaded (source .stack/env) that stack is used; otherwise
 #   the script starts and stops it (as root). BENCH_RUNS (20).
@@ -54,9 +54,9 @@ python3 - "$work/verify.json" "$RUNS" <<'PY'
 import json, sys
 doc, runs = json.load(open(sys.argv[1])), sys.argv[2]
 t = {r["command"]: (r["mean"], r["median"]) for r in doc["results"]}
-print(f"`benches/verify.sh`, moto, {runs} runs each (hyperfine). The tutorial's service with nine")
+print(f"`benches/verify.sh`, moto, {runs} runs each (hyperfine). The tutorial's service with eight")
 print("checks to make (an ECR image, two SSM parameters, a Secrets Manager key, an awslogs group,")
-print("two roles, the Fargate size, and the plan's own new-image check).\n")
+print("two roles, the Fargate size), asked at once.\n")
 print("| run | mean | median |")
 print("|---|---|---|")
 names = {"no-verify": "`update-service --dry-run --no-verify`", "verify": "`update-service --dry-run` (checks on)", "alone": "`deployer verify --family`"}
