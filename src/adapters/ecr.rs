@@ -39,8 +39,10 @@ pub struct ImageState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageLookup {
     Found(ImageState),
-    /// The repository or the image does not exist.
+    /// The repository holds no such image.
     Missing,
+    /// There is no such repository (a pull-through cache's is created on the first pull).
+    NoRepository,
     /// The caller may not ask (no `ecr:DescribeImages`): the reason, to show.
     NotAllowed(String),
 }
@@ -159,10 +161,10 @@ impl Ecr {
             }
             Err(error) => {
                 let error = ApiError::from_sdk("ecr:DescribeImages", error);
-                if error.is_code("ImageNotFoundException")
-                    || error.is_code("RepositoryNotFoundException")
-                {
+                if error.is_code("ImageNotFoundException") {
                     Ok(ImageLookup::Missing)
+                } else if error.is_code("RepositoryNotFoundException") {
+                    Ok(ImageLookup::NoRepository)
                 } else if error.kind == super::aws::ApiErrorKind::AccessDenied {
                     Ok(ImageLookup::NotAllowed(error.to_string()))
                 } else {

@@ -100,6 +100,9 @@ impl SecretSource {
         match self {
             SecretSource::Parameter { name_or_arn, .. } => {
                 names.push(name_or_arn.clone());
+                if let Some(secret) = name_or_arn.strip_prefix("/aws/reference/secretsmanager/") {
+                    names.push(secret.to_string());
+                }
                 if let Some((_, path)) = name_or_arn.split_once(":parameter/") {
                     names.push(path.to_string());
                     names.push(format!("/{path}"));

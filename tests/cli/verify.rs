@@ -13,6 +13,7 @@ const IMAGE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tutorial-site-
 /// What one test's task definition needs, made in moto under names no other test uses.
 struct Needs {
     parameter: String,
+    secret_name: String,
     secret_arn: String,
     log_group: String,
     task_role: String,
@@ -35,11 +36,12 @@ fn needs() -> Needs {
     )
     .unwrap();
     let secrets = aws_sdk_secretsmanager::Client::new(&api.config);
+    let secret_name = format!("tutorial-site/{unique}/db");
     let secret_arn = api
         .block_on(
             secrets
                 .create_secret()
-                .name(format!("tutorial-site/{unique}/db"))
+                .name(&secret_name)
                 .secret_string(r#"{"password":"s3cr3t-verify"}"#)
                 .send(),
         )
@@ -55,6 +57,7 @@ fn needs() -> Needs {
     api.create_role(&ec2_role, "ec2.amazonaws.com");
     Needs {
         parameter,
+        secret_name,
         secret_arn,
         log_group,
         task_role,
@@ -117,11 +120,20 @@ fn everything_the_revision_needs_exists_is_exit_0_one_ok_line_per_check() {
         {"name": "DB_PASSWORD", "valueFrom": needs.parameter},
         {"name": "DB_JSON_PASSWORD", "valueFrom": format!("{}:password:AWSCURRENT:", needs.secret_arn)},
         {"name": "DB_SECRET", "valueFrom": needs.secret_arn},
+        {"name": "DB_REFERENCE", "valueFrom": format!("/aws/reference/secretsmanager/{}", needs.secret_name)},
     ]);
-    let result = run(&mut verify_file(
-        dir.path(),
-        &definition(secrets, &needs.log_group, &needs.task_role, ("256", "512")),
-    ));
+    let mut definition = definition(secrets, &needs.log_group, &needs.task_role, ("256", "512"));
+    // taskRoleArn takes "the short name or full ARN of the IAM role" (ECS API reference,
+    // TaskDefinition).
+    definition["taskRoleArn"] = serde_json::json!(needs.task_role);
+    // A pull-through cache's repository exists once something pulled through it (Amazon ECR
+    // User Guide, pull through cache): a sidecar of one no task pulled yet is not a failure.
+    let cached = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/docker-hub/library/nginx:1.27";
+    definition["containerDefinitions"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"name": "proxy", "image": cached, "essential": false}));
+    let result = run(&mut verify_file(dir.path(), &definition));
     result.assert_code(0);
     let lines: Vec<&str> = result.stdout.lines().collect();
     let expected = [
@@ -129,9 +141,11 @@ fn everything_the_revision_needs_exists_is_exit_0_one_ok_line_per_check() {
         "ok           secret DB_PASSWORD of tutorial-site-app: an SSM parameter".into(),
         "ok           secret DB_JSON_PASSWORD of tutorial-site-app: a key of a Secrets Manager secret (the JSON key is inside the value, which deployer does not read)".into(),
         "ok           secret DB_SECRET of tutorial-site-app: a Secrets Manager secret".into(),
+        "ok           secret DB_REFERENCE of tutorial-site-app: an SSM parameter".into(),
         format!("ok           log group of tutorial-site-app: {} (eu-west-1)", needs.log_group),
+        format!("not checked  image of proxy: {cached} (registry 123456789012 (eu-west-1) has no repository docker-hub/library/nginx: if a pull-through cache rule covers it, ECR creates it on the first pull)"),
         format!("ok           execution role: {} (trusts ecs-tasks.amazonaws.com)", role_arn(SEED_ROLE)),
-        format!("ok           task role: {} (trusts ecs-tasks.amazonaws.com)", role_arn(&needs.task_role)),
+        format!("ok           task role: {} (trusts ecs-tasks.amazonaws.com)", needs.task_role),
         "ok           Fargate task size: cpu 256, memory 512".into(),
     ];
     assert_eq!(lines.len(), expected.len(), "{}", result.stdout);

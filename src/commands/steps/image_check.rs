@@ -72,7 +72,7 @@ impl<'a> ImageCheck<'a> {
                 ImageLookup::NotAllowed(why) => output::warn(format!(
                     "{container}: {image} not checked: {why} (allow ecr:DescribeImages to have deployer check images before it registers them)"
                 )),
-                ImageLookup::Missing => {
+                ImageLookup::Missing | ImageLookup::NoRepository => {
                     let hint = match &location.selector {
                         ImageSelector::Tag(_) => "check the tag (push it first, e.g. with deployer push), or deploy a tag that exists",
                         ImageSelector::Digest(_) => "check the digest, or deploy by a tag that exists",
@@ -126,6 +126,13 @@ impl ImageCheck<'_> {
                 ImageLookup::Missing => Verdict::Missing(format!(
                     "repository {} in registry {} ({}) has no {}",
                     location.repository, location.account, location.region, location.selector
+                )),
+                // A pull-through cache's repository exists once something pulled through it
+                // (Amazon ECR User Guide, "Sync an upstream registry with an Amazon ECR private
+                // registry"): a revision may name one no task has pulled yet.
+                ImageLookup::NoRepository => Verdict::NotChecked(format!(
+                    "registry {} ({}) has no repository {}: if a pull-through cache rule covers it, ECR creates it on the first pull",
+                    location.account, location.region, location.repository
                 )),
                 ImageLookup::Found(state) if state.status == "ARCHIVED" => Verdict::Invalid(
                     "archived in ECR: ECS cannot pull it until it is restored".into(),

@@ -209,14 +209,27 @@ async fn secret(
             name_or_arn,
             region,
         } => {
+            // Parameter Store's references to Secrets Manager are read with decryption only,
+            // which deployer never asks for: ask Secrets Manager about the secret itself.
+            if let Some(secret) = name_or_arn.strip_prefix("/aws/reference/secretsmanager/") {
+                return named_secret(config, region.as_deref(), secret).await;
+            }
             let missing = Ssm::in_region(config, region.as_deref())
                 .missing(std::slice::from_ref(name_or_arn))
                 .await?;
-            Ok(if missing.is_empty() {
-                Verdict::Ok(String::new())
-            } else {
-                Verdict::Missing("no such parameter".into())
-            })
+            if missing.is_empty() {
+                return Ok(Verdict::Ok(String::new()));
+            }
+            // A name that is no parameter: ECS's documentation gives Secrets Manager secrets by
+            // ARN, but a secret of that name would make the check wrong, so it is asked too.
+            if !name_or_arn.starts_with("arn:") {
+                if let Ok(Verdict::Ok(_)) =
+                    named_secret(config, region.as_deref(), name_or_arn).await
+                {
+                    return Ok(Verdict::Ok("a Secrets Manager secret of that name".into()));
+                }
+            }
+            Ok(Verdict::Missing("no such parameter".into()))
         }
         SecretSource::Secret {
             secret_id,
@@ -263,21 +276,41 @@ async fn secret(
     }
 }
 
+/// Whether the Secrets Manager secret `name` exists and is not being deleted.
+async fn named_secret(
+    config: &AwsConfig,
+    region: Option<&str>,
+    name: &str,
+) -> std::result::Result<Verdict, ApiError> {
+    Ok(
+        match SecretsManager::in_region(config, region)
+            .describe(name)
+            .await?
+        {
+            Some(versions) if !versions.deleted => Verdict::Ok(String::new()),
+            Some(_) => Verdict::Missing("the secret is scheduled for deletion".into()),
+            None => Verdict::Missing("no such secret".into()),
+        },
+    )
+}
+
 async fn role(config: &AwsConfig, arn: &str) -> std::result::Result<Verdict, ApiError> {
-    // arn:aws:iam::123456789012:role/path/name
-    let Some((_, name)) = arn
-        .split_once(":role/")
-        .map(|(head, path)| (head, path.rsplit('/').next().unwrap_or(path)))
-    else {
-        return Ok(Verdict::Invalid(
-            "not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)".into(),
-        ));
+    // arn:aws:iam::123456789012:role/path/name, or (taskRoleArn, ECS API reference
+    // TaskDefinition: "The short name or full ARN of the IAM role") the role's name alone.
+    let name = match arn.split_once(":role/") {
+        Some((_, path)) => path.rsplit('/').next().unwrap_or(path),
+        None if !arn.starts_with("arn:") => arn.rsplit('/').next().unwrap_or(arn),
+        None => {
+            return Ok(Verdict::Invalid(
+                "not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)".into(),
+            ))
+        }
     };
     let Some(found) = Iam::new(config).role(name).await? else {
         return Ok(Verdict::Missing("no such role".into()));
     };
     let account = |arn: &str| arn.split(':').nth(4).map(str::to_string);
-    if account(arn) != account(&found.arn) {
+    if arn.starts_with("arn:") && account(arn) != account(&found.arn) {
         return Ok(Verdict::NotChecked(format!(
             "a role of account {}, not of the account deployer runs as",
             account(arn).unwrap_or_default()
