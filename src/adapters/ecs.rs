@@ -167,28 +167,18 @@ impl Ecs {
     /// Every ACTIVE revision of the family (ListTaskDefinitions, every page), ARNs as ECS sent
     /// them.
     pub async fn active_revisions(&self, family: &str) -> Result<Vec<String>, Error> {
-        let mut arns = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_task_definitions()
-                .family_prefix(family)
-                .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
-                .max_results(100)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| ApiError::from_sdk("ecs:ListTaskDefinitions", e))?;
-            arns.extend(page.task_definition_arns().iter().cloned());
-            next_token = page
-                .next_token()
-                .filter(|token| !token.is_empty())
-                .map(str::to_string);
-            if next_token.is_none() {
-                return Ok(arns);
-            }
-        }
+        Ok(self
+            .client
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:ListTaskDefinitions", e))?)
     }
 
     /// DeregisterTaskDefinition of one revision.
@@ -233,26 +223,16 @@ impl Ecs {
 
     /// The ARN of every cluster of the account in the region (ListClusters, every page).
     pub async fn all_clusters(&self) -> Result<Vec<String>, Error> {
-        let mut arns = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_clusters()
-                .max_results(100)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| ApiError::from_sdk("ecs:ListClusters", e))?;
-            arns.extend(page.cluster_arns().iter().cloned());
-            next_token = page
-                .next_token()
-                .filter(|token| !token.is_empty())
-                .map(str::to_string);
-            if next_token.is_none() {
-                return Ok(arns);
-            }
-        }
+        Ok(self
+            .client
+            .list_clusters()
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| ApiError::from_sdk("ecs:ListClusters", e))?)
     }
 
     /// The clusters of these names ECS does not know (DescribeClusters's MISSING failures).
@@ -282,27 +262,17 @@ impl Ecs {
     /// `deployments` and `taskSets` are as ECS sent them): ListServices, every page, then
     /// DescribeServices ten at a time.
     pub async fn cluster_services(&self, cluster: &str) -> Result<Vec<Value>, Error> {
-        let mut arns = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_services()
-                .cluster(cluster)
-                .max_results(100)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| cluster_hint(ApiError::from_sdk("ecs:ListServices", e), cluster))?;
-            arns.extend(page.service_arns().iter().cloned());
-            next_token = page
-                .next_token()
-                .filter(|token| !token.is_empty())
-                .map(str::to_string);
-            if next_token.is_none() {
-                break;
-            }
-        }
+        let arns: Vec<String> = self
+            .client
+            .list_services()
+            .cluster(cluster)
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| cluster_hint(ApiError::from_sdk("ecs:ListServices", e), cluster))?;
         let mut services = Vec::new();
         for chunk in arns.chunks(10) {
             let capture = CaptureBody::default();

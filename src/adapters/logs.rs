@@ -117,26 +117,20 @@ impl Logs {
     /// Whether the log group `name` exists: DescribeLogGroups by prefix, its pages read until
     /// the name shows (CloudWatch Logs API reference, DescribeLogGroups).
     pub async fn group_exists(&self, name: &str) -> Result<bool, ApiError> {
-        let mut token: Option<String> = None;
-        for _ in 0..20 {
-            let answer = self
-                .client
-                .describe_log_groups()
-                .log_group_name_prefix(name)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| ApiError::from_sdk("logs:DescribeLogGroups", e))?;
-            if answer
+        let mut pages = self
+            .client
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| ApiError::from_sdk("logs:DescribeLogGroups", e))?;
+            if page
                 .log_groups()
                 .iter()
                 .any(|group| group.log_group_name() == Some(name))
             {
                 return Ok(true);
-            }
-            token = answer.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(false);
             }
         }
         Ok(false)

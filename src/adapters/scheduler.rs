@@ -47,35 +47,27 @@ impl Scheduler {
     /// Every schedule of every group whose target is an ECS cluster, as (group, name)
     /// (ListSchedules, every page; only GetSchedule tells which task definition it runs).
     pub async fn ecs_schedules(&self) -> Result<Vec<(String, String)>, Error> {
-        let mut found = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_schedules()
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| ApiError::from_sdk("scheduler:ListSchedules", e))?;
-            for schedule in page.schedules() {
-                let ecs = schedule
+        let schedules = self
+            .client
+            .list_schedules()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| ApiError::from_sdk("scheduler:ListSchedules", e))?;
+        Ok(schedules
+            .iter()
+            .filter(|schedule| {
+                schedule
                     .target()
-                    .is_some_and(|target| target.arn().contains(":ecs:"));
-                if let (true, Some(name)) = (ecs, schedule.name()) {
-                    found.push((
-                        schedule.group_name().unwrap_or("default").to_string(),
-                        name.to_string(),
-                    ));
-                }
-            }
-            next_token = page
-                .next_token()
-                .filter(|token| !token.is_empty())
-                .map(str::to_string);
-            if next_token.is_none() {
-                return Ok(found);
-            }
-        }
+                    .is_some_and(|target| target.arn().contains(":ecs:"))
+            })
+            .filter_map(|schedule| {
+                let group = schedule.group_name().unwrap_or("default").to_string();
+                schedule.name().map(|name| (group, name.to_string()))
+            })
+            .collect())
     }
 
     /// UpdateSchedule of `name` with `input` as the whole request body.

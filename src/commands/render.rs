@@ -4,6 +4,7 @@
 //! a service runs, written as a file to keep in the repository.
 use serde_json::{json, Value};
 
+use super::steps::service::described_service;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::adapters::ecs::Ecs;
 use crate::domain::rollout::short_task_definition;
@@ -35,15 +36,13 @@ pub async fn from_service(
 ) -> Result<Value> {
     let config = aws::load(aws_settings).await?;
     let ecs = Ecs::new(&config);
-    let state = ecs
-        .describe_service(cluster, service)
-        .await?
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "service {service} does not exist in cluster {cluster}"
-            ))
-            .with_hint("check --from-service, --cluster and the region")
-        })?;
+    let state = described_service(
+        &ecs,
+        cluster,
+        service,
+        "check --from-service, --cluster and the region",
+    )
+    .await?;
     let arn = state.snapshot.task_definition.clone();
     output::step(format!(
         "service {service} runs {}",

@@ -171,6 +171,12 @@ fn everything_the_revision_needs_exists_is_exit_0_one_ok_line_per_check() {
     }
 }
 
+/// What each service answers for what does not exist, as their API references say:
+/// DescribeImages `ImageNotFoundException` (Amazon ECR API reference); GetParameters lists
+/// unknown names in `InvalidParameters` (Systems Manager API reference); DescribeSecret
+/// `ResourceNotFoundException`, and `VersionIdsToStages` for the stages (Secrets Manager API
+/// reference); DescribeLogGroups by `logGroupNamePrefix` without the group (CloudWatch Logs API
+/// reference); GetRole answers the trust policy URL-encoded (IAM API reference, Role).
 #[test]
 fn what_is_missing_or_invalid_is_exit_1_with_a_line_each() {
     let needs = needs();
@@ -299,7 +305,7 @@ fn update_service_refuses_a_revision_that_cannot_start_and_changes_nothing() {
 /// A check deployer is refused is "not checked", naming the IAM action: never a failure, in
 /// `verify` (exit 0) as in a plan (a warning, and the deploy goes on). The emulator answers
 /// AccessDeniedException for SSM, Secrets Manager and CloudWatch Logs and AccessDenied for
-/// IAM's Query protocol, as those services do.
+/// IAM's Query protocol, as those services do (each API reference's Common Errors).
 #[test]
 fn a_check_deployer_may_not_make_is_a_warning_naming_the_action() {
     let needs = needs();

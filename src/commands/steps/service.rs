@@ -33,6 +33,24 @@ pub async fn named_service(
     Ok(state)
 }
 
+/// The service, which must exist (`missing_hint` says what to do when it does not), in
+/// whatever status.
+pub async fn described_service(
+    ecs: &Ecs,
+    cluster: &str,
+    service: &str,
+    missing_hint: &str,
+) -> Result<ServiceState> {
+    ecs.describe_service(cluster, service)
+        .await?
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "service {service} does not exist in cluster {cluster}"
+            ))
+            .with_hint(missing_hint)
+        })
+}
+
 /// The service, which must exist (`missing_hint` says what to do when it does not) and be ACTIVE.
 pub async fn active_service(
     ecs: &Ecs,
@@ -40,15 +58,7 @@ pub async fn active_service(
     service: &str,
     missing_hint: &str,
 ) -> Result<ServiceState> {
-    let state = ecs
-        .describe_service(cluster, service)
-        .await?
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "service {service} does not exist in cluster {cluster}"
-            ))
-            .with_hint(missing_hint)
-        })?;
+    let state = described_service(ecs, cluster, service, missing_hint).await?;
     if state.snapshot.status != "ACTIVE" {
         return Err(Error::usage(format!(
             "service {service} in cluster {cluster} is {}, not ACTIVE",

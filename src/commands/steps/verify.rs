@@ -10,7 +10,7 @@ use super::image_check::ImageCheck;
 use crate::adapters::aws::{ApiError, ApiErrorKind, AwsConfig};
 use crate::adapters::iam::Iam;
 use crate::adapters::logs::Logs;
-use crate::adapters::secrets_manager::SecretsManager;
+use crate::adapters::secrets_manager::{SecretVersions, SecretsManager};
 use crate::adapters::ssm::Ssm;
 use crate::domain::verify::{
     fargate_size_problem, needs, report_line, trusts_ecs_tasks, url_decoded, Need, SecretSource,
@@ -238,17 +238,10 @@ async fn secret(
             version_stage,
             version_id,
         } => {
-            let Some(versions) = SecretsManager::in_region(config, region.as_deref())
-                .describe(secret_id)
-                .await?
-            else {
-                return Ok(Verdict::Missing("no such secret".into()));
+            let versions = match live_secret(config, region.as_deref(), secret_id).await? {
+                Ok(versions) => versions,
+                Err(verdict) => return Ok(verdict),
             };
-            if versions.deleted {
-                return Ok(Verdict::Missing(
-                    "the secret is scheduled for deletion".into(),
-                ));
-            }
             if let Some(id) = version_id {
                 if !versions.stages.contains_key(id) {
                     return Ok(Verdict::Missing(
@@ -276,22 +269,36 @@ async fn secret(
     }
 }
 
+/// The versions of the Secrets Manager secret `id` (an ARN or a name), or why ECS could not
+/// read it: there is none, or it is scheduled for deletion.
+async fn live_secret(
+    config: &AwsConfig,
+    region: Option<&str>,
+    id: &str,
+) -> std::result::Result<std::result::Result<SecretVersions, Verdict>, ApiError> {
+    Ok(
+        match SecretsManager::in_region(config, region)
+            .describe(id)
+            .await?
+        {
+            Some(versions) if !versions.deleted => Ok(versions),
+            Some(_) => Err(Verdict::Missing(
+                "the secret is scheduled for deletion".into(),
+            )),
+            None => Err(Verdict::Missing("no such secret".into())),
+        },
+    )
+}
+
 /// Whether the Secrets Manager secret `name` exists and is not being deleted.
 async fn named_secret(
     config: &AwsConfig,
     region: Option<&str>,
     name: &str,
 ) -> std::result::Result<Verdict, ApiError> {
-    Ok(
-        match SecretsManager::in_region(config, region)
-            .describe(name)
-            .await?
-        {
-            Some(versions) if !versions.deleted => Verdict::Ok(String::new()),
-            Some(_) => Verdict::Missing("the secret is scheduled for deletion".into()),
-            None => Verdict::Missing("no such secret".into()),
-        },
-    )
+    Ok(live_secret(config, region, name)
+        .await?
+        .map_or_else(|missing| missing, |_| Verdict::Ok(String::new())))
 }
 
 async fn role(config: &AwsConfig, arn: &str) -> std::result::Result<Verdict, ApiError> {

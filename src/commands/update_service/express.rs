@@ -4,7 +4,7 @@
 //! deployer registers, or for settings Express Mode manages, are refused before anything changes.
 use serde_json::Value;
 
-use super::types::{ExpressPlan, ServicePlan, UpdateServiceOutcome, UpdateServiceSettings};
+use super::types::{given, ExpressPlan, ServicePlan, UpdateServiceOutcome, UpdateServiceSettings};
 use crate::adapters::ecs::{Ecs, ServiceState};
 use crate::commands::steps::image_check::ImageCheck;
 use crate::commands::steps::registration::Plan;
@@ -24,7 +24,7 @@ const ACTION: &str = "UpdateExpressGatewayService";
 
 /// Refuses what an Express service cannot take, naming every such flag at once.
 fn check_flags(settings: &UpdateServiceSettings) -> Result<()> {
-    let refused: Vec<&str> = [
+    let refused = given(&[
         ("--task-definition-file", settings.file.is_some()),
         (
             "--skip-task-definition-registration",
@@ -42,11 +42,7 @@ fn check_flags(settings: &UpdateServiceSettings) -> Result<()> {
             !settings.scheduled.is_empty(),
         ),
         ("--keep-revisions", settings.keep_revisions.is_some()),
-    ]
-    .iter()
-    .filter(|(_, given)| *given)
-    .map(|(flag, _)| *flag)
-    .collect();
+    ]);
     if refused.is_empty() {
         return Ok(());
     }

@@ -424,7 +424,7 @@ fn check_codedeploy_gate(
 /// Refuses the flags that change what ECS does itself: CodeDeploy deploys a CODE_DEPLOY
 /// service, following its deployment group's configuration.
 fn check_codedeploy_flags(settings: &UpdateServiceSettings) -> Result<()> {
-    let refused: Vec<&str> = [
+    let refused = given(&[
         ("--strategy and its settings", !settings.strategy.is_empty()),
         ("--force-new-deployment", settings.force_new_deployment),
         ("--desired-count", settings.desired_count.is_some()),
@@ -435,11 +435,7 @@ fn check_codedeploy_flags(settings: &UpdateServiceSettings) -> Result<()> {
                 .as_ref()
                 .is_some_and(|(_, until)| *until != WaitUntil::Stable),
         ),
-    ]
-    .iter()
-    .filter(|(_, given)| *given)
-    .map(|(flag, _)| *flag)
-    .collect();
+    ]);
     if refused.is_empty() {
         return Ok(());
     }

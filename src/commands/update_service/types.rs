@@ -151,3 +151,12 @@ pub struct ExpressPlan {
     /// The UpdateExpressGatewayService input: the whole primary container, image changed.
     pub input: Value,
 }
+
+/// The flags of `flags` that were given (`true`), in order: what a refusal names.
+pub(super) fn given(flags: &[(&'static str, bool)]) -> Vec<&'static str> {
+    flags
+        .iter()
+        .filter(|(_, given)| *given)
+        .map(|(flag, _)| *flag)
+        .collect()
+}
